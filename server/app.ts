@@ -1,0 +1,117 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import session from 'express-session';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sessionUser } from './auth/sessionUser.ts';
+import { SESSION_COOKIE } from './routes/auth.ts';
+import type { Deps } from './deps.ts';
+import { requireSameOriginJson } from './http/csrf.ts';
+import { HttpError, toErrorResponse } from './http/errors.ts';
+import { requestLog } from './http/requestLog.ts';
+import { mountRoutes, type RouteSpec } from './http/route.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { authRoutes } from './routes/auth.ts';
+import { enrollmentRoutes } from './routes/enrollment.ts';
+import { healthRoutes } from './routes/health.ts';
+
+export const CLIENT_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/client');
+
+/** Every API route, in one list: mounted here, and walked by the authorisation tests. */
+export const API_ROUTES: readonly RouteSpec[] = [...authRoutes, ...enrollmentRoutes, ...adminRoutes, ...auditRoutes];
+
+export interface AppOptions {
+  /** Serve the built SPA from dist/client (production), or let the caller mount Vite (dev). */
+  serveClient?: boolean;
+  /** Mounted before the SPA fallback, e.g. Vite's dev middleware. */
+  clientMiddleware?: express.RequestHandler;
+}
+
+export function createApp(deps: Deps, options: AppOptions = {}): express.Express {
+  const { config, log } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.set('query parser', 'simple');
+
+  app.use(requestLog(log));
+  app.use(baseSecurityHeaders(config.secureCookies));
+  app.use(healthRoutes(deps));
+
+  const api = express.Router();
+  api.use(requireSameOriginJson(config.origin));
+  api.use(express.json({ limit: config.bodyLimitBytes, strict: true, type: 'application/json' }));
+  api.use(
+    session({
+      name: SESSION_COOKIE,
+      secret: config.sessionSecret,
+      store: deps.sessions,
+      resave: false,
+      saveUninitialized: false,
+      // Every request pushes the idle timeout forward; the absolute lifetime is enforced by sessionUser.
+      rolling: true,
+      unset: 'destroy',
+      cookie: {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: config.secureCookies,
+        path: '/',
+        maxAge: config.session.idleMinutes * 60_000,
+      },
+    }),
+  );
+  api.use(sessionUser(deps));
+  mountRoutes(api, deps, API_ROUTES);
+  api.use((_req, _res, next) => next(new HttpError(404, 'NOT_FOUND', 'No such API endpoint.')));
+  // The API router sees only /api/ paths; everything else is the SPA.
+  app.use((req, res, next) => (req.path.startsWith('/api/') ? api(req, res, next) : next()));
+
+  if (options.clientMiddleware) app.use(options.clientMiddleware);
+  if (options.serveClient ?? true) serveSpa(app);
+
+  app.use((error: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(error);
+    const { status, body, logLevel } = toErrorResponse(bodyParserError(error) ?? error, req.requestId);
+    log[logLevel]({ reqId: req.requestId, code: body.error.code, err: logLevel === 'info' ? undefined : error }, 'request failed');
+    if (body.error.retryAfter) res.setHeader('Retry-After', String(body.error.retryAfter));
+    res.status(status).json(body);
+  });
+  return app;
+}
+
+/** Maps body-parser's errors (they carry `type`) to our codes. */
+function bodyParserError(error: unknown): HttpError | null {
+  const type = (error as { type?: unknown } | null)?.type;
+  if (type === 'entity.too.large') return new HttpError(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.');
+  if (type === 'entity.parse.failed') return new HttpError(400, 'MALFORMED_JSON', 'The request body is not valid JSON.');
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+    return new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the request body as UTF-8 JSON.');
+  }
+  if (typeof type === 'string' && type.startsWith('request.')) {
+    return new HttpError(400, 'VALIDATION_FAILED', 'The request body could not be read.');
+  }
+  return null;
+}
+
+function baseSecurityHeaders(https: boolean) {
+  return (_req: Request, res: Response, next: NextFunction) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'same-origin');
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+    if (https) res.setHeader('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    next();
+  };
+}
+
+function serveSpa(app: express.Express): void {
+  const index = path.join(CLIENT_DIST, 'index.html');
+  app.use(express.static(CLIENT_DIST, { index: false, maxAge: '1h', immutable: false }));
+  // Client-side routes (/signin, /enroll/…) all load the SPA's index.html.
+  app.get(/^(?!\/api\/|\/healthz$|\/readyz$).*/, (_req, res, next) => {
+    if (!existsSync(index)) return next(new HttpError(404, 'NOT_FOUND', 'The web app is not built. Run `npm run build`.'));
+    res.setHeader('Cache-Control', 'no-cache');
+    res.sendFile(index);
+  });
+}

@@ -1,0 +1,32 @@
+/**
+ * RFC 8785 JSON Canonicalization Scheme (JCS) for the values Argus hashes: objects,
+ * arrays, strings, finite numbers, booleans and null.
+ *
+ * - Numbers use ECMAScript Number-to-String, which is what JSON.stringify emits (RFC 8785 §3.2.2.3).
+ * - Strings use JSON.stringify's escaping, which matches RFC 8785 §3.2.2.2.
+ * - Object members are sorted by their names as arrays of UTF-16 code units (§3.2.3):
+ *   JavaScript's default string comparison does exactly that.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      // I-JSON (RFC 7493) has no NaN or Infinity.
+      if (!Number.isFinite(value)) throw new TypeError(`canonicalJson: ${value} is not a finite number`);
+      return JSON.stringify(value);
+    case 'string':
+      return JSON.stringify(value);
+    case 'object': {
+      if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+      const members = Object.keys(value as object)
+        .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
+        .sort()
+        .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
+      return `{${members.join(',')}}`;
+    }
+    default:
+      throw new TypeError(`canonicalJson: ${typeof value} cannot be represented in JSON`);
+  }
+}

@@ -1,0 +1,106 @@
+import session from 'express-session';
+import type { Redis } from 'ioredis';
+
+/**
+ * An express-session store on ioredis. It keeps, besides each session, a per-user set of
+ * session ids so that every session of a user can be ended at once (user disabled, key
+ * suspended) on whichever node holds the request.
+ *
+ * Keys (under the client's keyPrefix): `sess:<sid>` → JSON, TTL = the cookie's maxAge;
+ * `user-sessions:<userId>` → set of sids, TTL refreshed on every write.
+ */
+export class RedisSessionStore extends session.Store {
+  constructor(
+    private readonly redis: Redis,
+    /** Fallback TTL and the TTL of the per-user index. */
+    private readonly ttlMs: number,
+    private readonly indexTtlMs: number,
+  ) {
+    super();
+  }
+
+  private ttlFor(data: session.SessionData): number {
+    const maxAge = data.cookie?.maxAge;
+    return typeof maxAge === 'number' && maxAge > 0 ? Math.ceil(maxAge) : this.ttlMs;
+  }
+
+  override get(sid: string, callback: (err: unknown, data?: session.SessionData | null) => void): void {
+    this.redis.get(sessionKey(sid)).then(
+      (json) => {
+        if (json === null) return callback(null, null);
+        try {
+          callback(null, JSON.parse(json) as session.SessionData);
+        } catch {
+          // A corrupt entry is treated as no session rather than an error for every request.
+          callback(null, null);
+        }
+      },
+      (err: unknown) => callback(err),
+    );
+  }
+
+  override set(sid: string, data: session.SessionData, callback?: (err?: unknown) => void): void {
+    const multi = this.redis.multi().set(sessionKey(sid), JSON.stringify(data), 'PX', this.ttlFor(data));
+    if (data.userId) {
+      multi.sadd(userKey(data.userId), sid).pexpire(userKey(data.userId), this.indexTtlMs);
+    }
+    multi.exec().then(
+      () => callback?.(),
+      (err: unknown) => callback?.(err),
+    );
+  }
+
+  override touch(sid: string, data: session.SessionData, callback?: (err?: unknown) => void): void {
+    this.redis.pexpire(sessionKey(sid), this.ttlFor(data)).then(
+      () => callback?.(),
+      (err: unknown) => callback?.(err),
+    );
+  }
+
+  override destroy(sid: string, callback?: (err?: unknown) => void): void {
+    this.redis.get(sessionKey(sid)).then(async (json) => {
+      const userId = json ? safeUserId(json) : null;
+      const multi = this.redis.multi().del(sessionKey(sid));
+      if (userId) multi.srem(userKey(userId), sid);
+      await multi.exec();
+    }).then(
+      () => callback?.(),
+      (err: unknown) => callback?.(err),
+    );
+  }
+
+  /** Ends every session of a user; returns how many were live. */
+  async destroyAllForUser(userId: string): Promise<number> {
+    const sids = await this.redis.smembers(userKey(userId));
+    const multi = this.redis.multi();
+    for (const sid of sids) multi.del(sessionKey(sid));
+    multi.del(userKey(userId));
+    const results = (await multi.exec()) ?? [];
+    return results.slice(0, sids.length).filter(([, deleted]) => deleted === 1).length;
+  }
+
+  /** Session ids of a user that are still live (the index may hold expired ones). */
+  async sessionIdsForUser(userId: string): Promise<string[]> {
+    const sids = await this.redis.smembers(userKey(userId));
+    if (sids.length === 0) return [];
+    const exists = await Promise.all(sids.map((sid) => this.redis.exists(sessionKey(sid))));
+    return sids.filter((_, i) => exists[i] === 1);
+  }
+}
+
+function sessionKey(sid: string): string {
+  return `sess:${sid}`;
+}
+
+function userKey(userId: string): string {
+  return `user-sessions:${userId}`;
+}
+
+function safeUserId(json: string): string | null {
+  try {
+    const userId = (JSON.parse(json) as { userId?: unknown }).userId;
+    return typeof userId === 'string' ? userId : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,77 @@
+import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
+import { withTransaction } from '../db/pool.ts';
+import { getUserByUsername, setPasswordHash, type UserRow } from '../db/users.ts';
+import type { Deps } from '../deps.ts';
+
+export type SignInOutcome =
+  | { result: 'ok'; user: UserRow }
+  | { result: 'throttled'; retryAfter: number }
+  | { result: 'invalid' }
+  | { result: 'disabled' };
+
+/**
+ * The password step of sign-in. Throttles are checked before any hashing (Argon2 is a
+ * DoS surface); unknown users are verified against a dummy hash so they cost the same
+ * time and get the same answer as a wrong password.
+ */
+export async function signInWithPassword(
+  { pool, hasher, signInThrottle, log }: Pick<Deps, 'pool' | 'hasher' | 'signInThrottle' | 'log'>,
+  { username, password, ip, context }: { username: string; password: string; ip: string; context: AuditContext },
+): Promise<SignInOutcome> {
+  const byIp = await signInThrottle.consumeIp(ip);
+  if (!byIp.allowed) {
+    log.warn({ ip, limiter: 'signin-ip' }, 'sign-in rate limited');
+    return { result: 'throttled', retryAfter: byIp.retryAfter };
+  }
+  const byUsername = await signInThrottle.checkUsername(username);
+  if (!byUsername.allowed) {
+    log.warn({ limiter: 'signin-username' }, 'sign-in rate limited');
+    return { result: 'throttled', retryAfter: byUsername.retryAfter };
+  }
+
+  const user = await getUserByUsername(pool, username);
+  const check = await hasher.verify(user?.password_hash ?? null, password);
+
+  if (!user || !check.ok) {
+    await signInThrottle.recordFailure(username);
+    await withTransaction(pool, (client) =>
+      recordAuditEvent(client, context, {
+        action: 'auth.signin_failed',
+        outcome: 'failure',
+        target: user ? { type: 'user', id: user.id } : null,
+        details: { username, reason: user ? (user.password_hash ? 'bad_password' : 'no_password_yet') : 'unknown_user' },
+      }),
+    );
+    return { result: 'invalid' };
+  }
+
+  if (user.status !== 'active') {
+    await withTransaction(pool, (client) =>
+      recordAuditEvent(client, context, {
+        action: 'auth.signin_failed',
+        outcome: 'denied',
+        target: { type: 'user', id: user.id },
+        details: { username: user.username, reason: 'account_disabled' },
+      }),
+    );
+    return { result: 'disabled' };
+  }
+
+  await signInThrottle.clearFailures(username);
+  // Argon2 parameters changed since this hash was made: upgrade it now that we know the password.
+  const newHash = check.needsRehash ? await hasher.hash(password) : null;
+  const actor = { ...context, actor: { id: user.id, username: user.username } };
+  await withTransaction(pool, async (client) => {
+    if (newHash) {
+      await setPasswordHash(client, user.id, newHash);
+      await recordAuditEvent(client, actor, { action: 'user.password_rehashed', outcome: 'success', target: { type: 'user', id: user.id } });
+    }
+    await recordAuditEvent(client, actor, {
+      action: 'auth.signin',
+      outcome: 'success',
+      target: { type: 'user', id: user.id },
+      details: { method: 'password' },
+    });
+  });
+  return { result: 'ok', user };
+}

@@ -1,0 +1,124 @@
+import { parseArgs } from 'node:util';
+import { ROLES, type Role } from '../shared/api.ts';
+import type { AuditContext } from './audit/record.ts';
+import { verifyAuditChain } from './audit/verify.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { migrate } from './db/migrate.ts';
+import { createPool, withTransaction, type Pool } from './db/pool.ts';
+import { getUserByUsername } from './db/users.ts';
+import { startEmbeddedPostgres } from './infra/embeddedPostgres.ts';
+import { createLogger, type Logger } from './log.ts';
+import { createUserWithEnrollment } from './users/createUser.ts';
+import { issueEnrollmentLink } from './users/enrollmentLink.ts';
+
+const USAGE = `Usage: npm run argus -- <command> [options]
+
+Commands:
+  migrate                                 apply pending database migrations
+  create-admin <username> [--name "Display Name"]
+                                          create an admin and print a one-time enrollment link
+  create-user <username> --role user|auditor|admin [--name "Display Name"]
+                                          create a user and print a one-time enrollment link
+  enrollment-link <username>              issue a new one-time enrollment link for a user
+  verify-audit                            verify the audit hash chain`;
+
+const CLI_CONTEXT: AuditContext = { actor: null, ip: null, userAgent: 'argus-cli' };
+
+async function withDatabase<T>(config: Config, log: Logger, fn: (pool: Pool) => Promise<T>): Promise<T> {
+  const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPorts.postgres, log });
+  const pool = createPool(config.databaseUrl ?? embedded!.url, log, 2);
+  try {
+    await migrate(pool, log);
+    return await fn(pool);
+  } finally {
+    await pool.end();
+    await embedded?.stop();
+  }
+}
+
+async function createAccount(config: Config, pool: Pool, username: string, role: Role, name: string | undefined): Promise<number> {
+  const result = await createUserWithEnrollment({ pool, config, username, displayName: name ?? username, role, context: CLI_CONTEXT });
+  if (!result.created) {
+    console.error(`The username "${username}" is taken. Use \`enrollment-link ${username}\` to issue a new link.`);
+    return 1;
+  }
+  printLink(result.user.username, result.enrollment);
+  return 0;
+}
+
+function printLink(username: string, link: { url: string; expiresAt: string }): void {
+  console.log(`\nEnrollment link for ${username} (single use, valid until ${link.expiresAt}):\n\n  ${link.url}\n`);
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { name: { type: 'string' }, role: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const [command, username] = positionals;
+  if (values.help || !command) {
+    console.log(USAGE);
+    return command ? 0 : 2;
+  }
+  const config = loadConfig();
+  // The CLI talks to people: keep the logs to warnings.
+  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const needsUsername = ['create-admin', 'create-user', 'enrollment-link'].includes(command);
+  if (needsUsername && !username) {
+    console.error(`${command} needs a username.\n\n${USAGE}`);
+    return 2;
+  }
+  switch (command) {
+    case 'migrate':
+      return withDatabase(config, log, async () => {
+        console.log('Migrations are up to date.');
+        return 0;
+      });
+    case 'create-admin':
+      return withDatabase(config, log, (pool) => createAccount(config, pool, username!, 'admin', values.name));
+    case 'create-user': {
+      const role = values.role as Role | undefined;
+      if (!role || !ROLES.includes(role)) {
+        console.error(`create-user needs --role with one of: ${ROLES.join(', ')}`);
+        return 2;
+      }
+      return withDatabase(config, log, (pool) => createAccount(config, pool, username!, role, values.name));
+    }
+    case 'enrollment-link':
+      return withDatabase(config, log, async (pool) => {
+        const user = await getUserByUsername(pool, username!);
+        if (!user) {
+          console.error(`No user named "${username}".`);
+          return 1;
+        }
+        const link = await withTransaction(pool, (client) =>
+          issueEnrollmentLink(client, { config, userId: user.id, username: user.username, context: CLI_CONTEXT }),
+        );
+        printLink(user.username, link);
+        return 0;
+      });
+    case 'verify-audit':
+      return withDatabase(config, log, async (pool) => {
+        const result = await verifyAuditChain(pool);
+        if (result.intact) {
+          console.log(`Audit chain intact: ${result.checked} events, head #${result.headSeq ?? '-'} ${result.headHash ?? ''}`);
+          return 0;
+        }
+        console.error(`Audit chain BROKEN at event #${result.brokenAt} (${result.reason}); ${result.checked} events verified before it.`);
+        return 1;
+      });
+    default:
+      console.error(`Unknown command "${command}".\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof ConfigError || (error instanceof TypeError && 'code' in error)) console.error((error as Error).message);
+    else console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,84 @@
+/**
+ * The one module that imports `pg`. Every query goes through `query()`, which logs its
+ * name and timing but never its parameters: they may hold secrets.
+ */
+import pg from 'pg';
+import type { Logger } from '../log.ts';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+/** Anything a query can run on: the pool, or a client inside a transaction. */
+export type Queryable = pg.Pool | pg.PoolClient;
+
+/** Postgres error codes we act on. */
+export const PG_UNIQUE_VIOLATION = '23505';
+/** Raised by our append-only trigger on audit_event. */
+export const PG_RAISE_EXCEPTION = 'P0001';
+
+// Return bigint (int8) columns as strings is pg's default; we convert where a row is read.
+// timestamptz stays a Date.
+
+let log: Logger | null = null;
+
+export function createPool(connectionString: string, logger: Logger, max = 10): Pool {
+  log = logger;
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    // A query that hangs longer than this is a fault, not a slow query.
+    statement_timeout: 15_000,
+    application_name: 'argus',
+  });
+  // Errors on idle clients (e.g. Postgres restarted) must not crash the process.
+  pool.on('error', (error) => logger.warn({ err: error.message }, 'idle postgres client error'));
+  return pool;
+}
+
+export async function query<Row extends pg.QueryResultRow>(
+  db: Queryable,
+  name: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<pg.QueryResult<Row>> {
+  const started = performance.now();
+  try {
+    return await db.query<Row>({ text, values });
+  } finally {
+    log?.trace({ query: name, ms: +(performance.now() - started).toFixed(2) }, 'db query');
+  }
+}
+
+export async function withClient<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    return await fn(client);
+  } finally {
+    client.release();
+  }
+}
+
+/** Runs fn in one transaction: committed if it resolves, rolled back if it throws. */
+export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  return withClient(pool, async (client) => {
+    await client.query('BEGIN');
+    try {
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  });
+}
+
+/** A plain pg client for administrative work (creating databases in tests, migrations). */
+export function createAdminClient(connectionString: string): pg.Client {
+  return new pg.Client({ connectionString, connectionTimeoutMillis: 5_000 });
+}
+
+export function pgErrorCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
+}

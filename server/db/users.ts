@@ -1,0 +1,120 @@
+import type { PublicUser, Role, UserStatus } from '../../shared/api.ts';
+import { query, type Queryable } from './pool.ts';
+
+export interface UserRow {
+  id: string;
+  username: string;
+  display_name: string;
+  role: Role;
+  status: UserStatus;
+  password_hash: string | null;
+  created_at: Date;
+}
+
+const COLUMNS = 'id, username, display_name, role, status, password_hash, created_at';
+
+/** The public encoder: the only way a user leaves the server. No hash, ever. */
+export function toPublicUser(row: UserRow): PublicUser {
+  return {
+    id: row.id,
+    username: row.username,
+    displayName: row.display_name,
+    role: row.role,
+    status: row.status,
+    createdAt: row.created_at.toISOString(),
+  };
+}
+
+export async function getUserById(db: Queryable, id: string): Promise<UserRow | null> {
+  const { rows } = await query<UserRow>(db, 'user_by_id', `SELECT ${COLUMNS} FROM app_user WHERE id = $1::uuid`, [id]);
+  return rows[0] ?? null;
+}
+
+export async function getUserByUsername(db: Queryable, username: string): Promise<UserRow | null> {
+  const { rows } = await query<UserRow>(
+    db,
+    'user_by_username',
+    `SELECT ${COLUMNS} FROM app_user WHERE lower(username) = lower($1::text)`,
+    [username],
+  );
+  return rows[0] ?? null;
+}
+
+export async function insertUser(
+  db: Queryable,
+  user: { username: string; displayName: string; role: Role },
+): Promise<UserRow> {
+  const { rows } = await query<UserRow>(
+    db,
+    'user_insert',
+    `INSERT INTO app_user (username, display_name, role) VALUES ($1::text, $2::text, $3::text) RETURNING ${COLUMNS}`,
+    [user.username, user.displayName, user.role],
+  );
+  return rows[0]!;
+}
+
+export async function setPasswordHash(db: Queryable, userId: string, passwordHash: string): Promise<void> {
+  await query(db, 'user_set_password', 'UPDATE app_user SET password_hash = $2::text, updated_at = now() WHERE id = $1::uuid', [
+    userId,
+    passwordHash,
+  ]);
+}
+
+/** Row-locks the user so concurrent changes to the same user (and the last-admin check) serialise. */
+export async function lockUser(db: Queryable, id: string): Promise<UserRow | null> {
+  const { rows } = await query<UserRow>(db, 'user_lock', `SELECT ${COLUMNS} FROM app_user WHERE id = $1::uuid FOR UPDATE`, [id]);
+  return rows[0] ?? null;
+}
+
+export async function updateUser(db: Queryable, id: string, change: { status?: UserStatus; role?: Role }): Promise<UserRow> {
+  const { rows } = await query<UserRow>(
+    db,
+    'user_update',
+    `UPDATE app_user SET status = coalesce($2::text, status), role = coalesce($3::text, role), updated_at = now()
+     WHERE id = $1::uuid RETURNING ${COLUMNS}`,
+    [id, change.status ?? null, change.role ?? null],
+  );
+  return rows[0]!;
+}
+
+/**
+ * Active admins, with their rows locked so two concurrent demotions cannot each see
+ * the other as the remaining admin.
+ */
+export async function lockActiveAdmins(db: Queryable): Promise<string[]> {
+  const { rows } = await query<{ id: string }>(
+    db,
+    'user_lock_active_admins',
+    `SELECT id FROM app_user WHERE role = 'admin' AND status = 'active' ORDER BY id FOR UPDATE`,
+  );
+  return rows.map((r) => r.id);
+}
+
+export interface UserFilter {
+  q?: string | undefined;
+  role?: Role | undefined;
+  status?: UserStatus | undefined;
+  /** Keyset cursor: the lower-cased username of the last row of the previous page. */
+  afterUsername?: string | undefined;
+  limit: number;
+}
+
+export async function listUsers(db: Queryable, filter: UserFilter): Promise<UserRow[]> {
+  const { rows } = await query<UserRow>(
+    db,
+    'user_list',
+    `SELECT ${COLUMNS} FROM app_user
+     WHERE ($1::text IS NULL OR lower(username) LIKE '%' || $1::text || '%' OR lower(display_name) LIKE '%' || $1::text || '%')
+       AND ($2::text IS NULL OR role = $2::text)
+       AND ($3::text IS NULL OR status = $3::text)
+       AND ($4::text IS NULL OR lower(username) > $4::text)
+     ORDER BY lower(username)
+     LIMIT $5::int`,
+    [filter.q ? escapeLike(filter.q.toLowerCase()) : null, filter.role ?? null, filter.status ?? null, filter.afterUsername ?? null, filter.limit],
+  );
+  return rows;
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}

@@ -1,0 +1,18 @@
+import type { Redis } from 'ioredis';
+import type { Config } from './config.ts';
+import type { Pool } from './db/pool.ts';
+import type { Logger } from './log.ts';
+import type { PasswordHasher } from './auth/password.ts';
+import type { RedisSessionStore } from './auth/sessionStore.ts';
+import type { SignInThrottle } from './auth/signInThrottle.ts';
+
+/** Everything a route or domain function may need, built once at start-up. */
+export interface Deps {
+  config: Config;
+  pool: Pool;
+  redis: Redis;
+  log: Logger;
+  hasher: PasswordHasher;
+  sessions: RedisSessionStore;
+  signInThrottle: SignInThrottle;
+}

@@ -1,0 +1,116 @@
+import type { Request, Response, Router } from 'express';
+import { z } from 'zod';
+import type { Role } from '../../shared/api.ts';
+import type { FieldIssue } from '../../shared/errors.ts';
+import type { AuditContext } from '../audit/record.ts';
+import type { UserRow } from '../db/users.ts';
+import type { Deps } from '../deps.ts';
+import { HttpError, badRequest, forbidden, unauthenticated } from './errors.ts';
+
+/**
+ * Who may call a route. There is no default: every route states its rule, so a route
+ * without one cannot be written by accident (the type requires it).
+ * - 'public': anyone, signed in or not;
+ * - 'signed-in': any fully signed-in user;
+ * - a list of roles: only those.
+ */
+export type Access = 'public' | 'signed-in' | readonly [Role, ...Role[]];
+
+export type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
+
+export interface RouteContext<B, P, Q, A extends Access> {
+  req: Request;
+  res: Response;
+  deps: Deps;
+  body: B;
+  params: P;
+  query: Q;
+  user: A extends 'public' ? UserRow | null : UserRow;
+  audit: AuditContext;
+}
+
+export interface RouteResult {
+  status?: number;
+  body?: unknown;
+}
+
+export interface RouteSpec<B = unknown, P = unknown, Q = unknown, A extends Access = Access> {
+  method: Method;
+  path: string;
+  access: A;
+  summary: string;
+  body?: z.ZodType<B>;
+  params?: z.ZodType<P>;
+  query?: z.ZodType<Q>;
+  handler: (ctx: RouteContext<B, P, Q, A>) => Promise<RouteResult>;
+}
+
+/** Identity function that ties a route's schemas to its handler's types. */
+export function defineRoute<B = undefined, P = Record<string, never>, Q = Record<string, never>, A extends Access = Access>(
+  spec: RouteSpec<B, P, Q, A>,
+): RouteSpec {
+  return spec as unknown as RouteSpec;
+}
+
+/** Empty schemas for routes that take no body, params or query: extra input is refused. */
+export const NoQuery = z.object({}).strict();
+
+function issuesOf(error: z.ZodError, where: string): FieldIssue[] {
+  return error.issues.map((issue) => ({
+    path: [where, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }));
+}
+
+function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'body' | 'params' | 'query'): T {
+  if (!schema) {
+    if (where === 'body' && value !== undefined && !(typeof value === 'object' && value !== null && Object.keys(value).length === 0)) {
+      throw badRequest('This request takes no body.');
+    }
+    return undefined as T;
+  }
+  const result = schema.safeParse(value);
+  if (!result.success) throw badRequest(`Invalid ${where}.`, issuesOf(result.error, where));
+  return result.data;
+}
+
+export function auditContextOf(req: Request, user: UserRow | null): AuditContext {
+  return {
+    actor: user ? { id: user.id, username: user.username } : null,
+    ip: req.ip ?? null,
+    userAgent: req.get('user-agent') ?? null,
+  };
+}
+
+function authorize(access: Access, user: UserRow | null, sessionEnded: boolean): void {
+  if (access === 'public') return;
+  if (!user) throw sessionEnded ? new HttpError(401, 'SESSION_ENDED', 'Your session has ended. Sign in again.') : unauthenticated();
+  if (access === 'signed-in') return;
+  if (!access.includes(user.role)) throw forbidden();
+}
+
+/** Mounts routes on a router: guards (access, then input), then the handler. */
+export function mountRoutes(router: Router, deps: Deps, routes: readonly RouteSpec[]): void {
+  for (const route of routes) {
+    router[route.method](route.path, async (req: Request, res: Response) => {
+      const user = req.user ?? null;
+      // Access before input: an unauthorised caller learns nothing about the route's schema.
+      authorize(route.access, user, req.sessionEnded === true);
+      const result = await route.handler({
+        req,
+        res,
+        deps,
+        body: parse(route.body, req.body, 'body'),
+        params: parse(route.params ?? undefined, req.params, 'params'),
+        query: parse(route.query ?? NoQuery, req.query, 'query'),
+        user: user as UserRow,
+        audit: auditContextOf(req, user),
+      });
+      if (res.headersSent) return;
+      if (result.body === undefined) res.status(result.status ?? 204).end();
+      else res.status(result.status ?? 200).json(result.body);
+    });
+  }
+}
+
+export { HttpError };

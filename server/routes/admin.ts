@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import type { CreateUserResponse, UserListResponse } from '../../shared/api.ts';
+import { ROLES, USER_STATUSES } from '../../shared/api.ts';
+import { withTransaction } from '../db/pool.ts';
+import { getUserById, listUsers, toPublicUser } from '../db/users.ts';
+import { HttpError, notFound } from '../http/errors.ts';
+import { defineRoute } from '../http/route.ts';
+import { changeUser } from '../users/changeUser.ts';
+import { createUserWithEnrollment } from '../users/createUser.ts';
+import { issueEnrollmentLink } from '../users/enrollmentLink.ts';
+
+const ADMIN = ['admin'] as const;
+
+const Username = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{1,62}$/, '2–63 characters: letters, digits, dot, dash or underscore, starting with a letter or digit');
+
+const UserIdParams = z.strictObject({ id: z.uuid('not a user id') });
+
+const cursor = {
+  encode: (value: string) => Buffer.from(value, 'utf8').toString('base64url'),
+  schema: z
+    .string()
+    .max(200)
+    .regex(/^[A-Za-z0-9_-]*$/, 'not a cursor')
+    .transform((value) => Buffer.from(value, 'base64url').toString('utf8')),
+};
+
+export const adminRoutes = [
+  defineRoute({
+    method: 'get',
+    path: '/api/admin/users',
+    access: ADMIN,
+    summary: 'Search and page through users (keyset pagination by username).',
+    query: z.strictObject({
+      q: z.string().trim().max(100).optional(),
+      role: z.enum(ROLES).optional(),
+      status: z.enum(USER_STATUSES).optional(),
+      after: cursor.schema.optional(),
+      limit: z.coerce.number().int().min(1).max(100).default(50),
+    }),
+    async handler({ query, deps }) {
+      const rows = await listUsers(deps.pool, { ...query, afterUsername: query.after, limit: query.limit + 1 });
+      const page = rows.slice(0, query.limit);
+      const last = page[page.length - 1];
+      const body: UserListResponse = {
+        users: page.map(toPublicUser),
+        nextCursor: rows.length > query.limit && last ? cursor.encode(last.username.toLowerCase()) : null,
+      };
+      return { body };
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/api/admin/users',
+    access: ADMIN,
+    summary: 'Create a user; answers with their one-time enrollment link.',
+    body: z.strictObject({
+      username: Username,
+      displayName: z.string().trim().min(1).max(100).optional(),
+      role: z.enum(ROLES),
+    }),
+    async handler({ body, deps, audit }) {
+      const result = await createUserWithEnrollment({
+        pool: deps.pool,
+        config: deps.config,
+        username: body.username,
+        displayName: body.displayName ?? body.username,
+        role: body.role,
+        context: audit,
+      });
+      if (!result.created) throw new HttpError(409, 'CONFLICT', `The username "${body.username}" is taken.`);
+      const response: CreateUserResponse = { user: toPublicUser(result.user), enrollment: result.enrollment };
+      return { status: 201, body: response };
+    },
+  }),
+
+  defineRoute({
+    method: 'patch',
+    path: '/api/admin/users/:id',
+    access: ADMIN,
+    summary: "Change a user's status or role. Disabling ends all their sessions.",
+    params: UserIdParams,
+    body: z
+      .strictObject({ status: z.enum(USER_STATUSES).optional(), role: z.enum(ROLES).optional() })
+      .refine((b) => b.status !== undefined || b.role !== undefined, 'Give a status or a role to change.'),
+    async handler({ params, body, deps, audit }) {
+      const result = await changeUser(deps, { userId: params.id, status: body.status, role: body.role, context: audit });
+      if (!result.changed && result.reason === 'not_found') throw notFound('No such user.');
+      if (!result.changed) throw new HttpError(409, 'LAST_ADMIN', 'You cannot disable or demote the last active admin.');
+      return { body: { user: toPublicUser(result.user) } };
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/api/admin/users/:id/enrollment',
+    access: ADMIN,
+    summary: 'Issue a new one-time enrollment link for a user (replaces any unused one).',
+    params: UserIdParams,
+    async handler({ params, deps, audit }) {
+      const user = await getUserById(deps.pool, params.id);
+      if (!user) throw notFound('No such user.');
+      const link = await withTransaction(deps.pool, (client) =>
+        issueEnrollmentLink(client, { config: deps.config, userId: user.id, username: user.username, context: audit }),
+      );
+      return { status: 201, body: link };
+    },
+  }),
+];

@@ -1,0 +1,114 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type express from 'express';
+import { createApp, type AppOptions } from './app.ts';
+import { HashLimiter } from './auth/hashLimiter.ts';
+import { PasswordHasher } from './auth/password.ts';
+import { RedisSessionStore } from './auth/sessionStore.ts';
+import { SignInThrottle } from './auth/signInThrottle.ts';
+import type { Config } from './config.ts';
+import { migrate } from './db/migrate.ts';
+import { createPool } from './db/pool.ts';
+import type { Deps } from './deps.ts';
+import { startEmbeddedPostgres } from './infra/embeddedPostgres.ts';
+import { startLocalRedis } from './infra/localRedis.ts';
+import type { Logger } from './log.ts';
+import { connectRedis } from './redis.ts';
+
+export interface Running {
+  deps: Deps;
+  app: express.Express;
+  server: Server;
+  url: string;
+  /** Closes the HTTP server, then Redis and Postgres, then any child services. */
+  close(): Promise<void>;
+}
+
+/** Resolves the database and Redis (starting embedded ones when no URL is set). */
+export async function resolveServices(config: Config, log: Logger) {
+  const stops: Array<() => Promise<void>> = [];
+  try {
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPorts.postgres, log });
+      stops.push(embedded.stop);
+      databaseUrl = embedded.url;
+    }
+    let redisUrl = config.redisUrl;
+    if (!redisUrl) {
+      const local = await startLocalRedis({ dataDir: config.dataDir, port: config.embeddedPorts.redis, log });
+      stops.push(local.stop);
+      redisUrl = local.url;
+    }
+    return { databaseUrl, redisUrl, stop: () => stopAll(stops) };
+  } catch (error) {
+    await stopAll(stops);
+    throw error;
+  }
+}
+
+async function stopAll(stops: Array<() => Promise<void>>): Promise<void> {
+  for (const stop of stops.reverse()) await stop().catch(() => undefined);
+}
+
+export async function buildDeps(config: Config, log: Logger, urls: { databaseUrl: string; redisUrl: string }): Promise<Deps> {
+  const pool = createPool(urls.databaseUrl, log);
+  const redis = await connectRedis(urls.redisUrl, config.redisKeyPrefix, log).catch(async (error: unknown) => {
+    await pool.end();
+    throw error;
+  });
+  const idleMs = config.session.idleMinutes * 60_000;
+  return {
+    config,
+    log,
+    pool,
+    redis,
+    hasher: new PasswordHasher(new HashLimiter(config.argon2.maxConcurrent, config.argon2.maxQueue)),
+    sessions: new RedisSessionStore(redis, idleMs, config.session.maxHours * 3_600_000),
+    signInThrottle: new SignInThrottle(redis, config.rateLimits),
+  };
+}
+
+/** Starts one Argus node: services, migrations, HTTP. */
+export async function startArgus(config: Config, log: Logger, appOptions: AppOptions = {}): Promise<Running> {
+  const services = await resolveServices(config, log);
+  let deps: Deps | null = null;
+  try {
+    deps = await buildDeps(config, log, services);
+    await migrate(deps.pool, log);
+    const app = createApp(deps, appOptions);
+    const server = createServer(app);
+    // Slow-loris bounds: headers within 10 s, whole requests within 30 s.
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 30_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    const ready = deps;
+    return {
+      deps: ready,
+      app,
+      server,
+      url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+      async close() {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+          setTimeout(() => server.closeAllConnections(), 5_000).unref();
+        });
+        await ready.redis.quit().catch(() => ready.redis.disconnect());
+        await ready.pool.end();
+        await services.stop();
+      },
+    };
+  } catch (error) {
+    if (deps) {
+      deps.redis.disconnect();
+      await deps.pool.end().catch(() => undefined);
+    }
+    await services.stop();
+    throw error;
+  }
+}

@@ -1,0 +1,184 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { inject } from 'vitest';
+import type { ErrorBody } from '../../shared/errors.ts';
+import { loadConfig, type Env } from '../config.ts';
+import { createAdminClient } from '../db/pool.ts';
+import { createLogger } from '../log.ts';
+import { startArgus, type Running } from '../runtime.ts';
+import { ADMIN_DATABASE_URL, TEST_REDIS_URL, databaseUrl } from './env.ts';
+
+export const TEST_ORIGIN = 'http://argus.test';
+
+/** A fresh database cloned from the run's migrated template. */
+export async function createTestDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+  const name = `argus_t_${process.ppid}_${randomBytes(5).toString('hex')}`;
+  const admin = createAdminClient(ADMIN_DATABASE_URL);
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${inject('templateDatabase')}`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    name,
+    url: databaseUrl(name),
+    async drop() {
+      const cleanup = createAdminClient(ADMIN_DATABASE_URL);
+      await cleanup.connect();
+      try {
+        await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await cleanup.end();
+      }
+    },
+  };
+}
+
+/** Deletes every key under a prefix (tests use their own prefix, never the shared keyspace). */
+export async function clearRedisPrefix(prefix: string, url = TEST_REDIS_URL): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export interface TestNode extends Running {
+  databaseUrl: string;
+  redisPrefix: string;
+  client(): TestClient;
+  /** Stops the node, drops its database and clears its Redis keys. */
+  destroy(): Promise<void>;
+}
+
+/** One real Argus node on a random port, on its own database and Redis prefix. */
+export async function startTestNode(
+  env: Env = {},
+  shared?: { databaseUrl: string; redisPrefix: string; redisUrl?: string },
+): Promise<TestNode> {
+  const database = shared ? null : await createTestDatabase();
+  const redisPrefix = shared?.redisPrefix ?? `argus-test:${randomBytes(6).toString('hex')}:`;
+  const dbUrl = shared?.databaseUrl ?? database!.url;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    ARGUS_ORIGIN: TEST_ORIGIN,
+    DATABASE_URL: dbUrl,
+    REDIS_URL: shared?.redisUrl ?? TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: redisPrefix,
+    SESSION_SECRET: 'test-secret-test-secret-test-secret-0123',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...env,
+  });
+  const running = await startArgus(config, createLogger(config.logLevel), { serveClient: false });
+  return {
+    ...running,
+    databaseUrl: dbUrl,
+    redisPrefix,
+    client: () => new TestClient(running.url, config.origin),
+    async destroy() {
+      await running.close();
+      if (database) await database.drop();
+      if (!shared) await clearRedisPrefix(redisPrefix, config.redisUrl ?? TEST_REDIS_URL);
+    },
+  };
+}
+
+export interface TestResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** A fetch client with a cookie jar that behaves like the SPA (same-origin JSON). */
+export class TestClient {
+  cookie: string | null = null;
+
+  constructor(
+    readonly baseUrl: string,
+    readonly origin: string,
+  ) {}
+
+  get sessionId(): string | null {
+    return this.cookie?.match(/argus\.sid=([^;]+)/)?.[1] ?? null;
+  }
+
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<TestResponse<T>> {
+    const init: RequestInit = {
+      method,
+      headers: {
+        origin: this.origin,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(this.cookie ? { cookie: this.cookie } : {}),
+        ...headers,
+      },
+      redirect: 'manual',
+    };
+    if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    const response = await fetch(this.baseUrl + path, init);
+    const setCookie = response.headers.get('set-cookie');
+    if (setCookie) {
+      const pair = setCookie.split(';')[0]!;
+      this.cookie = /=$/.test(pair) || /Expires=Thu, 01 Jan 1970/i.test(setCookie) ? null : pair;
+    }
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : undefined) as T };
+  }
+
+  get<T = unknown>(path: string) {
+    return this.request<T>('GET', path);
+  }
+
+  post<T = unknown>(path: string, body: unknown = {}) {
+    return this.request<T>('POST', path, body);
+  }
+
+  patch<T = unknown>(path: string, body: unknown) {
+    return this.request<T>('PATCH', path, body);
+  }
+}
+
+export function errorCode(response: TestResponse): string | undefined {
+  return (response.body as ErrorBody | undefined)?.error?.code;
+}
+
+/**
+ * Creates a user through the same path an admin would (enrollment link), completes the
+ * enrollment over HTTP, and returns a client signed in as that user.
+ */
+export async function enrollUser(
+  node: TestNode,
+  { username, role = 'user', password = 'correct horse battery' }: { username: string; role?: 'user' | 'admin' | 'auditor'; password?: string },
+): Promise<{ client: TestClient; userId: string; password: string }> {
+  const { createUserWithEnrollment } = await import('../users/createUser.ts');
+  const result = await createUserWithEnrollment({
+    pool: node.deps.pool,
+    config: node.deps.config,
+    username,
+    displayName: username,
+    role,
+    context: { actor: null, ip: null, userAgent: 'test' },
+  });
+  if (!result.created) throw new Error(`test user ${username} exists`);
+  const token = tokenOf(result.enrollment.url);
+  const client = node.client();
+  const response = await client.post(`/api/enrollment/${token}/password`, { password });
+  if (response.status !== 200) throw new Error(`enrollment failed: ${JSON.stringify(response.body)}`);
+  return { client, userId: result.user.id, password };
+}
+
+export function tokenOf(enrollmentUrl: string): string {
+  return new URL(enrollmentUrl).pathname.split('/').pop()!;
+}

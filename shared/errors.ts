@@ -1,0 +1,56 @@
+/**
+ * Every error Argus answers with, on the wire. The `code` is stable and meant for
+ * programs; the `message` is for people and may change.
+ */
+export const ERROR_CODES = [
+  'VALIDATION_FAILED',
+  'MALFORMED_JSON',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'CSRF_REJECTED',
+  'UNAUTHENTICATED',
+  'SESSION_ENDED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'CONFLICT',
+  'RATE_LIMITED',
+  'SERVER_BUSY',
+  'SERVICE_UNAVAILABLE',
+  'INVALID_CREDENTIALS',
+  'ACCOUNT_DISABLED',
+  'ENROLLMENT_INVALID',
+  'WEAK_PASSWORD',
+  'LAST_ADMIN',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** One field that failed validation: a dotted path and what was wrong with it. */
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+/** The single JSON shape of every error response. */
+export interface ErrorBody {
+  error: {
+    code: ErrorCode;
+    message: string;
+    requestId?: string;
+    issues?: FieldIssue[];
+    /** Seconds until a rate-limited request may be retried (also sent as Retry-After). */
+    retryAfter?: number;
+  };
+}
+
+export function isErrorBody(value: unknown): value is ErrorBody {
+  if (typeof value !== 'object' || value === null) return false;
+  const error = (value as { error?: unknown }).error;
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as { code?: unknown }).code === 'string' &&
+    typeof (error as { message?: unknown }).message === 'string'
+  );
+}
