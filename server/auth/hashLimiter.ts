@@ -20,6 +20,11 @@ export class HashLimiter {
     return { running: this.running, queued: this.waiting.length };
   }
 
+  /** True when a new task would be refused: callers can shed load before doing other work. */
+  get full(): boolean {
+    return this.running >= this.maxConcurrent && this.waiting.length >= this.maxQueue;
+  }
+
   async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.running >= this.maxConcurrent) {
       if (this.waiting.length >= this.maxQueue) throw new ServerBusyError('too many password hashes in progress');

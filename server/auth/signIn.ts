@@ -1,3 +1,4 @@
+import { ServerBusyError } from './hashLimiter.ts';
 import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
 import { withTransaction } from '../db/pool.ts';
 import { getUserByUsername, setPasswordHash, type UserRow } from '../db/users.ts';
@@ -29,6 +30,8 @@ export async function signInWithPassword(
     return { result: 'throttled', retryAfter: byUsername.retryAfter };
   }
 
+  // Shed load before touching the database when the hash queue is already full.
+  if (hasher.limiter.full) throw new ServerBusyError('password hash queue full');
   const user = await getUserByUsername(pool, username);
   const check = await hasher.verify(user?.password_hash ?? null, password);
 

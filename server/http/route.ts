@@ -70,7 +70,12 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'body
     return undefined as T;
   }
   const result = schema.safeParse(value);
-  if (!result.success) throw badRequest(`Invalid ${where}.`, issuesOf(result.error, where));
+  if (!result.success) {
+    const issues = issuesOf(result.error, where);
+    // People read the message; programs read `issues`.
+    const described = issues.map((issue) => `${issue.path.slice(where.length + 1) || where}: ${issue.message}`);
+    throw badRequest(`Please correct ${described.length === 1 ? 'this' : 'these'}: ${described.slice(0, 5).join('; ')}.`, issues);
+  }
   return result.data;
 }
 

@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import type { ErrorBody } from '../../shared/errors.ts';
 import { loadConfig, type Env } from '../config.ts';
 import { createAdminClient } from '../db/pool.ts';
 import { createLogger } from '../log.ts';
 import { startArgus, type Running } from '../runtime.ts';
-import { ADMIN_DATABASE_URL, TEST_REDIS_URL, databaseUrl } from './env.ts';
+import { ADMIN_DATABASE_URL, TEST_REDIS_URL, clearRedisPrefix, databaseUrl } from './env.ts';
 
 export const TEST_ORIGIN = 'http://argus.test';
 
@@ -33,21 +32,6 @@ export async function createTestDatabase(): Promise<{ url: string; name: string;
       }
     },
   };
-}
-
-/** Deletes every key under a prefix (tests use their own prefix, never the shared keyspace). */
-export async function clearRedisPrefix(prefix: string, url = TEST_REDIS_URL): Promise<void> {
-  const redis = new Redis(url);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
 
 export interface TestNode extends Running {

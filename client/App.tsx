@@ -1,0 +1,28 @@
+import { Route, Router } from '@solidjs/router';
+import type { Component } from 'solid-js';
+import { Layout } from './components/Layout.tsx';
+import { RequireSession } from './components/RequireSession.tsx';
+import { Account } from './pages/Account.tsx';
+import { AdminConsole, route as adminRoute } from './pages/AdminConsole.tsx';
+import { AuditLog, route as auditRoute } from './pages/AuditLog.tsx';
+import { Enroll, route as enrollRoute } from './pages/Enroll.tsx';
+import { Home } from './pages/Home.tsx';
+import { NotFound } from './pages/NotFound.tsx';
+import { SignIn } from './pages/SignIn.tsx';
+import { SessionProvider } from './session.tsx';
+
+export const App: Component = () => (
+  <SessionProvider>
+    <Router root={Layout}>
+      <Route path="/signin" component={SignIn} />
+      <Route path="/enroll/:token" component={Enroll} preload={enrollRoute.preload} />
+      <Route path="/" component={RequireSession}>
+        <Route path="/" component={Home} />
+        <Route path="/account" component={Account} />
+        <Route path="/admin" component={AdminConsole} preload={adminRoute.preload} />
+        <Route path="/audit" component={AuditLog} preload={auditRoute.preload} />
+      </Route>
+      <Route path="*" component={NotFound} />
+    </Router>
+  </SessionProvider>
+);

@@ -1,0 +1,23 @@
+import { action, json } from '@solidjs/router';
+import type { SessionResponse, SignInRequest, StepResponse } from '../../shared/api.ts';
+import { request } from './http.ts';
+
+/** GET /api/session: the probe that tells whether this browser is signed in. */
+export function fetchSession(): Promise<SessionResponse> {
+  return request<SessionResponse>('GET', '/api/session', { sessionProbe: true });
+}
+
+/** POST /api/auth/signin: the password step. */
+export const signIn = action(async (credentials: SignInRequest) => {
+  const step = await request<StepResponse>('POST', '/api/auth/signin', { body: credentials });
+  // No cached data belongs to the signed-out visitor; the session is refreshed by the caller.
+  return json(step, { revalidate: [] });
+}, 'signIn');
+
+/**
+ * POST /api/auth/signout. A plain call rather than an action: revalidating the open page's
+ * queries after signing out would only fetch 401s.
+ */
+export function signOut(): Promise<void> {
+  return request<void>('POST', '/api/auth/signout');
+}

@@ -1,0 +1,77 @@
+import { A, useNavigate, type RouteSectionProps } from '@solidjs/router';
+import { createEffect, createSignal, For, on, Show, type Component } from 'solid-js';
+import { sectionsFor } from '../access.ts';
+import { useSession } from '../session.tsx';
+import { ErrorAlert } from './ErrorAlert.tsx';
+
+export const Layout: Component<RouteSectionProps> = (props) => {
+  const session = useSession();
+  const navigate = useNavigate();
+  const [signOutError, setSignOutError] = createSignal<unknown>();
+  let main!: HTMLElement;
+
+  // After a navigation, focus the new page's heading so keyboard and screen reader users start there.
+  createEffect(
+    on(
+      () => props.location.pathname,
+      () => main.querySelector<HTMLElement>('h1')?.focus(),
+      { defer: true },
+    ),
+  );
+
+  async function signOut() {
+    setSignOutError(undefined);
+    try {
+      await session.signOut();
+      navigate('/signin', { replace: true });
+    } catch (error) {
+      setSignOutError(error);
+    }
+  }
+
+  return (
+    <>
+      <header class="topbar">
+        <A href="/" class="brand" end>
+          Argus
+        </A>
+        <Show when={session.user()}>
+          {(user) => (
+            <>
+              <nav aria-label="Main">
+                <ul>
+                  <li>
+                    <A href="/" end>
+                      Home
+                    </A>
+                  </li>
+                  <For each={sectionsFor(user().role)}>
+                    {(section) => (
+                      <li>
+                        <A href={section.path}>{section.title}</A>
+                      </li>
+                    )}
+                  </For>
+                </ul>
+              </nav>
+              <div class="who">
+                <span class="who-name">{user().displayName}</span>
+                <button type="button" class="quiet" onClick={signOut}>
+                  Sign out
+                </button>
+              </div>
+            </>
+          )}
+        </Show>
+      </header>
+      <Show when={signOutError()}>
+        <div class="topbar-alert">
+          <ErrorAlert error={signOutError()} />
+        </div>
+      </Show>
+      <main id="main" ref={main}>
+        {props.children}
+      </main>
+    </>
+  );
+};

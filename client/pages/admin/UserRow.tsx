@@ -1,0 +1,107 @@
+import { useAction, useSubmission } from '@solidjs/router';
+import { For, Show, type Component } from 'solid-js';
+import { ROLES, type PublicUser } from '../../../shared/api.ts';
+import { ROLE_LABELS } from '../../access.ts';
+import { issueEnrollmentLink, updateUser } from '../../api/admin.ts';
+import { Badge } from '../../components/Badge.tsx';
+import type { ConfirmRequest } from '../../components/ConfirmDialog.tsx';
+import { ErrorAlert } from '../../components/ErrorAlert.tsx';
+import { Time } from '../../components/Time.tsx';
+import { settled } from '../../lib/settled.ts';
+import type { IssuedLink } from './types.ts';
+
+const USER_COLUMNS = 6;
+
+export interface UserRowProps {
+  user: PublicUser;
+  confirm: (request: ConfirmRequest) => Promise<boolean>;
+  onIssued: (issued: IssuedLink) => void;
+}
+
+/**
+ * One user and what an admin can do to them. Controls stay enabled while a change is in
+ * flight (disabling would drop keyboard focus); a second click is ignored instead.
+ */
+export const UserRow: Component<UserRowProps> = (props) => {
+  const updating = useSubmission(updateUser, ([id]) => id === props.user.id);
+  const issuing = useSubmission(issueEnrollmentLink, ([id]) => id === props.user.id);
+  const update = useAction(updateUser);
+  const issue = useAction(issueEnrollmentLink);
+  const active = () => props.user.status === 'active';
+  const busy = () => Boolean(updating.pending || issuing.pending);
+
+  async function toggleStatus() {
+    if (busy()) return;
+    const verb = active() ? 'Disable' : 'Enable';
+    const status = active() ? 'disabled' : 'active';
+    const confirmed = await props.confirm({
+      title: `${verb} @${props.user.username}?`,
+      message: active()
+        ? `${props.user.displayName} will not be able to sign in until the account is enabled again.`
+        : `${props.user.displayName} will be able to sign in again.`,
+      confirmLabel: verb,
+    });
+    if (!confirmed) return;
+    issuing.clear();
+    await settled(update(props.user.id, { status }));
+  }
+
+  async function changeRole(select: HTMLSelectElement) {
+    const role = ROLES.find((candidate) => candidate === select.value);
+    if (busy() || !role) return;
+    issuing.clear();
+    const updated = await settled(update(props.user.id, { role }));
+    // Refused (the last admin, say): show the role the user still has.
+    if (!updated) select.value = props.user.role;
+  }
+
+  async function issueLink() {
+    if (busy()) return;
+    updating.clear();
+    const link = await settled(issue(props.user.id));
+    if (link) props.onIssued({ username: props.user.username, link });
+  }
+
+  return (
+    <>
+      <tr aria-busy={busy()}>
+        <th scope="row">{props.user.username}</th>
+        <td>{props.user.displayName}</td>
+        <td>
+          <select aria-label={`Change role for ${props.user.username}`} onChange={(event) => changeRole(event.currentTarget)}>
+            <For each={ROLES}>
+              {(role) => (
+                <option value={role} selected={role === props.user.role}>
+                  {ROLE_LABELS[role]}
+                </option>
+              )}
+            </For>
+          </select>
+        </td>
+        <td>
+          <Badge kind="status" value={props.user.status} />
+        </td>
+        <td>
+          <Time value={props.user.createdAt} />
+        </td>
+        <td class="row-actions">
+          <button type="button" class={active() ? 'danger' : undefined} onClick={toggleStatus}>
+            {active() ? 'Disable' : 'Enable'}
+          </button>
+          <button type="button" onClick={issueLink}>
+            New enrollment link
+          </button>
+        </td>
+      </tr>
+      <Show when={updating.error ?? issuing.error}>
+        {(error) => (
+          <tr class="row-alert">
+            <td colspan={USER_COLUMNS}>
+              <ErrorAlert error={error()} />
+            </td>
+          </tr>
+        )}
+      </Show>
+    </>
+  );
+};

@@ -1,0 +1,61 @@
+import { useAction, useSubmission } from '@solidjs/router';
+import { createUniqueId, Match, Switch, type Component } from 'solid-js';
+import type { ChainVerification } from '../../../shared/audit.ts';
+import { verifyAuditChain } from '../../api/audit.ts';
+import { ErrorAlert } from '../../components/ErrorAlert.tsx';
+import { settled } from '../../lib/settled.ts';
+
+type Break = Extract<ChainVerification, { intact: false }>;
+
+const BREAK_REASONS: Record<Break['reason'], string> = {
+  hash_mismatch: 'hash mismatch',
+  prev_hash_mismatch: 'previous-hash mismatch',
+  sequence_gap: 'sequence gap',
+};
+
+function summary(verification: ChainVerification): string {
+  if (!verification.intact) {
+    return `BROKEN at event #${verification.brokenAt} (${BREAK_REASONS[verification.reason]})`;
+  }
+  const head = verification.headSeq === null ? '' : `, head #${verification.headSeq}`;
+  return `Intact — ${verification.checked} events checked${head}`;
+}
+
+export const ChainStatus: Component = () => {
+  const submission = useSubmission(verifyAuditChain);
+  const verify = useAction(verifyAuditChain);
+  const headingId = createUniqueId();
+
+  return (
+    <section class="panel" aria-labelledby={headingId}>
+      <h2 id={headingId}>Chain status</h2>
+      <div class="chain-row">
+        <button
+          type="button"
+          class="primary"
+          disabled={submission.pending}
+          onClick={() => void settled(verify())}
+        >
+          Verify chain
+        </button>
+        <p
+          data-testid="chain-status"
+          role="status"
+          aria-busy={Boolean(submission.pending)}
+          class="chain-status"
+          classList={{
+            intact: submission.result?.intact === true,
+            broken: submission.result?.intact === false,
+          }}
+        >
+          <Switch fallback="Not verified yet.">
+            <Match when={submission.pending}>Verifying…</Match>
+            <Match when={submission.result}>{(verification) => summary(verification())}</Match>
+            <Match when={submission.error}>Verification failed.</Match>
+          </Switch>
+        </p>
+      </div>
+      <ErrorAlert error={submission.error} />
+    </section>
+  );
+};

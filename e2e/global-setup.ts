@@ -1,0 +1,43 @@
+import { randomBytes } from 'node:crypto';
+import { loadConfig } from '../server/config.ts';
+import { createAdminClient } from '../server/db/pool.ts';
+import { createLogger } from '../server/log.ts';
+import { startArgus } from '../server/runtime.ts';
+import { ADMIN_DATABASE_URL, TEST_REDIS_URL, clearRedisPrefix, databaseUrl, freePort } from '../server/test/env.ts';
+
+/**
+ * Starts one real Argus node (built SPA, API, real Postgres and Redis) for the browser
+ * tests, on a database and Redis prefix of its own. Tests reach it through the env vars below.
+ */
+export default async function globalSetup() {
+  const name = `argus_e2e_${randomBytes(5).toString('hex')}`;
+  const admin = createAdminClient(ADMIN_DATABASE_URL);
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+
+  const port = await freePort();
+  const redisPrefix = `argus-e2e:${randomBytes(6).toString('hex')}:`;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: String(port),
+    ARGUS_ORIGIN: `http://localhost:${port}`,
+    DATABASE_URL: databaseUrl(name),
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: redisPrefix,
+    SESSION_SECRET: randomBytes(32).toString('base64url'),
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+  });
+  const running = await startArgus(config, createLogger(config.logLevel));
+  process.env.ARGUS_E2E_URL = config.origin;
+  process.env.ARGUS_E2E_DATABASE_URL = config.databaseUrl!;
+
+  return async () => {
+    await running.close();
+    await clearRedisPrefix(redisPrefix);
+    const cleanup = createAdminClient(ADMIN_DATABASE_URL);
+    await cleanup.connect();
+    await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await cleanup.end();
+  };
+}
