@@ -16,7 +16,8 @@ export function requestLog(log: Logger) {
     res.setHeader('X-Request-Id', req.requestId);
     const started = performance.now();
     res.on('finish', () => {
-      const route = req.route?.path as string | undefined;
+      const pattern: unknown = req.route?.path;
+      const route = typeof pattern === 'string' ? pattern : undefined;
       log.info(
         {
           reqId: req.requestId,
