@@ -2,7 +2,7 @@ import { Route, Router } from '@solidjs/router';
 import type { Component } from 'solid-js';
 import { Layout } from './components/Layout.tsx';
 import { RequireSession } from './components/RequireSession.tsx';
-import { Account } from './pages/Account.tsx';
+import { Account, route as accountRoute } from './pages/Account.tsx';
 import { AdminConsole, route as adminRoute } from './pages/AdminConsole.tsx';
 import { AuditLog, route as auditRoute } from './pages/AuditLog.tsx';
 import { Enroll, route as enrollRoute } from './pages/Enroll.tsx';
@@ -18,7 +18,7 @@ export const App: Component = () => (
       <Route path="/enroll/:token" component={Enroll} preload={enrollRoute.preload} />
       <Route path="/" component={RequireSession}>
         <Route path="/" component={Home} />
-        <Route path="/account" component={Account} />
+        <Route path="/account" component={Account} preload={accountRoute.preload} />
         <Route path="/admin" component={AdminConsole} preload={adminRoute.preload} />
         <Route path="/audit" component={AuditLog} preload={auditRoute.preload} />
       </Route>

@@ -25,7 +25,7 @@ export const SECTIONS: readonly Section[] = [
   {
     path: '/account',
     title: 'Account',
-    summary: 'Your profile and your session.',
+    summary: 'Your profile, your security keys and where you are signed in.',
     roles: ROLES,
   },
 ];

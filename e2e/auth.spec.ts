@@ -2,10 +2,10 @@ import { test, expect } from './fixtures.ts';
 import { AppShell } from './pages/AppShell.ts';
 import { SignInPage } from './pages/SignInPage.ts';
 
-test('an enrollment link lets a new admin choose a password and lands them signed in', async ({ page, argus }) => {
+test('an enrollment link takes a new admin through a password and a security key to signed in', async ({ page, argus, key }) => {
   const invited = await argus.invite('admin');
 
-  await test.step('the link shows who it is for', async () => {
+  await test.step('the link shows who it is for and both steps', async () => {
     await page.goto(invited.enrollmentUrl);
     await expect(page.getByRole('heading', { name: 'Set up your account' })).toBeVisible();
     await expect(page.getByText(invited.username).first()).toBeVisible();
@@ -18,13 +18,21 @@ test('an enrollment link lets a new admin choose a password and lands them signe
     await expect(page.getByRole('alert')).toContainText(/common/i);
   });
 
-  await test.step('a good password signs them in', async () => {
+  await test.step('a good password leads to the key step, not yet signed in', async () => {
     await page.getByLabel('Password', { exact: true }).fill('violet tugboat arithmetic');
     await page.getByLabel('Confirm password').fill('violet tugboat arithmetic');
     await page.getByRole('button', { name: 'Set password' }).click();
+    await expect(page.getByRole('heading', { name: 'Register your security key' })).toBeVisible();
+    expect(await (await page.request.get('/api/session')).json()).toEqual({ signedIn: false });
+  });
+
+  await test.step('registering the key signs them in', async () => {
+    await page.getByLabel('Key nickname').fill('Blue key');
+    await page.getByRole('button', { name: 'Register security key' }).click();
     await expect(page).toHaveURL(/\/$/);
     await expect(page.getByText(invited.displayName).first()).toBeVisible();
     await expect(new AppShell(page).link('Admin console')).toBeVisible();
+    expect(await key.credentialCount()).toBe(1);
   });
 
   await test.step('the link cannot be used again', async () => {
@@ -33,19 +41,21 @@ test('an enrollment link lets a new admin choose a password and lands them signe
   });
 });
 
-test('sign in, see who you are, sign out', async ({ page, argus }) => {
+test('sign in with password and key, see who you are, sign out', async ({ page, argus, key }) => {
   const account = await argus.account('user');
+  await key.addCredential(account.credential, 'localhost');
   const signIn = new SignInPage(page);
   const shell = new AppShell(page);
 
   await test.step('a wrong password is refused without saying which part was wrong', async () => {
     await signIn.goto();
-    expect(await signIn.signIn(account.username, 'not the right password')).toBe(401);
+    expect(await signIn.enterPassword(account.username, 'not the right password')).toBe(401);
     await expect(signIn.alert).toContainText('Username or password is incorrect');
   });
 
-  await test.step('the right password signs in', async () => {
-    expect(await signIn.signIn(account.username, account.password)).toBe(200);
+  await test.step('the right password asks for the key; the key signs in', async () => {
+    expect(await signIn.enterPassword(account.username, account.password)).toBe(200);
+    expect(await signIn.touchKey()).toBe(200);
     await expect(page).toHaveURL(/\/$/);
     await expect(page.getByText(account.displayName).first()).toBeVisible();
     await expect(page.getByText(`@${account.username}`).first()).toBeVisible();
@@ -56,16 +66,37 @@ test('sign in, see who you are, sign out', async ({ page, argus }) => {
     await expect(page).toHaveURL(/\/signin/);
     await page.goto('/');
     await expect(page).toHaveURL(/\/signin\?next=/);
-    const session = await page.request.get('/api/session');
-    expect(await session.json()).toEqual({ signedIn: false });
+    expect(await (await page.request.get('/api/session')).json()).toEqual({ signedIn: false });
   });
 });
 
-test('after sign-in, the page that was asked for opens', async ({ page, argus }) => {
+test('after sign-in, the page that was asked for opens', async ({ page, argus, key }) => {
   const account = await argus.account('auditor');
+  await key.addCredential(account.credential, 'localhost');
   await page.goto('/audit');
   await expect(page).toHaveURL(/\/signin\?next=%2Faudit/);
   expect(await new SignInPage(page).signIn(account.username, account.password)).toBe(200);
   await expect(page).toHaveURL(/\/audit$/);
   await expect(page.getByRole('heading', { name: 'Audit log' })).toBeVisible();
+});
+
+test("touching another user's key says so and signs nobody in", async ({ page, argus, key }) => {
+  const bob = await argus.account('user');
+  const alice = await argus.account('user');
+  // Bob's browser holds Alice's key, as a discoverable credential that names her account.
+  await key.addCredential(alice.credential, 'localhost', alice.userId);
+  // A key that names its own account answers even when the page asks for Bob's keys only
+  // (as a discoverable-credential prompt would): the server must refuse it by owner.
+  await page.route('**/api/auth/key/options', async (route) => {
+    const response = await route.fetch();
+    const body = (await response.json()) as { options: Record<string, unknown> };
+    delete body.options.allowCredentials;
+    await route.fulfill({ response, json: body });
+  });
+  const signIn = new SignInPage(page);
+  await signIn.goto();
+  expect(await signIn.enterPassword(bob.username, bob.password)).toBe(200);
+  expect(await signIn.touchKey()).toBe(403);
+  await expect(page.getByRole('alert')).toContainText('This key belongs to another account.');
+  expect(await (await page.request.get('/api/session')).json()).toEqual({ signedIn: false });
 });

@@ -3,13 +3,18 @@ import { randomBytes } from 'node:crypto';
 import type { Role } from '../shared/api.ts';
 import { createPool, type Pool } from '../server/db/pool.ts';
 import { createLogger } from '../server/log.ts';
+import { SoftAuthenticator, type SoftCredential } from '../server/test/softAuthenticator.ts';
 import { createUserWithEnrollment } from '../server/users/createUser.ts';
+import { VirtualAuthenticator } from './virtualAuthenticator.ts';
 
 export interface TestAccount {
   username: string;
   displayName: string;
   password: string;
   role: Role;
+  userId: string;
+  /** The account's security key, registered over the API; put it into a browser with `key.addCredential`. */
+  credential: SoftCredential;
 }
 
 export interface ArgusFixture {
@@ -17,11 +22,12 @@ export interface ArgusFixture {
   pool: Pool;
   /** A user with an unused enrollment link, as an admin or `create-admin` makes one. */
   invite(role: Role): Promise<{ username: string; displayName: string; enrollmentUrl: string }>;
-  /** A user who has finished enrollment (password chosen over the API, not the UI). */
+  /** A user who has finished enrollment over the API (password and a software security key). */
   account(role: Role): Promise<TestAccount>;
 }
 
-export const test = base.extend<{ argus: ArgusFixture }>({
+export const test = base.extend<{ argus: ArgusFixture; key: VirtualAuthenticator }>({
+  key: async ({ page }, use) => use(await VirtualAuthenticator.attach(page)),
   baseURL: async ({}, use) => use(process.env.ARGUS_E2E_URL),
   argus: async ({}, use) => {
     const url = process.env.ARGUS_E2E_URL!;
@@ -44,13 +50,26 @@ export const test = base.extend<{ argus: ArgusFixture }>({
       const invited = await invite(role);
       const password = `e2e ${randomBytes(8).toString('hex')} pass`;
       const token = invited.enrollmentUrl.split('/').pop()!;
-      const response = await fetch(`${url}/api/enrollment/${token}/password`, {
-        method: 'POST',
-        headers: { origin: url, 'content-type': 'application/json' },
-        body: JSON.stringify({ password }),
-      });
-      expect(response.status).toBe(200);
-      return { username: invited.username, displayName: invited.displayName, password, role };
+      let cookie = '';
+      const post = async (path: string, body: unknown = {}) => {
+        const response = await fetch(`${url}${path}`, {
+          method: 'POST',
+          headers: { origin: url, 'content-type': 'application/json', cookie },
+          body: JSON.stringify(body),
+        });
+        cookie = response.headers.get('set-cookie')?.split(';')[0] ?? cookie;
+        expect(response.status, await response.clone().text()).toBe(200);
+        return response.json() as Promise<{ options: { challenge: string } }>;
+      };
+      await post(`/api/enrollment/${token}/password`, { password });
+      const { options } = await post(`/api/enrollment/${token}/key/options`);
+      const soft = new SoftAuthenticator(url, new URL(url).hostname);
+      const done = (await post(`/api/enrollment/${token}/key`, { response: soft.register(options), nickname: 'Test key' })) as unknown as {
+        user: { id: string };
+      };
+      // The enrollment signed this fetch client in; leave no stray session behind.
+      await fetch(`${url}/api/auth/signout`, { method: 'POST', headers: { origin: url, 'content-type': 'application/json', cookie }, body: '{}' });
+      return { username: invited.username, displayName: invited.displayName, password, role, userId: done.user.id, credential: soft.credentials[0]! };
     };
     await use({ url, pool, invite, account });
     await pool.end();

@@ -1,17 +1,19 @@
-import { test, expect } from './fixtures.ts';
+import { test, expect, type TestAccount } from './fixtures.ts';
+import { VirtualAuthenticator } from './virtualAuthenticator.ts';
 import { AppShell } from './pages/AppShell.ts';
 import { SignInPage } from './pages/SignInPage.ts';
 
-async function signInAs(page: import('@playwright/test').Page, account: { username: string; password: string }) {
+async function signInAs(page: import('@playwright/test').Page, key: VirtualAuthenticator, account: TestAccount) {
+  await key.addCredential(account.credential, 'localhost');
   const signIn = new SignInPage(page);
   await signIn.goto();
   expect(await signIn.signIn(account.username, account.password)).toBe(200);
   await expect(page).toHaveURL(/\/$/);
 }
 
-test('a user sees neither the admin console nor the audit log, and the server refuses them too', async ({ page, argus }) => {
+test('a user sees neither the admin console nor the audit log, and the server refuses them too', async ({ page, argus, key }) => {
   const user = await argus.account('user');
-  await signInAs(page, user);
+  await signInAs(page, key, user);
   const shell = new AppShell(page);
   await expect(shell.link('Admin console')).toHaveCount(0);
   await expect(shell.link('Audit log')).toHaveCount(0);
@@ -22,9 +24,9 @@ test('a user sees neither the admin console nor the audit log, and the server re
   expect(api.status()).toBe(403);
 });
 
-test('an auditor reads and verifies the audit log but has no admin console', async ({ page, argus }) => {
+test('an auditor reads and verifies the audit log but has no admin console', async ({ page, argus, key }) => {
   const auditor = await argus.account('auditor');
-  await signInAs(page, auditor);
+  await signInAs(page, key, auditor);
   const shell = new AppShell(page);
   await expect(shell.link('Admin console')).toHaveCount(0);
   await shell.link('Audit log').click();
@@ -35,9 +37,9 @@ test('an auditor reads and verifies the audit log but has no admin console', asy
   await expect(page.getByTestId('chain-status')).toContainText(/Intact/i);
 });
 
-test('an admin creates a user whose one-time link works', async ({ page, browser, argus }) => {
+test('an admin creates a user whose one-time link works', async ({ page, browser, argus, key }) => {
   const admin = await argus.account('admin');
-  await signInAs(page, admin);
+  await signInAs(page, key, admin);
   await new AppShell(page).link('Admin console').click();
   await expect(page.getByRole('heading', { name: 'Admin console' })).toBeVisible();
 
@@ -55,11 +57,13 @@ test('an admin creates a user whose one-time link works', async ({ page, browser
   await test.step('the new person opens the link in their own browser', async () => {
     const context = await browser.newContext({ baseURL: argus.url });
     const theirs = await context.newPage();
+    await VirtualAuthenticator.attach(theirs);
     await theirs.goto(link);
     await expect(theirs.getByRole('heading', { name: 'Set up your account' })).toBeVisible();
     await theirs.getByLabel('Password', { exact: true }).fill('seven copper kettles');
     await theirs.getByLabel('Confirm password').fill('seven copper kettles');
     await theirs.getByRole('button', { name: 'Set password' }).click();
+    await theirs.getByRole('button', { name: 'Register security key' }).click();
     await expect(theirs.getByText('Made By Admin').first()).toBeVisible();
     await context.close();
   });

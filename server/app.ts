@@ -10,7 +10,8 @@ import { requireSameOriginJson } from './http/csrf.ts';
 import { HttpError, toErrorResponse } from './http/errors.ts';
 import { requestLog } from './http/requestLog.ts';
 import { mountRoutes, type RouteSpec } from './http/route.ts';
-import { adminRoutes } from './routes/admin.ts';
+import { accountRoutes } from './routes/account.ts';
+import { adminKeyRoutes, adminRoutes } from './routes/admin.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { authRoutes } from './routes/auth.ts';
 import { enrollmentRoutes } from './routes/enrollment.ts';
@@ -19,7 +20,14 @@ import { healthRoutes } from './routes/health.ts';
 export const CLIENT_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/client');
 
 /** Every API route, in one list: mounted here, and walked by the authorisation tests. */
-export const API_ROUTES: readonly RouteSpec[] = [...authRoutes, ...enrollmentRoutes, ...adminRoutes, ...auditRoutes];
+export const API_ROUTES: readonly RouteSpec[] = [
+  ...authRoutes,
+  ...enrollmentRoutes,
+  ...accountRoutes,
+  ...adminRoutes,
+  ...adminKeyRoutes,
+  ...auditRoutes,
+];
 
 export interface AppOptions {
   /** Serve the built SPA from dist/client (production), or let the caller mount Vite (dev). */

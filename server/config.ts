@@ -30,6 +30,17 @@ export interface Config {
   trustProxy: string | false;
   session: { idleMinutes: number; maxHours: number };
   enrollmentTtlHours: number;
+  webauthn: {
+    /** WebAuthn userVerification: 'preferred' (default) or 'required' (a PIN or fingerprint every time). */
+    userVerification: 'preferred' | 'required';
+    /** Synced/backed-up passkeys may sign in (never unlock restricted models). */
+    allowSyncedPasskeys: boolean;
+    challengeTtlSeconds: number;
+    /** How long after the password step the key step may be finished. */
+    keyStepMinutes: number;
+    /** How long a fresh assertion allows sensitive account and admin changes. */
+    stepUpMinutes: number;
+  };
   rateLimits: {
     signinPerMinutePerIp: number;
     signinFailuresPerUsername: number;
@@ -72,6 +83,12 @@ const envSchema = z.object({
   SESSION_IDLE_MINUTES: intFrom(1, 24 * 60).default(30),
   SESSION_MAX_HOURS: intFrom(1, 24 * 30).default(12),
   ENROLLMENT_TTL_HOURS: intFrom(1, 24 * 14).default(24),
+  WEBAUTHN_USER_VERIFICATION: z.enum(['preferred', 'required']).default('preferred'),
+  ALLOW_SYNCED_PASSKEYS: z.enum(['true', 'false']).default('false'),
+  // A challenge lives at most two minutes (the Security keys issue).
+  WEBAUTHN_CHALLENGE_TTL_SECONDS: intFrom(10, 120).default(120),
+  KEY_STEP_MINUTES: intFrom(1, 30).default(5),
+  STEP_UP_MINUTES: intFrom(1, 60).default(5),
   SIGNIN_RATE_PER_MINUTE: intFrom(1, 10_000).default(10),
   SIGNIN_FAILURES_PER_USERNAME: intFrom(1, 10_000).default(10),
   SIGNIN_FAILURE_WINDOW_MINUTES: intFrom(1, 24 * 60).default(15),
@@ -121,6 +138,13 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: e.TRUST_PROXY ?? false,
     session: { idleMinutes: e.SESSION_IDLE_MINUTES, maxHours: e.SESSION_MAX_HOURS },
     enrollmentTtlHours: e.ENROLLMENT_TTL_HOURS,
+    webauthn: {
+      userVerification: e.WEBAUTHN_USER_VERIFICATION,
+      allowSyncedPasskeys: e.ALLOW_SYNCED_PASSKEYS === 'true',
+      challengeTtlSeconds: e.WEBAUTHN_CHALLENGE_TTL_SECONDS,
+      keyStepMinutes: e.KEY_STEP_MINUTES,
+      stepUpMinutes: e.STEP_UP_MINUTES,
+    },
     rateLimits: {
       signinPerMinutePerIp: e.SIGNIN_RATE_PER_MINUTE,
       signinFailuresPerUsername: e.SIGNIN_FAILURES_PER_USERNAME,

@@ -5,6 +5,7 @@ import type { Logger } from './log.ts';
 import type { PasswordHasher } from './auth/password.ts';
 import type { RedisSessionStore } from './auth/sessionStore.ts';
 import type { SignInThrottle } from './auth/signInThrottle.ts';
+import type { ChallengeStore } from './webauthn/challenges.ts';
 
 /** Everything a route or domain function may need, built once at start-up. */
 export interface Deps {
@@ -15,4 +16,5 @@ export interface Deps {
   hasher: PasswordHasher;
   sessions: RedisSessionStore;
   signInThrottle: SignInThrottle;
+  challenges: ChallengeStore;
 }

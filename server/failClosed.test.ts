@@ -55,8 +55,8 @@ describe('migrations', () => {
     const pools = [createPool(database.url, log), createPool(database.url, log)];
     try {
       // The template is already migrated: drop the record so both see every migration as pending.
-      await pools[0]!.query('DROP TABLE audit_event, enrollment, app_user, schema_migration CASCADE');
-      await pools[0]!.query('DROP FUNCTION audit_event_append_only');
+      await pools[0]!.query('DROP SCHEMA public CASCADE');
+      await pools[0]!.query('CREATE SCHEMA public');
       const results = await Promise.all(pools.map((pool) => migrate(pool, log)));
       expect(results.map((r) => r.length).sort()).toEqual([0, results.flat().length]);
       expect(results.flat().length).toBeGreaterThan(0);

@@ -14,6 +14,7 @@ import { startEmbeddedPostgres } from './infra/embeddedPostgres.ts';
 import { startLocalRedis } from './infra/localRedis.ts';
 import type { Logger } from './log.ts';
 import { connectRedis } from './redis.ts';
+import { ChallengeStore } from './webauthn/challenges.ts';
 
 export interface Running {
   deps: Deps;
@@ -66,6 +67,7 @@ export async function buildDeps(config: Config, log: Logger, urls: { databaseUrl
     hasher: new PasswordHasher(new HashLimiter(config.argon2.maxConcurrent, config.argon2.maxQueue)),
     sessions: new RedisSessionStore(redis, idleMs, config.session.maxHours * 3_600_000),
     signInThrottle: new SignInThrottle(redis, config.rateLimits),
+    challenges: new ChallengeStore(redis, config.webauthn.challengeTtlSeconds),
   };
 }
 

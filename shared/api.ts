@@ -29,10 +29,10 @@ export interface SignInRequest {
 }
 
 /**
- * The answer to a completed step of sign-in or enrollment. `next: 'done'` means the
- * session is fully signed in; further steps (the security key) arrive as other variants.
+ * The answer to a completed step of sign-in or enrollment: either fully signed in, or the
+ * security-key step comes next (fetch its options from the endpoint the step names).
  */
-export type StepResponse = { next: 'done'; user: PublicUser };
+export type StepResponse = { next: 'done'; user: PublicUser } | { next: 'security_key' };
 
 /** GET /api/enrollment/:token */
 export interface EnrollmentInfo {
@@ -40,8 +40,15 @@ export interface EnrollmentInfo {
   displayName: string;
   expiresAt: string;
   /** Steps still to do, in order. */
-  remaining: Array<'password'>;
+  remaining: Array<EnrollmentStep>;
+  /**
+   * True when the password was chosen earlier but the key step was never finished: the
+   * person confirms that password (POST …/resume) before registering a key.
+   */
+  resumable: boolean;
 }
+
+export type EnrollmentStep = 'password' | 'security_key';
 
 /** POST /api/enrollment/:token/password */
 export interface SetPasswordRequest {
@@ -84,3 +91,111 @@ export interface UpdateUserRequest {
 
 /** POST /api/admin/users/:id/enrollment */
 export type NewEnrollmentResponse = EnrollmentLink;
+
+// ── Security keys ────────────────────────────────────────────────────────────────────
+
+export const KEY_STATUSES = ['active', 'deactivated', 'suspended'] as const;
+export type KeyStatus = (typeof KEY_STATUSES)[number];
+
+/** What a browser's WebHID saw of the key (metadata, never proof). */
+export interface HidDeviceInfo {
+  vendorId: number;
+  productId: number;
+  productName: string;
+}
+
+/** A registered security key as its owner (or an admin) sees it. Never the public key. */
+export interface SecurityKeyView {
+  id: string;
+  ownerId: string;
+  ownerUsername: string;
+  nickname: string;
+  /** From the AAGUID; "Unknown security key" when not in the bundled table. */
+  modelName: string;
+  aaguid: string;
+  /** True for synced/backed-up passkeys: they never unlock restricted models. */
+  synced: boolean;
+  transports: string[];
+  status: KeyStatus;
+  statusReason: string | null;
+  signCount: number;
+  hid: HidDeviceInfo | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+/**
+ * The browser's WebAuthn JSON, passed through from @simplewebauthn/browser untouched.
+ * The server validates its shape and verifies it.
+ */
+export type WebAuthnResponseJSON = Record<string, unknown>;
+
+/** Options for navigator.credentials.create / .get, as @simplewebauthn/browser takes them. */
+export type WebAuthnOptionsJSON = Record<string, unknown>;
+
+/** POST /api/auth/key/options, /api/enrollment/:token/key/options, … */
+export interface WebAuthnOptionsResponse {
+  options: WebAuthnOptionsJSON;
+}
+
+/** POST /api/auth/key */
+export interface KeyAssertionRequest {
+  response: WebAuthnResponseJSON;
+}
+
+/** POST /api/enrollment/:token/key and POST /api/account/keys */
+export interface KeyRegistrationRequest {
+  response: WebAuthnResponseJSON;
+  nickname?: string;
+  hid?: HidDeviceInfo;
+}
+
+/** POST /api/enrollment/:token/resume */
+export interface ResumeEnrollmentRequest {
+  password: string;
+}
+
+/** GET /api/account/keys, GET /api/admin/keys */
+export interface KeyListResponse {
+  keys: SecurityKeyView[];
+  nextCursor: string | null;
+}
+
+/** PATCH /api/account/keys/:id */
+export interface RenameKeyRequest {
+  nickname: string;
+}
+
+/** GET /api/account/step-up: whether a fresh assertion is on record for this session. */
+export interface StepUpStatus {
+  /** ISO time until which sensitive actions are allowed without touching the key again. */
+  validUntil: string | null;
+}
+
+/** One of the user's live sessions. `id` is a public handle, never the session id itself. */
+export interface SessionView {
+  id: string;
+  current: boolean;
+  signedInAt: string;
+  ip: string | null;
+  userAgent: string | null;
+  /** The key used to sign in with, if it still exists. */
+  keyNickname: string | null;
+}
+
+/** GET /api/account/sessions */
+export interface SessionListResponse {
+  sessions: SessionView[];
+}
+
+/** POST /api/admin/keys/:id/status */
+export interface KeyStatusChangeRequest {
+  status: 'active' | 'deactivated';
+  /** Required when reactivating a suspended key (clone detection). */
+  reason?: string;
+}
+
+/** POST /api/admin/keys/:id/reassign */
+export interface ReassignKeyRequest {
+  userId: string;
+}

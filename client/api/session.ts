@@ -1,6 +1,7 @@
 import { action, json } from '@solidjs/router';
 import type { SessionResponse, SignInRequest, StepResponse } from '../../shared/api.ts';
 import { request } from './http.ts';
+import { assertionCeremony } from './keyCeremonies.ts';
 
 /** GET /api/session: the probe that tells whether this browser is signed in. */
 export function fetchSession(): Promise<SessionResponse> {
@@ -13,6 +14,15 @@ export const signIn = action(async (credentials: SignInRequest) => {
   // No cached data belongs to the signed-out visitor; the session is refreshed by the caller.
   return json(step, { revalidate: [] });
 }, 'signIn');
+
+/**
+ * POST /api/auth/key/options, a touch of one of the user's keys, POST /api/auth/key: the
+ * security-key step, after the password step answered `{ next: 'security_key' }`.
+ */
+export const signInWithKey = action(async () => {
+  const step = await assertionCeremony<StepResponse>('/api/auth/key');
+  return json(step, { revalidate: [] });
+}, 'signInWithKey');
 
 /**
  * POST /api/auth/signout. A plain call rather than an action: revalidating the open page's

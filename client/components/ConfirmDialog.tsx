@@ -1,10 +1,37 @@
-import { createEffect, createUniqueId, Show, type Component } from 'solid-js';
+import { createEffect, createSignal, createUniqueId, Show, type Component } from 'solid-js';
 
 export interface ConfirmRequest {
   title: string;
   message: string;
   /** The verb on the button that goes ahead, e.g. "Disable". */
   confirmLabel: string;
+}
+
+/** A question waiting for its answer, for one <ConfirmDialog> on a page. */
+export interface Confirmation {
+  /** Asks; resolves to true when the person goes ahead. */
+  confirm: (request: ConfirmRequest) => Promise<boolean>;
+  /** What is being asked now, for the dialog's `request`. */
+  request: () => ConfirmRequest | undefined;
+  /** The dialog's `onClose`. */
+  answer: (confirmed: boolean) => void;
+}
+
+export function createConfirmation(): Confirmation {
+  const [pending, setPending] = createSignal<{ request: ConfirmRequest; answer: (confirmed: boolean) => void }>();
+  return {
+    confirm: (request) =>
+      new Promise<boolean>((answer) => {
+        // A question already open is answered no: only one can be on screen.
+        pending()?.answer(false);
+        setPending({ request, answer });
+      }),
+    request: () => pending()?.request,
+    answer: (confirmed) => {
+      pending()?.answer(confirmed);
+      setPending(undefined);
+    },
+  };
 }
 
 /** A modal question; open while `request` is set. Escape and Cancel answer no. */

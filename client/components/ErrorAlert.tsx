@@ -1,5 +1,6 @@
 import { For, Show, type Component, type JSX } from 'solid-js';
 import { ApiError } from '../api/http.ts';
+import { SecurityKeyError } from '../lib/securityKey.ts';
 
 export const ENROLLMENT_INVALID_MESSAGE =
   'This enrollment link is invalid, expired or already used. Ask an administrator for a new one.';
@@ -10,6 +11,7 @@ function seconds(count: number): string {
 
 /** What to tell a person about a failure: the server's message, or ours where we know better. */
 export function describeError(error: unknown): string {
+  if (error instanceof SecurityKeyError) return error.message;
   if (!(error instanceof ApiError)) return 'Something went wrong. Try again.';
   switch (error.code) {
     case 'RATE_LIMITED':
@@ -20,6 +22,12 @@ export function describeError(error: unknown): string {
       return 'You cannot disable or demote the last active admin.';
     case 'ENROLLMENT_INVALID':
       return ENROLLMENT_INVALID_MESSAGE;
+    case 'NO_ACTIVE_KEY':
+      return 'Your account has no active security key. Ask an administrator for a new enrollment link.';
+    case 'KEY_MISMATCH':
+      return 'This key belongs to another account.';
+    case 'LAST_KEY':
+      return 'You cannot remove your last active key.';
     default:
       return error.message;
   }

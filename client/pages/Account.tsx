@@ -1,16 +1,36 @@
-import { Show, type Component } from 'solid-js';
+import type { RouteDefinition } from '@solidjs/router';
+import { createUniqueId, Show, type Component } from 'solid-js';
+import { listMyKeys, listMySessions } from '../api/account.ts';
 import { Badge } from '../components/Badge.tsx';
+import { ConfirmDialog, createConfirmation } from '../components/ConfirmDialog.tsx';
+import { DataBoundary } from '../components/DataBoundary.tsx';
 import { PageTitle } from '../components/PageTitle.tsx';
 import { Time } from '../components/Time.tsx';
 import { useSession } from '../session.tsx';
+import { AddKeyForm } from './account/AddKeyForm.tsx';
+import { KeyTable } from './account/KeyTable.tsx';
+import { SessionTable } from './account/SessionTable.tsx';
 
+export const route = {
+  preload: () => {
+    void listMyKeys(null);
+    void listMySessions();
+  },
+} satisfies RouteDefinition;
+
+/** The signed-in person's profile, security keys and sessions. Every role has one. */
 export const Account: Component = () => {
   const session = useSession();
+  const confirmation = createConfirmation();
+  const keysHeadingId = createUniqueId();
+  const sessionsHeadingId = createUniqueId();
+  let keysHeading!: HTMLHeadingElement;
+  let sessionsHeading!: HTMLHeadingElement;
 
   return (
     <Show when={session.user()}>
       {(user) => (
-        <section class="narrow">
+        <div class="account">
           <PageTitle>Account</PageTitle>
           <dl class="facts card">
             <dt>Username</dt>
@@ -36,7 +56,29 @@ export const Account: Component = () => {
               )}
             </Show>
           </dl>
-        </section>
+
+          <section class="panel" aria-labelledby={keysHeadingId}>
+            <h2 id={keysHeadingId} ref={keysHeading} tabIndex={-1}>
+              Security keys
+            </h2>
+            <DataBoundary queryKey={listMyKeys.key}>
+              {/* A removed key takes its row and the focus with it: start again at the heading. */}
+              <KeyTable confirm={confirmation.confirm} onRemoved={() => keysHeading.focus()} />
+            </DataBoundary>
+            <AddKeyForm />
+          </section>
+
+          <section class="panel" aria-labelledby={sessionsHeadingId}>
+            <h2 id={sessionsHeadingId} ref={sessionsHeading} tabIndex={-1}>
+              Sessions
+            </h2>
+            <DataBoundary queryKey={listMySessions.key}>
+              <SessionTable onEnded={() => sessionsHeading.focus()} />
+            </DataBoundary>
+          </section>
+
+          <ConfirmDialog request={confirmation.request()} onClose={confirmation.answer} />
+        </div>
       )}
     </Show>
   );

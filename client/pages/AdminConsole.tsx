@@ -1,7 +1,7 @@
 import type { RouteDefinition } from '@solidjs/router';
 import { createSignal, createUniqueId, Show, useTransition, type Component } from 'solid-js';
 import { ALL_USERS, listUsers, sameFilters, type UserFilters } from '../api/admin.ts';
-import { ConfirmDialog, type ConfirmRequest } from '../components/ConfirmDialog.tsx';
+import { ConfirmDialog, createConfirmation } from '../components/ConfirmDialog.tsx';
 import { DataBoundary } from '../components/DataBoundary.tsx';
 import { OneTimeLink } from '../components/OneTimeLink.tsx';
 import { PageTitle } from '../components/PageTitle.tsx';
@@ -14,25 +14,13 @@ export const route = {
   preload: () => listUsers(ALL_USERS, null),
 } satisfies RouteDefinition;
 
-interface PendingConfirmation {
-  request: ConfirmRequest;
-  answer: (confirmed: boolean) => void;
-}
-
 export const AdminConsole: Component = () => {
   const [issued, setIssued] = createSignal<IssuedLink>();
   const [filters, setFilters] = createSignal<UserFilters>(ALL_USERS, { equals: sameFilters });
   // A transition keeps the current rows on screen while a new search loads.
   const [searching, startSearch] = useTransition();
-  const [confirmation, setConfirmation] = createSignal<PendingConfirmation>();
+  const confirmation = createConfirmation();
   const usersHeadingId = createUniqueId();
-
-  const confirm = (request: ConfirmRequest) =>
-    new Promise<boolean>((answer) => setConfirmation({ request, answer }));
-  const closeConfirmation = (confirmed: boolean) => {
-    confirmation()?.answer(confirmed);
-    setConfirmation(undefined);
-  };
 
   return (
     <>
@@ -50,12 +38,14 @@ export const AdminConsole: Component = () => {
           <DataBoundary queryKey={listUsers.key}>
             {/* New filters make a new list: paging starts again from the first page. */}
             <Show when={filters()} keyed>
-              {(current) => <UserTable filters={current} confirm={confirm} onIssued={setIssued} />}
+              {(current) => (
+                <UserTable filters={current} confirm={confirmation.confirm} onIssued={setIssued} />
+              )}
             </Show>
           </DataBoundary>
         </div>
       </section>
-      <ConfirmDialog request={confirmation()?.request} onClose={closeConfirmation} />
+      <ConfirmDialog request={confirmation.request()} onClose={confirmation.answer} />
     </>
   );
 };

@@ -1,12 +1,11 @@
-import { Navigate, useAction, useSearchParams, useSubmission } from '@solidjs/router';
-import { Show, type Component } from 'solid-js';
-import { signIn } from '../api/session.ts';
-import { ErrorAlert } from '../components/ErrorAlert.tsx';
-import { Field } from '../components/Field.tsx';
+import { Navigate, useSearchParams } from '@solidjs/router';
+import { createSignal, Match, Show, Switch, type Component } from 'solid-js';
+import type { StepResponse } from '../../shared/api.ts';
 import { PageTitle } from '../components/PageTitle.tsx';
-import { settled } from '../lib/settled.ts';
 import { useSession } from '../session.tsx';
 import { useFollowStep } from '../steps.ts';
+import { KeyStep } from './signin/KeyStep.tsx';
+import { PasswordStep } from './signin/PasswordStep.tsx';
 
 /**
  * Where to go after signing in: only a path inside this app. One leading slash, never `//`
@@ -18,54 +17,45 @@ function destinationFrom(next: unknown): string {
   return inApp && !next.startsWith('/signin') ? next : '/';
 }
 
+/** Sign-in: password, then a security key, on one page without a reload. */
 export const SignIn: Component = () => {
   const session = useSession();
   const [search] = useSearchParams();
-  const submission = useSubmission(signIn);
-  const submit = useAction(signIn);
   const followStep = useFollowStep();
+  const [step, setStep] = createSignal<'password' | 'security_key'>('password');
+  const [username, setUsername] = createSignal('');
+  const [notice, setNotice] = createSignal<string>();
   const destination = () => destinationFrom(search.next);
-  const busy = () => Boolean(submission.pending) || session.loading();
 
-  async function onSubmit(event: SubmitEvent & { currentTarget: HTMLFormElement }) {
-    event.preventDefault();
-    const fields = new FormData(event.currentTarget);
-    const step = await settled(
-      submit({
-        username: String(fields.get('username') ?? '').trim(),
-        password: String(fields.get('password') ?? ''),
-      }),
-    );
-    if (step) await followStep(step, destination());
+  const follow = (answer: StepResponse) =>
+    followStep(answer, { destination: destination(), securityKey: () => setStep('security_key') });
+
+  function restart(why?: string) {
+    setNotice(why);
+    setStep('password');
   }
 
   return (
     <Show when={!session.user()} fallback={<Navigate href={destination()} />}>
       <section class="narrow card">
         <PageTitle>Sign in</PageTitle>
-        <form class="stack" onSubmit={onSubmit}>
-          <Field label="Username">
-            {(control) => (
-              <input
-                {...control}
-                name="username"
-                autocomplete="username"
-                autocapitalize="none"
-                spellcheck={false}
-                required
-              />
-            )}
-          </Field>
-          <Field label="Password">
-            {(control) => (
-              <input {...control} name="password" type="password" autocomplete="current-password" required />
-            )}
-          </Field>
-          <ErrorAlert error={submission.error} />
-          <button type="submit" class="primary" disabled={busy()}>
-            {busy() ? 'Signing in…' : 'Sign in'}
-          </button>
-        </form>
+        <Switch>
+          <Match when={step() === 'password'}>
+            <PasswordStep
+              username={username()}
+              notice={notice()}
+              busy={session.loading()}
+              onAnswer={(answer, name) => {
+                setUsername(name);
+                setNotice(undefined);
+                return follow(answer);
+              }}
+            />
+          </Match>
+          <Match when={step() === 'security_key'}>
+            <KeyStep username={username()} onAnswer={follow} onRestart={restart} />
+          </Match>
+        </Switch>
       </section>
     </Show>
   );

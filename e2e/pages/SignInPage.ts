@@ -1,16 +1,18 @@
 import type { Locator, Page } from '@playwright/test';
 
-/** The sign-in page, as a person sees it. */
+/** The sign-in page, as a person sees it: password, then the security key. */
 export class SignInPage {
   readonly username: Locator;
   readonly password: Locator;
   readonly submit: Locator;
+  readonly useKey: Locator;
   readonly alert: Locator;
 
   constructor(readonly page: Page) {
     this.username = page.getByLabel('Username');
     this.password = page.getByLabel('Password', { exact: true });
     this.submit = page.getByRole('button', { name: 'Sign in' });
+    this.useKey = page.getByRole('button', { name: 'Use security key' });
     this.alert = page.getByRole('alert');
   }
 
@@ -19,14 +21,24 @@ export class SignInPage {
     await this.page.getByRole('heading', { name: 'Sign in' }).waitFor();
   }
 
-  /** Fills the form and submits, waiting for the API's answer. */
-  async signIn(username: string, password: string): Promise<number> {
+  /** Step 1: fills the password form and submits, waiting for the API's answer. */
+  async enterPassword(username: string, password: string): Promise<number> {
     await this.username.fill(username);
     await this.password.fill(password);
-    const [response] = await Promise.all([
-      this.page.waitForResponse((r) => r.url().endsWith('/api/auth/signin')),
-      this.submit.click(),
-    ]);
+    const [response] = await Promise.all([this.page.waitForResponse((r) => r.url().endsWith('/api/auth/signin')), this.submit.click()]);
     return response.status();
+  }
+
+  /** Step 2: touches the key (the virtual authenticator answers), waiting for the verdict. */
+  async touchKey(): Promise<number> {
+    await this.page.getByRole('heading', { name: 'Touch your security key' }).waitFor();
+    const [response] = await Promise.all([this.page.waitForResponse((r) => r.url().endsWith('/api/auth/key')), this.useKey.click()]);
+    return response.status();
+  }
+
+  /** Both steps. */
+  async signIn(username: string, password: string): Promise<number> {
+    const status = await this.enterPassword(username, password);
+    return status === 200 ? this.touchKey() : status;
   }
 }

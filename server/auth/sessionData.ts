@@ -7,9 +7,24 @@ import 'express-session';
 declare module 'express-session' {
   interface SessionData {
     userId: string;
-    stage: 'full';
-    /** ms since epoch when this sign-in began; bounds the absolute lifetime. */
+    /**
+     * 'needs_key': the password was right, the security key is still to come;
+     * 'enrolling': an enrollment link's password step is done, its key step is not;
+     * 'full': signed in. Only 'full' sessions reach anything but the key step.
+     */
+    stage: 'needs_key' | 'enrolling' | 'full';
+    /** ms since epoch when the current stage began (a pending stage expires quickly). */
+    stageStartedAt: number;
+    /** ms since epoch when this sign-in completed; bounds the absolute lifetime. */
     signedInAt: number;
+    /** The security_key row this session signed in with. */
+    keyId: string;
+    /** The enrollment this session is completing (stage 'enrolling'). */
+    enrollmentId: string;
+    /** ms since epoch of the last fresh assertion in this session (step-up). */
+    stepUpAt: number;
+    ip: string;
+    userAgent: string;
   }
 }
 

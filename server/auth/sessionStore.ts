@@ -7,7 +7,8 @@ import type { Redis } from 'ioredis';
  * suspended) on whichever node holds the request.
  *
  * Keys (under the client's keyPrefix): `sess:<sid>` → JSON, TTL = the cookie's maxAge;
- * `user-sessions:<userId>` → set of sids, TTL refreshed on every write.
+ * `user-sessions:<userId>` and `key-sessions:<keyId>` → sets of sids, TTL refreshed on
+ * every write, so a suspended or removed key can end the sessions it signed in.
  */
 export class RedisSessionStore extends session.Store {
   constructor(
@@ -44,6 +45,9 @@ export class RedisSessionStore extends session.Store {
     if (data.userId) {
       multi.sadd(userKey(data.userId), sid).pexpire(userKey(data.userId), this.indexTtlMs);
     }
+    if (data.keyId) {
+      multi.sadd(keySessionsKey(data.keyId), sid).pexpire(keySessionsKey(data.keyId), this.indexTtlMs);
+    }
     multi.exec().then(
       () => callback?.(),
       (err: unknown) => callback?.(err),
@@ -59,9 +63,10 @@ export class RedisSessionStore extends session.Store {
 
   override destroy(sid: string, callback?: (err?: unknown) => void): void {
     this.redis.get(sessionKey(sid)).then(async (json) => {
-      const userId = json ? safeUserId(json) : null;
+      const { userId, keyId } = json ? indexIds(json) : {};
       const multi = this.redis.multi().del(sessionKey(sid));
       if (userId) multi.srem(userKey(userId), sid);
+      if (keyId) multi.srem(keySessionsKey(keyId), sid);
       await multi.exec();
     }).then(
       () => callback?.(),
@@ -71,20 +76,48 @@ export class RedisSessionStore extends session.Store {
 
   /** Ends every session of a user; returns how many were live. */
   async destroyAllForUser(userId: string): Promise<number> {
-    const sids = await this.redis.smembers(userKey(userId));
+    return this.destroyIndexed(userKey(userId), null);
+  }
+
+  /** Ends every session that signed in with a key, except (optionally) one; returns how many were live. */
+  async destroyAllForKey(keyId: string, exceptSid: string | null = null): Promise<number> {
+    return this.destroyIndexed(keySessionsKey(keyId), exceptSid);
+  }
+
+  private async destroyIndexed(indexKey: string, exceptSid: string | null): Promise<number> {
+    const sids = (await this.redis.smembers(indexKey)).filter((sid) => sid !== exceptSid);
     const multi = this.redis.multi();
     for (const sid of sids) multi.del(sessionKey(sid));
-    multi.del(userKey(userId));
+    if (exceptSid) multi.srem(indexKey, ...(sids.length ? sids : ['-']));
+    else multi.del(indexKey);
     const results = (await multi.exec()) ?? [];
     return results.slice(0, sids.length).filter(([, deleted]) => deleted === 1).length;
   }
 
   /** Session ids of a user that are still live (the index may hold expired ones). */
   async sessionIdsForUser(userId: string): Promise<string[]> {
+    return (await this.sessionsForUser(userId)).map((s) => s.sid);
+  }
+
+  /** A user's live sessions with their data. */
+  async sessionsForUser(userId: string): Promise<Array<{ sid: string; data: session.SessionData }>> {
     const sids = await this.redis.smembers(userKey(userId));
     if (sids.length === 0) return [];
-    const exists = await Promise.all(sids.map((sid) => this.redis.exists(sessionKey(sid))));
-    return sids.filter((_, i) => exists[i] === 1);
+    const values = await this.redis.mget(sids.map(sessionKey));
+    const live: Array<{ sid: string; data: session.SessionData }> = [];
+    values.forEach((json, i) => {
+      if (json === null) return;
+      try {
+        live.push({ sid: sids[i]!, data: JSON.parse(json) as session.SessionData });
+      } catch {
+        // Corrupt entries are skipped, as in get().
+      }
+    });
+    return live;
+  }
+
+  async destroyOne(sid: string): Promise<void> {
+    await new Promise<void>((resolve, reject) => this.destroy(sid, (err) => (err ? reject(err) : resolve())));
   }
 }
 
@@ -96,11 +129,18 @@ function userKey(userId: string): string {
   return `user-sessions:${userId}`;
 }
 
-function safeUserId(json: string): string | null {
+function keySessionsKey(keyId: string): string {
+  return `key-sessions:${keyId}`;
+}
+
+function indexIds(json: string): { userId?: string; keyId?: string } {
   try {
-    const userId = (JSON.parse(json) as { userId?: unknown }).userId;
-    return typeof userId === 'string' ? userId : null;
+    const { userId, keyId } = JSON.parse(json) as { userId?: unknown; keyId?: unknown };
+    return {
+      ...(typeof userId === 'string' ? { userId } : {}),
+      ...(typeof keyId === 'string' ? { keyId } : {}),
+    };
   } catch {
-    return null;
+    return {};
   }
 }

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { getUserById, type UserRow } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
+import { HttpError } from '../http/errors.ts';
 import './sessionData.ts';
 
 declare global {
@@ -36,19 +37,70 @@ export function sessionExpiresAt(req: Request, maxHours: number): Date {
 }
 
 /**
+ * Moves this browser into a pending stage of sign-in or enrollment, under a new session id.
+ * A pending session can do nothing but finish (or abandon) its key step.
+ */
+export async function beginPendingStage(
+  req: Request,
+  { userId, stage, enrollmentId }: { userId: string; stage: 'needs_key' | 'enrolling'; enrollmentId?: string },
+): Promise<void> {
+  await regenerateSession(req);
+  req.session.userId = userId;
+  req.session.stage = stage;
+  req.session.stageStartedAt = Date.now();
+  if (enrollmentId) req.session.enrollmentId = enrollmentId;
+  await saveSession(req);
+}
+
+/**
+ * Completes sign-in after a verified security-key assertion: a new session id (fixation),
+ * the key it was made with (so suspending the key ends this session), and a fresh step-up.
+ */
+export async function completeSignIn(req: Request, { userId, keyId }: { userId: string; keyId: string }): Promise<void> {
+  await regenerateSession(req);
+  const now = Date.now();
+  Object.assign(req.session, {
+    userId,
+    stage: 'full',
+    stageStartedAt: now,
+    signedInAt: now,
+    stepUpAt: now,
+    keyId,
+    ip: req.ip ?? '',
+    userAgent: (req.get('user-agent') ?? '').slice(0, 256),
+  });
+  await saveSession(req);
+}
+
+/** The user id of a session in the given pending stage, or a WRONG_STEP error. */
+export function pendingUserId(req: Request, stage: 'needs_key' | 'enrolling'): string {
+  if (req.session.stage !== stage || !req.session.userId) {
+    throw new HttpError(409, 'WRONG_STEP', stage === 'needs_key' ? 'Sign in with your password first (or again: it may have expired).' : 'Choose or confirm your password first.');
+  }
+  return req.session.userId;
+}
+
+/**
  * Resolves the session's user on every request. The user row is read each time, so a
  * disabled user or a changed role takes effect on the very next request on every node.
+ * Pending stages (key step not done yet) expire after a few minutes.
  */
 export function sessionUser({ pool, config }: Pick<Deps, 'pool' | 'config'>) {
   const maxAgeMs = config.session.maxHours * 3_600_000;
+  const pendingMs = config.webauthn.keyStepMinutes * 60_000;
   return async (req: Request, _res: Response, next: NextFunction) => {
     req.user = null;
-    const { userId, stage, signedInAt } = req.session;
+    const { userId, stage, signedInAt, stageStartedAt } = req.session;
     if (!userId) return next();
     const user: UserRow | null = await getUserById(pool, userId);
-    const expired = signedInAt === undefined || Date.now() - signedInAt > maxAgeMs;
+    const expired =
+      stage === 'full'
+        ? signedInAt === undefined || Date.now() - signedInAt > maxAgeMs
+        : stageStartedAt === undefined || Date.now() - stageStartedAt > pendingMs;
     if (expired || !user || user.status !== 'active') {
-      await destroySession(req);
+      // Regenerate rather than destroy: the old session is gone from the store, and the
+      // request carries on with a fresh, empty one (never saved unless something is set).
+      await regenerateSession(req);
       req.sessionEnded = true;
       return next();
     }

@@ -1,6 +1,7 @@
 import { ServerBusyError } from './hashLimiter.ts';
 import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
 import { withTransaction } from '../db/pool.ts';
+import { countActiveKeysForUser } from '../db/keys.ts';
 import { getUserByUsername, setPasswordHash, type UserRow } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
 
@@ -8,10 +9,11 @@ export type SignInOutcome =
   | { result: 'ok'; user: UserRow }
   | { result: 'throttled'; retryAfter: number }
   | { result: 'invalid' }
-  | { result: 'disabled' };
+  | { result: 'disabled' }
+  | { result: 'no_active_key'; user: UserRow };
 
 /**
- * The password step of sign-in. Throttles are checked before any hashing (Argon2 is a
+ * The password step of sign-in (the security-key step follows). Throttles are checked before any hashing (Argon2 is a
  * DoS surface); unknown users are verified against a dummy hash so they cost the same
  * time and get the same answer as a wrong password.
  */
@@ -64,17 +66,19 @@ export async function signInWithPassword(
   // Argon2 parameters changed since this hash was made: upgrade it now that we know the password.
   const newHash = check.needsRehash ? await hasher.hash(password) : null;
   const actor = { ...context, actor: { id: user.id, username: user.username } };
+  const activeKeys = await countActiveKeysForUser(pool, user.id);
   await withTransaction(pool, async (client) => {
     if (newHash) {
       await setPasswordHash(client, user.id, newHash);
       await recordAuditEvent(client, actor, { action: 'user.password_rehashed', outcome: 'success', target: { type: 'user', id: user.id } });
     }
+    // The password alone signs nobody in: the security-key step must follow.
     await recordAuditEvent(client, actor, {
-      action: 'auth.signin',
-      outcome: 'success',
+      action: activeKeys > 0 ? 'auth.password_verified' : 'auth.signin_failed',
+      outcome: activeKeys > 0 ? 'success' : 'denied',
       target: { type: 'user', id: user.id },
-      details: { method: 'password' },
+      details: activeKeys > 0 ? {} : { reason: 'no_active_key' },
     });
   });
-  return { result: 'ok', user };
+  return activeKeys > 0 ? { result: 'ok', user } : { result: 'no_active_key', user };
 }

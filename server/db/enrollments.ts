@@ -56,3 +56,7 @@ export async function markPasswordSet(db: Queryable, id: string): Promise<void> 
 export async function markEnrollmentUsed(db: Queryable, id: string): Promise<void> {
   await query(db, 'enrollment_used', 'UPDATE enrollment SET used_at = now() WHERE id = $1::uuid', [id]);
 }
+
+export async function markKeyRegistered(db: Queryable, id: string): Promise<void> {
+  await query(db, 'enrollment_key_registered', 'UPDATE enrollment SET key_registered_at = now() WHERE id = $1::uuid', [id]);
+}

@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import type { CreateUserResponse, UserListResponse } from '../../shared/api.ts';
-import { ROLES, USER_STATUSES } from '../../shared/api.ts';
+import type { CreateUserResponse, KeyListResponse, UserListResponse } from '../../shared/api.ts';
+import { KEY_STATUSES, ROLES, USER_STATUSES } from '../../shared/api.ts';
+import { listKeys, toKeyView } from '../db/keys.ts';
+import { deleteKeyAsAdmin, reassignKeyAsAdmin, setKeyStatusAsAdmin, type KeyChangeFailure } from '../keys/manageKeys.ts';
 import { withTransaction } from '../db/pool.ts';
 import { getUserById, listUsers, toPublicUser } from '../db/users.ts';
 import { HttpError, notFound } from '../http/errors.ts';
@@ -107,6 +109,101 @@ export const adminRoutes = [
         issueEnrollmentLink(client, { config: deps.config, userId: user.id, username: user.username, context: audit }),
       );
       return { status: 201, body: link };
+    },
+  }),
+];
+
+const KeyParams = z.strictObject({ id: z.uuid('not a key id') });
+
+const keyCursor = {
+  encode: (key: { created_cursor: string; id: string }) => Buffer.from(`${key.created_cursor}|${key.id}`).toString('base64url'),
+  schema: z
+    .string()
+    .max(200)
+    .transform((value, ctx) => {
+      const [createdAt, id] = Buffer.from(value, 'base64url').toString('utf8').split('|');
+      if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !z.uuid().safeParse(id).success) {
+        ctx.addIssue({ code: 'custom', message: 'not a cursor' });
+        return z.NEVER;
+      }
+      return { createdAt, id };
+    }),
+};
+
+function keyChangeError(reason: KeyChangeFailure): HttpError {
+  switch (reason) {
+    case 'not_found':
+      return notFound('No such security key.');
+    case 'target_not_found':
+      return notFound('No such user to give the key to.');
+    case 'last_key':
+      return new HttpError(409, 'LAST_KEY', 'That is your last active key: you would lock yourself out.');
+    case 'reason_required':
+      return new HttpError(400, 'VALIDATION_FAILED', 'Give a reason to reactivate a key suspended by clone detection.');
+    case 'no_change':
+      return new HttpError(409, 'CONFLICT', 'The key is already in that state.');
+  }
+}
+
+export const adminKeyRoutes = [
+  defineRoute({
+    method: 'get',
+    path: '/api/admin/keys',
+    access: ADMIN,
+    summary: 'Every security key, filtered by owner or status (keyset pagination).',
+    query: z.strictObject({
+      userId: z.uuid().optional(),
+      status: z.enum(KEY_STATUSES).optional(),
+      after: keyCursor.schema.optional(),
+      limit: z.coerce.number().int().min(1).max(100).default(50),
+    }),
+    async handler({ query, deps }) {
+      const rows = await listKeys(deps.pool, { ...query, limit: query.limit + 1 });
+      const page = rows.slice(0, query.limit);
+      const last = page[page.length - 1];
+      const body: KeyListResponse = { keys: page.map(toKeyView), nextCursor: rows.length > query.limit && last ? keyCursor.encode(last) : null };
+      return { body };
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/api/admin/keys/:id/status',
+    access: ADMIN,
+    summary: 'Deactivate or reactivate a key (a suspended key needs a reason). Deactivating ends its sessions.',
+    params: KeyParams,
+    body: z.strictObject({ status: z.enum(['active', 'deactivated']), reason: z.string().trim().min(3).max(500).optional() }),
+    async handler({ params, body, deps, audit }) {
+      const result = await setKeyStatusAsAdmin(deps, { keyId: params.id, status: body.status, reason: body.reason, context: audit });
+      if (!result.changed) throw keyChangeError(result.reason);
+      return { body: { key: toKeyView(result.key!) } };
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/api/admin/keys/:id/reassign',
+    access: ADMIN,
+    summary: 'Give a key to another user. Its sessions end.',
+    params: KeyParams,
+    body: z.strictObject({ userId: z.uuid() }),
+    async handler({ params, body, deps, audit }) {
+      const result = await reassignKeyAsAdmin(deps, { keyId: params.id, userId: body.userId, context: audit });
+      if (!result.changed) throw keyChangeError(result.reason);
+      return { body: { key: toKeyView(result.key!) } };
+    },
+  }),
+
+  defineRoute({
+    method: 'delete',
+    path: '/api/admin/keys/:id',
+    access: ADMIN,
+    summary: 'Delete a key. Its sessions end.',
+    params: KeyParams,
+    async handler({ params, deps, audit }) {
+      const result = await deleteKeyAsAdmin(deps, { keyId: params.id, context: audit });
+      if (!result.changed) throw keyChangeError(result.reason);
+      return {};
     },
   }),
 ];

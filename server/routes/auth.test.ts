@@ -4,7 +4,8 @@ import type { AuditListResponse } from '../../shared/audit.ts';
 import { query } from '../db/pool.ts';
 import { SYSTEM_CONTEXT } from '../audit/record.ts';
 import { createUserWithEnrollment } from '../users/createUser.ts';
-import { enrollUser, errorCode, startTestNode, tokenOf, type TestNode } from '../test/harness.ts';
+import { enrollUser, errorCode, signIn, startTestNode, tokenOf, type TestNode } from '../test/harness.ts';
+import type { SoftAuthenticator } from '../test/softAuthenticator.ts';
 
 let node: TestNode;
 
@@ -43,13 +44,22 @@ describe('enrollment link', () => {
 
     const client = node.client();
     const info = await client.get(`/api/enrollment/${token}`);
-    expect(info.body).toMatchObject({ username: 'Enrollee', displayName: 'Erin Enrollee', remaining: ['password'] });
+    expect(info.body).toMatchObject({ username: 'Enrollee', displayName: 'Erin Enrollee', remaining: ['password', 'security_key'], resumable: false });
 
     const weak = await client.post(`/api/enrollment/${token}/password`, { password: 'password1234' });
     expect(weak.status).toBe(400);
     expect(errorCode(weak)).toBe('WEAK_PASSWORD');
 
-    const done = await client.post<StepResponse>(`/api/enrollment/${token}/password`, { password: 'a quiet lighthouse keeper' });
+    const step = await client.post<StepResponse>(`/api/enrollment/${token}/password`, { password: 'a quiet lighthouse keeper' });
+    expect(step.body).toEqual({ next: 'security_key' });
+    // A password alone signs nobody in.
+    expect((await client.get<SessionResponse>('/api/session')).body).toEqual({ signedIn: false });
+    expect((await client.get(`/api/enrollment/${token}`)).body).toMatchObject({ remaining: ['security_key'], resumable: true });
+
+    const key = node.authenticator();
+    const { options } = (await client.post<{ options: { challenge: string; attestation: string; hints: string[] } }>(`/api/enrollment/${token}/key/options`)).body;
+    expect(options).toMatchObject({ attestation: 'direct', hints: ['security-key'], authenticatorSelection: { authenticatorAttachment: 'cross-platform' } });
+    const done = await client.post<StepResponse>(`/api/enrollment/${token}/key`, { response: key.register(options) });
     expect(done.status).toBe(200);
     expect(done.body).toMatchObject({ next: 'done', user: { username: 'Enrollee', role: 'user' } });
     expect(JSON.stringify(done.body)).not.toMatch(/argon2|password_hash|passwordHash/);
@@ -66,7 +76,13 @@ describe('enrollment link', () => {
     const hash = await query<{ password_hash: string }>(node.deps.pool, 't', 'SELECT password_hash FROM app_user WHERE id = $1', [created.user.id]);
     expect(hash.rows[0]!.password_hash).toMatch(/^\$argon2id\$v=19\$m=49152,p=1,t=3\$/);
     expect(await auditActions()).toEqual(
-      expect.arrayContaining(['user.created:success', 'enrollment.created:success', 'enrollment.password_set:success', 'enrollment.completed:success']),
+      expect.arrayContaining([
+        'user.created:success',
+        'enrollment.created:success',
+        'enrollment.password_set:success',
+        'key.registered:success',
+        'enrollment.completed:success',
+      ]),
     );
   });
 
@@ -92,30 +108,40 @@ describe('enrollment link', () => {
 
 describe('sign-in', () => {
   let userId: string;
+  let bobKey: SoftAuthenticator;
+  const bob = () => ({ username: 'bob', password: 'purple stapler orbit nine', authenticator: bobKey });
   beforeAll(async () => {
-    ({ userId } = await enrollUser(node, { username: 'bob', password: 'purple stapler orbit nine' }));
+    ({ userId, authenticator: bobKey } = await enrollUser(node, { username: 'bob', password: 'purple stapler orbit nine' }));
   });
 
-  it('signs in with the right password, case-insensitively by username, with a new session id', async () => {
+  it('needs the password and then a key, case-insensitively by username, with a new session id at each step', async () => {
     const client = node.client();
     // A session id planted before sign-in (fixation) must not survive it.
-    await client.get('/api/session');
     client.cookie = 'argus.sid=s%3Aplanted.invalidsignature';
     const response = await client.post<StepResponse>('/api/auth/signin', { username: 'BOB', password: 'purple stapler orbit nine' });
     expect(response.status).toBe(200);
-    expect(response.body).toMatchObject({ next: 'done', user: { id: userId, username: 'bob' } });
-    expect(client.sessionId).not.toBeNull();
-    expect(client.sessionId).not.toContain('planted');
-    const setCookie = response.headers.get('set-cookie')!;
+    expect(response.body).toEqual({ next: 'security_key' });
+    const pendingSid = client.sessionId;
+    expect(pendingSid).not.toContain('planted');
+    // The pending session reaches nothing but the key step.
+    expect((await client.get<SessionResponse>('/api/session')).body).toEqual({ signedIn: false });
+    expect((await client.get('/api/account/keys')).status).toBe(401);
+
+    const { options } = (await client.post<{ options: { challenge: string; allowCredentials: Array<{ id: string }> } }>('/api/auth/key/options')).body;
+    expect(options.allowCredentials.map((c) => c.id)).toEqual([bobKey.credentials[0]!.id.toString('base64url')]);
+    const done = await client.post<StepResponse>('/api/auth/key', { response: bobKey.assert(options) });
+    expect(done.body).toMatchObject({ next: 'done', user: { id: userId, username: 'bob' } });
+    expect(client.sessionId).not.toBe(pendingSid);
+    const setCookie = done.headers.get('set-cookie')!;
     expect(setCookie).toMatch(/HttpOnly/);
     expect(setCookie).toMatch(/SameSite=Lax/);
+    expect((await client.get<SessionResponse>('/api/session')).body).toMatchObject({ signedIn: true });
   });
 
   it('regenerates the session id when an already signed-in session signs in again', async () => {
-    const client = node.client();
-    await client.post('/api/auth/signin', { username: 'bob', password: 'purple stapler orbit nine' });
+    const client = await signIn(node, bob());
     const first = client.sessionId;
-    await client.post('/api/auth/signin', { username: 'bob', password: 'purple stapler orbit nine' });
+    await signIn(node, { ...bob(), client });
     expect(client.sessionId).not.toBe(first);
     const stale = node.client();
     stale.cookie = `argus.sid=${first}`;
@@ -140,8 +166,7 @@ describe('sign-in', () => {
   });
 
   it('signs out by destroying the session on the server', async () => {
-    const client = node.client();
-    await client.post('/api/auth/signin', { username: 'bob', password: 'purple stapler orbit nine' });
+    const client = await signIn(node, bob());
     const sid = client.sessionId!;
     const out = await client.post('/api/auth/signout');
     expect(out.status).toBe(204);
@@ -153,8 +178,7 @@ describe('sign-in', () => {
   });
 
   it('ends a session past its absolute lifetime even while it is active', async () => {
-    const client = node.client();
-    await client.post('/api/auth/signin', { username: 'bob', password: 'purple stapler orbit nine' });
+    const client = await signIn(node, bob());
     const sid = decodeURIComponent(client.sessionId!).slice(2).split('.')[0]!;
     const key = `sess:${sid}`;
     const data = JSON.parse((await node.deps.redis.get(key))!) as { signedInAt: number };
@@ -165,8 +189,8 @@ describe('sign-in', () => {
   });
 
   it('keeps the idle timeout in the cookie and in Redis', async () => {
-    const client = node.client();
-    const response = await client.post('/api/auth/signin', { username: 'bob', password: 'purple stapler orbit nine' });
+    const client = await signIn(node, bob());
+    const response = await client.get('/api/session');
     expect(response.headers.get('set-cookie')).toMatch(/Expires=/);
     const sid = decodeURIComponent(client.sessionId!).slice(2).split('.')[0]!;
     const ttl = await node.deps.redis.pttl(`sess:${sid}`);
@@ -190,8 +214,7 @@ describe('disabled users', () => {
     const admin = await enrollUser(node, { username: 'root-admin', role: 'admin' });
     const carol = await enrollUser(node, { username: 'carol', password: 'sixteen quiet lanterns' });
     const laptop = carol.client;
-    const phone = node.client();
-    await phone.post('/api/auth/signin', { username: 'carol', password: 'sixteen quiet lanterns' });
+    const phone = await signIn(node, { username: 'carol', password: 'sixteen quiet lanterns', authenticator: carol.authenticator });
     expect((await phone.get<SessionResponse>('/api/session')).body.signedIn).toBe(true);
 
     const disable = await admin.client.patch(`/api/admin/users/${carol.userId}`, { status: 'disabled' });

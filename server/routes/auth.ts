@@ -1,18 +1,28 @@
 import { z } from 'zod';
-import type { SessionResponse, StepResponse } from '../../shared/api.ts';
+import type { SessionResponse, StepResponse, WebAuthnOptionsResponse } from '../../shared/api.ts';
 import { recordAuditEvent } from '../audit/record.ts';
-import { destroySession, regenerateSession, saveSession, sessionExpiresAt } from '../auth/sessionUser.ts';
+import { beginPendingStage, completeSignIn, destroySession, pendingUserId, sessionExpiresAt } from '../auth/sessionUser.ts';
 import { signInWithPassword } from '../auth/signIn.ts';
+import { getActiveKeysForUser, isSynced } from '../db/keys.ts';
 import { withTransaction } from '../db/pool.ts';
-import { toPublicUser } from '../db/users.ts';
+import { getUserById, toPublicUser } from '../db/users.ts';
 import { HttpError, rateLimited } from '../http/errors.ts';
 import { defineRoute } from '../http/route.ts';
+import { assertionError } from '../keys/errors.ts';
+import { verifyKeyAssertion } from '../keys/verifyKeyAssertion.ts';
+import { assertionOptions } from '../webauthn/ceremonies.ts';
+import { AuthenticationResponseSchema } from '../webauthn/schemas.ts';
+
+export const SESSION_COOKIE = 'argus.sid';
 
 const SignInBody = z.strictObject({
   username: z.string().trim().min(1, 'Enter your username.').max(64),
   // Bounded so an attacker cannot make each hash more expensive; the policy caps new ones at 256.
   password: z.string().min(1, 'Enter your password.').max(1024),
 });
+
+const noActiveKey = () =>
+  new HttpError(403, 'NO_ACTIVE_KEY', 'Your account has no active security key. Ask an administrator for a new enrollment link.');
 
 export const authRoutes = [
   defineRoute({
@@ -32,7 +42,7 @@ export const authRoutes = [
     method: 'post',
     path: '/api/auth/signin',
     access: 'public',
-    summary: 'Sign in with username and password.',
+    summary: 'Sign-in step 1: username and password. The security-key step follows.',
     body: SignInBody,
     async handler({ req, body, deps, audit }) {
       const outcome = await signInWithPassword(deps, { ...body, ip: req.ip ?? 'unknown', context: audit });
@@ -43,14 +53,70 @@ export const authRoutes = [
           throw new HttpError(401, 'INVALID_CREDENTIALS', 'Username or password is incorrect.');
         case 'disabled':
           throw new HttpError(403, 'ACCOUNT_DISABLED', 'This account is disabled. Contact an administrator.');
+        case 'no_active_key':
+          throw noActiveKey();
       }
-      // A new session id at sign-in: a session id planted before sign-in is worthless after it.
-      await regenerateSession(req);
-      req.session.userId = outcome.user.id;
-      req.session.stage = 'full';
-      req.session.signedInAt = Date.now();
-      await saveSession(req);
-      const response: StepResponse = { next: 'done', user: toPublicUser(outcome.user) };
+      // A new session id now, and another when the key step completes.
+      await beginPendingStage(req, { userId: outcome.user.id, stage: 'needs_key' });
+      const response: StepResponse = { next: 'security_key' };
+      return { body: response };
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/api/auth/key/options',
+    access: 'public',
+    summary: "Sign-in step 2a: WebAuthn request options for the user's active keys.",
+    async handler({ req, deps, audit }) {
+      const userId = pendingUserId(req, 'needs_key');
+      const keys = (await getActiveKeysForUser(deps.pool, userId)).filter((key) => deps.config.webauthn.allowSyncedPasskeys || !isSynced(key));
+      if (keys.length === 0) throw noActiveKey();
+      const challenge = await deps.challenges.issue(req.sessionID, 'signin');
+      const options = await assertionOptions({ config: deps.config, keys, challenge, userVerification: deps.config.webauthn.userVerification });
+      await withTransaction(deps.pool, (client) =>
+        recordAuditEvent(client, audit, {
+          action: 'webauthn.options_issued',
+          outcome: 'success',
+          target: { type: 'user', id: userId },
+          details: { ceremony: 'signin', keys: keys.length },
+        }),
+      );
+      const response: WebAuthnOptionsResponse = { options: options as unknown as WebAuthnOptionsResponse['options'] };
+      return { body: response };
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/api/auth/key',
+    access: 'public',
+    summary: "Sign-in step 2b: verify the assertion from one of the user's own keys; completes sign-in.",
+    body: z.strictObject({ response: AuthenticationResponseSchema }),
+    async handler({ req, body, deps, audit }) {
+      const userId = pendingUserId(req, 'needs_key');
+      const user = await getUserById(deps.pool, userId);
+      if (!user) throw new HttpError(409, 'WRONG_STEP', 'Sign in with your password first.');
+      const actor = { ...audit, actor: { id: user.id, username: user.username } };
+      const result = await verifyKeyAssertion(deps, {
+        sessionId: req.sessionID,
+        ceremony: 'signin',
+        expectedUserId: userId,
+        response: body.response,
+        requireUserVerification: deps.config.webauthn.userVerification === 'required',
+        allowSynced: deps.config.webauthn.allowSyncedPasskeys,
+        context: actor,
+        onVerified: (client, key) =>
+          recordAuditEvent(client, actor, {
+            action: 'auth.signin',
+            outcome: 'success',
+            target: { type: 'user', id: user.id },
+            details: { method: 'password+security_key', keyId: key.id },
+          }),
+      });
+      if (!result.verified) throw assertionError(result.reason);
+      await completeSignIn(req, { userId: user.id, keyId: result.key.id });
+      const response: StepResponse = { next: 'done', user: toPublicUser(user) };
       return { body: response };
     },
   }),
@@ -59,7 +125,7 @@ export const authRoutes = [
     method: 'post',
     path: '/api/auth/signout',
     access: 'public',
-    summary: 'Sign out: the session is destroyed on the server.',
+    summary: 'Sign out (or abandon a pending sign-in): the session is destroyed on the server.',
     async handler({ req, res, user, deps, audit }) {
       if (user) {
         await withTransaction(deps.pool, (client) =>
@@ -72,5 +138,3 @@ export const authRoutes = [
     },
   }),
 ];
-
-export const SESSION_COOKIE = 'argus.sid';

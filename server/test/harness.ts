@@ -5,6 +5,7 @@ import { loadConfig, type Env } from '../config.ts';
 import { createAdminClient } from '../db/pool.ts';
 import { createLogger } from '../log.ts';
 import { startArgus, type Running } from '../runtime.ts';
+import { SoftAuthenticator } from './softAuthenticator.ts';
 import { ADMIN_DATABASE_URL, TEST_REDIS_URL, clearRedisPrefix, databaseUrl } from './env.ts';
 
 export const TEST_ORIGIN = 'http://argus.test';
@@ -38,6 +39,8 @@ export interface TestNode extends Running {
   databaseUrl: string;
   redisPrefix: string;
   client(): TestClient;
+  /** A software security key for this node's origin and RP ID. */
+  authenticator(options?: ConstructorParameters<typeof SoftAuthenticator>[2]): SoftAuthenticator;
   /** Stops the node, drops its database and clears its Redis keys. */
   destroy(): Promise<void>;
 }
@@ -67,6 +70,7 @@ export async function startTestNode(
     databaseUrl: dbUrl,
     redisPrefix,
     client: () => new TestClient(running.url, config.origin),
+    authenticator: (options) => new SoftAuthenticator(config.origin, config.rpId, options),
     async destroy() {
       await running.close();
       if (database) await database.drop();
@@ -140,12 +144,18 @@ export function errorCode(response: TestResponse): string | undefined {
 
 /**
  * Creates a user through the same path an admin would (enrollment link), completes the
- * enrollment over HTTP, and returns a client signed in as that user.
+ * enrollment over HTTP with a software security key, and returns a client signed in as
+ * that user, with the authenticator that holds their key.
  */
 export async function enrollUser(
   node: TestNode,
-  { username, role = 'user', password = 'correct horse battery' }: { username: string; role?: 'user' | 'admin' | 'auditor'; password?: string },
-): Promise<{ client: TestClient; userId: string; password: string }> {
+  { username, role = 'user', password = 'correct horse battery', authenticator }: {
+    username: string;
+    role?: 'user' | 'admin' | 'auditor';
+    password?: string;
+    authenticator?: SoftAuthenticator;
+  },
+): Promise<{ client: TestClient; userId: string; password: string; authenticator: SoftAuthenticator; keyId: string }> {
   const { createUserWithEnrollment } = await import('../users/createUser.ts');
   const result = await createUserWithEnrollment({
     pool: node.deps.pool,
@@ -158,9 +168,29 @@ export async function enrollUser(
   if (!result.created) throw new Error(`test user ${username} exists`);
   const token = tokenOf(result.enrollment.url);
   const client = node.client();
-  const response = await client.post(`/api/enrollment/${token}/password`, { password });
-  if (response.status !== 200) throw new Error(`enrollment failed: ${JSON.stringify(response.body)}`);
-  return { client, userId: result.user.id, password };
+  const key = authenticator ?? node.authenticator();
+  await expectOk(client.post(`/api/enrollment/${token}/password`, { password }));
+  const { options } = (await expectOk(client.post<{ options: { challenge: string } }>(`/api/enrollment/${token}/key/options`))).body;
+  await expectOk(client.post(`/api/enrollment/${token}/key`, { response: key.register(options), nickname: `${username}'s key` }));
+  const keyId = (await client.get<{ keys: Array<{ id: string }> }>('/api/account/keys')).body.keys.at(-1)?.id ?? '';
+  return { client, userId: result.user.id, password, authenticator: key, keyId };
+}
+
+/** Both sign-in steps: password, then an assertion from the authenticator. */
+export async function signIn(
+  node: TestNode,
+  { username, password, authenticator, client = node.client() }: { username: string; password: string; authenticator: SoftAuthenticator; client?: TestClient },
+): Promise<TestClient> {
+  await expectOk(client.post('/api/auth/signin', { username, password }));
+  const { options } = (await expectOk(client.post<{ options: { challenge: string } }>('/api/auth/key/options'))).body;
+  await expectOk(client.post('/api/auth/key', { response: authenticator.assert(options) }));
+  return client;
+}
+
+async function expectOk<T>(pending: Promise<TestResponse<T>>): Promise<TestResponse<T>> {
+  const response = await pending;
+  if (response.status >= 300) throw new Error(`expected success, got ${response.status}: ${JSON.stringify(response.body)}`);
+  return response;
 }
 
 export function tokenOf(enrollmentUrl: string): string {

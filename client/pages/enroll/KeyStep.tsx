@@ -1,0 +1,70 @@
+import { useAction } from '@solidjs/router';
+import { onMount, type Component } from 'solid-js';
+import { registerEnrollmentKey } from '../../api/enrollment.ts';
+import { ApiError } from '../../api/http.ts';
+import { ErrorAlert } from '../../components/ErrorAlert.tsx';
+import { Field } from '../../components/Field.tsx';
+import { useFreshSubmission } from '../../lib/submissions.ts';
+import { useFollowStep } from '../../steps.ts';
+
+export interface KeyStepProps {
+  token: string;
+  /** Take the focus when shown: true when this step replaced another one. */
+  focus: boolean;
+  /** This browser has not done the password step (WRONG_STEP): it must confirm the password. */
+  onPasswordNeeded: () => void;
+}
+
+/** Enrollment step 2: register the security key the person will sign in with. */
+export const KeyStep: Component<KeyStepProps> = (props) => {
+  const submission = useFreshSubmission(registerEnrollmentKey);
+  const register = useAction(registerEnrollmentKey);
+  const followStep = useFollowStep();
+  // Done means the page is on its way home; a second touch would only fail.
+  const busy = () => Boolean(submission.pending || submission.result);
+  let heading!: HTMLHeadingElement;
+
+  onMount(() => {
+    if (props.focus) heading.focus();
+  });
+
+  async function onSubmit(event: SubmitEvent & { currentTarget: HTMLFormElement }) {
+    event.preventDefault();
+    if (busy()) return;
+    const nickname = String(new FormData(event.currentTarget).get('nickname') ?? '').trim();
+    try {
+      const step = await register(props.token, nickname);
+      // A key step that asked for another key step would loop; stay and show nothing new.
+      await followStep(step, { destination: '/', securityKey: () => {} });
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'WRONG_STEP') props.onPasswordNeeded();
+      // Anything else shows from the submission.
+    }
+  }
+
+  return (
+    <form class="stack" onSubmit={onSubmit}>
+      <h2 ref={heading} tabIndex={-1}>
+        Register your security key
+      </h2>
+      <p>
+        Insert the security key you will sign in with. When you select “Register security key”, your browser asks
+        you to touch it.
+      </p>
+      <p class="muted">
+        Use a hardware key: a passkey synced by a phone or password manager can sign you in but never unlocks the
+        restricted models.
+      </p>
+      <Field label="Key nickname" hint="Optional. Helps you tell your keys apart.">
+        {(control) => <input {...control} name="nickname" placeholder="Blue YubiKey" autocomplete="off" />}
+      </Field>
+      <ErrorAlert error={submission.error} />
+      <p class="key-prompt" role="status">
+        {submission.pending ? 'Touch your key…' : ''}
+      </p>
+      <button type="submit" class="primary" aria-disabled={busy()}>
+        Register security key
+      </button>
+    </form>
+  );
+};

@@ -1,0 +1,190 @@
+import type { HidDeviceInfo, KeyStatus, SecurityKeyView } from '../../shared/api.ts';
+import { query, type Queryable } from './pool.ts';
+
+export interface KeyRow {
+  id: string;
+  user_id: string;
+  owner_username: string;
+  credential_id: Buffer;
+  public_key: Buffer;
+  sign_count: string;
+  transports: string[];
+  aaguid: string;
+  model_name: string;
+  device_type: 'singleDevice' | 'multiDevice';
+  backed_up: boolean;
+  nickname: string;
+  hid_vendor_id: number | null;
+  hid_product_id: number | null;
+  hid_product_name: string | null;
+  status: KeyStatus;
+  status_reason: string | null;
+  created_at: Date;
+  /** created_at with microseconds, for keyset cursors (a JS Date keeps only milliseconds). */
+  created_cursor: string;
+  last_used_at: Date | null;
+}
+
+const SELECT = `SELECT k.id, k.user_id, u.username AS owner_username, k.credential_id, k.public_key, k.sign_count,
+  k.transports, k.aaguid, k.model_name, k.device_type, k.backed_up, k.nickname, k.hid_vendor_id, k.hid_product_id,
+  k.hid_product_name, k.status, k.status_reason, k.created_at, k.last_used_at,
+  to_char(k.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_cursor
+  FROM security_key k JOIN app_user u ON u.id = k.user_id`;
+
+/** A synced or backed-up credential is a passkey, not a hardware key (DESIGN.md invariant 7). */
+export function isSynced(key: Pick<KeyRow, 'device_type' | 'backed_up'>): boolean {
+  return key.device_type === 'multiDevice' || key.backed_up;
+}
+
+/** The public encoder for keys: no public key, no credential id. */
+export function toKeyView(row: KeyRow): SecurityKeyView {
+  return {
+    id: row.id,
+    ownerId: row.user_id,
+    ownerUsername: row.owner_username,
+    nickname: row.nickname,
+    modelName: row.model_name,
+    aaguid: row.aaguid,
+    synced: isSynced(row),
+    transports: row.transports,
+    status: row.status,
+    statusReason: row.status_reason,
+    signCount: Number(row.sign_count),
+    hid:
+      row.hid_vendor_id !== null && row.hid_product_id !== null
+        ? { vendorId: row.hid_vendor_id, productId: row.hid_product_id, productName: row.hid_product_name ?? '' }
+        : null,
+    createdAt: row.created_at.toISOString(),
+    lastUsedAt: row.last_used_at?.toISOString() ?? null,
+  };
+}
+
+export async function getKeyByCredentialId(db: Queryable, credentialId: Buffer, lock = false): Promise<KeyRow | null> {
+  const { rows } = await query<KeyRow>(
+    db,
+    lock ? 'key_lock_by_credential' : 'key_by_credential',
+    `${SELECT} WHERE k.credential_id = $1::bytea ${lock ? 'FOR UPDATE OF k' : ''}`,
+    [credentialId],
+  );
+  return rows[0] ?? null;
+}
+
+export async function getKeyById(db: Queryable, id: string, lock = false): Promise<KeyRow | null> {
+  const { rows } = await query<KeyRow>(db, lock ? 'key_lock' : 'key_by_id', `${SELECT} WHERE k.id = $1::uuid ${lock ? 'FOR UPDATE OF k' : ''}`, [id]);
+  return rows[0] ?? null;
+}
+
+export async function getKeysForUser(db: Queryable, userId: string): Promise<KeyRow[]> {
+  const { rows } = await query<KeyRow>(db, 'keys_for_user', `${SELECT} WHERE k.user_id = $1::uuid ORDER BY k.created_at, k.id`, [userId]);
+  return rows;
+}
+
+export async function getActiveKeysForUser(db: Queryable, userId: string): Promise<KeyRow[]> {
+  const { rows } = await query<KeyRow>(
+    db,
+    'active_keys_for_user',
+    `${SELECT} WHERE k.user_id = $1::uuid AND k.status = 'active' ORDER BY k.created_at, k.id`,
+    [userId],
+  );
+  return rows;
+}
+
+export async function countActiveKeysForUser(db: Queryable, userId: string): Promise<number> {
+  const { rows } = await query<{ n: number }>(
+    db,
+    'count_active_keys',
+    `SELECT count(*)::int AS n FROM security_key WHERE user_id = $1::uuid AND status = 'active'`,
+    [userId],
+  );
+  return rows[0]!.n;
+}
+
+export interface NewKey {
+  userId: string;
+  credentialId: Buffer;
+  publicKey: Buffer;
+  signCount: number;
+  transports: string[];
+  aaguid: string;
+  modelName: string;
+  deviceType: 'singleDevice' | 'multiDevice';
+  backedUp: boolean;
+  nickname: string;
+  hid: HidDeviceInfo | null;
+}
+
+export async function insertKey(db: Queryable, key: NewKey): Promise<KeyRow> {
+  const { rows } = await query<{ id: string }>(
+    db,
+    'key_insert',
+    `INSERT INTO security_key (user_id, credential_id, public_key, sign_count, transports, aaguid, model_name, device_type,
+       backed_up, nickname, hid_vendor_id, hid_product_id, hid_product_name)
+     VALUES ($1::uuid, $2::bytea, $3::bytea, $4::bigint, $5::text[], $6::uuid, $7::text, $8::text, $9::boolean, $10::text,
+       $11::int, $12::int, $13::text)
+     RETURNING id`,
+    [
+      key.userId,
+      key.credentialId,
+      key.publicKey,
+      key.signCount,
+      key.transports,
+      key.aaguid,
+      key.modelName,
+      key.deviceType,
+      key.backedUp,
+      key.nickname,
+      key.hid?.vendorId ?? null,
+      key.hid?.productId ?? null,
+      key.hid?.productName ?? null,
+    ],
+  );
+  return (await getKeyById(db, rows[0]!.id))!;
+}
+
+/** After a verified assertion: the new counter and the time of use. */
+export async function recordKeyUse(db: Queryable, id: string, signCount: number): Promise<void> {
+  await query(db, 'key_record_use', 'UPDATE security_key SET sign_count = $2::bigint, last_used_at = now() WHERE id = $1::uuid', [id, signCount]);
+}
+
+export async function setKeyStatus(db: Queryable, id: string, status: KeyStatus, reason: string | null): Promise<void> {
+  await query(db, 'key_set_status', 'UPDATE security_key SET status = $2::text, status_reason = $3::text WHERE id = $1::uuid', [
+    id,
+    status,
+    reason,
+  ]);
+}
+
+export async function renameKey(db: Queryable, id: string, nickname: string): Promise<void> {
+  await query(db, 'key_rename', 'UPDATE security_key SET nickname = $2::text WHERE id = $1::uuid', [id, nickname]);
+}
+
+export async function reassignKey(db: Queryable, id: string, userId: string): Promise<void> {
+  await query(db, 'key_reassign', 'UPDATE security_key SET user_id = $2::uuid WHERE id = $1::uuid', [id, userId]);
+}
+
+export async function deleteKey(db: Queryable, id: string): Promise<void> {
+  await query(db, 'key_delete', 'DELETE FROM security_key WHERE id = $1::uuid', [id]);
+}
+
+export interface KeyFilter {
+  userId?: string | undefined;
+  status?: KeyStatus | undefined;
+  /** Keyset cursor: created_at and id of the last row of the previous page. */
+  after?: { createdAt: string; id: string } | undefined;
+  limit: number;
+}
+
+export async function listKeys(db: Queryable, filter: KeyFilter): Promise<KeyRow[]> {
+  const { rows } = await query<KeyRow>(
+    db,
+    'keys_list',
+    `${SELECT}
+     WHERE ($1::uuid IS NULL OR k.user_id = $1::uuid)
+       AND ($2::text IS NULL OR k.status = $2::text)
+       AND ($3::timestamptz IS NULL OR (k.created_at, k.id) > ($3::timestamptz, $4::uuid))
+     ORDER BY k.created_at, k.id
+     LIMIT $5::int`,
+    [filter.userId ?? null, filter.status ?? null, filter.after?.createdAt ?? null, filter.after?.id ?? null, filter.limit],
+  );
+  return rows;
+}

@@ -1,0 +1,158 @@
+import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
+import { countActiveKeysForUser, deleteKey, getKeyById, reassignKey, renameKey, setKeyStatus, type KeyRow } from '../db/keys.ts';
+import { withTransaction, type PoolClient } from '../db/pool.ts';
+import { lockUser } from '../db/users.ts';
+import type { Deps } from '../deps.ts';
+
+export type KeyChangeFailure = 'not_found' | 'last_key' | 'reason_required' | 'no_change' | 'target_not_found';
+export type KeyChangeResult = { changed: true; key: KeyRow | null; sessionsEnded: number } | { changed: false; reason: KeyChangeFailure };
+
+interface KeyChange {
+  keyId: string;
+  context: AuditContext;
+  /** Only keys of this user (a user managing their own keys); admins pass null. */
+  ownerId: string | null;
+  /**
+   * Makes the change and records it, inside the transaction, with the key and its owner
+   * locked. Returns a refusal, or whether sessions signed in with the key must end.
+   */
+  apply: (client: PoolClient, key: KeyRow) => Promise<KeyChangeFailure | { endSessions: boolean }>;
+  /** A session to spare when ending the key's sessions (the one making the change). */
+  exceptSessionId?: string | null;
+}
+
+/** Would this change leave the owner with no active key? Checked under the owner's row lock. */
+async function wouldRemoveLastActiveKey(client: PoolClient, key: KeyRow): Promise<boolean> {
+  return key.status === 'active' && (await countActiveKeysForUser(client, key.user_id)) <= 1;
+}
+
+/**
+ * The one path every key change takes: lock, check, change and audit in one transaction,
+ * then end the sessions that signed in with the key once the change has committed.
+ */
+async function changeKey({ pool, sessions }: Pick<Deps, 'pool' | 'sessions'>, change: KeyChange): Promise<KeyChangeResult> {
+  const outcome = await withTransaction(pool, async (client) => {
+    const found = await getKeyById(client, change.keyId);
+    if (!found || (change.ownerId !== null && found.user_id !== change.ownerId)) return 'not_found' as const;
+    // Owner first, then key: the same order everywhere, so concurrent changes cannot deadlock.
+    await lockUser(client, found.user_id);
+    const key = await getKeyById(client, change.keyId, true);
+    if (!key) return 'not_found' as const;
+    return change.apply(client, key);
+  });
+  if (typeof outcome === 'string') return { changed: false, reason: outcome };
+  const sessionsEnded = outcome.endSessions ? await sessions.destroyAllForKey(change.keyId, change.exceptSessionId ?? null) : 0;
+  return { changed: true, key: await getKeyById(pool, change.keyId), sessionsEnded };
+}
+
+const target = (key: KeyRow) => ({ type: 'security_key', id: key.id });
+
+export function renameOwnKey(deps: Pick<Deps, 'pool' | 'sessions'>, { userId, keyId, nickname, context }: { userId: string; keyId: string; nickname: string; context: AuditContext }) {
+  return changeKey(deps, {
+    keyId,
+    context,
+    ownerId: userId,
+    async apply(client, key) {
+      await renameKey(client, key.id, nickname);
+      await recordAuditEvent(client, context, { action: 'key.renamed', outcome: 'success', target: target(key), details: { before: key.nickname, after: nickname } });
+      return { endSessions: false };
+    },
+  });
+}
+
+/** A user removes one of their keys: never the last active one. Other sessions made with it end. */
+export function removeOwnKey(
+  deps: Pick<Deps, 'pool' | 'sessions'>,
+  { userId, keyId, context, currentSessionId }: { userId: string; keyId: string; context: AuditContext; currentSessionId: string },
+) {
+  return changeKey(deps, {
+    keyId,
+    context,
+    ownerId: userId,
+    exceptSessionId: currentSessionId,
+    async apply(client, key) {
+      if (await wouldRemoveLastActiveKey(client, key)) return 'last_key';
+      await deleteKey(client, key.id);
+      await recordAuditEvent(client, context, {
+        action: 'key.removed',
+        outcome: 'success',
+        target: target(key),
+        details: { ownerId: key.user_id, nickname: key.nickname, modelName: key.model_name, status: key.status },
+      });
+      return { endSessions: true };
+    },
+  });
+}
+
+/**
+ * An admin deactivates or reactivates a key. Reactivating a key suspended by clone
+ * detection needs a reason. An admin cannot deactivate their own last active key.
+ */
+export function setKeyStatusAsAdmin(
+  deps: Pick<Deps, 'pool' | 'sessions'>,
+  { keyId, status, reason, context }: { keyId: string; status: 'active' | 'deactivated'; reason: string | undefined; context: AuditContext },
+) {
+  return changeKey(deps, {
+    keyId,
+    context,
+    ownerId: null,
+    async apply(client, key) {
+      if (key.status === status) return 'no_change';
+      if (key.status === 'suspended' && status === 'active' && !reason) return 'reason_required';
+      if (status === 'deactivated' && key.user_id === context.actor?.id && (await wouldRemoveLastActiveKey(client, key))) return 'last_key';
+      await setKeyStatus(client, key.id, status, reason ?? null);
+      await recordAuditEvent(client, context, {
+        action: status === 'active' ? 'key.reactivated' : 'key.deactivated',
+        outcome: 'success',
+        target: target(key),
+        details: { ownerId: key.user_id, ownerUsername: key.owner_username, before: key.status, after: status, reason: reason ?? null },
+      });
+      return { endSessions: status === 'deactivated' };
+    },
+  });
+}
+
+/** An admin moves a key to another user: both owners are recorded; its sessions end. */
+export function reassignKeyAsAdmin(
+  deps: Pick<Deps, 'pool' | 'sessions'>,
+  { keyId, userId, context }: { keyId: string; userId: string; context: AuditContext },
+) {
+  return changeKey(deps, {
+    keyId,
+    context,
+    ownerId: null,
+    async apply(client, key) {
+      if (key.user_id === userId) return 'no_change';
+      const newOwner = await lockUser(client, userId);
+      if (!newOwner) return 'target_not_found';
+      if (key.user_id === context.actor?.id && (await wouldRemoveLastActiveKey(client, key))) return 'last_key';
+      await reassignKey(client, key.id, userId);
+      await recordAuditEvent(client, context, {
+        action: 'key.reassigned',
+        outcome: 'success',
+        target: target(key),
+        details: { fromUserId: key.user_id, fromUsername: key.owner_username, toUserId: newOwner.id, toUsername: newOwner.username },
+      });
+      return { endSessions: true };
+    },
+  });
+}
+
+export function deleteKeyAsAdmin(deps: Pick<Deps, 'pool' | 'sessions'>, { keyId, context }: { keyId: string; context: AuditContext }) {
+  return changeKey(deps, {
+    keyId,
+    context,
+    ownerId: null,
+    async apply(client, key) {
+      if (key.user_id === context.actor?.id && (await wouldRemoveLastActiveKey(client, key))) return 'last_key';
+      await deleteKey(client, key.id);
+      await recordAuditEvent(client, context, {
+        action: 'key.deleted',
+        outcome: 'success',
+        target: target(key),
+        details: { ownerId: key.user_id, ownerUsername: key.owner_username, nickname: key.nickname, status: key.status },
+      });
+      return { endSessions: true };
+    },
+  });
+}

@@ -1,0 +1,86 @@
+import type { RegistrationResponseJSON } from '@simplewebauthn/server';
+import type { HidDeviceInfo } from '../../shared/api.ts';
+import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
+import { insertKey, isSynced, type KeyRow } from '../db/keys.ts';
+import { PG_UNIQUE_VIOLATION, pgErrorCode, withTransaction, type PoolClient } from '../db/pool.ts';
+import type { Deps } from '../deps.ts';
+import { modelNameFor } from '../webauthn/aaguids.ts';
+import { verifyRegistration, type VerificationFailure } from '../webauthn/ceremonies.ts';
+
+export type RegistrationFailure = VerificationFailure | 'already_registered' | 'synced_not_allowed';
+
+export type RegistrationResult<T> = { registered: true; key: KeyRow; value: T } | { registered: false; reason: RegistrationFailure };
+
+/**
+ * Verifies a registration response against this session's single-use challenge and stores
+ * the new key for the user, audited in the same transaction as the caller's own change.
+ */
+export async function registerKey<T>(
+  { pool, config, challenges }: Pick<Deps, 'pool' | 'config' | 'challenges'>,
+  {
+    sessionId,
+    user,
+    response,
+    nickname,
+    hid,
+    context,
+    onRegistered,
+  }: {
+    sessionId: string;
+    user: { id: string; username: string };
+    response: RegistrationResponseJSON;
+    nickname: string | undefined;
+    hid: HidDeviceInfo | undefined;
+    context: AuditContext;
+    onRegistered: (client: PoolClient, key: KeyRow) => Promise<T>;
+  },
+): Promise<RegistrationResult<T>> {
+  const expectedChallenge = await challenges.consume(sessionId, 'register');
+  const verification = expectedChallenge
+    ? await verifyRegistration({ config, response, expectedChallenge })
+    : ({ verified: false, reason: 'challenge_invalid' } as const);
+  let reason: RegistrationFailure | null = verification.verified ? null : verification.reason;
+  // Synced passkeys that could never sign in are not worth registering.
+  if (verification.verified && !config.webauthn.allowSyncedPasskeys && isSynced({ device_type: verification.deviceType, backed_up: verification.backedUp })) {
+    reason = 'synced_not_allowed';
+  }
+
+  try {
+    return await withTransaction(pool, async (client): Promise<RegistrationResult<T>> => {
+      if (reason !== null || !verification.verified) {
+        await recordAuditEvent(client, context, {
+          action: 'webauthn.registration_failed',
+          outcome: 'denied',
+          target: { type: 'user', id: user.id },
+          details: { reason: reason ?? 'bad_signature' },
+        });
+        return { registered: false, reason: reason ?? 'bad_signature' };
+      }
+      const modelName = modelNameFor(verification.aaguid);
+      const key = await insertKey(client, {
+        userId: user.id,
+        credentialId: verification.credential.id,
+        publicKey: verification.credential.publicKey,
+        signCount: verification.credential.counter,
+        transports: verification.credential.transports,
+        aaguid: verification.aaguid,
+        modelName,
+        deviceType: verification.deviceType,
+        backedUp: verification.backedUp,
+        nickname: nickname?.trim() || modelName,
+        hid: hid ?? null,
+      });
+      await recordAuditEvent(client, context, {
+        action: 'key.registered',
+        outcome: 'success',
+        target: { type: 'security_key', id: key.id },
+        details: { ownerId: user.id, ownerUsername: user.username, aaguid: key.aaguid, modelName, synced: isSynced(key), hid: hid ?? null },
+      });
+      return { registered: true, key, value: await onRegistered(client, key) };
+    });
+  } catch (error) {
+    // 23505 unique violation: this credential id is registered already (to anyone).
+    if (pgErrorCode(error) === PG_UNIQUE_VIOLATION) return { registered: false, reason: 'already_registered' };
+    throw error;
+  }
+}

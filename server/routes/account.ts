@@ -1,0 +1,218 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { KeyListResponse, SessionListResponse, StepUpStatus, WebAuthnOptionsResponse } from '../../shared/api.ts';
+import { recordAuditEvent } from '../audit/record.ts';
+import { requireStepUp, stepUpValidUntil } from '../auth/stepUp.ts';
+import { saveSession } from '../auth/sessionUser.ts';
+import { getActiveKeysForUser, getKeysForUser, isSynced, toKeyView } from '../db/keys.ts';
+import { withTransaction } from '../db/pool.ts';
+import { HttpError, notFound } from '../http/errors.ts';
+import { defineRoute } from '../http/route.ts';
+import { assertionError, registrationError } from '../keys/errors.ts';
+import { removeOwnKey, renameOwnKey } from '../keys/manageKeys.ts';
+import { registerKey } from '../keys/registerKey.ts';
+import { verifyKeyAssertion } from '../keys/verifyKeyAssertion.ts';
+import { assertionOptions, registrationOptions } from '../webauthn/ceremonies.ts';
+import { AuthenticationResponseSchema, HidDeviceInfoSchema, Nickname, RegistrationResponseSchema } from '../webauthn/schemas.ts';
+
+const KeyParams = z.strictObject({ id: z.uuid('not a key id') });
+const SessionParams = z.strictObject({ id: z.string().regex(/^[0-9a-f]{32}$/, 'not a session id') });
+
+/** A session's public handle: never the session id itself, which is a bearer secret. */
+function sessionHandle(sid: string): string {
+  return createHash('sha256').update(`argus-session:${sid}`).digest('hex').slice(0, 32);
+}
+
+export const accountRoutes = [
+  defineRoute({
+    method: 'get',
+    path: '/api/account/keys',
+    access: 'signed-in',
+    summary: "The signed-in user's security keys.",
+    async handler({ user, deps }) {
+      const body: KeyListResponse = { keys: (await getKeysForUser(deps.pool, user.id)).map(toKeyView), nextCursor: null };
+      return { body };
+    },
+  }),
+
+  defineRoute({
+    method: 'patch',
+    path: '/api/account/keys/:id',
+    access: 'signed-in',
+    summary: 'Rename one of your keys.',
+    params: KeyParams,
+    body: z.strictObject({ nickname: Nickname }),
+    async handler({ user, params, body, deps, audit }) {
+      const result = await renameOwnKey(deps, { userId: user.id, keyId: params.id, nickname: body.nickname, context: audit });
+      if (!result.changed || !result.key) throw notFound('No such key on your account.');
+      return { body: { key: toKeyView(result.key) } };
+    },
+  }),
+
+  defineRoute({
+    method: 'delete',
+    path: '/api/account/keys/:id',
+    access: 'signed-in',
+    summary: 'Remove one of your keys (never the last active one). Needs a fresh assertion.',
+    params: KeyParams,
+    async handler({ req, user, params, deps, audit }) {
+      requireStepUp(req, deps.config);
+      const result = await removeOwnKey(deps, { userId: user.id, keyId: params.id, context: audit, currentSessionId: req.sessionID });
+      if (!result.changed && result.reason === 'last_key') throw new HttpError(409, 'LAST_KEY', 'You cannot remove your last active key.');
+      if (!result.changed) throw notFound('No such key on your account.');
+      return {};
+    },
+  }),
+
+  defineRoute({
+    method: 'get',
+    path: '/api/account/step-up',
+    access: 'signed-in',
+    summary: 'Whether a fresh security-key assertion is on record for this session.',
+    async handler({ req, deps }) {
+      const body: StepUpStatus = { validUntil: stepUpValidUntil(req, deps.config)?.toISOString() ?? null };
+      return { body };
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/api/account/step-up/options',
+    access: 'signed-in',
+    summary: 'WebAuthn request options to confirm a sensitive change with one of your keys.',
+    async handler({ req, user, deps, audit }) {
+      const keys = (await getActiveKeysForUser(deps.pool, user.id)).filter((key) => deps.config.webauthn.allowSyncedPasskeys || !isSynced(key));
+      if (keys.length === 0) throw new HttpError(403, 'NO_ACTIVE_KEY', 'Your account has no active security key.');
+      const challenge = await deps.challenges.issue(req.sessionID, 'step-up');
+      const options = await assertionOptions({ config: deps.config, keys, challenge, userVerification: deps.config.webauthn.userVerification });
+      await withTransaction(deps.pool, (client) =>
+        recordAuditEvent(client, audit, { action: 'webauthn.options_issued', outcome: 'success', target: { type: 'user', id: user.id }, details: { ceremony: 'step-up' } }),
+      );
+      const body: WebAuthnOptionsResponse = { options: options as unknown as WebAuthnOptionsResponse['options'] };
+      return { body };
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/api/account/step-up',
+    access: 'signed-in',
+    summary: 'Verify a fresh assertion from one of your own keys; allows sensitive changes for a few minutes.',
+    body: z.strictObject({ response: AuthenticationResponseSchema }),
+    async handler({ req, user, body, deps, audit }) {
+      const result = await verifyKeyAssertion(deps, {
+        sessionId: req.sessionID,
+        ceremony: 'step-up',
+        expectedUserId: user.id,
+        response: body.response,
+        requireUserVerification: deps.config.webauthn.userVerification === 'required',
+        allowSynced: deps.config.webauthn.allowSyncedPasskeys,
+        context: audit,
+        onVerified: (client, key) =>
+          recordAuditEvent(client, audit, { action: 'auth.step_up', outcome: 'success', target: { type: 'security_key', id: key.id } }),
+      });
+      if (!result.verified) throw assertionError(result.reason);
+      req.session.stepUpAt = Date.now();
+      await saveSession(req);
+      const status: StepUpStatus = { validUntil: stepUpValidUntil(req, deps.config)?.toISOString() ?? null };
+      return { body: status };
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/api/account/keys/options',
+    access: 'signed-in',
+    summary: 'WebAuthn creation options to add another key. Needs a fresh assertion with an existing key.',
+    async handler({ req, user, deps, audit }) {
+      requireStepUp(req, deps.config);
+      const challenge = await deps.challenges.issue(req.sessionID, 'register');
+      const options = await registrationOptions({
+        config: deps.config,
+        user: { id: user.id, username: user.username, displayName: user.display_name },
+        existingKeys: await getKeysForUser(deps.pool, user.id),
+        challenge,
+      });
+      await withTransaction(deps.pool, (client) =>
+        recordAuditEvent(client, audit, {
+          action: 'webauthn.options_issued',
+          outcome: 'success',
+          target: { type: 'user', id: user.id },
+          details: { ceremony: 'register', via: 'account' },
+        }),
+      );
+      const body: WebAuthnOptionsResponse = { options: options as unknown as WebAuthnOptionsResponse['options'] };
+      return { body };
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/api/account/keys',
+    access: 'signed-in',
+    summary: 'Register another security key. Needs a fresh assertion with an existing key.',
+    body: z.strictObject({ response: RegistrationResponseSchema, nickname: Nickname.optional(), hid: HidDeviceInfoSchema.optional() }),
+    async handler({ req, user, body, deps, audit }) {
+      requireStepUp(req, deps.config);
+      const result = await registerKey(deps, {
+        sessionId: req.sessionID,
+        user,
+        response: body.response,
+        nickname: body.nickname,
+        hid: body.hid,
+        context: audit,
+        onRegistered: async () => undefined,
+      });
+      if (!result.registered) throw registrationError(result.reason);
+      return { status: 201, body: { key: toKeyView(result.key) } };
+    },
+  }),
+
+  defineRoute({
+    method: 'get',
+    path: '/api/account/sessions',
+    access: 'signed-in',
+    summary: 'Your live sessions on every device.',
+    async handler({ req, user, deps }) {
+      const live = await deps.sessions.sessionsForUser(user.id);
+      const keys = new Map((await getKeysForUser(deps.pool, user.id)).map((key) => [key.id, key.nickname]));
+      const body: SessionListResponse = {
+        sessions: live
+          .filter(({ data }) => data.stage === 'full')
+          .map(({ sid, data }) => ({
+            id: sessionHandle(sid),
+            current: sid === req.sessionID,
+            signedInAt: new Date(data.signedInAt ?? 0).toISOString(),
+            ip: data.ip ?? null,
+            userAgent: data.userAgent ?? null,
+            keyNickname: (data.keyId && keys.get(data.keyId)) ?? null,
+          }))
+          .sort((a, b) => b.signedInAt.localeCompare(a.signedInAt)),
+      };
+      return { body };
+    },
+  }),
+
+  defineRoute({
+    method: 'delete',
+    path: '/api/account/sessions/:id',
+    access: 'signed-in',
+    summary: 'End one of your other sessions.',
+    params: SessionParams,
+    async handler({ user, params, deps, audit }) {
+      const live = await deps.sessions.sessionsForUser(user.id);
+      const match = live.find(({ sid }) => sessionHandle(sid) === params.id);
+      if (!match) throw notFound('No such session.');
+      await deps.sessions.destroyOne(match.sid);
+      await withTransaction(deps.pool, (client) =>
+        recordAuditEvent(client, audit, {
+          action: 'auth.session_ended',
+          outcome: 'success',
+          target: { type: 'user', id: user.id },
+          details: { session: params.id, by: 'owner' },
+        }),
+      );
+      return {};
+    },
+  }),
+];
