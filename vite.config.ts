@@ -7,7 +7,9 @@ import solid from 'vite-plugin-solid';
 // SPA, the API and the WebSocket share one origin just as in production.
 export default defineConfig({
   root: 'client',
-  plugins: [solid()],
+  // Under vitest the tests are Node code (server, and client logic without a DOM); the Solid
+  // plugin would switch module resolution to browser builds (ws, for one, has a stub there).
+  plugins: process.env.VITEST ? [] : [solid()],
   build: {
     outDir: '../dist/client',
     emptyOutDir: true,

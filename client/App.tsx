@@ -2,9 +2,12 @@ import { Route, Router } from '@solidjs/router';
 import type { Component } from 'solid-js';
 import { Layout } from './components/Layout.tsx';
 import { RequireSession } from './components/RequireSession.tsx';
+import { EventsProvider } from './events.tsx';
+import { ModelAccessProvider } from './modelAccess.tsx';
 import { Account, route as accountRoute } from './pages/Account.tsx';
 import { AdminConsole, route as adminRoute } from './pages/AdminConsole.tsx';
 import { AuditLog, route as auditRoute } from './pages/AuditLog.tsx';
+import { Chat, route as chatRoute } from './pages/Chat.tsx';
 import { Enroll, route as enrollRoute } from './pages/Enroll.tsx';
 import { Home } from './pages/Home.tsx';
 import { NotFound } from './pages/NotFound.tsx';
@@ -13,16 +16,22 @@ import { SessionProvider } from './session.tsx';
 
 export const App: Component = () => (
   <SessionProvider>
-    <Router root={Layout}>
-      <Route path="/signin" component={SignIn} />
-      <Route path="/enroll/:token" component={Enroll} preload={enrollRoute.preload} />
-      <Route path="/" component={RequireSession}>
-        <Route path="/" component={Home} />
-        <Route path="/account" component={Account} preload={accountRoute.preload} />
-        <Route path="/admin" component={AdminConsole} preload={adminRoute.preload} />
-        <Route path="/audit" component={AuditLog} preload={auditRoute.preload} />
-      </Route>
-      <Route path="*" component={NotFound} />
-    </Router>
+    {/* Signed-in concerns that outlive any one page: the WebSocket, and access to restricted models. */}
+    <EventsProvider>
+      <ModelAccessProvider>
+        <Router root={Layout}>
+          <Route path="/signin" component={SignIn} />
+          <Route path="/enroll/:token" component={Enroll} preload={enrollRoute.preload} />
+          <Route path="/" component={RequireSession}>
+            <Route path="/" component={Home} />
+            <Route path="/chat" component={Chat} preload={chatRoute.preload} />
+            <Route path="/account" component={Account} preload={accountRoute.preload} />
+            <Route path="/admin" component={AdminConsole} preload={adminRoute.preload} />
+            <Route path="/audit" component={AuditLog} preload={auditRoute.preload} />
+          </Route>
+          <Route path="*" component={NotFound} />
+        </Router>
+      </ModelAccessProvider>
+    </EventsProvider>
   </SessionProvider>
 );

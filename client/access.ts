@@ -11,6 +11,12 @@ export interface Section {
 /** The one list behind the navigation, the home page's cards and the route guard. */
 export const SECTIONS: readonly Section[] = [
   {
+    path: '/chat',
+    title: 'Chat',
+    summary: 'Talk to the models. Restricted ones open with a touch of your own security key.',
+    roles: ROLES,
+  },
+  {
     path: '/admin',
     title: 'Admin console',
     summary: 'Create users, hand out enrollment links, change roles, disable accounts.',

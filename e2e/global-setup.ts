@@ -27,6 +27,8 @@ export default async function globalSetup() {
     REDIS_KEY_PREFIX: redisPrefix,
     SESSION_SECRET: randomBytes(32).toString('base64url'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Every browser test signs in from the same address; the throttles have their own tests.
+    SIGNIN_RATE_PER_MINUTE: '1000',
   });
   const running = await startArgus(config, createLogger(config.logLevel));
   process.env.ARGUS_E2E_URL = config.origin;

@@ -11,6 +11,9 @@ import { HttpError, toErrorResponse } from './http/errors.ts';
 import { requestLog } from './http/requestLog.ts';
 import { mountRoutes, type RouteSpec } from './http/route.ts';
 import { accountRoutes } from './routes/account.ts';
+import { chatRoutes } from './routes/chat.ts';
+import { grantRoutes } from './routes/grants.ts';
+import { modelRoutes } from './routes/models.ts';
 import { adminKeyRoutes, adminRoutes } from './routes/admin.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -24,6 +27,9 @@ export const API_ROUTES: readonly RouteSpec[] = [
   ...authRoutes,
   ...enrollmentRoutes,
   ...accountRoutes,
+  ...modelRoutes,
+  ...grantRoutes,
+  ...chatRoutes,
   ...adminRoutes,
   ...adminKeyRoutes,
   ...auditRoutes,
@@ -50,8 +56,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): express.Express
   const api = express.Router();
   api.use(requireSameOriginJson(config.origin));
   api.use(express.json({ limit: config.bodyLimitBytes, strict: true, type: 'application/json' }));
-  api.use(
-    session({
+  const sessionParser = session({
       name: SESSION_COOKIE,
       secret: config.sessionSecret,
       store: deps.sessions,
@@ -67,8 +72,10 @@ export function createApp(deps: Deps, options: AppOptions = {}): express.Express
         path: '/',
         maxAge: config.session.idleMinutes * 60_000,
       },
-    }),
-  );
+    });
+  // The WebSocket hub authenticates upgrades with the very same session parser.
+  app.set('session parser', sessionParser);
+  api.use(sessionParser);
   api.use(sessionUser(deps));
   mountRoutes(api, deps, API_ROUTES);
   api.use((_req, _res, next) => next(new HttpError(404, 'NOT_FOUND', 'No such API endpoint.')));

@@ -41,6 +41,12 @@ export interface Config {
     /** How long a fresh assertion allows sensitive account and admin changes. */
     stepUpMinutes: number;
   };
+  grants: {
+    /** Seconds before expiry that GRANT_EXPIRING is sent. */
+    warnSeconds: number;
+    /** If set, only keys of these models (AAGUIDs) unlock restricted models. */
+    aaguidAllowList: string[] | null;
+  };
   rateLimits: {
     signinPerMinutePerIp: number;
     signinFailuresPerUsername: number;
@@ -48,6 +54,8 @@ export interface Config {
   };
   argon2: { maxConcurrent: number; maxQueue: number };
   bodyLimitBytes: number;
+  /** Ping interval on WebSockets; a peer that misses one pong is dropped (DESIGN.md: 30 s). */
+  wsHeartbeatSeconds: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -89,11 +97,17 @@ const envSchema = z.object({
   WEBAUTHN_CHALLENGE_TTL_SECONDS: intFrom(10, 120).default(120),
   KEY_STEP_MINUTES: intFrom(1, 30).default(5),
   STEP_UP_MINUTES: intFrom(1, 60).default(5),
+  GRANT_WARN_SECONDS: intFrom(5, 600).default(30),
+  GRANT_AAGUID_ALLOWLIST: z
+    .string()
+    .regex(/^[0-9a-fA-F-]{36}(,[0-9a-fA-F-]{36})*$/, 'comma-separated AAGUIDs')
+    .optional(),
   SIGNIN_RATE_PER_MINUTE: intFrom(1, 10_000).default(10),
   SIGNIN_FAILURES_PER_USERNAME: intFrom(1, 10_000).default(10),
   SIGNIN_FAILURE_WINDOW_MINUTES: intFrom(1, 24 * 60).default(15),
   ARGON2_MAX_CONCURRENT: intFrom(1, 64).default(Math.min(threadPoolSize, availableParallelism())),
   ARGON2_MAX_QUEUE: intFrom(0, 10_000).default(32),
+  WS_HEARTBEAT_SECONDS: intFrom(1, 300).default(30),
   BODY_LIMIT_BYTES: intFrom(1024, 10 * 1024 * 1024).default(64 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -138,6 +152,10 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: e.TRUST_PROXY ?? false,
     session: { idleMinutes: e.SESSION_IDLE_MINUTES, maxHours: e.SESSION_MAX_HOURS },
     enrollmentTtlHours: e.ENROLLMENT_TTL_HOURS,
+    grants: {
+      warnSeconds: e.GRANT_WARN_SECONDS,
+      aaguidAllowList: e.GRANT_AAGUID_ALLOWLIST ? e.GRANT_AAGUID_ALLOWLIST.toLowerCase().split(',') : null,
+    },
     webauthn: {
       userVerification: e.WEBAUTHN_USER_VERIFICATION,
       allowSyncedPasskeys: e.ALLOW_SYNCED_PASSKEYS === 'true',
@@ -152,6 +170,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     argon2: { maxConcurrent: e.ARGON2_MAX_CONCURRENT, maxQueue: e.ARGON2_MAX_QUEUE },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    wsHeartbeatSeconds: e.WS_HEARTBEAT_SECONDS,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -6,6 +6,8 @@ import type { PasswordHasher } from './auth/password.ts';
 import type { RedisSessionStore } from './auth/sessionStore.ts';
 import type { SignInThrottle } from './auth/signInThrottle.ts';
 import type { ChallengeStore } from './webauthn/challenges.ts';
+import type { EventBus } from './realtime/bus.ts';
+import type { GrantService } from './grants/grants.ts';
 
 /** Everything a route or domain function may need, built once at start-up. */
 export interface Deps {
@@ -17,4 +19,6 @@ export interface Deps {
   sessions: RedisSessionStore;
   signInThrottle: SignInThrottle;
   challenges: ChallengeStore;
+  bus: EventBus;
+  grants: GrantService;
 }

@@ -15,11 +15,16 @@ import { startLocalRedis } from './infra/localRedis.ts';
 import type { Logger } from './log.ts';
 import { connectRedis } from './redis.ts';
 import { ChallengeStore } from './webauthn/challenges.ts';
+import { EventBus } from './realtime/bus.ts';
+import { GrantService } from './grants/grants.ts';
+import { startAuditFeed } from './realtime/auditFeed.ts';
+import { attachHub, type Hub, type SessionParser } from './realtime/hub.ts';
 
 export interface Running {
   deps: Deps;
   app: express.Express;
   server: Server;
+  hub: Hub;
   url: string;
   /** Closes the HTTP server, then Redis and Postgres, then any child services. */
   close(): Promise<void>;
@@ -58,14 +63,31 @@ export async function buildDeps(config: Config, log: Logger, urls: { databaseUrl
     await pool.end();
     throw error;
   });
+  const bus = await EventBus.connect(urls.redisUrl, config.redisKeyPrefix, log).catch(async (error: unknown) => {
+    redis.disconnect();
+    await pool.end();
+    throw error;
+  });
   const idleMs = config.session.idleMinutes * 60_000;
+  const grants = new GrantService(redis, pool, bus, log, config.grants.warnSeconds);
+  const sessions = new RedisSessionStore(redis, idleMs, config.session.maxHours * 3_600_000);
+  // A session that ends, however it ends, takes its grant and its sockets with it.
+  // The grant's GRANT_REVOKED goes out before SESSION_ENDED, which closes the session's sockets.
+  sessions.onDestroyed = (sid) => {
+    grants
+      .endForSession(sid, 'session_ended', null)
+      .catch((error: unknown) => log.warn({ err: (error as Error).message }, 'grant not ended with session'))
+      .finally(() => bus.notify({ sessionId: sid }, { type: 'SESSION_ENDED' }));
+  };
   return {
     config,
     log,
     pool,
     redis,
+    bus,
+    grants,
+    sessions,
     hasher: new PasswordHasher(new HashLimiter(config.argon2.maxConcurrent, config.argon2.maxQueue)),
-    sessions: new RedisSessionStore(redis, idleMs, config.session.maxHours * 3_600_000),
     signInThrottle: new SignInThrottle(redis, config.rateLimits),
     challenges: new ChallengeStore(redis, config.webauthn.challengeTtlSeconds),
   };
@@ -80,6 +102,14 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
     await migrate(deps.pool, log);
     const app = createApp(deps, appOptions);
     const server = createServer(app);
+    const hub = attachHub(server, deps, app.get('session parser') as SessionParser);
+    const stopSweeper = deps.grants.startSweeper();
+    const stopAuditFeed = startAuditFeed({
+      databaseUrl: services.databaseUrl,
+      pool: deps.pool,
+      log,
+      onEvent: (event) => hub.deliverLocal({ roles: ['admin', 'auditor'] }, { type: 'SECURITY_EVENT', event }),
+    });
     // Slow-loris bounds: headers within 10 s, whole requests within 30 s.
     server.headersTimeout = 10_000;
     server.requestTimeout = 30_000;
@@ -94,12 +124,17 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
       app,
       server,
       url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+      hub,
       async close() {
+        stopSweeper();
+        hub.close();
+        await stopAuditFeed();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();
           setTimeout(() => server.closeAllConnections(), 5_000).unref();
         });
+        await ready.bus.close();
         await ready.redis.quit().catch(() => ready.redis.disconnect());
         await ready.pool.end();
         await services.stop();
@@ -107,6 +142,7 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
     };
   } catch (error) {
     if (deps) {
+      await deps.bus.close();
       deps.redis.disconnect();
       await deps.pool.end().catch(() => undefined);
     }

@@ -90,17 +90,28 @@ export function onSessionLost(listener: SessionLostListener): () => void {
   return () => sessionLostListeners.delete(listener);
 }
 
+/** Tells every `onSessionLost` listener the session is gone; for news that came another way (the WebSocket). */
+export function reportSessionLost(error: ApiError): void {
+  for (const listener of sessionLostListeners) listener(error);
+}
+
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 interface RequestOptions {
   body?: unknown;
   /** The session probe asks whether there is a session, so a 401 there is an answer, not a loss. */
   sessionProbe?: boolean;
+  /** Aborts the request; the promise then rejects with the signal's reason, not an ApiError. */
+  signal?: AbortSignal;
+  /** What to ask for; JSON unless said otherwise. */
+  accept?: string;
 }
 
-export async function request<T>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
+/** The fetch under `request` and `openStream`: an ok Response, or an ApiError. */
+async function send(method: Method, path: string, options: RequestOptions): Promise<Response> {
+  const headers: Record<string, string> = { Accept: options.accept ?? 'application/json' };
   const init: RequestInit = { method, credentials: 'same-origin', headers };
+  if (options.signal) init.signal = options.signal;
   // Every write carries a JSON body: the server accepts writes only as application/json.
   if (method !== 'GET' && !(method === 'DELETE' && options.body === undefined)) {
     headers['Content-Type'] = 'application/json';
@@ -111,6 +122,8 @@ export async function request<T>(method: Method, path: string, options: RequestO
   try {
     response = await fetch(path, init);
   } catch (cause) {
+    // Stopped on purpose: the caller asked for it and knows why.
+    if (options.signal?.aborted) throw cause;
     throw new ApiError({
       code: 'SERVICE_UNAVAILABLE',
       status: 0,
@@ -123,11 +136,14 @@ export async function request<T>(method: Method, path: string, options: RequestO
     const error = await errorFrom(response);
     const sessionLost =
       error.status === 401 && (error.code === 'SESSION_ENDED' || error.code === 'UNAUTHENTICATED');
-    if (sessionLost && !options.sessionProbe) {
-      for (const listener of sessionLostListeners) listener(error);
-    }
+    if (sessionLost && !options.sessionProbe) reportSessionLost(error);
     throw error;
   }
+  return response;
+}
+
+export async function request<T>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
+  const response = await send(method, path, options);
   if (response.status === 204) return undefined as T;
   try {
     return (await response.json()) as T;
@@ -139,6 +155,27 @@ export async function request<T>(method: Method, path: string, options: RequestO
       cause,
     });
   }
+}
+
+/**
+ * POSTs `body` and hands back the body of a `text/event-stream` answer to read as it
+ * arrives. Refusals before the stream starts are ordinary JSON errors, thrown as ApiError.
+ */
+export async function openStream(
+  path: string,
+  body: unknown,
+  signal: AbortSignal,
+): Promise<ReadableStream<Uint8Array>> {
+  const response = await send('POST', path, { body, signal, accept: 'text/event-stream' });
+  const type = response.headers.get('Content-Type') ?? '';
+  if (!response.body || !type.startsWith('text/event-stream')) {
+    throw new ApiError({
+      code: 'INTERNAL',
+      status: response.status,
+      message: 'The server sent an answer that could not be read.',
+    });
+  }
+  return response.body;
 }
 
 /** `path` with `params` as its query string; empty and missing values are left out. */

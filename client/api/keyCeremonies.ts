@@ -8,10 +8,18 @@ import { grantedFidoDevice } from '../lib/hid.ts';
 import { createCredential, getAssertion } from '../lib/securityKey.ts';
 import { request } from './http.ts';
 
-/** Proves possession of a registered key to `path` (sign-in, step-up). */
-export async function assertionCeremony<T>(path: string): Promise<T> {
+/**
+ * Proves possession of a registered key to `path` (sign-in, step-up, unlocking restricted
+ * models). `details`, if given, adds fields to the answer; it runs after the touch, when the
+ * key is surely plugged in.
+ */
+export async function assertionCeremony<T, D extends object = object>(
+  path: string,
+  details?: () => Promise<D>,
+): Promise<T> {
   const { options } = await request<WebAuthnOptionsResponse>('POST', `${path}/options`);
-  const body: KeyAssertionRequest = { response: await getAssertion(options) };
+  const response = await getAssertion(options);
+  const body: KeyAssertionRequest & D = { ...((await details?.()) as D), response };
   return request<T>('POST', path, { body });
 }
 

@@ -1,13 +1,12 @@
 import { For, Show, type Component, type JSX } from 'solid-js';
 import { ApiError } from '../api/http.ts';
+import { secondsText } from '../lib/countdown.ts';
 import { SecurityKeyError } from '../lib/securityKey.ts';
 
 export const ENROLLMENT_INVALID_MESSAGE =
   'This enrollment link is invalid, expired or already used. Ask an administrator for a new one.';
 
-function seconds(count: number): string {
-  return `${count} second${count === 1 ? '' : 's'}`;
-}
+export const GRANT_REQUIRED_MESSAGE = 'Unlock restricted models to use this model.';
 
 /** What to tell a person about a failure: the server's message, or ours where we know better. */
 export function describeError(error: unknown): string {
@@ -16,7 +15,7 @@ export function describeError(error: unknown): string {
   switch (error.code) {
     case 'RATE_LIMITED':
       return error.retryAfter
-        ? `Too many attempts, try again in ${seconds(error.retryAfter)}.`
+        ? `Too many attempts, try again in ${secondsText(error.retryAfter)}.`
         : 'Too many attempts, try again later.';
     case 'LAST_ADMIN':
       return 'You cannot disable or demote the last active admin.';
@@ -28,6 +27,8 @@ export function describeError(error: unknown): string {
       return 'This key belongs to another account.';
     case 'LAST_KEY':
       return 'You cannot remove your last active key.';
+    case 'GRANT_REQUIRED':
+      return GRANT_REQUIRED_MESSAGE;
     default:
       return error.message;
   }

@@ -1,8 +1,31 @@
 import { A, useNavigate, type RouteSectionProps } from '@solidjs/router';
 import { createEffect, createSignal, For, on, Show, type Component } from 'solid-js';
 import { sectionsFor } from '../access.ts';
+import type { ConnectionState } from '../api/events.ts';
+import { useEvents } from '../events.tsx';
 import { useSession } from '../session.tsx';
 import { ErrorAlert } from './ErrorAlert.tsx';
+
+const CONNECTION_LABELS: Record<ConnectionState, string> = {
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting…',
+  closed: 'Offline',
+};
+
+/** Whether live updates (revocations, key alerts) reach this tab: a quiet word, not an alarm. */
+const ConnectionIndicator: Component = () => {
+  const events = useEvents();
+  return (
+    <span
+      class={`connection connection-${events.state()}`}
+      data-testid="connection-state"
+      title="Live updates from Argus"
+    >
+      {CONNECTION_LABELS[events.state()]}
+    </span>
+  );
+};
 
 export const Layout: Component<RouteSectionProps> = (props) => {
   const session = useSession();
@@ -55,6 +78,7 @@ export const Layout: Component<RouteSectionProps> = (props) => {
                 </ul>
               </nav>
               <div class="who">
+                <ConnectionIndicator />
                 <span class="who-name">{user().displayName}</span>
                 <button type="button" class="quiet" onClick={signOut}>
                   Sign out

@@ -11,6 +11,9 @@ import type { Redis } from 'ioredis';
  * every write, so a suspended or removed key can end the sessions it signed in.
  */
 export class RedisSessionStore extends session.Store {
+  /** Called after a session is destroyed here (sign-out, regeneration, user or key ended). */
+  onDestroyed: ((sid: string) => void) | null = null;
+
   constructor(
     private readonly redis: Redis,
     /** Fallback TTL and the TTL of the per-user index. */
@@ -68,6 +71,7 @@ export class RedisSessionStore extends session.Store {
       if (userId) multi.srem(userKey(userId), sid);
       if (keyId) multi.srem(keySessionsKey(keyId), sid);
       await multi.exec();
+      if (json) this.onDestroyed?.(sid);
     }).then(
       () => callback?.(),
       (err: unknown) => callback?.(err),
@@ -91,7 +95,9 @@ export class RedisSessionStore extends session.Store {
     if (exceptSid) multi.srem(indexKey, ...(sids.length ? sids : ['-']));
     else multi.del(indexKey);
     const results = (await multi.exec()) ?? [];
-    return results.slice(0, sids.length).filter(([, deleted]) => deleted === 1).length;
+    const ended = sids.filter((_, i) => results[i]?.[1] === 1);
+    for (const sid of ended) this.onDestroyed?.(sid);
+    return ended.length;
   }
 
   /** Session ids of a user that are still live (the index may hold expired ones). */

@@ -1,6 +1,9 @@
 import type { AuditEventView, Outcome, Severity } from '../../shared/audit.ts';
 import { query, type Queryable } from './pool.ts';
 
+/** The NOTIFY channel that announces each committed audit event's seq. */
+export const AUDIT_CHANNEL = 'argus_audit';
+
 /** Any constant; every writer takes this transaction-scoped lock so the chain cannot fork. */
 const AUDIT_CHAIN_LOCK_KEY = 0x4155_4449; // "AUDI"
 
@@ -63,9 +66,14 @@ export async function insertAuditEvent(db: Queryable, event: AuditEventView): Pr
   await query(
     db,
     'audit_insert',
-    `INSERT INTO audit_event (${COLUMNS})
-     VALUES ($1::bigint, $2::timestamptz, $3::uuid, $4::text, $5::text, $6::text, $7::text, $8::text,
-             $9::text, $10::text, $11::text, $12::text, $13::jsonb, $14::text, $15::text)`,
+    // NOTIFY is transactional: listeners hear of the event only if it commits.
+    `WITH inserted AS (
+       INSERT INTO audit_event (${COLUMNS})
+       VALUES ($1::bigint, $2::timestamptz, $3::uuid, $4::text, $5::text, $6::text, $7::text, $8::text,
+               $9::text, $10::text, $11::text, $12::text, $13::jsonb, $14::text, $15::text)
+       RETURNING seq
+     )
+     SELECT pg_notify('${AUDIT_CHANNEL}', seq::text) FROM inserted`,
     [
       event.seq,
       event.time,
@@ -118,4 +126,9 @@ export async function listAuditEventsAscending(db: Queryable, afterSeq: number, 
     [afterSeq, limit],
   );
   return rows.map(toView);
+}
+
+export async function getAuditEvent(db: Queryable, seq: number): Promise<AuditEventView | null> {
+  const { rows } = await query<AuditRow>(db, 'audit_by_seq', `SELECT ${COLUMNS} FROM audit_event WHERE seq = $1::bigint`, [seq]);
+  return rows[0] ? toView(rows[0]) : null;
 }

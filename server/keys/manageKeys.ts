@@ -2,6 +2,7 @@ import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
 import { countActiveKeysForUser, deleteKey, getKeyById, reassignKey, renameKey, setKeyStatus, type KeyRow } from '../db/keys.ts';
 import { withTransaction, type PoolClient } from '../db/pool.ts';
 import { lockUser } from '../db/users.ts';
+import type { GrantEndReason } from '../../shared/api.ts';
 import type { Deps } from '../deps.ts';
 
 export type KeyChangeFailure = 'not_found' | 'last_key' | 'reason_required' | 'no_change' | 'target_not_found';
@@ -19,6 +20,8 @@ interface KeyChange {
   apply: (client: PoolClient, key: KeyRow) => Promise<KeyChangeFailure | { endSessions: boolean }>;
   /** A session to spare when ending the key's sessions (the one making the change). */
   exceptSessionId?: string | null;
+  /** Why the key's grants end when the change does end its sessions. */
+  grantEndReason: GrantEndReason;
 }
 
 /** Would this change leave the owner with no active key? Checked under the owner's row lock. */
@@ -30,7 +33,9 @@ async function wouldRemoveLastActiveKey(client: PoolClient, key: KeyRow): Promis
  * The one path every key change takes: lock, check, change and audit in one transaction,
  * then end the sessions that signed in with the key once the change has committed.
  */
-async function changeKey({ pool, sessions }: Pick<Deps, 'pool' | 'sessions'>, change: KeyChange): Promise<KeyChangeResult> {
+type KeyDeps = Pick<Deps, 'pool' | 'sessions' | 'grants'>;
+
+async function changeKey({ pool, sessions, grants }: KeyDeps, change: KeyChange): Promise<KeyChangeResult> {
   const outcome = await withTransaction(pool, async (client) => {
     const found = await getKeyById(client, change.keyId);
     if (!found || (change.ownerId !== null && found.user_id !== change.ownerId)) return 'not_found' as const;
@@ -41,17 +46,20 @@ async function changeKey({ pool, sessions }: Pick<Deps, 'pool' | 'sessions'>, ch
     return change.apply(client, key);
   });
   if (typeof outcome === 'string') return { changed: false, reason: outcome };
+  // Grants first: access ends before anything else (DESIGN.md invariant 2).
+  if (outcome.endSessions) await grants.endForKey(change.keyId, change.grantEndReason, change.context);
   const sessionsEnded = outcome.endSessions ? await sessions.destroyAllForKey(change.keyId, change.exceptSessionId ?? null) : 0;
   return { changed: true, key: await getKeyById(pool, change.keyId), sessionsEnded };
 }
 
 const target = (key: KeyRow) => ({ type: 'security_key', id: key.id });
 
-export function renameOwnKey(deps: Pick<Deps, 'pool' | 'sessions'>, { userId, keyId, nickname, context }: { userId: string; keyId: string; nickname: string; context: AuditContext }) {
+export function renameOwnKey(deps: KeyDeps, { userId, keyId, nickname, context }: { userId: string; keyId: string; nickname: string; context: AuditContext }) {
   return changeKey(deps, {
     keyId,
     context,
     ownerId: userId,
+    grantEndReason: 'key_deleted',
     async apply(client, key) {
       await renameKey(client, key.id, nickname);
       await recordAuditEvent(client, context, { action: 'key.renamed', outcome: 'success', target: target(key), details: { before: key.nickname, after: nickname } });
@@ -62,7 +70,7 @@ export function renameOwnKey(deps: Pick<Deps, 'pool' | 'sessions'>, { userId, ke
 
 /** A user removes one of their keys: never the last active one. Other sessions made with it end. */
 export function removeOwnKey(
-  deps: Pick<Deps, 'pool' | 'sessions'>,
+  deps: KeyDeps,
   { userId, keyId, context, currentSessionId }: { userId: string; keyId: string; context: AuditContext; currentSessionId: string },
 ) {
   return changeKey(deps, {
@@ -70,6 +78,7 @@ export function removeOwnKey(
     context,
     ownerId: userId,
     exceptSessionId: currentSessionId,
+    grantEndReason: 'key_deleted',
     async apply(client, key) {
       if (await wouldRemoveLastActiveKey(client, key)) return 'last_key';
       await deleteKey(client, key.id);
@@ -89,13 +98,14 @@ export function removeOwnKey(
  * detection needs a reason. An admin cannot deactivate their own last active key.
  */
 export function setKeyStatusAsAdmin(
-  deps: Pick<Deps, 'pool' | 'sessions'>,
+  deps: KeyDeps,
   { keyId, status, reason, context }: { keyId: string; status: 'active' | 'deactivated'; reason: string | undefined; context: AuditContext },
 ) {
   return changeKey(deps, {
     keyId,
     context,
     ownerId: null,
+    grantEndReason: 'key_deactivated',
     async apply(client, key) {
       if (key.status === status) return 'no_change';
       if (key.status === 'suspended' && status === 'active' && !reason) return 'reason_required';
@@ -114,13 +124,14 @@ export function setKeyStatusAsAdmin(
 
 /** An admin moves a key to another user: both owners are recorded; its sessions end. */
 export function reassignKeyAsAdmin(
-  deps: Pick<Deps, 'pool' | 'sessions'>,
+  deps: KeyDeps,
   { keyId, userId, context }: { keyId: string; userId: string; context: AuditContext },
 ) {
   return changeKey(deps, {
     keyId,
     context,
     ownerId: null,
+    grantEndReason: 'key_reassigned',
     async apply(client, key) {
       if (key.user_id === userId) return 'no_change';
       const newOwner = await lockUser(client, userId);
@@ -138,11 +149,12 @@ export function reassignKeyAsAdmin(
   });
 }
 
-export function deleteKeyAsAdmin(deps: Pick<Deps, 'pool' | 'sessions'>, { keyId, context }: { keyId: string; context: AuditContext }) {
+export function deleteKeyAsAdmin(deps: KeyDeps, { keyId, context }: { keyId: string; context: AuditContext }) {
   return changeKey(deps, {
     keyId,
     context,
     ownerId: null,
+    grantEndReason: 'key_deleted',
     async apply(client, key) {
       if (key.user_id === context.actor?.id && (await wouldRemoveLastActiveKey(client, key))) return 'last_key';
       await deleteKey(client, key.id);

@@ -30,7 +30,7 @@ export interface AssertionRequest<T> {
    * Runs inside the transaction that records the key's use, for the caller's own change
    * and its audit event, so they commit together.
    */
-  onVerified: (client: PoolClient, key: KeyRow) => Promise<T>;
+  onVerified: (client: PoolClient, key: KeyRow, assertion: { userVerified: boolean }) => Promise<T>;
 }
 
 /**
@@ -40,8 +40,11 @@ export interface AssertionRequest<T> {
  * A counter that does not increase after a valid signature suspends the key and ends the
  * sessions it signed in (DESIGN.md invariant 6).
  */
-export async function verifyKeyAssertion<T>(deps: Pick<Deps, 'pool' | 'config' | 'challenges' | 'sessions' | 'log'>, request: AssertionRequest<T>): Promise<AssertionResult<T>> {
-  const { pool, config, challenges, sessions } = deps;
+export async function verifyKeyAssertion<T>(
+  deps: Pick<Deps, 'pool' | 'config' | 'challenges' | 'sessions' | 'log' | 'bus' | 'grants'>,
+  request: AssertionRequest<T>,
+): Promise<AssertionResult<T>> {
+  const { pool, config, challenges, sessions, bus, grants } = deps;
   const { sessionId, ceremony, expectedUserId, response, context } = request;
   // Consumed before anything else: whatever happens next, this challenge is spent.
   const expectedChallenge = await challenges.consume(sessionId, ceremony);
@@ -84,15 +87,21 @@ export async function verifyKeyAssertion<T>(deps: Pick<Deps, 'pool' | 'config' |
     }
 
     await recordKeyUse(client, key.id, signature.newCounter);
-    const value = await request.onVerified(client, key);
+    const value = await request.onVerified(client, key, { userVerified: signature.userVerified });
     return { verified: true, key, userVerified: signature.userVerified, value };
   });
 
+  if (!outcome.verified && outcome.reason === 'key_mismatch') {
+    // DESIGN.md invariant 5: pushed to the user's sessions, not only answered to this request.
+    bus.notify({ userId: expectedUserId }, { type: 'KEY_MISMATCH_ERROR', message: 'This key belongs to another account.' });
+  }
   if (!outcome.verified && outcome.reason === 'clone_detected') {
     const key = await getKeyByCredentialId(pool, Buffer.from(response.rawId || response.id, 'base64url'));
     if (key) {
-      const ended = await sessions.destroyAllForKey(key.id);
-      deps.log.warn({ keyId: key.id, sessionsEnded: ended }, 'security key suspended: signature counter regression');
+      const grantsEnded = await grants.endForKey(key.id, 'key_suspended', context);
+      const sessionsEnded = await sessions.destroyAllForKey(key.id);
+      bus.notify({ userId: key.user_id }, { type: 'KEY_SUSPENDED', keyId: key.id });
+      deps.log.warn({ keyId: key.id, sessionsEnded, grantsEnded }, 'security key suspended: signature counter regression');
     }
   }
   return outcome;

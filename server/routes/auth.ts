@@ -128,6 +128,7 @@ export const authRoutes = [
     summary: 'Sign out (or abandon a pending sign-in): the session is destroyed on the server.',
     async handler({ req, res, user, deps, audit }) {
       if (user) {
+        await deps.grants.endForSession(req.sessionID, 'signed_out', audit);
         await withTransaction(deps.pool, (client) =>
           recordAuditEvent(client, audit, { action: 'auth.signout', outcome: 'success', target: { type: 'user', id: user.id } }),
         );

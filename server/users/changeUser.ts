@@ -13,7 +13,7 @@ export type ChangeUserResult =
  * Disabling ends every session of the user, after the change has committed.
  */
 export async function changeUser(
-  { pool, sessions }: Pick<Deps, 'pool' | 'sessions'>,
+  { pool, sessions, grants }: Pick<Deps, 'pool' | 'sessions' | 'grants'>,
   { userId, status, role, context }: { userId: string; status?: UserStatus | undefined; role?: Role | undefined; context: AuditContext },
 ): Promise<ChangeUserResult> {
   const result = await withTransaction(pool, async (client) => {
@@ -47,6 +47,7 @@ export async function changeUser(
   if (!result.changed) return result;
   // Sessions also re-check the user's status on every request, so this is belt and braces
   // for the window between commit and here, and frees the Redis entries at once.
+  if (result.disabledNow) await grants.endForUser(userId, 'user_disabled', context);
   const sessionsEnded = result.disabledNow ? await sessions.destroyAllForUser(userId) : 0;
   return { changed: true, user: result.user, sessionsEnded };
 }

@@ -1,0 +1,393 @@
+/**
+ * Access to restricted models in this tab: the live grant and its countdown, the WebHID
+ * presence monitor, and what the server pushes about both. App-wide, so unplugging the key
+ * locks restricted models whichever page is open.
+ *
+ * Everything here may only take access away (DESIGN.md invariant 2): the UI locks at the
+ * grant's end, on a key removal or a revocation, before the server confirms; only the answer
+ * to a fresh assertion (or the server's own word) shows models unlocked.
+ */
+import { revalidate } from '@solidjs/router';
+import {
+  createContext,
+  createEffect,
+  createSignal,
+  on,
+  onCleanup,
+  useContext,
+  type Component,
+  type JSX,
+} from 'solid-js';
+import type {
+  GrantEndReason,
+  GrantView,
+  HidDeviceInfo,
+  ModelView,
+  PresenceMode,
+  RevokeGrantRequest,
+} from '../shared/api.ts';
+import { ApiError } from './api/http.ts';
+import { fetchCurrentGrant, listModels, revokeGrant, verifyKeyOwnership, type PresenceClaim } from './api/models.ts';
+import { useEvents } from './events.tsx';
+import { grantEndedNotice, KEY_REMOVED_NOTICE } from './lib/grantReasons.ts';
+import { sameDevice, webHid } from './lib/hid.ts';
+import { startPresenceMonitor, type PresenceMonitor } from './lib/presence.ts';
+import { useSession } from './session.tsx';
+
+/** The warning (and "Renew") shows this long before the grant ends; the server's GRANT_EXPIRING default too. */
+export const EXPIRY_WARNING_MS = 30_000;
+const TICK_MS = 250;
+/** How long after this tab's own KEY_MISMATCH the server's KEY_MISMATCH_ERROR push counts as its echo. */
+const OWN_MISMATCH_ECHO_MS = 5_000;
+
+export interface AccessNotice {
+  /** 'alert' for access taken away; 'status' for what the person did themselves. */
+  tone: 'alert' | 'status';
+  text: string;
+}
+
+export interface LiveGrant {
+  view: GrantView;
+  /** When the grant ends by this browser's clock. */
+  deadline: number;
+  /** The key WebHID saw at the unlock, if it saw exactly one. */
+  device: HidDeviceInfo | undefined;
+}
+
+export interface KeyPresence {
+  /** This browser has WebHID. */
+  supported: () => boolean;
+  /** What the panel says: 'webhid' once this page can watch a key, else 'assertion'. */
+  mode: () => PresenceMode;
+  /** A FIDO key is visible right now. */
+  keyVisible: () => boolean;
+  /** The browser's device chooser; call it straight from a click. */
+  watchKey: () => Promise<HidDeviceInfo[]>;
+}
+
+export interface ModelAccess {
+  /** The live grant, or null when restricted models are locked. */
+  grant: () => LiveGrant | null;
+  /** Milliseconds the grant has left; 0 when locked. */
+  msLeft: () => number;
+  /** The grant ends soon: warn and offer to renew. */
+  expiring: () => boolean;
+  isUnlocked: (model: ModelView) => boolean;
+  presence: KeyPresence;
+  /** Why access was taken away, or what the server says about keys. */
+  notice: () => AccessNotice | undefined;
+  /** The key was plugged back in while locked. */
+  keyBack: () => boolean;
+  unlocking: () => boolean;
+  unlockError: () => unknown;
+  /** Unlocks, or renews a live grant: one touch of the user's own key. */
+  unlock: () => Promise<void>;
+  lock: () => Promise<void>;
+  /** The server refused a restricted request for want of a grant: lock now, then ask it. */
+  refused: () => void;
+}
+
+const ModelAccessContext = createContext<ModelAccess>();
+
+function isRetryable(error: unknown): boolean {
+  return error instanceof ApiError && (error.status === 0 || error.status >= 500);
+}
+
+export const ModelAccessProvider: Component<{ children: JSX.Element }> = (props) => {
+  const session = useSession();
+  const events = useEvents();
+
+  const [live, setLive] = createSignal<LiveGrant | null>(null);
+  const [now, setNow] = createSignal(Date.now());
+  const [expiringFor, setExpiringFor] = createSignal<string>();
+  const [notice, setNotice] = createSignal<AccessNotice>();
+  const [keyBack, setKeyBack] = createSignal(false);
+  const [unlocking, setUnlocking] = createSignal(false);
+  const [unlockError, setUnlockError] = createSignal<unknown>();
+  const [monitor, setMonitor] = createSignal<PresenceMonitor>();
+
+  /** Grants this tab ended: a late answer from the server never brings one back. */
+  const ended = new Set<string>();
+  /** Grants this tab's person locked: the server's GRANT_REVOKED for them needs no alert. */
+  const lockedHere = new Set<string>();
+  /** Bumped on every change, so an answer to an older question does not overwrite a newer state. */
+  let version = 0;
+  /** Server clock minus ours, learned from a fresh grant's issue time. */
+  let serverAhead: number | undefined;
+  /** A revocation the server has not confirmed yet (it was unreachable); sent again on reconnect. */
+  let pendingRevocation: RevokeGrantRequest['reason'] | undefined;
+  /** When this tab's own unlock was last refused as KEY_MISMATCH: the pushed twin of that refusal is not news. */
+  let ownMismatchAt = Number.NEGATIVE_INFINITY;
+
+  function deadlineOf(view: GrantView, receivedAt: number, fresh: boolean): number {
+    const expires = Date.parse(view.expiresAt);
+    const issued = Date.parse(view.issuedAt);
+    if (fresh && Number.isFinite(issued)) serverAhead = issued - receivedAt;
+    if (serverAhead !== undefined) return expires - serverAhead;
+    // Not knowing the server's clock: never later than the grant's length from now.
+    return Number.isFinite(issued) ? Math.min(expires, receivedAt + (expires - issued)) : expires;
+  }
+
+  /** Shows `view` as the live grant. `fresh`: just issued (the unlock's answer, MODELS_UNLOCKED). */
+  function adopt(view: GrantView, fresh: boolean, device?: HidDeviceInfo) {
+    const receivedAt = Date.now();
+    if (fresh) ended.delete(view.id);
+    if (ended.has(view.id)) return;
+    const current = live();
+    let deadline = deadlineOf(view, receivedAt, fresh);
+    if (current?.view.id === view.id) {
+      // The same grant again (the answer and MODELS_UNLOCKED both tell of it): never later.
+      deadline = Math.min(deadline, current.deadline);
+      device ??= current.device;
+    }
+    if (deadline <= receivedAt) return;
+    version += 1;
+    setNow(receivedAt);
+    setLive({ view, deadline, device });
+    setKeyBack(false);
+    // An earlier failed attempt says nothing once a fresh grant is here (another tab's, say).
+    if (fresh) setUnlockError(undefined);
+  }
+
+  /** Locks restricted models here and now, saying why unless `quiet`. */
+  function end(reason: GrantEndReason | undefined, options: { quiet?: boolean } = {}) {
+    const current = live();
+    if (!current) return;
+    version += 1;
+    ended.add(current.view.id);
+    setLive(null);
+    setExpiringFor(undefined);
+    if (!options.quiet) setNotice({ tone: 'alert', text: grantEndedNotice(reason) });
+  }
+
+  async function revokeOnServer(reason: RevokeGrantRequest['reason']) {
+    pendingRevocation = reason;
+    try {
+      await revokeGrant(reason);
+      if (pendingRevocation === reason) pendingRevocation = undefined;
+    } catch (error) {
+      // Unreachable: try again on reconnect, before asking what the grant is. Anything else
+      // (no grant left, signed out) means there is nothing more to end.
+      if (!isRetryable(error) && pendingRevocation === reason) pendingRevocation = undefined;
+      throw error;
+    }
+  }
+
+  /** Catches up after a (re)connect or a refusal: the grant, then the model list. */
+  async function resync(options: { quiet?: boolean } = {}) {
+    if (pendingRevocation) await revokeOnServer(pendingRevocation).catch(() => undefined);
+    void revalidate(listModels.key);
+    const asked = version;
+    let answer: GrantView | null;
+    try {
+      answer = (await fetchCurrentGrant()).grant;
+    } catch {
+      // Keep what we know; the countdown still locks at the end, and the next reconnect asks again.
+      return;
+    }
+    if (asked !== version || !session.user()) return;
+    if (answer) adopt(answer, false);
+    else end(undefined, options);
+  }
+
+  // ── The countdown ──────────────────────────────────────────────────────────────────
+  createEffect(
+    on(
+      () => live() !== null,
+      (unlocked) => {
+        if (!unlocked) return;
+        const timer = setInterval(() => setNow(Date.now()), TICK_MS);
+        onCleanup(() => clearInterval(timer));
+      },
+    ),
+  );
+  // At zero the UI locks, whether or not the server has said so yet.
+  createEffect(() => {
+    const current = live();
+    if (current && now() >= current.deadline) end('expired');
+  });
+
+  const msLeft = () => {
+    const current = live();
+    return current ? Math.max(0, current.deadline - now()) : 0;
+  };
+
+  // ── Presence ──────────────────────────────────────────────────────────────────────
+  function onKeyRemoved(device: HidDeviceInfo) {
+    setKeyBack(false);
+    const current = live();
+    if (!current) return;
+    // Another key than the one WebHID saw at the unlock: this grant's key is still there.
+    if (current.device && !sameDevice(current.device, device)) return;
+    end('key_removed', { quiet: true });
+    setNotice({ tone: 'alert', text: KEY_REMOVED_NOTICE });
+    void revokeOnServer('key_removed').catch(() => undefined);
+  }
+
+  function onKeyConnected() {
+    if (!live()) setKeyBack(true);
+  }
+
+  // ── Server events ─────────────────────────────────────────────────────────────────
+  onCleanup(
+    events.subscribe('MODELS_UNLOCKED', (event) => {
+      if (!session.user()) return;
+      adopt(event.grant, true);
+      setNotice(undefined);
+    }),
+  );
+  onCleanup(
+    events.subscribe('GRANT_EXPIRING', (event) => {
+      const current = live();
+      if (current?.view.id !== event.grantId) return;
+      setExpiringFor(event.grantId);
+      // The server's word can bring the end closer, never push it back.
+      adopt({ ...current.view, expiresAt: event.expiresAt }, false);
+    }),
+  );
+  onCleanup(
+    events.subscribe('GRANT_REVOKED', (event) => {
+      const current = live();
+      if (current?.view.id !== event.grantId) return;
+      // A renewal replaced it: the new grant is on its way (MODELS_UNLOCKED, or ask).
+      if (event.reason === 'replaced') {
+        void resync({ quiet: true });
+        return;
+      }
+      if (lockedHere.has(event.grantId)) end(event.reason, { quiet: true });
+      else end(event.reason);
+    }),
+  );
+  onCleanup(
+    events.subscribe('KEY_MISMATCH_ERROR', (event) => {
+      // This tab's own unlock already says so, in its own words.
+      if (unlocking() || Date.now() - ownMismatchAt < OWN_MISMATCH_ECHO_MS) return;
+      setNotice({ tone: 'alert', text: event.message });
+    }),
+  );
+  onCleanup(
+    events.subscribe('KEY_SUSPENDED', (event) => {
+      const current = live();
+      if (current?.view.keyId === event.keyId) {
+        end('key_suspended', { quiet: true });
+        setNotice({
+          tone: 'alert',
+          text: `Your security key “${current.view.keyNickname}” was suspended after a possible clone was detected. Restricted models are locked.`,
+        });
+        return;
+      }
+      setNotice({ tone: 'alert', text: 'One of your security keys was suspended after a possible clone was detected.' });
+    }),
+  );
+  onCleanup(events.onConnect(() => void resync()));
+
+  // ── Sign-in and sign-out ──────────────────────────────────────────────────────────
+  createEffect(
+    on(
+      () => session.user()?.id,
+      (userId) => {
+        if (!userId) return;
+        const started = startPresenceMonitor({ onKeyRemoved, onKeyConnected });
+        setMonitor(started);
+        void resync({ quiet: true });
+        onCleanup(() => {
+          started.stop();
+          setMonitor(undefined);
+          // Nothing of this user's access may show to the next one.
+          version += 1;
+          ended.clear();
+          lockedHere.clear();
+          pendingRevocation = undefined;
+          serverAhead = undefined;
+          setLive(null);
+          setExpiringFor(undefined);
+          setNotice(undefined);
+          setKeyBack(false);
+          setUnlockError(undefined);
+        });
+      },
+    ),
+  );
+
+  const presence: KeyPresence = {
+    supported: () => monitor()?.supported ?? webHid() !== undefined,
+    mode: () => (monitor()?.watching() ? 'webhid' : 'assertion'),
+    keyVisible: () => (monitor()?.keys().length ?? 0) > 0,
+    watchKey: () => monitor()?.requestKey() ?? Promise.resolve([]),
+  };
+
+  const access: ModelAccess = {
+    grant: live,
+    msLeft,
+    expiring: () => {
+      const current = live();
+      return current !== null && (msLeft() <= EXPIRY_WARNING_MS || expiringFor() === current.view.id);
+    },
+    isUnlocked: (model) => {
+      if (model.tier === 'standard') return true;
+      const current = live();
+      return current !== null && current.view.models.includes(model.id);
+    },
+    presence,
+    notice,
+    keyBack,
+    unlocking,
+    unlockError,
+    unlock: async () => {
+      if (unlocking()) return;
+      setUnlocking(true);
+      setUnlockError(undefined);
+      // An older notice is answered by this attempt; its outcome speaks for itself.
+      setNotice(undefined);
+      let claim: PresenceClaim = { presenceMode: 'assertion' };
+      try {
+        const { grant } = await verifyKeyOwnership(async () => {
+          claim = (await monitor()?.report()) ?? claim;
+          return claim;
+        });
+        if (!grant) {
+          throw new ApiError({ code: 'INTERNAL', status: 200, message: 'Argus did not unlock restricted models. Try again.' });
+        }
+        // The new grant replaced whatever an unconfirmed revocation was meant to end.
+        pendingRevocation = undefined;
+        adopt(grant, true, claim.presenceMode === 'webhid' ? claim.device : undefined);
+        setNotice(undefined);
+      } catch (error) {
+        if (error instanceof ApiError && error.code === 'KEY_MISMATCH') ownMismatchAt = Date.now();
+        setUnlockError(error);
+      } finally {
+        setUnlocking(false);
+      }
+    },
+    lock: async () => {
+      const current = live();
+      if (!current) return;
+      lockedHere.add(current.view.id);
+      end('locked_by_user', { quiet: true });
+      setNotice({ tone: 'status', text: 'Restricted models are locked.' });
+      try {
+        await revokeOnServer('locked_by_user');
+      } catch (error) {
+        if (isRetryable(error)) {
+          setNotice({
+            tone: 'alert',
+            text: 'Restricted models are locked here, but Argus could not be reached to end access on the server. It will be ended as soon as the connection is back.',
+          });
+        }
+      }
+    },
+    refused: () => {
+      end(undefined, { quiet: true });
+      void resync({ quiet: true });
+    },
+  };
+
+  return <ModelAccessContext.Provider value={access}>{props.children}</ModelAccessContext.Provider>;
+};
+
+export function useModelAccess(): ModelAccess {
+  const access = useContext(ModelAccessContext);
+  if (!access) throw new Error('useModelAccess() needs a <ModelAccessProvider> above it');
+  return access;
+}
+

@@ -1,0 +1,75 @@
+import { createSignal, createUniqueId, Match, Show, Switch, type Component } from 'solid-js';
+import type { PresenceMode } from '../../../shared/api.ts';
+import { useModelAccess } from '../../modelAccess.tsx';
+import { useSession } from '../../session.tsx';
+
+const MODE_NAMES: Record<PresenceMode, string> = {
+  webhid: 'WebHID',
+  // Reserved: the paired local detector comes in a later issue.
+  detector: 'Detector',
+  assertion: 'Assertion only',
+};
+
+/**
+ * How this browser watches the key, in plain words. The assertion-only text avoids the word
+ * "WebHID" on purpose: the mode name is the one place it appears, so the panel's text tells
+ * the modes apart.
+ */
+export const PresencePanel: Component = () => {
+  const session = useSession();
+  const access = useModelAccess();
+  const headingId = createUniqueId();
+  const [watchStatus, setWatchStatus] = createSignal('');
+  const mode = () => access.presence.mode();
+
+  function watchKey() {
+    setWatchStatus('');
+    // Straight from the click: the browser opens its chooser only during a user gesture.
+    access.presence.watchKey().then(
+      (keys) =>
+        setWatchStatus(
+          keys.length > 0
+            ? `Watching ${keys.map((key) => key.productName || 'your security key').join(', ')}.`
+            : 'No security key was chosen. If yours was not listed, this browser hides security keys from web pages.',
+        ),
+      () => setWatchStatus('The browser would not open its device chooser.'),
+    );
+  }
+
+  return (
+    <section class="panel presence" aria-labelledby={headingId} data-testid="presence-mode">
+      <h2 id={headingId}>Key presence</h2>
+      <p class="presence-mode">
+        Mode: <strong>{MODE_NAMES[mode()]}</strong>
+      </p>
+      <Switch>
+        <Match when={mode() === 'webhid'}>
+          <p>This browser can see your security key. Unplugging it locks restricted models at once.</p>
+          <Show when={!access.presence.keyVisible()}>
+            <p class="muted">Your key is not plugged in right now.</p>
+          </Show>
+        </Match>
+        <Match when={mode() === 'assertion'}>
+          <p>This browser cannot see security keys, so access simply runs out. Touch your key to renew.</p>
+          <p class="muted">
+            Stock Chrome and Edge hide FIDO security keys from web pages (Chromium’s HID blocklist), and Firefox and
+            Safari give web pages no access to USB devices at all.
+          </p>
+          <Show when={session.user()?.role === 'admin'}>
+            <p class="muted">
+              Managed or kiosk browsers can allow it by starting Chrome with <code>--disable-hid-blocklist</code>.
+            </p>
+          </Show>
+        </Match>
+      </Switch>
+      <Show when={access.presence.supported()}>
+        <button type="button" onClick={watchKey}>
+          Let this browser watch my key
+        </button>
+        <p class="key-prompt muted" role="status">
+          {watchStatus()}
+        </p>
+      </Show>
+    </section>
+  );
+};

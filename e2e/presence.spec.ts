@@ -1,0 +1,109 @@
+import type { Page } from '@playwright/test';
+import { installFakeHid } from './fakeHid.ts';
+import { test, expect, type TestAccount } from './fixtures.ts';
+import { SignInPage } from './pages/SignInPage.ts';
+import type { VirtualAuthenticator } from './virtualAuthenticator.ts';
+
+async function signInToChat(page: Page, key: VirtualAuthenticator, account: TestAccount): Promise<void> {
+  await key.addCredential(account.credential, 'localhost');
+  const signIn = new SignInPage(page);
+  await signIn.goto();
+  expect(await signIn.signIn(account.username, account.password)).toBe(200);
+  await page.goto('/chat');
+  await expect(page.getByRole('heading', { name: 'Chat', level: 1 })).toBeVisible();
+}
+
+async function unlock(page: Page, button = 'Unlock restricted models'): Promise<void> {
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/verify-key-ownership') && r.request().method() === 'POST'),
+    page.getByRole('button', { name: button }).first().click(),
+  ]);
+  expect(response.status()).toBe(200);
+}
+
+const restricted = (page: Page) => page.getByRole('radio', { name: /Demo Restricted/ });
+
+test('without WebHID access the panel says so; unlocking shows a countdown, renewing and locking work', async ({ page, argus, key }) => {
+  // The page's clock is ours to move, so the warning before expiry can be reached at once.
+  await page.clock.install();
+  const account = await argus.account('user');
+  await signInToChat(page, key, account);
+
+  await test.step('assertion-only mode is explained', async () => {
+    await expect(page.getByTestId('presence-mode')).toContainText('Assertion only');
+    await expect(page.getByRole('region', { name: 'Key presence' })).toContainText(/hide FIDO security keys/i);
+  });
+
+  await test.step('touching the key unlocks the restricted model with a countdown', async () => {
+    await unlock(page);
+    await expect(page.getByTestId('grant-countdown')).toContainText(/4:5\d|5:00/);
+  });
+
+  await test.step('shortly before expiry a warning offers to renew, and one touch replaces the grant', async () => {
+    const before = await page.request.get('/api/grants/current').then((r) => r.json() as Promise<{ grant: { id: string } }>);
+    await expect(page.getByRole('button', { name: 'Renew' })).toHaveCount(0);
+    await page.clock.fastForward('04:35');
+    await expect(page.getByText(/Access ends in/)).toBeVisible();
+    await unlock(page, 'Renew');
+    const after = await page.request.get('/api/grants/current').then((r) => r.json() as Promise<{ grant: { id: string } }>);
+    expect(after.grant.id).not.toBe(before.grant.id);
+  });
+
+  await test.step('locking ends the grant on the server', async () => {
+    await page.getByRole('button', { name: 'Lock now' }).click();
+    await expect(page.getByTestId('grant-countdown')).toHaveCount(0);
+    expect(await page.request.get('/api/grants/current').then((r) => r.json())).toEqual({ grant: null });
+  });
+});
+
+test('with the key visible over WebHID, unplugging it locks the restricted models within a second', async ({ page, argus, key }) => {
+  const hid = await installFakeHid(page);
+  const account = await argus.account('user');
+  await signInToChat(page, key, account);
+  await expect(page.getByTestId('presence-mode')).toContainText('WebHID');
+  await unlock(page);
+  await expect(page.getByTestId('grant-countdown')).toBeVisible();
+
+  const revoked = page.waitForResponse((r) => r.url().endsWith('/api/grants/current') && r.request().method() === 'DELETE');
+  const unpluggedAt = await hid.unplug();
+  await expect(page.getByRole('alert').filter({ hasText: 'Your security key was removed' })).toBeVisible({ timeout: 1_000 });
+  const lockedAt = await page.evaluate(() => performance.now());
+  expect(lockedAt - unpluggedAt).toBeLessThan(1_000);
+  expect((await revoked).status()).toBe(204);
+  await expect(page.getByTestId('grant-countdown')).toHaveCount(0);
+  expect(await page.request.get('/api/grants/current').then((r) => r.json())).toEqual({ grant: null });
+});
+
+test('unplugging during a restricted answer cuts the stream and keeps what was written', async ({ page, argus, key }) => {
+  const hid = await installFakeHid(page);
+  const account = await argus.account('user');
+  await signInToChat(page, key, account);
+  await unlock(page);
+  await restricted(page).check();
+  await page.getByLabel('Message').fill('Tell me a long story');
+  await page.getByRole('button', { name: 'Send' }).click();
+  const log = page.getByRole('log', { name: 'Conversation' });
+  await expect(log).toContainText('demo model');
+  await hid.unplug();
+  await expect(log).toContainText(/Cut off/i, { timeout: 2_000 });
+  await expect(log).toContainText('demo model');
+});
+
+test("touching another user's key to unlock says so and unlocks nothing", async ({ page, argus, key }) => {
+  const bob = await argus.account('user');
+  const alice = await argus.account('user');
+  await signInToChat(page, key, bob);
+  await key.addCredential(alice.credential, 'localhost', alice.userId);
+  await page.route('**/api/verify-key-ownership/options', async (route) => {
+    const response = await route.fetch();
+    const body = (await response.json()) as { options: Record<string, unknown> };
+    delete body.options.allowCredentials;
+    await route.fulfill({ response, json: body });
+  });
+  // Bob's own key is out; only Alice's (discoverable) credential answers.
+  await key.clear();
+  await key.addCredential(alice.credential, 'localhost', alice.userId);
+  await page.getByRole('button', { name: 'Unlock restricted models' }).first().click();
+  await expect(page.getByRole('alert').filter({ hasText: 'This key belongs to another account.' }).first()).toBeVisible();
+  expect(await page.request.get('/api/grants/current').then((r) => r.json())).toEqual({ grant: null });
+});

@@ -1,0 +1,317 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { GrantResponse, ModelListResponse } from '../../shared/api.ts';
+import type { ChatStreamEvent } from '../../shared/events.ts';
+import { query } from '../db/pool.ts';
+import { enrollUser, errorCode, signIn, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
+import type { SoftAuthenticator, Tamper } from '../test/softAuthenticator.ts';
+import { TestSocket } from '../test/wsClient.ts';
+
+let node: TestNode;
+beforeAll(async () => {
+  node = await startTestNode({ SIGNIN_RATE_PER_MINUTE: '1000' });
+});
+afterAll(() => node.destroy());
+
+type Person = Awaited<ReturnType<typeof enrollUser>>;
+let counter = 0;
+async function person(): Promise<Person> {
+  counter += 1;
+  return enrollUser(node, { username: `person${counter}`, password: `ninety-nine balloons ${counter}` });
+}
+
+async function unlock(client: TestClient, authenticator: SoftAuthenticator, extra: Record<string, unknown> = {}, tamper: Tamper = {}) {
+  const options = await client.post<{ options: { challenge: string } }>('/api/verify-key-ownership/options');
+  expect(options.status).toBe(200);
+  return client.post<GrantResponse>('/api/verify-key-ownership', { response: authenticator.assert(options.body.options, tamper), presenceMode: 'assertion', ...extra });
+}
+
+function socketFor(client: TestClient, target = node): Promise<TestSocket> {
+  return TestSocket.open(target.url, { cookie: client.cookie, origin: client.origin });
+}
+
+/** Reads a chat SSE stream to the end; returns its events and when each arrived. */
+async function chat(client: TestClient, model: string, onFirstDelta?: () => void): Promise<{ status: number; events: ChatStreamEvent[]; body?: unknown; endedAt: number }> {
+  const response = await fetch(`${client.baseUrl}/api/chat/stream`, {
+    method: 'POST',
+    headers: { origin: client.origin, 'content-type': 'application/json', cookie: client.cookie! },
+    body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hello there, model' }] }),
+  });
+  if (!response.headers.get('content-type')?.startsWith('text/event-stream')) {
+    return { status: response.status, events: [], body: await response.json(), endedAt: Date.now() };
+  }
+  const events: ChatStreamEvent[] = [];
+  const decoder = new TextDecoder();
+  let buffer = '';
+  const reader = response.body!.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let index;
+    while ((index = buffer.indexOf('\n\n')) >= 0) {
+      const line = buffer.slice(0, index);
+      buffer = buffer.slice(index + 2);
+      const event = JSON.parse(line.replace(/^data: /, '')) as ChatStreamEvent;
+      if (event.type === 'delta' && events.every((e) => e.type !== 'delta')) onFirstDelta?.();
+      events.push(event);
+    }
+  }
+  return { status: response.status, events, endedAt: Date.now() };
+}
+
+async function lastAudit(action: string) {
+  const { rows } = await query<{ details: Record<string, unknown>; actor_username: string | null }>(
+    node.deps.pool,
+    't',
+    'SELECT details, actor_username FROM audit_event WHERE action = $1 ORDER BY seq DESC LIMIT 1',
+    [action],
+  );
+  return rows[0];
+}
+
+describe('unlocking restricted models', () => {
+  it("issues a short grant for this session only from a fresh assertion with the user's own key", async () => {
+    const p = await person();
+    const before = (await p.client.get<ModelListResponse>('/api/models')).body.models;
+    expect(before.find((m) => m.id === 'demo-restricted')).toMatchObject({ tier: 'restricted', unlocked: false, demo: true });
+    expect(before.find((m) => m.id === 'demo-standard')).toMatchObject({ tier: 'standard', unlocked: true });
+    expect((await chat(p.client, 'demo-restricted')).status).toBe(403);
+
+    const socket = await socketFor(p.client);
+    const response = await unlock(p.client, p.authenticator);
+    expect(response.status).toBe(200);
+    const grant = response.body.grant!;
+    expect(grant.models).toEqual(['demo-restricted']);
+    expect(Date.parse(grant.expiresAt) - Date.parse(grant.issuedAt)).toBe(300_000);
+    expect((await socket.next('MODELS_UNLOCKED')).grant.id).toBe(grant.id);
+    expect((await p.client.get<ModelListResponse>('/api/models')).body.models.find((m) => m.id === 'demo-restricted')!.unlocked).toBe(true);
+    expect((await p.client.get<GrantResponse>('/api/grants/current')).body.grant?.id).toBe(grant.id);
+    expect(await lastAudit('grant.issued')).toMatchObject({ details: { models: ['demo-restricted'], presenceMode: 'assertion', keyId: p.keyId } });
+
+    const streamed = await chat(p.client, 'demo-restricted');
+    expect(streamed.events.at(-1)).toEqual({ type: 'done', finishReason: 'stop' });
+    expect(streamed.events.filter((e) => e.type === 'delta').length).toBeGreaterThan(10);
+
+    // The grant belongs to this session: another session of the same user has none.
+    const other = await signIn(node, { username: `person${counter}`, password: `ninety-nine balloons ${counter}`, authenticator: p.authenticator });
+    expect(errorCode(await other.get('/api/grants/current').then((r) => ({ ...r, body: { error: { code: (r.body as GrantResponse).grant ? 'HAS' : 'NONE' } } })))).toBe('NONE');
+    const denied = await chat(other, 'demo-restricted');
+    expect(denied.status).toBe(403);
+    expect((denied.body as { error: { code: string } }).error.code).toBe('GRANT_REQUIRED');
+    socket.close();
+  });
+
+  it('renews with a new grant that replaces the old one, never by stretching it', async () => {
+    const p = await person();
+    const first = (await unlock(p.client, p.authenticator)).body.grant!;
+    const second = (await unlock(p.client, p.authenticator)).body.grant!;
+    expect(second.id).not.toBe(first.id);
+    expect((await p.client.get<GrantResponse>('/api/grants/current')).body.grant!.id).toBe(second.id);
+    expect(await node.deps.redis.exists(`grant:${first.id}`)).toBe(0);
+    expect(await lastAudit('grant.renewed')).toMatchObject({ details: { replaces: first.id } });
+  });
+
+  it("refuses another user's key as KEY_MISMATCH, pushes it to the user's sessions, and grants nothing", async () => {
+    const p = await person();
+    const q = await person();
+    const socket = await socketFor(p.client);
+    const response = await unlock(p.client, q.authenticator);
+    expect(response.status).toBe(403);
+    expect(errorCode(response)).toBe('KEY_MISMATCH');
+    expect((await socket.next('KEY_MISMATCH_ERROR')).message).toBe('This key belongs to another account.');
+    expect((await p.client.get<GrantResponse>('/api/grants/current')).body.grant).toBeNull();
+    socket.close();
+  });
+
+  it('refuses a replayed ownership assertion', async () => {
+    const p = await person();
+    const options = (await p.client.post<{ options: { challenge: string } }>('/api/verify-key-ownership/options')).body.options;
+    const assertion = p.authenticator.assert(options);
+    expect((await p.client.post('/api/verify-key-ownership', { response: assertion, presenceMode: 'assertion' })).status).toBe(200);
+    expect(errorCode(await p.client.post('/api/verify-key-ownership', { response: assertion, presenceMode: 'assertion' }))).toBe('CHALLENGE_INVALID');
+  });
+
+  it('never unlocks with a synced passkey, even where it may sign in', async () => {
+    const lenient = await startTestNode({ ALLOW_SYNCED_PASSKEYS: 'true' });
+    try {
+      const synced = await enrollUser(lenient, { username: 'syncer', authenticator: lenient.authenticator({ backedUp: true }) });
+      const response = await synced.client.post('/api/verify-key-ownership/options');
+      expect(response.status).toBe(403);
+      expect(errorCode(response)).toBe('HARDWARE_KEY_REQUIRED');
+      // Even if options were obtained some other way, the verification refuses it.
+      await lenient.deps.challenges.issue(decodeURIComponent(synced.client.sessionId!).slice(2).split('.')[0]!, 'ownership');
+      const challenge = await lenient.deps.redis.get(`challenge:ownership:${decodeURIComponent(synced.client.sessionId!).slice(2).split('.')[0]!}`);
+      const verify = await synced.client.post('/api/verify-key-ownership', { response: synced.authenticator.assert({ challenge: challenge! }), presenceMode: 'assertion' });
+      expect(errorCode(verify)).toBe('HARDWARE_KEY_REQUIRED');
+    } finally {
+      await lenient.destroy();
+    }
+  });
+
+  it('unlocks a model that requires user verification only with a verified assertion', async () => {
+    await query(node.deps.pool, 't', "UPDATE model SET requires_user_verification = true WHERE id = 'demo-restricted'");
+    try {
+      const p = await person();
+      const options = (await p.client.post<{ options: { challenge: string; userVerification: string } }>('/api/verify-key-ownership/options')).body.options;
+      expect(options.userVerification).toBe('required');
+      const refused = await p.client.post('/api/verify-key-ownership', { response: p.authenticator.assert(options, { userVerified: false }), presenceMode: 'assertion' });
+      expect(errorCode(refused)).toBe('USER_VERIFICATION_REQUIRED');
+      expect((await unlock(p.client, p.authenticator)).status).toBe(200);
+    } finally {
+      await query(node.deps.pool, 't', "UPDATE model SET requires_user_verification = false WHERE id = 'demo-restricted'");
+    }
+  });
+
+  it('audits WebHID device info that disagrees with the registration, without blocking', async () => {
+    const p = await person();
+    await query(node.deps.pool, 't', 'UPDATE security_key SET hid_vendor_id = 4176, hid_product_id = 1031 WHERE id = $1', [p.keyId]);
+    const response = await unlock(p.client, p.authenticator, { presenceMode: 'webhid', device: { vendorId: 0x096e, productId: 0x0858, productName: 'Other key' } });
+    expect(response.status).toBe(200);
+    expect(response.body.grant!.presenceMode).toBe('webhid');
+    expect(await lastAudit('device_info_mismatch')).toMatchObject({ details: { reported: { vendorId: 0x096e } } });
+  });
+});
+
+describe('grants only end early', () => {
+  async function unlocked(): Promise<Person & { socket: TestSocket; grantId: string }> {
+    const p = await person();
+    const socket = await socketFor(p.client);
+    const grantId = (await unlock(p.client, p.authenticator)).body.grant!.id;
+    await socket.next('MODELS_UNLOCKED');
+    return { ...p, socket, grantId };
+  }
+
+  async function expectEnded(p: { client: TestClient; socket: TestSocket; grantId: string }, reason: string) {
+    expect((await p.socket.next('GRANT_REVOKED')).reason).toBe(reason);
+    expect(await node.deps.redis.exists(`grant:${p.grantId}`)).toBe(0);
+    // The event goes out as soon as access is gone; its audit record follows a moment later.
+    await expect
+      .poll(async () =>
+        (
+          await query<{ details: { reason: string } }>(
+            node.deps.pool,
+            't',
+            "SELECT details FROM audit_event WHERE target_id = $1 AND action IN ('grant.revoked', 'grant.expired')",
+            [p.grantId],
+          )
+        ).rows,
+      )
+      .toEqual([expect.objectContaining({ details: expect.objectContaining({ reason }) })]);
+  }
+
+  it('on a WebHID disconnect report and on a manual lock; a browser cannot name any other reason', async () => {
+    const a = await unlocked();
+    expect(errorCode(await a.client.request('DELETE', '/api/grants/current', { reason: 'expired' }))).toBe('VALIDATION_FAILED');
+    expect((await a.client.request('DELETE', '/api/grants/current', { reason: 'key_removed' })).status).toBe(204);
+    await expectEnded(a, 'key_removed');
+    expect((await chat(a.client, 'demo-restricted')).status).toBe(403);
+    const b = await unlocked();
+    await b.client.request('DELETE', '/api/grants/current', { reason: 'locked_by_user' });
+    await expectEnded(b, 'locked_by_user');
+  });
+
+  it('at expiry, announced by the sweeper; and the check refuses a grant past its time', async () => {
+    const a = await unlocked();
+    await node.deps.grants.sweep(Date.now() + 301_000);
+    await expectEnded(a, 'expired');
+    const b = await unlocked();
+    // Make the stored grant's time run out without waiting: the check compares expiresAt itself.
+    const sid = decodeURIComponent(b.client.sessionId!).slice(2).split('.')[0]!;
+    const stored = JSON.parse((await node.deps.redis.get(`sgrant:${sid}`))!) as { expiresAt: number };
+    stored.expiresAt = Date.now() - 1;
+    await node.deps.redis.set(`sgrant:${sid}`, JSON.stringify(stored), 'PX', 60_000);
+    expect((await chat(b.client, 'demo-restricted')).status).toBe(403);
+  });
+
+  it('warns GRANT_EXPIRING before the end', async () => {
+    const a = await unlocked();
+    await node.deps.grants.sweep(Date.now() + 271_000);
+    expect((await a.socket.next('GRANT_EXPIRING')).grantId).toBe(a.grantId);
+    expect((await a.client.get<GrantResponse>('/api/grants/current')).body.grant?.id).toBe(a.grantId);
+  });
+
+  it('on sign-out, and when the session is ended from another device', async () => {
+    const a = await unlocked();
+    await a.client.post('/api/auth/signout');
+    await expectEnded(a, 'signed_out');
+    const b = await unlocked();
+    const phone = await signIn(node, { username: `person${counter}`, password: `ninety-nine balloons ${counter}`, authenticator: b.authenticator });
+    const sessions = (await phone.get<{ sessions: Array<{ id: string; current: boolean }> }>('/api/account/sessions')).body.sessions;
+    await phone.request('DELETE', `/api/account/sessions/${sessions.find((s) => !s.current)!.id}`);
+    await expectEnded(b, 'session_ended');
+    expect((await b.socket.closedWith()).code).toBe(4001);
+  });
+
+  it('when the key is deactivated, reassigned or deleted, or the user is disabled, or an admin revokes', async () => {
+    const admin = await enrollUser(node, { username: 'grant-admin', role: 'admin', password: 'twelve tall ladders' });
+    const a = await unlocked();
+    await admin.client.post(`/api/admin/keys/${a.keyId}/status`, { status: 'deactivated' });
+    await expectEnded(a, 'key_deactivated');
+    const b = await unlocked();
+    const other = await person();
+    await admin.client.post(`/api/admin/keys/${b.keyId}/reassign`, { userId: other.userId });
+    await expectEnded(b, 'key_reassigned');
+    const c = await unlocked();
+    await admin.client.request('DELETE', `/api/admin/keys/${c.keyId}`);
+    await expectEnded(c, 'key_deleted');
+    const d = await unlocked();
+    await admin.client.patch(`/api/admin/users/${d.userId}`, { status: 'disabled' });
+    await expectEnded(d, 'user_disabled');
+    const e = await unlocked();
+    const live = (await admin.client.get<{ grants: Array<{ id: string; username: string }> }>('/api/admin/grants')).body.grants;
+    expect(live.map((g) => g.id)).toContain(e.grantId);
+    expect((await admin.client.request('DELETE', `/api/admin/grants/${e.grantId}`)).status).toBe(204);
+    await expectEnded(e, 'admin_revoked');
+  });
+
+  it('when the key is suspended by clone detection', async () => {
+    const a = await unlocked();
+    const options = (await a.client.post<{ options: { challenge: string } }>('/api/verify-key-ownership/options')).body.options;
+    const stale = a.authenticator.credentials[0]!.signCount - 1;
+    const response = await a.client.post('/api/verify-key-ownership', { response: a.authenticator.assert(options, { counter: stale }), presenceMode: 'assertion' });
+    expect(errorCode(response)).toBe('KEY_SUSPENDED');
+    await expectEnded(a, 'key_suspended');
+  });
+});
+
+describe('restricted streams obey the grant to the last token', () => {
+  it('stop within 100 ms of a revocation, keeping what was sent', async () => {
+    const p = await person();
+    await unlock(p.client, p.authenticator);
+    let revokedAt = 0;
+    const result = await chat(p.client, 'demo-restricted', () => {
+      setTimeout(() => {
+        revokedAt = Date.now();
+        void p.client.request('DELETE', '/api/grants/current', { reason: 'key_removed' });
+      }, 100);
+    });
+    expect(result.events.at(-1)).toEqual({ type: 'cut', reason: 'key_removed' });
+    expect(result.events.filter((e) => e.type === 'delta').length).toBeGreaterThan(0);
+    expect(result.endedAt - revokedAt).toBeLessThan(100);
+    await expect.poll(async () => (await lastAudit('model.stream_cut'))?.details).toEqual({ reason: 'key_removed' });
+  });
+});
+
+describe('renewing during a restricted answer', () => {
+  it('does not cut it: the stream follows the new grant', async () => {
+    const p = await person();
+    await unlock(p.client, p.authenticator);
+    const result = await chat(p.client, 'demo-restricted', () => {
+      setTimeout(() => void unlock(p.client, p.authenticator), 50);
+    });
+    expect(result.events.at(-1)).toEqual({ type: 'done', finishReason: 'stop' });
+  });
+});
+
+describe('fail closed', () => {
+  it('denies a restricted request with a clear error when the grant store cannot answer', async () => {
+    const p = await person();
+    await unlock(p.client, p.authenticator);
+    const spy = vi.spyOn(node.deps.grants, 'check').mockRejectedValueOnce(new Error('Connection is closed.'));
+    const result = await chat(p.client, 'demo-restricted');
+    spy.mockRestore();
+    expect(result.status).toBe(503);
+    expect((result.body as { error: { code: string } }).error.code).toBe('GRANT_CHECK_UNAVAILABLE');
+    expect(result.events).toEqual([]);
+  });
+});

@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
+import type { HidDeviceInfo, PresenceMode } from '../../shared/api.ts';
+import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
+import { getEnabledModels, type ModelRow } from '../db/models.ts';
+import type { KeyRow } from '../db/keys.ts';
+import { withTransaction } from '../db/pool.ts';
+import type { UserRow } from '../db/users.ts';
+import type { Deps } from '../deps.ts';
+import { verifyKeyAssertion, type AssertionFailure } from '../keys/verifyKeyAssertion.ts';
+import { toGrantView, type Grant } from './grants.ts';
+
+export type UnlockFailure = AssertionFailure | 'no_restricted_models' | 'aaguid_not_allowed' | 'user_verification_required';
+export type UnlockResult = { unlocked: true; grant: Grant; renewed: boolean } | { unlocked: false; reason: UnlockFailure };
+
+/** Thrown inside the assertion's transaction to refuse after verification (rolls the key use back). */
+class Refusal extends Error {
+  constructor(readonly reason: UnlockFailure) {
+    super(reason);
+  }
+}
+
+/** The restricted models a verified assertion unlocks: those whose verification rule it meets. */
+function unlockable(models: ModelRow[], userVerified: boolean): ModelRow[] {
+  return models.filter((model) => model.tier === 'restricted' && (userVerified || !model.requires_user_verification));
+}
+
+function deviceMismatch(key: KeyRow, device: HidDeviceInfo | undefined): boolean {
+  if (!device || key.hid_vendor_id === null || key.hid_product_id === null) return false;
+  return device.vendorId !== key.hid_vendor_id || device.productId !== key.hid_product_id;
+}
+
+/**
+ * /api/verify-key-ownership: the only way a grant is made (DESIGN.md invariant 1). A fresh
+ * single-use challenge, an assertion from a key registered to the session's own user
+ * (invariant 5), a hardware key (invariant 7: synced passkeys never; the AAGUID allow-list
+ * when configured), and user verification where a model asks for it. WebHID device info is
+ * compared with the registration and a disagreement audited, but it neither grants nor blocks.
+ * The grant lives for the shortest lifetime among the models it unlocks.
+ */
+export async function unlockModels(
+  deps: Pick<Deps, 'pool' | 'config' | 'challenges' | 'sessions' | 'log' | 'bus' | 'grants'>,
+  {
+    user,
+    sessionId,
+    response,
+    presenceMode,
+    device,
+    context,
+  }: { user: UserRow; sessionId: string; response: AuthenticationResponseJSON; presenceMode: PresenceMode; device: HidDeviceInfo | undefined; context: AuditContext },
+): Promise<UnlockResult> {
+  const models = await getEnabledModels(deps.pool);
+  if (!models.some((m) => m.tier === 'restricted')) return { unlocked: false, reason: 'no_restricted_models' };
+  const previous = await deps.grants.forSession(sessionId);
+  const grantId = randomUUID();
+  // Only WebHID with a device it actually sees counts as WebHID; the mode describes, it never grants.
+  const mode: PresenceMode = presenceMode === 'webhid' && !device ? 'assertion' : presenceMode;
+
+  try {
+    const result = await verifyKeyAssertion(deps, {
+      sessionId,
+      ceremony: 'ownership',
+      expectedUserId: user.id,
+      response,
+      requireUserVerification: false,
+      allowSynced: false,
+      context,
+      onVerified: async (client, key, { userVerified }) => {
+        const allowList = deps.config.grants.aaguidAllowList;
+        if (allowList && !allowList.includes(key.aaguid.toLowerCase())) throw new Refusal('aaguid_not_allowed');
+        const unlocked = unlockable(models, userVerified);
+        if (unlocked.length === 0) throw new Refusal('user_verification_required');
+        const lifetimeMs = Math.min(...unlocked.map((m) => m.grant_seconds)) * 1000;
+        if (deviceMismatch(key, device)) {
+          await recordAuditEvent(client, context, {
+            action: 'device_info_mismatch',
+            outcome: 'success',
+            target: { type: 'security_key', id: key.id },
+            details: {
+              registered: { vendorId: key.hid_vendor_id, productId: key.hid_product_id, productName: key.hid_product_name },
+              reported: device,
+            },
+          });
+        }
+        const issuedAt = Date.now();
+        const grant: Grant = {
+          id: grantId,
+          userId: user.id,
+          username: user.username,
+          sessionId,
+          keyId: key.id,
+          keyNickname: key.nickname,
+          models: unlocked.map((m) => m.id),
+          issuedAt,
+          expiresAt: issuedAt + lifetimeMs,
+          presenceMode: mode,
+          device: device ?? null,
+        };
+        await recordAuditEvent(client, context, {
+          action: previous ? 'grant.renewed' : 'grant.issued',
+          outcome: 'success',
+          target: { type: 'grant', id: grantId },
+          details: {
+            models: grant.models,
+            keyId: key.id,
+            aaguid: key.aaguid,
+            presenceMode: mode,
+            userVerified,
+            expiresAt: new Date(grant.expiresAt).toISOString(),
+            replaces: previous?.id ?? null,
+          },
+        });
+        return grant;
+      },
+    });
+    if (!result.verified) return { unlocked: false, reason: result.reason };
+    const { grant } = await deps.grants.issue(result.value);
+    deps.bus.notify({ sessionId }, { type: 'MODELS_UNLOCKED', grant: toGrantView(grant) });
+    return { unlocked: true, grant, renewed: previous !== null };
+  } catch (error) {
+    if (!(error instanceof Refusal)) throw error;
+    await withTransaction(deps.pool, (client) =>
+      recordAuditEvent(client, context, { action: 'grant.denied', outcome: 'denied', target: { type: 'user', id: user.id }, details: { reason: error.reason } }),
+    );
+    return { unlocked: false, reason: error.reason };
+  }
+}

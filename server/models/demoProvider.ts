@@ -1,0 +1,46 @@
+import type { ChatMessage } from '../../shared/api.ts';
+
+/**
+ * The built-in offline demo provider, so a fresh install has something to talk to. It
+ * streams a deterministic reply at a realistic pace and says plainly that it is a demo.
+ */
+export interface StreamOptions {
+  messages: ChatMessage[];
+  maxTokens: number;
+  signal: AbortSignal;
+  /** Delay between tokens; a real model streams at tens of tokens per second. */
+  tokenDelayMs?: number;
+}
+
+export function demoReply(messages: ChatMessage[], modelName: string): string {
+  const last = [...messages].reverse().find((m) => m.role === 'user')?.content.trim() ?? '';
+  const words = last.split(/\s+/).filter(Boolean).length;
+  return (
+    `This is the ${modelName} demo model, built into Argus: it is not a real AI and runs offline. ` +
+    `You wrote ${words} word${words === 1 ? '' : 's'}, starting with "${last.slice(0, 40)}". ` +
+    'Connect a real model server (Ollama, vLLM, llama.cpp or any OpenAI-compatible API) to get real answers. ' +
+    'Until then, this reply streams word by word so you can see how streaming, stopping and access control behave.'
+  );
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+
+/** Yields the reply a word at a time until done, the token budget runs out, or the signal aborts. */
+export async function* streamDemo(modelName: string, { messages, maxTokens, signal, tokenDelayMs = 25 }: StreamOptions): AsyncGenerator<string, 'stop' | 'length'> {
+  const tokens = demoReply(messages, modelName).match(/\S+\s*/g) ?? [];
+  for (let i = 0; i < tokens.length; i += 1) {
+    if (signal.aborted) return 'stop';
+    if (i >= maxTokens) return 'length';
+    await sleep(tokenDelayMs, signal);
+    if (signal.aborted) return 'stop';
+    yield tokens[i]!;
+  }
+  return 'stop';
+}

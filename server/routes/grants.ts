@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import type { GrantResponse, WebAuthnOptionsResponse } from '../../shared/api.ts';
+import { CLIENT_REVOKE_REASONS, PRESENCE_MODES } from '../../shared/api.ts';
+import { recordAuditEvent } from '../audit/record.ts';
+import { getActiveKeysForUser, isSynced } from '../db/keys.ts';
+import { getEnabledModels } from '../db/models.ts';
+import { withTransaction } from '../db/pool.ts';
+import { toGrantView } from '../grants/grants.ts';
+import { unlockModels, type UnlockFailure } from '../grants/unlockModels.ts';
+import { HttpError, notFound } from '../http/errors.ts';
+import { defineRoute } from '../http/route.ts';
+import { assertionError } from '../keys/errors.ts';
+import { assertionOptions } from '../webauthn/ceremonies.ts';
+import { AuthenticationResponseSchema, HidDeviceInfoSchema } from '../webauthn/schemas.ts';
+
+function unlockError(reason: UnlockFailure): HttpError {
+  switch (reason) {
+    case 'no_restricted_models':
+      return new HttpError(404, 'MODEL_NOT_FOUND', 'There are no restricted models to unlock.');
+    case 'aaguid_not_allowed':
+    case 'synced_not_allowed':
+      return new HttpError(403, 'HARDWARE_KEY_REQUIRED', 'Restricted models unlock only with an approved hardware security key.');
+    case 'user_verification_required':
+      return new HttpError(403, 'USER_VERIFICATION_REQUIRED', 'These models need your key to verify you (PIN or fingerprint). Set one up on your key and try again.');
+    default:
+      return assertionError(reason);
+  }
+}
+
+export const grantRoutes = [
+  defineRoute({
+    method: 'post',
+    path: '/api/verify-key-ownership/options',
+    access: 'signed-in',
+    summary: "Unlock step 1: WebAuthn request options for the user's own active hardware keys.",
+    async handler({ req, user, deps, audit }) {
+      const allowList = deps.config.grants.aaguidAllowList;
+      const keys = (await getActiveKeysForUser(deps.pool, user.id)).filter(
+        (key) => !isSynced(key) && (!allowList || allowList.includes(key.aaguid.toLowerCase())),
+      );
+      if (keys.length === 0) throw new HttpError(403, 'HARDWARE_KEY_REQUIRED', 'Register a hardware security key to unlock restricted models.');
+      const restricted = (await getEnabledModels(deps.pool)).filter((m) => m.tier === 'restricted');
+      const userVerification = restricted.some((m) => m.requires_user_verification) ? 'required' : deps.config.webauthn.userVerification;
+      const challenge = await deps.challenges.issue(req.sessionID, 'ownership');
+      const options = await assertionOptions({ config: deps.config, keys, challenge, userVerification });
+      await withTransaction(deps.pool, (client) =>
+        recordAuditEvent(client, audit, { action: 'webauthn.options_issued', outcome: 'success', target: { type: 'user', id: user.id }, details: { ceremony: 'ownership' } }),
+      );
+      const body: WebAuthnOptionsResponse = { options: options as unknown as WebAuthnOptionsResponse['options'] };
+      return { body };
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/api/verify-key-ownership',
+    access: 'signed-in',
+    summary: "Unlock step 2: a fresh assertion from the user's own key makes a short-lived grant for this session.",
+    body: z.strictObject({ response: AuthenticationResponseSchema, presenceMode: z.enum(PRESENCE_MODES), device: HidDeviceInfoSchema.optional() }),
+    async handler({ req, user, body, deps, audit }) {
+      const result = await unlockModels(deps, {
+        user,
+        sessionId: req.sessionID,
+        response: body.response,
+        presenceMode: body.presenceMode,
+        device: body.device,
+        context: audit,
+      });
+      if (!result.unlocked) throw unlockError(result.reason);
+      const response: GrantResponse = { grant: toGrantView(result.grant) };
+      return { body: response };
+    },
+  }),
+
+  defineRoute({
+    method: 'get',
+    path: '/api/grants/current',
+    access: 'signed-in',
+    summary: "This session's live grant, if any.",
+    async handler({ req, deps }) {
+      const grant = await deps.grants.forSession(req.sessionID);
+      const body: GrantResponse = { grant: grant ? toGrantView(grant) : null };
+      return { body };
+    },
+  }),
+
+  defineRoute({
+    method: 'delete',
+    path: '/api/grants/current',
+    access: 'signed-in',
+    summary: "End this session's grant (the key was removed, or the user locked). Can only take access away.",
+    body: z.strictObject({ reason: z.enum(CLIENT_REVOKE_REASONS) }),
+    async handler({ req, body, deps, audit }) {
+      await deps.grants.endForSession(req.sessionID, body.reason, audit);
+      return {};
+    },
+  }),
+
+  defineRoute({
+    method: 'get',
+    path: '/api/admin/grants',
+    access: ['admin'],
+    summary: 'Every live grant.',
+    async handler({ deps }) {
+      const grants = await deps.grants.listLive();
+      return {
+        body: {
+          grants: grants.map((grant) => ({ ...toGrantView(grant), userId: grant.userId, username: grant.username })),
+        },
+      };
+    },
+  }),
+
+  defineRoute({
+    method: 'delete',
+    path: '/api/admin/grants/:id',
+    access: ['admin'],
+    summary: 'Revoke a grant now.',
+    params: z.strictObject({ id: z.uuid('not a grant id') }),
+    async handler({ params, deps, audit }) {
+      const ended = await deps.grants.end(params.id, 'admin_revoked', audit);
+      if (!ended) throw notFound('No such live grant.');
+      return {};
+    },
+  }),
+];
