@@ -102,6 +102,23 @@ describe('WebSocket authentication', () => {
   });
 });
 
+describe('the live audit feed', () => {
+  it('sends committed security events to admins and auditors only', async () => {
+    const admin = await enrollUser(node, { username: 'feed-admin', role: 'admin', password: 'the pobble who has no toes' });
+    const auditor = await enrollUser(node, { username: 'feed-auditor', role: 'auditor', password: 'the courtship of the yonghy' });
+    const adminSocket = await TestSocket.open(node.url, { origin: 'http://argus.test', cookie: admin.client.cookie });
+    const auditorSocket = await TestSocket.open(node.url, { origin: 'http://argus.test', cookie: auditor.client.cookie });
+    const userSocket = await TestSocket.open(node.url, { origin: 'http://argus.test', cookie: alice.client.cookie });
+    expect((await node.client().post('/api/auth/signin', { username: 'alice', password: 'wrong password here' })).status).toBe(401);
+    for (const socket of [adminSocket, auditorSocket]) {
+      await expect.poll(() => socket.events.some((e) => e.type === 'SECURITY_EVENT' && e.event.action === 'auth.signin_failed')).toBe(true);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(userSocket.events.filter((e) => e.type === 'SECURITY_EVENT')).toEqual([]);
+    for (const socket of [adminSocket, auditorSocket, userSocket]) socket.close();
+  });
+});
+
 describe('two nodes on one Postgres and one Redis', () => {
   it('a grant revoked on node A is refused on node B at once, and B’s sockets hear of it', async () => {
     const nodeB = await startTestNode({ SIGNIN_RATE_PER_MINUTE: '1000' }, { databaseUrl: node.databaseUrl, redisPrefix: node.redisPrefix });
