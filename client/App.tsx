@@ -24,7 +24,7 @@ export const App: Component = () => (
           <Route path="/enroll/:token" component={Enroll} preload={enrollRoute.preload} />
           <Route path="/" component={RequireSession}>
             <Route path="/" component={Home} />
-            <Route path="/chat" component={Chat} preload={chatRoute.preload} />
+            <Route path="/chat/:id?" component={Chat} preload={chatRoute.preload} />
             <Route path="/account" component={Account} preload={accountRoute.preload} />
             <Route path="/admin" component={AdminConsole} preload={adminRoute.preload} />
             <Route path="/audit" component={AuditLog} preload={auditRoute.preload} />

@@ -12,6 +12,7 @@ import { requestLog } from './http/requestLog.ts';
 import { mountRoutes, type RouteSpec } from './http/route.ts';
 import { accountRoutes } from './routes/account.ts';
 import { chatRoutes } from './routes/chat.ts';
+import { conversationRoutes } from './routes/conversations.ts';
 import { grantRoutes } from './routes/grants.ts';
 import { modelRoutes } from './routes/models.ts';
 import { adminKeyRoutes, adminRoutes } from './routes/admin.ts';
@@ -30,6 +31,7 @@ export const API_ROUTES: readonly RouteSpec[] = [
   ...modelRoutes,
   ...grantRoutes,
   ...chatRoutes,
+  ...conversationRoutes,
   ...adminRoutes,
   ...adminKeyRoutes,
   ...auditRoutes,

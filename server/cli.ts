@@ -10,6 +10,7 @@ import { startEmbeddedPostgres } from './infra/embeddedPostgres.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createUserWithEnrollment } from './users/createUser.ts';
 import { issueEnrollmentLink } from './users/enrollmentLink.ts';
+import { MODEL_USAGE, modelCommand } from './models/modelCommand.ts';
 
 const USAGE = `Usage: npm run argus -- <command> [options]
 
@@ -20,7 +21,8 @@ Commands:
   create-user <username> --role user|auditor|admin [--name "Display Name"]
                                           create a user and print a one-time enrollment link
   enrollment-link <username>              issue a new one-time enrollment link for a user
-  verify-audit                            verify the audit hash chain`;
+  verify-audit                            verify the audit hash chain
+${MODEL_USAGE}`;
 
 const CLI_CONTEXT: AuditContext = { actor: null, ip: null, userAgent: 'argus-cli' };
 
@@ -54,7 +56,20 @@ async function run(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { name: { type: 'string' }, role: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      name: { type: 'string' },
+      role: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      provider: { type: 'string' },
+      'base-url': { type: 'string' },
+      upstream: { type: 'string' },
+      'key-env': { type: 'string' },
+      tier: { type: 'string' },
+      'grant-seconds': { type: 'string' },
+      'max-tokens': { type: 'string' },
+      'require-uv': { type: 'boolean' },
+      description: { type: 'string' },
+    },
   });
   const [command, username] = positionals;
   if (values.help || !command) {
@@ -98,6 +113,8 @@ async function run(argv: string[]): Promise<number> {
         printLink(user.username, link);
         return 0;
       });
+    case 'model':
+      return withDatabase(config, log, (pool) => modelCommand(pool, positionals.slice(1), values));
     case 'verify-audit':
       return withDatabase(config, log, async (pool) => {
         const result = await verifyAuditChain(pool);

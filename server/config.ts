@@ -54,6 +54,12 @@ export interface Config {
   };
   argon2: { maxConcurrent: number; maxQueue: number };
   bodyLimitBytes: number;
+  chat: {
+    /** Longest wait for a model server's first byte, and between two chunks. */
+    modelTimeoutSeconds: number;
+    requestsPerMinute: number;
+    maxConcurrentStreams: number;
+  };
   /** Ping interval on WebSockets; a peer that misses one pong is dropped (DESIGN.md: 30 s). */
   wsHeartbeatSeconds: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -107,6 +113,9 @@ const envSchema = z.object({
   SIGNIN_FAILURE_WINDOW_MINUTES: intFrom(1, 24 * 60).default(15),
   ARGON2_MAX_CONCURRENT: intFrom(1, 64).default(Math.min(threadPoolSize, availableParallelism())),
   ARGON2_MAX_QUEUE: intFrom(0, 10_000).default(32),
+  MODEL_TIMEOUT_SECONDS: intFrom(1, 600).default(60),
+  CHAT_REQUESTS_PER_MINUTE: intFrom(1, 100_000).default(30),
+  CHAT_MAX_CONCURRENT_STREAMS: intFrom(1, 10_000).default(3),
   WS_HEARTBEAT_SECONDS: intFrom(1, 300).default(30),
   BODY_LIMIT_BYTES: intFrom(1024, 10 * 1024 * 1024).default(64 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -171,6 +180,11 @@ export function loadConfig(env: Env = process.env): Config {
     argon2: { maxConcurrent: e.ARGON2_MAX_CONCURRENT, maxQueue: e.ARGON2_MAX_QUEUE },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     wsHeartbeatSeconds: e.WS_HEARTBEAT_SECONDS,
+    chat: {
+      modelTimeoutSeconds: e.MODEL_TIMEOUT_SECONDS,
+      requestsPerMinute: e.CHAT_REQUESTS_PER_MINUTE,
+      maxConcurrentStreams: e.CHAT_MAX_CONCURRENT_STREAMS,
+    },
     logLevel: e.LOG_LEVEL,
   };
 }

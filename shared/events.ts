@@ -40,6 +40,8 @@ export const WS_CLOSE = {
 
 /** Server-Sent Events of POST /api/chat/stream, one JSON object per `data:` line. */
 export type ChatStreamEvent =
+  /** Conversation streams only: the stored ids of the question and of the answer being written. */
+  | { type: 'start'; userMessageId: string | null; assistantMessageId: string }
   | { type: 'delta'; text: string }
   | { type: 'done'; finishReason: 'stop' | 'length' }
   /** The stream was cut: the grant ended (key removed, expired, revoked) or the client stopped. */

@@ -91,6 +91,21 @@ describe('streamChat', () => {
 });
 
 describe('parseChatStreamEvent', () => {
+  it('reads the ids a conversation stream starts with', () => {
+    expect(parseChatStreamEvent('{"type":"start","userMessageId":"u1","assistantMessageId":"a1"}')).toEqual({
+      type: 'start',
+      userMessageId: 'u1',
+      assistantMessageId: 'a1',
+    });
+    // A retry asks no new question.
+    expect(parseChatStreamEvent('{"type":"start","userMessageId":null,"assistantMessageId":"a2"}')).toEqual({
+      type: 'start',
+      userMessageId: null,
+      assistantMessageId: 'a2',
+    });
+    expect(parseChatStreamEvent('{"type":"start","userMessageId":"u1"}')).toBeUndefined();
+  });
+
   it('ignores what it does not know', () => {
     expect(parseChatStreamEvent('not json')).toBeUndefined();
     expect(parseChatStreamEvent('{"type":"mystery"}')).toBeUndefined();

@@ -1,6 +1,7 @@
 /**
- * POST /api/chat/stream: the answer arrives as Server-Sent Events, read with fetch because
+ * Chat streams: the answer arrives as Server-Sent Events, read with fetch because
  * EventSource cannot POST. Refusals before the stream starts are ordinary ApiErrors.
+ * POST /api/chat/stream is the stateless one; conversations (api/conversations.ts) use the same reader.
  */
 import type { ChatStreamRequest } from '../../shared/api.ts';
 import type { ChatStreamEvent } from '../../shared/events.ts';
@@ -21,6 +22,14 @@ export function parseChatStreamEvent(data: string): ChatStreamEvent | undefined 
   }
   if (!isObject(value)) return undefined;
   switch (value.type) {
+    case 'start':
+      return typeof value.assistantMessageId === 'string'
+        ? {
+            type: 'start',
+            userMessageId: typeof value.userMessageId === 'string' ? value.userMessageId : null,
+            assistantMessageId: value.assistantMessageId,
+          }
+        : undefined;
     case 'delta':
       return typeof value.text === 'string' ? { type: 'delta', text: value.text } : undefined;
     case 'done':
@@ -38,16 +47,27 @@ export function parseChatStreamEvent(data: string): ChatStreamEvent | undefined 
   }
 }
 
-/**
- * Streams a model's answer to `onEvent` and resolves when the stream ends; the last event
- * says how (done, cut or error). Aborting `signal` stops it and rejects with the abort reason.
- */
-export async function streamChat(
+/** POST /api/chat/stream, the whole history in the request; see readChatStream. */
+export function streamChat(
   body: ChatStreamRequest,
   signal: AbortSignal,
   onEvent: (event: ChatStreamEvent) => void,
 ): Promise<void> {
-  const stream = await openStream('/api/chat/stream', body, signal);
+  return readChatStream('/api/chat/stream', body, signal, onEvent);
+}
+
+/**
+ * POSTs `body` to `path` and streams the model's answer to `onEvent`; resolves when the
+ * stream ends, the last event saying how (done, cut or error). Aborting `signal` stops it
+ * and rejects with the abort reason.
+ */
+export async function readChatStream(
+  path: string,
+  body: unknown,
+  signal: AbortSignal,
+  onEvent: (event: ChatStreamEvent) => void,
+): Promise<void> {
+  const stream = await openStream(path, body, signal);
   const reader = stream.getReader();
   const decoder = new TextDecoder();
   const parser = createSseParser((data) => {

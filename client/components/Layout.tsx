@@ -37,7 +37,11 @@ export const Layout: Component<RouteSectionProps> = (props) => {
   createEffect(
     on(
       () => props.location.pathname,
-      () => main.querySelector<HTMLElement>('h1')?.focus(),
+      () => {
+        // A page moving within itself (the chat opening a conversation it just created) keeps its focus.
+        if ((props.location.state as { keepFocus?: boolean } | null)?.keepFocus) return;
+        main.querySelector<HTMLElement>('h1')?.focus();
+      },
       { defer: true },
     ),
   );

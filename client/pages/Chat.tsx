@@ -1,30 +1,54 @@
-import { createAsync, type RouteDefinition } from '@solidjs/router';
+import { createAsync, revalidate, useNavigate, useParams, type RouteDefinition } from '@solidjs/router';
 import { createEffect, createSignal, on, Show, type Component } from 'solid-js';
 import type { ModelView } from '../../shared/api.ts';
+import { listConversations } from '../api/conversations.ts';
 import { listModels } from '../api/models.ts';
 import { DataBoundary } from '../components/DataBoundary.tsx';
 import { PageTitle } from '../components/PageTitle.tsx';
 import { useModelAccess } from '../modelAccess.tsx';
 import { AccessNotices } from './chat/AccessNotices.tsx';
 import { AccessPanel } from './chat/AccessPanel.tsx';
-import { ConversationPanel } from './chat/ConversationPanel.tsx';
 import { createConversation } from './chat/conversation.ts';
+import { ConversationList } from './chat/ConversationList.tsx';
+import { ConversationPanel } from './chat/ConversationPanel.tsx';
 import { ModelPicker } from './chat/ModelPicker.tsx';
 import { PresencePanel } from './chat/PresencePanel.tsx';
 
 export const route = {
   preload: () => {
     void listModels();
+    void listConversations(null);
   },
 } satisfies RouteDefinition;
 
-/** Standard models open to everyone signed in; restricted ones while a touch of the user's own key lasts. */
+/** A navigation within the chat screen that should leave the focus where the page puts it (see Layout). */
+const KEEP_FOCUS = { state: { keepFocus: true } };
+
+/**
+ * Saved conversations, one open at a time (/chat/:id; /chat starts a new one with the first
+ * message). Standard models open to everyone signed in; restricted ones while a touch of the
+ * user's own key lasts.
+ */
 export const Chat: Component = () => {
   const access = useModelAccess();
+  const params = useParams<{ id?: string }>();
+  const navigate = useNavigate();
   const models = createAsync(() => listModels());
   const [chosenId, setChosenId] = createSignal<string>();
+  let composer: HTMLTextAreaElement | undefined;
+
   // Kept here, above the data boundary, so a failed refetch of the model list loses no words.
-  const conversation = createConversation({ onGrantRequired: () => access.refused() });
+  const conversation = createConversation({
+    onGrantRequired: () => access.refused(),
+    onCreated: (created) => navigate(`/chat/${encodeURIComponent(created.id)}`, KEEP_FOCUS),
+    onOpened: (opened) => {
+      // The conversation remembers its model; the picker follows it.
+      setChosenId(opened.model);
+      composer?.focus();
+    },
+    onChanged: () => void revalidate(listConversations.key),
+  });
+  createEffect(on(() => params.id, (id) => conversation.open(id)));
 
   const list = (): ModelView[] => models()?.models ?? [];
   const selected = (): ModelView | undefined => {
@@ -45,6 +69,11 @@ export const Chat: Component = () => {
     }),
   );
 
+  function startNew() {
+    if (params.id !== undefined) navigate('/chat', KEEP_FOCUS);
+    composer?.focus();
+  }
+
   return (
     <div class="chat">
       <PageTitle>Chat</PageTitle>
@@ -52,12 +81,26 @@ export const Chat: Component = () => {
       <DataBoundary queryKey={listModels.key}>
         <div class="chat-layout">
           <div class="chat-side">
+            <ConversationList
+              currentId={conversation.id()}
+              onNew={startNew}
+              onRenamed={(renamed) => conversation.renamed(renamed)}
+              onDeleted={(id) => {
+                if (id === conversation.id()) navigate('/chat', KEEP_FOCUS);
+              }}
+            />
             <ModelPicker models={list()} selectedId={selected()?.id} onSelect={setChosenId} />
             <Show when={list().some((model) => model.tier === 'restricted')}>
               <AccessPanel wanted={locked() ? selected() : undefined} />
             </Show>
           </div>
-          <ConversationPanel conversation={conversation} model={selected()} locked={locked()} />
+          <ConversationPanel
+            conversation={conversation}
+            models={list()}
+            model={selected()}
+            locked={locked()}
+            composerRef={(textarea) => (composer = textarea)}
+          />
           <PresencePanel />
         </div>
       </DataBoundary>

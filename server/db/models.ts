@@ -28,3 +28,40 @@ export async function getModel(db: Queryable, id: string): Promise<ModelRow | nu
   const { rows } = await query<ModelRow>(db, 'model_by_id', `SELECT ${COLUMNS} FROM model WHERE id = $1::text`, [id]);
   return rows[0] ?? null;
 }
+
+export async function getAllModels(db: Queryable): Promise<ModelRow[]> {
+  const { rows } = await query<ModelRow>(db, 'models_all', `SELECT ${COLUMNS} FROM model ORDER BY tier, id`);
+  return rows;
+}
+
+export interface NewModel {
+  id: string;
+  displayName: string;
+  description: string;
+  provider: 'demo' | 'openai';
+  baseUrl: string | null;
+  upstreamModel: string;
+  apiKeyEnv: string | null;
+  tier: 'standard' | 'restricted';
+  grantSeconds: number;
+  requiresUserVerification: boolean;
+  maxOutputTokens: number;
+}
+
+export async function insertModel(db: Queryable, m: NewModel): Promise<ModelRow> {
+  const { rows } = await query<ModelRow>(
+    db,
+    'model_insert',
+    `INSERT INTO model (id, display_name, description, provider, base_url, upstream_model, api_key_env, tier, grant_seconds,
+       requires_user_verification, max_output_tokens)
+     VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, $9::int, $10::boolean, $11::int)
+     RETURNING ${COLUMNS}`,
+    [m.id, m.displayName, m.description, m.provider, m.baseUrl, m.upstreamModel, m.apiKeyEnv, m.tier, m.grantSeconds, m.requiresUserVerification, m.maxOutputTokens],
+  );
+  return rows[0]!;
+}
+
+export async function setModelEnabled(db: Queryable, id: string, enabled: boolean): Promise<boolean> {
+  const { rowCount } = await query(db, 'model_set_enabled', 'UPDATE model SET enabled = $2::boolean, updated_at = now() WHERE id = $1::text', [id, enabled]);
+  return (rowCount ?? 0) > 0;
+}

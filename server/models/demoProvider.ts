@@ -1,13 +1,11 @@
 import type { ChatMessage } from '../../shared/api.ts';
+import type { Completion, CompletionRequest } from './providers.ts';
 
 /**
  * The built-in offline demo provider, so a fresh install has something to talk to. It
  * streams a deterministic reply at a realistic pace and says plainly that it is a demo.
  */
-export interface StreamOptions {
-  messages: ChatMessage[];
-  maxTokens: number;
-  signal: AbortSignal;
+export interface StreamOptions extends Pick<CompletionRequest, 'messages' | 'maxTokens' | 'signal'> {
   /** Delay between tokens; a real model streams at tens of tokens per second. */
   tokenDelayMs?: number;
 }
@@ -33,14 +31,15 @@ const sleep = (ms: number, signal: AbortSignal) =>
   });
 
 /** Yields the reply a word at a time until done, the token budget runs out, or the signal aborts. */
-export async function* streamDemo(modelName: string, { messages, maxTokens, signal, tokenDelayMs = 25 }: StreamOptions): AsyncGenerator<string, 'stop' | 'length'> {
+export async function* streamDemo(modelName: string, { messages, maxTokens, signal, tokenDelayMs = 25 }: StreamOptions): AsyncGenerator<string, Completion> {
   const tokens = demoReply(messages, modelName).match(/\S+\s*/g) ?? [];
+  const done = (finishReason: Completion['finishReason']): Completion => ({ finishReason, usage: null });
   for (let i = 0; i < tokens.length; i += 1) {
-    if (signal.aborted) return 'stop';
-    if (i >= maxTokens) return 'length';
+    if (signal.aborted) return done('stop');
+    if (i >= maxTokens) return done('length');
     await sleep(tokenDelayMs, signal);
-    if (signal.aborted) return 'stop';
+    if (signal.aborted) return done('stop');
     yield tokens[i]!;
   }
-  return 'stop';
+  return done('stop');
 }

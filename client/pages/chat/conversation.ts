@@ -1,36 +1,44 @@
 /**
- * The conversation on the chat screen: what was said, and the answer streaming in. The
- * whole history goes with every request; the next issue saves it on the server.
+ * The conversation open on the chat screen: its saved messages, and the answer streaming
+ * in. The server keeps every message; this holds what is on screen, so a stream can write
+ * into it as it arrives.
  */
 import { createSignal } from 'solid-js';
 import { createStore, produce } from 'solid-js/store';
-import type { ChatMessage, ModelView } from '../../../shared/api.ts';
+import type { ConversationView, ModelView } from '../../../shared/api.ts';
 import type { ChatStreamEvent } from '../../../shared/events.ts';
-import { streamChat } from '../../api/chat.ts';
+import { fetchConversation, startConversation, streamMessage, streamRetry } from '../../api/conversations.ts';
 import { ApiError } from '../../api/http.ts';
 import { GRANT_END_TEXT } from '../../lib/grantReasons.ts';
+import { cutNote, entryOf, STREAM_ERROR_TEXT, type ChatEntry } from './entries.ts';
 
-export type EntryState = 'streaming' | 'done' | 'cut' | 'failed';
-
-export interface ChatEntry {
-  id: number;
-  role: 'user' | 'assistant';
-  text: string;
-  /** Assistant entries: the model that answered. */
-  modelName?: string;
-  state: EntryState;
-  /** How an answer ended when it did not simply finish: "Cut off — security key removed". */
-  note?: string;
-}
+export type { ChatEntry, EntryState } from './entries.ts';
 
 export interface Conversation {
+  /** The id in the address, if any: set before the conversation itself has loaded. */
+  id: () => string | undefined;
+  /** The open conversation, once loaded (or just created). */
+  current: () => ConversationView | undefined;
+  loading: () => boolean;
+  /** Why the conversation in the address could not be opened. */
+  loadError: () => unknown;
   entries: readonly ChatEntry[];
   streaming: () => boolean;
-  /** Why the last message was not answered at all (refused before the stream started). */
+  /** Why the last message (or retry) was not answered at all: refused before the stream started. */
   error: () => unknown;
   clearError: () => void;
+  /** Opens the conversation `id` (undefined: none, a new one starts with the next message). */
+  open: (id: string | undefined) => void;
+  /** Loads the open conversation again, after it failed to load. */
+  reload: () => void;
   /** Sends `text` to `model`; resolves to false when it was refused and the text should go back to the composer. */
   send: (model: ModelView, text: string) => Promise<boolean>;
+  /** Answers the last message again with `model`, replacing the last answer. */
+  retry: (model: ModelView) => Promise<void>;
+  /** The last answer can be asked for again. */
+  canRetry: () => boolean;
+  /** A new title, from the sidebar. */
+  renamed: (conversation: ConversationView) => void;
   /** Stops the answer streaming in; what came so far stays. */
   stop: () => void;
 }
@@ -38,34 +46,44 @@ export interface Conversation {
 export interface ConversationOptions {
   /** The server refused a restricted model for want of a grant. */
   onGrantRequired: () => void;
+  /** The first message created a conversation: give it its address. */
+  onCreated: (conversation: ConversationView) => void;
+  /** A conversation from the address loaded. */
+  onOpened: (conversation: ConversationView) => void;
+  /** A title or the order of the list may have changed. */
+  onChanged: () => void;
 }
 
+type Stream = (signal: AbortSignal, onEvent: (event: ChatStreamEvent) => void) => Promise<void>;
+
 export function createConversation(options: ConversationOptions): Conversation {
+  const [id, setId] = createSignal<string>();
+  const [current, setCurrent] = createSignal<ConversationView>();
+  const [loading, setLoading] = createSignal(false);
+  const [loadError, setLoadError] = createSignal<unknown>();
   const [entries, setEntries] = createStore<ChatEntry[]>([]);
   const [streaming, setStreaming] = createSignal(false);
   const [error, setError] = createSignal<unknown>();
   let controller: AbortController | undefined;
-  let nextId = 1;
+  let loader: AbortController | undefined;
+  let nextLocal = 1;
 
-  const update = (id: number, change: (entry: ChatEntry) => void) =>
+  const localKey = () => `local-${nextLocal++}`;
+
+  const update = (key: string, change: (entry: ChatEntry) => void) =>
     setEntries(
       produce((all) => {
-        const entry = all.find((candidate) => candidate.id === id);
+        const entry = all.find((candidate) => candidate.key === key);
         if (entry) change(entry);
       }),
     );
 
-  function history(): ChatMessage[] {
-    // A failed answer is left out; a cut one was seen and stays part of the conversation.
-    return entries
-      .filter((entry) => entry.text !== '' && entry.state !== 'failed')
-      .map((entry) => ({ role: entry.role, content: entry.text }));
-  }
-
-  function apply(answerId: number, event: ChatStreamEvent) {
-    update(answerId, (entry) => {
+  function apply(answerKey: string, event: ChatStreamEvent) {
+    update(answerKey, (entry) => {
       if (entry.state !== 'streaming') return;
       switch (event.type) {
+        case 'start':
+          return;
         case 'delta':
           entry.text += event.text;
           return;
@@ -75,34 +93,83 @@ export function createConversation(options: ConversationOptions): Conversation {
           return;
         case 'cut':
           entry.state = 'cut';
-          entry.note = `Cut off — ${GRANT_END_TEXT[event.reason] ?? event.reason}`;
+          entry.note = cutNote(GRANT_END_TEXT[event.reason] ?? event.reason);
           return;
         case 'error':
           entry.state = 'failed';
-          entry.note = event.message;
+          entry.note = event.message || STREAM_ERROR_TEXT[event.code] || 'The model could not answer.';
           return;
       }
     });
   }
 
-  async function send(model: ModelView, text: string): Promise<boolean> {
-    if (streaming()) return false;
-    setError(undefined);
-    const messages: ChatMessage[] = [...history(), { role: 'user', content: text }];
-    const questionId = nextId++;
-    const answerId = nextId++;
-    setEntries(entries.length, { id: questionId, role: 'user', text, state: 'done' });
-    setEntries(entries.length, { id: answerId, role: 'assistant', text: '', modelName: model.displayName, state: 'streaming' });
-    setStreaming(true);
+  function load(conversationId: string) {
+    loader?.abort();
     const mine = new AbortController();
+    loader = mine;
+    setLoading(true);
+    setLoadError(undefined);
+    fetchConversation(conversationId, mine.signal).then(
+      (loaded) => {
+        if (loader !== mine) return;
+        setCurrent(loaded.conversation);
+        setEntries(loaded.messages.map(entryOf));
+        setLoading(false);
+        options.onOpened(loaded.conversation);
+      },
+      (cause: unknown) => {
+        if (loader !== mine) return;
+        setLoadError(cause);
+        setLoading(false);
+      },
+    );
+  }
+
+  function open(next: string | undefined) {
+    // The address of a conversation just created for the first message: it is already here.
+    if (next === id()) return;
+    // Leaving a conversation stops its answer; the server keeps what was written, cut off.
+    controller?.abort();
+    loader?.abort();
+    loader = undefined;
+    setId(next);
+    setCurrent(undefined);
+    setEntries([]);
+    setError(undefined);
+    setLoadError(undefined);
+    setLoading(false);
+    if (next) load(next);
+  }
+
+  /**
+   * Runs one answer into the entry `answerKey`. Refused before anything streamed, `undo`
+   * puts the screen back as it was and this resolves to false.
+   */
+  async function run(
+    answerKey: string,
+    stream: Stream,
+    undo: () => void,
+    questionKey?: string,
+    mine = new AbortController(),
+  ): Promise<boolean> {
     controller = mine;
+    setStreaming(true);
     let started = false;
     try {
-      await streamChat({ model: model.id, messages }, mine.signal, (event) => {
+      await stream(mine.signal, (event) => {
         started = true;
-        apply(answerId, event);
+        if (event.type === 'start') {
+          // The stored ids; the list shows the new title and order from here on.
+          update(answerKey, (entry) => (entry.key = event.assistantMessageId));
+          const userMessageId = event.userMessageId;
+          if (questionKey && userMessageId) update(questionKey, (entry) => (entry.key = userMessageId));
+          answerKey = event.assistantMessageId;
+          options.onChanged();
+          return;
+        }
+        apply(answerKey, event);
       });
-      update(answerId, (entry) => {
+      update(answerKey, (entry) => {
         if (entry.state !== 'streaming') return;
         entry.state = 'failed';
         entry.note = 'The answer ended unexpectedly.';
@@ -110,37 +177,137 @@ export function createConversation(options: ConversationOptions): Conversation {
       return true;
     } catch (cause) {
       if (mine.signal.aborted) {
-        update(answerId, (entry) => {
+        update(answerKey, (entry) => {
           if (entry.state !== 'streaming') return;
           entry.state = 'cut';
-          entry.note = `Cut off — ${GRANT_END_TEXT.stopped}`;
+          entry.note = cutNote(GRANT_END_TEXT.stopped);
         });
         return true;
       }
       if (!started && cause instanceof ApiError && cause.status !== 0) {
-        // Refused before anything streamed: take the message back so it can be sent again.
-        setEntries((all) => all.filter((entry) => entry.id !== questionId && entry.id !== answerId));
-        setError(cause);
-        if (cause.code === 'GRANT_REQUIRED') options.onGrantRequired();
+        undo();
+        refused(cause);
         return false;
       }
-      update(answerId, (entry) => {
+      update(answerKey, (entry) => {
         entry.state = 'failed';
         entry.note = cause instanceof ApiError ? cause.message : 'The answer could not be read.';
       });
       return true;
     } finally {
-      if (controller === mine) controller = undefined;
-      setStreaming(false);
+      if (controller === mine) {
+        controller = undefined;
+        setStreaming(false);
+      }
+      options.onChanged();
     }
   }
 
+  function refused(cause: unknown) {
+    setError(cause);
+    if (cause instanceof ApiError && cause.code === 'GRANT_REQUIRED') options.onGrantRequired();
+  }
+
+  async function send(model: ModelView, text: string): Promise<boolean> {
+    if (streaming() || loading() || loadError()) return false;
+    setError(undefined);
+    const questionKey = localKey();
+    const answerKey = localKey();
+    setEntries(entries.length, { key: questionKey, role: 'user', text, model: null, state: 'done' });
+    setEntries(entries.length, { key: answerKey, role: 'assistant', text: '', model: model.id, state: 'streaming' });
+    const undo = () => setEntries((all) => all.filter((entry) => entry.key !== questionKey && entry.key !== answerKey));
+
+    const mine = new AbortController();
+    let conversationId = id();
+    if (!conversationId) {
+      // The first message: the conversation is created for it, then it is sent there.
+      controller = mine;
+      setStreaming(true);
+      try {
+        const created = await startConversation({ model: model.id }, mine.signal);
+        // Stopped, or another conversation opened (which stops this), while it was being created.
+        if (mine.signal.aborted) {
+          undo();
+          return false;
+        }
+        conversationId = created.id;
+        setId(created.id);
+        setCurrent(created);
+        options.onCreated(created);
+      } catch (cause) {
+        undo();
+        if (!mine.signal.aborted) refused(cause);
+        return false;
+      } finally {
+        if (controller === mine && conversationId === undefined) {
+          controller = undefined;
+          setStreaming(false);
+        }
+      }
+    }
+    const target = conversationId;
+    return run(
+      answerKey,
+      (signal, onEvent) => streamMessage(target, { content: text, model: model.id }, signal, onEvent),
+      undo,
+      questionKey,
+      mine,
+    );
+  }
+
+  function canRetry(): boolean {
+    const last = entries.at(-1);
+    return id() !== undefined && !streaming() && !loading() && last !== undefined && last.state !== 'streaming';
+  }
+
+  async function retry(model: ModelView): Promise<void> {
+    const conversationId = id();
+    const last = entries.at(-1);
+    if (!conversationId || !last || !canRetry()) return;
+    setError(undefined);
+    let answerKey: string;
+    let undo: () => void;
+    if (last.role === 'assistant') {
+      // The answer being replaced comes back if the retry is refused.
+      const previous = { ...last };
+      answerKey = last.key;
+      update(answerKey, (entry) => {
+        entry.text = '';
+        entry.model = model.id;
+        entry.state = 'streaming';
+        entry.note = undefined;
+      });
+      undo = () => update(answerKey, (entry) => Object.assign(entry, previous));
+    } else {
+      // A question left without an answer gets one.
+      answerKey = localKey();
+      setEntries(entries.length, { key: answerKey, role: 'assistant', text: '', model: model.id, state: 'streaming' });
+      const key = answerKey;
+      undo = () => setEntries((all) => all.filter((entry) => entry.key !== key));
+    }
+    await run(answerKey, (signal, onEvent) => streamRetry(conversationId, { model: model.id }, signal, onEvent), undo);
+  }
+
   return {
+    id,
+    current,
+    loading,
+    loadError,
     entries,
     streaming,
     error,
     clearError: () => setError(undefined),
+    open,
+    reload: () => {
+      const conversationId = id();
+      if (conversationId) load(conversationId);
+    },
     send,
+    retry,
+    canRetry,
+    renamed: (conversation) => {
+      if (conversation.id === id()) setCurrent(conversation);
+    },
     stop: () => controller?.abort(),
   };
 }

@@ -1,0 +1,85 @@
+/**
+ * Saved conversations: the list in the sidebar, one conversation's messages, and the two
+ * streams that add to it (a new message, or another go at the last answer).
+ */
+import { action, json, query } from '@solidjs/router';
+import type {
+  ConversationListResponse,
+  ConversationResponse,
+  ConversationView,
+  CreateConversationRequest,
+  RenameConversationRequest,
+  RetryRequest,
+  SendMessageRequest,
+} from '../../shared/api.ts';
+import type { ChatStreamEvent } from '../../shared/events.ts';
+import { readChatStream } from './chat.ts';
+import { request, withQuery } from './http.ts';
+
+const CONVERSATION_PAGE_SIZE = 30;
+
+const conversationPath = (id: string) => `/api/conversations/${encodeURIComponent(id)}`;
+
+/** GET /api/conversations: newest activity first, one page after the keyset cursor `after`. */
+export const listConversations = query(
+  (after: string | null) =>
+    request<ConversationListResponse>(
+      'GET',
+      withQuery('/api/conversations', { after, limit: CONVERSATION_PAGE_SIZE }),
+    ),
+  'conversations',
+);
+
+/**
+ * GET /api/conversations/:id, messages oldest first; 404 NOT_FOUND for one that does not
+ * exist or is someone else's. Not a cached query: the chat screen writes to what it reads.
+ */
+export function fetchConversation(id: string, signal?: AbortSignal): Promise<ConversationResponse> {
+  return request<ConversationResponse>('GET', conversationPath(id), { signal });
+}
+
+/** POST /api/conversations: an empty conversation with `model`; the first message names it. */
+export async function startConversation(
+  body: CreateConversationRequest,
+  signal?: AbortSignal,
+): Promise<ConversationView> {
+  const created = await request<{ conversation: ConversationView }>('POST', '/api/conversations', { body, signal });
+  return created.conversation;
+}
+
+/** PATCH /api/conversations/:id */
+export const renameConversation = action(async (id: string, title: string) => {
+  const body: RenameConversationRequest = { title };
+  const renamed = await request<{ conversation: ConversationView }>('PATCH', conversationPath(id), { body });
+  return json(renamed, { revalidate: listConversations.key });
+}, 'renameConversation');
+
+/** DELETE /api/conversations/:id */
+export const deleteConversation = action(async (id: string) => {
+  await request<void>('DELETE', conversationPath(id));
+  // An action answering nothing counts as never submitted: say what happened.
+  return json({ deleted: id }, { revalidate: listConversations.key });
+}, 'deleteConversation');
+
+/**
+ * POST /api/conversations/:id/messages: stores the message and streams the answer, which
+ * starts with the stored ids of both (`start`).
+ */
+export function streamMessage(
+  id: string,
+  body: SendMessageRequest,
+  signal: AbortSignal,
+  onEvent: (event: ChatStreamEvent) => void,
+): Promise<void> {
+  return readChatStream(`${conversationPath(id)}/messages`, body, signal, onEvent);
+}
+
+/** POST /api/conversations/:id/retry: answers the last message again, replacing the last answer. */
+export function streamRetry(
+  id: string,
+  body: RetryRequest,
+  signal: AbortSignal,
+  onEvent: (event: ChatStreamEvent) => void,
+): Promise<void> {
+  return readChatStream(`${conversationPath(id)}/retry`, body, signal, onEvent);
+}

@@ -1,0 +1,150 @@
+/**
+ * `npm run bench:gateway`: what Argus adds on top of the model server it fronts.
+ *
+ * A local OpenAI-compatible upstream streams 256-token answers. Each stream is run directly
+ * against it and through Argus (POST /api/chat/stream, a standard model, Argus in a child
+ * process of its own), at 1, 10 and 100 concurrent streams, in the same run. Reported: time
+ * to first token and total time (p50, p99), Argus ÷ direct and added milliseconds, and
+ * throughput (tokens per second across all streams).
+ */
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createAdminClient, createPool } from '../../server/db/pool.ts';
+import { createLogger } from '../../server/log.ts';
+import { ADMIN_DATABASE_URL, TEST_REDIS_URL, clearRedisPrefix, databaseUrl } from '../../server/test/env.ts';
+import { FakeOpenAI } from '../../server/test/fakeOpenAI.ts';
+import { SoftAuthenticator } from '../../server/test/softAuthenticator.ts';
+import { createUserWithEnrollment } from '../../server/users/createUser.ts';
+import { loadConfig } from '../../server/config.ts';
+
+const TOKENS = 256;
+const LEVELS = [1, 10, 100];
+const SAMPLES = Number(process.env.SAMPLES ?? 100);
+const ORIGIN = 'http://bench.argus';
+
+interface Sample {
+  ttft: number;
+  total: number;
+}
+
+/** Reads an SSE response to the end, noting when the first text arrived. */
+async function timeStream(response: Response, started: number, isContent: (data: string) => boolean): Promise<Sample> {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let ttft = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (!ttft) {
+      buffer += decoder.decode(value, { stream: true });
+      if (buffer.split('\n').some((line) => line.startsWith('data:') && isContent(line.slice(5).trim()))) ttft = performance.now() - started;
+    }
+  }
+  return { ttft, total: performance.now() - started };
+}
+
+function percentile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+async function run(concurrency: number, once: () => Promise<Sample>): Promise<{ samples: Sample[]; tokensPerSecond: number }> {
+  const samples: Sample[] = [];
+  let wall = 0;
+  while (samples.length < Math.max(SAMPLES, concurrency)) {
+    const started = performance.now();
+    samples.push(...(await Promise.all(Array.from({ length: concurrency }, once))));
+    wall += performance.now() - started;
+  }
+  return { samples, tokensPerSecond: (samples.length * TOKENS) / (wall / 1000) };
+}
+
+const fake = await FakeOpenAI.start();
+fake.tokens = TOKENS;
+fake.tokenDelayMs = Number(process.env.TOKEN_DELAY_MS ?? 1);
+
+const dbName = `argus_bench_${randomBytes(4).toString('hex')}`;
+const admin = createAdminClient(ADMIN_DATABASE_URL);
+await admin.connect();
+await admin.query(`CREATE DATABASE ${dbName}`);
+const prefix = `argus-bench:${randomBytes(4).toString('hex')}:`;
+const env = {
+  NODE_ENV: 'test',
+  PORT: '0',
+  ARGUS_ORIGIN: ORIGIN,
+  DATABASE_URL: databaseUrl(dbName),
+  REDIS_URL: TEST_REDIS_URL,
+  REDIS_KEY_PREFIX: prefix,
+  SESSION_SECRET: randomBytes(32).toString('hex'),
+  LOG_LEVEL: 'silent',
+  SIGNIN_RATE_PER_MINUTE: '10000',
+  CHAT_REQUESTS_PER_MINUTE: '100000',
+  CHAT_MAX_CONCURRENT_STREAMS: '1000',
+};
+const config = loadConfig(env);
+const child = fork(new URL('./argusNode.ts', import.meta.url).pathname, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env } });
+const url = await new Promise<string>((resolve) => child.once('message', (m: { ready: string }) => resolve(m.ready)));
+const pool = createPool(config.databaseUrl!, createLogger('silent'), 1);
+
+try {
+  await pool.query(`INSERT INTO model (id, display_name, provider, base_url, upstream_model, tier, max_output_tokens) VALUES ('bench', 'Bench', 'openai', $1, 'bench', 'standard', 1024)`, [fake.baseUrl]);
+  const created = await createUserWithEnrollment({ pool, config, username: 'bench', displayName: 'Bench', role: 'user', context: { actor: null, ip: null, userAgent: 'bench' } });
+  if (!created.created) throw new Error('exists');
+  const token = created.enrollment.url.split('/').pop()!;
+  let cookie = '';
+  const post = async (path: string, body: unknown = {}) => {
+    const response = await fetch(url + path, { method: 'POST', headers: { origin: ORIGIN, 'content-type': 'application/json', cookie }, body: JSON.stringify(body) });
+    cookie = response.headers.get('set-cookie')?.split(';')[0] ?? cookie;
+    if (response.status !== 200) throw new Error(`${path}: ${response.status}`);
+    return response.json() as Promise<{ options: { challenge: string } }>;
+  };
+  const soft = new SoftAuthenticator(ORIGIN, 'bench.argus');
+  await post(`/api/enrollment/${token}/password`, { password: 'a long gateway passphrase' });
+  const { options } = await post(`/api/enrollment/${token}/key/options`);
+  await post(`/api/enrollment/${token}/key`, { response: soft.register(options) });
+
+  const direct = async (): Promise<Sample> => {
+    const started = performance.now();
+    const response = await fetch(`${fake.baseUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'bench', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    return timeStream(response, started, (data) => data.includes('"content"'));
+  };
+  const viaArgus = async (): Promise<Sample> => {
+    const started = performance.now();
+    const response = await fetch(`${url}/api/chat/stream`, {
+      method: 'POST',
+      headers: { origin: ORIGIN, 'content-type': 'application/json', cookie },
+      body: JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    if (response.status !== 200) throw new Error(`argus answered ${response.status}`);
+    return timeStream(response, started, (data) => data.includes('"delta"'));
+  };
+
+  console.log(`256-token streams, upstream token delay ${fake.tokenDelayMs} ms, at least ${SAMPLES} streams per cell\n`);
+  console.log('concurrency | TTFT p50 direct → Argus (added, ratio) | TTFT p99 direct → Argus | total p50 direct → Argus (ratio) | throughput tok/s direct → Argus (ratio)');
+  for (const concurrency of LEVELS) {
+    await run(concurrency, direct); // warm-up
+    const d = await run(concurrency, direct);
+    const a = await run(concurrency, viaArgus);
+    const ttft = (r: typeof d, q: number) => percentile(r.samples.map((s) => s.ttft), q);
+    const total = (r: typeof d, q: number) => percentile(r.samples.map((s) => s.total), q);
+    console.log(
+      `${String(concurrency).padStart(11)} | ${ttft(d, 0.5).toFixed(2)} → ${ttft(a, 0.5).toFixed(2)} ms (+${(ttft(a, 0.5) - ttft(d, 0.5)).toFixed(2)} ms, ×${(ttft(a, 0.5) / ttft(d, 0.5)).toFixed(2)})` +
+        ` | ${ttft(d, 0.99).toFixed(2)} → ${ttft(a, 0.99).toFixed(2)} ms` +
+        ` | ${total(d, 0.5).toFixed(1)} → ${total(a, 0.5).toFixed(1)} ms (×${(total(a, 0.5) / total(d, 0.5)).toFixed(3)})` +
+        ` | ${d.tokensPerSecond.toFixed(0)} → ${a.tokensPerSecond.toFixed(0)} (×${(a.tokensPerSecond / d.tokensPerSecond).toFixed(3)})`,
+    );
+  }
+} finally {
+  child.send('stop');
+  await new Promise((resolve) => child.once('exit', resolve));
+  await pool.end();
+  await fake.stop();
+  await clearRedisPrefix(prefix);
+  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await admin.end();
+}

@@ -1,0 +1,196 @@
+import type { Request, Response } from 'express';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { ChatMessage, GrantEndReason, MessageStatus } from '../../shared/api.ts';
+import type { ChatStreamEvent } from '../../shared/events.ts';
+import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
+import type { ModelRow } from '../db/models.ts';
+import { withTransaction } from '../db/pool.ts';
+import type { UserRow } from '../db/users.ts';
+import type { Deps } from '../deps.ts';
+import type { Grant } from '../grants/grants.ts';
+import { HttpError, rateLimited } from '../http/errors.ts';
+import { ProviderError, streamCompletion, type Usage } from '../models/providers.ts';
+import { grantEndText } from './grantEndText.ts';
+
+/** How an answer ended, for storing it. */
+export interface AnswerOutcome {
+  content: string;
+  status: Exclude<MessageStatus, 'streaming'>;
+  note: string | null;
+  usage: Usage | null;
+}
+
+async function audit(deps: Pick<Deps, 'pool'>, context: AuditContext, input: Parameters<typeof recordAuditEvent>[2]): Promise<void> {
+  await withTransaction(deps.pool, (client) => recordAuditEvent(client, context, input));
+}
+
+/**
+ * Checks the grant for a restricted model: on the server, on every request, failing closed
+ * when Redis cannot answer (DESIGN.md invariants 3 and 4). Denials are audited.
+ */
+export async function requireModelGrant(deps: Deps, { sessionId, userId, modelId, context }: { sessionId: string; userId: string; modelId: string; context: AuditContext }): Promise<Grant> {
+  let check;
+  try {
+    check = await deps.grants.check(sessionId, userId, modelId);
+  } catch (error) {
+    deps.log.error({ err: (error as Error).message }, 'grant check failed: denying');
+    await audit(deps, context, { action: 'grant.denied', outcome: 'denied', model: modelId, details: { reason: 'grant_store_unavailable' } }).catch(() => undefined);
+    throw new HttpError(503, 'GRANT_CHECK_UNAVAILABLE', 'Access to restricted models cannot be checked right now, so it is denied. Try again shortly.');
+  }
+  if (!check.allowed) {
+    await audit(deps, context, { action: 'grant.denied', outcome: 'denied', model: modelId, details: { reason: check.reason } });
+    throw new HttpError(403, 'GRANT_REQUIRED', 'Unlock restricted models with your security key to use this model.');
+  }
+  return check.grant;
+}
+
+const limiters = new WeakMap<Deps, RateLimiterRedis>();
+
+/** Per-user limits on the expensive route: requests a minute, and streams at once (across nodes). */
+async function claimStreamSlot(deps: Deps, userId: string): Promise<() => Promise<void>> {
+  let limiter = limiters.get(deps);
+  if (!limiter) {
+    limiter = new RateLimiterRedis({ storeClient: deps.redis, keyPrefix: 'rl:chat-user', points: deps.config.chat.requestsPerMinute, duration: 60 });
+    limiters.set(deps, limiter);
+  }
+  try {
+    await limiter.consume(userId);
+  } catch (rejection) {
+    if (rejection instanceof RateLimiterRes) throw rateLimited(Math.ceil(rejection.msBeforeNext / 1000), 'You are sending messages too fast. Wait a moment.');
+    throw rejection;
+  }
+  const key = `streams:${userId}`;
+  const [[, count]] = ((await deps.redis.multi().incr(key).expire(key, 900).exec()) ?? [[null, 0]]) as [[unknown, number]];
+  if (count > deps.config.chat.maxConcurrentStreams) {
+    await deps.redis.decr(key);
+    throw new HttpError(429, 'TOO_MANY_STREAMS', `You can have at most ${deps.config.chat.maxConcurrentStreams} answers streaming at once.`, { retryAfter: 5 });
+  }
+  return async () => {
+    await deps.redis.decr(key).catch(() => undefined);
+  };
+}
+
+function send(res: Response, event: ChatStreamEvent): void {
+  if (res.writableEnded || res.destroyed) return;
+  // Tokens that arrive together leave together: one write (and one TCP segment) per tick, not per token.
+  if (!res.writableCorked) {
+    res.cork();
+    process.nextTick(() => res.uncork());
+  }
+  res.write(`data: ${JSON.stringify(event)}\n\n`);
+}
+
+/**
+ * Streams a model's answer as Server-Sent Events. Guards first (grant for restricted
+ * models, per-user limits), all answered as JSON errors before any byte of the stream.
+ * Then the stream obeys the grant to the last token: revocation on any node, session end
+ * or expiry cut it; a renewal hands it to the new grant. The outcome is returned for storing.
+ */
+export async function streamAnswer(
+  deps: Deps,
+  {
+    req,
+    res,
+    user,
+    model,
+    messages,
+    context,
+    beforeStream,
+    afterStream,
+  }: {
+    req: Request;
+    res: Response;
+    user: UserRow;
+    model: ModelRow;
+    messages: ChatMessage[];
+    context: AuditContext;
+    /** Runs after the guards, before the first byte: returns the `start` event (conversation ids), if any. */
+    beforeStream?: () => Promise<ChatStreamEvent | null>;
+    /** Runs with the outcome before the stream closes, so a client that reloads finds it stored. */
+    afterStream?: (outcome: AnswerOutcome) => Promise<void>;
+  },
+): Promise<AnswerOutcome> {
+  const grant = model.tier === 'restricted' ? await requireModelGrant(deps, { sessionId: req.sessionID, userId: user.id, modelId: model.id, context }) : null;
+  const release = await claimStreamSlot(deps, user.id);
+  try {
+    if (grant) await audit(deps, context, { action: 'model.access', outcome: 'success', model: model.id, target: { type: 'grant', id: grant.id } });
+    const start = beforeStream ? await beforeStream() : null;
+
+    const controller = new AbortController();
+    const cut: { reason: GrantEndReason | 'stopped' | null } = { reason: null };
+    const stop = (reason: GrantEndReason | 'stopped') => {
+      if (controller.signal.aborted) return;
+      cut.reason = reason;
+      controller.abort();
+    };
+    let expiry: NodeJS.Timeout | null = null;
+    const watchExpiry = (watched: Grant) => {
+      if (expiry) clearTimeout(expiry);
+      expiry = setTimeout(() => stop('expired'), Math.max(0, watched.expiresAt - Date.now()));
+    };
+    let watched = grant;
+    const onRevoked = async (reason: GrantEndReason) => {
+      const renewed = reason === 'replaced' ? await deps.grants.forSession(req.sessionID).catch(() => null) : null;
+      if (renewed && renewed.models.includes(model.id)) {
+        watched = renewed;
+        watchExpiry(renewed);
+      } else stop(reason);
+    };
+    const unsubscribe = grant
+      ? deps.bus.on(({ target, event }) => {
+          if (!('sessionId' in target) || target.sessionId !== req.sessionID) return;
+          if (event.type === 'GRANT_REVOKED' && event.grantId === watched?.id) void onRevoked(event.reason);
+          if (event.type === 'SESSION_ENDED') stop('session_ended');
+        })
+      : () => undefined;
+    if (grant) watchExpiry(grant);
+    res.on('close', () => stop('stopped'));
+
+    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' });
+    res.flushHeaders();
+    if (start) send(res, start);
+
+    let content = '';
+    let outcome: AnswerOutcome;
+    try {
+      const tokens = streamCompletion(model, {
+        messages,
+        maxTokens: model.max_output_tokens,
+        signal: controller.signal,
+        timeoutMs: deps.config.chat.modelTimeoutSeconds * 1000,
+      });
+      let next = await tokens.next();
+      while (!next.done) {
+        content += next.value;
+        send(res, { type: 'delta', text: next.value });
+        next = await tokens.next();
+      }
+      if (cut.reason) {
+        send(res, { type: 'cut', reason: cut.reason });
+        outcome = { content, status: 'cut_off', note: grantEndText(cut.reason), usage: next.value.usage };
+      } else {
+        send(res, { type: 'done', finishReason: next.value.finishReason });
+        outcome = { content, status: 'complete', note: next.value.finishReason === 'length' ? 'Stopped at the length limit.' : null, usage: next.value.usage };
+      }
+    } catch (error) {
+      if (!(error instanceof ProviderError)) deps.log.error({ err: error }, 'chat stream failed');
+      const failure = error instanceof ProviderError ? error : new ProviderError('MODEL_ERROR', 'The answer stopped because of an error on our side.');
+      if (error instanceof ProviderError) deps.log.warn({ code: error.code, model: model.id, err: (error.cause as Error | undefined)?.message }, 'model provider failed');
+      send(res, { type: 'error', code: failure.code, message: failure.message });
+      outcome = { content, status: 'error', note: failure.message, usage: null };
+    } finally {
+      unsubscribe();
+      if (expiry) clearTimeout(expiry);
+    }
+    await afterStream?.(outcome).catch((error: unknown) => deps.log.error({ err: error }, 'answer not stored'));
+    res.end();
+    if (grant && cut.reason && cut.reason !== 'stopped') {
+      await audit(deps, context, { action: 'model.stream_cut', outcome: 'denied', model: model.id, target: { type: 'grant', id: grant.id }, details: { reason: cut.reason } }).catch(
+        (error: unknown) => deps.log.error({ err: error }, 'stream cut not audited'),
+      );
+    }
+    return outcome;
+  } finally {
+    await release();
+  }
+}

@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelRow } from '../db/models.ts';
+import { freePort } from '../test/env.ts';
+import { FakeOpenAI } from '../test/fakeOpenAI.ts';
+import { ProviderError } from './providers.ts';
+import { streamOpenAI } from './openaiProvider.ts';
+
+let fake: FakeOpenAI;
+beforeAll(async () => {
+  fake = await FakeOpenAI.start();
+  process.env.TEST_UPSTREAM_KEY = 'sk-test-123';
+});
+afterAll(() => fake.stop());
+
+const model = (): ModelRow => ({
+  id: 'upstream',
+  display_name: 'Upstream',
+  description: '',
+  provider: 'openai',
+  base_url: fake.baseUrl,
+  upstream_model: 'llama3.2',
+  api_key_env: 'TEST_UPSTREAM_KEY',
+  tier: 'standard',
+  enabled: true,
+  grant_seconds: 300,
+  requires_user_verification: false,
+  max_output_tokens: 64,
+});
+
+async function collect(options: { timeoutMs?: number; signal?: AbortSignal } = {}) {
+  const pieces: string[] = [];
+  const stream = streamOpenAI(model(), {
+    messages: [{ role: 'user', content: 'hello' }],
+    maxTokens: 64,
+    signal: options.signal ?? new AbortController().signal,
+    timeoutMs: options.timeoutMs ?? 2_000,
+  });
+  let next = await stream.next();
+  while (!next.done) {
+    pieces.push(next.value);
+    next = await stream.next();
+  }
+  return { pieces, completion: next.value };
+}
+
+async function failure(promise: Promise<unknown>): Promise<ProviderError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ProviderError);
+  return error as ProviderError;
+}
+
+describe('OpenAI-compatible streaming provider', () => {
+  it('streams the content, sends the upstream model, key and limits, and records usage', async () => {
+    fake.mode = 'normal';
+    const { pieces, completion } = await collect();
+    expect(pieces.join('')).toBe(Array.from({ length: 20 }, (_, i) => `tok${i} `).join(''));
+    expect(completion).toEqual({ finishReason: 'stop', usage: { promptTokens: 7, completionTokens: 20 } });
+    const request = fake.requests.at(-1)!;
+    expect(request.body).toMatchObject({ model: 'llama3.2', stream: true, max_tokens: 64, messages: [{ role: 'user', content: 'hello' }] });
+    expect(request.authorization).toBe('Bearer sk-test-123');
+  });
+
+  it('turns an upstream 500 into MODEL_ERROR without passing on its body', async () => {
+    fake.mode = 'error500';
+    const error = await failure(collect());
+    expect(error.code).toBe('MODEL_ERROR');
+    expect(error.message).toMatch(/HTTP 500/);
+    expect(error.message).not.toMatch(/secret/);
+  });
+
+  it('times out an upstream that never answers, and one that stalls mid-answer', async () => {
+    fake.mode = 'hang';
+    const started = Date.now();
+    expect((await failure(collect({ timeoutMs: 300 }))).code).toBe('MODEL_TIMEOUT');
+    expect(Date.now() - started).toBeLessThan(2_000);
+    fake.mode = 'hang-mid-stream';
+    expect((await failure(collect({ timeoutMs: 300 }))).code).toBe('MODEL_TIMEOUT');
+  });
+
+  it('reports a malformed chunk as MODEL_BAD_RESPONSE', async () => {
+    fake.mode = 'malformed';
+    expect((await failure(collect())).code).toBe('MODEL_BAD_RESPONSE');
+  });
+
+  it('reports a connection dropped mid-answer', async () => {
+    fake.mode = 'drop';
+    const error = await failure(collect());
+    expect(error.code).toBe('MODEL_ERROR');
+  });
+
+  it('reports an unreachable server as MODEL_UNREACHABLE', async () => {
+    // A port nothing listens on.
+    const dead = { ...model(), base_url: `http://127.0.0.1:${await freePort()}/v1` };
+    const stream = streamOpenAI(dead, { messages: [{ role: 'user', content: 'x' }], maxTokens: 5, signal: new AbortController().signal, timeoutMs: 2_000 });
+    expect((await failure(stream.next())).code).toBe('MODEL_UNREACHABLE');
+  });
+
+  it('propagates a client abort upstream: the model server sees the connection close', async () => {
+    fake.mode = 'normal';
+    fake.tokens = 200;
+    fake.tokenDelayMs = 10;
+    try {
+      const controller = new AbortController();
+      const stream = streamOpenAI(model(), { messages: [{ role: 'user', content: 'x' }], maxTokens: 500, signal: controller.signal, timeoutMs: 2_000 });
+      await stream.next();
+      await stream.next();
+      controller.abort();
+      const rest = await stream.next();
+      expect(rest.done).toBe(true);
+      await expect.poll(() => fake.requests.at(-1)!.closedEarlyAt).not.toBeNull();
+    } finally {
+      fake.tokens = 20;
+      fake.tokenDelayMs = 5;
+    }
+  });
+});

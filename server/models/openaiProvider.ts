@@ -1,0 +1,111 @@
+import type { ModelRow } from '../db/models.ts';
+import { ProviderError, type Completion, type CompletionRequest, type TokenStream, type Usage } from './providers.ts';
+
+interface ChunkJSON {
+  choices?: Array<{ delta?: { content?: unknown }; finish_reason?: unknown }>;
+  usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } | null;
+}
+
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET']);
+
+function causeCode(error: unknown): string | undefined {
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
+  return typeof cause?.code === 'string' ? cause.code : undefined;
+}
+
+/**
+ * An OpenAI-compatible chat completions call with `stream: true` (OpenAI, Ollama, vLLM,
+ * llama.cpp server, LiteLLM…), read as Server-Sent Events. The caller's abort reaches the
+ * upstream (the connection is closed); a silent upstream times out; a non-200 answer, a
+ * malformed chunk or a connection dropped mid-answer become ProviderErrors.
+ */
+export async function* streamOpenAI(model: ModelRow, { messages, maxTokens, signal, timeoutMs }: CompletionRequest): TokenStream {
+  if (!model.base_url) throw new ProviderError('MODEL_ERROR', `The model "${model.display_name}" has no server address configured.`);
+  const apiKey = model.api_key_env ? process.env[model.api_key_env] : undefined;
+  if (model.api_key_env && !apiKey) throw new ProviderError('MODEL_ERROR', `The API key for "${model.display_name}" is not configured on the server.`);
+
+  const timeout = new AbortController();
+  let timer: NodeJS.Timeout | null = null;
+  const arm = () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => timeout.abort(new ProviderError('MODEL_TIMEOUT', `The model server did not answer within ${Math.round(timeoutMs / 1000)} s.`)), timeoutMs);
+  };
+  const combined = AbortSignal.any([signal, timeout.signal]);
+  const failure = (error: unknown): ProviderError => {
+    if (timeout.signal.aborted) return timeout.signal.reason as ProviderError;
+    if (error instanceof ProviderError) return error;
+    const code = causeCode(error);
+    if (code && UNREACHABLE_CODES.has(code)) return new ProviderError('MODEL_UNREACHABLE', 'The model server cannot be reached.', { cause: error });
+    return new ProviderError('MODEL_ERROR', 'The connection to the model server failed.', { cause: error });
+  };
+
+  arm();
+  let response: Response;
+  try {
+    response = await fetch(new URL('chat/completions', model.base_url.endsWith('/') ? model.base_url : `${model.base_url}/`), {
+      method: 'POST',
+      signal: combined,
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
+      body: JSON.stringify({ model: model.upstream_model, messages, stream: true, max_tokens: maxTokens, stream_options: { include_usage: true } }),
+    });
+  } catch (error) {
+    if (timer) clearTimeout(timer);
+    if (signal.aborted) return { finishReason: 'stop', usage: null };
+    throw failure(error);
+  }
+  if (!response.ok || !response.body) {
+    if (timer) clearTimeout(timer);
+    await response.body?.cancel().catch(() => undefined);
+    // The upstream's body may hold anything (even secrets echoed back): never pass it on.
+    throw new ProviderError('MODEL_ERROR', `The model server answered with an error (HTTP ${response.status}).`);
+  }
+
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let finishReason: Completion['finishReason'] | null = null;
+  let usage: Usage | null = null;
+  try {
+    for (;;) {
+      arm();
+      let read: ReadableStreamReadResult<Uint8Array>;
+      try {
+        read = await reader.read();
+      } catch (error) {
+        if (signal.aborted) return { finishReason: 'stop', usage };
+        throw failure(error);
+      }
+      if (read.done) break;
+      buffer += decoder.decode(read.value, { stream: true });
+      let newline: number;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, newline).replace(/\r$/, '');
+        buffer = buffer.slice(newline + 1);
+        if (!line.startsWith('data:')) continue; // comments, event names, blank separators
+        const data = line.slice(5).trim();
+        if (data === '[DONE]') return { finishReason: finishReason ?? 'stop', usage };
+        let chunk: ChunkJSON;
+        try {
+          chunk = JSON.parse(data) as ChunkJSON;
+        } catch (error) {
+          throw new ProviderError('MODEL_BAD_RESPONSE', 'The model server sent a response Argus could not read.', { cause: error });
+        }
+        const choice = chunk.choices?.[0];
+        const content = choice?.delta?.content;
+        if (typeof content === 'string' && content.length > 0) yield content;
+        if (choice?.finish_reason === 'length') finishReason = 'length';
+        else if (typeof choice?.finish_reason === 'string') finishReason = 'stop';
+        if (chunk.usage && typeof chunk.usage.prompt_tokens === 'number' && typeof chunk.usage.completion_tokens === 'number') {
+          usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
+        }
+      }
+    }
+    if (signal.aborted) return { finishReason: 'stop', usage };
+    if (finishReason) return { finishReason, usage };
+    throw new ProviderError('MODEL_ERROR', 'The model server closed the connection in the middle of the answer.');
+  } finally {
+    if (timer) clearTimeout(timer);
+    // Closing the reader closes the upstream connection: an abort reaches the model server.
+    await reader.cancel().catch(() => undefined);
+  }
+}

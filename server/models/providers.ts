@@ -1,0 +1,46 @@
+import type { ChatMessage } from '../../shared/api.ts';
+import type { ModelRow } from '../db/models.ts';
+import { streamDemo } from './demoProvider.ts';
+import { streamOpenAI } from './openaiProvider.ts';
+
+/** What can go wrong with a model server, each a stable code with a message for people. */
+export type ProviderErrorCode = 'MODEL_UNREACHABLE' | 'MODEL_ERROR' | 'MODEL_TIMEOUT' | 'MODEL_BAD_RESPONSE';
+
+export class ProviderError extends Error {
+  override name = 'ProviderError';
+  constructor(
+    readonly code: ProviderErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface Completion {
+  finishReason: 'stop' | 'length';
+  usage: Usage | null;
+}
+
+/** Text pieces as they arrive; the return value says how the answer ended. */
+export type TokenStream = AsyncGenerator<string, Completion>;
+
+export interface CompletionRequest {
+  messages: ChatMessage[];
+  maxTokens: number;
+  /** Aborted when the client stops, the grant ends, or the server shuts down: the upstream call is cancelled. */
+  signal: AbortSignal;
+  /** Longest wait for the upstream's first byte, and between two chunks. */
+  timeoutMs: number;
+}
+
+/** Streams a completion from the model's provider. Model calls never run in the browser. */
+export function streamCompletion(model: ModelRow, request: CompletionRequest): TokenStream {
+  if (model.provider === 'demo') return streamDemo(model.display_name, request);
+  return streamOpenAI(model, request);
+}

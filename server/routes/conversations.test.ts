@@ -1,0 +1,177 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConversationListResponse, ConversationResponse, ConversationView, GrantResponse } from '../../shared/api.ts';
+import type { ChatStreamEvent } from '../../shared/events.ts';
+import { query } from '../db/pool.ts';
+import { enrollUser, errorCode, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
+import { FakeOpenAI } from '../test/fakeOpenAI.ts';
+
+let node: TestNode;
+let fake: FakeOpenAI;
+let amy: Awaited<ReturnType<typeof enrollUser>>;
+let ben: Awaited<ReturnType<typeof enrollUser>>;
+
+beforeAll(async () => {
+  node = await startTestNode({ SIGNIN_RATE_PER_MINUTE: '1000', CHAT_REQUESTS_PER_MINUTE: '1000', MODEL_TIMEOUT_SECONDS: '2' });
+  fake = await FakeOpenAI.start();
+  await query(
+    node.deps.pool,
+    't',
+    `INSERT INTO model (id, display_name, provider, base_url, upstream_model, tier) VALUES ('upstream', 'Upstream Llama', 'openai', $1, 'llama3.2', 'standard')`,
+    [fake.baseUrl],
+  );
+  amy = await enrollUser(node, { username: 'amy', password: 'a parcel of rogues here' });
+  ben = await enrollUser(node, { username: 'ben', password: 'a basket of ripe figs' });
+});
+afterAll(async () => {
+  await node.destroy();
+  await fake.stop();
+});
+
+async function stream(client: TestClient, path: string, body: unknown, onDelta?: () => void): Promise<{ status: number; events: ChatStreamEvent[]; error?: string }> {
+  const response = await fetch(client.baseUrl + path, {
+    method: 'POST',
+    headers: { origin: client.origin, 'content-type': 'application/json', cookie: client.cookie! },
+    body: JSON.stringify(body),
+  });
+  if (!response.headers.get('content-type')?.includes('event-stream')) {
+    return { status: response.status, events: [], error: ((await response.json()) as { error: { code: string } }).error.code };
+  }
+  const text = await new Response(
+    new ReadableStream({
+      async start(controller) {
+        const reader = response.body!.getReader();
+        let sawDelta = false;
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          if (!sawDelta && new TextDecoder().decode(value).includes('"delta"')) {
+            sawDelta = true;
+            onDelta?.();
+          }
+          controller.enqueue(value);
+        }
+        controller.close();
+      },
+    }),
+  ).text();
+  const events = text
+    .split('\n\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line.replace(/^data: /, '')) as ChatStreamEvent);
+  return { status: response.status, events };
+}
+
+async function newConversation(client: TestClient, model = 'demo-standard'): Promise<ConversationView> {
+  const response = await client.post<{ conversation: ConversationView }>('/api/conversations', { model });
+  expect(response.status).toBe(201);
+  return response.body.conversation;
+}
+
+describe('conversations', () => {
+  it('stores the question and the streamed answer, titles the conversation, and finds it again', async () => {
+    const conversation = await newConversation(amy.client);
+    expect(conversation.title).toBe('New conversation');
+    const result = await stream(amy.client, `/api/conversations/${conversation.id}/messages`, { content: 'What is a grant in Argus?', model: 'demo-standard' });
+    expect(result.events[0]).toMatchObject({ type: 'start' });
+    expect(result.events.at(-1)).toEqual({ type: 'done', finishReason: 'stop' });
+    const text = result.events.flatMap((e) => (e.type === 'delta' ? [e.text] : [])).join('');
+
+    const stored = (await amy.client.get<ConversationResponse>(`/api/conversations/${conversation.id}`)).body;
+    expect(stored.conversation.title).toBe('What is a grant in Argus?');
+    expect(stored.messages.map((m) => [m.role, m.status])).toEqual([
+      ['user', 'complete'],
+      ['assistant', 'complete'],
+    ]);
+    expect(stored.messages[1]!.content).toBe(text);
+    const list = (await amy.client.get<ConversationListResponse>('/api/conversations')).body.conversations;
+    expect(list[0]!.id).toBe(conversation.id);
+  });
+
+  it('sends the whole history to a real upstream, and retry replaces the last answer', async () => {
+    const conversation = await newConversation(amy.client, 'upstream');
+    await stream(amy.client, `/api/conversations/${conversation.id}/messages`, { content: 'first question', model: 'upstream' });
+    await stream(amy.client, `/api/conversations/${conversation.id}/messages`, { content: 'second question', model: 'upstream' });
+    expect(fake.requests.at(-1)!.body.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
+    const before = (await amy.client.get<ConversationResponse>(`/api/conversations/${conversation.id}`)).body.messages;
+    const retry = await stream(amy.client, `/api/conversations/${conversation.id}/retry`, {});
+    expect(retry.events.at(-1)).toEqual({ type: 'done', finishReason: 'stop' });
+    const after = (await amy.client.get<ConversationResponse>(`/api/conversations/${conversation.id}`)).body.messages;
+    expect(after).toHaveLength(4);
+    expect(after.at(-1)!.id).not.toBe(before.at(-1)!.id);
+    expect(fake.requests.at(-1)!.body.messages.map((m) => m.content)).toEqual(['first question', expect.any(String), 'second question']);
+  });
+
+  it('renames and deletes, and only ever shows a user their own conversations', async () => {
+    const conversation = await newConversation(amy.client);
+    expect((await amy.client.patch<{ conversation: ConversationView }>(`/api/conversations/${conversation.id}`, { title: 'Renamed' })).body.conversation.title).toBe('Renamed');
+    expect((await ben.client.get(`/api/conversations/${conversation.id}`)).status).toBe(404);
+    expect((await ben.client.patch(`/api/conversations/${conversation.id}`, { title: 'Mine' })).status).toBe(404);
+    expect((await ben.client.request('DELETE', `/api/conversations/${conversation.id}`)).status).toBe(404);
+    expect((await stream(ben.client, `/api/conversations/${conversation.id}/messages`, { content: 'hi', model: 'demo-standard' })).error).toBe('NOT_FOUND');
+    expect((await ben.client.get<ConversationListResponse>('/api/conversations')).body.conversations.map((c) => c.id)).not.toContain(conversation.id);
+    expect((await amy.client.request('DELETE', `/api/conversations/${conversation.id}`)).status).toBe(204);
+    expect((await amy.client.get(`/api/conversations/${conversation.id}`)).status).toBe(404);
+  });
+
+  it('refuses bad input with clear codes and stores nothing', async () => {
+    const conversation = await newConversation(amy.client);
+    const path = `/api/conversations/${conversation.id}/messages`;
+    expect((await stream(amy.client, path, { content: '   ', model: 'demo-standard' })).error).toBe('VALIDATION_FAILED');
+    expect((await stream(amy.client, path, { content: 'x'.repeat(32_001), model: 'demo-standard' })).error).toBe('VALIDATION_FAILED');
+    expect((await stream(amy.client, path, { content: 'hi', model: 'no-such-model' })).error).toBe('MODEL_NOT_FOUND');
+    expect(errorCode(await amy.client.post('/api/conversations', { model: 'no-such-model' }))).toBe('MODEL_NOT_FOUND');
+    expect((await stream(amy.client, '/api/conversations/not-a-uuid/messages', { content: 'hi', model: 'demo-standard' })).error).toBe('VALIDATION_FAILED');
+    // A restricted model without a grant: refused before anything is stored.
+    expect((await stream(amy.client, path, { content: 'hi', model: 'demo-restricted' })).error).toBe('GRANT_REQUIRED');
+    expect((await amy.client.get<ConversationResponse>(`/api/conversations/${conversation.id}`)).body.messages).toEqual([]);
+  });
+
+  it('stores a model failure as an error answer with a clear message', async () => {
+    fake.mode = 'error500';
+    try {
+      const conversation = await newConversation(amy.client, 'upstream');
+      const result = await stream(amy.client, `/api/conversations/${conversation.id}/messages`, { content: 'hello', model: 'upstream' });
+      expect(result.events.at(-1)).toMatchObject({ type: 'error', code: 'MODEL_ERROR' });
+      const answer = (await amy.client.get<ConversationResponse>(`/api/conversations/${conversation.id}`)).body.messages[1]!;
+      expect(answer).toMatchObject({ status: 'error', note: expect.stringMatching(/HTTP 500/) });
+    } finally {
+      fake.mode = 'normal';
+    }
+  });
+
+  it('keeps a partial restricted answer, marked cut off, when the key is removed mid-stream', async () => {
+    const options = (await amy.client.post<{ options: { challenge: string } }>('/api/verify-key-ownership/options')).body.options;
+    await amy.client.post<GrantResponse>('/api/verify-key-ownership', { response: amy.authenticator.assert(options), presenceMode: 'webhid', device: { vendorId: 1, productId: 2, productName: 'k' } });
+    const conversation = await newConversation(amy.client, 'demo-restricted');
+    const result = await stream(amy.client, `/api/conversations/${conversation.id}/messages`, { content: 'tell me', model: 'demo-restricted' }, () => {
+      setTimeout(() => void amy.client.request('DELETE', '/api/grants/current', { reason: 'key_removed' }), 60);
+    });
+    expect(result.events.at(-1)).toEqual({ type: 'cut', reason: 'key_removed' });
+    const answer = (await amy.client.get<ConversationResponse>(`/api/conversations/${conversation.id}`)).body.messages[1]!;
+    expect(answer.status).toBe('cut_off');
+    expect(answer.note).toMatch(/security key was removed/);
+    expect(answer.content.length).toBeGreaterThan(0);
+  });
+});
+
+describe('per-user limits', () => {
+  it('caps concurrent streams and requests per minute', async () => {
+    const limited = await startTestNode({ CHAT_REQUESTS_PER_MINUTE: '4', CHAT_MAX_CONCURRENT_STREAMS: '1' });
+    try {
+      const cy = await enrollUser(limited, { username: 'cy', password: 'a lantern for the ferry' });
+      const conversation = (await cy.client.post<{ conversation: ConversationView }>('/api/conversations', { model: 'demo-standard' })).body.conversation;
+      const path = `/api/conversations/${conversation.id}/messages`;
+      let second: Awaited<ReturnType<typeof stream>> | null = null;
+      const first = await stream(cy.client, path, { content: 'one', model: 'demo-standard' }, () => {
+        void stream(cy.client, path, { content: 'two', model: 'demo-standard' }).then((r) => (second = r));
+      });
+      expect(first.events.at(-1)).toMatchObject({ type: 'done' });
+      await expect.poll(() => second?.error).toBe('TOO_MANY_STREAMS');
+      expect((await stream(cy.client, path, { content: 'three', model: 'demo-standard' })).events.at(-1)).toMatchObject({ type: 'done' });
+      expect((await stream(cy.client, path, { content: 'four', model: 'demo-standard' })).events.at(-1)).toMatchObject({ type: 'done' });
+      expect((await stream(cy.client, path, { content: 'five', model: 'demo-standard' })).error).toBe('RATE_LIMITED');
+    } finally {
+      await limited.destroy();
+    }
+  });
+});

@@ -1,0 +1,194 @@
+import { z } from 'zod';
+import type { ChatMessage, ConversationListResponse, ConversationResponse } from '../../shared/api.ts';
+import { CONVERSATION_TITLE_MAX } from '../../shared/api.ts';
+import { streamAnswer } from '../chat/streamAnswer.ts';
+import {
+  deleteConversation,
+  deleteMessage,
+  finishMessage,
+  getConversation,
+  getMessages,
+  insertConversation,
+  insertMessage,
+  listConversations,
+  toConversationView,
+  toMessageView,
+  updateConversation,
+} from '../db/conversations.ts';
+import { HttpError, notFound } from '../http/errors.ts';
+import { defineRoute } from '../http/route.ts';
+import { enabledModel, MessageContent } from './chat.ts';
+
+const IdParams = z.strictObject({ id: z.uuid('not a conversation id') });
+const Title = z.string().trim().min(1, 'Give the conversation a title.').max(CONVERSATION_TITLE_MAX);
+const ModelId = z.string().min(1).max(64);
+const NEW_TITLE = 'New conversation';
+
+const cursor = {
+  encode: (c: { updated_cursor: string; id: string }) => Buffer.from(`${c.updated_cursor}|${c.id}`).toString('base64url'),
+  schema: z
+    .string()
+    .max(200)
+    .transform((value, ctx) => {
+      const [updatedAt, id] = Buffer.from(value, 'base64url').toString('utf8').split('|');
+      if (!updatedAt || !id || Number.isNaN(Date.parse(updatedAt)) || !z.uuid().safeParse(id).success) {
+        ctx.addIssue({ code: 'custom', message: 'not a cursor' });
+        return z.NEVER;
+      }
+      return { updatedAt, id };
+    }),
+};
+
+/** A first message makes a better title than "New conversation". */
+function titleFrom(content: string): string {
+  const line = content.replace(/\s+/g, ' ').trim();
+  return line.length > 60 ? `${line.slice(0, 57)}…` : line;
+}
+
+/** The history a model sees: every stored message that has content, oldest first. */
+function history(messages: Array<{ role: 'user' | 'assistant'; content: string }>): ChatMessage[] {
+  return messages.filter((m) => m.content.length > 0).map((m) => ({ role: m.role, content: m.content }));
+}
+
+export const conversationRoutes = [
+  defineRoute({
+    method: 'get',
+    path: '/api/conversations',
+    access: 'signed-in',
+    summary: 'Your conversations, most recently used first.',
+    query: z.strictObject({ after: cursor.schema.optional(), limit: z.coerce.number().int().min(1).max(100).default(30) }),
+    async handler({ user, query, deps }) {
+      const rows = await listConversations(deps.pool, user.id, query.after, query.limit + 1);
+      const page = rows.slice(0, query.limit);
+      const last = page[page.length - 1];
+      const body: ConversationListResponse = { conversations: page.map(toConversationView), nextCursor: rows.length > query.limit && last ? cursor.encode(last) : null };
+      return { body };
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/api/conversations',
+    access: 'signed-in',
+    summary: 'Start a conversation.',
+    body: z.strictObject({ model: ModelId, title: Title.optional() }),
+    async handler({ user, body, deps }) {
+      const model = await enabledModel(deps.pool, body.model);
+      const row = await insertConversation(deps.pool, { userId: user.id, title: body.title ?? NEW_TITLE, modelId: model.id });
+      return { status: 201, body: { conversation: toConversationView(row) } };
+    },
+  }),
+
+  defineRoute({
+    method: 'get',
+    path: '/api/conversations/:id',
+    access: 'signed-in',
+    summary: 'One of your conversations with its messages.',
+    params: IdParams,
+    async handler({ user, params, deps }) {
+      const conversation = await getConversation(deps.pool, user.id, params.id);
+      if (!conversation) throw notFound('No such conversation.');
+      const body: ConversationResponse = { conversation: toConversationView(conversation), messages: (await getMessages(deps.pool, conversation.id)).map(toMessageView) };
+      return { body };
+    },
+  }),
+
+  defineRoute({
+    method: 'patch',
+    path: '/api/conversations/:id',
+    access: 'signed-in',
+    summary: 'Rename one of your conversations.',
+    params: IdParams,
+    body: z.strictObject({ title: Title }),
+    async handler({ user, params, body, deps }) {
+      const row = await updateConversation(deps.pool, user.id, params.id, { title: body.title });
+      if (!row) throw notFound('No such conversation.');
+      return { body: { conversation: toConversationView(row) } };
+    },
+  }),
+
+  defineRoute({
+    method: 'delete',
+    path: '/api/conversations/:id',
+    access: 'signed-in',
+    summary: 'Delete one of your conversations and its messages.',
+    params: IdParams,
+    async handler({ user, params, deps }) {
+      if (!(await deleteConversation(deps.pool, user.id, params.id))) throw notFound('No such conversation.');
+      return {};
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/api/conversations/:id/messages',
+    access: 'signed-in',
+    summary: 'Send a message and stream the answer (Server-Sent Events); both are stored.',
+    params: IdParams,
+    body: z.strictObject({ content: MessageContent, model: ModelId }),
+    async handler({ req, res, user, params, body, deps, audit }) {
+      const conversation = await getConversation(deps.pool, user.id, params.id);
+      if (!conversation) throw notFound('No such conversation.');
+      const model = await enabledModel(deps.pool, body.model);
+      const earlier = await getMessages(deps.pool, conversation.id);
+      let answerId = '';
+      await streamAnswer(deps, {
+        req,
+        res,
+        user,
+        model,
+        messages: [...history(earlier), { role: 'user', content: body.content }],
+        context: audit,
+        // Stored only once the guards have passed: a refused request leaves nothing behind.
+        beforeStream: async () => {
+          const question = await insertMessage(deps.pool, { conversationId: conversation.id, role: 'user', content: body.content, modelId: null, status: 'complete' });
+          const answer = await insertMessage(deps.pool, { conversationId: conversation.id, role: 'assistant', content: '', modelId: model.id, status: 'streaming' });
+          answerId = answer.id;
+          const title = earlier.length === 0 && conversation.title === NEW_TITLE ? titleFrom(body.content) : undefined;
+          await updateConversation(deps.pool, user.id, conversation.id, { modelId: model.id, ...(title ? { title } : {}) });
+          return { type: 'start', userMessageId: question.id, assistantMessageId: answer.id };
+        },
+        afterStream: (outcome) => finishMessage(deps.pool, answerId, outcome),
+      });
+      return {};
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/api/conversations/:id/retry',
+    access: 'signed-in',
+    summary: 'Answer the last message again (replaces the last answer), streamed.',
+    params: IdParams,
+    body: z.strictObject({ model: ModelId.optional() }),
+    async handler({ req, res, user, params, body, deps, audit }) {
+      const conversation = await getConversation(deps.pool, user.id, params.id);
+      if (!conversation) throw notFound('No such conversation.');
+      const model = await enabledModel(deps.pool, body.model ?? conversation.model_id);
+      const messages = await getMessages(deps.pool, conversation.id);
+      const last = messages.at(-1);
+      const replaced = last?.role === 'assistant' ? last : null;
+      const kept = replaced ? messages.slice(0, -1) : messages;
+      if (kept.at(-1)?.role !== 'user') throw new HttpError(409, 'CONFLICT', 'There is no question to answer again.');
+      if (replaced?.status === 'streaming') throw new HttpError(409, 'CONFLICT', 'The last answer is still being written.');
+      let answerId = '';
+      await streamAnswer(deps, {
+        req,
+        res,
+        user,
+        model,
+        messages: history(kept),
+        context: audit,
+        beforeStream: async () => {
+          if (replaced) await deleteMessage(deps.pool, replaced.id);
+          const answer = await insertMessage(deps.pool, { conversationId: conversation.id, role: 'assistant', content: '', modelId: model.id, status: 'streaming' });
+          answerId = answer.id;
+          await updateConversation(deps.pool, user.id, conversation.id, { modelId: model.id });
+          return { type: 'start', userMessageId: null, assistantMessageId: answer.id };
+        },
+        afterStream: (outcome) => finishMessage(deps.pool, answerId, outcome),
+      });
+      return {};
+    },
+  }),
+];
