@@ -77,28 +77,35 @@ export async function* streamOpenAI(model: ModelRow, { messages, maxTokens, sign
       }
       if (read.done) break;
       buffer += decoder.decode(read.value, { stream: true });
+      // Everything that arrived in one read goes on as one piece: fewer events, same text.
+      let arrived = '';
       let newline: number;
       while ((newline = buffer.indexOf('\n')) >= 0) {
         const line = buffer.slice(0, newline).replace(/\r$/, '');
         buffer = buffer.slice(newline + 1);
         if (!line.startsWith('data:')) continue; // comments, event names, blank separators
         const data = line.slice(5).trim();
-        if (data === '[DONE]') return { finishReason: finishReason ?? 'stop', usage };
+        if (data === '[DONE]') {
+          if (arrived) yield arrived;
+          return { finishReason: finishReason ?? 'stop', usage };
+        }
         let chunk: ChunkJSON;
         try {
           chunk = JSON.parse(data) as ChunkJSON;
         } catch (error) {
+          if (arrived) yield arrived; // keep what came before the bad chunk
           throw new ProviderError('MODEL_BAD_RESPONSE', 'The model server sent a response Argus could not read.', { cause: error });
         }
         const choice = chunk.choices?.[0];
         const content = choice?.delta?.content;
-        if (typeof content === 'string' && content.length > 0) yield content;
+        if (typeof content === 'string') arrived += content;
         if (choice?.finish_reason === 'length') finishReason = 'length';
         else if (typeof choice?.finish_reason === 'string') finishReason = 'stop';
         if (chunk.usage && typeof chunk.usage.prompt_tokens === 'number' && typeof chunk.usage.completion_tokens === 'number') {
           usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
         }
       }
+      if (arrived) yield arrived;
     }
     if (signal.aborted) return { finishReason: 'stop', usage };
     if (finishReason) return { finishReason, usage };
