@@ -1,15 +1,11 @@
 import type { Page } from '@playwright/test';
 import { installFakeHid } from './fakeHid.ts';
 import { test, expect, type TestAccount } from './fixtures.ts';
-import { SignInPage } from './pages/SignInPage.ts';
+import { signInWith } from './pages/SignInPage.ts';
 import type { VirtualAuthenticator } from './virtualAuthenticator.ts';
 
 async function signInToChat(page: Page, key: VirtualAuthenticator, account: TestAccount): Promise<void> {
-  await key.addCredential(account.credential, 'localhost');
-  const signIn = new SignInPage(page);
-  await signIn.goto();
-  expect(await signIn.signIn(account.username, account.password)).toBe(200);
-  await page.goto('/chat');
+  await signInWith(page, key, account, '/chat');
   await expect(page.getByRole('heading', { name: 'Chat', level: 1 })).toBeVisible();
 }
 

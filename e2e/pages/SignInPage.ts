@@ -1,4 +1,6 @@
 import type { Locator, Page } from '@playwright/test';
+import type { TestAccount } from '../fixtures.ts';
+import type { VirtualAuthenticator } from '../virtualAuthenticator.ts';
 
 /** The sign-in page, as a person sees it: password, then the security key. */
 export class SignInPage {
@@ -41,4 +43,15 @@ export class SignInPage {
     const status = await this.enterPassword(username, password);
     return status === 200 ? this.touchKey() : status;
   }
+}
+
+/** Puts the account's key into the browser, signs in with both steps, and opens `path`. */
+export async function signInWith(page: Page, key: VirtualAuthenticator, account: TestAccount, path = '/'): Promise<void> {
+  await key.addCredential(account.credential, 'localhost');
+  const signIn = new SignInPage(page);
+  await signIn.goto();
+  const status = await signIn.signIn(account.username, account.password);
+  if (status !== 200) throw new Error(`sign-in answered ${status}`);
+  await page.waitForURL((url) => url.pathname === '/');
+  if (path !== '/') await page.goto(path);
 }

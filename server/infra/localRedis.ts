@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import path from 'node:path';
+import { portOpen } from './portOpen.ts';
 import type { Logger } from '../log.ts';
 
 export interface LocalRedis {
@@ -53,17 +53,6 @@ export async function startLocalRedis({ dataDir, port, log }: { dataDir: string;
       await Promise.race([exited, sleep(5_000)]);
     },
   };
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.end();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { KeyListResponse, SessionListResponse, StepUpStatus, WebAuthnOptionsResponse } from '../../shared/api.ts';
+import type { KeyListResponse, SessionListResponse, StepUpStatus } from '../../shared/api.ts';
 import { recordAuditEvent } from '../audit/record.ts';
 import { requireStepUp, stepUpValidUntil } from '../auth/stepUp.ts';
 import { saveSession } from '../auth/sessionUser.ts';
@@ -12,7 +12,7 @@ import { assertionError, registrationError } from '../keys/errors.ts';
 import { removeOwnKey, renameOwnKey } from '../keys/manageKeys.ts';
 import { registerKey } from '../keys/registerKey.ts';
 import { verifyKeyAssertion } from '../keys/verifyKeyAssertion.ts';
-import { assertionOptions, registrationOptions } from '../webauthn/ceremonies.ts';
+import { issueAssertionOptions, issueRegistrationOptions } from '../keys/issueOptions.ts';
 import { AuthenticationResponseSchema, HidDeviceInfoSchema, Nickname, RegistrationResponseSchema } from '../webauthn/schemas.ts';
 
 const KeyParams = z.strictObject({ id: z.uuid('not a key id') });
@@ -83,12 +83,7 @@ export const accountRoutes = [
     async handler({ req, user, deps, audit }) {
       const keys = (await getActiveKeysForUser(deps.pool, user.id)).filter((key) => deps.config.webauthn.allowSyncedPasskeys || !isSynced(key));
       if (keys.length === 0) throw new HttpError(403, 'NO_ACTIVE_KEY', 'Your account has no active security key.');
-      const challenge = await deps.challenges.issue(req.sessionID, 'step-up');
-      const options = await assertionOptions({ config: deps.config, keys, challenge, userVerification: deps.config.webauthn.userVerification });
-      await withTransaction(deps.pool, (client) =>
-        recordAuditEvent(client, audit, { action: 'webauthn.options_issued', outcome: 'success', target: { type: 'user', id: user.id }, details: { ceremony: 'step-up' } }),
-      );
-      const body: WebAuthnOptionsResponse = { options: options as unknown as WebAuthnOptionsResponse['options'] };
+      const body = await issueAssertionOptions(deps, { sessionId: req.sessionID, ceremony: 'step-up', userId: user.id, keys, context: audit });
       return { body };
     },
   }),
@@ -126,22 +121,13 @@ export const accountRoutes = [
     summary: 'WebAuthn creation options to add another key. Needs a fresh assertion with an existing key.',
     async handler({ req, user, deps, audit }) {
       requireStepUp(req, deps.config);
-      const challenge = await deps.challenges.issue(req.sessionID, 'register');
-      const options = await registrationOptions({
-        config: deps.config,
+      const body = await issueRegistrationOptions(deps, {
+        sessionId: req.sessionID,
         user: { id: user.id, username: user.username, displayName: user.display_name },
         existingKeys: await getKeysForUser(deps.pool, user.id),
-        challenge,
+        via: 'account',
+        context: audit,
       });
-      await withTransaction(deps.pool, (client) =>
-        recordAuditEvent(client, audit, {
-          action: 'webauthn.options_issued',
-          outcome: 'success',
-          target: { type: 'user', id: user.id },
-          details: { ceremony: 'register', via: 'account' },
-        }),
-      );
-      const body: WebAuthnOptionsResponse = { options: options as unknown as WebAuthnOptionsResponse['options'] };
       return { body };
     },
   }),

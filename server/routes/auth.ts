@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { SessionResponse, StepResponse, WebAuthnOptionsResponse } from '../../shared/api.ts';
+import type { SessionResponse, StepResponse } from '../../shared/api.ts';
 import { recordAuditEvent } from '../audit/record.ts';
 import { beginPendingStage, completeSignIn, destroySession, pendingUserId, sessionExpiresAt } from '../auth/sessionUser.ts';
 import { signInWithPassword } from '../auth/signIn.ts';
@@ -10,7 +10,7 @@ import { HttpError, rateLimited } from '../http/errors.ts';
 import { defineRoute } from '../http/route.ts';
 import { assertionError } from '../keys/errors.ts';
 import { verifyKeyAssertion } from '../keys/verifyKeyAssertion.ts';
-import { assertionOptions } from '../webauthn/ceremonies.ts';
+import { issueAssertionOptions } from '../keys/issueOptions.ts';
 import { AuthenticationResponseSchema } from '../webauthn/schemas.ts';
 
 export const SESSION_COOKIE = 'argus.sid';
@@ -72,17 +72,7 @@ export const authRoutes = [
       const userId = pendingUserId(req, 'needs_key');
       const keys = (await getActiveKeysForUser(deps.pool, userId)).filter((key) => deps.config.webauthn.allowSyncedPasskeys || !isSynced(key));
       if (keys.length === 0) throw noActiveKey();
-      const challenge = await deps.challenges.issue(req.sessionID, 'signin');
-      const options = await assertionOptions({ config: deps.config, keys, challenge, userVerification: deps.config.webauthn.userVerification });
-      await withTransaction(deps.pool, (client) =>
-        recordAuditEvent(client, audit, {
-          action: 'webauthn.options_issued',
-          outcome: 'success',
-          target: { type: 'user', id: userId },
-          details: { ceremony: 'signin', keys: keys.length },
-        }),
-      );
-      const response: WebAuthnOptionsResponse = { options: options as unknown as WebAuthnOptionsResponse['options'] };
+      const response = await issueAssertionOptions(deps, { sessionId: req.sessionID, ceremony: 'signin', userId, keys, context: audit });
       return { body: response };
     },
   }),

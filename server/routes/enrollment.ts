@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { z } from 'zod';
-import type { EnrollmentInfo, StepResponse, WebAuthnOptionsResponse } from '../../shared/api.ts';
+import type { EnrollmentInfo, StepResponse } from '../../shared/api.ts';
 import { PASSWORD_MAX_LENGTH } from '../../shared/api.ts';
 import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
 import { checkPassword } from '../auth/passwordPolicy.ts';
@@ -15,7 +15,7 @@ import { defineRoute } from '../http/route.ts';
 import { registrationError } from '../keys/errors.ts';
 import { registerKey } from '../keys/registerKey.ts';
 import { hashEnrollmentToken } from '../users/enrollmentLink.ts';
-import { registrationOptions } from '../webauthn/ceremonies.ts';
+import { issueRegistrationOptions } from '../keys/issueOptions.ts';
 import { HidDeviceInfoSchema, Nickname, RegistrationResponseSchema } from '../webauthn/schemas.ts';
 
 const TokenParams = z.strictObject({
@@ -144,22 +144,13 @@ export const enrollmentRoutes = [
     async handler({ req, params, deps, audit }) {
       const { enrollment, user } = await openEnrollment(deps, params.token);
       requireEnrollingSession(req, enrollment);
-      const challenge = await deps.challenges.issue(req.sessionID, 'register');
-      const options = await registrationOptions({
-        config: deps.config,
+      const response = await issueRegistrationOptions(deps, {
+        sessionId: req.sessionID,
         user: { id: user.id, username: user.username, displayName: user.display_name },
         existingKeys: await getKeysForUser(deps.pool, user.id),
-        challenge,
+        via: 'enrollment',
+        context: actorOf(audit, user),
       });
-      await withTransaction(deps.pool, (client) =>
-        recordAuditEvent(client, actorOf(audit, user), {
-          action: 'webauthn.options_issued',
-          outcome: 'success',
-          target: { type: 'user', id: user.id },
-          details: { ceremony: 'register', via: 'enrollment' },
-        }),
-      );
-      const response: WebAuthnOptionsResponse = { options: options as unknown as WebAuthnOptionsResponse['options'] };
       return { body: response };
     },
   }),

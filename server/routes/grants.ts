@@ -1,16 +1,14 @@
 import { z } from 'zod';
-import type { GrantResponse, WebAuthnOptionsResponse } from '../../shared/api.ts';
+import type { GrantResponse } from '../../shared/api.ts';
 import { CLIENT_REVOKE_REASONS, PRESENCE_MODES } from '../../shared/api.ts';
-import { recordAuditEvent } from '../audit/record.ts';
 import { getActiveKeysForUser, isSynced } from '../db/keys.ts';
 import { getEnabledModels } from '../db/models.ts';
-import { withTransaction } from '../db/pool.ts';
 import { toGrantView } from '../grants/grants.ts';
 import { unlockModels, type UnlockFailure } from '../grants/unlockModels.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import { defineRoute } from '../http/route.ts';
 import { assertionError } from '../keys/errors.ts';
-import { assertionOptions } from '../webauthn/ceremonies.ts';
+import { issueAssertionOptions } from '../keys/issueOptions.ts';
 import { AuthenticationResponseSchema, HidDeviceInfoSchema } from '../webauthn/schemas.ts';
 
 function unlockError(reason: UnlockFailure): HttpError {
@@ -41,12 +39,7 @@ export const grantRoutes = [
       if (keys.length === 0) throw new HttpError(403, 'HARDWARE_KEY_REQUIRED', 'Register a hardware security key to unlock restricted models.');
       const restricted = (await getEnabledModels(deps.pool)).filter((m) => m.tier === 'restricted');
       const userVerification = restricted.some((m) => m.requires_user_verification) ? 'required' : deps.config.webauthn.userVerification;
-      const challenge = await deps.challenges.issue(req.sessionID, 'ownership');
-      const options = await assertionOptions({ config: deps.config, keys, challenge, userVerification });
-      await withTransaction(deps.pool, (client) =>
-        recordAuditEvent(client, audit, { action: 'webauthn.options_issued', outcome: 'success', target: { type: 'user', id: user.id }, details: { ceremony: 'ownership' } }),
-      );
-      const body: WebAuthnOptionsResponse = { options: options as unknown as WebAuthnOptionsResponse['options'] };
+      const body = await issueAssertionOptions(deps, { sessionId: req.sessionID, ceremony: 'ownership', userId: user.id, keys, userVerification, context: audit });
       return { body };
     },
   }),

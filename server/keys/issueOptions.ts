@@ -1,0 +1,54 @@
+import type { WebAuthnOptionsResponse } from '../../shared/api.ts';
+import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
+import type { KeyRow } from '../db/keys.ts';
+import { withTransaction } from '../db/pool.ts';
+import type { Deps } from '../deps.ts';
+import type { Ceremony } from '../webauthn/challenges.ts';
+import { assertionOptions, registrationOptions } from '../webauthn/ceremonies.ts';
+
+/**
+ * Every WebAuthn ceremony starts the same way: a fresh single-use challenge for this
+ * session and ceremony, the options built around it, and an audit record that options
+ * were issued.
+ */
+async function issue(
+  deps: Pick<Deps, 'pool' | 'challenges'>,
+  { sessionId, ceremony, userId, context, details, build }: {
+    sessionId: string;
+    ceremony: Ceremony;
+    userId: string;
+    context: AuditContext;
+    details?: Record<string, unknown>;
+    build: (challenge: string) => Promise<unknown>;
+  },
+): Promise<WebAuthnOptionsResponse> {
+  const options = await build(await deps.challenges.issue(sessionId, ceremony));
+  await withTransaction(deps.pool, (client) =>
+    recordAuditEvent(client, context, { action: 'webauthn.options_issued', outcome: 'success', target: { type: 'user', id: userId }, details: { ceremony, ...details } }),
+  );
+  return { options: options as WebAuthnOptionsResponse['options'] };
+}
+
+/** Request options for an assertion by one of `keys` (sign-in, step-up, key ownership). */
+export function issueAssertionOptions(
+  deps: Pick<Deps, 'pool' | 'challenges' | 'config'>,
+  request: { sessionId: string; ceremony: Exclude<Ceremony, 'register'>; userId: string; keys: readonly KeyRow[]; userVerification?: 'preferred' | 'required'; context: AuditContext },
+): Promise<WebAuthnOptionsResponse> {
+  const userVerification = request.userVerification ?? deps.config.webauthn.userVerification;
+  return issue(deps, { ...request, details: { keys: request.keys.length }, build: (challenge) => assertionOptions({ config: deps.config, keys: request.keys, challenge, userVerification }) });
+}
+
+/** Creation options to register a new key for `user`, excluding the keys it has. */
+export function issueRegistrationOptions(
+  deps: Pick<Deps, 'pool' | 'challenges' | 'config'>,
+  request: { sessionId: string; user: { id: string; username: string; displayName: string }; existingKeys: readonly KeyRow[]; via: 'enrollment' | 'account'; context: AuditContext },
+): Promise<WebAuthnOptionsResponse> {
+  return issue(deps, {
+    sessionId: request.sessionId,
+    ceremony: 'register',
+    userId: request.user.id,
+    context: request.context,
+    details: { via: request.via },
+    build: (challenge) => registrationOptions({ config: deps.config, user: request.user, existingKeys: request.existingKeys, challenge }),
+  });
+}
