@@ -9,12 +9,11 @@
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createAdminClient, createPool } from '../../server/db/pool.ts';
+import { createPool } from '../../server/db/pool.ts';
 import { createLogger } from '../../server/log.ts';
-import { ADMIN_DATABASE_URL, TEST_REDIS_URL, clearRedisPrefix, databaseUrl } from '../../server/test/env.ts';
+import { TEST_REDIS_URL } from '../../server/test/env.ts';
 import { FakeOpenAI } from '../../server/test/fakeOpenAI.ts';
-import { SoftAuthenticator } from '../../server/test/softAuthenticator.ts';
-import { createUserWithEnrollment } from '../../server/users/createUser.ts';
+import { benchDatabase, enrollOverHttp } from './benchSetup.ts';
 import { loadConfig } from '../../server/config.ts';
 
 const TOKENS = 256;
@@ -64,18 +63,14 @@ const fake = await FakeOpenAI.start();
 fake.tokens = TOKENS;
 fake.tokenDelayMs = Number(process.env.TOKEN_DELAY_MS ?? 1);
 
-const dbName = `argus_bench_${randomBytes(4).toString('hex')}`;
-const admin = createAdminClient(ADMIN_DATABASE_URL);
-await admin.connect();
-await admin.query(`CREATE DATABASE ${dbName}`);
-const prefix = `argus-bench:${randomBytes(4).toString('hex')}:`;
+const database = await benchDatabase();
 const env = {
   NODE_ENV: 'test',
   PORT: '0',
   ARGUS_ORIGIN: ORIGIN,
-  DATABASE_URL: databaseUrl(dbName),
+  DATABASE_URL: database.databaseUrl,
   REDIS_URL: TEST_REDIS_URL,
-  REDIS_KEY_PREFIX: prefix,
+  REDIS_KEY_PREFIX: database.redisPrefix,
   SESSION_SECRET: randomBytes(32).toString('hex'),
   LOG_LEVEL: 'silent',
   SIGNIN_RATE_PER_MINUTE: '10000',
@@ -89,20 +84,7 @@ const pool = createPool(config.databaseUrl!, createLogger('silent'), 1);
 
 try {
   await pool.query(`INSERT INTO model (id, display_name, provider, base_url, upstream_model, tier, max_output_tokens) VALUES ('bench', 'Bench', 'openai', $1, 'bench', 'standard', 1024)`, [fake.baseUrl]);
-  const created = await createUserWithEnrollment({ pool, config, username: 'bench', displayName: 'Bench', role: 'user', context: { actor: null, ip: null, userAgent: 'bench' } });
-  if (!created.created) throw new Error('exists');
-  const token = created.enrollment.url.split('/').pop()!;
-  let cookie = '';
-  const post = async (path: string, body: unknown = {}) => {
-    const response = await fetch(url + path, { method: 'POST', headers: { origin: ORIGIN, 'content-type': 'application/json', cookie }, body: JSON.stringify(body) });
-    cookie = response.headers.get('set-cookie')?.split(';')[0] ?? cookie;
-    if (response.status !== 200) throw new Error(`${path}: ${response.status}`);
-    return response.json() as Promise<{ options: { challenge: string } }>;
-  };
-  const soft = new SoftAuthenticator(ORIGIN, 'bench.argus');
-  await post(`/api/enrollment/${token}/password`, { password: 'a long gateway passphrase' });
-  const { options } = await post(`/api/enrollment/${token}/key/options`);
-  await post(`/api/enrollment/${token}/key`, { response: soft.register(options) });
+  const { cookie } = await enrollOverHttp({ baseUrl: url, pool, config });
 
   const direct = async (): Promise<Sample> => {
     const started = performance.now();
@@ -144,7 +126,5 @@ try {
   await new Promise((resolve) => child.once('exit', resolve));
   await pool.end();
   await fake.stop();
-  await clearRedisPrefix(prefix);
-  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await admin.end();
+  await database.drop();
 }

@@ -11,14 +11,12 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { loadConfig } from '../../server/config.ts';
-import { createAdminClient } from '../../server/db/pool.ts';
 import type { Grant } from '../../server/grants/grants.ts';
 import { createLogger } from '../../server/log.ts';
 import { startArgus, type Running } from '../../server/runtime.ts';
-import { ADMIN_DATABASE_URL, TEST_REDIS_URL, clearRedisPrefix, databaseUrl } from '../../server/test/env.ts';
-import { SoftAuthenticator } from '../../server/test/softAuthenticator.ts';
+import { TEST_REDIS_URL } from '../../server/test/env.ts';
 import { TestSocket } from '../../server/test/wsClient.ts';
-import { createUserWithEnrollment } from '../../server/users/createUser.ts';
+import { benchDatabase, enrollOverHttp } from './benchSetup.ts';
 
 const TRIALS = Number(process.env.TRIALS ?? 1000);
 const ORIGIN = 'http://bench.argus';
@@ -30,34 +28,14 @@ function stats(samples: number[]): string {
 }
 
 async function startNode(env: Record<string, string>): Promise<Running> {
-  const config = loadConfig({ NODE_ENV: 'test', PORT: '0', ARGUS_ORIGIN: ORIGIN, REDIS_URL: TEST_REDIS_URL, LOG_LEVEL: 'silent', SIGNIN_RATE_PER_MINUTE: '10000', ...env });
+  const config = loadConfig({ NODE_ENV: 'test', PORT: '0', ARGUS_ORIGIN: ORIGIN, REDIS_URL: TEST_REDIS_URL, LOG_LEVEL: 'silent', SIGNIN_RATE_PER_MINUTE: '10000', CHAT_REQUESTS_PER_MINUTE: '100000', CHAT_MAX_CONCURRENT_STREAMS: '1000', ...env });
   return startArgus(config, createLogger('silent'), { serveClient: false });
 }
 
 async function signedInCookie(node: Running): Promise<{ cookie: string; userId: string; keyId: string }> {
-  const created = await createUserWithEnrollment({
-    pool: node.deps.pool,
-    config: node.deps.config,
-    username: `bench${randomBytes(3).toString('hex')}`,
-    displayName: 'Bench',
-    role: 'user',
-    context: { actor: null, ip: null, userAgent: 'bench' },
-  });
-  if (!created.created) throw new Error('exists');
-  const token = created.enrollment.url.split('/').pop()!;
-  let cookie = '';
-  const post = async (path: string, body: unknown = {}) => {
-    const response = await fetch(node.url + path, { method: 'POST', headers: { origin: ORIGIN, 'content-type': 'application/json', cookie }, body: JSON.stringify(body) });
-    cookie = response.headers.get('set-cookie')?.split(';')[0] ?? cookie;
-    if (response.status >= 300) throw new Error(`${path}: ${response.status}`);
-    return response.json() as Promise<{ options: { challenge: string }; user: { id: string } }>;
-  };
-  const soft = new SoftAuthenticator(ORIGIN, 'bench.argus');
-  await post(`/api/enrollment/${token}/password`, { password: 'a long loopback passphrase' });
-  const { options } = await post(`/api/enrollment/${token}/key/options`);
-  const done = await post(`/api/enrollment/${token}/key`, { response: soft.register(options) });
+  const { cookie, userId } = await enrollOverHttp({ baseUrl: node.url, pool: node.deps.pool, config: node.deps.config });
   const keys = (await (await fetch(`${node.url}/api/account/keys`, { headers: { cookie } })).json()) as { keys: Array<{ id: string }> };
-  return { cookie, userId: done.user.id, keyId: keys.keys[0]!.id };
+  return { cookie, userId, keyId: keys.keys[0]!.id };
 }
 
 function sessionIdOf(cookie: string): string {
@@ -143,12 +121,8 @@ async function grantCheckCost(node: Running): Promise<void> {
   console.log(`  added by the restricted-model gate at p50: ${(median(restricted) - median(standard)).toFixed(2)} ms (grant check + model.access audit append)`);
 }
 
-const dbName = `argus_bench_${randomBytes(4).toString('hex')}`;
-const admin = createAdminClient(ADMIN_DATABASE_URL);
-await admin.connect();
-await admin.query(`CREATE DATABASE ${dbName}`);
-const prefix = `argus-bench:${randomBytes(4).toString('hex')}:`;
-const shared = { DATABASE_URL: databaseUrl(dbName), REDIS_KEY_PREFIX: prefix, SESSION_SECRET: randomBytes(32).toString('hex') };
+const database = await benchDatabase();
+const shared = { DATABASE_URL: database.databaseUrl, REDIS_KEY_PREFIX: database.redisPrefix, SESSION_SECRET: randomBytes(32).toString('hex') };
 const nodeA = await startNode(shared);
 const nodeB = await startNode(shared);
 try {
@@ -158,7 +132,5 @@ try {
 } finally {
   await nodeB.close();
   await nodeA.close();
-  await clearRedisPrefix(prefix);
-  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await admin.end();
+  await database.drop();
 }

@@ -12,10 +12,10 @@ import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { ARGON2_OPTIONS } from '../../server/auth/password.ts';
 import { loadConfig } from '../../server/config.ts';
-import { createAdminClient, createPool } from '../../server/db/pool.ts';
+import { createPool } from '../../server/db/pool.ts';
 import { createLogger } from '../../server/log.ts';
-import { ADMIN_DATABASE_URL, TEST_REDIS_URL, clearRedisPrefix, databaseUrl } from '../../server/test/env.ts';
-import { createUserWithEnrollment } from '../../server/users/createUser.ts';
+import { TEST_REDIS_URL } from '../../server/test/env.ts';
+import { benchDatabase, enrollOverHttp } from './benchSetup.ts';
 
 const FLOOD = Number(process.env.FLOOD ?? 200);
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
@@ -46,18 +46,14 @@ async function hashTiming(): Promise<void> {
 }
 
 async function flood(label: string, env: Record<string, string>): Promise<void> {
-  const dbName = `argus_bench_${randomBytes(4).toString('hex')}`;
-  const admin = createAdminClient(ADMIN_DATABASE_URL);
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const prefix = `argus-bench:${randomBytes(4).toString('hex')}:`;
+  const database = await benchDatabase();
   const nodeEnv = {
     NODE_ENV: 'test',
     PORT: '0',
     ARGUS_ORIGIN: 'http://bench.argus',
-    DATABASE_URL: databaseUrl(dbName),
+    DATABASE_URL: database.databaseUrl,
     REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: prefix,
+    REDIS_KEY_PREFIX: database.redisPrefix,
     SESSION_SECRET: randomBytes(32).toString('hex'),
     LOG_LEVEL: 'silent',
     SIGNIN_RATE_PER_MINUTE: '10000',
@@ -75,27 +71,15 @@ async function flood(label: string, env: Record<string, string>): Promise<void> 
   const url = (await next()).ready as string;
   const pool = createPool(config.databaseUrl!, createLogger('silent'), 1);
   try {
-    const created = await createUserWithEnrollment({
-      pool,
-      config,
-      username: 'bench',
-      displayName: 'Bench',
-      role: 'user',
-      context: { actor: null, ip: null, userAgent: 'bench' },
-    });
-    if (!created.created) throw new Error('bench user exists');
-    const token = created.enrollment.url.split('/').pop()!;
-    const password = 'a long flood-test passphrase';
+    const { password } = await enrollOverHttp({ baseUrl: url, pool, config }, 'bench', 'a long flood-test passphrase');
     const headers = { origin: config.origin, 'content-type': 'application/json' };
-    const enrolled = await fetch(`${url}/api/enrollment/${token}/password`, { method: 'POST', headers, body: JSON.stringify({ password }) });
-    if (enrolled.status !== 200) throw new Error(`enrollment failed: ${await enrolled.text()}`);
 
     child.send('measure');
     const started = performance.now();
     const results = await Promise.all(
       Array.from({ length: FLOOD }, async (_, i) => {
         const t = performance.now();
-        // Half right password, a quarter wrong password, a quarter unknown users.
+        // Half right password (answered with the key step), a quarter wrong password, a quarter unknown users.
         const body = i % 2 === 0 ? { username: 'bench', password } : { username: i % 4 === 1 ? 'bench' : `ghost${i}`, password: 'wrong wrong wrong' };
         const response = await fetch(`${url}/api/auth/signin`, { method: 'POST', headers, body: JSON.stringify(body) });
         await response.arrayBuffer();
@@ -123,9 +107,7 @@ async function flood(label: string, env: Record<string, string>): Promise<void> 
     child.send('stop');
     await new Promise((resolve) => child.once('exit', resolve));
     await pool.end();
-    await clearRedisPrefix(prefix);
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
+    await database.drop();
   }
 }
 

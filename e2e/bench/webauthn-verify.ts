@@ -8,13 +8,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../server/config.ts';
-import { createAdminClient } from '../../server/db/pool.ts';
 import type { KeyRow } from '../../server/db/keys.ts';
 import { createLogger } from '../../server/log.ts';
 import { startArgus } from '../../server/runtime.ts';
-import { ADMIN_DATABASE_URL, TEST_REDIS_URL, clearRedisPrefix, databaseUrl } from '../../server/test/env.ts';
+import { TEST_REDIS_URL } from '../../server/test/env.ts';
 import { SoftAuthenticator } from '../../server/test/softAuthenticator.ts';
-import { createUserWithEnrollment } from '../../server/users/createUser.ts';
+import { benchDatabase, enrollOverHttp } from './benchSetup.ts';
 import { verifyAssertionSignature, verifyRegistration } from '../../server/webauthn/ceremonies.ts';
 
 const RAW_RUNS = Number(process.env.RUNS ?? 5000);
@@ -50,49 +49,26 @@ async function rawVerifications(): Promise<void> {
 }
 
 async function httpKeyStep(): Promise<void> {
-  const dbName = `argus_bench_${randomBytes(4).toString('hex')}`;
-  const admin = createAdminClient(ADMIN_DATABASE_URL);
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const prefix = `argus-bench:${randomBytes(4).toString('hex')}:`;
+  const database = await benchDatabase();
   const nodeConfig = loadConfig({
     NODE_ENV: 'test',
     PORT: '0',
     ARGUS_ORIGIN: 'http://bench.argus',
-    DATABASE_URL: databaseUrl(dbName),
+    DATABASE_URL: database.databaseUrl,
     REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: prefix,
+    REDIS_KEY_PREFIX: database.redisPrefix,
     SESSION_SECRET: randomBytes(32).toString('hex'),
     LOG_LEVEL: 'silent',
     SIGNIN_RATE_PER_MINUTE: '10000',
   });
   const node = await startArgus(nodeConfig, createLogger('silent'), { serveClient: false });
   try {
-    const created = await createUserWithEnrollment({
-      pool: node.deps.pool,
-      config: nodeConfig,
-      username: 'bench',
-      displayName: 'Bench',
-      role: 'user',
-      context: { actor: null, ip: null, userAgent: 'bench' },
-    });
-    if (!created.created) throw new Error('exists');
-    const token = created.enrollment.url.split('/').pop()!;
-    let cookie = '';
+    const { cookie, authenticator: soft } = await enrollOverHttp({ baseUrl: node.url, pool: node.deps.pool, config: nodeConfig });
     const post = async (path: string, body: unknown = {}) => {
-      const response = await fetch(node.url + path, {
-        method: 'POST',
-        headers: { origin: nodeConfig.origin, 'content-type': 'application/json', cookie },
-        body: JSON.stringify(body),
-      });
-      cookie = response.headers.get('set-cookie')?.split(';')[0] ?? cookie;
+      const response = await fetch(node.url + path, { method: 'POST', headers: { origin: nodeConfig.origin, 'content-type': 'application/json', cookie }, body: JSON.stringify(body) });
       if (response.status !== 200) throw new Error(`${path}: ${response.status} ${await response.text()}`);
       return (await response.json()) as { options: { challenge: string } };
     };
-    const soft = new SoftAuthenticator(nodeConfig.origin, nodeConfig.rpId);
-    await post(`/api/enrollment/${token}/password`, { password: 'a long timing passphrase' });
-    const { options } = await post(`/api/enrollment/${token}/key/options`);
-    await post(`/api/enrollment/${token}/key`, { response: soft.register(options) });
     // The session is now full; step-up runs the same verification path as sign-in.
     const latencies: number[] = [];
     const started = performance.now();
@@ -109,9 +85,7 @@ async function httpKeyStep(): Promise<void> {
     console.log(`  ${(HTTP_RUNS / seconds).toFixed(0)} ceremonies/s; round trip p50 ${p(0.5)} ms, p99 ${p(0.99)} ms`);
   } finally {
     await node.close();
-    await clearRedisPrefix(prefix);
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
+    await database.drop();
   }
 }
 

@@ -1,0 +1,59 @@
+/**
+ * What every benchmark needs: a database and Redis prefix of its own (removed afterwards),
+ * and a user enrolled over HTTP with a software security key, signed in by cookie.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Config } from '../../server/config.ts';
+import { createAdminClient, type Pool } from '../../server/db/pool.ts';
+import { ADMIN_DATABASE_URL, clearRedisPrefix, databaseUrl } from '../../server/test/env.ts';
+import { SoftAuthenticator } from '../../server/test/softAuthenticator.ts';
+import { createUserWithEnrollment } from '../../server/users/createUser.ts';
+
+export async function benchDatabase(): Promise<{ databaseUrl: string; redisPrefix: string; drop(): Promise<void> }> {
+  const name = `argus_bench_${randomBytes(4).toString('hex')}`;
+  const redisPrefix = `argus-bench:${randomBytes(4).toString('hex')}:`;
+  const admin = createAdminClient(ADMIN_DATABASE_URL);
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  return {
+    databaseUrl: databaseUrl(name),
+    redisPrefix,
+    async drop() {
+      await clearRedisPrefix(redisPrefix);
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
+export interface BenchUser {
+  username: string;
+  password: string;
+  userId: string;
+  /** The signed-in session's cookie (name=value). */
+  cookie: string;
+  authenticator: SoftAuthenticator;
+}
+
+/** Creates a user and completes enrollment over HTTP (password, then a software key). */
+export async function enrollOverHttp(
+  { baseUrl, pool, config }: { baseUrl: string; pool: Pool; config: Config },
+  username = `bench${randomBytes(3).toString('hex')}`,
+  password = 'a long loopback passphrase',
+): Promise<BenchUser> {
+  const created = await createUserWithEnrollment({ pool, config, username, displayName: username, role: 'user', context: { actor: null, ip: null, userAgent: 'bench' } });
+  if (!created.created) throw new Error(`${username} exists`);
+  const token = created.enrollment.url.split('/').pop()!;
+  let cookie = '';
+  const post = async (path: string, body: unknown = {}) => {
+    const response = await fetch(baseUrl + path, { method: 'POST', headers: { origin: config.origin, 'content-type': 'application/json', cookie }, body: JSON.stringify(body) });
+    cookie = response.headers.get('set-cookie')?.split(';')[0] ?? cookie;
+    if (response.status !== 200) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+    return response.json() as Promise<{ options: { challenge: string }; user: { id: string } }>;
+  };
+  const authenticator = new SoftAuthenticator(config.origin, config.rpId);
+  await post(`/api/enrollment/${token}/password`, { password });
+  const { options } = await post(`/api/enrollment/${token}/key/options`);
+  const done = await post(`/api/enrollment/${token}/key`, { response: authenticator.register(options) });
+  return { username, password, userId: done.user.id, cookie, authenticator };
+}
