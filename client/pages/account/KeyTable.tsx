@@ -2,6 +2,7 @@ import { For, Show, type Component } from 'solid-js';
 import { listMyKeys } from '../../api/account.ts';
 import { createCursorPages } from '../../lib/cursorPages.ts';
 import { KeyRow, type KeyRowProps } from './KeyRow.tsx';
+import { LoadMore } from '../../components/LoadMore.tsx';
 
 /** The signed-in user's security keys. */
 export const KeyTable: Component<Omit<KeyRowProps, 'securityKey'>> = (props) => {
@@ -29,11 +30,7 @@ export const KeyTable: Component<Omit<KeyRowProps, 'securityKey'>> = (props) => 
           </tbody>
         </table>
       </div>
-      <Show when={list.nextCursor()}>
-        <button type="button" class="load-more" aria-busy={list.loadingMore()} onClick={list.loadMore}>
-          {list.loadingMore() ? 'Loading…' : 'Load more'}
-        </button>
-      </Show>
+      <LoadMore list={list} />
       <Show when={keys().some((securityKey) => securityKey.synced)}>
         <p class="muted note">
           A synced passkey is kept by a phone or password manager and copied between devices. It can sign you in,

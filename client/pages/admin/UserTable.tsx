@@ -2,6 +2,7 @@ import { For, Show, type Component } from 'solid-js';
 import { listUsers, type UserFilters } from '../../api/admin.ts';
 import { createCursorPages } from '../../lib/cursorPages.ts';
 import { UserRow, type UserRowProps } from './UserRow.tsx';
+import { LoadMore } from '../../components/LoadMore.tsx';
 
 type UserTableProps = Omit<UserRowProps, 'user'> & { filters: UserFilters };
 
@@ -31,11 +32,7 @@ export const UserTable: Component<UserTableProps> = (props) => {
           </tbody>
         </table>
       </div>
-      <Show when={list.nextCursor()}>
-        <button type="button" class="load-more" aria-busy={list.loadingMore()} onClick={list.loadMore}>
-          {list.loadingMore() ? 'Loading…' : 'Load more'}
-        </button>
-      </Show>
+      <LoadMore list={list} />
     </Show>
   );
 };

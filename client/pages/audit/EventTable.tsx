@@ -2,6 +2,7 @@ import { For, Show, type Component } from 'solid-js';
 import { listAuditEvents } from '../../api/audit.ts';
 import { createCursorPages } from '../../lib/cursorPages.ts';
 import { EventRow } from './EventRow.tsx';
+import { LoadMore } from '../../components/LoadMore.tsx';
 
 export const EventTable: Component = () => {
   const list = createCursorPages((after) => listAuditEvents(after), 'seq');
@@ -28,11 +29,7 @@ export const EventTable: Component = () => {
           </tbody>
         </table>
       </div>
-      <Show when={list.nextCursor()}>
-        <button type="button" class="load-more" aria-busy={list.loadingMore()} onClick={list.loadMore}>
-          {list.loadingMore() ? 'Loading…' : 'Load more'}
-        </button>
-      </Show>
+      <LoadMore list={list} />
     </Show>
   );
 };

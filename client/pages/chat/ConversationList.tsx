@@ -8,6 +8,7 @@ import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { Time } from '../../components/Time.tsx';
 import { createCursorPages } from '../../lib/cursorPages.ts';
 import { settled } from '../../lib/settled.ts';
+import { LoadMore } from '../../components/LoadMore.tsx';
 
 export interface ConversationListProps {
   /** The conversation open now, marked as the current page. */
@@ -76,11 +77,7 @@ const ConversationItems: Component<ConversationItemsProps> = (props) => {
           </For>
         </ul>
       </Show>
-      <Show when={list.nextCursor()}>
-        <button type="button" class="load-more" aria-disabled={list.loadingMore()} onClick={() => list.loadMore()}>
-          {list.loadingMore() ? 'Loading…' : 'Load more'}
-        </button>
-      </Show>
+      <LoadMore list={list} />
     </>
   );
 };
