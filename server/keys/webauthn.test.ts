@@ -69,14 +69,15 @@ describe('sign-in assertion guards', () => {
   it('refuses a replayed response: the challenge is single-use', async () => {
     const { client, options } = await pendingSignIn();
     const assertion = alice.authenticator.assert(options);
-    // The first use fails on purpose (wrong step would consume nothing), so replay a good one twice.
+    // Used once, successfully…
     expect((await client.post('/api/auth/key', { response: assertion })).status).toBe(200);
+    // …then replayed in a fresh pending sign-in: its challenge is not the one that was signed.
     const again = node.client();
     await again.post('/api/auth/signin', { username: 'alice', password: alice.password });
     await again.post('/api/auth/key/options');
     const replay = await again.post('/api/auth/key', { response: assertion });
     expect(errorCode(replay)).toBe('CHALLENGE_INVALID');
-    // Same session, same response, after the challenge was consumed.
+    // And a good response whose challenge is gone (consumed elsewhere) is refused too.
     const { client: other, options: fresh } = await pendingSignIn();
     const good = alice.authenticator.assert(fresh);
     await node.deps.redis.getdel(`challenge:signin:${decodeURIComponent(other.sessionId!).slice(2).split('.')[0]}`);
