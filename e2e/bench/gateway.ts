@@ -8,10 +8,8 @@
  * throughput (tokens per second across all streams).
  */
 import { fork } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createPool } from '../../server/db/pool.ts';
 import { createLogger } from '../../server/log.ts';
-import { TEST_REDIS_URL } from '../../server/test/env.ts';
 import { FakeOpenAI } from '../../server/test/fakeOpenAI.ts';
 import { benchDatabase, enrollOverHttp } from './benchSetup.ts';
 import { loadConfig } from '../../server/config.ts';
@@ -64,19 +62,7 @@ fake.tokens = TOKENS;
 fake.tokenDelayMs = Number(process.env.TOKEN_DELAY_MS ?? 1);
 
 const database = await benchDatabase();
-const env = {
-  NODE_ENV: 'test',
-  PORT: '0',
-  ARGUS_ORIGIN: ORIGIN,
-  DATABASE_URL: database.databaseUrl,
-  REDIS_URL: TEST_REDIS_URL,
-  REDIS_KEY_PREFIX: database.redisPrefix,
-  SESSION_SECRET: randomBytes(32).toString('hex'),
-  LOG_LEVEL: 'silent',
-  SIGNIN_RATE_PER_MINUTE: '10000',
-  CHAT_REQUESTS_PER_MINUTE: '100000',
-  CHAT_MAX_CONCURRENT_STREAMS: '1000',
-};
+const env = database.nodeEnv({ ARGUS_ORIGIN: ORIGIN, CHAT_REQUESTS_PER_MINUTE: '100000', CHAT_MAX_CONCURRENT_STREAMS: '1000' });
 const config = loadConfig(env);
 const child = fork(new URL('./argusNode.ts', import.meta.url).pathname, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env } });
 const url = await new Promise<string>((resolve) => child.once('message', (m: { ready: string }) => resolve(m.ready)));

@@ -14,7 +14,6 @@ import { ARGON2_OPTIONS } from '../../server/auth/password.ts';
 import { loadConfig } from '../../server/config.ts';
 import { createPool } from '../../server/db/pool.ts';
 import { createLogger } from '../../server/log.ts';
-import { TEST_REDIS_URL } from '../../server/test/env.ts';
 import { benchDatabase, enrollOverHttp } from './benchSetup.ts';
 
 const FLOOD = Number(process.env.FLOOD ?? 200);
@@ -47,19 +46,7 @@ async function hashTiming(): Promise<void> {
 
 async function flood(label: string, env: Record<string, string>): Promise<void> {
   const database = await benchDatabase();
-  const nodeEnv = {
-    NODE_ENV: 'test',
-    PORT: '0',
-    ARGUS_ORIGIN: 'http://bench.argus',
-    DATABASE_URL: database.databaseUrl,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: database.redisPrefix,
-    SESSION_SECRET: randomBytes(32).toString('hex'),
-    LOG_LEVEL: 'silent',
-    SIGNIN_RATE_PER_MINUTE: '10000',
-    SIGNIN_FAILURES_PER_USERNAME: '10000',
-    ...env,
-  };
+  const nodeEnv = database.nodeEnv({ SIGNIN_FAILURES_PER_USERNAME: '10000', ...env });
   const config = loadConfig(nodeEnv);
   const child = fork(new URL('./argusNode.ts', import.meta.url).pathname, [], {
     execArgv: ['--import', 'tsx'],

@@ -11,7 +11,6 @@ import { loadConfig } from '../../server/config.ts';
 import type { KeyRow } from '../../server/db/keys.ts';
 import { createLogger } from '../../server/log.ts';
 import { startArgus } from '../../server/runtime.ts';
-import { TEST_REDIS_URL } from '../../server/test/env.ts';
 import { SoftAuthenticator } from '../../server/test/softAuthenticator.ts';
 import { benchDatabase, enrollOverHttp } from './benchSetup.ts';
 import { verifyAssertionSignature, verifyRegistration } from '../../server/webauthn/ceremonies.ts';
@@ -50,17 +49,7 @@ async function rawVerifications(): Promise<void> {
 
 async function httpKeyStep(): Promise<void> {
   const database = await benchDatabase();
-  const nodeConfig = loadConfig({
-    NODE_ENV: 'test',
-    PORT: '0',
-    ARGUS_ORIGIN: 'http://bench.argus',
-    DATABASE_URL: database.databaseUrl,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: database.redisPrefix,
-    SESSION_SECRET: randomBytes(32).toString('hex'),
-    LOG_LEVEL: 'silent',
-    SIGNIN_RATE_PER_MINUTE: '10000',
-  });
+  const nodeConfig = loadConfig(database.nodeEnv());
   const node = await startArgus(nodeConfig, createLogger('silent'), { serveClient: false });
   try {
     const { cookie, authenticator: soft } = await enrollOverHttp({ baseUrl: node.url, pool: node.deps.pool, config: nodeConfig });
