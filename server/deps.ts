@@ -8,6 +8,9 @@ import type { SignInThrottle } from './auth/signInThrottle.ts';
 import type { ChallengeStore } from './webauthn/challenges.ts';
 import type { EventBus } from './realtime/bus.ts';
 import type { GrantService } from './grants/grants.ts';
+import type { RowCache } from './cache/rowCache.ts';
+import type { UserRow } from './db/users.ts';
+import type { ModelRow } from './db/models.ts';
 
 /** Everything a route or domain function may need, built once at start-up. */
 export interface Deps {
@@ -21,4 +24,6 @@ export interface Deps {
   challenges: ChallengeStore;
   bus: EventBus;
   grants: GrantService;
+  /** Hot rows, cached per node while Postgres's change notifications are being received. */
+  rows: { users: RowCache<UserRow>; models: RowCache<ModelRow> };
 }

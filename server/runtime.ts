@@ -18,6 +18,10 @@ import { ChallengeStore } from './webauthn/challenges.ts';
 import { EventBus } from './realtime/bus.ts';
 import { GrantService } from './grants/grants.ts';
 import { startAuditFeed } from './realtime/auditFeed.ts';
+import { startPgListener } from './realtime/pgListener.ts';
+import { ROW_CHANGE_CHANNEL, RowCache } from './cache/rowCache.ts';
+import type { UserRow } from './db/users.ts';
+import type { ModelRow } from './db/models.ts';
 import { attachHub, type Hub, type SessionParser } from './realtime/hub.ts';
 
 export interface Running {
@@ -90,7 +94,30 @@ export async function buildDeps(config: Config, log: Logger, urls: { databaseUrl
     hasher: new PasswordHasher(new HashLimiter(config.argon2.maxConcurrent, config.argon2.maxQueue)),
     signInThrottle: new SignInThrottle(redis, config.rateLimits),
     challenges: new ChallengeStore(redis, config.webauthn.challengeTtlSeconds),
+    rows: { users: new RowCache<UserRow>(ROW_CACHE_TTL_MS, 50_000), models: new RowCache<ModelRow>(ROW_CACHE_TTL_MS, 1_000) },
   };
+}
+
+/** How long a cached row may live if its change notification were somehow lost. */
+const ROW_CACHE_TTL_MS = 10_000;
+
+/** Drops cached rows as Postgres announces their changes; caches are used only while it does. */
+function listenForRowChanges({ rows, log }: Deps, databaseUrl: string): () => Promise<void> {
+  const caches: Record<string, { invalidate(id: string): void }> = { app_user: rows.users, model: rows.models };
+  return startPgListener({
+    databaseUrl,
+    log,
+    channels: {
+      [ROW_CHANGE_CHANNEL]: (payload) => {
+        const at = payload.indexOf(':');
+        caches[payload.slice(0, at)]?.invalidate(payload.slice(at + 1));
+      },
+    },
+    onLive: (live) => {
+      rows.users.setLive(live);
+      rows.models.setLive(live);
+    },
+  });
 }
 
 /** Starts one Argus node: services, migrations, HTTP. */
@@ -104,6 +131,7 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
     const server = createServer(app);
     const hub = attachHub(server, deps, app.get('session parser') as SessionParser);
     const stopSweeper = deps.grants.startSweeper();
+    const stopRowListener = listenForRowChanges(deps, services.databaseUrl);
     const stopAuditFeed = startAuditFeed({
       databaseUrl: services.databaseUrl,
       pool: deps.pool,
@@ -127,6 +155,7 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
       hub,
       async close() {
         stopSweeper();
+        await stopRowListener();
         hub.close();
         await stopAuditFeed();
         await new Promise<void>((resolve) => {

@@ -15,7 +15,7 @@ import { benchDatabase, enrollOverHttp } from './benchSetup.ts';
 import { loadConfig } from '../../server/config.ts';
 
 const TOKENS = 256;
-const LEVELS = [1, 10, 100];
+const LEVELS = (process.env.LEVELS ?? '1,10,100').split(',').map(Number);
 const SAMPLES = Number(process.env.SAMPLES ?? 100);
 const ORIGIN = 'http://bench.argus';
 

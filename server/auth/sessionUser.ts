@@ -81,18 +81,19 @@ export function pendingUserId(req: Request, stage: 'needs_key' | 'enrolling'): s
 }
 
 /**
- * Resolves the session's user on every request. The user row is read each time, so a
- * disabled user or a changed role takes effect on the very next request on every node.
+ * Resolves the session's user on every request, from Postgres or from the node's row cache
+ * (which every change to the row clears through Postgres's NOTIFY), so a disabled user or a
+ * changed role takes effect at once on every node.
  * Pending stages (key step not done yet) expire after a few minutes.
  */
-export function sessionUser({ pool, config }: Pick<Deps, 'pool' | 'config'>) {
+export function sessionUser({ pool, config, rows }: Pick<Deps, 'pool' | 'config' | 'rows'>) {
   const maxAgeMs = config.session.maxHours * 3_600_000;
   const pendingMs = config.webauthn.keyStepMinutes * 60_000;
   return async (req: Request, _res: Response, next: NextFunction) => {
     req.user = null;
     const { userId, stage, signedInAt, stageStartedAt } = req.session;
     if (!userId) return next();
-    const user: UserRow | null = await getUserById(pool, userId);
+    const user: UserRow | null = await rows.users.get(userId, (id) => getUserById(pool, id));
     const expired =
       stage === 'full'
         ? signedInAt === undefined || Date.now() - signedInAt > maxAgeMs

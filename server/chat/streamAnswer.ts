@@ -1,5 +1,4 @@
 import type { Request, Response } from 'express';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { ChatMessage, GrantEndReason, MessageStatus } from '../../shared/api.ts';
 import type { ChatStreamEvent } from '../../shared/events.ts';
 import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
@@ -8,7 +7,8 @@ import { withTransaction } from '../db/pool.ts';
 import type { UserRow } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
 import type { Grant } from '../grants/grants.ts';
-import { HttpError, rateLimited } from '../http/errors.ts';
+import { HttpError } from '../http/errors.ts';
+import { claimStreamSlot } from './streamSlots.ts';
 import { ProviderError, streamCompletion, type Usage } from '../models/providers.ts';
 import { grantEndText } from './grantEndText.ts';
 
@@ -42,32 +42,6 @@ export async function requireModelGrant(deps: Deps, { sessionId, userId, modelId
     throw new HttpError(403, 'GRANT_REQUIRED', 'Unlock restricted models with your security key to use this model.');
   }
   return check.grant;
-}
-
-const limiters = new WeakMap<Deps, RateLimiterRedis>();
-
-/** Per-user limits on the expensive route: requests a minute, and streams at once (across nodes). */
-async function claimStreamSlot(deps: Deps, userId: string): Promise<() => Promise<void>> {
-  let limiter = limiters.get(deps);
-  if (!limiter) {
-    limiter = new RateLimiterRedis({ storeClient: deps.redis, keyPrefix: 'rl:chat-user', points: deps.config.chat.requestsPerMinute, duration: 60 });
-    limiters.set(deps, limiter);
-  }
-  try {
-    await limiter.consume(userId);
-  } catch (rejection) {
-    if (rejection instanceof RateLimiterRes) throw rateLimited(Math.ceil(rejection.msBeforeNext / 1000), 'You are sending messages too fast. Wait a moment.');
-    throw rejection;
-  }
-  const key = `streams:${userId}`;
-  const [[, count]] = ((await deps.redis.multi().incr(key).expire(key, 900).exec()) ?? [[null, 0]]) as [[unknown, number]];
-  if (count > deps.config.chat.maxConcurrentStreams) {
-    await deps.redis.decr(key);
-    throw new HttpError(429, 'TOO_MANY_STREAMS', `You can have at most ${deps.config.chat.maxConcurrentStreams} answers streaming at once.`, { retryAfter: 5 });
-  }
-  return async () => {
-    await deps.redis.decr(key).catch(() => undefined);
-  };
 }
 
 function send(res: Response, event: ChatStreamEvent): void {
@@ -111,11 +85,8 @@ export async function streamAnswer(
   },
 ): Promise<AnswerOutcome> {
   const grant = model.tier === 'restricted' ? await requireModelGrant(deps, { sessionId: req.sessionID, userId: user.id, modelId: model.id, context }) : null;
-  const release = await claimStreamSlot(deps, user.id);
+  const release = await claimStreamSlot(deps.redis, deps.config.chat, user.id);
   try {
-    if (grant) await audit(deps, context, { action: 'model.access', outcome: 'success', model: model.id, target: { type: 'grant', id: grant.id } });
-    const start = beforeStream ? await beforeStream() : null;
-
     const controller = new AbortController();
     const cut: { reason: GrantEndReason | 'stopped' | null } = { reason: null };
     const stop = (reason: GrantEndReason | 'stopped') => {
@@ -146,6 +117,29 @@ export async function streamAnswer(
     if (grant) watchExpiry(grant);
     res.on('close', () => stop('stopped'));
 
+    // The upstream request goes out now and its first token is awaited only after the access
+    // record and the conversation's rows are stored: they overlap the model's connect and
+    // think time, and nothing of the answer reaches the client before both are written.
+    const tokens = streamCompletion(model, {
+      messages,
+      maxTokens: model.max_output_tokens,
+      signal: controller.signal,
+      timeoutMs: deps.config.chat.modelTimeoutSeconds * 1000,
+    });
+    const firstToken = tokens.next();
+    firstToken.catch(() => undefined); // its failure is handled where it is awaited
+    let start: ChatStreamEvent | null;
+    try {
+      if (grant) await audit(deps, context, { action: 'model.access', outcome: 'success', model: model.id, target: { type: 'grant', id: grant.id } });
+      start = beforeStream ? await beforeStream() : null;
+    } catch (error) {
+      stop('stopped');
+      unsubscribe();
+      if (expiry) clearTimeout(expiry);
+      await firstToken.catch(() => undefined);
+      throw error;
+    }
+
     res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' });
     res.flushHeaders();
     if (start) send(res, start);
@@ -153,13 +147,7 @@ export async function streamAnswer(
     let content = '';
     let outcome: AnswerOutcome;
     try {
-      const tokens = streamCompletion(model, {
-        messages,
-        maxTokens: model.max_output_tokens,
-        signal: controller.signal,
-        timeoutMs: deps.config.chat.modelTimeoutSeconds * 1000,
-      });
-      let next = await tokens.next();
+      let next = await firstToken;
       while (!next.done) {
         content += next.value;
         send(res, { type: 'delta', text: next.value });

@@ -5,6 +5,7 @@ import { query } from '../db/pool.ts';
 import { enrollUser, errorCode, signIn, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
 import type { SoftAuthenticator, Tamper } from '../test/softAuthenticator.ts';
 import { TestSocket } from '../test/wsClient.ts';
+import { FakeOpenAI } from '../test/fakeOpenAI.ts';
 
 let node: TestNode;
 beforeAll(async () => {
@@ -313,5 +314,37 @@ describe('fail closed', () => {
     expect(result.status).toBe(503);
     expect((result.body as { error: { code: string } }).error.code).toBe('GRANT_CHECK_UNAVAILABLE');
     expect(result.events).toEqual([]);
+  });
+
+  it('refuses a restricted answer, and stops the upstream request, when its use cannot be audited', async () => {
+    const upstream = await FakeOpenAI.start();
+    upstream.tokens = 200;
+    upstream.tokenDelayMs = 20;
+    await node.deps.pool.query(
+      `INSERT INTO model (id, display_name, provider, base_url, upstream_model, tier, max_output_tokens) VALUES ('audited-upstream', 'Audited', 'openai', $1, 'm', 'restricted', 512)`,
+      [upstream.baseUrl],
+    );
+    try {
+      const p = await person();
+      await unlock(p.client, p.authenticator);
+      // The grant store answers, but Postgres fails the model.access record (a transaction is
+      // what recordAuditEvent needs; plain reads still work) after the upstream has the request.
+      const connect = node.deps.pool.connect.bind(node.deps.pool);
+      const spy = vi.spyOn(node.deps.pool, 'connect').mockImplementation(((...args: unknown[]) =>
+        args.length === 0 ? new Promise((_, reject) => setTimeout(() => reject(new Error('Connection terminated unexpectedly')), 150)) : (connect as (...a: unknown[]) => unknown)(...args)) as typeof connect);
+      let result;
+      try {
+        result = await chat(p.client, 'audited-upstream');
+      } finally {
+        spy.mockRestore();
+      }
+      expect(result.status).toBe(503);
+      expect(result.events).toEqual([]);
+      expect(upstream.requests).toHaveLength(1);
+      await expect.poll(() => upstream.requests[0]!.closedEarlyAt).not.toBeNull();
+    } finally {
+      await node.deps.pool.query(`DELETE FROM model WHERE id = 'audited-upstream'`);
+      await upstream.stop();
+    }
   });
 });

@@ -26,8 +26,12 @@ export async function* streamOpenAI(model: ModelRow, { messages, maxTokens, sign
 
   const timeout = new AbortController();
   let timer: NodeJS.Timeout | null = null;
+  // Re-armed on every read: refresh() restarts the same timer instead of making a new one.
   const arm = () => {
-    if (timer) clearTimeout(timer);
+    if (timer) {
+      timer.refresh();
+      return;
+    }
     timer = setTimeout(() => timeout.abort(new ProviderError('MODEL_TIMEOUT', `The model server did not answer within ${Math.round(timeoutMs / 1000)} s.`)), timeoutMs);
   };
   const combined = AbortSignal.any([signal, timeout.signal]);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MESSAGE_MAX_CHARS } from '../../shared/api.ts';
 import { streamAnswer } from '../chat/streamAnswer.ts';
 import { getModel } from '../db/models.ts';
+import type { Deps } from '../deps.ts';
 import { HttpError } from '../http/errors.ts';
 import { defineRoute } from '../http/route.ts';
 
@@ -20,8 +21,8 @@ const ChatBody = z.strictObject({
     .refine((messages) => messages.reduce((n, m) => n + m.content.length, 0) <= 200_000, 'The conversation is too long for one request.'),
 });
 
-export async function enabledModel(deps: Parameters<typeof getModel>[0], id: string) {
-  const model = await getModel(deps, id);
+export async function enabledModel({ pool, rows }: Pick<Deps, 'pool' | 'rows'>, id: string) {
+  const model = await rows.models.get(id, (modelId) => getModel(pool, modelId));
   if (!model || !model.enabled) throw new HttpError(404, 'MODEL_NOT_FOUND', `There is no model "${id}".`);
   return model;
 }
@@ -34,7 +35,7 @@ export const chatRoutes = [
     summary: "Stream a model's answer to the given messages (nothing stored) as Server-Sent Events.",
     body: ChatBody,
     async handler({ req, res, user, body, deps, audit }) {
-      const model = await enabledModel(deps.pool, body.model);
+      const model = await enabledModel(deps, body.model);
       await streamAnswer(deps, { req, res, user, model, messages: body.messages, context: audit });
       return {};
     },

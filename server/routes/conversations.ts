@@ -73,7 +73,7 @@ export const conversationRoutes = [
     summary: 'Start a conversation.',
     body: z.strictObject({ model: ModelId, title: Title.optional() }),
     async handler({ user, body, deps }) {
-      const model = await enabledModel(deps.pool, body.model);
+      const model = await enabledModel(deps, body.model);
       const row = await insertConversation(deps.pool, { userId: user.id, title: body.title ?? NEW_TITLE, modelId: model.id });
       return { status: 201, body: { conversation: toConversationView(row) } };
     },
@@ -129,7 +129,7 @@ export const conversationRoutes = [
     async handler({ req, res, user, params, body, deps, audit }) {
       const conversation = await getConversation(deps.pool, user.id, params.id);
       if (!conversation) throw notFound('No such conversation.');
-      const model = await enabledModel(deps.pool, body.model);
+      const model = await enabledModel(deps, body.model);
       const earlier = await getMessages(deps.pool, conversation.id);
       let answerId = '';
       await streamAnswer(deps, {
@@ -164,7 +164,7 @@ export const conversationRoutes = [
     async handler({ req, res, user, params, body, deps, audit }) {
       const conversation = await getConversation(deps.pool, user.id, params.id);
       if (!conversation) throw notFound('No such conversation.');
-      const model = await enabledModel(deps.pool, body.model ?? conversation.model_id);
+      const model = await enabledModel(deps, body.model ?? conversation.model_id);
       const messages = await getMessages(deps.pool, conversation.id);
       const last = messages.at(-1);
       const replaced = last?.role === 'assistant' ? last : null;
