@@ -10,6 +10,7 @@ import { requireSameOriginJson } from './http/csrf.ts';
 import { HttpError, toErrorResponse } from './http/errors.ts';
 import { requestLog } from './http/requestLog.ts';
 import { mountRoutes, type RouteSpec } from './http/route.ts';
+import { securityHeaders } from './http/securityHeaders.ts';
 import { accountRoutes } from './routes/account.ts';
 import { chatRoutes } from './routes/chat.ts';
 import { conversationRoutes } from './routes/conversations.ts';
@@ -52,7 +53,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): express.Express
   app.set('query parser', 'simple');
 
   app.use(requestLog(log));
-  app.use(baseSecurityHeaders(config.secureCookies));
+  app.use(securityHeaders({ https: config.secureCookies, viteDev: options.clientMiddleware !== undefined }));
   app.use(healthRoutes(deps));
 
   const api = express.Router();
@@ -109,17 +110,6 @@ function bodyParserError(error: unknown): HttpError | null {
     return new HttpError(400, 'VALIDATION_FAILED', 'The request body could not be read.');
   }
   return null;
-}
-
-function baseSecurityHeaders(https: boolean) {
-  return (_req: Request, res: Response, next: NextFunction) => {
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Referrer-Policy', 'same-origin');
-    res.setHeader('X-Frame-Options', 'DENY');
-    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-    if (https) res.setHeader('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
-    next();
-  };
 }
 
 function serveSpa(app: express.Express): void {

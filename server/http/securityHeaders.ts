@@ -1,0 +1,57 @@
+import type { NextFunction, Request, Response } from 'express';
+
+/**
+ * The Content-Security-Policy for the SPA and the API. The Vite build emits only external
+ * module scripts and stylesheets, so no inline script, no eval and no inline style is ever
+ * allowed: markup that slipped past the Markdown sanitiser still could not run or restyle.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  // 'self' covers the same-origin WebSocket (/ws) in CSP Level 3 browsers.
+  "connect-src 'self'",
+  "manifest-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "object-src 'none'",
+].join('; ');
+
+/** Powerful features: WebHID and WebAuthn for this origin only, everything else off. */
+export const PERMISSIONS_POLICY = [
+  'hid=(self)',
+  'publickey-credentials-get=(self)',
+  'publickey-credentials-create=(self)',
+  'usb=()',
+  'serial=()',
+  'bluetooth=()',
+  'camera=()',
+  'microphone=()',
+  'geolocation=()',
+  'payment=()',
+  'interest-cohort=()',
+].join(', ');
+
+/**
+ * Headers on every response, API and SPA alike. HSTS only when Argus is served over HTTPS.
+ * `viteDev`: Vite's dev server injects imported CSS as <style> elements, so development (only)
+ * allows inline styles.
+ */
+export function securityHeaders({ https, viteDev = false }: { https: boolean; viteDev?: boolean }) {
+  const csp = viteDev ? CONTENT_SECURITY_POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'") : CONTENT_SECURITY_POLICY;
+  return (_req: Request, res: Response, next: NextFunction) => {
+    res.setHeader('Content-Security-Policy', csp);
+    res.setHeader('Permissions-Policy', PERMISSIONS_POLICY);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    // Enrollment links carry a secret in the path: it must never leave as a referrer.
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+    res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+    if (https) res.setHeader('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    next();
+  };
+}
