@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import session from 'express-session';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sessionUser } from './auth/sessionUser.ts';
@@ -11,6 +11,7 @@ import { HttpError, toErrorResponse } from './http/errors.ts';
 import { requestLog } from './http/requestLog.ts';
 import { mountRoutes, type RouteSpec } from './http/route.ts';
 import { securityHeaders } from './http/securityHeaders.ts';
+import { openApiRoute } from './http/openapi.ts';
 import { accountRoutes } from './routes/account.ts';
 import { chatRoutes } from './routes/chat.ts';
 import { conversationRoutes } from './routes/conversations.ts';
@@ -21,6 +22,9 @@ import { auditRoutes } from './routes/audit.ts';
 import { authRoutes } from './routes/auth.ts';
 import { enrollmentRoutes } from './routes/enrollment.ts';
 import { healthRoutes } from './routes/health.ts';
+
+/** package.json's version, for the API document. */
+const ARGUS_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export const CLIENT_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/client');
 
@@ -36,6 +40,7 @@ export const API_ROUTES: readonly RouteSpec[] = [
   ...adminRoutes,
   ...adminKeyRoutes,
   ...auditRoutes,
+  openApiRoute(() => API_ROUTES, ARGUS_VERSION),
 ];
 
 export interface AppOptions {
@@ -82,6 +87,8 @@ export function createApp(deps: Deps, options: AppOptions = {}): express.Express
   api.use(sessionUser(deps));
   mountRoutes(api, deps, API_ROUTES);
   api.use((_req, _res, next) => next(new HttpError(404, 'NOT_FOUND', 'No such API endpoint.')));
+  // Kept for the test that checks every mounted API route is in the OpenAPI document.
+  app.set('api router', api);
   // The API router sees only /api/ paths; everything else is the SPA.
   app.use((req, res, next) => (req.path.startsWith('/api/') ? api(req, res, next) : next()));
 
