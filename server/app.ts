@@ -12,6 +12,7 @@ import { requestLog } from './http/requestLog.ts';
 import { mountRoutes, type RouteSpec } from './http/route.ts';
 import { securityHeaders } from './http/securityHeaders.ts';
 import { openApiRoute } from './http/openapi.ts';
+import { countLimited, measureRequests, metricsWithToken } from './http/metricsRoutes.ts';
 import { accountRoutes } from './routes/account.ts';
 import { chatRoutes } from './routes/chat.ts';
 import { conversationRoutes } from './routes/conversations.ts';
@@ -57,9 +58,11 @@ export function createApp(deps: Deps, options: AppOptions = {}): express.Express
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
 
+  app.use(measureRequests());
   app.use(requestLog(log));
   app.use(securityHeaders({ https: config.secureCookies, viteDev: options.clientMiddleware !== undefined }));
   app.use(healthRoutes(deps));
+  if (config.metrics.token) app.get('/metrics', metricsWithToken(config.metrics.token));
 
   const api = express.Router();
   api.use(requireSameOriginJson(config.origin));
@@ -99,6 +102,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): express.Express
     if (res.headersSent) return next(error);
     const { status, body, logLevel } = toErrorResponse(bodyParserError(error) ?? error, req.requestId);
     log[logLevel]({ reqId: req.requestId, code: body.error.code, err: logLevel === 'info' ? undefined : error }, 'request failed');
+    countLimited(req, body.error.code);
     if (body.error.retryAfter) res.setHeader('Retry-After', String(body.error.retryAfter));
     res.status(status).json(body);
   });
@@ -123,7 +127,7 @@ function serveSpa(app: express.Express): void {
   const index = path.join(CLIENT_DIST, 'index.html');
   app.use(express.static(CLIENT_DIST, { index: false, maxAge: '1h', immutable: false }));
   // Client-side routes (/signin, /enroll/…) all load the SPA's index.html.
-  app.get(/^(?!\/api\/|\/healthz$|\/readyz$).*/, (_req, res, next) => {
+  app.get(/^(?!\/api\/|\/healthz$|\/readyz$|\/metrics$).*/, (_req, res, next) => {
     if (!existsSync(index)) return next(new HttpError(404, 'NOT_FOUND', 'The web app is not built. Run `npm run build`.'));
     res.setHeader('Cache-Control', 'no-cache');
     res.sendFile(index);

@@ -63,6 +63,11 @@ export interface Config {
   /** Ping interval on WebSockets; a peer that misses one pong is dropped (DESIGN.md: 30 s). */
   wsHeartbeatSeconds: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * Prometheus /metrics: on the main port behind a bearer token, and/or on a port of its own
+   * bound to an internal address. Neither set: not served at all.
+   */
+  metrics: { token: string | null; port: number | null; host: string };
 }
 
 export class ConfigError extends Error {
@@ -119,6 +124,9 @@ const envSchema = z.object({
   WS_HEARTBEAT_SECONDS: intFrom(1, 300).default(30),
   BODY_LIMIT_BYTES: intFrom(1024, 10 * 1024 * 1024).default(64 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  METRICS_PORT: intFrom(1, 65535).optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -186,6 +194,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxConcurrentStreams: e.CHAT_MAX_CONCURRENT_STREAMS,
     },
     logLevel: e.LOG_LEVEL,
+    metrics: { token: e.METRICS_TOKEN ?? null, port: e.METRICS_PORT ?? null, host: e.METRICS_HOST },
   };
 }
 

@@ -19,6 +19,8 @@ import { EventBus } from './realtime/bus.ts';
 import { GrantService } from './grants/grants.ts';
 import { startAuditFeed } from './realtime/auditFeed.ts';
 import { startPgListener } from './realtime/pgListener.ts';
+import { setActiveGrantsSource } from './metrics.ts';
+import { startMetricsListener } from './http/metricsRoutes.ts';
 import { ROW_CHANGE_CHANNEL, RowCache } from './cache/rowCache.ts';
 import type { UserRow } from './db/users.ts';
 import type { ModelRow } from './db/models.ts';
@@ -132,6 +134,9 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
     const hub = attachHub(server, deps, app.get('session parser') as SessionParser);
     const stopSweeper = deps.grants.startSweeper();
     const stopRowListener = listenForRowChanges(deps, services.databaseUrl);
+    const grantsForMetrics = deps.grants;
+    setActiveGrantsSource(() => grantsForMetrics.countLive());
+    const metricsServer = config.metrics.port ? await startMetricsListener({ ...config.metrics, port: config.metrics.port }) : null;
     const stopAuditFeed = startAuditFeed({
       databaseUrl: services.databaseUrl,
       pool: deps.pool,
@@ -156,6 +161,7 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
       async close() {
         stopSweeper();
         await stopRowListener();
+        await new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(null)));
         hub.close();
         await stopAuditFeed();
         await new Promise<void>((resolve) => {

@@ -2,6 +2,7 @@ import { AUDIT_ACTIONS, type AuditAction, type AuditEventView, type Outcome, typ
 import { getAuditChainHead, insertAuditEvent, lockAuditChain } from '../db/audit.ts';
 import type { PoolClient } from '../db/pool.ts';
 import { GENESIS_HASH, eventHash } from './chain.ts';
+import { countAuditEvent } from '../metrics.ts';
 
 /** Who did it and from where; taken from the request when there is one. */
 export interface AuditContext {
@@ -46,6 +47,7 @@ function cleanDetails(value: unknown): unknown {
  * The advisory lock serialises writers on every node, so the chain cannot fork.
  */
 export async function recordAuditEvent(client: PoolClient, context: AuditContext, input: AuditInput): Promise<AuditEventView> {
+  const started = performance.now();
   await lockAuditChain(client);
   const head = await getAuditChainHead(client);
   const prevHash = head?.hash ?? GENESIS_HASH;
@@ -66,5 +68,6 @@ export async function recordAuditEvent(client: PoolClient, context: AuditContext
   };
   const view: AuditEventView = { ...event, prevHash, hash: eventHash(prevHash, event) };
   await insertAuditEvent(client, view);
+  countAuditEvent(view, (performance.now() - started) / 1000);
   return view;
 }

@@ -4,6 +4,7 @@ import { recordAuditEvent, SYSTEM_CONTEXT, type AuditContext } from '../audit/re
 import { withTransaction, type Pool } from '../db/pool.ts';
 import type { Logger } from '../log.ts';
 import type { EventBus } from '../realtime/bus.ts';
+import { grantsEnded, grantsIssued } from '../metrics.ts';
 
 /** A model-access grant as stored in Redis. Server-side only: it names the session. */
 export interface Grant {
@@ -90,6 +91,7 @@ export class GrantService {
       .zadd('grant-deadlines', stored.expiresAt, stored.id)
       .zadd('grant-warnings', stored.expiresAt - this.warnSeconds * 1000, stored.id)
       .exec();
+    grantsIssued.inc();
     // Its sgrant entry now holds the new grant, which compare-and-delete leaves alone.
     const replaced = previous ? await this.end(previous.id, 'replaced', null, { audit: false }) : null;
     return { grant: stored, replaced };
@@ -131,6 +133,7 @@ export class GrantService {
       .zrem('grant-deadlines', grant.id)
       .zrem('grant-warnings', grant.id)
       .exec();
+    grantsEnded.inc({ reason });
     this.onEnded?.({ grant, reason, startedAt, goneAt: performance.now() });
     this.bus.notify({ sessionId: grant.sessionId }, { type: 'GRANT_REVOKED', grantId: grant.id, reason });
     if (audit) await this.auditEnd(grant, reason, context);
@@ -181,6 +184,11 @@ export class GrantService {
   }
 
   /** Live grants (for the admin view), newest deadline last. */
+  /** How many grants are live across all nodes. */
+  async countLive(): Promise<number> {
+    return this.redis.zcount('grant-deadlines', Date.now(), '+inf');
+  }
+
   async listLive(limit = 500): Promise<Grant[]> {
     const ids = await this.redis.zrangebyscore('grant-deadlines', Date.now(), '+inf', 'LIMIT', 0, limit);
     if (ids.length === 0) return [];

@@ -9,6 +9,7 @@ import { WS_CLOSE, type ServerEvent } from '../../shared/events.ts';
 import { getUserById } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
 import type { Envelope } from './bus.ts';
+import { rateLimitHits, wsConnectionsActive, wsConnectionsTotal, wsMessages } from '../metrics.ts';
 
 export type SessionParser = RequestHandler;
 
@@ -51,6 +52,7 @@ class UpgradeRefused extends Error {
 }
 
 function refuse(socket: Duplex, error: UpgradeRefused): void {
+  if (error.status === 429) rateLimitHits.inc({ limiter: 'WS_CONNECTIONS', route: '/ws' });
   const body = JSON.stringify({ error: { code: error.code, message: error.message } });
   const retry = error.retryAfter ? `Retry-After: ${error.retryAfter}\r\n` : '';
   socket.end(
@@ -101,10 +103,14 @@ export function attachHub(server: Server, deps: Deps, sessionParser: SessionPars
   }
 
   function onMessage(connection: Connection, data: unknown, isBinary: boolean): void {
+    wsMessages.inc({ kind: 'browser', direction: 'in' });
     const now = Date.now();
     connection.tokens = Math.min(WS_LIMITS.messagesPerSecond, connection.tokens + ((now - connection.refilledAt) / 1000) * WS_LIMITS.messagesPerSecond);
     connection.refilledAt = now;
-    if (connection.tokens < 1) return connection.socket.close(WS_CLOSE.POLICY, 'too many messages');
+    if (connection.tokens < 1) {
+      rateLimitHits.inc({ limiter: 'WS_MESSAGES', route: '/ws' });
+      return connection.socket.close(WS_CLOSE.POLICY, 'too many messages');
+    }
     connection.tokens -= 1;
     let message: unknown;
     try {
@@ -118,6 +124,10 @@ export function attachHub(server: Server, deps: Deps, sessionParser: SessionPars
     }
   }
 
+  const forget = (connection: Connection) => {
+    if (connections.delete(connection)) wsConnectionsActive.dec({ kind: 'browser' });
+  };
+
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path !== '/ws') return; // Other upgrade paths (the detector) have their own handlers.
@@ -127,10 +137,12 @@ export function attachHub(server: Server, deps: Deps, sessionParser: SessionPars
         wss.handleUpgrade(req, socket, head, (ws) => {
           const connection: Connection = { socket: ws, ...who, alive: true, tokens: WS_LIMITS.messagesPerSecond, refilledAt: Date.now() };
           connections.add(connection);
+          wsConnectionsTotal.inc({ kind: 'browser' });
+          wsConnectionsActive.inc({ kind: 'browser' });
           ws.on('pong', () => (connection.alive = true));
           ws.on('message', (data, isBinary) => onMessage(connection, data, isBinary));
-          ws.on('close', () => connections.delete(connection));
-          ws.on('error', () => connections.delete(connection));
+          ws.on('close', () => forget(connection));
+          ws.on('error', () => forget(connection));
         });
       },
       (error: unknown) => {
@@ -145,7 +157,7 @@ export function attachHub(server: Server, deps: Deps, sessionParser: SessionPars
     for (const connection of connections) {
       if (!connection.alive) {
         connection.socket.terminate();
-        connections.delete(connection);
+        forget(connection);
         continue;
       }
       connection.alive = false;
@@ -162,6 +174,7 @@ export function attachHub(server: Server, deps: Deps, sessionParser: SessionPars
     for (const connection of connections) {
       if (!matches(connection, target)) continue;
       connection.socket.send(json);
+      wsMessages.inc({ kind: 'browser', direction: 'out' });
       if (event.type === 'SESSION_ENDED') connection.socket.close(WS_CLOSE.SESSION_ENDED, 'session ended');
     }
   };

@@ -10,6 +10,7 @@ import {
 } from '@simplewebauthn/server';
 import type { Config } from '../config.ts';
 import type { KeyRow } from '../db/keys.ts';
+import { webauthnVerifications } from '../metrics.ts';
 
 /** ES256, EdDSA, RS256: what security keys use. */
 const SUPPORTED_ALGORITHMS = [-7, -8, -257];
@@ -24,6 +25,12 @@ export type VerificationFailure =
   | 'user_verification_missing'
   | 'bad_signature'
   | 'malformed';
+
+/** Counts a failed verification by its reason, and passes it on. */
+function counted(ceremony: 'assertion' | 'registration', failure: { verified: false; reason: VerificationFailure }): { verified: false; reason: VerificationFailure } {
+  webauthnVerifications.inc({ ceremony, outcome: failure.reason });
+  return failure;
+}
 
 export function classifyVerificationError(error: unknown): VerificationFailure {
   const message = error instanceof Error ? error.message : '';
@@ -103,8 +110,9 @@ export async function verifyRegistration({
       requireUserVerification: config.webauthn.userVerification === 'required',
       supportedAlgorithmIDs: SUPPORTED_ALGORITHMS,
     });
-    if (!result.verified) return { verified: false, reason: 'bad_signature' };
+    if (!result.verified) return counted('registration', { verified: false, reason: 'bad_signature' });
     const info = result.registrationInfo;
+    webauthnVerifications.inc({ ceremony: 'registration', outcome: 'verified' });
     return {
       verified: true,
       credential: {
@@ -119,7 +127,7 @@ export async function verifyRegistration({
       userVerified: info.userVerified,
     };
   } catch (error) {
-    return { verified: false, reason: classifyVerificationError(error) };
+    return counted('registration', { verified: false, reason: classifyVerificationError(error) });
   }
 }
 
@@ -180,8 +188,9 @@ export async function verifyAssertionSignature({
         transports: key.transports as never,
       },
     });
-    if (!result.verified) return { verified: false, reason: 'bad_signature' };
+    if (!result.verified) return counted('assertion', { verified: false, reason: 'bad_signature' });
     const info = result.authenticationInfo;
+    webauthnVerifications.inc({ ceremony: 'assertion', outcome: 'verified' });
     return {
       verified: true,
       newCounter: info.newCounter,
@@ -190,6 +199,6 @@ export async function verifyAssertionSignature({
       backedUp: info.credentialBackedUp,
     };
   } catch (error) {
-    return { verified: false, reason: classifyVerificationError(error) };
+    return counted('assertion', { verified: false, reason: classifyVerificationError(error) });
   }
 }
