@@ -63,6 +63,14 @@ export interface Config {
   /** Ping interval on WebSockets; a peer that misses one pong is dropped (DESIGN.md: 30 s). */
   wsHeartbeatSeconds: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Paired local detectors (issue #8). */
+  detector: {
+    pairingsPerHourPerIp: number;
+    connectionsPerMinutePerIp: number;
+    connectionsPerMinutePerDetector: number;
+    /** How often a detector sends its application heartbeat (DESIGN.md: 60 s). */
+    heartbeatSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -119,6 +127,11 @@ const envSchema = z.object({
   WS_HEARTBEAT_SECONDS: intFrom(1, 300).default(30),
   BODY_LIMIT_BYTES: intFrom(1024, 10 * 1024 * 1024).default(64 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Seed design (Unhidra): device registration 10/h per IP; WebSocket connections 60/min per IP.
+  DETECTOR_PAIRINGS_PER_HOUR: intFrom(1, 100_000).default(10),
+  DETECTOR_CONNECTIONS_PER_MINUTE_PER_IP: intFrom(1, 100_000).default(60),
+  DETECTOR_CONNECTIONS_PER_MINUTE: intFrom(1, 100_000).default(10),
+  DETECTOR_HEARTBEAT_SECONDS: intFrom(1, 3600).default(60),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -186,6 +199,12 @@ export function loadConfig(env: Env = process.env): Config {
       maxConcurrentStreams: e.CHAT_MAX_CONCURRENT_STREAMS,
     },
     logLevel: e.LOG_LEVEL,
+    detector: {
+      pairingsPerHourPerIp: e.DETECTOR_PAIRINGS_PER_HOUR,
+      connectionsPerMinutePerIp: e.DETECTOR_CONNECTIONS_PER_MINUTE_PER_IP,
+      connectionsPerMinutePerDetector: e.DETECTOR_CONNECTIONS_PER_MINUTE,
+      heartbeatSeconds: e.DETECTOR_HEARTBEAT_SECONDS,
+    },
   };
 }
 

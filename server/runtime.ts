@@ -19,12 +19,15 @@ import { EventBus } from './realtime/bus.ts';
 import { GrantService } from './grants/grants.ts';
 import { startAuditFeed } from './realtime/auditFeed.ts';
 import { attachHub, type Hub, type SessionParser } from './realtime/hub.ts';
+import { attachDetectorHub, type DetectorHub } from './detector/detectorHub.ts';
 
 export interface Running {
   deps: Deps;
   app: express.Express;
   server: Server;
   hub: Hub;
+  /** Paired detectors' connections at /ws/detector. */
+  detectors: DetectorHub;
   url: string;
   /** Closes the HTTP server, then Redis and Postgres, then any child services. */
   close(): Promise<void>;
@@ -103,6 +106,7 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
     const app = createApp(deps, appOptions);
     const server = createServer(app);
     const hub = attachHub(server, deps, app.get('session parser') as SessionParser);
+    const detectors = attachDetectorHub(server, deps);
     const stopSweeper = deps.grants.startSweeper();
     const stopAuditFeed = startAuditFeed({
       databaseUrl: services.databaseUrl,
@@ -125,9 +129,11 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
       server,
       url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
       hub,
+      detectors,
       async close() {
         stopSweeper();
         hub.close();
+        detectors.close();
         await stopAuditFeed();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
