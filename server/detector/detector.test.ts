@@ -399,6 +399,14 @@ describe('revocation', () => {
       expect((await p.client.get<DetectorListResponse>('/api/detectors')).body.detectors).toEqual([]);
       expect(await lastAudit('detector.revoked')).toMatchObject({ details: { by: 'owner' } });
       socket.close();
+
+      // Had the bus event been missed, the next heartbeat finds the detector revoked and closes.
+      const second = await paired(p);
+      const raw = await rawSocket([DETECTOR_PROTOCOL, `${second.keyId}.${second.secret}`], detectorUrl(otherNode.url));
+      const closed = closeOf(raw);
+      await query(node.deps.pool, 't', 'UPDATE detector SET revoked_at = now() WHERE id = $1', [second.detectorId]);
+      raw.send(JSON.stringify({ type: 'heartbeat', detectorId: second.detectorId, at: new Date().toISOString(), memoryBytes: 1 }));
+      expect(await closed).toEqual({ code: DETECTOR_CLOSE.REVOKED, reason: 'this detector was revoked' });
     } finally {
       await otherNode.destroy();
     }

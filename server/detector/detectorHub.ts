@@ -182,6 +182,10 @@ export function attachDetectorHub(server: Server, deps: Deps): DetectorHub {
       }
       case 'heartbeat': {
         if (message.detectorId !== connection.detector.id) return close('heartbeat names another detector');
+        // A backstop for a revocation (or a disabled owner) whose bus event this node missed.
+        if (!(await getLiveDetectorByKeyId(pool, connection.detector.key_id))) {
+          return connection.socket.close(DETECTOR_CLOSE.REVOKED, 'this detector was revoked');
+        }
         await presence.refresh(connection.detector.id);
         await touchDetector(pool, connection.detector.id);
         return;
