@@ -231,9 +231,32 @@ describe('the handshake', () => {
       (await rawSocket(protocols, url)).close();
       (await rawSocket(protocols, url)).close();
       await expect(rawSocket(protocols, url)).rejects.toMatchObject({ status: 429 });
+      const audited = await query<{ n: number }>(strict.deps.pool, 't', "SELECT count(*)::int AS n FROM audit_event WHERE action = 'detector.auth_failed'");
+      expect(audited.rows[0]!.n).toBe(0);
     } finally {
       await strict.destroy();
     }
+  });
+
+  it('limits connections per address, whatever key they carry', async () => {
+    const strictPort = await freePort();
+    const strict = await startNodeOn(strictPort, { DETECTOR_CONNECTIONS_PER_MINUTE_PER_IP: '2' });
+    try {
+      const url = detectorUrl(strict.deps.config.origin);
+      const bogus = () => rawSocket([DETECTOR_PROTOCOL, `${'C'.repeat(22)}.${'D'.repeat(43)}`], url);
+      await expect(bogus()).rejects.toMatchObject({ status: 401 });
+      await expect(bogus()).rejects.toMatchObject({ status: 401 });
+      await expect(bogus()).rejects.toMatchObject({ status: 429 });
+    } finally {
+      await strict.destroy();
+    }
+  });
+
+  it("refuses the detector of a disabled account", async () => {
+    const p = await person();
+    const credentials = await paired(p);
+    await query(node.deps.pool, 't', "UPDATE app_user SET status = 'disabled' WHERE id = $1", [p.userId]);
+    await expect(rawSocket([DETECTOR_PROTOCOL, `${credentials.keyId}.${credentials.secret}`])).rejects.toMatchObject({ status: 401 });
   });
 });
 
