@@ -157,9 +157,11 @@ export class DetectorClient {
       this.attempt = 0;
       this.emit({ state: 'online', detectorId: message.detectorId });
       if (this.heartbeat) clearInterval(this.heartbeat);
+      // The server says how often it wants a heartbeat, unless a test set it.
+      const heartbeatMs = this.options.timings?.heartbeatMs ?? (message.heartbeatSeconds > 0 ? message.heartbeatSeconds * 1000 : this.timings.heartbeatMs);
       this.heartbeat = setInterval(
         () => this.send({ type: 'heartbeat', detectorId: credentials.detectorId, at: new Date().toISOString(), memoryBytes: process.memoryUsage().rss }),
-        this.timings.heartbeatMs,
+        heartbeatMs,
       );
     });
     socket.on('error', (error) => this.options.onError?.(error));

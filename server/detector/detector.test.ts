@@ -282,6 +282,16 @@ describe('presence reports', () => {
     socket.close();
   });
 
+  it('sends heartbeats that keep it seen', async () => {
+    const p = await person();
+    const credentials = await paired(p);
+    await online(credentials, new FakeHidSource(), { timings: { heartbeatMs: 100 } });
+    await query(node.deps.pool, 't', 'UPDATE detector SET last_seen_at = NULL WHERE id = $1', [credentials.detectorId]);
+    await expect
+      .poll(async () => (await query<{ seen: Date | null }>(node.deps.pool, 't', 'SELECT last_seen_at AS seen FROM detector WHERE id = $1', [credentials.detectorId])).rows[0]!.seen)
+      .not.toBeNull();
+  });
+
   it('binds the one key it sees to the credential at unlock; unplugging it ends the grant (key_removed)', async () => {
     const p = await person();
     const socket = await socketFor(p);
