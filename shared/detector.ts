@@ -62,8 +62,11 @@ export const DETECTOR_CLOSE = {
   REPLACED: 4408,
 } as const;
 
-/** Close codes after which a detector must not reconnect by itself. */
-export const DETECTOR_FINAL_CLOSE_CODES: readonly number[] = [DETECTOR_CLOSE.REVOKED];
+/**
+ * Close codes after which a detector must not reconnect by itself: revoked, or another copy
+ * of the same detector connected (two copies would otherwise take turns forever).
+ */
+export const DETECTOR_FINAL_CLOSE_CODES: readonly number[] = [DETECTOR_CLOSE.REVOKED, DETECTOR_CLOSE.REPLACED];
 
 /** POST /api/detectors/pairing-codes */
 export interface PairingCodeResponse {

@@ -11,11 +11,10 @@
  * 2. Enumeration cost and the CPU cost of the 250 ms polling loop over 30 s
  *    (process.cpuUsage), with the real node-hid if it loads here, else the fake source.
  */
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { DetectorClient } from '../../client/detector/detectorClient.ts';
 import { fakeSecurityKey, FakeHidSource, nodeHidSource, type HidSource } from '../../client/detector/hidSource.ts';
 import { KeyWatcher } from '../../client/detector/keyWatcher.ts';
