@@ -32,6 +32,7 @@ import { useEvents } from './events.tsx';
 import { grantEndedNotice, KEY_REMOVED_NOTICE } from './lib/grantReasons.ts';
 import { sameDevice, webHid } from './lib/hid.ts';
 import { startPresenceMonitor, type PresenceMonitor } from './lib/presence.ts';
+import { createDetectorPresence, type DetectorPresence } from './lib/detectorPresence.ts';
 import { useSession } from './session.tsx';
 
 /** The warning (and "Renew") shows this long before the grant ends; the server's GRANT_EXPIRING default too. */
@@ -57,12 +58,14 @@ export interface LiveGrant {
 export interface KeyPresence {
   /** This browser has WebHID. */
   supported: () => boolean;
-  /** What the panel says: 'webhid' once this page can watch a key, else 'assertion'. */
+  /** What the panel says: 'webhid' once this page can watch a key, 'detector' while a paired detector is online, else 'assertion'. */
   mode: () => PresenceMode;
   /** A FIDO key is visible right now. */
   keyVisible: () => boolean;
   /** The browser's device chooser; call it straight from a click. */
   watchKey: () => Promise<HidDeviceInfo[]>;
+  /** The user's paired detectors that are online, and the keys they see. */
+  detectors: DetectorPresence;
 }
 
 export interface ModelAccess {
@@ -105,6 +108,7 @@ export const ModelAccessProvider: Component<{ children: JSX.Element }> = (props)
   const [unlocking, setUnlocking] = createSignal(false);
   const [unlockError, setUnlockError] = createSignal<unknown>();
   const [monitor, setMonitor] = createSignal<PresenceMonitor>();
+  const detectors = createDetectorPresence(events, () => session.user()?.id);
 
   /** Grants this tab ended: a late answer from the server never brings one back. */
   const ended = new Set<string>();
@@ -311,9 +315,10 @@ export const ModelAccessProvider: Component<{ children: JSX.Element }> = (props)
 
   const presence: KeyPresence = {
     supported: () => monitor()?.supported ?? webHid() !== undefined,
-    mode: () => (monitor()?.watching() ? 'webhid' : 'assertion'),
+    mode: () => (monitor()?.watching() ? 'webhid' : detectors.online().length > 0 ? 'detector' : 'assertion'),
     keyVisible: () => (monitor()?.keys().length ?? 0) > 0,
     watchKey: () => monitor()?.requestKey() ?? Promise.resolve([]),
+    detectors,
   };
 
   const access: ModelAccess = {
@@ -343,6 +348,8 @@ export const ModelAccessProvider: Component<{ children: JSX.Element }> = (props)
       try {
         const { grant } = await verifyKeyOwnership(async () => {
           claim = (await monitor()?.report()) ?? claim;
+          // Without a key in WebHID's view, a paired detector watching is how presence is kept.
+          if (claim.presenceMode === 'assertion' && detectors.online().length > 0) claim = { presenceMode: 'detector' };
           return claim;
         });
         if (!grant) {

@@ -23,6 +23,7 @@ import { auditRoutes } from './routes/audit.ts';
 import { authRoutes } from './routes/auth.ts';
 import { enrollmentRoutes } from './routes/enrollment.ts';
 import { healthRoutes } from './routes/health.ts';
+import { detectorRoutes } from './routes/detectors.ts';
 
 /** package.json's version, for the API document. */
 const ARGUS_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -41,6 +42,7 @@ export const API_ROUTES: readonly RouteSpec[] = [
   ...adminRoutes,
   ...adminKeyRoutes,
   ...auditRoutes,
+  ...detectorRoutes,
   openApiRoute(() => API_ROUTES, ARGUS_VERSION),
 ];
 

@@ -68,6 +68,14 @@ export interface Config {
    * bound to an internal address. Neither set: not served at all.
    */
   metrics: { token: string | null; port: number | null; host: string };
+  /** Paired local detectors (issue #8). */
+  detector: {
+    pairingsPerHourPerIp: number;
+    connectionsPerMinutePerIp: number;
+    connectionsPerMinutePerDetector: number;
+    /** How often a detector sends its application heartbeat (DESIGN.md: 60 s). */
+    heartbeatSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -127,6 +135,11 @@ const envSchema = z.object({
   METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   METRICS_PORT: intFrom(1, 65535).optional(),
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  // Seed design (Unhidra): device registration 10/h per IP; WebSocket connections 60/min per IP.
+  DETECTOR_PAIRINGS_PER_HOUR: intFrom(1, 100_000).default(10),
+  DETECTOR_CONNECTIONS_PER_MINUTE_PER_IP: intFrom(1, 100_000).default(60),
+  DETECTOR_CONNECTIONS_PER_MINUTE: intFrom(1, 100_000).default(10),
+  DETECTOR_HEARTBEAT_SECONDS: intFrom(1, 3600).default(60),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -195,6 +208,12 @@ export function loadConfig(env: Env = process.env): Config {
     },
     logLevel: e.LOG_LEVEL,
     metrics: { token: e.METRICS_TOKEN ?? null, port: e.METRICS_PORT ?? null, host: e.METRICS_HOST },
+    detector: {
+      pairingsPerHourPerIp: e.DETECTOR_PAIRINGS_PER_HOUR,
+      connectionsPerMinutePerIp: e.DETECTOR_CONNECTIONS_PER_MINUTE_PER_IP,
+      connectionsPerMinutePerDetector: e.DETECTOR_CONNECTIONS_PER_MINUTE,
+      heartbeatSeconds: e.DETECTOR_HEARTBEAT_SECONDS,
+    },
   };
 }
 

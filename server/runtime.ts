@@ -25,12 +25,15 @@ import { ROW_CHANGE_CHANNEL, RowCache } from './cache/rowCache.ts';
 import type { UserRow } from './db/users.ts';
 import type { ModelRow } from './db/models.ts';
 import { attachHub, type Hub, type SessionParser } from './realtime/hub.ts';
+import { attachDetectorHub, type DetectorHub } from './detector/detectorHub.ts';
 
 export interface Running {
   deps: Deps;
   app: express.Express;
   server: Server;
   hub: Hub;
+  /** Paired detectors' connections at /ws/detector. */
+  detectors: DetectorHub;
   url: string;
   /** Closes the HTTP server, then Redis and Postgres, then any child services. */
   close(): Promise<void>;
@@ -132,6 +135,7 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
     const app = createApp(deps, appOptions);
     const server = createServer(app);
     const hub = attachHub(server, deps, app.get('session parser') as SessionParser);
+    const detectors = attachDetectorHub(server, deps);
     const stopSweeper = deps.grants.startSweeper();
     const stopRowListener = listenForRowChanges(deps, services.databaseUrl);
     const grantsForMetrics = deps.grants;
@@ -158,11 +162,13 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
       server,
       url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
       hub,
+      detectors,
       async close() {
         stopSweeper();
         await stopRowListener();
         await new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(null)));
         hub.close();
+        detectors.close();
         await stopAuditFeed();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

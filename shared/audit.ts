@@ -45,6 +45,13 @@ export const AUDIT_ACTIONS = {
   'user.enabled': 'medium',
   'user.role_changed': 'high',
   'user.password_rehashed': 'info',
+  'detector.pairing_code_issued': 'low',
+  'detector.paired': 'medium',
+  'detector.pairing_failed': 'medium',
+  'detector.revoked': 'medium',
+  'detector.auth_failed': 'medium',
+  'detector.serial_bound': 'medium',
+  'detector.key_mismatch': 'high',
 } as const satisfies Record<string, Severity>;
 
 export type AuditAction = keyof typeof AUDIT_ACTIONS;

@@ -44,6 +44,9 @@ export const ERROR_CODES = [
   'MODEL_TIMEOUT',
   'MODEL_BAD_RESPONSE',
   'TOO_MANY_STREAMS',
+  // Detectors.
+  'PAIRING_CODE_INVALID',
+  'DETECTOR_UNAUTHORIZED',
   'INTERNAL',
 ] as const;
 

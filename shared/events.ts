@@ -4,6 +4,7 @@
  */
 import type { AuditEventView } from './audit.ts';
 import type { GrantEndReason, GrantView } from './api.ts';
+import type { DetectedKey } from './detector.ts';
 
 export type ServerEvent =
   /** A fresh ownership assertion unlocked restricted models for this session. */
@@ -19,7 +20,9 @@ export type ServerEvent =
   /** This session was ended on the server (sign-out elsewhere, user disabled, key removed). */
   | { type: 'SESSION_ENDED' }
   /** Admins and auditors: a new audit event (the live feed). */
-  | { type: 'SECURITY_EVENT'; event: AuditEventView };
+  | { type: 'SECURITY_EVENT'; event: AuditEventView }
+  /** One of this user's paired detectors came online, went offline, saw keys change, or was revoked. */
+  | { type: 'DETECTOR_STATUS'; detectorId: string; name: string; status: 'online' | 'offline' | 'revoked'; keys: DetectedKey[] };
 
 export type ServerEventType = ServerEvent['type'];
 

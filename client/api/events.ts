@@ -38,6 +38,7 @@ const EVENT_TYPES: ReadonlySet<ServerEventType> = new Set<ServerEventType>([
   'KEY_SUSPENDED',
   'SESSION_ENDED',
   'SECURITY_EVENT',
+  'DETECTOR_STATUS',
 ]);
 
 function parseServerEvent(data: unknown): ServerEvent | undefined {

@@ -10,6 +10,7 @@ import { useSession } from '../session.tsx';
 import { AddKeyForm } from './account/AddKeyForm.tsx';
 import { KeyTable } from './account/KeyTable.tsx';
 import { SessionTable } from './account/SessionTable.tsx';
+import { DetectorsSection } from './account/DetectorsSection.tsx';
 
 export const route = {
   preload: () => {
@@ -76,6 +77,8 @@ export const Account: Component = () => {
               <SessionTable onEnded={() => sessionsHeading.focus()} />
             </DataBoundary>
           </section>
+
+          <DetectorsSection confirm={confirmation.confirm} />
 
           <ConfirmDialog request={confirmation.request()} onClose={confirmation.answer} />
         </div>

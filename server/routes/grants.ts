@@ -8,6 +8,7 @@ import { unlockModels, type UnlockFailure } from '../grants/unlockModels.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import { defineRoute } from '../http/route.ts';
 import { assertionError } from '../keys/errors.ts';
+import { bindDetectedSerial } from '../detector/bindSerial.ts';
 import { issueAssertionOptions } from '../keys/issueOptions.ts';
 import { AuthenticationResponseSchema, HidDeviceInfoSchema } from '../webauthn/schemas.ts';
 
@@ -60,6 +61,10 @@ export const grantRoutes = [
         context: audit,
       });
       if (!result.unlocked) throw unlockError(result.reason);
+      // A detector seeing exactly one key now learns which credential it is (metadata only).
+      await bindDetectedSerial(deps, { userId: user.id, keyId: result.grant.keyId, context: audit }).catch((error: unknown) =>
+        deps.log.warn({ err: (error as Error).message }, 'detected serial not bound'),
+      );
       const response: GrantResponse = { grant: toGrantView(result.grant) };
       return { body: response };
     },

@@ -1,11 +1,11 @@
-import { createSignal, createUniqueId, Match, Show, Switch, type Component } from 'solid-js';
+import { A } from '@solidjs/router';
+import { createSignal, createUniqueId, For, Match, Show, Switch, type Component } from 'solid-js';
 import type { PresenceMode } from '../../../shared/api.ts';
 import { useModelAccess } from '../../modelAccess.tsx';
 import { useSession } from '../../session.tsx';
 
 const MODE_NAMES: Record<PresenceMode, string> = {
   webhid: 'WebHID',
-  // Reserved: the paired local detector comes in a later issue.
   detector: 'Detector',
   assertion: 'Assertion only',
 };
@@ -49,11 +49,33 @@ export const PresencePanel: Component = () => {
             <p class="muted">Your key is not plugged in right now.</p>
           </Show>
         </Match>
+        <Match when={mode() === 'detector'}>
+          <p data-testid="detector-status">
+            <strong>Detector online</strong>: {access.presence.detectors.online().map((d) => d.name).join(', ')}.
+          </p>
+          <p>Your paired detector watches your security key. Unplugging the key you unlocked with locks restricted models at once.</p>
+          <Show when={access.presence.detectors.keys().length > 0} fallback={<p class="muted">It sees no security key right now.</p>}>
+            <p id={`${headingId}-keys`}>Keys it sees:</p>
+            <ul aria-labelledby={`${headingId}-keys`} data-testid="detector-keys">
+              <For each={access.presence.detectors.keys()}>
+                {(key) => (
+                  <li>
+                    {key.product ?? 'Security key'}
+                    <Show when={key.serialNumber}> (serial {key.serialNumber})</Show>
+                  </li>
+                )}
+              </For>
+            </ul>
+          </Show>
+        </Match>
         <Match when={mode() === 'assertion'}>
           <p>This browser cannot see security keys, so access simply runs out. Touch your key to renew.</p>
           <p class="muted">
             Stock Chrome and Edge hide FIDO security keys from web pages (Chromium’s HID blocklist), and Firefox and
             Safari give web pages no access to USB devices at all.
+          </p>
+          <p class="muted">
+            A paired detector can watch your key instead: <A href="/account">pair one on your account page</A>.
           </p>
           <Show when={session.user()?.role === 'admin'}>
             <p class="muted">

@@ -1,0 +1,52 @@
+import type { DetectedKey } from '../../shared/detector.ts';
+import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
+import { getCredentialsBySerial, type DetectorRow } from '../db/detectors.ts';
+import { withTransaction } from '../db/pool.ts';
+import type { Deps } from '../deps.ts';
+
+export const FOREIGN_KEY_MESSAGE = 'A security key registered to another account was plugged into your computer.';
+
+/**
+ * What a detector's report may do, and all it may do (DESIGN.md invariant 2): a detached
+ * serial bound to one of the owner's credentials ends that credential's grants (key_removed);
+ * an attached serial bound only to other users' credentials raises KEY_MISMATCH_ERROR and a
+ * high-severity audit event. Nothing here creates or extends a grant.
+ * Detaches go first: taking access away is the urgent part.
+ */
+export async function applyDetectorReport(
+  deps: Pick<Deps, 'pool' | 'grants' | 'bus' | 'log'>,
+  { detector, attached, detached, context }: { detector: DetectorRow; attached: readonly DetectedKey[]; detached: readonly DetectedKey[]; context: AuditContext },
+): Promise<{ grantsEnded: number; mismatches: number }> {
+  let grantsEnded = 0;
+  for (const key of detached) {
+    if (!key.serialNumber) continue;
+    const own = (await getCredentialsBySerial(deps.pool, key.serialNumber)).filter((credential) => credential.user_id === detector.user_id);
+    for (const credential of own) grantsEnded += await deps.grants.endForKey(credential.id, 'key_removed', context);
+  }
+
+  let mismatches = 0;
+  for (const key of attached) {
+    if (!key.serialNumber) continue;
+    const bound = await getCredentialsBySerial(deps.pool, key.serialNumber);
+    // Bound to the owner (as well): the owner's own key, whatever else a lying detector claimed.
+    if (bound.length === 0 || bound.some((credential) => credential.user_id === detector.user_id)) continue;
+    mismatches += 1;
+    await withTransaction(deps.pool, (client) =>
+      recordAuditEvent(client, context, {
+        action: 'detector.key_mismatch',
+        outcome: 'denied',
+        target: { type: 'detector', id: detector.id },
+        details: {
+          ownerId: detector.user_id,
+          keyOwnerIds: [...new Set(bound.map((credential) => credential.user_id))],
+          credentialIds: bound.map((credential) => credential.id),
+          vendorId: key.vendorId,
+          productId: key.productId,
+          serialNumber: key.serialNumber,
+        },
+      }),
+    );
+    deps.bus.notify({ userId: detector.user_id }, { type: 'KEY_MISMATCH_ERROR', message: FOREIGN_KEY_MESSAGE });
+  }
+  return { grantsEnded, mismatches };
+}

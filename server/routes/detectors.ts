@@ -1,0 +1,137 @@
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { z } from 'zod';
+import type { DetectorListResponse, PairDetectorResponse } from '../../shared/detector.ts';
+import { getLiveDetectorsForUser, listLiveDetectors } from '../db/detectors.ts';
+import type { Deps } from '../deps.ts';
+import { detectorViews, revokeDetectorAs } from '../detector/manageDetectors.ts';
+import { issuePairingCode, pairDetector } from '../detector/pairing.ts';
+import { HttpError, notFound, rateLimited } from '../http/errors.ts';
+import { defineRoute } from '../http/route.ts';
+
+const DetectorParams = z.strictObject({ id: z.uuid('not a detector id') });
+
+const detectorCursor = {
+  encode: (row: { created_cursor: string; id: string }) => Buffer.from(`${row.created_cursor}|${row.id}`).toString('base64url'),
+  schema: z
+    .string()
+    .max(200)
+    .transform((value, ctx) => {
+      const [createdAt, id] = Buffer.from(value, 'base64url').toString('utf8').split('|');
+      if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !z.uuid().safeParse(id).success) {
+        ctx.addIssue({ code: 'custom', message: 'not a cursor' });
+        return z.NEVER;
+      }
+      return { createdAt, id };
+    }),
+};
+
+/** Pairing attempts per IP (seed design: device registration 10/h per IP), checked before any code is looked at. */
+const pairingLimiters = new WeakMap<Deps, RateLimiterRedis>();
+async function consumePairingAttempt(deps: Deps, ip: string): Promise<void> {
+  let limiter = pairingLimiters.get(deps);
+  if (!limiter) {
+    limiter = new RateLimiterRedis({ storeClient: deps.redis, keyPrefix: 'rl:detector-pair-ip', points: deps.config.detector.pairingsPerHourPerIp, duration: 3600 });
+    pairingLimiters.set(deps, limiter);
+  }
+  try {
+    await limiter.consume(ip);
+  } catch (rejection) {
+    // A RateLimiterRes is the verdict; an Error is Redis failing, which fails closed (503).
+    if (rejection instanceof RateLimiterRes) throw rateLimited(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)), 'Too many pairing attempts from this address. Try again later.');
+    throw rejection;
+  }
+}
+
+export const detectorRoutes = [
+  defineRoute({
+    method: 'post',
+    path: '/api/detectors/pairing-codes',
+    access: 'signed-in',
+    summary: 'A one-time code (10 minutes, single use) to pair a detector, with the command to run.',
+    async handler({ user, deps, audit }) {
+      return { status: 201, body: await issuePairingCode(deps, { user, context: audit }) };
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/api/detectors/pair',
+    access: 'public',
+    summary: 'The detector trades a pairing code for its device key (shown once).',
+    body: z.strictObject({
+      code: z.string().min(1).max(32),
+      name: z
+        .string()
+        .trim()
+        .min(1)
+        .max(64)
+        .regex(/^[^\u0000-\u001f\u007f]*$/, 'no control characters')
+        .optional(),
+    }),
+    async handler({ req, body, deps, audit }) {
+      await consumePairingAttempt(deps, req.ip ?? 'unknown');
+      const result = await pairDetector(deps, { code: body.code, name: body.name ?? 'Detector', context: audit });
+      if (!result.paired) throw new HttpError(400, 'PAIRING_CODE_INVALID', 'This pairing code is wrong, expired or already used. Make a new one in Argus.');
+      const response: PairDetectorResponse = result.credentials;
+      return { status: 201, body: response };
+    },
+  }),
+
+  defineRoute({
+    method: 'get',
+    path: '/api/detectors',
+    access: 'signed-in',
+    summary: "The signed-in user's paired detectors, online or not, with the keys they see.",
+    async handler({ user, deps }) {
+      const body: DetectorListResponse = { detectors: await detectorViews(deps, await getLiveDetectorsForUser(deps.pool, user.id)), nextCursor: null };
+      return { body };
+    },
+  }),
+
+  defineRoute({
+    method: 'delete',
+    path: '/api/detectors/:id',
+    access: 'signed-in',
+    summary: 'Revoke one of your detectors; its connection closes at once.',
+    params: DetectorParams,
+    async handler({ user, params, deps, audit }) {
+      const revoked = await revokeDetectorAs(deps, { detectorId: params.id, ownerId: user.id, context: audit });
+      if (!revoked) throw notFound('No such detector on your account.');
+      return {};
+    },
+  }),
+
+  defineRoute({
+    method: 'get',
+    path: '/api/admin/detectors',
+    access: ['admin'],
+    summary: 'Every paired detector with online status and last seen (keyset pagination).',
+    query: z.strictObject({
+      after: detectorCursor.schema.optional(),
+      limit: z.coerce.number().int().min(1).max(100).default(50),
+    }),
+    async handler({ query, deps }) {
+      const rows = await listLiveDetectors(deps.pool, { after: query.after, limit: query.limit + 1 });
+      const page = rows.slice(0, query.limit);
+      const last = page[page.length - 1];
+      const body: DetectorListResponse = {
+        detectors: await detectorViews(deps, page),
+        nextCursor: rows.length > query.limit && last ? detectorCursor.encode(last) : null,
+      };
+      return { body };
+    },
+  }),
+
+  defineRoute({
+    method: 'delete',
+    path: '/api/admin/detectors/:id',
+    access: ['admin'],
+    summary: "Revoke anyone's detector; its connection closes at once.",
+    params: DetectorParams,
+    async handler({ params, deps, audit }) {
+      const revoked = await revokeDetectorAs(deps, { detectorId: params.id, ownerId: null, context: audit });
+      if (!revoked) throw notFound('No such detector.');
+      return {};
+    },
+  }),
+];
