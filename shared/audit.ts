@@ -45,6 +45,7 @@ export const AUDIT_ACTIONS = {
   'user.enabled': 'medium',
   'user.role_changed': 'high',
   'user.password_rehashed': 'info',
+  'user.deleted': 'high',
 } as const satisfies Record<string, Severity>;
 
 export type AuditAction = keyof typeof AUDIT_ACTIONS;
