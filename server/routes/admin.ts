@@ -176,7 +176,8 @@ export const adminKeyRoutes = [
     summary: 'Every security key, filtered by owner (id or username) or status (keyset pagination).',
     query: z.strictObject({
       userId: z.uuid().optional(),
-      owner: Username.optional(),
+      // Any text: a name nobody has simply matches no keys.
+      owner: z.string().trim().min(1).max(100).optional(),
       status: z.enum(KEY_STATUSES).optional(),
       after: keyCursor.schema.optional(),
       limit: z.coerce.number().int().min(1).max(100).default(50),
