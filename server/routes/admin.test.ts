@@ -241,6 +241,22 @@ describe('deleting a user', () => {
     const history = await auditor.client.get<AuditListResponse>(`/api/audit/events?action=user.deleted`);
     expect(history.body.events[0]).toMatchObject({ targetId: wes.userId, details: { username: 'wes' } });
   });
+
+  it('refuses, and changes nothing, while a row without an ON DELETE rule still points at them', async () => {
+    const kim = await enrollUser(node, { username: 'kim', password: 'a lamp in the attic' });
+    await query(node.deps.pool, 't', 'CREATE TABLE test_pin (user_id uuid REFERENCES app_user (id))');
+    try {
+      await query(node.deps.pool, 't', 'INSERT INTO test_pin VALUES ($1)', [kim.userId]);
+      const refused = await admin.client.request('DELETE', `/api/admin/users/${kim.userId}`);
+      expect(refused.status).toBe(409);
+      expect(errorCode(refused)).toBe('CONFLICT');
+      expect((await kim.client.get<SessionResponse>('/api/session')).body.signedIn).toBe(true);
+      const { rows } = await query<{ n: number }>(node.deps.pool, 't', "SELECT count(*)::int AS n FROM audit_event WHERE action = 'user.deleted' AND target_id = $1", [kim.userId]);
+      expect(rows[0]!.n).toBe(0);
+    } finally {
+      await query(node.deps.pool, 't', 'DROP TABLE test_pin');
+    }
+  });
 });
 
 describe('listing users and keys', () => {

@@ -130,6 +130,9 @@ export const adminRoutes = [
     async handler({ params, deps, audit }) {
       const result = await deleteUser(deps, { userId: params.id, context: audit });
       if (!result.deleted && result.reason === 'not_found') throw notFound('No such user.');
+      if (!result.deleted && result.reason === 'still_referenced') {
+        throw new HttpError(409, 'CONFLICT', 'Other records still belong to this user; disable the account instead.');
+      }
       if (!result.deleted) throw lastAdmin();
       return {};
     },

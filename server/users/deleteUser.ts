@@ -1,10 +1,12 @@
 import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
 import { getKeysForUser } from '../db/keys.ts';
-import { withTransaction } from '../db/pool.ts';
+import { PG_FOREIGN_KEY_VIOLATION, pgErrorCode, withTransaction } from '../db/pool.ts';
 import { deleteUserRow, lockActiveAdmins, lockUser } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
 
-export type DeleteUserResult = { deleted: true; sessionsEnded: number } | { deleted: false; reason: 'not_found' | 'last_admin' };
+export type DeleteUserResult =
+  | { deleted: true; sessionsEnded: number }
+  | { deleted: false; reason: 'not_found' | 'last_admin' | 'still_referenced' };
 
 /**
  * Deletes a user with their keys, links and conversations. Their audit history stays: the
@@ -39,6 +41,11 @@ export async function deleteUser(
     });
     await deleteUserRow(client, userId);
     return { deleted: true as const };
+  }).catch((error: unknown) => {
+    // 23503: a table references app_user with no ON DELETE rule. The transaction, with its
+    // audit event, rolled back; refuse clearly rather than answer 500.
+    if (pgErrorCode(error) === PG_FOREIGN_KEY_VIOLATION) return { deleted: false as const, reason: 'still_referenced' as const };
+    throw error;
   });
   if (!result.deleted) return result;
   await grants.endForUser(userId, 'admin_revoked', context);
