@@ -293,6 +293,22 @@ describe('listing users and keys', () => {
   });
 });
 
+describe('concurrent key changes', () => {
+  it('two keys swapped between two users at the same moment both move, without a deadlock', async () => {
+    const ann = await enrollUser(node, { username: 'swap-ann', password: 'a bell in the tower' });
+    const ben = await enrollUser(node, { username: 'swap-ben', password: 'a rope in the belfry' });
+    // Each change locks the key's owner and the new owner: in opposite orders, unless sorted.
+    for (let round = 0; round < 6; round += 1) {
+      const swapped = round % 2 === 0;
+      const moves = await Promise.all([
+        admin.client.post(`/api/admin/keys/${ann.keyId}/reassign`, { userId: swapped ? ben.userId : ann.userId }),
+        admin.client.post(`/api/admin/keys/${ben.keyId}/reassign`, { userId: swapped ? ann.userId : ben.userId }),
+      ]);
+      expect(moves.map((move) => move.status), `round ${round}`).toEqual([200, 200]);
+    }
+  });
+});
+
 describe('enrollment links for recovery', () => {
   it('issues a new one-time link that replaces the old one, and audits it', async () => {
     const created = await admin.client.post<{ user: PublicUser; enrollment: { url: string; expiresAt: string } }>('/api/admin/users', { username: 'lost-keys', role: 'user' });
