@@ -35,9 +35,9 @@ test('an admin sees every key with its details and filters by owner and status',
   });
 
   await test.step('a status with no keys of theirs says so; nobody by that name neither', async () => {
-    await page.getByLabel('Filter by key status').selectOption('suspended');
+    await console.selectFilter('Filter by key status', 'suspended');
     await expect(page.getByText('No security keys match')).toBeVisible();
-    await page.getByLabel('Filter by key status').selectOption('');
+    await console.selectFilter('Filter by key status', '');
     await console.filterKeysByOwner('nobody-at-all');
     await expect(page.getByText('No security keys match')).toBeVisible();
   });
@@ -86,7 +86,7 @@ test('a key suspended by clone detection is reactivated only with a reason, whic
   await argus.pool.query("UPDATE security_key SET status = 'suspended', status_reason = 'Signature counter went backwards' WHERE id = $1", [keyId]);
   await signInWith(page, key, admin, '/admin/keys');
   const console = new AdminConsolePage(page);
-  await page.getByLabel('Filter by key status').selectOption('suspended');
+  await console.selectFilter('Filter by key status', 'suspended');
   await console.filterKeysByOwner(owner.username);
   const row = console.keyRow('Test key', owner.username);
   await expect(row).toContainText('Signature counter went backwards');

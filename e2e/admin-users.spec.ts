@@ -74,13 +74,13 @@ test('an admin finds users by name, role and status, page by page', async ({ pag
   });
 
   await test.step('the role filter narrows it to the auditor', async () => {
-    await page.getByLabel('Filter by role').selectOption('auditor');
+    await console.selectFilter('Filter by role', 'auditor');
     await expect(page.getByRole('rowheader', { name: new RegExp(`^${prefix}-`) })).toHaveCount(1);
     await expect(console.userRow(`${prefix}-50`)).toBeVisible();
   });
 
   await test.step('a status filter with nobody in it says so', async () => {
-    await page.getByLabel('Filter by status').selectOption('disabled');
+    await console.selectFilter('Filter by status', 'disabled');
     await expect(page.getByText('No users match')).toBeVisible();
   });
 });
@@ -135,7 +135,7 @@ test('an admin changes a role, issues a new enrollment link and deletes a user',
     const changed = console.answer('PATCH', `/api/admin/users/${target.userId}`);
     await row.getByLabel(`Change role for ${target.username}`).selectOption('auditor');
     expect((await changed).status()).toBe(200);
-    await page.getByLabel('Filter by role').selectOption('auditor');
+    await console.selectFilter('Filter by role', 'auditor');
     await expect(row).toBeVisible();
   });
 

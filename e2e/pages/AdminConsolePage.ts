@@ -28,12 +28,38 @@ export class AdminConsolePage {
       .filter({ has: this.page.getByRole('cell', { name: owner, exact: true }) });
   }
 
+  /** Types a search and presses Enter (no waiting out the typing pause), until the rows are in. */
   async searchUsers(text: string): Promise<void> {
-    await this.page.getByRole('search', { name: 'Filter users' }).getByLabel('Search').fill(text);
+    await this.applyFilter(this.page.getByRole('search', { name: 'Filter users' }).getByLabel('Search'), '/api/admin/users', 'q', text);
   }
 
   async filterKeysByOwner(username: string): Promise<void> {
-    await this.page.getByRole('search', { name: 'Filter security keys' }).getByLabel('Owner').fill(username);
+    await this.applyFilter(this.page.getByRole('search', { name: 'Filter security keys' }).getByLabel('Owner'), '/api/admin/keys', 'owner', username);
+  }
+
+  /** Chooses an option of a filter select, until the rows are in. */
+  async selectFilter(label: string, value: string): Promise<void> {
+    await this.page.getByLabel(label).selectOption(value);
+    await this.rowsSettled();
+  }
+
+  private async applyFilter(box: Locator, path: string, param: string, value: string): Promise<void> {
+    const loaded = this.page.waitForResponse((r) => {
+      const url = new URL(r.url());
+      return url.pathname === path && url.searchParams.get(param) === value.trim();
+    });
+    await box.fill(value);
+    await box.press('Enter');
+    await loaded;
+    await this.rowsSettled();
+  }
+
+  /**
+   * The table keeps showing the old rows while new ones load (aria-busy on .results): acting
+   * on a row then would act on one about to be replaced.
+   */
+  async rowsSettled(): Promise<void> {
+    await expect(this.page.locator('.results')).toHaveAttribute('aria-busy', 'false');
   }
 
   /**
