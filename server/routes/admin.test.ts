@@ -63,6 +63,14 @@ describe('step-up on every admin change', () => {
     expect((await stale.client.get<UserListResponse>('/api/admin/users?q=stale-admin')).body.users).toHaveLength(1);
   });
 
+  it('checks the role before the step-up: a stale non-admin is refused as FORBIDDEN', async () => {
+    const outsider = await enrollUser(node, { username: 'stale-user', password: 'an old key in a drawer' });
+    await expireStepUp(node, outsider.client);
+    for (const route of API_ROUTES.filter(isAdminChange)) {
+      expect(errorCode(await outsider.client.request(route.method.toUpperCase(), concretePath(route.path), {})), `${route.method} ${route.path}`).toBe('FORBIDDEN');
+    }
+  });
+
   it('lets the change through after a fresh touch, and never asks for one to read', async () => {
     const fresh = await enrollUser(node, { username: 'fresh-admin', role: 'admin', password: 'a new map of the harbour' });
     await expireStepUp(node, fresh.client);
