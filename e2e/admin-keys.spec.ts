@@ -19,6 +19,16 @@ test('an admin sees every key with its details and filters by owner and status',
   );
   await signInWith(page, key, admin, '/admin');
   const console = new AdminConsolePage(page);
+
+  await test.step('“Keys” on the owner’s row in Users opens the keys tab narrowed to them', async () => {
+    await console.searchUsers(owner.username);
+    await console.userRow(owner.username).getByRole('link', { name: `Security keys of ${owner.username}` }).click();
+    await expect(page).toHaveURL(new RegExp(`/admin/keys\\?owner=${owner.username}$`));
+    await expect(page.getByLabel('Owner')).toHaveValue(owner.username);
+    await expect(console.keyRow('Test key', owner.username)).toBeVisible();
+    await expect(page.getByRole('rowheader')).toHaveCount(1);
+  });
+
   await console.open('Security keys');
   await expect(page).toHaveURL(/\/admin\/keys$/);
 

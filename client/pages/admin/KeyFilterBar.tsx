@@ -20,7 +20,7 @@ function filtersFrom(form: HTMLFormElement): KeyFilters {
 }
 
 /** Narrow the key table to one owner (their exact username) or one status. */
-export const KeyFilterBar: Component<{ onChange: (filters: KeyFilters) => void }> = (props) => {
+export const KeyFilterBar: Component<{ initial: KeyFilters; onChange: (filters: KeyFilters) => void }> = (props) => {
   let form!: HTMLFormElement;
   let timer: ReturnType<typeof setTimeout> | undefined;
   onCleanup(() => clearTimeout(timer));
@@ -50,6 +50,7 @@ export const KeyFilterBar: Component<{ onChange: (filters: KeyFilters) => void }
           <input
             {...control}
             name="owner"
+            value={props.initial.owner}
             type="search"
             autocomplete="off"
             autocapitalize="none"
@@ -62,7 +63,13 @@ export const KeyFilterBar: Component<{ onChange: (filters: KeyFilters) => void }
         {(control) => (
           <select {...control} name="status" onChange={apply}>
             <option value="">Any status</option>
-            <For each={KEY_STATUSES}>{(status) => <option value={status}>{KEY_STATUS_LABELS[status]}</option>}</For>
+            <For each={KEY_STATUSES}>
+              {(status) => (
+                <option value={status} selected={status === props.initial.status}>
+                  {KEY_STATUS_LABELS[status]}
+                </option>
+              )}
+            </For>
           </select>
         )}
       </Field>

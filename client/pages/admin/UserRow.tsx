@@ -1,4 +1,4 @@
-import { useAction, useSubmission } from '@solidjs/router';
+import { A, useAction, useSubmission } from '@solidjs/router';
 import { For, Show, type Component } from 'solid-js';
 import { ROLES, type PublicUser } from '../../../shared/api.ts';
 import { ROLE_LABELS } from '../../access.ts';
@@ -111,6 +111,9 @@ export const UserRow: Component<UserRowProps> = (props) => {
           <button type="button" class={active() ? 'danger' : undefined} onClick={toggleStatus}>
             {active() ? 'Disable' : 'Enable'}
           </button>
+          <A href={`/admin/keys?owner=${encodeURIComponent(props.user.username)}`} aria-label={`Security keys of ${props.user.username}`}>
+            Keys
+          </A>
           <button type="button" onClick={issueLink}>
             New enrollment link
           </button>
