@@ -134,6 +134,8 @@ test('an admin changes a role, issues a new enrollment link and deletes a user',
   await test.step('make them an auditor', async () => {
     const changed = console.answer('PATCH', `/api/admin/users/${target.userId}`);
     await row.getByLabel(`Change role for ${target.username}`).selectOption('auditor');
+    await expect(console.dialog).toContainText('signs in again with the new role');
+    await console.confirm('Change role');
     expect((await changed).status()).toBe(200);
     await console.selectFilter('Filter by role', 'auditor');
     await expect(row).toBeVisible();
@@ -177,6 +179,7 @@ test('the last active admin cannot demote, disable or delete themselves', async 
 
   const refused = console.answer('PATCH', `/api/admin/users/${admin.userId}`);
   await row.getByLabel(`Change role for ${admin.username}`).selectOption('user');
+  await console.confirm('Change role');
   expect((await refused).status()).toBe(409);
   await expect(row.page().getByRole('alert').filter({ hasText: 'last active admin' })).toBeVisible();
   // The select goes back to the role they still have.

@@ -58,7 +58,19 @@ export const UserRow: Component<UserRowProps> = (props) => {
 
   async function changeRole(select: HTMLSelectElement) {
     const role = ROLES.find((candidate) => candidate === select.value);
-    if (busy() || !role) return;
+    if (busy() || !role) {
+      select.value = props.user.role;
+      return;
+    }
+    const confirmed = await props.confirm({
+      title: `Change the role of @${props.user.username} to ${ROLE_LABELS[role]}?`,
+      message: `${props.user.displayName} is signed out everywhere and signs in again with the new role.`,
+      confirmLabel: 'Change role',
+    });
+    if (!confirmed) {
+      select.value = props.user.role;
+      return;
+    }
     clearErrors();
     const updated = await settled(update(props.user.id, { role }));
     // Refused (the last admin, say): show the role the user still has.
