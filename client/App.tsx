@@ -5,7 +5,8 @@ import { RequireSession } from './components/RequireSession.tsx';
 import { EventsProvider } from './events.tsx';
 import { ModelAccessProvider } from './modelAccess.tsx';
 import { Account, route as accountRoute } from './pages/Account.tsx';
-import { AdminConsole, route as adminRoute } from './pages/AdminConsole.tsx';
+import { AdminConsole, AdminHome } from './pages/AdminConsole.tsx';
+import { ADMIN_TABS } from './pages/admin/tabs.ts';
 import { AuditLog, route as auditRoute } from './pages/AuditLog.tsx';
 import { Chat, route as chatRoute } from './pages/Chat.tsx';
 import { Enroll, route as enrollRoute } from './pages/Enroll.tsx';
@@ -26,7 +27,12 @@ export const App: Component = () => (
             <Route path="/" component={Home} />
             <Route path="/chat/:id?" component={Chat} preload={chatRoute.preload} />
             <Route path="/account" component={Account} preload={accountRoute.preload} />
-            <Route path="/admin" component={AdminConsole} preload={adminRoute.preload} />
+            <Route path="/admin" component={AdminConsole}>
+              <Route path="/" component={AdminHome} />
+              {ADMIN_TABS.map((tab) => (
+                <Route path={`/${tab.path}`} component={tab.component} preload={tab.preload} />
+              ))}
+            </Route>
             <Route path="/audit" component={AuditLog} preload={auditRoute.preload} />
           </Route>
           <Route path="*" component={NotFound} />

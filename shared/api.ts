@@ -195,10 +195,8 @@ export interface KeyStatusChangeRequest {
   reason?: string;
 }
 
-/** POST /api/admin/keys/:id/reassign */
-export interface ReassignKeyRequest {
-  userId: string;
-}
+/** POST /api/admin/keys/:id/reassign: the new owner, by id or by username. */
+export type ReassignKeyRequest = { userId: string } | { username: string };
 
 // ── Models and presence-bound grants ─────────────────────────────────────────────────
 

@@ -52,6 +52,7 @@ export const AUDIT_ACTIONS = {
   'detector.auth_failed': 'medium',
   'detector.serial_bound': 'medium',
   'detector.key_mismatch': 'high',
+  'user.deleted': 'high',
 } as const satisfies Record<string, Severity>;
 
 export type AuditAction = keyof typeof AUDIT_ACTIONS;

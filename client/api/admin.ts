@@ -10,6 +10,8 @@ import type {
   UserStatus,
 } from '../../shared/api.ts';
 import { request, withQuery } from './http.ts';
+import { listAdminKeys } from './adminKeys.ts';
+import { withStepUp } from './stepUp.ts';
 
 const USER_PAGE_SIZE = 50;
 
@@ -36,27 +38,36 @@ export const listUsers = query(
   'users',
 );
 
+/*
+ * Every admin change needs a fresh step-up: `withStepUp` asks for the touch when the server
+ * answers STEP_UP_REQUIRED and sends the change once more.
+ */
+
 /** POST /api/admin/users */
 export const createUser = action(async (user: CreateUserRequest) => {
-  const created = await request<CreateUserResponse>('POST', '/api/admin/users', { body: user });
+  const created = await withStepUp(() => request<CreateUserResponse>('POST', '/api/admin/users', { body: user }));
   return json(created, { revalidate: listUsers.key });
 }, 'createUser');
 
 /** PATCH /api/admin/users/:id */
 export const updateUser = action(async (id: string, changes: UpdateUserRequest) => {
-  const updated = await request<{ user: PublicUser }>(
-    'PATCH',
-    `/api/admin/users/${encodeURIComponent(id)}`,
-    { body: changes },
+  const updated = await withStepUp(() =>
+    request<{ user: PublicUser }>('PATCH', `/api/admin/users/${encodeURIComponent(id)}`, { body: changes }),
   );
   return json(updated, { revalidate: listUsers.key });
 }, 'updateUser');
 
 /** POST /api/admin/users/:id/enrollment: a new one-time link, revoking the older ones. */
 export const issueEnrollmentLink = action(async (id: string) => {
-  const link = await request<NewEnrollmentResponse>(
-    'POST',
-    `/api/admin/users/${encodeURIComponent(id)}/enrollment`,
+  const link = await withStepUp(() =>
+    request<NewEnrollmentResponse>('POST', `/api/admin/users/${encodeURIComponent(id)}/enrollment`),
   );
   return json(link, { revalidate: [] });
 }, 'issueEnrollmentLink');
+
+/** DELETE /api/admin/users/:id: the user and their keys go; their audit history stays. */
+export const deleteUser = action(async (id: string) => {
+  await withStepUp(() => request<void>('DELETE', `/api/admin/users/${encodeURIComponent(id)}`));
+  // An action answering nothing counts as never submitted: say what happened.
+  return json({ deleted: id }, { revalidate: [listUsers.key, listAdminKeys.key] });
+}, 'deleteUser');

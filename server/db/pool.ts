@@ -12,6 +12,8 @@ export type Queryable = pg.Pool | pg.PoolClient;
 
 /** Postgres error codes we act on. */
 export const PG_UNIQUE_VIOLATION = '23505';
+/** A row is still referenced by a foreign key without ON DELETE CASCADE / SET NULL. */
+export const PG_FOREIGN_KEY_VIOLATION = '23503';
 /** Raised by our append-only trigger on audit_event. */
 export const PG_RAISE_EXCEPTION = 'P0001';
 

@@ -118,3 +118,13 @@ export async function listUsers(db: Queryable, filter: UserFilter): Promise<User
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
+
+/**
+ * Deletes a user; their keys, enrollment links and conversations go with them (ON DELETE
+ * CASCADE). audit_event keeps actor_id and actor_username as plain columns with no foreign
+ * key, so their history stays, under the name they had at the time.
+ */
+export async function deleteUserRow(db: Queryable, id: string): Promise<boolean> {
+  const { rowCount } = await query(db, 'user_delete', 'DELETE FROM app_user WHERE id = $1::uuid', [id]);
+  return rowCount === 1;
+}

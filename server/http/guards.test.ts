@@ -50,6 +50,25 @@ describe('authorisation', () => {
     expect(checked).toBeGreaterThanOrEqual(8);
   });
 
+  it('answers 403 to users and auditors on every /api/admin route, whatever rule the route states', async () => {
+    const adminRoutes = API_ROUTES.filter((route) => route.path.startsWith('/api/admin'));
+    expect(adminRoutes.length).toBeGreaterThanOrEqual(10);
+    for (const route of adminRoutes) {
+      for (const role of ['user', 'auditor'] as const) {
+        const response = await clients[role].request(route.method.toUpperCase(), concretePath(route.path), route.method === 'get' ? undefined : {});
+        expect(response.status, `${role}: ${route.method} ${route.path}`).toBe(403);
+        expect(errorCode(response)).toBe('FORBIDDEN');
+      }
+    }
+  });
+
+  it('declares a step-up on every change an admin may make', () => {
+    const changes = API_ROUTES.filter((route) => route.method !== 'get' && Array.isArray(route.access) && route.access.includes('admin'));
+    // Users (create, change, new link, delete), keys (status, reassign, delete), grants (revoke).
+    expect(changes.length).toBeGreaterThanOrEqual(8);
+    expect(changes.filter((route) => route.stepUp !== true).map((route) => `${route.method} ${route.path}`)).toEqual([]);
+  });
+
   it('lets auditors read the audit log and admins manage users', async () => {
     expect((await clients.auditor.get('/api/audit/events')).status).toBe(200);
     expect((await clients.auditor.get('/api/audit/verify')).body).toMatchObject({ intact: true });

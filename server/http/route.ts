@@ -5,6 +5,7 @@ import type { FieldIssue } from '../../shared/errors.ts';
 import type { AuditContext } from '../audit/record.ts';
 import type { UserRow } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
+import { requireStepUp } from '../auth/stepUp.ts';
 import { HttpError, badRequest, forbidden, unauthenticated } from './errors.ts';
 
 /**
@@ -39,6 +40,11 @@ export interface RouteSpec<B = unknown, P = unknown, Q = unknown, A extends Acce
   path: string;
   access: A;
   summary: string;
+  /**
+   * A sensitive change: it also needs a WebAuthn assertion made in this session within the
+   * last STEP_UP_MINUTES (403 STEP_UP_REQUIRED otherwise). Every admin change sets it.
+   */
+  stepUp?: boolean;
   body?: z.ZodType<B>;
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
@@ -94,13 +100,15 @@ function authorize(access: Access, user: UserRow | null, sessionEnded: boolean):
   if (!access.includes(user.role)) throw forbidden();
 }
 
-/** Mounts routes on a router: guards (access, then input), then the handler. */
+/** Mounts routes on a router: guards (access, step-up, then input), then the handler. */
 export function mountRoutes(router: Router, deps: Deps, routes: readonly RouteSpec[]): void {
   for (const route of routes) {
     router[route.method](route.path, async (req: Request, res: Response) => {
       const user = req.user ?? null;
       // Access before input: an unauthorised caller learns nothing about the route's schema.
       authorize(route.access, user, req.sessionEnded === true);
+      // Step-up after access: a caller without the role learns nothing about what the route needs.
+      if (route.stepUp) requireStepUp(req, deps.config);
       const result = await route.handler({
         req,
         res,

@@ -22,6 +22,8 @@ interface KeyChange {
   exceptSessionId?: string | null;
   /** Why the key's grants end when the change does end its sessions. */
   grantEndReason: GrantEndReason;
+  /** Another user the change touches (a reassignment's new owner), locked with the owner. */
+  otherUserId?: string;
 }
 
 /** Would this change leave the owner with no active key? Checked under the owner's row lock. */
@@ -39,8 +41,10 @@ async function changeKey({ pool, sessions, grants }: KeyDeps, change: KeyChange)
   const outcome = await withTransaction(pool, async (client) => {
     const found = await getKeyById(client, change.keyId);
     if (!found || (change.ownerId !== null && found.user_id !== change.ownerId)) return 'not_found' as const;
-    // Owner first, then key: the same order everywhere, so concurrent changes cannot deadlock.
-    await lockUser(client, found.user_id);
+    // Users first (in id order, when the change touches two), then the key: the same order
+    // everywhere, so concurrent changes cannot deadlock.
+    const users = [...new Set([found.user_id, change.otherUserId ?? found.user_id])].sort();
+    for (const userId of users) await lockUser(client, userId);
     const key = await getKeyById(client, change.keyId, true);
     if (!key) return 'not_found' as const;
     return change.apply(client, key);
@@ -132,6 +136,7 @@ export function reassignKeyAsAdmin(
     context,
     ownerId: null,
     grantEndReason: 'key_reassigned',
+    otherUserId: userId,
     async apply(client, key) {
       if (key.user_id === userId) return 'no_change';
       const newOwner = await lockUser(client, userId);

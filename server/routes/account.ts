@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { KeyListResponse, SessionListResponse, StepUpStatus } from '../../shared/api.ts';
 import { recordAuditEvent } from '../audit/record.ts';
-import { requireStepUp, stepUpValidUntil } from '../auth/stepUp.ts';
+import { stepUpValidUntil } from '../auth/stepUp.ts';
 import { saveSession } from '../auth/sessionUser.ts';
 import { getActiveKeysForUser, getKeysForUser, isSynced, toKeyView } from '../db/keys.ts';
 import { withTransaction } from '../db/pool.ts';
@@ -54,9 +54,9 @@ export const accountRoutes = [
     path: '/api/account/keys/:id',
     access: 'signed-in',
     summary: 'Remove one of your keys (never the last active one). Needs a fresh assertion.',
+    stepUp: true,
     params: KeyParams,
     async handler({ req, user, params, deps, audit }) {
-      requireStepUp(req, deps.config);
       const result = await removeOwnKey(deps, { userId: user.id, keyId: params.id, context: audit, currentSessionId: req.sessionID });
       if (!result.changed && result.reason === 'last_key') throw new HttpError(409, 'LAST_KEY', 'You cannot remove your last active key.');
       if (!result.changed) throw notFound('No such key on your account.');
@@ -119,8 +119,8 @@ export const accountRoutes = [
     path: '/api/account/keys/options',
     access: 'signed-in',
     summary: 'WebAuthn creation options to add another key. Needs a fresh assertion with an existing key.',
+    stepUp: true,
     async handler({ req, user, deps, audit }) {
-      requireStepUp(req, deps.config);
       const body = await issueRegistrationOptions(deps, {
         sessionId: req.sessionID,
         user: { id: user.id, username: user.username, displayName: user.display_name },
@@ -137,9 +137,9 @@ export const accountRoutes = [
     path: '/api/account/keys',
     access: 'signed-in',
     summary: 'Register another security key. Needs a fresh assertion with an existing key.',
+    stepUp: true,
     body: z.strictObject({ response: RegistrationResponseSchema, nickname: Nickname.optional(), hid: HidDeviceInfoSchema.optional() }),
     async handler({ req, user, body, deps, audit }) {
-      requireStepUp(req, deps.config);
       const result = await registerKey(deps, {
         sessionId: req.sessionID,
         user,

@@ -4,11 +4,12 @@ import { KEY_STATUSES, ROLES, USER_STATUSES } from '../../shared/api.ts';
 import { listKeys, toKeyView } from '../db/keys.ts';
 import { deleteKeyAsAdmin, reassignKeyAsAdmin, setKeyStatusAsAdmin, type KeyChangeFailure } from '../keys/manageKeys.ts';
 import { withTransaction } from '../db/pool.ts';
-import { getUserById, listUsers, toPublicUser } from '../db/users.ts';
+import { getUserById, getUserByUsername, listUsers, toPublicUser } from '../db/users.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import { defineRoute } from '../http/route.ts';
 import { changeUser } from '../users/changeUser.ts';
 import { createUserWithEnrollment } from '../users/createUser.ts';
+import { deleteUser } from '../users/deleteUser.ts';
 import { issueEnrollmentLink } from '../users/enrollmentLink.ts';
 
 const ADMIN = ['admin'] as const;
@@ -19,6 +20,10 @@ const Username = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{1,62}$/, '2–63 characters: letters, digits, dot, dash or underscore, starting with a letter or digit');
 
 const UserIdParams = z.strictObject({ id: z.uuid('not a user id') });
+
+function lastAdmin(): HttpError {
+  return new HttpError(409, 'LAST_ADMIN', 'You cannot disable, demote or delete the last active admin.');
+}
 
 const cursor = {
   encode: (value: string) => Buffer.from(value, 'utf8').toString('base64url'),
@@ -59,6 +64,7 @@ export const adminRoutes = [
     path: '/api/admin/users',
     access: ADMIN,
     summary: 'Create a user; answers with their one-time enrollment link.',
+    stepUp: true,
     body: z.strictObject({
       username: Username,
       displayName: z.string().trim().min(1).max(100).optional(),
@@ -83,7 +89,8 @@ export const adminRoutes = [
     method: 'patch',
     path: '/api/admin/users/:id',
     access: ADMIN,
-    summary: "Change a user's status or role. Disabling ends all their sessions.",
+    summary: "Change a user's status or role. Either ends all their sessions.",
+    stepUp: true,
     params: UserIdParams,
     body: z
       .strictObject({ status: z.enum(USER_STATUSES).optional(), role: z.enum(ROLES).optional() })
@@ -91,7 +98,7 @@ export const adminRoutes = [
     async handler({ params, body, deps, audit }) {
       const result = await changeUser(deps, { userId: params.id, status: body.status, role: body.role, context: audit });
       if (!result.changed && result.reason === 'not_found') throw notFound('No such user.');
-      if (!result.changed) throw new HttpError(409, 'LAST_ADMIN', 'You cannot disable or demote the last active admin.');
+      if (!result.changed) throw lastAdmin();
       return { body: { user: toPublicUser(result.user) } };
     },
   }),
@@ -101,6 +108,7 @@ export const adminRoutes = [
     path: '/api/admin/users/:id/enrollment',
     access: ADMIN,
     summary: 'Issue a new one-time enrollment link for a user (replaces any unused one).',
+    stepUp: true,
     params: UserIdParams,
     async handler({ params, deps, audit }) {
       const user = await getUserById(deps.pool, params.id);
@@ -109,6 +117,24 @@ export const adminRoutes = [
         issueEnrollmentLink(client, { config: deps.config, userId: user.id, username: user.username, context: audit }),
       );
       return { status: 201, body: link };
+    },
+  }),
+
+  defineRoute({
+    method: 'delete',
+    path: '/api/admin/users/:id',
+    access: ADMIN,
+    summary: 'Delete a user and their keys (never the last active admin). Their audit history stays.',
+    stepUp: true,
+    params: UserIdParams,
+    async handler({ params, deps, audit }) {
+      const result = await deleteUser(deps, { userId: params.id, context: audit });
+      if (!result.deleted && result.reason === 'not_found') throw notFound('No such user.');
+      if (!result.deleted && result.reason === 'still_referenced') {
+        throw new HttpError(409, 'CONFLICT', 'Other records still belong to this user; disable the account instead.');
+      }
+      if (!result.deleted) throw lastAdmin();
+      return {};
     },
   }),
 ];
@@ -150,15 +176,23 @@ export const adminKeyRoutes = [
     method: 'get',
     path: '/api/admin/keys',
     access: ADMIN,
-    summary: 'Every security key, filtered by owner or status (keyset pagination).',
+    summary: 'Every security key, filtered by owner (id or username) or status (keyset pagination).',
     query: z.strictObject({
       userId: z.uuid().optional(),
+      // Any text: a name nobody has simply matches no keys.
+      owner: z.string().trim().min(1).max(100).optional(),
       status: z.enum(KEY_STATUSES).optional(),
       after: keyCursor.schema.optional(),
       limit: z.coerce.number().int().min(1).max(100).default(50),
     }),
     async handler({ query, deps }) {
-      const rows = await listKeys(deps.pool, { ...query, limit: query.limit + 1 });
+      const owner = query.owner ? await getUserByUsername(deps.pool, query.owner) : null;
+      // Nobody by that name, or a name and an id that disagree: no keys match.
+      if (query.owner && (!owner || (query.userId && query.userId !== owner.id))) {
+        const empty: KeyListResponse = { keys: [], nextCursor: null };
+        return { body: empty };
+      }
+      const rows = await listKeys(deps.pool, { ...query, userId: owner?.id ?? query.userId, limit: query.limit + 1 });
       const page = rows.slice(0, query.limit);
       const last = page[page.length - 1];
       const body: KeyListResponse = { keys: page.map(toKeyView), nextCursor: rows.length > query.limit && last ? keyCursor.encode(last) : null };
@@ -171,6 +205,7 @@ export const adminKeyRoutes = [
     path: '/api/admin/keys/:id/status',
     access: ADMIN,
     summary: 'Deactivate or reactivate a key (a suspended key needs a reason). Deactivating ends its sessions.',
+    stepUp: true,
     params: KeyParams,
     body: z.strictObject({ status: z.enum(['active', 'deactivated']), reason: z.string().trim().min(3).max(500).optional() }),
     async handler({ params, body, deps, audit }) {
@@ -185,10 +220,15 @@ export const adminKeyRoutes = [
     path: '/api/admin/keys/:id/reassign',
     access: ADMIN,
     summary: 'Give a key to another user. Its sessions end.',
+    stepUp: true,
     params: KeyParams,
-    body: z.strictObject({ userId: z.uuid() }),
+    body: z
+      .strictObject({ userId: z.uuid().optional(), username: Username.optional() })
+      .refine((b) => (b.userId === undefined) !== (b.username === undefined), 'Give either the new owner’s id or their username.'),
     async handler({ params, body, deps, audit }) {
-      const result = await reassignKeyAsAdmin(deps, { keyId: params.id, userId: body.userId, context: audit });
+      const userId = body.userId ?? (await getUserByUsername(deps.pool, body.username!))?.id;
+      if (!userId) throw keyChangeError('target_not_found');
+      const result = await reassignKeyAsAdmin(deps, { keyId: params.id, userId, context: audit });
       if (!result.changed) throw keyChangeError(result.reason);
       return { body: { key: toKeyView(result.key!) } };
     },
@@ -199,6 +239,7 @@ export const adminKeyRoutes = [
     path: '/api/admin/keys/:id',
     access: ADMIN,
     summary: 'Delete a key. Its sessions end.',
+    stepUp: true,
     params: KeyParams,
     async handler({ params, deps, audit }) {
       const result = await deleteKeyAsAdmin(deps, { keyId: params.id, context: audit });

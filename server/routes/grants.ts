@@ -114,6 +114,7 @@ export const grantRoutes = [
     path: '/api/admin/grants/:id',
     access: ['admin'],
     summary: 'Revoke a grant now.',
+    stepUp: true,
     params: z.strictObject({ id: z.uuid('not a grant id') }),
     async handler({ params, deps, audit }) {
       const ended = await deps.grants.end(params.id, 'admin_revoked', audit);

@@ -196,3 +196,22 @@ async function expectOk<T>(pending: Promise<TestResponse<T>>): Promise<TestRespo
 export function tokenOf(enrollmentUrl: string): string {
   return new URL(enrollmentUrl).pathname.split('/').pop()!;
 }
+
+/** The session id behind a client's signed cookie (`s:<sid>.<signature>`). */
+export function sessionIdOf(client: TestClient): string {
+  return decodeURIComponent(client.sessionId!).slice(2).split('.')[0]!;
+}
+
+/** Makes a session's step-up stale, as if its last assertion were an hour old. */
+export async function expireStepUp(node: TestNode, client: TestClient): Promise<void> {
+  const key = `sess:${sessionIdOf(client)}`;
+  const data = JSON.parse((await node.deps.redis.get(key))!) as { stepUpAt: number };
+  data.stepUpAt -= 60 * 60_000;
+  await node.deps.redis.set(key, JSON.stringify(data), 'KEEPTTL');
+}
+
+/** A fresh step-up: options, a touch of `authenticator`, and the verified assertion. */
+export async function stepUpWith(client: TestClient, authenticator: SoftAuthenticator): Promise<void> {
+  const { options } = (await expectOk(client.post<{ options: { challenge: string } }>('/api/account/step-up/options'))).body;
+  await expectOk(client.post('/api/account/step-up', { response: authenticator.assert(options) }));
+}

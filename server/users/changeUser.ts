@@ -10,7 +10,9 @@ export type ChangeUserResult =
 
 /**
  * Changes a user's status or role. Nobody can disable or demote the last active admin.
- * Disabling ends every session of the user, after the change has committed.
+ * Disabling ends every session of the user, after the change has committed, and so does a
+ * role change: an open WebSocket keeps the role it was opened with (an admin's live audit
+ * feed, say), so the person signs in again under the new role.
  */
 export async function changeUser(
   { pool, sessions, grants }: Pick<Deps, 'pool' | 'sessions' | 'grants'>,
@@ -42,12 +44,20 @@ export async function changeUser(
         details: { username: after.username, before: before.role, after: after.role },
       });
     }
-    return { changed: true as const, user: after, disabledNow: before.status !== 'disabled' && after.status === 'disabled' };
+    return {
+      changed: true as const,
+      user: after,
+      disabledNow: before.status !== 'disabled' && after.status === 'disabled',
+      roleChanged: before.role !== after.role,
+    };
   });
   if (!result.changed) return result;
   // Sessions also re-check the user's status on every request, so this is belt and braces
   // for the window between commit and here, and frees the Redis entries at once.
+  // Grants first: access ends before anything else (DESIGN.md invariant 2).
   if (result.disabledNow) await grants.endForUser(userId, 'user_disabled', context);
-  const sessionsEnded = result.disabledNow ? await sessions.destroyAllForUser(userId) : 0;
+  else if (result.roleChanged) await grants.endForUser(userId, 'admin_revoked', context);
+  // Each ended session also closes its WebSockets on every node (SESSION_ENDED over the bus).
+  const sessionsEnded = result.disabledNow || result.roleChanged ? await sessions.destroyAllForUser(userId) : 0;
   return { changed: true, user: result.user, sessionsEnded };
 }

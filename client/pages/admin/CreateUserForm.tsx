@@ -7,6 +7,7 @@ import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { Field } from '../../components/Field.tsx';
 import { settled } from '../../lib/settled.ts';
 import type { IssuedLink } from './types.ts';
+import { StepUpPrompt } from '../account/StepUpPrompt.tsx';
 
 export const CreateUserForm: Component<{ onCreated: (issued: IssuedLink) => void }> = (props) => {
   const submission = useSubmission(createUser);
@@ -53,6 +54,7 @@ export const CreateUserForm: Component<{ onCreated: (issued: IssuedLink) => void
           Create user
         </button>
       </form>
+      <StepUpPrompt active={Boolean(submission.pending)} />
       <ErrorAlert error={submission.error} />
     </section>
   );

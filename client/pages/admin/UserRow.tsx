@@ -1,13 +1,14 @@
-import { useAction, useSubmission } from '@solidjs/router';
+import { A, useAction, useSubmission } from '@solidjs/router';
 import { For, Show, type Component } from 'solid-js';
 import { ROLES, type PublicUser } from '../../../shared/api.ts';
 import { ROLE_LABELS } from '../../access.ts';
-import { issueEnrollmentLink, updateUser } from '../../api/admin.ts';
+import { deleteUser, issueEnrollmentLink, updateUser } from '../../api/admin.ts';
 import { Badge } from '../../components/Badge.tsx';
 import type { ConfirmRequest } from '../../components/ConfirmDialog.tsx';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { Time } from '../../components/Time.tsx';
 import { settled } from '../../lib/settled.ts';
+import { StepUpPrompt } from '../account/StepUpPrompt.tsx';
 import type { IssuedLink } from './types.ts';
 
 const USER_COLUMNS = 6;
@@ -16,6 +17,8 @@ export interface UserRowProps {
   user: PublicUser;
   confirm: (request: ConfirmRequest) => Promise<boolean>;
   onIssued: (issued: IssuedLink) => void;
+  /** After the user is gone, with their row: somewhere to put the focus. */
+  onDeleted: () => void;
 }
 
 /**
@@ -25,10 +28,17 @@ export interface UserRowProps {
 export const UserRow: Component<UserRowProps> = (props) => {
   const updating = useSubmission(updateUser, ([id]) => id === props.user.id);
   const issuing = useSubmission(issueEnrollmentLink, ([id]) => id === props.user.id);
+  const deleting = useSubmission(deleteUser, ([id]) => id === props.user.id);
   const update = useAction(updateUser);
   const issue = useAction(issueEnrollmentLink);
+  const remove = useAction(deleteUser);
   const active = () => props.user.status === 'active';
-  const busy = () => Boolean(updating.pending || issuing.pending);
+  const busy = () => Boolean(updating.pending || issuing.pending || deleting.pending);
+  const clearErrors = () => {
+    updating.clear();
+    issuing.clear();
+    deleting.clear();
+  };
 
   async function toggleStatus() {
     if (busy()) return;
@@ -37,19 +47,31 @@ export const UserRow: Component<UserRowProps> = (props) => {
     const confirmed = await props.confirm({
       title: `${verb} @${props.user.username}?`,
       message: active()
-        ? `${props.user.displayName} will not be able to sign in until the account is enabled again.`
+        ? `${props.user.displayName} is signed out everywhere at once, loses access to restricted models, and cannot sign in until the account is enabled again.`
         : `${props.user.displayName} will be able to sign in again.`,
       confirmLabel: verb,
     });
     if (!confirmed) return;
-    issuing.clear();
+    clearErrors();
     await settled(update(props.user.id, { status }));
   }
 
   async function changeRole(select: HTMLSelectElement) {
     const role = ROLES.find((candidate) => candidate === select.value);
-    if (busy() || !role) return;
-    issuing.clear();
+    if (busy() || !role) {
+      select.value = props.user.role;
+      return;
+    }
+    const confirmed = await props.confirm({
+      title: `Change the role of @${props.user.username} to ${ROLE_LABELS[role]}?`,
+      message: `${props.user.displayName} is signed out everywhere and signs in again with the new role.`,
+      confirmLabel: 'Change role',
+    });
+    if (!confirmed) {
+      select.value = props.user.role;
+      return;
+    }
+    clearErrors();
     const updated = await settled(update(props.user.id, { role }));
     // Refused (the last admin, say): show the role the user still has.
     if (!updated) select.value = props.user.role;
@@ -57,9 +79,22 @@ export const UserRow: Component<UserRowProps> = (props) => {
 
   async function issueLink() {
     if (busy()) return;
-    updating.clear();
+    clearErrors();
     const link = await settled(issue(props.user.id));
     if (link) props.onIssued({ username: props.user.username, link });
+  }
+
+  async function deleteAccount() {
+    if (busy()) return;
+    const confirmed = await props.confirm({
+      title: `Delete @${props.user.username}?`,
+      message: `${props.user.displayName} and their security keys are removed and they are signed out everywhere. The audit log keeps their history. This cannot be undone.`,
+      confirmLabel: 'Delete',
+    });
+    if (!confirmed) return;
+    clearErrors();
+    const deleted = await settled(remove(props.user.id));
+    if (deleted) props.onDeleted();
   }
 
   return (
@@ -88,19 +123,24 @@ export const UserRow: Component<UserRowProps> = (props) => {
           <button type="button" class={active() ? 'danger' : undefined} onClick={toggleStatus}>
             {active() ? 'Disable' : 'Enable'}
           </button>
+          <A href={`/admin/keys?owner=${encodeURIComponent(props.user.username)}`} aria-label={`Security keys of ${props.user.username}`}>
+            Keys
+          </A>
           <button type="button" onClick={issueLink}>
             New enrollment link
           </button>
+          <button type="button" class="danger" onClick={deleteAccount}>
+            Delete
+          </button>
         </td>
       </tr>
-      <Show when={updating.error ?? issuing.error}>
-        {(error) => (
-          <tr class="row-alert">
-            <td colspan={USER_COLUMNS}>
-              <ErrorAlert error={error()} />
-            </td>
-          </tr>
-        )}
+      <Show when={busy() || updating.error || issuing.error || deleting.error}>
+        <tr class="row-alert">
+          <td colspan={USER_COLUMNS}>
+            <StepUpPrompt active={busy()} />
+            <ErrorAlert error={updating.error ?? issuing.error ?? deleting.error} />
+          </td>
+        </tr>
       </Show>
     </>
   );

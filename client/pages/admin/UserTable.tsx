@@ -27,7 +27,7 @@ export const UserTable: Component<UserTableProps> = (props) => {
           </thead>
           <tbody>
             <For each={users()}>
-              {(user) => <UserRow user={user} confirm={props.confirm} onIssued={props.onIssued} />}
+              {(user) => <UserRow user={user} confirm={props.confirm} onIssued={props.onIssued} onDeleted={props.onDeleted} />}
             </For>
           </tbody>
         </table>

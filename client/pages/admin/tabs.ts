@@ -1,0 +1,22 @@
+import type { RoutePreloadFunc } from '@solidjs/router';
+import type { Component } from 'solid-js';
+import { KeysTab, preloadKeys } from './KeysTab.tsx';
+import { preloadUsers, UsersTab } from './UsersTab.tsx';
+
+/** One tab of the admin console: a route under /admin and its link in the console's tab bar. */
+export interface AdminTab {
+  /** Under /admin, without slashes: `users` is /admin/users. */
+  path: string;
+  title: string;
+  component: Component;
+  preload?: RoutePreloadFunc;
+}
+
+/**
+ * The admin console's tabs, in the order they are shown; the first opens at /admin. App.tsx
+ * makes a route of each, so a new tab is one line here.
+ */
+export const ADMIN_TABS: readonly AdminTab[] = [
+  { path: 'users', title: 'Users', component: UsersTab, preload: preloadUsers },
+  { path: 'keys', title: 'Security keys', component: KeysTab, preload: preloadKeys },
+];
