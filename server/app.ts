@@ -20,6 +20,7 @@ import { auditRoutes } from './routes/audit.ts';
 import { authRoutes } from './routes/auth.ts';
 import { enrollmentRoutes } from './routes/enrollment.ts';
 import { healthRoutes } from './routes/health.ts';
+import { adminModelRoutes } from './routes/adminModels.ts';
 
 export const CLIENT_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/client');
 
@@ -35,6 +36,7 @@ export const API_ROUTES: readonly RouteSpec[] = [
   ...adminRoutes,
   ...adminKeyRoutes,
   ...auditRoutes,
+  ...adminModelRoutes,
 ];
 
 export interface AppOptions {

@@ -45,6 +45,11 @@ export const AUDIT_ACTIONS = {
   'user.enabled': 'medium',
   'user.role_changed': 'high',
   'user.password_rehashed': 'info',
+  'model.added': 'medium',
+  'model.changed': 'medium',
+  'model.enabled': 'medium',
+  'model.disabled': 'medium',
+  'model.tested': 'info',
 } as const satisfies Record<string, Severity>;
 
 export type AuditAction = keyof typeof AUDIT_ACTIONS;

@@ -42,6 +42,8 @@ export interface RouteSpec<B = unknown, P = unknown, Q = unknown, A extends Acce
   body?: z.ZodType<B>;
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
+  /** Needs a fresh step-up (a recent touch of the caller's own key). */
+  stepUp?: boolean;
   handler: (ctx: RouteContext<B, P, Q, A>) => Promise<RouteResult>;
 }
 
