@@ -21,6 +21,7 @@ import { authRoutes } from './routes/auth.ts';
 import { enrollmentRoutes } from './routes/enrollment.ts';
 import { healthRoutes } from './routes/health.ts';
 import { adminModelRoutes } from './routes/adminModels.ts';
+import { adminLiveRoutes } from './routes/adminLive.ts';
 
 export const CLIENT_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/client');
 
@@ -37,6 +38,7 @@ export const API_ROUTES: readonly RouteSpec[] = [
   ...adminKeyRoutes,
   ...auditRoutes,
   ...adminModelRoutes,
+  ...adminLiveRoutes,
 ];
 
 export interface AppOptions {
