@@ -22,6 +22,7 @@ import { enrollmentRoutes } from './routes/enrollment.ts';
 import { healthRoutes } from './routes/health.ts';
 import { adminModelRoutes } from './routes/adminModels.ts';
 import { adminLiveRoutes } from './routes/adminLive.ts';
+import { adminOverviewRoutes } from './routes/adminOverview.ts';
 
 export const CLIENT_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/client');
 
@@ -39,6 +40,7 @@ export const API_ROUTES: readonly RouteSpec[] = [
   ...auditRoutes,
   ...adminModelRoutes,
   ...adminLiveRoutes,
+  ...adminOverviewRoutes,
 ];
 
 export interface AppOptions {

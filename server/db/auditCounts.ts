@@ -1,0 +1,31 @@
+import { query, type Queryable } from './pool.ts';
+
+/** How many events of one action (and, for revocations, one reason) fell in one hour. */
+export interface HourlyActionCount {
+  /** Whole hours since the Unix epoch (UTC). */
+  hour: number;
+  action: string;
+  /** details.reason of grant.revoked events; null for other actions. */
+  reason: string | null;
+  count: number;
+}
+
+/**
+ * Counts of the given actions per hour since `since`, in one pass over the
+ * (action, time) index (sql/000006). Revocations are split by their reason.
+ */
+export async function countActionsByHour(db: Queryable, { since, actions }: { since: Date; actions: readonly string[] }): Promise<HourlyActionCount[]> {
+  const { rows } = await query<HourlyActionCount>(
+    db,
+    'audit_counts_by_hour',
+    `SELECT floor(extract(epoch FROM time) / 3600)::int AS hour,
+            action,
+            CASE WHEN action = 'grant.revoked' THEN details->>'reason' END AS reason,
+            count(*)::int AS count
+     FROM audit_event
+     WHERE action = ANY($2::text[]) AND time >= $1::timestamptz
+     GROUP BY 1, 2, 3`,
+    [since, actions],
+  );
+  return rows;
+}
