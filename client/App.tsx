@@ -13,6 +13,9 @@ import { Home } from './pages/Home.tsx';
 import { NotFound } from './pages/NotFound.tsx';
 import { SignIn } from './pages/SignIn.tsx';
 import { SessionProvider } from './session.tsx';
+import { LiveTab, route as liveRoute } from './pages/admin/LiveTab.tsx';
+import { ModelsTab, route as modelsRoute } from './pages/admin/ModelsTab.tsx';
+import { OverviewTab, route as overviewRoute } from './pages/admin/OverviewTab.tsx';
 
 export const App: Component = () => (
   <SessionProvider>
@@ -27,6 +30,9 @@ export const App: Component = () => (
             <Route path="/chat/:id?" component={Chat} preload={chatRoute.preload} />
             <Route path="/account" component={Account} preload={accountRoute.preload} />
             <Route path="/admin" component={AdminConsole} preload={adminRoute.preload} />
+            <Route path="/admin/models" component={ModelsTab} preload={modelsRoute.preload} />
+            <Route path="/admin/live" component={LiveTab} preload={liveRoute.preload} />
+            <Route path="/admin/overview" component={OverviewTab} preload={overviewRoute.preload} />
             <Route path="/audit" component={AuditLog} preload={auditRoute.preload} />
           </Route>
           <Route path="*" component={NotFound} />

@@ -5,6 +5,7 @@ import { ConfirmDialog, createConfirmation } from '../components/ConfirmDialog.t
 import { DataBoundary } from '../components/DataBoundary.tsx';
 import { OneTimeLink } from '../components/OneTimeLink.tsx';
 import { PageTitle } from '../components/PageTitle.tsx';
+import { ConsoleSections } from './admin/ConsoleSections.tsx';
 import { CreateUserForm } from './admin/CreateUserForm.tsx';
 import type { IssuedLink } from './admin/types.ts';
 import { UserFilterBar } from './admin/UserFilterBar.tsx';
@@ -25,6 +26,7 @@ export const AdminConsole: Component = () => {
   return (
     <>
       <PageTitle>Admin console</PageTitle>
+      <ConsoleSections />
       <Show when={issued()} keyed>
         {(shown) => (
           <OneTimeLink username={shown.username} link={shown.link} onDismiss={() => setIssued(undefined)} />
