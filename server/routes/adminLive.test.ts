@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AdminSessionListResponse, GrantResponse, SessionResponse } from '../../shared/api.ts';
+import type { AdminGrantListResponse, AdminSessionListResponse, GrantResponse, SessionResponse } from '../../shared/api.ts';
 import type { AuditListResponse } from '../../shared/audit.ts';
 import { WS_CLOSE } from '../../shared/events.ts';
 import { enrollUser, errorCode, signIn, startTestNode, TestClient, type TestNode } from '../test/harness.ts';
@@ -136,5 +136,26 @@ describe('ending a session', () => {
     expect(self.status).toBe(409);
     expect(errorCode(self)).toBe('CONFLICT');
     expect(errorCode(await admin.client.get('/api/admin/sessions?limit=0'))).toBe('VALIDATION_FAILED');
+  });
+});
+
+describe('live grants', () => {
+  it('lists each live grant with its user, models, presence mode and expiry; revoking needs a fresh step-up', async () => {
+    const desk = await signIn(node, { username: 'rosa', password: rosa.password, authenticator: rosa.authenticator });
+    const grantId = await unlock(desk, rosa.authenticator);
+    const live = (await admin.client.get<AdminGrantListResponse>('/api/admin/grants')).body.grants;
+    const grant = live.find((g) => g.id === grantId)!;
+    expect(grant).toMatchObject({ username: 'rosa', userId: rosa.userId, models: ['demo-restricted'], presenceMode: 'assertion', keyNickname: "rosa's key" });
+    expect(Date.parse(grant.expiresAt)).toBeGreaterThan(Date.now());
+    expect(errorCode(await auditor.get('/api/admin/grants'))).toBe('FORBIDDEN');
+
+    await expireStepUp(node, admin.client);
+    const refused = await admin.client.request('DELETE', `/api/admin/grants/${grantId}`);
+    expect(refused.status).toBe(403);
+    expect(errorCode(refused)).toBe('STEP_UP_REQUIRED');
+    expect((await desk.get<GrantResponse>('/api/grants/current')).body.grant?.id).toBe(grantId);
+    await stepUp(admin.client, admin.authenticator);
+    expect((await admin.client.request('DELETE', `/api/admin/grants/${grantId}`)).status).toBe(204);
+    expect((await desk.get<GrantResponse>('/api/grants/current')).body.grant).toBeNull();
   });
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { GrantResponse } from '../../shared/api.ts';
 import { CLIENT_REVOKE_REASONS, PRESENCE_MODES } from '../../shared/api.ts';
+import { requireStepUp } from '../auth/stepUp.ts';
 import { getActiveKeysForUser, isSynced } from '../db/keys.ts';
 import { getEnabledModels } from '../db/models.ts';
 import { toGrantView } from '../grants/grants.ts';
@@ -108,9 +109,11 @@ export const grantRoutes = [
     method: 'delete',
     path: '/api/admin/grants/:id',
     access: ['admin'],
-    summary: 'Revoke a grant now.',
+    stepUp: true,
+    summary: 'Revoke a grant now. Needs a fresh step-up.',
     params: z.strictObject({ id: z.uuid('not a grant id') }),
-    async handler({ params, deps, audit }) {
+    async handler({ req, params, deps, audit }) {
+      requireStepUp(req, deps.config);
       const ended = await deps.grants.end(params.id, 'admin_revoked', audit);
       if (!ended) throw notFound('No such live grant.');
       return {};
