@@ -63,7 +63,11 @@ export const SecurityFeed: Component = () => {
                   <Badge kind="severity" value={event.severity} />
                 </span>
                 <span class="feed-what">
-                  <strong>{describeAction(event.action)}</strong> <code class="muted">{event.action}</code>
+                  <strong>{describeAction(event.action)}</strong>
+                  <Show when={describeAction(event.action) !== event.action}>
+                    {' '}
+                    <code class="muted">{event.action}</code>
+                  </Show>
                   {event.outcome !== 'success' ? ` (${event.outcome})` : ''}
                   <br />
                   <small class="muted">{who(event)}</small>

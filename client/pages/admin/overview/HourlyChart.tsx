@@ -47,6 +47,10 @@ export const HourlyChart: Component<{ title: string; hours: OverviewHour[]; seri
         </Index>
         <line x1="0" y1={HEIGHT - 0.5} x2={WIDTH} y2={HEIGHT - 0.5} stroke="currentColor" stroke-opacity="0.3" stroke-width="1" />
       </svg>
+      <div class="axis" aria-hidden="true">
+        <span>24 h ago</span>
+        <span>now</span>
+      </div>
       <div class="legend">
         <For each={props.series}>
           {(series, s) => (
