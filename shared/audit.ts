@@ -50,6 +50,7 @@ export const AUDIT_ACTIONS = {
   'model.enabled': 'medium',
   'model.disabled': 'medium',
   'model.tested': 'info',
+  'auth.rate_limited': 'high',
 } as const satisfies Record<string, Severity>;
 
 export type AuditAction = keyof typeof AUDIT_ACTIONS;

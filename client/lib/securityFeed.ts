@@ -35,6 +35,7 @@ export function detectStorm(feed: readonly AuditEventView[], now: number): { cou
 const ACTION_TEXT: Record<string, string> = {
   'auth.key_mismatch': 'Key registered to another account was used',
   'key.suspended': 'Clone detected: key suspended',
+  'auth.rate_limited': 'Sign-in rate limit tripped',
   'auth.signin_failed': 'Sign-in failed',
   'webauthn.assertion_failed': 'Security key check failed',
   'grant.denied': 'Restricted access refused',
