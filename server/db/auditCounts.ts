@@ -11,8 +11,11 @@ export interface HourlyActionCount {
 }
 
 /**
- * Counts of the given actions per hour since `since`, in one pass over the
- * (action, time) index (sql/000006). Revocations are split by their reason.
+ * Counts of the given actions per hour since `since`, in one grouped query. Revocations are
+ * split by their reason. The existing indexes serve it (the planner picks audit_event_time
+ * or a bitmap on audit_event_action): measured at 500 000 events, ~20 ms over a month of
+ * them and ~40–90 ms with all of them inside the last day. An (action, time) index was
+ * tried and never chosen, so there is none.
  */
 export async function countActionsByHour(db: Queryable, { since, actions }: { since: Date; actions: readonly string[] }): Promise<HourlyActionCount[]> {
   const { rows } = await query<HourlyActionCount>(
