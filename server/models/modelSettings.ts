@@ -15,7 +15,13 @@ export const MODEL_SETTING_FIELDS = {
   provider: z.enum(MODEL_PROVIDERS),
   baseUrl: z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).max(500).nullable(),
   upstreamModel: z.string().trim().max(200),
-  apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]{0,63}$/, 'an environment variable name, e.g. OPENAI_API_KEY').nullable(),
+  apiKeyEnv: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]{0,63}$/, 'an environment variable name, e.g. OPENAI_API_KEY')
+    // The server sends this variable's value to the model's base URL. Naming only *_KEY or
+    // *_TOKEN variables keeps Argus's own secrets (SESSION_SECRET, DATABASE_URL…) off the wire.
+    .regex(/_(KEY|TOKEN)$/, 'the name of a variable ending in _KEY or _TOKEN, e.g. OPENAI_API_KEY')
+    .nullable(),
   tier: z.enum(MODEL_TIERS),
   grantSeconds: z.number().int().min(30).max(3600),
   requiresUserVerification: z.boolean(),

@@ -85,6 +85,9 @@ describe('the model catalog for admins', () => {
       [{ ...upstream('no-url'), baseUrl: null }, 'body.baseUrl'],
       [{ ...upstream('ftp-url'), baseUrl: 'ftp://models.example/v1' }, 'body.baseUrl'],
       [{ ...upstream('key-in-env'), apiKeyEnv: 'sk-live-1234' }, 'body.apiKeyEnv'],
+      // Argus's own secrets are never sent upstream as a model's key.
+      [{ ...upstream('own-secret'), apiKeyEnv: 'SESSION_SECRET' }, 'body.apiKeyEnv'],
+      [{ ...upstream('own-database'), apiKeyEnv: 'DATABASE_URL' }, 'body.apiKeyEnv'],
       [{ ...upstream('short-grant'), grantSeconds: 5 }, 'body.grantSeconds'],
       [{ ...upstream('tier'), tier: 'secret' }, 'body.tier'],
       [{ ...upstream('tokens'), maxOutputTokens: 0 }, 'body.maxOutputTokens'],
@@ -123,6 +126,7 @@ describe('the model catalog for admins', () => {
     expect(invalid.body.error.issues[0]!.path).toBe('body.baseUrl');
     expect(errorCode(await admin.client.patch('/api/admin/models/editable', {}))).toBe('VALIDATION_FAILED');
     expect(errorCode(await admin.client.patch('/api/admin/models/editable', { grantSeconds: '60' }))).toBe('VALIDATION_FAILED');
+    expect(errorCode(await admin.client.patch('/api/admin/models/editable', { apiKeyEnv: 'SESSION_SECRET' }))).toBe('VALIDATION_FAILED');
     expect(errorCode(await admin.client.patch('/api/admin/models/editable', { tier: 'standard' }))).toBe('CONFLICT');
     const missing = await admin.client.patch('/api/admin/models/no-such-model', { enabled: false });
     expect(missing.status).toBe(404);

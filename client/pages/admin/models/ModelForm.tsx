@@ -70,9 +70,9 @@ export const ModelFields: Component<{ model?: AdminModelView }> = (props) => (
     <Field label="Upstream model name" hint={props.model ? undefined : 'Defaults to the model id'}>
       {(control) => <input {...control} name="upstreamModel" maxLength={200} value={props.model?.upstreamModel ?? ''} autocomplete="off" spellcheck={false} />}
     </Field>
-    <Field label="API key variable" hint="Name of the server's environment variable holding the key — never the key itself">
+    <Field label="API key variable" hint="Name of the server's environment variable holding the key (ending in _KEY or _TOKEN) — never the key itself">
       {(control) => (
-        <input {...control} name="apiKeyEnv" pattern="[A-Z_][A-Z0-9_]{0,63}" value={props.model?.apiKeyEnv ?? ''} autocomplete="off" spellcheck={false} placeholder="OPENAI_API_KEY" />
+        <input {...control} name="apiKeyEnv" pattern="[A-Z_][A-Z0-9_]{0,58}_(KEY|TOKEN)" value={props.model?.apiKeyEnv ?? ''} autocomplete="off" spellcheck={false} placeholder="OPENAI_API_KEY" />
       )}
     </Field>
     <Field label="Tier">
