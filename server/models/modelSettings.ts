@@ -13,7 +13,12 @@ export const MODEL_SETTING_FIELDS = {
   displayName: z.string().trim().min(1, 'give a name').max(100),
   description: z.string().trim().max(1000),
   provider: z.enum(MODEL_PROVIDERS),
-  baseUrl: z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).max(500).nullable(),
+  baseUrl: z
+    .url({ protocol: /^https?$/, error: 'an http:// or https:// URL' })
+    .max(500)
+    // Credentials go in the key variable: a URL is shown to admins and written to the audit log.
+    .refine((url) => !/^https?:\/\/[^/?#]*@/i.test(url), 'no user name or password in the URL; name a key variable instead')
+    .nullable(),
   upstreamModel: z.string().trim().max(200),
   apiKeyEnv: z
     .string()

@@ -84,6 +84,7 @@ describe('the model catalog for admins', () => {
       [{ ...upstream('Bad Id!') }, 'body.id'],
       [{ ...upstream('no-url'), baseUrl: null }, 'body.baseUrl'],
       [{ ...upstream('ftp-url'), baseUrl: 'ftp://models.example/v1' }, 'body.baseUrl'],
+      [{ ...upstream('userinfo'), baseUrl: 'https://admin:hunter2@models.example/v1' }, 'body.baseUrl'],
       [{ ...upstream('key-in-env'), apiKeyEnv: 'sk-live-1234' }, 'body.apiKeyEnv'],
       // Argus's own secrets are never sent upstream as a model's key.
       [{ ...upstream('own-secret'), apiKeyEnv: 'SESSION_SECRET' }, 'body.apiKeyEnv'],
