@@ -247,6 +247,7 @@ export const GRANT_END_REASONS = [
   'user_disabled',
   'admin_revoked',
   'replaced',
+  'model_changed',
 ] as const;
 export type GrantEndReason = (typeof GRANT_END_REASONS)[number];
 

@@ -81,25 +81,51 @@ function changeSeverity(before: ModelRow, after: ModelRow): Severity | undefined
 }
 
 /**
+ * Whether a change takes access to a restricted model away from grants made under the old
+ * settings: disabling it, or asking for user verification the grants were not made with.
+ */
+function tightensGrants(before: ModelRow, after: ModelRow): boolean {
+  if (before.tier !== 'restricted') return false;
+  if (before.enabled && !after.enabled) return true;
+  return after.tier === 'restricted' && !before.requires_user_verification && after.requires_user_verification;
+}
+
+/**
  * Applies a change to a model: the row is locked, the change merged into it and checked as a
  * whole (an openai model keeps a base URL), and the before/after of each changed setting is
- * audited in the same transaction.
+ * audited in the same transaction. A change that tightens a restricted model ends the live
+ * grants covering it at once (their streams stop), as any other loss of access does.
  */
-export async function changeModel(deps: Pick<Deps, 'pool'>, { id, change, context }: { id: string; change: ModelChange; context: AuditContext }): Promise<ChangeModelResult> {
-  return withTransaction(deps.pool, async (client): Promise<ChangeModelResult> => {
+export async function changeModel(
+  deps: Pick<Deps, 'pool' | 'grants'>,
+  { id, change, context }: { id: string; change: ModelChange; context: AuditContext },
+): Promise<ChangeModelResult> {
+  const result = await updateModelRow(deps, { id, change, context });
+  if (result.changed && tightensGrants(result.before, result.model)) {
+    const covering = (await deps.grants.listLive(10_000)).filter((grant) => grant.models.includes(id));
+    await Promise.all(covering.map((grant) => deps.grants.end(grant.id, 'model_changed', context)));
+  }
+  return result.changed ? { changed: true, model: result.model } : result;
+}
+
+async function updateModelRow(
+  deps: Pick<Deps, 'pool'>,
+  { id, change, context }: { id: string; change: ModelChange; context: AuditContext },
+): Promise<Exclude<ChangeModelResult, { changed: true }> | { changed: true; model: ModelRow; before: ModelRow }> {
+  return withTransaction(deps.pool, async (client) => {
     const before = await getModelForUpdate(client, id);
-    if (!before) return { changed: false, reason: 'not_found' };
+    if (!before) return { changed: false as const, reason: 'not_found' as const };
     const current = settingsOf(before);
     const merged = { ...current, ...change };
     const issues = modelRuleIssues(merged);
-    if (issues.length > 0) return { changed: false, reason: 'invalid', issues };
+    if (issues.length > 0) return { changed: false as const, reason: 'invalid' as const, issues };
     const changes = Object.fromEntries(
       (Object.keys(change) as Array<keyof typeof current>)
         .filter((field) => merged[field] !== current[field])
         .map((field) => [field, { from: current[field], to: merged[field] }]),
     );
     const fields = Object.keys(changes);
-    if (fields.length === 0) return { changed: false, reason: 'no_change' };
+    if (fields.length === 0) return { changed: false as const, reason: 'no_change' as const };
     const after = await updateModel(client, { id, ...merged });
     const onlyEnabled = fields.length === 1 && fields[0] === 'enabled';
     await recordAuditEvent(client, context, {
@@ -110,7 +136,7 @@ export async function changeModel(deps: Pick<Deps, 'pool'>, { id, change, contex
       model: id,
       details: { changes },
     });
-    return { changed: true, model: after };
+    return { changed: true as const, model: after, before };
   });
 }
 

@@ -1,15 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AdminModelListResponse, AdminModelView, ModelListResponse, ModelTestResult } from '../../shared/api.ts';
+import type { AdminModelListResponse, AdminModelView, GrantResponse, ModelListResponse, ModelTestResult } from '../../shared/api.ts';
 import type { AuditListResponse } from '../../shared/audit.ts';
 import { enrollUser, errorCode, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
 import { freePort } from '../test/env.ts';
 import { FakeOpenAI } from '../test/fakeOpenAI.ts';
+import { TestSocket } from '../test/wsClient.ts';
 import { expireStepUp, stepUp } from '../test/stepUpHelpers.ts';
 
 let node: TestNode;
 let fake: FakeOpenAI;
 let admin: Awaited<ReturnType<typeof enrollUser>>;
 let user: TestClient;
+let uma: Awaited<ReturnType<typeof enrollUser>>;
 let auditor: TestClient;
 
 beforeAll(async () => {
@@ -17,7 +19,8 @@ beforeAll(async () => {
   fake = await FakeOpenAI.start();
   process.env.ADMIN_MODELS_TEST_KEY = 'sk-admin-models-secret';
   admin = await enrollUser(node, { username: 'ada', role: 'admin' });
-  user = (await enrollUser(node, { username: 'uma', role: 'user' })).client;
+  uma = await enrollUser(node, { username: 'uma', role: 'user' });
+  user = uma.client;
   auditor = (await enrollUser(node, { username: 'otto', role: 'auditor' })).client;
 });
 afterAll(async () => {
@@ -159,6 +162,33 @@ describe('the model catalog for admins', () => {
     expect((await admin.client.get<AdminModelListResponse>('/api/admin/models')).body.models.map((m) => m.id)).not.toContain('late');
     await stepUp(admin.client, admin.authenticator);
     expect((await admin.client.post('/api/admin/models', upstream('late'))).status).toBe(201);
+  });
+});
+
+describe('tightening a restricted model', () => {
+  async function unlock(): Promise<string> {
+    const options = (await user.post<{ options: { challenge: string } }>('/api/verify-key-ownership/options')).body.options;
+    return (await user.post<GrantResponse>('/api/verify-key-ownership', { response: uma.authenticator.assert(options), presenceMode: 'assertion' })).body.grant!.id;
+  }
+
+  it('ends the live grants covering it when it is disabled or starts to require user verification, not on other changes', async () => {
+    const socket = await TestSocket.open(node.url, { origin: 'http://argus.test', cookie: user.cookie });
+    const first = await unlock();
+    await admin.client.patch('/api/admin/models/demo-restricted', { description: 'Still the demo.', grantSeconds: 600 });
+    expect((await user.get<GrantResponse>('/api/grants/current')).body.grant?.id).toBe(first);
+
+    await admin.client.patch('/api/admin/models/demo-restricted', { requiresUserVerification: true });
+    expect(await socket.next('GRANT_REVOKED')).toEqual({ type: 'GRANT_REVOKED', grantId: first, reason: 'model_changed' });
+    expect((await user.get<GrantResponse>('/api/grants/current')).body.grant).toBeNull();
+    await admin.client.patch('/api/admin/models/demo-restricted', { requiresUserVerification: false });
+
+    const second = await unlock();
+    await admin.client.patch('/api/admin/models/demo-restricted', { enabled: false });
+    expect(await socket.next('GRANT_REVOKED')).toEqual({ type: 'GRANT_REVOKED', grantId: second, reason: 'model_changed' });
+    const revoked = (await admin.client.get<AuditListResponse>('/api/audit/events?action=grant.revoked&limit=1')).body.events[0];
+    expect(revoked).toMatchObject({ actorUsername: 'ada', targetId: second, details: { reason: 'model_changed' } });
+    await admin.client.patch('/api/admin/models/demo-restricted', { enabled: true, grantSeconds: 300, description: 'Offline demo of a restricted model: unlocked only by your own security key.' });
+    socket.close();
   });
 });
 
