@@ -38,7 +38,7 @@ test('an admin watches sessions, grants and security events live, revokes a gran
       await expect(row).toContainText('demo-restricted');
       await expect(row).toContainText('Touch only: runs out');
       const countdown = row.getByRole('timer');
-      await expect(countdown).toHaveText(/^[45]:\d\d$/);
+      await expect(countdown).toHaveText(/^\d+:\d\d$/);
       const first = await countdown.textContent();
       await expect.poll(() => countdown.textContent(), { timeout: 4_000 }).not.toBe(first);
     });
