@@ -1,5 +1,5 @@
-import { createAsync, type RouteDefinition } from '@solidjs/router';
-import { createUniqueId, For, Show, type Component } from 'solid-js';
+import { createAsync, revalidate, type RouteDefinition } from '@solidjs/router';
+import { createUniqueId, For, onCleanup, Show, type Component } from 'solid-js';
 import type { GrantEndReason, OverviewHour, OverviewResponse } from '../../../shared/api.ts';
 import { fetchOverview } from '../../api/adminOverview.ts';
 import { DataBoundary } from '../../components/DataBoundary.tsx';
@@ -90,13 +90,20 @@ const OverviewBody: Component = () => {
   );
 };
 
+/** The counts move on by themselves: fetch them again this often while the page is open. */
+const REFRESH_MS = 60_000;
+
 /** Admin console: the last day at a glance, from the audit log. */
-export const OverviewTab: Component = () => (
-  <>
-    <PageTitle>Overview</PageTitle>
-    <ConsoleSections />
-    <DataBoundary queryKey={fetchOverview.key}>
-      <OverviewBody />
-    </DataBoundary>
-  </>
-);
+export const OverviewTab: Component = () => {
+  const timer = setInterval(() => void revalidate(fetchOverview.key), REFRESH_MS);
+  onCleanup(() => clearInterval(timer));
+  return (
+    <>
+      <PageTitle>Overview</PageTitle>
+      <ConsoleSections />
+      <DataBoundary queryKey={fetchOverview.key}>
+        <OverviewBody />
+      </DataBoundary>
+    </>
+  );
+};

@@ -53,6 +53,9 @@ export const SecurityFeed: Component = () => {
       <p class="visually-hidden" role="status">
         {latestAlarm() ? `${latestAlarm()!.severity} security event: ${describeAction(latestAlarm()!.action)}` : ''}
       </p>
+      <Show when={feed().length > 0 && events.state() !== 'connected'}>
+        <p class="muted">Live updates are paused until the connection is back; nothing recorded meanwhile is lost from the audit log.</p>
+      </Show>
       <Show when={feed().length > 0} fallback={<p class="empty">{events.state() === 'connected' ? 'Waiting for events…' : 'Connecting to the live feed…'}</p>}>
         <ol class="feed" aria-label="Security events, newest first">
           <For each={feed()}>
