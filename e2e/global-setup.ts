@@ -33,6 +33,7 @@ export default async function globalSetup() {
   const running = await startArgus(config, createLogger(config.logLevel));
   process.env.ARGUS_E2E_URL = config.origin;
   process.env.ARGUS_E2E_DATABASE_URL = config.databaseUrl!;
+  // Tests that must make a step-up stale reach the node's sessions under this prefix.
   process.env.ARGUS_E2E_REDIS_PREFIX = redisPrefix;
 
   return async () => {

@@ -2,23 +2,45 @@ import type { Page } from '@playwright/test';
 import { Redis } from 'ioredis';
 import { TEST_REDIS_URL } from '../server/test/env.ts';
 
-/**
- * Makes the page's session step-up stale, as if the sign-in (its last key touch) were an hour
- * old: the next admin change then needs a fresh touch. Edits the session in the e2e node's Redis.
- */
+export const STEP_UP_PROMPT = 'Touch a key you already registered to confirm.';
+
+/** Makes the page's session step-up stale, as if the last touch was an hour ago. */
 export async function expireStepUp(page: Page): Promise<void> {
   const cookie = (await page.context().cookies()).find((c) => c.name === 'argus.sid');
-  if (!cookie) throw new Error('no session cookie: sign in first');
-  // express-session signs the id: s:<sid>.<signature>
-  const sid = decodeURIComponent(cookie.value).slice(2).split('.')[0];
-  const redis = new Redis(TEST_REDIS_URL, { keyPrefix: process.env.ARGUS_E2E_REDIS_PREFIX });
+  if (!cookie) throw new Error('no session cookie');
+  const sid = decodeURIComponent(cookie.value).slice(2).split('.')[0]!;
+  const redis = new Redis(TEST_REDIS_URL, { keyPrefix: process.env.ARGUS_E2E_REDIS_PREFIX! });
   try {
-    const json = await redis.get(`sess:${sid}`);
-    if (!json) throw new Error('session not found in Redis');
-    const data = JSON.parse(json) as { stepUpAt: number };
+    const key = `sess:${sid}`;
+    const data = JSON.parse((await redis.get(key))!) as { stepUpAt: number };
     data.stepUpAt -= 60 * 60_000;
-    await redis.set(`sess:${sid}`, JSON.stringify(data), 'KEEPTTL');
+    await redis.set(key, JSON.stringify(data), 'KEEPTTL');
   } finally {
     redis.disconnect();
   }
+}
+
+/**
+ * Watches a step-up as the person lives it: whether the touch prompt was ever on screen (it
+ * shows only while the browser waits for the key, which the virtual key answers at once),
+ * and the API calls in order — the refused change, the touch, the retried change.
+ */
+export async function watchStepUp(page: Page, changePath: RegExp): Promise<{ calls: () => string[]; promptSeen: () => Promise<boolean> }> {
+  const calls: string[] = [];
+  page.on('response', (response) => {
+    const path = new URL(response.url()).pathname;
+    if (changePath.test(path) || path.startsWith('/api/account/step-up')) {
+      calls.push(`${response.request().method()} ${path.replace(/[0-9a-f-]{32,36}$/, ':id')} ${response.status()}`);
+    }
+  });
+  await page.evaluate((text) => {
+    (window as unknown as { __stepUpPromptSeen: boolean }).__stepUpPromptSeen = false;
+    new MutationObserver(() => {
+      if (document.body.textContent?.includes(text)) (window as unknown as { __stepUpPromptSeen: boolean }).__stepUpPromptSeen = true;
+    }).observe(document.body, { childList: true, subtree: true, characterData: true });
+  }, STEP_UP_PROMPT);
+  return {
+    calls: () => [...calls],
+    promptSeen: () => page.evaluate(() => (window as unknown as { __stepUpPromptSeen: boolean }).__stepUpPromptSeen),
+  };
 }

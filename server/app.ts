@@ -27,6 +27,9 @@ import { detectorRoutes } from './routes/detectors.ts';
 
 /** package.json's version, for the API document. */
 const ARGUS_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+import { adminModelRoutes } from './routes/adminModels.ts';
+import { adminLiveRoutes } from './routes/adminLive.ts';
+import { adminOverviewRoutes } from './routes/adminOverview.ts';
 
 export const CLIENT_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/client');
 
@@ -43,6 +46,9 @@ export const API_ROUTES: readonly RouteSpec[] = [
   ...adminKeyRoutes,
   ...auditRoutes,
   ...detectorRoutes,
+  ...adminModelRoutes,
+  ...adminLiveRoutes,
+  ...adminOverviewRoutes,
   openApiRoute(() => API_ROUTES, ARGUS_VERSION),
 ];
 

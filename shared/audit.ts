@@ -53,6 +53,12 @@ export const AUDIT_ACTIONS = {
   'detector.serial_bound': 'medium',
   'detector.key_mismatch': 'high',
   'user.deleted': 'high',
+  'model.added': 'medium',
+  'model.changed': 'medium',
+  'model.enabled': 'medium',
+  'model.disabled': 'medium',
+  'model.tested': 'info',
+  'auth.rate_limited': 'high',
 } as const satisfies Record<string, Severity>;
 
 export type AuditAction = keyof typeof AUDIT_ACTIONS;

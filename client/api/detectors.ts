@@ -1,6 +1,7 @@
 import { action, json, query } from '@solidjs/router';
 import type { DetectorListResponse, PairingCodeResponse } from '../../shared/detector.ts';
 import { request, withQuery } from './http.ts';
+import { withStepUp } from './stepUp.ts';
 
 /** GET /api/detectors: the signed-in user's paired detectors, with online status and keys seen. */
 export const listMyDetectors = query(() => request<DetectorListResponse>('GET', '/api/detectors'), 'myDetectors');
@@ -22,8 +23,8 @@ export const listAllDetectors = query(
   'allDetectors',
 );
 
-/** DELETE /api/admin/detectors/:id */
+/** DELETE /api/admin/detectors/:id: an admin change, so it needs a fresh step-up. */
 export const revokeAnyDetector = action(async (id: string) => {
-  await request<void>('DELETE', `/api/admin/detectors/${encodeURIComponent(id)}`);
+  await withStepUp(() => request<void>('DELETE', `/api/admin/detectors/${encodeURIComponent(id)}`));
   return json({ revoked: id }, { revalidate: listAllDetectors.key });
 }, 'revokeAnyDetector');

@@ -14,6 +14,7 @@ export const GRANT_END_TEXT: Record<GrantEndReason | 'stopped', string> = {
   user_disabled: 'account disabled',
   admin_revoked: 'ended by an administrator',
   replaced: 'replaced by a newer unlock',
+  model_changed: 'an administrator changed the model',
   stopped: 'stopped by you',
 };
 

@@ -25,6 +25,8 @@ declare module 'express-session' {
     stepUpAt: number;
     ip: string;
     userAgent: string;
+    /** How this sign-in completed: the two sign-in steps, or the end of an enrollment. */
+    signInMethod: 'password_and_key' | 'enrollment';
   }
 }
 

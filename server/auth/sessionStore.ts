@@ -1,5 +1,13 @@
+import { createHash } from 'node:crypto';
 import session from 'express-session';
 import type { Redis } from 'ioredis';
+
+/** A live session found through the admin index, with when it was last seen (ms since epoch). */
+export interface LiveSession {
+  sid: string;
+  data: session.SessionData;
+  lastSeenAt: number;
+}
 
 /**
  * An express-session store on ioredis. It keeps, besides each session, a per-user set of
@@ -8,7 +16,10 @@ import type { Redis } from 'ioredis';
  *
  * Keys (under the client's keyPrefix): `sess:<sid>` → JSON, TTL = the cookie's maxAge;
  * `user-sessions:<userId>` and `key-sessions:<keyId>` → sets of sids, TTL refreshed on
- * every write, so a suspended or removed key can end the sessions it signed in.
+ * every write, so a suspended or removed key can end the sessions it signed in;
+ * `live-sessions` → signed-in sids scored by when they were last seen, for the admin's live
+ * view: one ZADD pipelined with the write or touch every request makes anyway, pruned by
+ * score (an idle session's entry is older than the idle timeout) when it is read.
  */
 export class RedisSessionStore extends session.Store {
   /** Called after a session is destroyed here (sign-out, regeneration, user or key ended). */
@@ -51,6 +62,8 @@ export class RedisSessionStore extends session.Store {
     if (data.keyId) {
       multi.sadd(keySessionsKey(data.keyId), sid).pexpire(keySessionsKey(data.keyId), this.indexTtlMs);
     }
+    // Only signed-in sessions are listed: pending ones (password done, key not yet) are not sessions of anyone yet.
+    if (data.stage === 'full') multi.zadd(LIVE_SESSIONS, Date.now(), sid);
     multi.exec().then(
       () => callback?.(),
       (err: unknown) => callback?.(err),
@@ -58,7 +71,10 @@ export class RedisSessionStore extends session.Store {
   }
 
   override touch(sid: string, data: session.SessionData, callback?: (err?: unknown) => void): void {
-    this.redis.pexpire(sessionKey(sid), this.ttlFor(data)).then(
+    // XX: refreshes the last-seen time of an indexed (signed-in) session, never adds one.
+    const multi = this.redis.multi().pexpire(sessionKey(sid), this.ttlFor(data));
+    if (data.stage === 'full') multi.zadd(LIVE_SESSIONS, 'XX', Date.now(), sid);
+    multi.exec().then(
       () => callback?.(),
       (err: unknown) => callback?.(err),
     );
@@ -67,7 +83,7 @@ export class RedisSessionStore extends session.Store {
   override destroy(sid: string, callback?: (err?: unknown) => void): void {
     this.redis.get(sessionKey(sid)).then(async (json) => {
       const { userId, keyId } = json ? indexIds(json) : {};
-      const multi = this.redis.multi().del(sessionKey(sid));
+      const multi = this.redis.multi().del(sessionKey(sid)).zrem(LIVE_SESSIONS, sid);
       if (userId) multi.srem(userKey(userId), sid);
       if (keyId) multi.srem(keySessionsKey(keyId), sid);
       await multi.exec();
@@ -94,6 +110,7 @@ export class RedisSessionStore extends session.Store {
     for (const sid of sids) multi.del(sessionKey(sid));
     if (exceptSid) multi.srem(indexKey, ...(sids.length ? sids : ['-']));
     else multi.del(indexKey);
+    if (sids.length) multi.zrem(LIVE_SESSIONS, ...sids);
     const results = (await multi.exec()) ?? [];
     const ended = sids.filter((_, i) => results[i]?.[1] === 1);
     for (const sid of ended) this.onDestroyed?.(sid);
@@ -122,8 +139,58 @@ export class RedisSessionStore extends session.Store {
     return live;
   }
 
+  /**
+   * Signed-in sessions of every user, most recently seen first, and how many there are.
+   * Entries not seen within the idle timeout are dropped first; ones whose session is gone
+   * anyway (expired between the two reads) are dropped as they are found.
+   */
+  async listLive(limit: number): Promise<{ sessions: LiveSession[]; total: number }> {
+    await this.redis.zremrangebyscore(LIVE_SESSIONS, '-inf', Date.now() - this.ttlMs);
+    const [entries, total] = await Promise.all([
+      this.redis.zrevrange(LIVE_SESSIONS, 0, limit - 1, 'WITHSCORES'),
+      this.redis.zcard(LIVE_SESSIONS),
+    ]);
+    const sids = entries.filter((_, i) => i % 2 === 0);
+    if (sids.length === 0) return { sessions: [], total };
+    const values = await this.redis.mget(sids.map(sessionKey));
+    const sessions: LiveSession[] = [];
+    const gone: string[] = [];
+    values.forEach((json, i) => {
+      const data = json === null ? null : parseSession(json);
+      if (data?.stage !== 'full') return void gone.push(sids[i]!);
+      sessions.push({ sid: sids[i]!, data, lastSeenAt: Number(entries[i * 2 + 1]) });
+    });
+    if (gone.length) await this.redis.zrem(LIVE_SESSIONS, ...gone);
+    return { sessions, total: total - gone.length };
+  }
+
+  /** The live session behind a public handle (see sessionHandle), or null. */
+  async findLiveByHandle(handle: string): Promise<LiveSession | null> {
+    const sids = await this.redis.zrange(LIVE_SESSIONS, '0', '-1');
+    const sid = sids.find((candidate) => sessionHandle(candidate) === handle);
+    if (!sid) return null;
+    const [json, score] = await Promise.all([this.redis.get(sessionKey(sid)), this.redis.zscore(LIVE_SESSIONS, sid)]);
+    const data = json === null ? null : parseSession(json);
+    return data?.stage === 'full' ? { sid, data, lastSeenAt: Number(score) } : null;
+  }
+
   async destroyOne(sid: string): Promise<void> {
     await new Promise<void>((resolve, reject) => this.destroy(sid, (err) => (err ? reject(err) : resolve())));
+  }
+}
+
+/** A session's public handle: never the session id itself, which is a bearer secret. */
+export function sessionHandle(sid: string): string {
+  return createHash('sha256').update(`argus-session:${sid}`).digest('hex').slice(0, 32);
+}
+
+const LIVE_SESSIONS = 'live-sessions';
+
+function parseSession(json: string): session.SessionData | null {
+  try {
+    return JSON.parse(json) as session.SessionData;
+  } catch {
+    return null;
   }
 }
 

@@ -56,7 +56,10 @@ export async function beginPendingStage(
  * Completes sign-in after a verified security-key assertion: a new session id (fixation),
  * the key it was made with (so suspending the key ends this session), and a fresh step-up.
  */
-export async function completeSignIn(req: Request, { userId, keyId }: { userId: string; keyId: string }): Promise<void> {
+export async function completeSignIn(
+  req: Request,
+  { userId, keyId, method = 'password_and_key' }: { userId: string; keyId: string; method?: 'password_and_key' | 'enrollment' },
+): Promise<void> {
   await regenerateSession(req);
   const now = Date.now();
   Object.assign(req.session, {
@@ -66,6 +69,7 @@ export async function completeSignIn(req: Request, { userId, keyId }: { userId: 
     signedInAt: now,
     stepUpAt: now,
     keyId,
+    signInMethod: method,
     ip: req.ip ?? '',
     userAgent: (req.get('user-agent') ?? '').slice(0, 256),
   });

@@ -24,6 +24,12 @@ export async function signInWithPassword(
   const byIp = await signInThrottle.consumeIp(ip);
   if (!byIp.allowed) {
     log.warn({ ip, limiter: 'signin-ip' }, 'sign-in rate limited');
+    // Audited once per window, when the limit trips: a flood must not become a flood of audit writes.
+    if (byIp.firstRefusal) {
+      await withTransaction(pool, (client) =>
+        recordAuditEvent(client, context, { action: 'auth.rate_limited', outcome: 'denied', details: { limiter: 'signin-ip', retryAfter: byIp.retryAfter } }),
+      );
+    }
     return { result: 'throttled', retryAfter: byIp.retryAfter };
   }
   const byUsername = await signInThrottle.checkUsername(username);
@@ -38,15 +44,24 @@ export async function signInWithPassword(
   const check = await hasher.verify(user?.password_hash ?? null, password);
 
   if (!user || !check.ok) {
-    await signInThrottle.recordFailure(username);
-    await withTransaction(pool, (client) =>
-      recordAuditEvent(client, context, {
+    const { locked } = await signInThrottle.recordFailure(username);
+    await withTransaction(pool, async (client) => {
+      await recordAuditEvent(client, context, {
         action: 'auth.signin_failed',
         outcome: 'failure',
         target: user ? { type: 'user', id: user.id } : null,
         details: { username, reason: user ? (user.password_hash ? 'bad_password' : 'no_password_yet') : 'unknown_user' },
-      }),
-    );
+      });
+      // The failure that locks the username is the one worth an alarm; the refusals after it are not audited.
+      if (locked) {
+        await recordAuditEvent(client, context, {
+          action: 'auth.rate_limited',
+          outcome: 'denied',
+          target: user ? { type: 'user', id: user.id } : null,
+          details: { limiter: 'signin-username', username },
+        });
+      }
+    });
     return { result: 'invalid' };
   }
 

@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 
-export type ThrottleVerdict = { allowed: true } | { allowed: false; retryAfter: number };
+/** `firstRefusal`: this attempt is the one that tripped the limit (later ones in the window are not). */
+export type ThrottleVerdict = { allowed: true } | { allowed: false; retryAfter: number; firstRefusal?: boolean };
 
 /**
  * Sign-in throttles, checked before any password is hashed:
@@ -30,7 +31,7 @@ export class SignInThrottle {
       await this.perIp.consume(ip);
       return { allowed: true };
     } catch (rejection) {
-      return blocked(rejection);
+      return blocked(rejection, this.perIp.points);
     }
   }
 
@@ -41,8 +42,10 @@ export class SignInThrottle {
     return { allowed: true };
   }
 
-  async recordFailure(username: string): Promise<void> {
-    await this.perUsername.penalty(username.toLowerCase(), 1);
+  /** Counts a failure; `locked` is true for the failure that used up the username's budget. */
+  async recordFailure(username: string): Promise<{ locked: boolean }> {
+    const state = await this.perUsername.penalty(username.toLowerCase(), 1);
+    return { locked: state.consumedPoints === this.perUsername.points };
   }
 
   async clearFailures(username: string): Promise<void> {
@@ -50,10 +53,12 @@ export class SignInThrottle {
   }
 }
 
-function blocked(rejection: unknown): ThrottleVerdict {
+function blocked(rejection: unknown, points: number): ThrottleVerdict {
   // rate-limiter-flexible rejects with a RateLimiterRes when the limit is hit and with an
   // Error when the store fails; only the first is a verdict.
-  if (rejection instanceof RateLimiterRes) return { allowed: false, retryAfter: seconds(rejection.msBeforeNext) };
+  if (rejection instanceof RateLimiterRes) {
+    return { allowed: false, retryAfter: seconds(rejection.msBeforeNext), firstRefusal: rejection.consumedPoints === points + 1 };
+  }
   throw rejection;
 }
 

@@ -188,3 +188,10 @@ export async function listKeys(db: Queryable, filter: KeyFilter): Promise<KeyRow
   );
   return rows;
 }
+
+/** Key nicknames by id, for lists that hold only ids (live sessions). */
+export async function getKeyNicknamesByIds(db: Queryable, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await query<{ id: string; nickname: string }>(db, 'key_nicknames_by_ids', 'SELECT id, nickname FROM security_key WHERE id = ANY($1::uuid[])', [ids]);
+  return new Map(rows.map((row) => [row.id, row.nickname]));
+}

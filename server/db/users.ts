@@ -128,3 +128,15 @@ export async function deleteUserRow(db: Queryable, id: string): Promise<boolean>
   const { rowCount } = await query(db, 'user_delete', 'DELETE FROM app_user WHERE id = $1::uuid', [id]);
   return rowCount === 1;
 }
+
+/** Usernames by id, for lists that hold only ids (live sessions). */
+export async function getUsernamesByIds(db: Queryable, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await query<{ id: string; username: string }>(db, 'usernames_by_ids', 'SELECT id, username FROM app_user WHERE id = ANY($1::uuid[])', [ids]);
+  return new Map(rows.map((row) => [row.id, row.username]));
+}
+
+export async function countActiveUsers(db: Queryable): Promise<number> {
+  const { rows } = await query<{ n: number }>(db, 'users_active_count', "SELECT count(*)::int AS n FROM app_user WHERE status = 'active'");
+  return rows[0]?.n ?? 0;
+}

@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import { getAllModels, insertModel, setModelEnabled } from '../db/models.ts';
 import { PG_UNIQUE_VIOLATION, pgErrorCode, type Pool } from '../db/pool.ts';
+import { NewModelSchema } from './modelSettings.ts';
 
 export const MODEL_USAGE = `  model list                              list the model catalog
   model add <id> --name "Name" [--provider openai|demo] [--base-url URL] [--upstream NAME]
@@ -9,21 +9,30 @@ export const MODEL_USAGE = `  model list                              list the m
                                           add a model (the API key itself stays in ENV_VAR)
   model enable|disable <id>               turn a model on or off`;
 
-const AddOptions = z
-  .object({
-    id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lower-case letters, digits, . _ - (up to 64)'),
-    name: z.string().min(1, 'give --name').max(100),
-    provider: z.enum(['openai', 'demo']).default('openai'),
-    'base-url': z.url({ protocol: /^https?$/ }).optional(),
-    upstream: z.string().max(200).optional(),
-    'key-env': z.string().regex(/^[A-Z_][A-Z0-9_]{0,63}$/, 'an environment variable name, e.g. OPENAI_API_KEY').optional(),
-    tier: z.enum(['standard', 'restricted']).default('standard'),
-    'grant-seconds': z.coerce.number().int().min(30).max(3600).default(300),
-    'max-tokens': z.coerce.number().int().min(1).max(131072).default(1024),
-    'require-uv': z.boolean().default(false),
-    description: z.string().max(1000).default(''),
-  })
-  .refine((o) => o.provider === 'demo' || o['base-url'], { message: '--base-url is required for an openai provider', path: ['base-url'] });
+/** CLI flags to the fields of NewModelSchema (the admin API's validation), and back for messages. */
+const FLAGS = {
+  displayName: 'name',
+  description: 'description',
+  provider: 'provider',
+  baseUrl: 'base-url',
+  upstreamModel: 'upstream',
+  apiKeyEnv: 'key-env',
+  tier: 'tier',
+  grantSeconds: 'grant-seconds',
+  maxOutputTokens: 'max-tokens',
+  requiresUserVerification: 'require-uv',
+} as const;
+const NUMBER_FIELDS = new Set(['grantSeconds', 'maxOutputTokens']);
+
+function fromFlags(id: string | undefined, values: Record<string, string | boolean | undefined>): Record<string, unknown> {
+  const input: Record<string, unknown> = { id, displayName: values.name ?? '' };
+  for (const [field, flag] of Object.entries(FLAGS)) {
+    const value = values[flag];
+    if (value === undefined || field === 'displayName') continue;
+    input[field] = NUMBER_FIELDS.has(field) && typeof value === 'string' ? Number(value) : value;
+  }
+  return input;
+}
 
 /** `npm run argus -- model …`: the catalog from the command line (the admin console adds a UI). */
 export async function modelCommand(pool: Pool, [sub, id]: string[], values: Record<string, string | boolean | undefined>): Promise<number> {
@@ -35,26 +44,17 @@ export async function modelCommand(pool: Pool, [sub, id]: string[], values: Reco
       return 0;
     }
     case 'add': {
-      const parsed = AddOptions.safeParse({ ...values, id });
+      const parsed = NewModelSchema.safeParse(fromFlags(id, values));
       if (!parsed.success) {
-        for (const issue of parsed.error.issues) console.error(`  --${issue.path.join('.') || 'id'}: ${issue.message}`);
+        for (const issue of parsed.error.issues) {
+          const field = String(issue.path[0] ?? 'id');
+          console.error(`  ${field === 'id' ? 'id' : `--${FLAGS[field as keyof typeof FLAGS] ?? field}`}: ${issue.message}`);
+        }
         return 2;
       }
       const o = parsed.data;
       try {
-        const model = await insertModel(pool, {
-          id: o.id,
-          displayName: o.name,
-          description: o.description,
-          provider: o.provider,
-          baseUrl: o['base-url'] ?? null,
-          upstreamModel: o.upstream ?? o.id,
-          apiKeyEnv: o['key-env'] ?? null,
-          tier: o.tier,
-          grantSeconds: o['grant-seconds'],
-          requiresUserVerification: o['require-uv'],
-          maxOutputTokens: o['max-tokens'],
-        });
+        const model = await insertModel(pool, o);
         console.log(`Added ${model.tier} model "${model.display_name}" (${model.id}).`);
         return 0;
       } catch (error) {

@@ -25,6 +25,7 @@ const model = (): ModelRow => ({
   grant_seconds: 300,
   requires_user_verification: false,
   max_output_tokens: 64,
+  updated_at: new Date(),
 });
 
 async function collect(options: { timeoutMs?: number; signal?: AbortSignal } = {}) {

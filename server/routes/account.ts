@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { KeyListResponse, SessionListResponse, StepUpStatus } from '../../shared/api.ts';
 import { recordAuditEvent } from '../audit/record.ts';
 import { stepUpValidUntil } from '../auth/stepUp.ts';
+import { sessionHandle } from '../auth/sessionStore.ts';
 import { saveSession } from '../auth/sessionUser.ts';
 import { getActiveKeysForUser, getKeysForUser, isSynced, toKeyView } from '../db/keys.ts';
 import { withTransaction } from '../db/pool.ts';
@@ -17,11 +17,6 @@ import { AuthenticationResponseSchema, HidDeviceInfoSchema, Nickname, Registrati
 
 const KeyParams = z.strictObject({ id: z.uuid('not a key id') });
 const SessionParams = z.strictObject({ id: z.string().regex(/^[0-9a-f]{32}$/, 'not a session id') });
-
-/** A session's public handle: never the session id itself, which is a bearer secret. */
-function sessionHandle(sid: string): string {
-  return createHash('sha256').update(`argus-session:${sid}`).digest('hex').slice(0, 32);
-}
 
 export const accountRoutes = [
   defineRoute({

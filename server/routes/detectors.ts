@@ -126,6 +126,7 @@ export const detectorRoutes = [
     method: 'delete',
     path: '/api/admin/detectors/:id',
     access: ['admin'],
+    stepUp: true,
     summary: "Revoke anyone's detector; its connection closes at once.",
     params: DetectorParams,
     async handler({ params, deps, audit }) {

@@ -185,7 +185,7 @@ export const enrollmentRoutes = [
         },
       });
       if (!result.registered) throw registrationError(result.reason);
-      await completeSignIn(req, { userId: user.id, keyId: result.key.id });
+      await completeSignIn(req, { userId: user.id, keyId: result.key.id, method: 'enrollment' });
       const response: StepResponse = { next: 'done', user: toPublicUser(user) };
       return { body: response };
     },

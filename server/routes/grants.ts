@@ -116,7 +116,7 @@ export const grantRoutes = [
     summary: 'Revoke a grant now.',
     stepUp: true,
     params: z.strictObject({ id: z.uuid('not a grant id') }),
-    async handler({ params, deps, audit }) {
+    async handler({ req, params, deps, audit }) {
       const ended = await deps.grants.end(params.id, 'admin_revoked', audit);
       if (!ended) throw notFound('No such live grant.');
       return {};

@@ -2,6 +2,10 @@ import type { RoutePreloadFunc } from '@solidjs/router';
 import type { Component } from 'solid-js';
 import { KeysTab, preloadKeys } from './KeysTab.tsx';
 import { preloadUsers, UsersTab } from './UsersTab.tsx';
+import { LiveTab, route as liveRoute } from './LiveTab.tsx';
+import { ModelsTab, route as modelsRoute } from './ModelsTab.tsx';
+import { OverviewTab, route as overviewRoute } from './OverviewTab.tsx';
+import { DetectorsTab } from './DetectorsTab.tsx';
 
 /** One tab of the admin console: a route under /admin and its link in the console's tab bar. */
 export interface AdminTab {
@@ -19,4 +23,8 @@ export interface AdminTab {
 export const ADMIN_TABS: readonly AdminTab[] = [
   { path: 'users', title: 'Users', component: UsersTab, preload: preloadUsers },
   { path: 'keys', title: 'Security keys', component: KeysTab, preload: preloadKeys },
+  { path: 'models', title: 'Models', component: ModelsTab, preload: modelsRoute.preload },
+  { path: 'live', title: 'Live', component: LiveTab, preload: liveRoute.preload },
+  { path: 'overview', title: 'Overview', component: OverviewTab, preload: overviewRoute.preload },
+  { path: 'detectors', title: 'Detectors', component: DetectorsTab },
 ];

@@ -1,0 +1,87 @@
+import { revalidate, type RouteDefinition } from '@solidjs/router';
+import { createUniqueId, onCleanup, type Component } from 'solid-js';
+import { listAdminGrants, listAdminSessions, listRecentSecurityEvents } from '../../api/adminLive.ts';
+import { ConfirmDialog, createConfirmation } from '../../components/ConfirmDialog.tsx';
+import { DataBoundary } from '../../components/DataBoundary.tsx';
+import { useEvents } from '../../events.tsx';
+import './console.css';
+import { GrantsPanel } from './live/GrantsPanel.tsx';
+import { SecurityFeed } from './live/SecurityFeed.tsx';
+import { SessionsPanel } from './live/SessionsPanel.tsx';
+
+export const route = {
+  preload: () => {
+    void listAdminSessions();
+    void listAdminGrants();
+    void listRecentSecurityEvents();
+  },
+} satisfies RouteDefinition;
+
+/** Audit actions after which the sessions or the grants list has changed. */
+const SESSION_ACTIONS = new Set(['auth.signin', 'auth.signout', 'auth.session_ended', 'user.disabled', 'key.deactivated', 'key.deleted', 'key.reassigned', 'key.suspended']);
+const GRANT_ACTIONS = new Set(['grant.issued', 'grant.renewed', 'grant.revoked', 'grant.expired']);
+/** Last-seen times move without audit events: refresh the sessions now and then. */
+const SESSIONS_REFRESH_MS = 30_000;
+
+/** Refreshes a query at most once a second, however many events ask for it. */
+function throttledRevalidate(key: string): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  onCleanup(() => clearTimeout(timer));
+  return () => {
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      void revalidate(key);
+    }, 1_000);
+  };
+}
+
+/** Admin console: who is signed in, who holds restricted access, and security events as they happen. */
+export const LiveTab: Component = () => {
+  const events = useEvents();
+  const confirmation = createConfirmation();
+  const sessionsHeadingId = createUniqueId();
+  const grantsHeadingId = createUniqueId();
+  const feedHeadingId = createUniqueId();
+  const refreshSessions = throttledRevalidate(listAdminSessions.key);
+  const refreshGrants = throttledRevalidate(listAdminGrants.key);
+
+  onCleanup(
+    events.subscribe('SECURITY_EVENT', ({ event }) => {
+      if (SESSION_ACTIONS.has(event.action)) refreshSessions();
+      if (GRANT_ACTIONS.has(event.action) || SESSION_ACTIONS.has(event.action)) refreshGrants();
+    }),
+  );
+  // After a reconnect, anything may have happened meanwhile.
+  onCleanup(
+    events.onConnect(() => {
+      refreshSessions();
+      refreshGrants();
+    }),
+  );
+  const timer = setInterval(refreshSessions, SESSIONS_REFRESH_MS);
+  onCleanup(() => clearInterval(timer));
+
+  return (
+    <>
+      <section class="panel" aria-labelledby={feedHeadingId}>
+        <h2 id={feedHeadingId}>Security events</h2>
+        <DataBoundary queryKey={listRecentSecurityEvents.key}>
+          <SecurityFeed />
+        </DataBoundary>
+      </section>
+      <section class="panel" aria-labelledby={grantsHeadingId}>
+        <h2 id={grantsHeadingId}>Restricted access</h2>
+        <DataBoundary queryKey={listAdminGrants.key}>
+          <GrantsPanel confirm={confirmation.confirm} />
+        </DataBoundary>
+      </section>
+      <section class="panel" aria-labelledby={sessionsHeadingId}>
+        <h2 id={sessionsHeadingId}>Sessions</h2>
+        <DataBoundary queryKey={listAdminSessions.key}>
+          <SessionsPanel confirm={confirmation.confirm} />
+        </DataBoundary>
+      </section>
+      <ConfirmDialog request={confirmation.request()} onClose={confirmation.answer} />
+    </>
+  );
+};

@@ -1,0 +1,115 @@
+import { createAsync, useAction, useSubmission } from '@solidjs/router';
+import { For, Show, type Component } from 'solid-js';
+import type { AdminSessionView } from '../../../../shared/api.ts';
+import { endAdminSession, listAdminSessions } from '../../../api/adminLive.ts';
+import { Badge } from '../../../components/Badge.tsx';
+import type { ConfirmRequest } from '../../../components/ConfirmDialog.tsx';
+import { ErrorAlert } from '../../../components/ErrorAlert.tsx';
+import { Time } from '../../../components/Time.tsx';
+import { settled } from '../../../lib/settled.ts';
+import { describeUserAgent } from '../../../lib/userAgent.ts';
+import { StepUpPrompt } from '../../account/StepUpPrompt.tsx';
+
+const SESSION_COLUMNS = 7;
+
+const METHOD_TEXT: Record<AdminSessionView['method'], string> = {
+  password_and_key: 'Password + security key',
+  enrollment: 'Enrollment (new key)',
+};
+
+type Confirm = (request: ConfirmRequest) => Promise<boolean>;
+
+const SessionRow: Component<{ session: AdminSessionView; confirm: Confirm }> = (props) => {
+  const ending = useSubmission(endAdminSession, ([id]) => id === props.session.id);
+  const end = useAction(endAdminSession);
+
+  async function endSession() {
+    if (ending.pending) return;
+    const confirmed = await props.confirm({
+      title: `End this session of @${props.session.username}?`,
+      message: `${describeUserAgent(props.session.userAgent)} at ${props.session.ip ?? 'an unknown address'} will be signed out at once, and any restricted access it holds ends.`,
+      confirmLabel: 'End session',
+    });
+    if (confirmed) await settled(end(props.session.id));
+  }
+
+  return (
+    <>
+      <tr aria-busy={Boolean(ending.pending)}>
+        <th scope="row">
+          {props.session.username}
+          <Show when={props.session.current}>
+            {' '}
+            <Badge kind="flag" value="current" />
+          </Show>
+        </th>
+        <td>{props.session.ip ?? <span class="muted">Unknown</span>}</td>
+        <td title={props.session.userAgent ?? undefined}>{describeUserAgent(props.session.userAgent)}</td>
+        <td>
+          <Time value={props.session.signedInAt} />
+        </td>
+        <td>
+          <Time value={props.session.lastSeenAt} />
+        </td>
+        <td>
+          {METHOD_TEXT[props.session.method]}
+          <Show when={props.session.keyNickname}>
+            {(nickname) => (
+              <>
+                <br />
+                <small class="muted">Key: {nickname()}</small>
+              </>
+            )}
+          </Show>
+        </td>
+        <td class="row-actions">
+          <Show when={!props.session.current}>
+            <button type="button" class="danger" onClick={endSession}>
+              End session
+            </button>
+          </Show>
+        </td>
+      </tr>
+      <Show when={ending.pending || ending.error}>
+        <tr class="row-alert">
+          <td colspan={SESSION_COLUMNS}>
+            <StepUpPrompt active={Boolean(ending.pending)} />
+            <ErrorAlert error={ending.error} />
+          </td>
+        </tr>
+      </Show>
+    </>
+  );
+};
+
+/** Every signed-in session, most recently seen first; any but the admin's own can be ended. */
+export const SessionsPanel: Component<{ confirm: Confirm }> = (props) => {
+  const list = createAsync(() => listAdminSessions());
+  return (
+    <Show when={list()?.sessions.length} fallback={<p class="empty">Nobody is signed in</p>}>
+      <div class="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">User</th>
+              <th scope="col">IP address</th>
+              <th scope="col">Browser</th>
+              <th scope="col">Signed in</th>
+              <th scope="col">Last seen</th>
+              <th scope="col">How</th>
+              <th scope="col">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            <For each={list()?.sessions}>{(session) => <SessionRow session={session} confirm={props.confirm} />}</For>
+          </tbody>
+        </table>
+      </div>
+      <Show when={(list()?.total ?? 0) > (list()?.sessions.length ?? 0)}>
+        <p class="muted">
+          Showing the {list()?.sessions.length} most recently seen of {list()?.total} sessions.
+        </p>
+      </Show>
+    </Show>
+  );
+};

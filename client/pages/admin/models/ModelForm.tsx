@@ -1,0 +1,105 @@
+import { For, Show, type Component } from 'solid-js';
+import { MODEL_PROVIDERS, MODEL_TIERS, type AdminModelView, type ModelSettings } from '../../../../shared/api.ts';
+import { Field } from '../../../components/Field.tsx';
+
+const PROVIDER_LABELS: Record<(typeof MODEL_PROVIDERS)[number], string> = {
+  openai: 'OpenAI-compatible server',
+  demo: 'Built-in demo (offline)',
+};
+const TIER_LABELS: Record<(typeof MODEL_TIERS)[number], string> = {
+  standard: 'Standard — any signed-in user',
+  restricted: 'Restricted — unlocked by a key touch',
+};
+
+/** What the form holds: every setting, and the id for a new model. */
+export type ModelFormValues = ModelSettings & { id: string };
+
+function text(fields: FormData, name: string): string {
+  return String(fields.get(name) ?? '').trim();
+}
+
+/** The form's fields as settings: blank optional fields are null, numbers are numbers. */
+export function readModelForm(form: HTMLFormElement): ModelFormValues {
+  const fields = new FormData(form);
+  return {
+    id: text(fields, 'id'),
+    displayName: text(fields, 'displayName'),
+    description: text(fields, 'description'),
+    provider: MODEL_PROVIDERS.find((p) => p === fields.get('provider')) ?? 'openai',
+    baseUrl: text(fields, 'baseUrl') || null,
+    upstreamModel: text(fields, 'upstreamModel'),
+    apiKeyEnv: text(fields, 'apiKeyEnv') || null,
+    tier: MODEL_TIERS.find((t) => t === fields.get('tier')) ?? 'standard',
+    grantSeconds: Number(text(fields, 'grantSeconds')),
+    requiresUserVerification: fields.get('requiresUserVerification') === 'on',
+    maxOutputTokens: Number(text(fields, 'maxOutputTokens')),
+  };
+}
+
+/**
+ * Every setting of a model. The server checks them (the same rules as the CLI); the browser
+ * only helps with types and ranges. The API key itself is never asked for: only the name of
+ * the server's environment variable that holds it.
+ */
+export const ModelFields: Component<{ model?: AdminModelView }> = (props) => (
+  <>
+    <Show when={!props.model}>
+      <Field label="Model id" hint="Lower-case letters, digits, dot, dash, underscore. Cannot change later.">
+        {(control) => <input {...control} name="id" required pattern="[a-z0-9][a-z0-9._\-]{0,63}" autocomplete="off" spellcheck={false} />}
+      </Field>
+    </Show>
+    <Field label="Display name">
+      {(control) => <input {...control} name="displayName" required maxLength={100} value={props.model?.displayName ?? ''} autocomplete="off" />}
+    </Field>
+    <Field label="Provider">
+      {(control) => (
+        <select {...control} name="provider">
+          <For each={MODEL_PROVIDERS}>
+            {(provider) => (
+              <option value={provider} selected={provider === (props.model?.provider ?? 'openai')}>
+                {PROVIDER_LABELS[provider]}
+              </option>
+            )}
+          </For>
+        </select>
+      )}
+    </Field>
+    <Field label="Base URL" hint="e.g. http://127.0.0.1:11434/v1 (required for an OpenAI-compatible server)">
+      {(control) => <input {...control} name="baseUrl" type="url" maxLength={500} value={props.model?.baseUrl ?? ''} autocomplete="off" spellcheck={false} />}
+    </Field>
+    <Field label="Upstream model name" hint={props.model ? undefined : 'Defaults to the model id'}>
+      {(control) => <input {...control} name="upstreamModel" maxLength={200} value={props.model?.upstreamModel ?? ''} autocomplete="off" spellcheck={false} />}
+    </Field>
+    <Field label="API key variable" hint="Name of the server's environment variable holding the key (ending in _KEY or _TOKEN) — never the key itself">
+      {(control) => (
+        <input {...control} name="apiKeyEnv" pattern="[A-Z_][A-Z0-9_]{0,58}_(KEY|TOKEN)" value={props.model?.apiKeyEnv ?? ''} autocomplete="off" spellcheck={false} placeholder="OPENAI_API_KEY" />
+      )}
+    </Field>
+    <Field label="Tier">
+      {(control) => (
+        <select {...control} name="tier">
+          <For each={MODEL_TIERS}>
+            {(tier) => (
+              <option value={tier} selected={tier === (props.model?.tier ?? 'standard')}>
+                {TIER_LABELS[tier]}
+              </option>
+            )}
+          </For>
+        </select>
+      )}
+    </Field>
+    <Field label="Grant lifetime (seconds)" hint="30–3600; how long one key touch unlocks a restricted model">
+      {(control) => <input {...control} name="grantSeconds" type="number" min={30} max={3600} required value={props.model?.grantSeconds ?? 300} />}
+    </Field>
+    <Field label="Max output tokens">
+      {(control) => <input {...control} name="maxOutputTokens" type="number" min={1} max={131072} required value={props.model?.maxOutputTokens ?? 1024} />}
+    </Field>
+    <div class="check">
+      <input id={`uv-${props.model?.id ?? 'new'}`} name="requiresUserVerification" type="checkbox" checked={props.model?.requiresUserVerification ?? false} />
+      <label for={`uv-${props.model?.id ?? 'new'}`}>Require user verification (PIN or fingerprint) to unlock</label>
+    </div>
+    <Field label="Description" class="wide">
+      {(control) => <textarea {...control} name="description" maxLength={1000} rows={2} value={props.model?.description ?? ''} />}
+    </Field>
+  </>
+);

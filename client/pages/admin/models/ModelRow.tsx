@@ -1,0 +1,161 @@
+import { useAction, useSubmission } from '@solidjs/router';
+import { createSignal, Match, Show, Switch, type Component } from 'solid-js';
+import type { AdminModelView, ModelTestResult, UpdateModelRequest } from '../../../../shared/api.ts';
+import { testModel, updateModel } from '../../../api/adminModels.ts';
+import { Badge } from '../../../components/Badge.tsx';
+import type { ConfirmRequest } from '../../../components/ConfirmDialog.tsx';
+import { ErrorAlert } from '../../../components/ErrorAlert.tsx';
+import { settled } from '../../../lib/settled.ts';
+import { StepUpPrompt } from '../../account/StepUpPrompt.tsx';
+import { ModelFields, readModelForm } from './ModelForm.tsx';
+
+export const MODEL_COLUMNS = 6;
+
+/** Only the settings that differ from the model's: the audit log then records just those. */
+function changesFrom(model: AdminModelView, form: HTMLFormElement): UpdateModelRequest {
+  const { id: _id, ...values } = readModelForm(form);
+  return Object.fromEntries(Object.entries(values).filter(([name, value]) => model[name as keyof AdminModelView] !== value)) as UpdateModelRequest;
+}
+
+const TestResult: Component<{ result: ModelTestResult }> = (props) => (
+  <Switch>
+    <Match when={props.result.ok && props.result}>
+      {(ok) => (
+        <p class="test-result ok" role="status">
+          Connection OK in {ok().latencyMs} ms{ok().reply ? ` — the model replied “${ok().reply}”` : ''}.
+        </p>
+      )}
+    </Match>
+    <Match when={!props.result.ok && props.result}>
+      {(failed) => (
+        <div class="alert" role="alert">
+          <p>
+            Connection failed after {failed().latencyMs} ms: {failed().message} <code>{failed().code}</code>
+          </p>
+        </div>
+      )}
+    </Match>
+  </Switch>
+);
+
+/** One model of the catalog and what an admin can do with it. */
+export const ModelRow: Component<{ model: AdminModelView; confirm: (request: ConfirmRequest) => Promise<boolean> }> = (props) => {
+  const updating = useSubmission(updateModel, ([id]) => id === props.model.id);
+  const testing = useSubmission(testModel, ([id]) => id === props.model.id);
+  const update = useAction(updateModel);
+  const test = useAction(testModel);
+  const [editing, setEditing] = createSignal(false);
+  const busy = () => Boolean(updating.pending || testing.pending);
+  let editButton: HTMLButtonElement | undefined;
+
+  function stopEditing() {
+    setEditing(false);
+    editButton?.focus();
+  }
+
+  async function save(event: SubmitEvent & { currentTarget: HTMLFormElement }) {
+    event.preventDefault();
+    if (busy()) return;
+    const changes = changesFrom(props.model, event.currentTarget);
+    if (Object.keys(changes).length === 0) return stopEditing();
+    if (await settled(update(props.model.id, changes))) stopEditing();
+  }
+
+  async function toggleEnabled() {
+    if (busy()) return;
+    const enabling = !props.model.enabled;
+    if (!enabling) {
+      const confirmed = await props.confirm({
+        title: `Disable ${props.model.displayName}?`,
+        message: 'Nobody will be able to choose this model until it is enabled again.',
+        confirmLabel: 'Disable',
+      });
+      if (!confirmed) return;
+    }
+    testing.clear();
+    await settled(update(props.model.id, { enabled: enabling }));
+  }
+
+  async function testConnection() {
+    if (busy()) return;
+    updating.clear();
+    await settled(test(props.model.id));
+  }
+
+  return (
+    <>
+      <tr aria-busy={busy()}>
+        <th scope="row">
+          {props.model.displayName}
+          <br />
+          <code class="muted">{props.model.id}</code>
+        </th>
+        <td>
+          <Badge kind="tier" value={props.model.tier} />
+          <Show when={props.model.tier === 'restricted'}>
+            <br />
+            <small class="muted">
+              {props.model.grantSeconds} s grant{props.model.requiresUserVerification ? ', PIN or fingerprint' : ''}
+            </small>
+          </Show>
+        </td>
+        <td>
+          <Show when={props.model.provider === 'openai'} fallback={<Badge kind="flag" value="demo" />}>
+            <span>{props.model.upstreamModel}</span>
+            <br />
+            <small class="muted">{props.model.baseUrl}</small>
+          </Show>
+        </td>
+        <td>
+          <Show when={props.model.apiKeyEnv} fallback={<span class="muted">None</span>}>
+            {(name) => (
+              <>
+                <code>{name()}</code>
+                <br />
+                <small class="muted">{props.model.apiKeyConfigured ? 'set on this server' : 'not set on this server'}</small>
+              </>
+            )}
+          </Show>
+        </td>
+        <td>{props.model.enabled ? 'Enabled' : <strong>Disabled</strong>}</td>
+        <td class="row-actions">
+          <button type="button" ref={editButton} aria-expanded={editing()} onClick={() => (busy() ? undefined : setEditing(!editing()))}>
+            Edit
+          </button>
+          <button type="button" class={props.model.enabled ? 'danger' : undefined} onClick={toggleEnabled}>
+            {props.model.enabled ? 'Disable' : 'Enable'}
+          </button>
+          <button type="button" onClick={testConnection} aria-busy={Boolean(testing.pending)}>
+            {testing.pending ? 'Testing…' : 'Test connection'}
+          </button>
+        </td>
+      </tr>
+      <Show when={editing()}>
+        <tr class="row-alert">
+          <td colspan={MODEL_COLUMNS}>
+            <form class="model-form" aria-label={`Edit ${props.model.displayName}`} onSubmit={save} onKeyDown={(e) => e.key === 'Escape' && stopEditing()}>
+              <ModelFields model={props.model} />
+              <div class="form-actions">
+                <button type="submit" class="primary">
+                  Save
+                </button>
+                <button type="button" onClick={stopEditing}>
+                  Cancel
+                </button>
+              </div>
+            </form>
+          </td>
+        </tr>
+      </Show>
+      <Show when={busy() || updating.error || testing.error || testing.result}>
+        <tr class="row-alert">
+          <td colspan={MODEL_COLUMNS}>
+            <StepUpPrompt active={busy()} />
+            <Show when={!testing.pending && testing.result}>{(result) => <TestResult result={result()} />}</Show>
+            <ErrorAlert error={updating.error ?? testing.error} />
+          </td>
+        </tr>
+      </Show>
+    </>
+  );
+};

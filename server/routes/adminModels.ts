@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import type { AdminModelListResponse, ModelTestResult } from '../../shared/api.ts';
+import { getAllModels } from '../db/models.ts';
+import { HttpError } from '../http/errors.ts';
+import { defineRoute } from '../http/route.ts';
+import { addModel, changeModel, testModelConnection, toAdminModelView } from '../models/manageModels.ts';
+import { ModelChangeSchema, ModelId, NewModelSchema } from '../models/modelSettings.ts';
+
+const ADMIN = ['admin'] as const;
+const ModelParams = z.strictObject({ id: ModelId });
+const noSuchModel = (id: string) => new HttpError(404, 'MODEL_NOT_FOUND', `There is no model "${id}".`);
+
+export const adminModelRoutes = [
+  defineRoute({
+    method: 'get',
+    path: '/api/admin/models',
+    access: ADMIN,
+    summary: 'The whole model catalog with its settings (key variable names, never keys).',
+    async handler({ deps }) {
+      const body: AdminModelListResponse = { models: (await getAllModels(deps.pool)).map(toAdminModelView) };
+      return { body };
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/api/admin/models',
+    access: ADMIN,
+    stepUp: true,
+    summary: 'Add a model to the catalog. Needs a fresh step-up.',
+    body: NewModelSchema,
+    async handler({ req, body, deps, audit }) {
+      const result = await addModel(deps, { model: body, context: audit });
+      if (!result.added) throw new HttpError(409, 'CONFLICT', `A model with the id "${body.id}" exists already.`);
+      return { status: 201, body: { model: toAdminModelView(result.model) } };
+    },
+  }),
+
+  defineRoute({
+    method: 'patch',
+    path: '/api/admin/models/:id',
+    access: ADMIN,
+    stepUp: true,
+    summary: "Change a model's settings, or enable or disable it. Needs a fresh step-up.",
+    params: ModelParams,
+    body: ModelChangeSchema,
+    async handler({ req, params, body, deps, audit }) {
+      const result = await changeModel(deps, { id: params.id, change: body, context: audit });
+      if (result.changed) return { body: { model: toAdminModelView(result.model) } };
+      switch (result.reason) {
+        case 'not_found':
+          throw noSuchModel(params.id);
+        case 'no_change':
+          throw new HttpError(409, 'CONFLICT', 'The model already has these settings.');
+        case 'invalid':
+          throw new HttpError(400, 'VALIDATION_FAILED', `Please correct this: ${result.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}.`, {
+            issues: result.issues.map((issue) => ({ ...issue, path: `body.${issue.path}` })),
+          });
+      }
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/api/admin/models/:id/test',
+    access: ADMIN,
+    // It spends the server's upstream credentials on the admin's behalf.
+    stepUp: true,
+    summary: "Test connection: a tiny request to the model's server, timed. Needs a fresh step-up.",
+    params: ModelParams,
+    async handler({ req, params, deps, audit }) {
+      const result: ModelTestResult | null = await testModelConnection(deps, { id: params.id, context: audit });
+      if (!result) throw noSuchModel(params.id);
+      return { body: result };
+    },
+  }),
+];
