@@ -8,6 +8,7 @@ import type { SignInThrottle } from './auth/signInThrottle.ts';
 import type { ChallengeStore } from './webauthn/challenges.ts';
 import type { EventBus } from './realtime/bus.ts';
 import type { GrantService } from './grants/grants.ts';
+import type { AuditSigner } from './audit/signingKey.ts';
 
 /** Everything a route or domain function may need, built once at start-up. */
 export interface Deps {
@@ -21,4 +22,6 @@ export interface Deps {
   challenges: ChallengeStore;
   bus: EventBus;
   grants: GrantService;
+  /** Signs audit export manifests and chain checkpoints. */
+  auditSigner: AuditSigner;
 }

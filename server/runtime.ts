@@ -19,6 +19,8 @@ import { EventBus } from './realtime/bus.ts';
 import { GrantService } from './grants/grants.ts';
 import { startAuditFeed } from './realtime/auditFeed.ts';
 import { attachHub, type Hub, type SessionParser } from './realtime/hub.ts';
+import { AuditSigner } from './audit/signingKey.ts';
+import { startCheckpointTimer } from './audit/checkpointTimer.ts';
 
 export interface Running {
   deps: Deps;
@@ -90,6 +92,7 @@ export async function buildDeps(config: Config, log: Logger, urls: { databaseUrl
     hasher: new PasswordHasher(new HashLimiter(config.argon2.maxConcurrent, config.argon2.maxQueue)),
     signInThrottle: new SignInThrottle(redis, config.rateLimits),
     challenges: new ChallengeStore(redis, config.webauthn.challengeTtlSeconds),
+    auditSigner: AuditSigner.fromPem(config.audit.signingKeyPem),
   };
 }
 
@@ -110,6 +113,7 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
       log,
       onEvent: (event) => hub.deliverLocal({ roles: ['admin', 'auditor'] }, { type: 'SECURITY_EVENT', event }),
     });
+    const stopCheckpoints = startCheckpointTimer({ pool: deps.pool, signer: deps.auditSigner, seconds: config.audit.checkpointSeconds, log });
     // Slow-loris bounds: headers within 10 s, whole requests within 30 s.
     server.headersTimeout = 10_000;
     server.requestTimeout = 30_000;
@@ -127,6 +131,7 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
       hub,
       async close() {
         stopSweeper();
+        stopCheckpoints();
         hub.close();
         await stopAuditFeed();
         await new Promise<void>((resolve) => {

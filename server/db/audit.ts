@@ -1,4 +1,4 @@
-import type { AuditEventView, Outcome, Severity } from '../../shared/audit.ts';
+import type { AuditCheckpoint, AuditEventView, AuditSearch, Outcome, Severity } from '../../shared/audit.ts';
 import { query, type Queryable } from './pool.ts';
 
 /** The NOTIFY channel that announces each committed audit event's seq. */
@@ -131,4 +131,186 @@ export async function listAuditEventsAscending(db: Queryable, afterSeq: number, 
 export async function getAuditEvent(db: Queryable, seq: number): Promise<AuditEventView | null> {
   const { rows } = await query<AuditRow>(db, 'audit_by_seq', `SELECT ${COLUMNS} FROM audit_event WHERE seq = $1::bigint`, [seq]);
   return rows[0] ? toView(rows[0]) : null;
+}
+
+/** A search as SQL: only the predicates a filter uses, so each can use its index. */
+export interface AuditWhere extends AuditSearch {
+  /** Inclusive seq bounds (exports resolve their range to these). */
+  fromSeq?: number | null | undefined;
+  toSeq?: number | null | undefined;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function whereClause(filter: AuditWhere, values: unknown[]): string[] {
+  const clauses: string[] = [];
+  const param = (value: unknown, cast: string) => {
+    values.push(value);
+    return `$${values.length}::${cast}`;
+  };
+  if (filter.from) clauses.push(`time >= ${param(filter.from, 'timestamptz')}`);
+  if (filter.to) clauses.push(`time < ${param(filter.to, 'timestamptz')}`);
+  if (filter.actor) {
+    clauses.push(
+      UUID.test(filter.actor) ? `actor_id = ${param(filter.actor, 'uuid')}` : `lower(actor_username) = lower(${param(filter.actor, 'text')})`,
+    );
+  }
+  if (filter.action) clauses.push(`action = ${param(filter.action, 'text')}`);
+  if (filter.target) clauses.push(`target_id = ${param(filter.target, 'text')}`);
+  if (filter.outcome) clauses.push(`outcome = ${param(filter.outcome, 'text')}`);
+  if (filter.severity) clauses.push(`severity = ${param(filter.severity, 'text')}`);
+  if (filter.model) clauses.push(`model = ${param(filter.model, 'text')}`);
+  if (filter.fromSeq !== null && filter.fromSeq !== undefined) clauses.push(`seq >= ${param(filter.fromSeq, 'bigint')}`);
+  if (filter.toSeq !== null && filter.toSeq !== undefined) clauses.push(`seq <= ${param(filter.toSeq, 'bigint')}`);
+  return clauses;
+}
+
+/** One page of a search, newest first, older than the keyset cursor `beforeSeq`. */
+export async function searchAuditEvents(
+  db: Queryable,
+  filter: AuditWhere,
+  { beforeSeq, limit }: { beforeSeq?: number | undefined; limit: number },
+): Promise<AuditEventView[]> {
+  const values: unknown[] = [];
+  const clauses = whereClause(filter, values);
+  if (beforeSeq !== undefined) {
+    values.push(beforeSeq);
+    clauses.push(`seq < $${values.length}::bigint`);
+  }
+  values.push(limit);
+  const { rows } = await query<AuditRow>(
+    db,
+    'audit_search',
+    `SELECT ${COLUMNS} FROM audit_event
+     ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}
+     ORDER BY seq DESC
+     LIMIT $${values.length}::int`,
+    values,
+  );
+  return rows.map(toView);
+}
+
+/** The next batch of a search in chain order, after `afterSeq` (exports read in these). */
+export async function searchAuditEventsAscending(db: Queryable, filter: AuditWhere, afterSeq: number, limit: number): Promise<AuditEventView[]> {
+  const values: unknown[] = [afterSeq];
+  const clauses = ['seq > $1::bigint', ...whereClause(filter, values)];
+  values.push(limit);
+  const { rows } = await query<AuditRow>(
+    db,
+    'audit_search_ascending',
+    `SELECT ${COLUMNS} FROM audit_event WHERE ${clauses.join(' AND ')} ORDER BY seq ASC LIMIT $${values.length}::int`,
+    values,
+  );
+  return rows.map(toView);
+}
+
+export async function countAuditEvents(db: Queryable, filter: AuditWhere): Promise<number> {
+  const values: unknown[] = [];
+  const clauses = whereClause(filter, values);
+  const { rows } = await query<{ count: string }>(
+    db,
+    'audit_count',
+    `SELECT count(*) AS count FROM audit_event ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}`,
+    values,
+  );
+  return Number(rows[0]!.count);
+}
+
+/**
+ * The seq range a time range covers: from the first event at or after `from` to the last
+ * event before `to`, never past `headSeq`. Null bounds when nothing lies in the range.
+ */
+export async function seqRangeOf(
+  db: Queryable,
+  { from, to, headSeq }: { from?: string | undefined; to?: string | undefined; headSeq: number },
+): Promise<{ fromSeq: number; toSeq: number } | null> {
+  const { rows } = await query<{ from_seq: string | null; to_seq: string | null }>(
+    db,
+    'audit_seq_range',
+    // Without a time bound the range runs from the first event to the head, whatever the rows' times say.
+    `SELECT
+       CASE WHEN $1::timestamptz IS NULL THEN (SELECT min(seq) FROM audit_event)
+            ELSE (SELECT seq FROM audit_event WHERE time >= $1::timestamptz AND seq <= $3::bigint ORDER BY time, seq LIMIT 1)
+       END AS from_seq,
+       CASE WHEN $2::timestamptz IS NULL THEN $3::bigint
+            ELSE (SELECT seq FROM audit_event WHERE time < $2::timestamptz AND seq <= $3::bigint ORDER BY time DESC, seq DESC LIMIT 1)
+       END AS to_seq`,
+    [from ?? null, to ?? null, headSeq],
+  );
+  const row = rows[0]!;
+  if (row.from_seq === null || row.to_seq === null || Number(row.from_seq) > Number(row.to_seq)) return null;
+  return { fromSeq: Number(row.from_seq), toSeq: Number(row.to_seq) };
+}
+
+/** The hash of the event at `seq`, or null if there is none. */
+export async function getAuditHashAt(db: Queryable, seq: number): Promise<string | null> {
+  const { rows } = await query<{ hash: string }>(db, 'audit_hash_at', 'SELECT hash FROM audit_event WHERE seq = $1::bigint', [seq]);
+  return rows[0]?.hash ?? null;
+}
+
+// Checkpoints --------------------------------------------------------------------------
+
+/** Only one node at a time signs a checkpoint; a second one finds the lock taken and skips. */
+const AUDIT_CHECKPOINT_LOCK_KEY = 0x4155_4443; // "AUDC"
+
+interface CheckpointRow {
+  seq: string;
+  hash: string;
+  time: Date;
+  key_fingerprint: string;
+  signature: string;
+}
+
+const toCheckpoint = (row: CheckpointRow): AuditCheckpoint => ({
+  seq: Number(row.seq),
+  hash: row.hash,
+  time: row.time.toISOString(),
+  keyFingerprint: row.key_fingerprint,
+  signature: row.signature,
+});
+
+/** Must run inside a transaction; false when another node holds the lock. */
+export async function tryLockCheckpoints(db: Queryable): Promise<boolean> {
+  const { rows } = await query<{ locked: boolean }>(db, 'audit_checkpoint_lock', 'SELECT pg_try_advisory_xact_lock($1::bigint) AS locked', [
+    AUDIT_CHECKPOINT_LOCK_KEY,
+  ]);
+  return rows[0]!.locked;
+}
+
+export async function insertCheckpoint(db: Queryable, checkpoint: AuditCheckpoint): Promise<void> {
+  await query(
+    db,
+    'audit_checkpoint_insert',
+    `INSERT INTO audit_checkpoint (seq, hash, time, key_fingerprint, signature)
+     VALUES ($1::bigint, $2::text, $3::timestamptz, $4::text, $5::text)`,
+    [checkpoint.seq, checkpoint.hash, checkpoint.time, checkpoint.keyFingerprint, checkpoint.signature],
+  );
+}
+
+/** The newest checkpoint, optionally only among those at or below `maxSeq` and at or above `minSeq`. */
+export async function getLatestCheckpoint(
+  db: Queryable,
+  { minSeq, maxSeq }: { minSeq?: number; maxSeq?: number } = {},
+): Promise<AuditCheckpoint | null> {
+  const { rows } = await query<CheckpointRow>(
+    db,
+    'audit_checkpoint_latest',
+    `SELECT seq, hash, time, key_fingerprint, signature FROM audit_checkpoint
+     WHERE ($1::bigint IS NULL OR seq >= $1::bigint) AND ($2::bigint IS NULL OR seq <= $2::bigint)
+     ORDER BY seq DESC, id DESC LIMIT 1`,
+    [minSeq ?? null, maxSeq ?? null],
+  );
+  return rows[0] ? toCheckpoint(rows[0]) : null;
+}
+
+/** Checkpoints in seq order after `afterSeq`, in batches. */
+export async function listCheckpointsAscending(db: Queryable, afterId: number, limit: number): Promise<Array<AuditCheckpoint & { id: number }>> {
+  const { rows } = await query<CheckpointRow & { id: string }>(
+    db,
+    'audit_checkpoint_list',
+    `SELECT id, seq, hash, time, key_fingerprint, signature FROM audit_checkpoint
+     WHERE id > $1::bigint ORDER BY id LIMIT $2::int`,
+    [afterId, limit],
+  );
+  return rows.map((row) => ({ id: Number(row.id), ...toCheckpoint(row) }));
 }

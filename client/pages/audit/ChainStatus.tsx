@@ -11,6 +11,9 @@ const BREAK_REASONS: Record<Break['reason'], string> = {
   hash_mismatch: 'hash mismatch',
   prev_hash_mismatch: 'previous-hash mismatch',
   sequence_gap: 'sequence gap',
+  checkpoint_mismatch: 'differs from a signed checkpoint: history rewritten',
+  checkpoint_signature_invalid: 'a checkpoint is not signed by the Argus key',
+  truncated: 'the chain ends before the latest signed checkpoint: events deleted',
 };
 
 function summary(verification: ChainVerification): string {
