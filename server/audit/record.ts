@@ -1,5 +1,5 @@
 import { AUDIT_ACTIONS, type AuditAction, type AuditEventView, type Outcome, type Severity } from '../../shared/audit.ts';
-import { getAuditChainHead, insertAuditEvent, lockAuditChain } from '../db/audit.ts';
+import { insertAuditEvent, lockAuditChainAndReadHead } from '../db/audit.ts';
 import type { PoolClient } from '../db/pool.ts';
 import { GENESIS_HASH, eventHash } from './chain.ts';
 
@@ -46,8 +46,7 @@ function cleanDetails(value: unknown): unknown {
  * The advisory lock serialises writers on every node, so the chain cannot fork.
  */
 export async function recordAuditEvent(client: PoolClient, context: AuditContext, input: AuditInput): Promise<AuditEventView> {
-  await lockAuditChain(client);
-  const head = await getAuditChainHead(client);
+  const head = await lockAuditChainAndReadHead(client);
   const prevHash = head?.hash ?? GENESIS_HASH;
   const event = {
     seq: (head?.seq ?? 0) + 1,

@@ -9,7 +9,8 @@ const AUDIT_CHAIN_LOCK_KEY = 0x4155_4449; // "AUDI"
 
 interface AuditRow {
   seq: string;
-  time: Date;
+  /** A Date, or already ISO 8601 text where a query formats it (cheaper for exports). */
+  time: Date | string;
   actor_id: string | null;
   actor_username: string | null;
   action: string;
@@ -31,7 +32,7 @@ const COLUMNS = `seq, time, actor_id, actor_username, action, target_type, targe
 function toView(row: AuditRow): AuditEventView {
   return {
     seq: Number(row.seq),
-    time: row.time.toISOString(),
+    time: typeof row.time === 'string' ? row.time : row.time.toISOString(),
     actorId: row.actor_id,
     actorUsername: row.actor_username,
     action: row.action,
@@ -51,6 +52,23 @@ function toView(row: AuditRow): AuditEventView {
 /** Must run inside a transaction; held until it commits or rolls back. */
 export async function lockAuditChain(db: Queryable): Promise<void> {
   await query(db, 'audit_lock', 'SELECT pg_advisory_xact_lock($1::bigint)', [AUDIT_CHAIN_LOCK_KEY]);
+}
+
+/**
+ * Takes the chain lock and reads the head in one round trip (shorter lock hold, so more
+ * appends per second). Two statements in one simple-protocol query: under READ COMMITTED
+ * the second takes its snapshot after the first has the lock, so it sees every event
+ * committed before. Must run inside a transaction.
+ */
+export async function lockAuditChainAndReadHead(db: Queryable): Promise<{ seq: number; hash: string } | null> {
+  // No parameters: pg then sends a simple query, which may hold several statements.
+  const results = (await query(
+    db,
+    'audit_lock_head',
+    `SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK_KEY}::bigint); SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1`,
+  )) as unknown as Array<{ rows: Array<{ seq: string; hash: string }> }>;
+  const head = results[1]!.rows[0];
+  return head ? { seq: Number(head.seq), hash: head.hash } : null;
 }
 
 export async function getAuditChainHead(db: Queryable): Promise<{ seq: number; hash: string } | null> {
@@ -190,6 +208,9 @@ export async function searchAuditEvents(
   return rows.map(toView);
 }
 
+/** COLUMNS with the time as ISO 8601 UTC text with milliseconds (what the chain hashes), formatted by Postgres. */
+const COLUMNS_TIME_TEXT = COLUMNS.replace(/^seq, time,/, `seq, to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS time,`);
+
 /** The next batch of a search in chain order, after `afterSeq` (exports read in these). */
 export async function searchAuditEventsAscending(db: Queryable, filter: AuditWhere, afterSeq: number, limit: number): Promise<AuditEventView[]> {
   const values: unknown[] = [afterSeq];
@@ -198,7 +219,7 @@ export async function searchAuditEventsAscending(db: Queryable, filter: AuditWhe
   const { rows } = await query<AuditRow>(
     db,
     'audit_search_ascending',
-    `SELECT ${COLUMNS} FROM audit_event WHERE ${clauses.join(' AND ')} ORDER BY seq ASC LIMIT $${values.length}::int`,
+    `SELECT ${COLUMNS_TIME_TEXT} FROM audit_event WHERE ${clauses.join(' AND ')} ORDER BY seq ASC LIMIT $${values.length}::int`,
     values,
   );
   return rows.map(toView);

@@ -6,7 +6,7 @@ import type { Queryable } from '../../db/pool.ts';
 import { EXPORT_WRITERS } from './formats.ts';
 
 /** Rows read per query: large enough to amortise the round trip, small enough to keep memory flat. */
-export const EXPORT_BATCH = 2_000;
+export const EXPORT_BATCH = 5_000;
 
 export class ExportAborted extends Error {
   override name = 'ExportAborted';
@@ -79,19 +79,28 @@ export async function streamAuditExport({
   let last: AuditEventView | null = null;
   let eventCount = 0;
   await emit(writer.header);
-  let afterSeq = 0;
-  for (;;) {
-    const batch = await searchAuditEventsAscending(db, where, afterSeq, EXPORT_BATCH);
+  // Keyset on seq from just before the range; one batch is read ahead while the last one
+  // is formatted and written, so the database and this process work at the same time.
+  const fetchAfter = (afterSeq: number) => searchAuditEventsAscending(db, where, afterSeq, EXPORT_BATCH);
+  let pending: Promise<AuditEventView[]> | null = fetchAfter(Math.max(0, (where.fromSeq ?? 1) - 1));
+  while (pending) {
+    const batch: AuditEventView[] = await pending;
+    pending = null;
     if (batch.length === 0) break;
+    last = batch[batch.length - 1]!;
+    if (batch.length === EXPORT_BATCH) pending = fetchAfter(last.seq);
     let text = '';
     for (const event of batch) text += writer.record(event);
-    await emit(text);
+    try {
+      await emit(text);
+    } catch (error) {
+      // Nobody will read ahead any more; settle the read so it cannot reject unobserved.
+      pending?.catch(() => undefined);
+      throw error;
+    }
     first ??= batch[0]!;
-    last = batch[batch.length - 1]!;
     eventCount += batch.length;
     onProgress?.(eventCount, fileBytes);
-    if (batch.length < EXPORT_BATCH) break;
-    afterSeq = last.seq;
   }
   return {
     eventCount,
