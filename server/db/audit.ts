@@ -112,6 +112,38 @@ export async function insertAuditEvent(db: Queryable, event: AuditEventView): Pr
   );
 }
 
+/**
+ * Appends already-chained events in one statement. Only for seeding benchmarks and tests:
+ * it takes no lock, so the caller must own the chain.
+ */
+export async function insertChainedEventsForSeeding(db: Queryable, events: AuditEventView[]): Promise<void> {
+  const column = <K extends keyof AuditEventView>(key: K) => events.map((event) => event[key]);
+  await query(
+    db,
+    'audit_seed_batch',
+    `INSERT INTO audit_event (${COLUMNS})
+     SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                          $9::text[], $10::text[], $11::text[], $12::text[], $13::jsonb[], $14::text[], $15::text[])`,
+    [
+      column('seq'),
+      column('time'),
+      column('actorId'),
+      column('actorUsername'),
+      column('action'),
+      column('targetType'),
+      column('targetId'),
+      column('outcome'),
+      column('severity'),
+      column('ip'),
+      column('userAgent'),
+      column('model'),
+      events.map((event) => JSON.stringify(event.details)),
+      column('prevHash'),
+      column('hash'),
+    ],
+  );
+}
+
 export interface AuditFilter {
   action?: string | undefined;
   actorId?: string | undefined;
