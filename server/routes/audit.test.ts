@@ -14,6 +14,7 @@ import { downloadExport, resetChain } from '../audit/testing/auditTestKit.ts';
 import { main as verifyCli } from '../audit/verifyExportCli.ts';
 import { withTransaction } from '../db/pool.ts';
 import { enrollUser, errorCode, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
+import { TestSocket } from '../test/wsClient.ts';
 
 let node: TestNode;
 let auditor: TestClient;
@@ -199,6 +200,23 @@ describe('exports', () => {
     const checkpoint = await checkpointChainHead({ pool: node.deps.pool, signer: node.deps.auditSigner });
     const exported = await downloadExport(auditor, 'jsonl');
     expect(exported.manifest.checkpoint).toEqual(checkpoint);
+  });
+});
+
+describe('live feed', () => {
+  it('tells auditors on every node about an export as it happens', async () => {
+    const other = await startTestNode({}, { databaseUrl: node.databaseUrl, redisPrefix: node.redisPrefix });
+    try {
+      // Sessions live in the shared Redis, so the auditor's cookie works on the other node too.
+      const socket = await TestSocket.open(other.url, { origin: 'http://argus.test', cookie: auditor.cookie });
+      const exported = await downloadExport(otherAuditor, 'cef');
+      await expect
+        .poll(() => socket.events.some((e) => e.type === 'SECURITY_EVENT' && e.event.action === 'audit.export' && e.event.targetId === exported.exportId))
+        .toBe(true);
+      socket.close();
+    } finally {
+      await other.close();
+    }
   });
 });
 
