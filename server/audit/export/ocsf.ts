@@ -2,8 +2,8 @@ import type { AuditEventView, Severity } from '../../../shared/audit.ts';
 
 /**
  * Argus audit events as OCSF 1.3 events. Each action maps to the closest class:
- * - sign-in, sign-out, step-up and WebAuthn ceremonies → Authentication (3002);
- * - users, enrollment and security keys → Account Change (3001);
+ * - sign-in, sign-out, step-up, WebAuthn challenges and assertions → Authentication (3002);
+ * - users, enrollment, security keys and key registration → Account Change (3001);
  * - model access, grants and everything else → API Activity (6003).
  * Every record carries the base event's required attributes (activity_id, category_uid,
  * class_uid, type_uid, severity_id, time, metadata) and its class's required ones
