@@ -10,7 +10,10 @@ import { checkpointChainHead } from '../audit/checkpointTimer.ts';
 import { OCSF_CLASSES } from '../audit/export/ocsf.ts';
 import { manifestPayload } from '../audit/manifest.ts';
 import { recordAuditEvent } from '../audit/record.ts';
-import { downloadExport, resetChain } from '../audit/testing/auditTestKit.ts';
+import { downloadExport } from '../audit/testing/auditTestKit.ts';
+import { seedChain } from '../audit/testing/seedChain.ts';
+import { MAX_CONCURRENT_EXPORTS } from '../audit/export/exportAuditEvents.ts';
+import { request as httpRequest, type ClientRequest } from 'node:http';
 import { main as verifyCli } from '../audit/verifyExportCli.ts';
 import { withTransaction } from '../db/pool.ts';
 import { enrollUser, errorCode, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
@@ -203,6 +206,20 @@ describe('exports', () => {
   });
 });
 
+describe('export limits', () => {
+  it(`runs at most ${MAX_CONCURRENT_EXPORTS} exports at once per node, answering 503 SERVER_BUSY beyond`, async () => {
+    // Enough events that an export stalls on a client that does not read.
+    await seedChain(node.deps.pool, 30_000);
+    const stalled = await Promise.all(Array.from({ length: MAX_CONCURRENT_EXPORTS }, () => openExportWithoutReading(auditor)));
+    const refused = await auditor.post('/api/audit/exports', { format: 'jsonl', filter: {} });
+    expect(refused.status).toBe(503);
+    expect(errorCode(refused)).toBe('SERVER_BUSY');
+    for (const request of stalled) request.destroy();
+    // Slots come back when the clients go away.
+    await expect.poll(async () => (await downloadExport(auditor, 'csv', { severity: 'critical' })).manifest.eventCount).toBe(1);
+  });
+});
+
 describe('live feed', () => {
   it('tells auditors on every node about an export as it happens', async () => {
     const other = await startTestNode({}, { databaseUrl: node.databaseUrl, redisPrefix: node.redisPrefix });
@@ -302,4 +319,22 @@ function parseCefExtension(text: string): Record<string, string> {
       return [m[1]!, value];
     }),
   );
+}
+
+/** Starts an export and stops reading once the headers are in, like a client that stalls. */
+function openExportWithoutReading(client: TestClient): Promise<ClientRequest> {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify({ format: 'jsonl', filter: {} });
+    const request = httpRequest(`${client.baseUrl}/api/audit/exports`, {
+      method: 'POST',
+      headers: { origin: client.origin, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), cookie: client.cookie ?? '' },
+    });
+    request.on('response', (response) => {
+      response.pause();
+      if (response.statusCode === 200) resolve(request);
+      else reject(new Error(`export answered ${response.statusCode}`));
+    });
+    request.on('error', () => undefined);
+    request.end(body);
+  });
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { EXPORT_FORMATS, OUTCOMES, SEVERITIES, type AuditListResponse, type AuditSigningKeyView } from '../../shared/audit.ts';
 import { ExportAborted } from '../audit/export/streamExport.ts';
-import { getExportManifest, prepareExport, runExport } from '../audit/export/exportAuditEvents.ts';
+import { claimExportSlot, getExportManifest, prepareExport, runExport } from '../audit/export/exportAuditEvents.ts';
 import { verifyAuditChain } from '../audit/verify.ts';
 import { getAuditEvent, searchAuditEvents } from '../db/audit.ts';
 import { defineRoute } from '../http/route.ts';
@@ -100,7 +100,12 @@ export const auditRoutes = [
     summary: 'Stream the events a filter selects as a file; the signed manifest is fetched afterwards.',
     body: z.strictObject({ format: z.enum(EXPORT_FORMATS), filter: z.strictObject(auditSearch).default({}) }),
     async handler({ req, res, body, user, audit, deps }) {
-      const prepared = await prepareExport({ pool: deps.pool, context: audit, format: body.format, filter: body.filter });
+      const release = claimExportSlot(deps.pool);
+      res.on('close', release);
+      const prepared = await prepareExport({ pool: deps.pool, context: audit, format: body.format, filter: body.filter }).catch((error: unknown) => {
+        release();
+        throw error;
+      });
       res.status(200);
       res.setHeader('Content-Type', prepared.contentType);
       res.setHeader('Content-Disposition', `attachment; filename="${prepared.fileName}"`);
@@ -115,6 +120,8 @@ export const auditRoutes = [
         // sees a failed download, never a short file that looks complete.
         if (!(error instanceof ExportAborted)) deps.log.error({ reqId: req.requestId, err: error }, 'audit export failed');
         res.destroy();
+      } finally {
+        release();
       }
       return {};
     },

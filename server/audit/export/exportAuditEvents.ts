@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { AuditSearch, ExportFormat, ExportManifest } from '../../../shared/audit.ts';
 import { countAuditEvents, getAuditChainHead, getLatestCheckpoint, seqRangeOf, type AuditWhere } from '../../db/audit.ts';
 import { withTransaction, type Pool } from '../../db/pool.ts';
+import { ServerBusyError } from '../../auth/hashLimiter.ts';
 import { signManifest } from '../manifest.ts';
 import { recordAuditEvent, type AuditContext } from '../record.ts';
 import type { AuditSigner } from '../signingKey.ts';
@@ -13,6 +14,26 @@ import { streamAuditExport } from './streamExport.ts';
 /** How long a finished export's manifest can be fetched. */
 export const MANIFEST_TTL_SECONDS = 24 * 3600;
 const manifestKey = (exportId: string) => `audit-manifest:${exportId}`;
+
+/**
+ * Exports one node runs at once. Each keeps the database busy for as long as its client
+ * reads, so an auditor (or a stolen auditor session) cannot pile them up.
+ */
+export const MAX_CONCURRENT_EXPORTS = 4;
+const runningExports = new WeakMap<Pool, number>();
+
+/** Takes an export slot on this node (keyed by its pool) or throws ServerBusyError (503). Returns the release. */
+export function claimExportSlot(pool: Pool): () => void {
+  const running = runningExports.get(pool) ?? 0;
+  if (running >= MAX_CONCURRENT_EXPORTS) throw new ServerBusyError('too many audit exports running');
+  runningExports.set(pool, running + 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    runningExports.set(pool, (runningExports.get(pool) ?? 1) - 1);
+  };
+}
 
 /** Filters other than a time range pick events out of the chain, so the export is not one segment. */
 const NON_RANGE_FILTERS = ['actor', 'action', 'target', 'outcome', 'severity', 'model'] as const;
