@@ -8,6 +8,8 @@
  *    format through the same streaming code the API uses, into a sink that applies
  *    backpressure like a socket, sampling RSS and heap every 10 ms.
  *
+ * 3. Times one search page (keyset, newest first) for each kind of filter over those events.
+ *
  * Targets (issue #7): ≥ 2,000 appends/s; exports > 50,000 events/s with flat memory.
  */
 import { Writable } from 'node:stream';
@@ -17,6 +19,7 @@ import { recordAuditEvent } from '../../server/audit/record.ts';
 import { seedChain } from '../../server/audit/testing/seedChain.ts';
 import { verifyAuditChain } from '../../server/audit/verify.ts';
 import { migrate } from '../../server/db/migrate.ts';
+import { searchAuditEvents, type AuditWhere } from '../../server/db/audit.ts';
 import { createPool, query, withTransaction, type Pool } from '../../server/db/pool.ts';
 import { createLogger } from '../../server/log.ts';
 import { benchDatabase } from './benchSetup.ts';
@@ -80,6 +83,29 @@ async function seed(pool: Pool, count: number): Promise<void> {
   console.log(`seeded ${count.toLocaleString('en')} chained events in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
+/** Milliseconds per search page (50 events, newest first) for typical filters, over the seeded chain. */
+async function benchSearch(pool: Pool, headSeq: number): Promise<void> {
+  const cases: Array<[string, AuditWhere, number | undefined]> = [
+    ['newest page', {}, undefined],
+    ['a page in the middle', {}, Math.floor(headSeq / 2)],
+    ['actor', { actor: 'user42' }, undefined],
+    ['action', { action: 'user.disabled' }, undefined],
+    ['target', { target: '00000000-0000-4000-8000-000000000123' }, undefined],
+    ['severity', { severity: 'high' }, undefined],
+    ['model, deep', { model: 'restricted-demo' }, Math.floor(headSeq / 2)],
+    ['outcome and time range', { outcome: 'failure', from: new Date(Date.now() - 200_000).toISOString() }, undefined],
+    ['nothing matches', { actor: 'nobody' }, undefined],
+  ];
+  const figures: string[] = [];
+  for (const [name, filter, beforeSeq] of cases) {
+    await searchAuditEvents(pool, filter, { beforeSeq, limit: 51 });
+    const started = performance.now();
+    for (let i = 0; i < 5; i += 1) await searchAuditEvents(pool, filter, { beforeSeq, limit: 51 });
+    figures.push(`${name} ${((performance.now() - started) / 5).toFixed(1)} ms`);
+  }
+  console.log(`search, one page of 50: ${figures.join('; ')}`);
+}
+
 /** A sink that drains at its own pace: write() says "full" past 64 KiB, like a socket. */
 function discardingSink(): Writable & { bytes: number } {
   const sink = new Writable({
@@ -124,6 +150,7 @@ try {
   await benchAppends(database.databaseUrl, pool);
   await seed(pool, EVENTS);
   const { rows } = await query<{ seq: string }>(pool, 'bench_head', 'SELECT max(seq) AS seq FROM audit_event');
+  await benchSearch(pool, Number(rows[0]!.seq));
   // Read the table once so every format starts from the same (warm) buffer cache.
   await query(pool, 'bench_warm', 'SELECT count(*), sum(length(details::text)) FROM audit_event');
   await benchExports(pool, Number(rows[0]!.seq));
