@@ -49,11 +49,6 @@ function toView(row: AuditRow): AuditEventView {
   };
 }
 
-/** Must run inside a transaction; held until it commits or rolls back. */
-export async function lockAuditChain(db: Queryable): Promise<void> {
-  await query(db, 'audit_lock', 'SELECT pg_advisory_xact_lock($1::bigint)', [AUDIT_CHAIN_LOCK_KEY]);
-}
-
 /**
  * Takes the chain lock and reads the head in one round trip (shorter lock hold, so more
  * appends per second). Two statements in one simple-protocol query: under READ COMMITTED
@@ -142,29 +137,6 @@ export async function insertChainedEventsForSeeding(db: Queryable, events: Audit
       column('hash'),
     ],
   );
-}
-
-export interface AuditFilter {
-  action?: string | undefined;
-  actorId?: string | undefined;
-  /** Only events with seq below this (keyset pagination, newest first). */
-  beforeSeq?: number | undefined;
-  limit: number;
-}
-
-export async function listAuditEvents(db: Queryable, filter: AuditFilter): Promise<AuditEventView[]> {
-  const { rows } = await query<AuditRow>(
-    db,
-    'audit_list',
-    `SELECT ${COLUMNS} FROM audit_event
-     WHERE ($1::text IS NULL OR action = $1::text)
-       AND ($2::uuid IS NULL OR actor_id = $2::uuid)
-       AND ($3::bigint IS NULL OR seq < $3::bigint)
-     ORDER BY seq DESC
-     LIMIT $4::int`,
-    [filter.action ?? null, filter.actorId ?? null, filter.beforeSeq ?? null, filter.limit],
-  );
-  return rows.map(toView);
 }
 
 /** Events in chain order starting after `afterSeq`, for verification in batches. */
@@ -293,12 +265,6 @@ export async function seqRangeOf(
   const row = rows[0]!;
   if (row.from_seq === null || row.to_seq === null || Number(row.from_seq) > Number(row.to_seq)) return null;
   return { fromSeq: Number(row.from_seq), toSeq: Number(row.to_seq) };
-}
-
-/** The hash of the event at `seq`, or null if there is none. */
-export async function getAuditHashAt(db: Queryable, seq: number): Promise<string | null> {
-  const { rows } = await query<{ hash: string }>(db, 'audit_hash_at', 'SELECT hash FROM audit_event WHERE seq = $1::bigint', [seq]);
-  return rows[0]?.hash ?? null;
 }
 
 // Checkpoints --------------------------------------------------------------------------
