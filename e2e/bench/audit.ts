@@ -8,7 +8,8 @@
  *    format through the same streaming code the API uses, into a sink that applies
  *    backpressure like a socket, sampling RSS and heap every 10 ms.
  *
- * 3. Times one search page (keyset, newest first) for each kind of filter over those events.
+ * 3. Times one search page (keyset, newest first) for each kind of filter over those
+ *    events, and verifying the whole chain.
  *
  * Targets (issue #7): ≥ 2,000 appends/s; exports > 50,000 events/s with flat memory.
  */
@@ -151,6 +152,10 @@ try {
   await seed(pool, EVENTS);
   const { rows } = await query<{ seq: string }>(pool, 'bench_head', 'SELECT max(seq) AS seq FROM audit_event');
   await benchSearch(pool, Number(rows[0]!.seq));
+  const verifyStarted = performance.now();
+  const verification = await verifyAuditChain(pool);
+  const verifyMs = performance.now() - verifyStarted;
+  console.log(`verify the whole chain: ${verification.checked.toLocaleString('en')} events in ${(verifyMs / 1000).toFixed(1)} s = ${rate(verification.checked, verifyMs)} events/s (intact: ${verification.intact})`);
   // Read the table once so every format starts from the same (warm) buffer cache.
   await query(pool, 'bench_warm', 'SELECT count(*), sum(length(details::text)) FROM audit_event');
   await benchExports(pool, Number(rows[0]!.seq));
