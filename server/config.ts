@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { AuditSigner, persistedSigningKeyPem } from './audit/signingKey.ts';
 
 /**
  * Configuration is read from the environment once, at start-up, into this one typed
@@ -76,6 +77,12 @@ export interface Config {
     /** How often a detector sends its application heartbeat (DESIGN.md: 60 s). */
     heartbeatSeconds: number;
   };
+  audit: {
+    /** PKCS#8 PEM of the Ed25519 key that signs export manifests and chain checkpoints. */
+    signingKeyPem: string;
+    /** How often one node signs the current chain head. */
+    checkpointSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -140,6 +147,9 @@ const envSchema = z.object({
   DETECTOR_CONNECTIONS_PER_MINUTE_PER_IP: intFrom(1, 100_000).default(60),
   DETECTOR_CONNECTIONS_PER_MINUTE: intFrom(1, 100_000).default(10),
   DETECTOR_HEARTBEAT_SECONDS: intFrom(1, 3600).default(60),
+  AUDIT_SIGNING_KEY: z.string().includes('-----BEGIN PRIVATE KEY-----', { message: 'must be a PKCS#8 PEM private key' }).optional(),
+  AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  AUDIT_CHECKPOINT_SECONDS: intFrom(5, 86_400).default(300),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -165,6 +175,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('Invalid configuration:\n  SESSION_SECRET: required when NODE_ENV=production (32+ random characters)');
   }
   const dataDir = path.resolve(e.ARGUS_DATA_DIR);
+  const auditSigningKeyPem = auditSigningKey(e, dataDir);
   return {
     env: e.NODE_ENV,
     origin,
@@ -214,7 +225,32 @@ export function loadConfig(env: Env = process.env): Config {
       connectionsPerMinutePerDetector: e.DETECTOR_CONNECTIONS_PER_MINUTE,
       heartbeatSeconds: e.DETECTOR_HEARTBEAT_SECONDS,
     },
+    audit: { signingKeyPem: auditSigningKeyPem, checkpointSeconds: e.AUDIT_CHECKPOINT_SECONDS },
   };
+}
+
+/** The audit signing key: configured in production, generated once under the data directory otherwise. */
+function auditSigningKey(e: z.infer<typeof envSchema>, dataDir: string): string {
+  const invalid = (message: string) => new ConfigError(`Invalid configuration:\n  ${message}`);
+  if (e.AUDIT_SIGNING_KEY && e.AUDIT_SIGNING_KEY_FILE) throw invalid('AUDIT_SIGNING_KEY: set it or AUDIT_SIGNING_KEY_FILE, not both');
+  let pem: string;
+  if (e.AUDIT_SIGNING_KEY) pem = e.AUDIT_SIGNING_KEY.replaceAll('\\n', '\n');
+  else if (e.AUDIT_SIGNING_KEY_FILE) {
+    try {
+      pem = readFileSync(e.AUDIT_SIGNING_KEY_FILE, 'utf8');
+    } catch {
+      throw invalid(`AUDIT_SIGNING_KEY_FILE: cannot read ${e.AUDIT_SIGNING_KEY_FILE}`);
+    }
+  } else if (e.NODE_ENV === 'production') {
+    // A key that changes on every start would make yesterday's signatures unverifiable.
+    throw invalid('AUDIT_SIGNING_KEY_FILE: required when NODE_ENV=production (an Ed25519 PKCS#8 PEM, see docs/audit-chain.md)');
+  } else pem = persistedSigningKeyPem(dataDir);
+  try {
+    AuditSigner.fromPem(pem);
+  } catch {
+    throw invalid(`${e.AUDIT_SIGNING_KEY ? 'AUDIT_SIGNING_KEY' : 'AUDIT_SIGNING_KEY_FILE'}: not an Ed25519 private key in PKCS#8 PEM`);
+  }
+  return pem;
 }
 
 /** Development only: a session secret generated once and kept under the data directory. */

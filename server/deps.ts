@@ -11,6 +11,7 @@ import type { GrantService } from './grants/grants.ts';
 import type { RowCache } from './cache/rowCache.ts';
 import type { UserRow } from './db/users.ts';
 import type { ModelRow } from './db/models.ts';
+import type { AuditSigner } from './audit/signingKey.ts';
 
 /** Everything a route or domain function may need, built once at start-up. */
 export interface Deps {
@@ -26,4 +27,6 @@ export interface Deps {
   grants: GrantService;
   /** Hot rows, cached per node while Postgres's change notifications are being received. */
   rows: { users: RowCache<UserRow>; models: RowCache<ModelRow> };
+  /** Signs audit export manifests and chain checkpoints. */
+  auditSigner: AuditSigner;
 }

@@ -26,6 +26,8 @@ import type { UserRow } from './db/users.ts';
 import type { ModelRow } from './db/models.ts';
 import { attachHub, type Hub, type SessionParser } from './realtime/hub.ts';
 import { attachDetectorHub, type DetectorHub } from './detector/detectorHub.ts';
+import { AuditSigner } from './audit/signingKey.ts';
+import { startCheckpointTimer } from './audit/checkpointTimer.ts';
 
 export interface Running {
   deps: Deps;
@@ -100,6 +102,7 @@ export async function buildDeps(config: Config, log: Logger, urls: { databaseUrl
     signInThrottle: new SignInThrottle(redis, config.rateLimits),
     challenges: new ChallengeStore(redis, config.webauthn.challengeTtlSeconds),
     rows: { users: new RowCache<UserRow>(ROW_CACHE_TTL_MS, 50_000), models: new RowCache<ModelRow>(ROW_CACHE_TTL_MS, 1_000) },
+    auditSigner: AuditSigner.fromPem(config.audit.signingKeyPem),
   };
 }
 
@@ -147,6 +150,7 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
       log,
       onEvent: (event) => hub.deliverLocal({ roles: ['admin', 'auditor'] }, { type: 'SECURITY_EVENT', event }),
     });
+    const stopCheckpoints = startCheckpointTimer({ pool: deps.pool, signer: deps.auditSigner, seconds: config.audit.checkpointSeconds, log });
     // Slow-loris bounds: headers within 10 s, whole requests within 30 s.
     server.headersTimeout = 10_000;
     server.requestTimeout = 30_000;
@@ -167,6 +171,7 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
         stopSweeper();
         await stopRowListener();
         await new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(null)));
+        stopCheckpoints();
         hub.close();
         detectors.close();
         await stopAuditFeed();

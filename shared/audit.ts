@@ -59,6 +59,7 @@ export const AUDIT_ACTIONS = {
   'model.disabled': 'medium',
   'model.tested': 'info',
   'auth.rate_limited': 'high',
+  'audit.export': 'medium',
 } as const satisfies Record<string, Severity>;
 
 export type AuditAction = keyof typeof AUDIT_ACTIONS;
@@ -90,10 +91,92 @@ export interface AuditListResponse {
 
 /** GET /api/audit/verify */
 export type ChainVerification =
-  | { intact: true; checked: number; headSeq: number | null; headHash: string | null }
+  | { intact: true; checked: number; headSeq: number | null; headHash: string | null; checkpoints?: CheckpointSummary }
   | {
       intact: false;
       checked: number;
       brokenAt: number;
-      reason: 'hash_mismatch' | 'prev_hash_mismatch' | 'sequence_gap';
+      reason: 'hash_mismatch' | 'prev_hash_mismatch' | 'sequence_gap' | CheckpointBreakReason;
+      checkpoints?: CheckpointSummary;
     };
+
+/**
+ * How a signed checkpoint shows tampering: its signature does not verify, the event at its
+ * seq no longer has the hash it signed, or the chain now ends before it (tail truncated).
+ */
+export type CheckpointBreakReason = 'checkpoint_signature_invalid' | 'checkpoint_mismatch' | 'truncated';
+
+/** A signed statement that the chain head was (seq, hash) at `time`. */
+export interface AuditCheckpoint {
+  seq: number;
+  hash: string;
+  time: string;
+  /** SHA-256 (hex) of the signing public key's SPKI DER. */
+  keyFingerprint: string;
+  /** Base64 Ed25519 signature over the canonical JSON of {type, seq, hash, time}. */
+  signature: string;
+}
+
+/** GET /api/audit/verify also says which checkpoints vouched for the chain. */
+export interface CheckpointSummary {
+  checked: number;
+  latest: AuditCheckpoint | null;
+}
+
+/** Search filters shared by the event list and exports; every member optional. */
+export interface AuditSearch {
+  /** ISO 8601 time, inclusive. */
+  from?: string;
+  /** ISO 8601 time, exclusive. */
+  to?: string;
+  /** A username (case-insensitive) or a user id. */
+  actor?: string;
+  action?: string;
+  /** A target id (user id, key id, grant id …). */
+  target?: string;
+  outcome?: Outcome;
+  severity?: Severity;
+  model?: string;
+}
+
+export const EXPORT_FORMATS = ['jsonl', 'csv', 'cef', 'ocsf'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/** POST /api/audit/exports */
+export interface ExportRequest {
+  format: ExportFormat;
+  filter: AuditSearch;
+}
+
+/** The signed manifest that comes with every export; see docs/audit-chain.md. */
+export interface ExportManifest {
+  type: 'argus.audit.export-manifest';
+  version: 1;
+  exportId: string;
+  format: ExportFormat;
+  filter: AuditSearch & { fromSeq: number | null; toSeq: number | null };
+  /** True when the filter selects a seq range only, so the events form an unbroken chain segment. */
+  contiguous: boolean;
+  eventCount: number;
+  firstSeq: number | null;
+  lastSeq: number | null;
+  /** The hash of the event before the first one exported (its prev_hash); genesis for seq 1. */
+  prevHash: string | null;
+  lastHash: string | null;
+  fileSha256: string;
+  fileBytes: number;
+  exportedAt: string;
+  exporter: { id: string; username: string };
+  /** The latest checkpoint whose seq lies inside the exported range, if any. */
+  checkpoint: AuditCheckpoint | null;
+  signingKey: { algorithm: 'Ed25519'; fingerprint: string };
+  /** Base64 Ed25519 signature over the canonical JSON of every other member. */
+  signature: string;
+}
+
+/** GET /api/audit/signing-key */
+export interface AuditSigningKeyView {
+  algorithm: 'Ed25519';
+  publicKeyPem: string;
+  fingerprint: string;
+}

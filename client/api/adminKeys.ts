@@ -18,12 +18,14 @@ export interface KeyFilters {
   /** The owner's username, exactly (any case). */
   owner: string;
   status: KeyStatus | '';
+  /** One key by id, from a link (the audit log's); the filter bar never sets it. */
+  key?: string;
 }
 
 export const ALL_KEYS: KeyFilters = { owner: '', status: '' };
 
 export function sameKeyFilters(a: KeyFilters, b: KeyFilters): boolean {
-  return a.owner === b.owner && a.status === b.status;
+  return a.owner === b.owner && a.status === b.status && a.key === b.key;
 }
 
 /** GET /api/admin/keys: one page of every user's keys, after the keyset cursor `after`. */

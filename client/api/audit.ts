@@ -1,15 +1,32 @@
 import { action, json, query } from '@solidjs/router';
-import type { AuditListResponse, ChainVerification } from '../../shared/audit.ts';
-import { request, withQuery } from './http.ts';
+import type {
+  AuditEventView,
+  AuditListResponse,
+  AuditSearch,
+  AuditSigningKeyView,
+  ChainVerification,
+  ExportFormat,
+  ExportManifest,
+} from '../../shared/audit.ts';
+import { ApiError, request, withQuery } from './http.ts';
 
 const AUDIT_PAGE_SIZE = 50;
 
-/** GET /api/audit/events: one page, newest first, older than the keyset cursor `after`. */
+/** GET /api/audit/events: one page of a search, newest first, older than the keyset cursor `after`. */
 export const listAuditEvents = query(
-  (after: string | null) =>
-    request<AuditListResponse>('GET', withQuery('/api/audit/events', { after, limit: AUDIT_PAGE_SIZE })),
+  (filter: AuditSearch, after: string | null) =>
+    request<AuditListResponse>('GET', withQuery('/api/audit/events', { ...filter, after, limit: AUDIT_PAGE_SIZE })),
   'auditEvents',
 );
+
+/** GET /api/audit/events/:seq */
+export const getAuditEvent = query(
+  async (seq: number) => (await request<{ event: AuditEventView }>('GET', `/api/audit/events/${seq}`)).event,
+  'auditEvent',
+);
+
+/** GET /api/audit/signing-key: the public key that signs manifests and checkpoints. */
+export const getSigningKey = query(() => request<AuditSigningKeyView>('GET', '/api/audit/signing-key'), 'auditSigningKey');
 
 /**
  * GET /api/audit/verify. An action although it reads: it runs when a reviewer asks, and its
@@ -19,3 +36,94 @@ export const verifyAuditChain = action(async () => {
   const verification = await request<ChainVerification>('GET', '/api/audit/verify');
   return json(verification, { revalidate: [] });
 }, 'verifyAuditChain');
+
+export interface ExportProgress {
+  events: number;
+  expectedEvents: number;
+  bytes: number;
+}
+
+export interface FinishedExport {
+  exportId: string;
+  fileName: string;
+  file: Blob;
+  manifest: ExportManifest;
+}
+
+/** Lines are whole records in every format but CSV's header; counting newlines counts events. */
+function countNewlines(chunk: Uint8Array): number {
+  let count = 0;
+  for (const byte of chunk) if (byte === 0x0a) count += 1;
+  return count;
+}
+
+/**
+ * POST /api/audit/exports, read as it streams (progress after every chunk), then
+ * GET /api/audit/exports/:id/manifest. Refusals before the stream starts are ApiErrors;
+ * a stream cut short rejects, so a partial file is never offered as complete.
+ */
+export async function exportAuditEvents(
+  { format, filter }: { format: ExportFormat; filter: AuditSearch },
+  { signal, onProgress }: { signal: AbortSignal; onProgress: (progress: ExportProgress) => void },
+): Promise<FinishedExport> {
+  let response: Response;
+  try {
+    response = await fetch('/api/audit/exports', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', Accept: '*/*' },
+      body: JSON.stringify({ format, filter }),
+      signal,
+    });
+  } catch (cause) {
+    if (signal.aborted) throw cause;
+    throw new ApiError({ code: 'SERVICE_UNAVAILABLE', status: 0, message: 'Cannot reach Argus. Check your connection and try again.', cause });
+  }
+  if (!response.ok || !response.body) {
+    // The JSON error shape, read and mapped by the one request() path.
+    const answer = await response.json().catch(() => null);
+    const error = (answer as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiError({
+      code: (error?.code as ApiError['code']) ?? 'INTERNAL',
+      status: response.status,
+      message: error?.message ?? `The export failed (HTTP ${response.status}).`,
+    });
+  }
+  const exportId = response.headers.get('X-Argus-Export-Id') ?? '';
+  const expectedEvents = Number(response.headers.get('X-Argus-Export-Events') ?? 0);
+  const fileName = /filename="([^"]+)"/.exec(response.headers.get('Content-Disposition') ?? '')?.[1] ?? `argus-audit-${exportId}.${format}`;
+  const headerLines = format === 'csv' ? 1 : 0;
+
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  let lines = 0;
+  const reader = response.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      bytes += value.byteLength;
+      lines += countNewlines(value);
+      onProgress({ events: Math.max(0, lines - headerLines), expectedEvents, bytes });
+    }
+  } catch (cause) {
+    if (signal.aborted) throw cause;
+    throw new ApiError({ code: 'SERVICE_UNAVAILABLE', status: 0, message: 'The export was cut off before it finished. Nothing was saved; try again.', cause });
+  }
+  const manifest = await request<ExportManifest>('GET', `/api/audit/exports/${exportId}/manifest`, { signal });
+  return { exportId, fileName, file: new Blob(chunks as BlobPart[], { type: response.headers.get('Content-Type') ?? 'application/octet-stream' }), manifest };
+}
+
+/** Offers `blob` to the browser as a download named `fileName`. */
+export function saveFile(blob: Blob, fileName: string): void {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = fileName;
+  link.rel = 'noopener';
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}

@@ -1,17 +1,24 @@
-import type { RouteDefinition } from '@solidjs/router';
-import { createUniqueId, type Component } from 'solid-js';
+import { useSearchParams, type RouteDefinition } from '@solidjs/router';
+import { createMemo, createSignal, createUniqueId, Show, type Component } from 'solid-js';
 import { listAuditEvents } from '../api/audit.ts';
 import { DataBoundary } from '../components/DataBoundary.tsx';
 import { PageTitle } from '../components/PageTitle.tsx';
+import { AuditFilterBar } from './audit/AuditFilterBar.tsx';
 import { ChainStatus } from './audit/ChainStatus.tsx';
 import { EventTable } from './audit/EventTable.tsx';
+import { ExportPanel } from './audit/ExportPanel.tsx';
+import { FILTER_NAMES, sameSearch, searchFrom } from './audit/filters.ts';
 
 export const route = {
-  preload: () => listAuditEvents(null),
+  preload: ({ location }) => listAuditEvents(searchFrom(Object.fromEntries(new URLSearchParams(location.search))), null),
 } satisfies RouteDefinition;
 
 export const AuditLog: Component = () => {
   const eventsHeadingId = createUniqueId();
+  // The search lives in the URL, so a filtered view can be bookmarked and shared.
+  const [params, setParams] = useSearchParams();
+  const search = createMemo(() => searchFrom(params), {}, { equals: sameSearch });
+  const [live, setLive] = createSignal(true);
 
   return (
     <>
@@ -19,11 +26,24 @@ export const AuditLog: Component = () => {
       <ChainStatus />
       <section class="panel" aria-labelledby={eventsHeadingId}>
         <h2 id={eventsHeadingId}>Events</h2>
-        <p class="muted">Newest first. Select an event to see everything recorded with it.</p>
+        <AuditFilterBar
+          search={search()}
+          onSearch={(next) => setParams(Object.fromEntries(FILTER_NAMES.map((name) => [name, next[name] ?? undefined])))}
+        />
+        <div class="chain-row">
+          <p class="muted">Newest first. Select an event to see everything recorded with it.</p>
+          <label class="toggle">
+            <input type="checkbox" checked={live()} onChange={(event) => setLive(event.currentTarget.checked)} /> Live tail
+          </label>
+        </div>
         <DataBoundary queryKey={listAuditEvents.key}>
-          <EventTable />
+          {/* A new search makes a new list: paging starts again from the first page. */}
+          <Show when={search()} keyed>
+            {(current) => <EventTable search={current} live={live()} />}
+          </Show>
         </DataBoundary>
       </section>
+      <ExportPanel search={search()} />
     </>
   );
 };

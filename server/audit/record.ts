@@ -1,5 +1,5 @@
 import { AUDIT_ACTIONS, type AuditAction, type AuditEventView, type Outcome, type Severity } from '../../shared/audit.ts';
-import { getAuditChainHead, insertAuditEvent, lockAuditChain } from '../db/audit.ts';
+import { insertAuditEvent, lockAuditChainAndReadHead } from '../db/audit.ts';
 import type { PoolClient } from '../db/pool.ts';
 import { GENESIS_HASH, eventHash } from './chain.ts';
 import { countAuditEvent } from '../metrics.ts';
@@ -48,8 +48,7 @@ function cleanDetails(value: unknown): unknown {
  */
 export async function recordAuditEvent(client: PoolClient, context: AuditContext, input: AuditInput): Promise<AuditEventView> {
   const started = performance.now();
-  await lockAuditChain(client);
-  const head = await getAuditChainHead(client);
+  const head = await lockAuditChainAndReadHead(client);
   const prevHash = head?.hash ?? GENESIS_HASH;
   const event = {
     seq: (head?.seq ?? 0) + 1,

@@ -1,24 +1,51 @@
-import type { ChainVerification } from '../../shared/audit.ts';
-import { listAuditEventsAscending } from '../db/audit.ts';
+import type { KeyObject } from 'node:crypto';
+import type { AuditCheckpoint, ChainVerification } from '../../shared/audit.ts';
+import { getLatestCheckpoint, listAuditEventsAscending, listCheckpointsAscending } from '../db/audit.ts';
 import type { Queryable } from '../db/pool.ts';
 import { ChainVerifier } from './chain.ts';
+import { CheckpointWitness } from './checkpoint.ts';
 
 const BATCH = 2_000;
 
-/** Walks the whole chain from the genesis event in batches; memory stays flat. */
-export async function verifyAuditChain(db: Queryable): Promise<ChainVerification> {
+async function allCheckpoints(db: Queryable): Promise<AuditCheckpoint[]> {
+  const checkpoints: AuditCheckpoint[] = [];
+  let afterId = 0;
+  for (;;) {
+    const batch = await listCheckpointsAscending(db, afterId, BATCH);
+    checkpoints.push(...batch);
+    if (batch.length < BATCH) return checkpoints;
+    afterId = batch[batch.length - 1]!.id;
+  }
+}
+
+/**
+ * Walks the whole chain from the genesis event in batches (memory stays flat in the number
+ * of events) and, given the trusted public key, holds it against every signed checkpoint:
+ * a rewritten history or a cut-off tail is caught even if every hash was recomputed.
+ */
+export async function verifyAuditChain(db: Queryable, { publicKey }: { publicKey?: KeyObject } = {}): Promise<ChainVerification> {
   const verifier = new ChainVerifier();
+  const witness = publicKey ? new CheckpointWitness(await allCheckpoints(db), publicKey) : null;
+  const checkpoints = async () => ({ checked: witness?.checked ?? 0, latest: publicKey ? await getLatestCheckpoint(db) : null });
   let afterSeq = 0;
   for (;;) {
     const batch = await listAuditEventsAscending(db, afterSeq, BATCH);
     for (const event of batch) {
       if (!verifier.push(event)) {
         const broken = verifier.broken!;
-        return { intact: false, checked: verifier.checked, brokenAt: broken.seq, reason: broken.reason };
+        const earlier = witness?.finish(null, { complete: false });
+        const first = earlier && earlier.seq < broken.seq ? earlier : broken;
+        return { intact: false, checked: verifier.checked, brokenAt: first.seq, reason: first.reason, checkpoints: await checkpoints() };
       }
+      witness?.observe(event.seq, event.hash);
     }
     if (batch.length < BATCH) break;
     afterSeq = batch[batch.length - 1]!.seq;
   }
-  return { intact: true, checked: verifier.checked, headSeq: verifier.headSeq, headHash: verifier.headHash };
+  const checkpointBreak = witness?.finish(verifier.headSeq);
+  if (checkpointBreak) {
+    return { intact: false, checked: verifier.checked, brokenAt: checkpointBreak.seq, reason: checkpointBreak.reason, checkpoints: await checkpoints() };
+  }
+  const result: ChainVerification = { intact: true, checked: verifier.checked, headSeq: verifier.headSeq, headHash: verifier.headHash };
+  return publicKey ? { ...result, checkpoints: await checkpoints() } : result;
 }

@@ -1,4 +1,4 @@
-import type { AuditEventView, Outcome, Severity } from '../../shared/audit.ts';
+import type { AuditCheckpoint, AuditEventView, AuditSearch, Outcome, Severity } from '../../shared/audit.ts';
 import { query, type Queryable } from './pool.ts';
 
 /** The NOTIFY channel that announces each committed audit event's seq. */
@@ -9,7 +9,8 @@ const AUDIT_CHAIN_LOCK_KEY = 0x4155_4449; // "AUDI"
 
 interface AuditRow {
   seq: string;
-  time: Date;
+  /** A Date, or already ISO 8601 text where a query formats it (cheaper for exports). */
+  time: Date | string;
   actor_id: string | null;
   actor_username: string | null;
   action: string;
@@ -31,7 +32,7 @@ const COLUMNS = `seq, time, actor_id, actor_username, action, target_type, targe
 function toView(row: AuditRow): AuditEventView {
   return {
     seq: Number(row.seq),
-    time: row.time.toISOString(),
+    time: typeof row.time === 'string' ? row.time : row.time.toISOString(),
     actorId: row.actor_id,
     actorUsername: row.actor_username,
     action: row.action,
@@ -48,9 +49,21 @@ function toView(row: AuditRow): AuditEventView {
   };
 }
 
-/** Must run inside a transaction; held until it commits or rolls back. */
-export async function lockAuditChain(db: Queryable): Promise<void> {
-  await query(db, 'audit_lock', 'SELECT pg_advisory_xact_lock($1::bigint)', [AUDIT_CHAIN_LOCK_KEY]);
+/**
+ * Takes the chain lock and reads the head in one round trip (shorter lock hold, so more
+ * appends per second). Two statements in one simple-protocol query: under READ COMMITTED
+ * the second takes its snapshot after the first has the lock, so it sees every event
+ * committed before. Must run inside a transaction.
+ */
+export async function lockAuditChainAndReadHead(db: Queryable): Promise<{ seq: number; hash: string } | null> {
+  // No parameters: pg then sends a simple query, which may hold several statements.
+  const results = (await query(
+    db,
+    'audit_lock_head',
+    `SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK_KEY}::bigint); SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1`,
+  )) as unknown as Array<{ rows: Array<{ seq: string; hash: string }> }>;
+  const head = results[1]!.rows[0];
+  return head ? { seq: Number(head.seq), hash: head.hash } : null;
 }
 
 export async function getAuditChainHead(db: Queryable): Promise<{ seq: number; hash: string } | null> {
@@ -94,27 +107,36 @@ export async function insertAuditEvent(db: Queryable, event: AuditEventView): Pr
   );
 }
 
-export interface AuditFilter {
-  action?: string | undefined;
-  actorId?: string | undefined;
-  /** Only events with seq below this (keyset pagination, newest first). */
-  beforeSeq?: number | undefined;
-  limit: number;
-}
-
-export async function listAuditEvents(db: Queryable, filter: AuditFilter): Promise<AuditEventView[]> {
-  const { rows } = await query<AuditRow>(
+/**
+ * Appends already-chained events in one statement. Only for seeding benchmarks and tests:
+ * it takes no lock, so the caller must own the chain.
+ */
+export async function insertChainedEventsForSeeding(db: Queryable, events: AuditEventView[]): Promise<void> {
+  const column = <K extends keyof AuditEventView>(key: K) => events.map((event) => event[key]);
+  await query(
     db,
-    'audit_list',
-    `SELECT ${COLUMNS} FROM audit_event
-     WHERE ($1::text IS NULL OR action = $1::text)
-       AND ($2::uuid IS NULL OR actor_id = $2::uuid)
-       AND ($3::bigint IS NULL OR seq < $3::bigint)
-     ORDER BY seq DESC
-     LIMIT $4::int`,
-    [filter.action ?? null, filter.actorId ?? null, filter.beforeSeq ?? null, filter.limit],
+    'audit_seed_batch',
+    `INSERT INTO audit_event (${COLUMNS})
+     SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                          $9::text[], $10::text[], $11::text[], $12::text[], $13::jsonb[], $14::text[], $15::text[])`,
+    [
+      column('seq'),
+      column('time'),
+      column('actorId'),
+      column('actorUsername'),
+      column('action'),
+      column('targetType'),
+      column('targetId'),
+      column('outcome'),
+      column('severity'),
+      column('ip'),
+      column('userAgent'),
+      column('model'),
+      events.map((event) => JSON.stringify(event.details)),
+      column('prevHash'),
+      column('hash'),
+    ],
   );
-  return rows.map(toView);
 }
 
 /** Events in chain order starting after `afterSeq`, for verification in batches. */
@@ -131,4 +153,183 @@ export async function listAuditEventsAscending(db: Queryable, afterSeq: number, 
 export async function getAuditEvent(db: Queryable, seq: number): Promise<AuditEventView | null> {
   const { rows } = await query<AuditRow>(db, 'audit_by_seq', `SELECT ${COLUMNS} FROM audit_event WHERE seq = $1::bigint`, [seq]);
   return rows[0] ? toView(rows[0]) : null;
+}
+
+/** A search as SQL: only the predicates a filter uses, so each can use its index. */
+export interface AuditWhere extends AuditSearch {
+  /** Inclusive seq bounds (exports resolve their range to these). */
+  fromSeq?: number | null | undefined;
+  toSeq?: number | null | undefined;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function whereClause(filter: AuditWhere, values: unknown[]): string[] {
+  const clauses: string[] = [];
+  const param = (value: unknown, cast: string) => {
+    values.push(value);
+    return `$${values.length}::${cast}`;
+  };
+  if (filter.from) clauses.push(`time >= ${param(filter.from, 'timestamptz')}`);
+  if (filter.to) clauses.push(`time < ${param(filter.to, 'timestamptz')}`);
+  if (filter.actor) {
+    clauses.push(
+      UUID.test(filter.actor) ? `actor_id = ${param(filter.actor, 'uuid')}` : `lower(actor_username) = lower(${param(filter.actor, 'text')})`,
+    );
+  }
+  if (filter.action) clauses.push(`action = ${param(filter.action, 'text')}`);
+  if (filter.target) clauses.push(`target_id = ${param(filter.target, 'text')}`);
+  if (filter.outcome) clauses.push(`outcome = ${param(filter.outcome, 'text')}`);
+  if (filter.severity) clauses.push(`severity = ${param(filter.severity, 'text')}`);
+  if (filter.model) clauses.push(`model = ${param(filter.model, 'text')}`);
+  if (filter.fromSeq !== null && filter.fromSeq !== undefined) clauses.push(`seq >= ${param(filter.fromSeq, 'bigint')}`);
+  if (filter.toSeq !== null && filter.toSeq !== undefined) clauses.push(`seq <= ${param(filter.toSeq, 'bigint')}`);
+  return clauses;
+}
+
+/** One page of a search, newest first, older than the keyset cursor `beforeSeq`. */
+export async function searchAuditEvents(
+  db: Queryable,
+  filter: AuditWhere,
+  { beforeSeq, limit }: { beforeSeq?: number | undefined; limit: number },
+): Promise<AuditEventView[]> {
+  const values: unknown[] = [];
+  const clauses = whereClause(filter, values);
+  if (beforeSeq !== undefined) {
+    values.push(beforeSeq);
+    clauses.push(`seq < $${values.length}::bigint`);
+  }
+  values.push(limit);
+  const { rows } = await query<AuditRow>(
+    db,
+    'audit_search',
+    `SELECT ${COLUMNS} FROM audit_event
+     ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}
+     ORDER BY seq DESC
+     LIMIT $${values.length}::int`,
+    values,
+  );
+  return rows.map(toView);
+}
+
+/** COLUMNS with the time as ISO 8601 UTC text with milliseconds (what the chain hashes), formatted by Postgres. */
+const COLUMNS_TIME_TEXT = COLUMNS.replace(/^seq, time,/, `seq, to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS time,`);
+
+/** The next batch of a search in chain order, after `afterSeq` (exports read in these). */
+export async function searchAuditEventsAscending(db: Queryable, filter: AuditWhere, afterSeq: number, limit: number): Promise<AuditEventView[]> {
+  const values: unknown[] = [afterSeq];
+  const clauses = ['seq > $1::bigint', ...whereClause(filter, values)];
+  values.push(limit);
+  const { rows } = await query<AuditRow>(
+    db,
+    'audit_search_ascending',
+    `SELECT ${COLUMNS_TIME_TEXT} FROM audit_event WHERE ${clauses.join(' AND ')} ORDER BY seq ASC LIMIT $${values.length}::int`,
+    values,
+  );
+  return rows.map(toView);
+}
+
+export async function countAuditEvents(db: Queryable, filter: AuditWhere): Promise<number> {
+  const values: unknown[] = [];
+  const clauses = whereClause(filter, values);
+  const { rows } = await query<{ count: string }>(
+    db,
+    'audit_count',
+    `SELECT count(*) AS count FROM audit_event ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}`,
+    values,
+  );
+  return Number(rows[0]!.count);
+}
+
+/**
+ * The seq range a time range covers: from the first event at or after `from` to the last
+ * event before `to`, never past `headSeq`. Null bounds when nothing lies in the range.
+ */
+export async function seqRangeOf(
+  db: Queryable,
+  { from, to, headSeq }: { from?: string | undefined; to?: string | undefined; headSeq: number },
+): Promise<{ fromSeq: number; toSeq: number } | null> {
+  const { rows } = await query<{ from_seq: string | null; to_seq: string | null }>(
+    db,
+    'audit_seq_range',
+    // Without a time bound the range runs from the first event to the head, whatever the rows' times say.
+    `SELECT
+       CASE WHEN $1::timestamptz IS NULL THEN (SELECT min(seq) FROM audit_event)
+            ELSE (SELECT seq FROM audit_event WHERE time >= $1::timestamptz AND seq <= $3::bigint ORDER BY time, seq LIMIT 1)
+       END AS from_seq,
+       CASE WHEN $2::timestamptz IS NULL THEN $3::bigint
+            ELSE (SELECT seq FROM audit_event WHERE time < $2::timestamptz AND seq <= $3::bigint ORDER BY time DESC, seq DESC LIMIT 1)
+       END AS to_seq`,
+    [from ?? null, to ?? null, headSeq],
+  );
+  const row = rows[0]!;
+  if (row.from_seq === null || row.to_seq === null || Number(row.from_seq) > Number(row.to_seq)) return null;
+  return { fromSeq: Number(row.from_seq), toSeq: Number(row.to_seq) };
+}
+
+// Checkpoints --------------------------------------------------------------------------
+
+/** Only one node at a time signs a checkpoint; a second one finds the lock taken and skips. */
+const AUDIT_CHECKPOINT_LOCK_KEY = 0x4155_4443; // "AUDC"
+
+interface CheckpointRow {
+  seq: string;
+  hash: string;
+  time: Date;
+  key_fingerprint: string;
+  signature: string;
+}
+
+const toCheckpoint = (row: CheckpointRow): AuditCheckpoint => ({
+  seq: Number(row.seq),
+  hash: row.hash,
+  time: row.time.toISOString(),
+  keyFingerprint: row.key_fingerprint,
+  signature: row.signature,
+});
+
+/** Must run inside a transaction; false when another node holds the lock. */
+export async function tryLockCheckpoints(db: Queryable): Promise<boolean> {
+  const { rows } = await query<{ locked: boolean }>(db, 'audit_checkpoint_lock', 'SELECT pg_try_advisory_xact_lock($1::bigint) AS locked', [
+    AUDIT_CHECKPOINT_LOCK_KEY,
+  ]);
+  return rows[0]!.locked;
+}
+
+export async function insertCheckpoint(db: Queryable, checkpoint: AuditCheckpoint): Promise<void> {
+  await query(
+    db,
+    'audit_checkpoint_insert',
+    `INSERT INTO audit_checkpoint (seq, hash, time, key_fingerprint, signature)
+     VALUES ($1::bigint, $2::text, $3::timestamptz, $4::text, $5::text)`,
+    [checkpoint.seq, checkpoint.hash, checkpoint.time, checkpoint.keyFingerprint, checkpoint.signature],
+  );
+}
+
+/** The newest checkpoint, optionally only among those at or below `maxSeq` and at or above `minSeq`. */
+export async function getLatestCheckpoint(
+  db: Queryable,
+  { minSeq, maxSeq }: { minSeq?: number; maxSeq?: number } = {},
+): Promise<AuditCheckpoint | null> {
+  const { rows } = await query<CheckpointRow>(
+    db,
+    'audit_checkpoint_latest',
+    `SELECT seq, hash, time, key_fingerprint, signature FROM audit_checkpoint
+     WHERE ($1::bigint IS NULL OR seq >= $1::bigint) AND ($2::bigint IS NULL OR seq <= $2::bigint)
+     ORDER BY seq DESC, id DESC LIMIT 1`,
+    [minSeq ?? null, maxSeq ?? null],
+  );
+  return rows[0] ? toCheckpoint(rows[0]) : null;
+}
+
+/** Checkpoints in seq order after `afterSeq`, in batches. */
+export async function listCheckpointsAscending(db: Queryable, afterId: number, limit: number): Promise<Array<AuditCheckpoint & { id: number }>> {
+  const { rows } = await query<CheckpointRow & { id: string }>(
+    db,
+    'audit_checkpoint_list',
+    `SELECT id, seq, hash, time, key_fingerprint, signature FROM audit_checkpoint
+     WHERE id > $1::bigint ORDER BY id LIMIT $2::int`,
+    [afterId, limit],
+  );
+  return rows.map((row) => ({ id: Number(row.id), ...toCheckpoint(row) }));
 }

@@ -167,6 +167,8 @@ export async function deleteKey(db: Queryable, id: string): Promise<void> {
 }
 
 export interface KeyFilter {
+  /** Exactly this key (links from the audit log carry ids). */
+  id?: string | undefined;
   userId?: string | undefined;
   status?: KeyStatus | undefined;
   /** Keyset cursor: created_at and id of the last row of the previous page. */
@@ -182,9 +184,10 @@ export async function listKeys(db: Queryable, filter: KeyFilter): Promise<KeyRow
      WHERE ($1::uuid IS NULL OR k.user_id = $1::uuid)
        AND ($2::text IS NULL OR k.status = $2::text)
        AND ($3::timestamptz IS NULL OR (k.created_at, k.id) > ($3::timestamptz, $4::uuid))
+       AND ($6::uuid IS NULL OR k.id = $6::uuid)
      ORDER BY k.created_at, k.id
      LIMIT $5::int`,
-    [filter.userId ?? null, filter.status ?? null, filter.after?.createdAt ?? null, filter.after?.id ?? null, filter.limit],
+    [filter.userId ?? null, filter.status ?? null, filter.after?.createdAt ?? null, filter.after?.id ?? null, filter.limit, filter.id ?? null],
   );
   return rows;
 }

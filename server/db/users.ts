@@ -96,6 +96,8 @@ export interface UserFilter {
   status?: UserStatus | undefined;
   /** Keyset cursor: the lower-cased username of the last row of the previous page. */
   afterUsername?: string | undefined;
+  /** Exactly this user (links from the audit log carry ids). */
+  id?: string | undefined;
   limit: number;
 }
 
@@ -105,12 +107,13 @@ export async function listUsers(db: Queryable, filter: UserFilter): Promise<User
     'user_list',
     `SELECT ${COLUMNS} FROM app_user
      WHERE ($1::text IS NULL OR lower(username) LIKE '%' || $1::text || '%' OR lower(display_name) LIKE '%' || $1::text || '%')
+       AND ($6::uuid IS NULL OR id = $6::uuid)
        AND ($2::text IS NULL OR role = $2::text)
        AND ($3::text IS NULL OR status = $3::text)
        AND ($4::text IS NULL OR lower(username) > $4::text)
      ORDER BY lower(username)
      LIMIT $5::int`,
-    [filter.q ? escapeLike(filter.q.toLowerCase()) : null, filter.role ?? null, filter.status ?? null, filter.afterUsername ?? null, filter.limit],
+    [filter.q ? escapeLike(filter.q.toLowerCase()) : null, filter.role ?? null, filter.status ?? null, filter.afterUsername ?? null, filter.limit, filter.id ?? null],
   );
   return rows;
 }

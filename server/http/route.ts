@@ -45,6 +45,11 @@ export interface RouteSpec<B = unknown, P = unknown, Q = unknown, A extends Acce
    * last STEP_UP_MINUTES (403 STEP_UP_REQUIRED otherwise). Every admin change sets it.
    */
   stepUp?: boolean;
+  /**
+   * A POST that reads and changes nothing (it may still be audited), such as an export:
+   * exempt from the step-up every admin change needs.
+   */
+  readOnly?: boolean;
   body?: z.ZodType<B>;
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;

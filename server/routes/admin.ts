@@ -34,6 +34,8 @@ const cursor = {
     .transform((value) => Buffer.from(value, 'base64url').toString('utf8')),
 };
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export const adminRoutes = [
   defineRoute({
     method: 'get',
@@ -48,7 +50,9 @@ export const adminRoutes = [
       limit: z.coerce.number().int().min(1).max(100).default(50),
     }),
     async handler({ query, deps }) {
-      const rows = await listUsers(deps.pool, { ...query, afterUsername: query.after, limit: query.limit + 1 });
+      // A search that is a user id (a link from the audit log) finds that user.
+      const byId = query.q !== undefined && UUID.test(query.q);
+      const rows = await listUsers(deps.pool, { ...query, q: byId ? undefined : query.q, id: byId ? query.q : undefined, afterUsername: query.after, limit: query.limit + 1 });
       const page = rows.slice(0, query.limit);
       const last = page[page.length - 1];
       const body: UserListResponse = {
@@ -178,6 +182,8 @@ export const adminKeyRoutes = [
     access: ADMIN,
     summary: 'Every security key, filtered by owner (id or username) or status (keyset pagination).',
     query: z.strictObject({
+      /** One key by id (links from the audit log). */
+      key: z.uuid().optional(),
       userId: z.uuid().optional(),
       // Any text: a name nobody has simply matches no keys.
       owner: z.string().trim().min(1).max(100).optional(),
@@ -192,7 +198,7 @@ export const adminKeyRoutes = [
         const empty: KeyListResponse = { keys: [], nextCursor: null };
         return { body: empty };
       }
-      const rows = await listKeys(deps.pool, { ...query, userId: owner?.id ?? query.userId, limit: query.limit + 1 });
+      const rows = await listKeys(deps.pool, { ...query, id: query.key, userId: owner?.id ?? query.userId, limit: query.limit + 1 });
       const page = rows.slice(0, query.limit);
       const last = page[page.length - 1];
       const body: KeyListResponse = { keys: page.map(toKeyView), nextCursor: rows.length > query.limit && last ? keyCursor.encode(last) : null };

@@ -1,29 +1,44 @@
 import { z } from 'zod';
-import type { AuditListResponse } from '../../shared/audit.ts';
+import { EXPORT_FORMATS, OUTCOMES, SEVERITIES, type AuditListResponse, type AuditSigningKeyView } from '../../shared/audit.ts';
+import { ExportAborted } from '../audit/export/streamExport.ts';
+import { claimExportSlot, getExportManifest, prepareExport, runExport } from '../audit/export/exportAuditEvents.ts';
 import { verifyAuditChain } from '../audit/verify.ts';
-import { listAuditEvents } from '../db/audit.ts';
+import { getAuditEvent, searchAuditEvents } from '../db/audit.ts';
 import { defineRoute } from '../http/route.ts';
+import { notFound } from '../http/errors.ts';
 
 const AUDIT_READERS = ['auditor', 'admin'] as const;
+
+/** The filters a search and an export share. */
+const auditSearch = {
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  actor: z.string().min(1).max(100).optional(),
+  action: z.string().min(1).max(64).optional(),
+  target: z.string().min(1).max(512).optional(),
+  outcome: z.enum(OUTCOMES).optional(),
+  severity: z.enum(SEVERITIES).optional(),
+  model: z.string().min(1).max(512).optional(),
+};
 
 export const auditRoutes = [
   defineRoute({
     method: 'get',
     path: '/api/audit/events',
     access: AUDIT_READERS,
-    summary: 'Audit events, newest first (keyset pagination by sequence number).',
+    summary: 'Search audit events, newest first (keyset pagination by sequence number).',
     query: z.strictObject({
       after: z.coerce.number().int().positive().optional(),
       limit: z.coerce.number().int().min(1).max(500).default(100),
-      action: z.string().max(64).optional(),
-      actorId: z.uuid().optional(),
+      ...auditSearch,
     }),
     async handler({ query, deps }) {
-      const events = await listAuditEvents(deps.pool, { ...query, beforeSeq: query.after, limit: query.limit + 1 });
-      const page = events.slice(0, query.limit);
+      const { after, limit, ...filter } = query;
+      const events = await searchAuditEvents(deps.pool, filter, { beforeSeq: after, limit: limit + 1 });
+      const page = events.slice(0, limit);
       const body: AuditListResponse = {
         events: page,
-        nextCursor: events.length > query.limit ? String(page[page.length - 1]!.seq) : null,
+        nextCursor: events.length > limit ? String(page[page.length - 1]!.seq) : null,
       };
       return { body };
     },
@@ -31,11 +46,99 @@ export const auditRoutes = [
 
   defineRoute({
     method: 'get',
+    path: '/api/audit/events/:seq',
+    access: AUDIT_READERS,
+    summary: 'One audit event with every field.',
+    params: z.strictObject({ seq: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) }),
+    async handler({ params, deps }) {
+      const event = await getAuditEvent(deps.pool, params.seq);
+      if (!event) throw notFound(`There is no audit event #${params.seq}.`);
+      return { body: { event } };
+    },
+  }),
+
+  defineRoute({
+    method: 'get',
     path: '/api/audit/verify',
     access: AUDIT_READERS,
-    summary: 'Verify the whole audit hash chain from its first event.',
+    summary: 'Verify the whole audit hash chain from its first event, and hold it against the signed checkpoints.',
     async handler({ deps }) {
-      return { body: await verifyAuditChain(deps.pool) };
+      return { body: await verifyAuditChain(deps.pool, { publicKey: deps.auditSigner.publicKey }) };
+    },
+  }),
+
+  // Public on purpose: a public key is no secret, and offline verifiers (scripts, SIEMs,
+  // another team's auditor) should fetch it from one stable URL without an Argus account.
+  // They pin it by the fingerprint the SPA shows.
+  defineRoute({
+    method: 'get',
+    path: '/api/audit/signing-key',
+    access: 'public',
+    summary: 'The Ed25519 public key that signs export manifests and checkpoints.',
+    async handler({ deps }) {
+      const body: AuditSigningKeyView = { algorithm: 'Ed25519', publicKeyPem: deps.auditSigner.publicKeyPem, fingerprint: deps.auditSigner.fingerprint };
+      return { body };
+    },
+  }),
+
+  defineRoute({
+    method: 'get',
+    path: '/api/audit/signing-key.pem',
+    access: 'public',
+    summary: 'The same public key as a PEM file, for `openssl -pubin -inkey` and `npm run audit:verify --key`.',
+    async handler({ res, deps }) {
+      res.type('application/x-pem-file').setHeader('Content-Disposition', 'attachment; filename="argus-audit-signing-key.pub.pem"');
+      res.send(deps.auditSigner.publicKeyPem);
+      return {};
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/api/audit/exports',
+    access: AUDIT_READERS,
+    readOnly: true,
+    summary: 'Stream the events a filter selects as a file; the signed manifest is fetched afterwards.',
+    body: z.strictObject({ format: z.enum(EXPORT_FORMATS), filter: z.strictObject(auditSearch).default({}) }),
+    async handler({ req, res, body, user, audit, deps }) {
+      const release = claimExportSlot(deps.pool);
+      res.on('close', release);
+      const prepared = await prepareExport({ pool: deps.pool, context: audit, format: body.format, filter: body.filter }).catch((error: unknown) => {
+        release();
+        throw error;
+      });
+      res.status(200);
+      res.setHeader('Content-Type', prepared.contentType);
+      res.setHeader('Content-Disposition', `attachment; filename="${prepared.fileName}"`);
+      res.setHeader('Cache-Control', 'no-store');
+      res.setHeader('X-Argus-Export-Id', prepared.exportId);
+      res.setHeader('X-Argus-Export-Events', String(prepared.expectedEvents));
+      try {
+        await runExport({ pool: deps.pool, redis: deps.redis, signer: deps.auditSigner, prepared, sink: res, exporter: { id: user.id, username: user.username } });
+        res.end();
+      } catch (error) {
+        // Mid-stream there is no error response to send: cut the connection so the client
+        // sees a failed download, never a short file that looks complete.
+        if (!(error instanceof ExportAborted)) deps.log.error({ reqId: req.requestId, err: error }, 'audit export failed');
+        res.destroy();
+      } finally {
+        release();
+      }
+      return {};
+    },
+  }),
+
+  defineRoute({
+    method: 'get',
+    path: '/api/audit/exports/:id/manifest',
+    access: AUDIT_READERS,
+    summary: "A finished export's signed manifest (for whoever ran the export, for 24 hours).",
+    params: z.strictObject({ id: z.uuid() }),
+    async handler({ res, params, user, deps }) {
+      const manifest = await getExportManifest(deps.redis, params.id, user.id);
+      if (!manifest) throw notFound('No finished export with that id is yours to fetch (manifests are kept for 24 hours).');
+      res.setHeader('Content-Disposition', `attachment; filename="argus-audit-${params.id}.manifest.json"`);
+      return { body: manifest };
     },
   }),
 ];

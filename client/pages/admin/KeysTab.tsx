@@ -8,8 +8,9 @@ import { AdminKeyTable } from './AdminKeyTable.tsx';
 import { KeyFilterBar } from './KeyFilterBar.tsx';
 
 /** A link may open the tab already narrowed: /admin/keys?owner=alice (from a user's row). */
-function filtersFromLink(query: { owner?: string | string[]; status?: string | string[] }): KeyFilters {
+function filtersFromLink(query: { owner?: string | string[]; status?: string | string[]; key?: string | string[] }): KeyFilters {
   return {
+    ...(typeof query.key === 'string' && query.key ? { key: query.key } : {}),
     owner: typeof query.owner === 'string' ? query.owner.trim() : ALL_KEYS.owner,
     status: KEY_STATUSES.find((status) => status === query.status) ?? ALL_KEYS.status,
   };

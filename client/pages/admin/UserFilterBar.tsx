@@ -18,7 +18,7 @@ function filtersFrom(form: HTMLFormElement): UserFilters {
 }
 
 /** Search as you type (after a pause), or at once on Enter or a changed filter. */
-export const UserFilterBar: Component<{ onChange: (filters: UserFilters) => void }> = (props) => {
+export const UserFilterBar: Component<{ initialQuery?: string; onChange: (filters: UserFilters) => void }> = (props) => {
   let form!: HTMLFormElement;
   let timer: ReturnType<typeof setTimeout> | undefined;
   onCleanup(() => clearTimeout(timer));
@@ -45,7 +45,7 @@ export const UserFilterBar: Component<{ onChange: (filters: UserFilters) => void
     >
       <Field label="Search" class="grow">
         {(control) => (
-          <input {...control} name="q" type="search" autocomplete="off" spellcheck={false} onInput={applySoon} />
+          <input {...control} name="q" type="search" value={props.initialQuery ?? ''} autocomplete="off" spellcheck={false} onInput={applySoon} />
         )}
       </Field>
       <Field label="Filter by role">

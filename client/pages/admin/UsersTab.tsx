@@ -1,3 +1,4 @@
+import { useSearchParams } from '@solidjs/router';
 import { createSignal, createUniqueId, Show, useTransition, type Component } from 'solid-js';
 import { ALL_USERS, listUsers, sameFilters, type UserFilters } from '../../api/admin.ts';
 import { ConfirmDialog, createConfirmation } from '../../components/ConfirmDialog.tsx';
@@ -13,7 +14,10 @@ export const preloadUsers = () => void listUsers(ALL_USERS, null);
 /** Users: create them, hand out enrollment links, change roles, disable and delete. */
 export const UsersTab: Component = () => {
   const [issued, setIssued] = createSignal<IssuedLink>();
-  const [filters, setFilters] = createSignal<UserFilters>(ALL_USERS, { equals: sameFilters });
+  const [params] = useSearchParams();
+  // A link (the audit log's) may open the list searched for one user.
+  const linked = typeof params.q === 'string' ? params.q.trim() : '';
+  const [filters, setFilters] = createSignal<UserFilters>({ ...ALL_USERS, q: linked }, { equals: sameFilters });
   // A transition keeps the current rows on screen while a new search loads.
   const [searching, startSearch] = useTransition();
   const confirmation = createConfirmation();
@@ -32,7 +36,7 @@ export const UsersTab: Component = () => {
         <h2 id={usersHeadingId} ref={usersHeading} tabIndex={-1}>
           Users
         </h2>
-        <UserFilterBar onChange={(next) => startSearch(() => setFilters(next))} />
+        <UserFilterBar initialQuery={linked} onChange={(next) => startSearch(() => setFilters(next))} />
         <div class="results" aria-busy={searching()}>
           <DataBoundary queryKey={listUsers.key}>
             {/* New filters make a new list: paging starts again from the first page. */}

@@ -1,8 +1,9 @@
-import { useAction, useSubmission } from '@solidjs/router';
-import { createUniqueId, Match, Switch, type Component } from 'solid-js';
+import { createAsync, useAction, useSubmission } from '@solidjs/router';
+import { createUniqueId, Match, Show, Switch, type Component } from 'solid-js';
 import type { ChainVerification } from '../../../shared/audit.ts';
-import { verifyAuditChain } from '../../api/audit.ts';
+import { getSigningKey, verifyAuditChain } from '../../api/audit.ts';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
+import { Time } from '../../components/Time.tsx';
 import { settled } from '../../lib/settled.ts';
 
 type Break = Extract<ChainVerification, { intact: false }>;
@@ -11,6 +12,9 @@ const BREAK_REASONS: Record<Break['reason'], string> = {
   hash_mismatch: 'hash mismatch',
   prev_hash_mismatch: 'previous-hash mismatch',
   sequence_gap: 'sequence gap',
+  checkpoint_mismatch: 'differs from a signed checkpoint: history rewritten',
+  checkpoint_signature_invalid: 'a checkpoint is not signed by the Argus key',
+  truncated: 'the chain ends before the latest signed checkpoint: events deleted',
 };
 
 function summary(verification: ChainVerification): string {
@@ -18,24 +22,22 @@ function summary(verification: ChainVerification): string {
     return `BROKEN at event #${verification.brokenAt} (${BREAK_REASONS[verification.reason]})`;
   }
   const head = verification.headSeq === null ? '' : `, head #${verification.headSeq}`;
-  return `Intact — ${verification.checked} events checked${head}`;
+  const checkpoints = verification.checkpoints ? `; ${verification.checkpoints.checked} signed checkpoints match` : '';
+  return `Intact — ${verification.checked} events checked${head}${checkpoints}`;
 }
 
+/** Verify the chain on demand; the signing key's fingerprint for checking exports offline. */
 export const ChainStatus: Component = () => {
   const submission = useSubmission(verifyAuditChain);
   const verify = useAction(verifyAuditChain);
+  const signingKey = createAsync(() => getSigningKey());
   const headingId = createUniqueId();
 
   return (
     <section class="panel" aria-labelledby={headingId}>
       <h2 id={headingId}>Chain status</h2>
       <div class="chain-row">
-        <button
-          type="button"
-          class="primary"
-          disabled={submission.pending}
-          onClick={() => void settled(verify())}
-        >
+        <button type="button" class="primary" disabled={submission.pending} onClick={() => void settled(verify())}>
           Verify chain
         </button>
         <p
@@ -55,7 +57,31 @@ export const ChainStatus: Component = () => {
           </Switch>
         </p>
       </div>
+      <Show when={submission.result?.checkpoints?.latest}>
+        {(latest) => (
+          <p class="muted">
+            Latest signed checkpoint: event #{latest().seq} at <Time value={latest().time} />.
+          </p>
+        )}
+      </Show>
       <ErrorAlert error={submission.error} />
+      <Show when={signingKey()}>
+        {(key) => (
+          <details class="signing-key">
+            <summary>
+              Signing key (Ed25519) SHA-256 fingerprint: <code data-testid="signing-key-fingerprint">{key().fingerprint}</code>
+            </summary>
+            <p class="muted">
+              Export manifests and checkpoints are signed with this key. Check exports offline with{' '}
+              <code>npm run audit:verify -- export manifest.json --key argus-audit-signing-key.pub.pem</code>.
+            </p>
+            <pre class="details">{key().publicKeyPem}</pre>
+            <a href="/api/audit/signing-key.pem" download="argus-audit-signing-key.pub.pem">
+              Download public key (PEM)
+            </a>
+          </details>
+        )}
+      </Show>
     </section>
   );
 };

@@ -1,0 +1,112 @@
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { parse as parseCsv } from 'csv-parse/sync';
+import type { AuditEventView, ExportManifest } from '../shared/audit.ts';
+import { recordAuditEvent } from '../server/audit/record.ts';
+import { withTransaction, type Pool } from '../server/db/pool.ts';
+import { expect, test } from './fixtures.ts';
+import { AuditPage } from './pages/AuditPage.ts';
+import { signInWith } from './pages/SignInPage.ts';
+
+/** Records an event the way a server change would, and returns it. */
+function record(pool: Pool, input: Parameters<typeof recordAuditEvent>[2]): Promise<AuditEventView> {
+  return withTransaction(pool, (client) => recordAuditEvent(client, { actor: null, ip: '198.51.100.9', userAgent: 'e2e' }, input));
+}
+
+test('an auditor searches the log by filters and opens an event to see every field', async ({ page, argus, key }) => {
+  const auditor = await argus.account('auditor');
+  const marker = `k-${randomBytes(4).toString('hex')}`;
+  const suspended = await record(argus.pool, { action: 'key.suspended', outcome: 'success', target: { type: 'key', id: marker }, details: { why: 'counter went backwards' } });
+  await record(argus.pool, { action: 'key.renamed', outcome: 'success', target: { type: 'key', id: marker } });
+  await signInWith(page, key, auditor, '/audit');
+  const audit = new AuditPage(page);
+
+  await test.step('filter by target and severity', async () => {
+    await audit.searchFor(async (form) => {
+      await form.getByLabel('Target').fill(marker);
+      await form.getByLabel('Severity').selectOption('critical');
+    });
+    await expect(page).toHaveURL(new RegExp(`target=${marker}`));
+    await expect(audit.events.locator('tr.event')).toHaveCount(1);
+    await expect(audit.row(suspended.seq)).toHaveClass(/alert/);
+  });
+
+  await test.step('open the event', async () => {
+    await audit.row(suspended.seq).getByRole('button', { name: `#${suspended.seq}` }).click();
+    const facts = page.getByRole('definition');
+    await expect(page.getByText(suspended.hash)).toBeVisible();
+    await expect(page.getByText('counter went backwards')).toBeVisible();
+    await expect(facts.filter({ hasText: '198.51.100.9' })).toBeVisible();
+    // Auditors see ids as text, not links into the admin console.
+    await expect(page.getByRole('link', { name: marker })).toHaveCount(0);
+  });
+
+  await test.step('clear the search', async () => {
+    await audit.search.getByRole('button', { name: 'Clear' }).click();
+    await expect(audit.events.locator('tr.event').nth(2)).toBeVisible();
+  });
+});
+
+test('new events appear live, high and critical ones highlighted', async ({ page, argus, key }) => {
+  const auditor = await argus.account('auditor');
+  await signInWith(page, key, auditor, '/audit');
+  const audit = new AuditPage(page);
+  await expect(audit.events).toBeVisible();
+  // Live events arrive over the page's WebSocket: wait until it is open.
+  await expect(page.getByTestId('connection-state')).toHaveText('Connected');
+  const critical = await record(argus.pool, { action: 'key.suspended', outcome: 'success', target: { type: 'key', id: 'live-key' } });
+  await expect(audit.row(critical.seq)).toBeVisible();
+  await expect(audit.row(critical.seq)).toHaveClass(/alert/);
+  await expect(audit.liveCount).toContainText('high or critical');
+  const quiet = await record(argus.pool, { action: 'grant.expired', outcome: 'success' });
+  await expect(audit.row(quiet.seq)).toBeVisible();
+  await expect(audit.row(quiet.seq)).not.toHaveClass(/alert/);
+});
+
+test('an auditor exports a filtered range as CSV and JSON Lines, with progress and a signed manifest', async ({ page, argus, key }) => {
+  const auditor = await argus.account('auditor');
+  const marker = `e-${randomBytes(4).toString('hex')}`;
+  for (let i = 0; i < 3; i += 1) await record(argus.pool, { action: 'user.disabled', outcome: 'success', target: { type: 'user', id: marker }, details: { i } });
+  await signInWith(page, key, auditor, `/audit?target=${marker}`);
+  const audit = new AuditPage(page);
+  await expect(audit.events.locator('tr.event')).toHaveCount(3);
+
+  await test.step('CSV', async () => {
+    await audit.exportForm.getByLabel('Format').selectOption('csv');
+    const [download] = await Promise.all([page.waitForEvent('download'), audit.exportForm.getByRole('button', { name: 'Export' }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^argus-audit-.+\.csv$/);
+    const rows = parseCsv(readFileSync((await download.path())!), { columns: true }) as Array<Record<string, string>>;
+    expect(rows.map((row) => row.target_id)).toEqual([marker, marker, marker]);
+    await expect(audit.exportStatus).toContainText('3 events');
+  });
+
+  await test.step('JSON Lines and its manifest', async () => {
+    await audit.exportForm.getByLabel('Format').selectOption('jsonl');
+    const [download] = await Promise.all([page.waitForEvent('download'), audit.exportForm.getByRole('button', { name: 'Export' }).click()]);
+    const lines = readFileSync((await download.path())!, 'utf8').split('\n').filter(Boolean);
+    expect(lines.map((line) => (JSON.parse(line) as AuditEventView).targetId)).toEqual([marker, marker, marker]);
+    const [manifestDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download signed manifest' }).click()]);
+    const manifest = JSON.parse(readFileSync((await manifestDownload.path())!, 'utf8')) as ExportManifest;
+    expect(manifest).toMatchObject({ format: 'jsonl', eventCount: 3, filter: { target: marker }, exporter: { username: auditor.username } });
+    await expect(audit.exportStatus).toContainText(manifest.fileSha256);
+  });
+
+  await test.step('both exports are in the audit log', async () => {
+    const response = await page.request.get(`/api/audit/events?action=audit.export&actor=${auditor.username}`);
+    expect(((await response.json()) as { events: unknown[] }).events).toHaveLength(2);
+  });
+});
+
+test('an admin follows an event to the user it concerns, and sees the signing key', async ({ page, argus, key }) => {
+  const admin = await argus.account('admin');
+  const marker = '6f1c1c52-2a5b-4e4f-9a53-2f5d0b8b1e11';
+  const event = await record(argus.pool, { action: 'user.enabled', outcome: 'success', target: { type: 'user', id: marker } });
+  await signInWith(page, key, admin, `/audit?target=${marker}`);
+  const audit = new AuditPage(page);
+  await audit.row(event.seq).getByRole('button', { name: `#${event.seq}` }).click();
+  await expect(page.getByRole('link', { name: marker })).toHaveAttribute('href', `/admin/users?q=${marker}`);
+  const fingerprint = (await page.request.get('/api/audit/signing-key').then((r) => r.json())) as { fingerprint: string };
+  await expect(page.getByTestId('signing-key-fingerprint')).toHaveText(fingerprint.fingerprint);
+  await page.getByRole('button', { name: 'Verify chain' }).click();
+  await expect(audit.chainStatus).toContainText(/Intact/);
+});

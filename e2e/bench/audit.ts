@@ -1,0 +1,165 @@
+/**
+ * `npm run bench:audit`: the audit chain's cost.
+ *
+ * 1. Appends with the chain (advisory lock, head read, hash, insert + NOTIFY, commit), one
+ *    event per transaction, from 1 and from 8 concurrent writers on separate connections.
+ * 2. Seeds EVENTS (default 1,000,000) chained events in batches (hashes computed in Node,
+ *    rows inserted 5,000 at a time through unnest), then exports the whole range in every
+ *    format through the same streaming code the API uses, into a sink that applies
+ *    backpressure like a socket, sampling RSS and heap every 10 ms.
+ *
+ * 3. Times one search page (keyset, newest first) for each kind of filter over those
+ *    events, and verifying the whole chain.
+ *
+ * Targets (issue #7): ≥ 2,000 appends/s; exports > 50,000 events/s with flat memory.
+ */
+import { Writable } from 'node:stream';
+import { EXPORT_FORMATS } from '../../shared/audit.ts';
+import { streamAuditExport } from '../../server/audit/export/streamExport.ts';
+import { recordAuditEvent } from '../../server/audit/record.ts';
+import { seedChain } from '../../server/audit/testing/seedChain.ts';
+import { verifyAuditChain } from '../../server/audit/verify.ts';
+import { migrate } from '../../server/db/migrate.ts';
+import { searchAuditEvents, type AuditWhere } from '../../server/db/audit.ts';
+import { createPool, query, withTransaction, type Pool } from '../../server/db/pool.ts';
+import { createLogger } from '../../server/log.ts';
+import { benchDatabase } from './benchSetup.ts';
+
+const EVENTS = Number(process.env.EVENTS ?? 1_000_000);
+const APPEND_SECONDS = Number(process.env.APPEND_SECONDS ?? 5);
+
+const log = createLogger('silent');
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+const rate = (count: number, ms: number) => Math.round((count / ms) * 1000).toLocaleString('en');
+
+async function appendFor(pools: Pool[], seconds: number): Promise<number> {
+  const deadline = performance.now() + seconds * 1000;
+  let appended = 0;
+  await Promise.all(
+    pools.map(async (pool, writer) => {
+      while (performance.now() < deadline) {
+        await withTransaction(pool, (client) =>
+          recordAuditEvent(client, { actor: { id: '00000000-0000-4000-8000-000000000001', username: `writer${writer}` }, ip: '10.0.0.1', userAgent: 'bench' }, {
+            action: 'model.access',
+            outcome: 'success',
+            model: 'demo',
+            details: { writer, n: appended },
+          }),
+        );
+        appended += 1;
+      }
+    }),
+  );
+  return appended;
+}
+
+async function benchAppends(databaseUrl: string, pool: Pool): Promise<void> {
+  // The chain lock is held until commit, so appends are bound by commit latency (the WAL
+  // fsync). The last run shows that bound: the same appends without waiting for the fsync
+  // (synchronous_commit = off; a what-if, Argus does not run like this).
+  const runs = [
+    { writers: 1, syncCommit: true },
+    { writers: 8, syncCommit: true },
+    { writers: 8, syncCommit: false },
+  ];
+  for (const { writers, syncCommit } of runs) {
+    const pools = Array.from({ length: writers }, () => createPool(databaseUrl, log, 1));
+    if (!syncCommit) await Promise.all(pools.map((p) => query(p, 'bench_async_commit', 'SET synchronous_commit = off')));
+    const started = performance.now();
+    const appended = await appendFor(pools, APPEND_SECONDS);
+    const ms = performance.now() - started;
+    await Promise.all(pools.map((p) => p.end()));
+    const label = `${writers} writer${writers > 1 ? 's' : ''}${syncCommit ? '' : ', synchronous_commit=off (what-if)'}`;
+    console.log(`append, ${label}: ${appended} events in ${(ms / 1000).toFixed(1)} s = ${rate(appended, ms)} events/s`);
+  }
+  const verification = await verifyAuditChain(pool);
+  if (!verification.intact) throw new Error(`the chain broke under concurrent appends: ${JSON.stringify(verification)}`);
+  console.log(`chain after appends: intact, ${verification.checked} events`);
+}
+
+async function seed(pool: Pool, count: number): Promise<void> {
+  const started = performance.now();
+  await seedChain(pool, count);
+  await query(pool, 'bench_analyze', 'ANALYZE audit_event');
+  console.log(`seeded ${count.toLocaleString('en')} chained events in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/** Milliseconds per search page (50 events, newest first) for typical filters, over the seeded chain. */
+async function benchSearch(pool: Pool, headSeq: number): Promise<void> {
+  const cases: Array<[string, AuditWhere, number | undefined]> = [
+    ['newest page', {}, undefined],
+    ['a page in the middle', {}, Math.floor(headSeq / 2)],
+    ['actor', { actor: 'user42' }, undefined],
+    ['action', { action: 'user.disabled' }, undefined],
+    ['target', { target: '00000000-0000-4000-8000-000000000123' }, undefined],
+    ['severity', { severity: 'high' }, undefined],
+    ['model, deep', { model: 'restricted-demo' }, Math.floor(headSeq / 2)],
+    ['outcome and time range', { outcome: 'failure', from: new Date(Date.now() - 200_000).toISOString() }, undefined],
+    ['nothing matches', { actor: 'nobody' }, undefined],
+  ];
+  const figures: string[] = [];
+  for (const [name, filter, beforeSeq] of cases) {
+    await searchAuditEvents(pool, filter, { beforeSeq, limit: 51 });
+    const started = performance.now();
+    for (let i = 0; i < 5; i += 1) await searchAuditEvents(pool, filter, { beforeSeq, limit: 51 });
+    figures.push(`${name} ${((performance.now() - started) / 5).toFixed(1)} ms`);
+  }
+  console.log(`search, one page of 50: ${figures.join('; ')}`);
+}
+
+/** A sink that drains at its own pace: write() says "full" past 64 KiB, like a socket. */
+function discardingSink(): Writable & { bytes: number } {
+  const sink = new Writable({
+    highWaterMark: 64 * 1024,
+    write(chunk: Buffer, _encoding, callback) {
+      sink.bytes += chunk.length;
+      setImmediate(callback);
+    },
+  }) as Writable & { bytes: number };
+  sink.bytes = 0;
+  return sink;
+}
+
+async function benchExports(pool: Pool, toSeq: number): Promise<void> {
+  for (const format of EXPORT_FORMATS) {
+    global.gc?.();
+    const before = process.memoryUsage();
+    let rssPeak = before.rss;
+    let heapPeak = before.heapUsed;
+    const sampler = setInterval(() => {
+      const now = process.memoryUsage();
+      rssPeak = Math.max(rssPeak, now.rss);
+      heapPeak = Math.max(heapPeak, now.heapUsed);
+    }, 10);
+    const sink = discardingSink();
+    const started = performance.now();
+    const summary = await streamAuditExport({ db: pool, sink, format, where: { fromSeq: 1, toSeq } });
+    const ms = performance.now() - started;
+    clearInterval(sampler);
+    console.log(
+      `export ${format.padEnd(5)}: ${summary.eventCount.toLocaleString('en')} events, ${mib(summary.fileBytes)} in ${(ms / 1000).toFixed(1)} s = ${rate(summary.eventCount, ms)} events/s; ` +
+        `RSS ${mib(before.rss)} → peak ${mib(rssPeak)}, heap ${mib(before.heapUsed)} → peak ${mib(heapPeak)}`,
+    );
+  }
+}
+
+const database = await benchDatabase();
+const pool = createPool(database.databaseUrl, log, 10);
+try {
+  await migrate(pool, log);
+  console.log(`bench:audit — ${EVENTS.toLocaleString('en')} events to export; appends for ${APPEND_SECONDS} s per run`);
+  await benchAppends(database.databaseUrl, pool);
+  await seed(pool, EVENTS);
+  const { rows } = await query<{ seq: string }>(pool, 'bench_head', 'SELECT max(seq) AS seq FROM audit_event');
+  await benchSearch(pool, Number(rows[0]!.seq));
+  const verifyStarted = performance.now();
+  const verification = await verifyAuditChain(pool);
+  const verifyMs = performance.now() - verifyStarted;
+  console.log(`verify the whole chain: ${verification.checked.toLocaleString('en')} events in ${(verifyMs / 1000).toFixed(1)} s = ${rate(verification.checked, verifyMs)} events/s (intact: ${verification.intact})`);
+  // Read the table once so every format starts from the same (warm) buffer cache.
+  await query(pool, 'bench_warm', 'SELECT count(*), sum(length(details::text)) FROM audit_event');
+  await benchExports(pool, Number(rows[0]!.seq));
+} finally {
+  await pool.end();
+  await database.drop();
+}

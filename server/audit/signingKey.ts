@@ -1,0 +1,78 @@
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** File names under the data directory (development and test only; gitignored). */
+export const DEV_PRIVATE_KEY_FILE = 'audit-signing-key.pem';
+export const DEV_PUBLIC_KEY_FILE = 'audit-signing-key.pub.pem';
+
+/**
+ * The Ed25519 key that signs export manifests and chain checkpoints. Signatures are
+ * plain Ed25519 (RFC 8032) over the exact bytes given, so stock OpenSSL verifies them.
+ */
+export class AuditSigner {
+  readonly publicKey: KeyObject;
+  readonly publicKeyPem: string;
+  /** Lowercase hex SHA-256 of the public key's SubjectPublicKeyInfo DER encoding. */
+  readonly fingerprint: string;
+
+  constructor(private readonly privateKey: KeyObject) {
+    if (privateKey.asymmetricKeyType !== 'ed25519') {
+      throw new TypeError(`the audit signing key must be Ed25519, got ${privateKey.asymmetricKeyType ?? 'a symmetric key'}`);
+    }
+    this.publicKey = createPublicKey(privateKey);
+    this.publicKeyPem = this.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    this.fingerprint = publicKeyFingerprint(this.publicKey);
+  }
+
+  static fromPem(pem: string): AuditSigner {
+    return new AuditSigner(createPrivateKey(pem));
+  }
+
+  /** Base64 Ed25519 signature of the UTF-8 bytes of `payload`. */
+  sign(payload: string): string {
+    return sign(null, Buffer.from(payload, 'utf8'), this.privateKey).toString('base64');
+  }
+}
+
+export function publicKeyFingerprint(publicKey: KeyObject): string {
+  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+}
+
+/** True when `signature` (base64) is `publicKey`'s Ed25519 signature of `payload`. */
+export function verifySignature(publicKey: KeyObject, payload: string, signature: string): boolean {
+  try {
+    return verify(null, Buffer.from(payload, 'utf8'), publicKey, Buffer.from(signature, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Development and tests: a key generated on first start and kept under the data directory,
+ * with its public half beside it for offline verifiers. Several processes may start at
+ * once: the file is written aside and hard-linked into place, so exactly one key wins.
+ */
+export function persistedSigningKeyPem(dataDir: string): string {
+  const file = path.join(dataDir, DEV_PRIVATE_KEY_FILE);
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o755 });
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const aside = `${file}.${process.pid}.${Date.now()}`;
+    writeFileSync(aside, pem, { mode: 0o600, flag: 'wx' });
+    try {
+      linkSync(aside, file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    } finally {
+      unlinkSync(aside);
+    }
+  }
+  const pem = readFileSync(file, 'utf8');
+  const publicFile = path.join(dataDir, DEV_PUBLIC_KEY_FILE);
+  if (!existsSync(publicFile)) {
+    writeFileSync(publicFile, AuditSigner.fromPem(pem).publicKeyPem, { mode: 0o644 });
+  }
+  return pem;
+}

@@ -1,0 +1,153 @@
+import { generateKeyPairSync, createPublicKey } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ChainVerification, ExportManifest } from '../../shared/audit.ts';
+import { enrollUser, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
+import { eventHash } from './chain.ts';
+import { checkpointChainHead } from './checkpointTimer.ts';
+import { signManifest } from './manifest.ts';
+import { AuditSigner } from './signingKey.ts';
+import { downloadExport, resetChain, rewriteChainFrom, tamper } from './testing/auditTestKit.ts';
+import { verifyExport, type ExportVerification } from './verifyExport.ts';
+
+let node: TestNode;
+let auditor: TestClient;
+
+beforeAll(async () => {
+  node = await startTestNode();
+  auditor = (await enrollUser(node, { username: 'vera', role: 'auditor' })).client;
+});
+afterAll(() => node.destroy());
+
+const pool = () => node.deps.pool;
+const trustedKey = () => node.deps.auditSigner.publicKey;
+const verifyInApp = async () => (await auditor.get<ChainVerification>('/api/audit/verify')).body;
+
+/** Exports the whole chain as JSON Lines and verifies it offline with the trusted key. */
+async function exportAndVerifyOffline(): Promise<ExportVerification> {
+  const exported = await downloadExport(auditor, 'jsonl');
+  return verifyExport({ exportPath: exported.files.exportPath, manifestJson: readFileSync(exported.files.manifestPath, 'utf8'), publicKey: trustedKey() });
+}
+
+const chainBreak = (result: ExportVerification) => result.problems.find((p) => p.kind === 'chain_broken');
+
+describe('tampering is caught in the app and offline', () => {
+  beforeEach(async () => {
+    await resetChain(pool(), 8);
+  });
+
+  it('an intact chain verifies in the app and offline', async () => {
+    expect(await verifyInApp()).toMatchObject({ intact: true, checked: 8, headSeq: 8 });
+    const offline = await exportAndVerifyOffline();
+    expect(offline).toMatchObject({ ok: true, chainChecked: true, eventsChecked: 8, problems: [] });
+  });
+
+  it('an edited row', async () => {
+    await tamper(pool(), `UPDATE audit_event SET outcome = 'success' WHERE seq = 3`);
+    expect(await verifyInApp()).toMatchObject({ intact: false, brokenAt: 3, reason: 'hash_mismatch' });
+    expect(chainBreak(await exportAndVerifyOffline())).toMatchObject({ seq: 3, line: 3, reason: 'hash_mismatch' });
+  });
+
+  it('a deleted row', async () => {
+    await tamper(pool(), 'DELETE FROM audit_event WHERE seq = 4');
+    expect(await verifyInApp()).toMatchObject({ intact: false, brokenAt: 4, reason: 'sequence_gap' });
+    expect(chainBreak(await exportAndVerifyOffline())).toMatchObject({ seq: 4, reason: 'sequence_gap' });
+  });
+
+  it('two swapped rows', async () => {
+    await tamper(pool(), 'UPDATE audit_event SET seq = 1000000 WHERE seq = 5');
+    await tamper(pool(), 'UPDATE audit_event SET seq = 5 WHERE seq = 6');
+    await tamper(pool(), 'UPDATE audit_event SET seq = 6 WHERE seq = 1000000');
+    expect(await verifyInApp()).toMatchObject({ intact: false, brokenAt: 5, reason: 'prev_hash_mismatch' });
+    expect(chainBreak(await exportAndVerifyOffline())).toMatchObject({ seq: 5, reason: 'prev_hash_mismatch' });
+  });
+
+  it('an inserted row, with a correct hash of its own', async () => {
+    // Make room at seq 3, then insert an event that links correctly to #2.
+    await tamper(pool(), 'UPDATE audit_event SET seq = seq + 1000 WHERE seq >= 3');
+    await tamper(pool(), 'UPDATE audit_event SET seq = seq - 999 WHERE seq >= 1003');
+    const { rows } = await pool().query<{ hash: string }>('SELECT hash FROM audit_event WHERE seq = 2');
+    const forged = {
+      seq: 3,
+      time: new Date().toISOString(),
+      actorId: null,
+      actorUsername: 'mallory',
+      action: 'user.enabled',
+      targetType: null,
+      targetId: null,
+      outcome: 'success' as const,
+      severity: 'medium' as const,
+      ip: null,
+      userAgent: null,
+      model: null,
+      details: {},
+    };
+    await tamper(
+      pool(),
+      `INSERT INTO audit_event (seq, time, actor_username, action, outcome, severity, details, prev_hash, hash)
+       VALUES (3, $1, 'mallory', 'user.enabled', 'success', 'medium', '{}', $2, $3)`,
+      [forged.time, rows[0]!.hash, eventHash(rows[0]!.hash, forged)],
+    );
+    expect(await verifyInApp()).toMatchObject({ intact: false, brokenAt: 4, reason: 'prev_hash_mismatch' });
+    expect(chainBreak(await exportAndVerifyOffline())).toMatchObject({ seq: 4, reason: 'prev_hash_mismatch' });
+  });
+
+  it('an edited row whose whole chain was recomputed is caught by a signed checkpoint', async () => {
+    expect(await checkpointChainHead({ pool: pool(), signer: node.deps.auditSigner })).toMatchObject({ seq: 8 });
+    await tamper(pool(), `UPDATE audit_event SET actor_username = 'mallory' WHERE seq = 3`);
+    await rewriteChainFrom(pool(), 3);
+    // The chain alone is consistent again …
+    const verified = await verifyInApp();
+    expect(verified).toMatchObject({ intact: false, brokenAt: 8, reason: 'checkpoint_mismatch' });
+    // … and offline, the manifest's checkpoint (inside the exported range) catches it too.
+    const offline = await exportAndVerifyOffline();
+    expect(chainBreak(offline)).toBeUndefined();
+    expect(offline.problems).toContainEqual({ kind: 'checkpoint', seq: 8, reason: 'checkpoint_mismatch' });
+  });
+
+  it('a tail cut off below the latest checkpoint', async () => {
+    await checkpointChainHead({ pool: pool(), signer: node.deps.auditSigner });
+    await tamper(pool(), 'DELETE FROM audit_event WHERE seq >= 7');
+    expect(await verifyInApp()).toMatchObject({ intact: false, brokenAt: 7, reason: 'truncated' });
+  });
+
+  it('a forged checkpoint (signed by another key) is reported', async () => {
+    const other = new AuditSigner(generateKeyPairSync('ed25519').privateKey);
+    await checkpointChainHead({ pool: pool(), signer: other });
+    expect(await verifyInApp()).toMatchObject({ intact: false, brokenAt: 8, reason: 'checkpoint_signature_invalid' });
+  });
+
+  it('an edited export line', async () => {
+    const exported = await downloadExport(auditor, 'jsonl');
+    const lines = readFileSync(exported.files.exportPath, 'utf8').split('\n');
+    lines[4] = lines[4]!.replace('"outcome":"success"', '"outcome":"failure"');
+    writeFileSync(exported.files.exportPath, lines.join('\n'));
+    const result = await verifyExport({ exportPath: exported.files.exportPath, manifestJson: readFileSync(exported.files.manifestPath, 'utf8'), publicKey: trustedKey() });
+    expect(result.ok).toBe(false);
+    expect(chainBreak(result)).toMatchObject({ seq: 5, line: 5, reason: 'hash_mismatch' });
+    expect(result.problems).toContainEqual(expect.objectContaining({ kind: 'file_changed' }));
+  });
+
+  it('a manifest signed by another key, or changed after signing', async () => {
+    const exported = await downloadExport(auditor, 'jsonl');
+    const { signature: _s, signingKey: _k, ...unsigned } = exported.manifest;
+    const forged = signManifest(new AuditSigner(generateKeyPairSync('ed25519').privateKey), unsigned);
+    const byOtherKey = await verifyExport({ exportPath: exported.files.exportPath, manifestJson: JSON.stringify(forged), publicKey: trustedKey() });
+    expect(byOtherKey.problems).toEqual([{ kind: 'manifest_signature', reason: 'wrong_key' }]);
+    // Claiming the trusted key's fingerprint does not help: the signature does not verify.
+    const claimed: ExportManifest = { ...forged, signingKey: exported.manifest.signingKey };
+    const result = await verifyExport({ exportPath: exported.files.exportPath, manifestJson: JSON.stringify(claimed), publicKey: trustedKey() });
+    expect(result.problems).toEqual([{ kind: 'manifest_signature', reason: 'bad_signature' }]);
+    const edited: ExportManifest = { ...exported.manifest, eventCount: 7 };
+    const changed = await verifyExport({ exportPath: exported.files.exportPath, manifestJson: JSON.stringify(edited), publicKey: trustedKey() });
+    expect(changed.problems).toContainEqual({ kind: 'manifest_signature', reason: 'bad_signature' });
+  });
+
+  it('a verifier given a different trusted key refuses a genuine manifest', async () => {
+    const exported = await downloadExport(auditor, 'jsonl');
+    const stranger = createPublicKey(generateKeyPairSync('ed25519').privateKey);
+    const result = await verifyExport({ exportPath: exported.files.exportPath, manifestJson: readFileSync(exported.files.manifestPath, 'utf8'), publicKey: stranger });
+    expect(result.ok).toBe(false);
+    expect(result.problems[0]).toEqual({ kind: 'manifest_signature', reason: 'wrong_key' });
+  });
+});

@@ -1,0 +1,89 @@
+/** Helpers shared by the audit tests: tampering as a database attacker would, and exports over HTTP. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { AuditEventView, AuditSearch, ExportFormat, ExportManifest } from '../../../shared/audit.ts';
+import { listAuditEventsAscending } from '../../db/audit.ts';
+import { withClient, withTransaction, type Pool } from '../../db/pool.ts';
+import type { TestClient } from '../../test/harness.ts';
+import { eventHash, GENESIS_HASH } from '../chain.ts';
+import { recordAuditEvent } from '../record.ts';
+
+/** Runs SQL with the append-only triggers bypassed, as an attacker with superuser access could. */
+export async function tamper(pool: Pool, sql: string, values: unknown[] = []): Promise<void> {
+  await withClient(pool, async (client) => {
+    await client.query("SET session_replication_role = 'replica'");
+    try {
+      await client.query(sql, values);
+    } finally {
+      await client.query("SET session_replication_role = 'origin'");
+    }
+  });
+}
+
+/** Empties the chain (and its checkpoints) and appends `count` sign-in events. */
+export async function resetChain(pool: Pool, count: number): Promise<void> {
+  await tamper(pool, 'DELETE FROM audit_event');
+  await tamper(pool, 'DELETE FROM audit_checkpoint');
+  for (let i = 0; i < count; i += 1) {
+    await withTransaction(pool, (client) =>
+      recordAuditEvent(client, { actor: { id: '00000000-0000-4000-8000-000000000001', username: i % 2 ? 'alice' : 'bob' }, ip: '10.0.0.1', userAgent: 'test' }, {
+        action: i % 3 === 2 ? 'auth.signin_failed' : 'auth.signin',
+        outcome: i % 3 === 2 ? 'failure' : 'success',
+        details: { n: i, text: 'a "quoted", multi\nline value é' },
+      }),
+    );
+  }
+}
+
+/**
+ * Rewrites the whole chain from `fromSeq` with every hash recomputed, after `edit` changed
+ * the rows: what a careful attacker does so the chain alone still verifies.
+ */
+export async function rewriteChainFrom(pool: Pool, fromSeq: number): Promise<void> {
+  const events: AuditEventView[] = await listAuditEventsAscending(pool, 0, 100_000);
+  let prevHash = GENESIS_HASH;
+  for (const event of events) {
+    if (event.seq >= fromSeq) {
+      const hash = eventHash(prevHash, event);
+      await tamper(pool, 'UPDATE audit_event SET prev_hash = $1, hash = $2 WHERE seq = $3', [prevHash, hash, event.seq]);
+      event.hash = hash;
+    }
+    prevHash = event.hash;
+  }
+}
+
+export interface DownloadedExport {
+  exportId: string;
+  expectedEvents: number;
+  body: Buffer;
+  manifest: ExportManifest;
+  /** The export and manifest written to a temporary directory, for the offline verifier. */
+  files: { exportPath: string; manifestPath: string; dir: string };
+}
+
+/** POST /api/audit/exports as the SPA does, then fetches the manifest. */
+export async function downloadExport(client: TestClient, format: ExportFormat, filter: AuditSearch = {}): Promise<DownloadedExport> {
+  const response = await fetch(`${client.baseUrl}/api/audit/exports`, {
+    method: 'POST',
+    headers: { origin: client.origin, 'content-type': 'application/json', cookie: client.cookie ?? '' },
+    body: JSON.stringify({ format, filter }),
+  });
+  if (response.status !== 200) throw new Error(`export answered ${response.status}: ${await response.text()}`);
+  const body = Buffer.from(await response.arrayBuffer());
+  const exportId = response.headers.get('x-argus-export-id')!;
+  const manifestResponse = await client.get<ExportManifest>(`/api/audit/exports/${exportId}/manifest`);
+  if (manifestResponse.status !== 200) throw new Error(`manifest answered ${manifestResponse.status}`);
+  const dir = mkdtempSync(path.join(tmpdir(), 'argus-export-'));
+  const exportPath = path.join(dir, `export.${format}`);
+  const manifestPath = path.join(dir, 'manifest.json');
+  writeFileSync(exportPath, body);
+  writeFileSync(manifestPath, JSON.stringify(manifestResponse.body, null, 2));
+  return {
+    exportId,
+    expectedEvents: Number(response.headers.get('x-argus-export-events')),
+    body,
+    manifest: manifestResponse.body,
+    files: { exportPath, manifestPath, dir },
+  };
+}
