@@ -40,6 +40,10 @@ export const Layout: Component<RouteSectionProps> = (props) => {
       () => {
         // A page moving within itself (the chat opening a conversation it just created) keeps its focus.
         if ((props.location.state as { keepFocus?: boolean } | null)?.keepFocus) return;
+        // A link that stays on screen and leads where we are now (a tab of the admin console)
+        // keeps the focus: the person moves within one page and goes on from that link.
+        const followed = document.activeElement;
+        if (followed instanceof HTMLAnchorElement && main.contains(followed) && followed.pathname === props.location.pathname) return;
         main.querySelector<HTMLElement>('h1')?.focus();
       },
       { defer: true },

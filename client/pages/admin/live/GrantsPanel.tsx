@@ -20,7 +20,8 @@ const PRESENCE_TEXT: Record<PresenceMode, string> = {
 
 type Confirm = (request: ConfirmRequest) => Promise<boolean>;
 
-const GrantRow: Component<{ grant: AdminGrantView; now: Accessor<number>; confirm: Confirm }> = (props) => {
+/** `onGone`: after the grant is revoked, its row goes: somewhere to put the focus. */
+const GrantRow: Component<{ grant: AdminGrantView; now: Accessor<number>; confirm: Confirm; onGone: () => void }> = (props) => {
   const revoking = useSubmission(revokeAdminGrant, ([id]) => id === props.grant.id);
   const revoke = useAction(revokeAdminGrant);
   const secondsLeft = () => Math.max(0, (Date.parse(props.grant.expiresAt) - props.now()) / 1000);
@@ -32,7 +33,7 @@ const GrantRow: Component<{ grant: AdminGrantView; now: Accessor<number>; confir
       message: 'Restricted models lock at once for that session, and any answer being written stops.',
       confirmLabel: 'Revoke',
     });
-    if (confirmed) await settled(revoke(props.grant.id));
+    if (confirmed && (await settled(revoke(props.grant.id)))) props.onGone();
   }
 
   return (
@@ -67,7 +68,7 @@ const GrantRow: Component<{ grant: AdminGrantView; now: Accessor<number>; confir
 };
 
 /** Live grants with their countdowns; an admin can end any of them now. */
-export const GrantsPanel: Component<{ confirm: Confirm }> = (props) => {
+export const GrantsPanel: Component<{ confirm: Confirm; onGone: () => void }> = (props) => {
   const list = createAsync(() => listAdminGrants());
   const [now, setNow] = createSignal(Date.now());
   const timer = setInterval(() => setNow(Date.now()), 1000);
@@ -88,7 +89,7 @@ export const GrantsPanel: Component<{ confirm: Confirm }> = (props) => {
             </tr>
           </thead>
           <tbody>
-            <For each={list()?.grants}>{(grant) => <GrantRow grant={grant} now={now} confirm={props.confirm} />}</For>
+            <For each={list()?.grants}>{(grant) => <GrantRow grant={grant} now={now} confirm={props.confirm} onGone={props.onGone} />}</For>
           </tbody>
         </table>
       </div>

@@ -19,7 +19,8 @@ const METHOD_TEXT: Record<AdminSessionView['method'], string> = {
 
 type Confirm = (request: ConfirmRequest) => Promise<boolean>;
 
-const SessionRow: Component<{ session: AdminSessionView; confirm: Confirm }> = (props) => {
+/** `onGone`: after the session is ended, its row goes: somewhere to put the focus. */
+const SessionRow: Component<{ session: AdminSessionView; confirm: Confirm; onGone: () => void }> = (props) => {
   const ending = useSubmission(endAdminSession, ([id]) => id === props.session.id);
   const end = useAction(endAdminSession);
 
@@ -30,7 +31,7 @@ const SessionRow: Component<{ session: AdminSessionView; confirm: Confirm }> = (
       message: `${describeUserAgent(props.session.userAgent)} at ${props.session.ip ?? 'an unknown address'} will be signed out at once, and any restricted access it holds ends.`,
       confirmLabel: 'End session',
     });
-    if (confirmed) await settled(end(props.session.id));
+    if (confirmed && (await settled(end(props.session.id)))) props.onGone();
   }
 
   return (
@@ -83,7 +84,7 @@ const SessionRow: Component<{ session: AdminSessionView; confirm: Confirm }> = (
 };
 
 /** Every signed-in session, most recently seen first; any but the admin's own can be ended. */
-export const SessionsPanel: Component<{ confirm: Confirm }> = (props) => {
+export const SessionsPanel: Component<{ confirm: Confirm; onGone: () => void }> = (props) => {
   const list = createAsync(() => listAdminSessions());
   return (
     <Show when={list()?.sessions.length} fallback={<p class="empty">Nobody is signed in</p>}>
@@ -101,7 +102,7 @@ export const SessionsPanel: Component<{ confirm: Confirm }> = (props) => {
             </tr>
           </thead>
           <tbody>
-            <For each={list()?.sessions}>{(session) => <SessionRow session={session} confirm={props.confirm} />}</For>
+            <For each={list()?.sessions}>{(session) => <SessionRow session={session} confirm={props.confirm} onGone={props.onGone} />}</For>
           </tbody>
         </table>
       </div>
