@@ -87,6 +87,19 @@ test.describe('with the keyboard alone', () => {
       const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
       expect(outline).toBe('solid');
     });
+    await test.step('the first Tab stop skips the navigation', async () => {
+      await page.goto('/account');
+      await expect(page.getByRole('heading', { name: 'Account', level: 1 })).toBeVisible();
+      const skip = page.getByRole('link', { name: 'Skip to content' });
+      await tabTo(page, skip, 'Tab', 1);
+      await expect(skip).toBeInViewport();
+      await page.keyboard.press('Enter');
+      await expect(page.getByRole('main')).toBeFocused();
+      await page.keyboard.press('Tab');
+      // The next stop is inside the page, past the navigation and Sign out.
+      expect(await page.evaluate(() => document.querySelector('main')!.contains(document.activeElement))).toBe(true);
+      await expect(page).toHaveURL(/\/account$/);
+    });
   });
 
   test('chat: pick a model with the arrows, send, stop, retry, rename, delete', async ({ page, argus, key }) => {

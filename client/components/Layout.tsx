@@ -62,6 +62,18 @@ export const Layout: Component<RouteSectionProps> = (props) => {
 
   return (
     <>
+      {/* The first Tab stop: past the navigation, straight to the page (WCAG 2.4.1). */}
+      <a
+        class="skip-link"
+        href="#main"
+        on:click={(event) => {
+          // Before the router's own link handling: this is a jump within the page, not a navigation.
+          event.preventDefault();
+          main.focus();
+        }}
+      >
+        Skip to content
+      </a>
       <header class="topbar">
         <A href="/" class="brand" end>
           Argus
@@ -101,7 +113,7 @@ export const Layout: Component<RouteSectionProps> = (props) => {
           <ErrorAlert error={signOutError()} />
         </div>
       </Show>
-      <main id="main" ref={main}>
+      <main id="main" ref={main} tabIndex={-1}>
         {props.children}
       </main>
     </>

@@ -1,5 +1,5 @@
 import { createAsync, useAction, useSubmission } from '@solidjs/router';
-import { createSignal, For, onCleanup, Show, type Accessor, type Component } from 'solid-js';
+import { createUniqueId, createSignal, For, onCleanup, Show, type Accessor, type Component } from 'solid-js';
 import type { AdminGrantView, PresenceMode } from '../../../../shared/api.ts';
 import { listAdminGrants, revokeAdminGrant } from '../../../api/adminLive.ts';
 import type { ConfirmRequest } from '../../../components/ConfirmDialog.tsx';
@@ -22,6 +22,8 @@ type Confirm = (request: ConfirmRequest) => Promise<boolean>;
 
 /** `onGone`: after the grant is revoked, its row goes: somewhere to put the focus. */
 const GrantRow: Component<{ grant: AdminGrantView; now: Accessor<number>; confirm: Confirm; onGone: () => void }> = (props) => {
+  // Row buttons say which row they act on ("Delete", described by the row's name).
+  const rowId = createUniqueId();
   const revoking = useSubmission(revokeAdminGrant, ([id]) => id === props.grant.id);
   const revoke = useAction(revokeAdminGrant);
   const secondsLeft = () => Math.max(0, (Date.parse(props.grant.expiresAt) - props.now()) / 1000);
@@ -39,7 +41,7 @@ const GrantRow: Component<{ grant: AdminGrantView; now: Accessor<number>; confir
   return (
     <>
       <tr aria-busy={Boolean(revoking.pending)}>
-        <th scope="row">{props.grant.username}</th>
+        <th scope="row" id={rowId}>{props.grant.username}</th>
         <td>{props.grant.models.join(', ')}</td>
         <td>{PRESENCE_TEXT[props.grant.presenceMode]}</td>
         <td>{props.grant.keyNickname}</td>
@@ -50,7 +52,7 @@ const GrantRow: Component<{ grant: AdminGrantView; now: Accessor<number>; confir
           </span>
         </td>
         <td class="row-actions">
-          <button type="button" class="danger" onClick={revokeGrant}>
+          <button type="button" aria-describedby={rowId} class="danger" onClick={revokeGrant}>
             Revoke
           </button>
         </td>

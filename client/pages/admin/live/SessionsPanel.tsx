@@ -1,5 +1,5 @@
 import { createAsync, useAction, useSubmission } from '@solidjs/router';
-import { For, Show, type Component } from 'solid-js';
+import { createUniqueId, For, Show, type Component } from 'solid-js';
 import type { AdminSessionView } from '../../../../shared/api.ts';
 import { endAdminSession, listAdminSessions } from '../../../api/adminLive.ts';
 import { Badge } from '../../../components/Badge.tsx';
@@ -21,6 +21,8 @@ type Confirm = (request: ConfirmRequest) => Promise<boolean>;
 
 /** `onGone`: after the session is ended, its row goes: somewhere to put the focus. */
 const SessionRow: Component<{ session: AdminSessionView; confirm: Confirm; onGone: () => void }> = (props) => {
+  // Row buttons say which row they act on ("Delete", described by the row's name).
+  const rowId = createUniqueId();
   const ending = useSubmission(endAdminSession, ([id]) => id === props.session.id);
   const end = useAction(endAdminSession);
 
@@ -37,7 +39,7 @@ const SessionRow: Component<{ session: AdminSessionView; confirm: Confirm; onGon
   return (
     <>
       <tr aria-busy={Boolean(ending.pending)}>
-        <th scope="row">
+        <th scope="row" id={rowId}>
           {props.session.username}
           <Show when={props.session.current}>
             {' '}
@@ -65,7 +67,7 @@ const SessionRow: Component<{ session: AdminSessionView; confirm: Confirm; onGon
         </td>
         <td class="row-actions">
           <Show when={!props.session.current}>
-            <button type="button" class="danger" onClick={endSession}>
+            <button type="button" aria-describedby={rowId} class="danger" onClick={endSession}>
               End session
             </button>
           </Show>
