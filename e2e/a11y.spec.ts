@@ -86,6 +86,9 @@ test.describe('no serious or critical WCAG 2.1 A/AA violations (axe)', () => {
     await release();
     await expect(page.getByTestId('grant-countdown')).toBeVisible();
     await expectAccessible(page, 'chat, restricted models unlocked');
+    // End the grant: other specs (admin-live) expect no live grant but their own.
+    await page.getByRole('button', { name: 'Lock now' }).click();
+    await expect(page.getByTestId('grant-countdown')).toHaveCount(0);
 
     await page.getByRole('radio', { name: /Demo Standard/ }).check();
     await streamMarkdownAnswer(page);

@@ -1,7 +1,8 @@
 import type { Locator, Page } from '@playwright/test';
 import { test, expect, type TestAccount } from './fixtures.ts';
 import { expireStepUp, watchStepUp } from './stepUp.ts';
-import type { VirtualAuthenticator } from './virtualAuthenticator.ts';
+import { signInWith } from './pages/SignInPage.ts';
+import { VirtualAuthenticator } from './virtualAuthenticator.ts';
 
 /** Where the focus is: an element and whether a focus indicator is drawn for it. */
 interface FocusState {
@@ -275,5 +276,50 @@ test.describe('with the keyboard alone', () => {
       await expectFocusKept(page);
       await expect(page.getByRole('heading', { name: 'Users', level: 2 })).toBeFocused();
     });
+  });
+
+  test('admin live view: revoking a grant and ending a session keep the focus in the page', async ({ page, browser, argus, key }) => {
+    test.setTimeout(60_000);
+    const admin = await argus.account('admin');
+    const user = await argus.account('user');
+    const userContext = await browser.newContext({ baseURL: argus.url });
+    try {
+      const userPage = await userContext.newPage();
+      await signInWith(userPage, await VirtualAuthenticator.attach(userPage), user, '/chat');
+      await Promise.all([
+        userPage.waitForResponse((r) => r.url().endsWith('/api/verify-key-ownership') && r.status() === 200),
+        userPage.getByRole('button', { name: 'Unlock restricted models' }).click(),
+      ]);
+
+      await signInByKeyboard(page, key, admin);
+      await openSection(page, 'Admin console');
+      await tabTo(page, page.getByRole('navigation', { name: 'Admin console' }).getByRole('link', { name: 'Live' }));
+      await page.keyboard.press('Enter');
+      const grants = page.getByRole('region', { name: 'Restricted access' });
+      const sessions = page.getByRole('region', { name: 'Sessions' });
+      const grantRow = grants.getByRole('row').filter({ has: page.getByRole('rowheader', { name: user.username }) });
+      const sessionRow = sessions.getByRole('row').filter({ has: page.getByRole('rowheader', { name: user.username }) });
+      const dialog = page.getByRole('dialog');
+
+      await test.step('Revoke, confirmed with the keyboard: the focus goes to the section heading', async () => {
+        await tabTo(page, grantRow.getByRole('button', { name: 'Revoke' }), 'Tab', 80);
+        await page.keyboard.press('Enter');
+        await tabTo(page, dialog.getByRole('button', { name: 'Revoke' }));
+        await page.keyboard.press('Enter');
+        await expect(grantRow).toHaveCount(0);
+        await expect(grants.getByRole('heading', { name: 'Restricted access' })).toBeFocused();
+      });
+
+      await test.step('End session, confirmed with the keyboard: the focus goes to the section heading', async () => {
+        await tabTo(page, sessionRow.getByRole('button', { name: 'End session' }), 'Tab', 80);
+        await page.keyboard.press('Enter');
+        await tabTo(page, dialog.getByRole('button', { name: 'End session' }));
+        await page.keyboard.press('Enter');
+        await expect(sessionRow).toHaveCount(0);
+        await expect(sessions.getByRole('heading', { name: 'Sessions' })).toBeFocused();
+      });
+    } finally {
+      await userContext.close();
+    }
   });
 });
