@@ -150,11 +150,20 @@ test.describe('no serious or critical WCAG 2.1 A/AA violations (axe)', () => {
       await console.searchUsers(admin.username);
       await expect(console.userRow(admin.username)).toBeVisible();
       await expectAccessible(page, 'admin, users, filtered');
+      await console.userRow(admin.username).getByRole('button', { name: 'Delete' }).click();
+      await expect(console.dialog).toBeVisible();
+      await expectAccessible(page, 'admin, users, confirm dialog open');
+      await page.keyboard.press('Escape');
+      await expect(console.dialog).toHaveCount(0);
     });
 
     await console.open('Security keys');
     await console.rowsSettled();
     await expectAccessible(page, 'admin, security keys');
+    await console.filterKeysByOwner(admin.username);
+    await console.keyRow('Test key', admin.username).getByRole('button', { name: 'Reassign' }).click();
+    await expect(page.getByLabel('New owner of Test key (username)')).toBeFocused();
+    await expectAccessible(page, 'admin, security keys, reassign form open');
 
     // Each tab, with a heading it always shows once loaded.
     for (const [tab, heading] of [
@@ -168,6 +177,11 @@ test.describe('no serious or critical WCAG 2.1 A/AA violations (axe)', () => {
       await expect(page.getByRole('heading', { name: heading, level: 2 })).toBeVisible();
       await expect(page.getByText('Loading…')).toHaveCount(0);
       await expectAccessible(page, `admin, ${tab.toLowerCase()}`);
+      if (tab === 'Models') {
+        await page.getByRole('row').nth(1).getByRole('button', { name: 'Edit' }).click();
+        await expect(page.getByRole('form', { name: /^Edit / })).toBeVisible();
+        await expectAccessible(page, 'admin, models, a model being edited');
+      }
     }
   });
 
