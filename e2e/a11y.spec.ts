@@ -97,6 +97,9 @@ test.describe('no serious or critical WCAG 2.1 A/AA violations (axe)', () => {
     const log = page.getByRole('log', { name: 'Conversation' });
     await expect(log.locator('pre code')).toContainText('const answer');
     await expect(log.getByRole('button', { name: 'Copy' })).toBeVisible();
+    // The answer's "## Steps" sits below the conversation's h2, not beside it.
+    await expect(log.getByRole('heading', { name: 'Steps', level: 4 })).toBeVisible();
+    await expect(page.getByRole('heading', { level: 2 }).filter({ hasText: 'Steps' })).toHaveCount(0);
     await expectAccessible(page, 'chat, streamed Markdown answer with a code block');
   });
 
