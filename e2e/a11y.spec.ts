@@ -25,7 +25,7 @@ async function streamMarkdownAnswer(page: Page): Promise<void> {
   );
 }
 
-test.describe('no serious or critical WCAG 2.1 A/AA violations (axe)', () => {
+test.describe('no serious or critical axe violations (WCAG 2.0–2.2 A/AA, best practices)', () => {
   test('sign-in: both steps and a refused password', async ({ page, argus, key }) => {
     const account = await argus.account('user');
     await key.addCredential(account.credential, 'localhost');
