@@ -40,6 +40,10 @@ export const Layout: Component<RouteSectionProps> = (props) => {
       () => {
         // A page moving within itself (the chat opening a conversation it just created) keeps its focus.
         if ((props.location.state as { keepFocus?: boolean } | null)?.keepFocus) return;
+        // A link that stays on screen and leads where we are now (a tab of the admin console)
+        // keeps the focus: the person moves within one page and goes on from that link.
+        const followed = document.activeElement;
+        if (followed instanceof HTMLAnchorElement && main.contains(followed) && followed.pathname === props.location.pathname) return;
         main.querySelector<HTMLElement>('h1')?.focus();
       },
       { defer: true },
@@ -58,6 +62,18 @@ export const Layout: Component<RouteSectionProps> = (props) => {
 
   return (
     <>
+      {/* The first Tab stop: past the navigation, straight to the page (WCAG 2.4.1). */}
+      <a
+        class="skip-link"
+        href="#main"
+        on:click={(event) => {
+          // Before the router's own link handling: this is a jump within the page, not a navigation.
+          event.preventDefault();
+          main.focus();
+        }}
+      >
+        Skip to content
+      </a>
       <header class="topbar">
         <A href="/" class="brand" end>
           Argus
@@ -97,7 +113,7 @@ export const Layout: Component<RouteSectionProps> = (props) => {
           <ErrorAlert error={signOutError()} />
         </div>
       </Show>
-      <main id="main" ref={main}>
+      <main id="main" ref={main} tabIndex={-1}>
         {props.children}
       </main>
     </>

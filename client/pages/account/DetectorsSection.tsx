@@ -1,5 +1,5 @@
 import { createAsync } from '@solidjs/router';
-import { createSignal, createUniqueId, For, Show, type Component } from 'solid-js';
+import { createSignal, createUniqueId, For, onMount, Show, type Component } from 'solid-js';
 import type { PairingCodeResponse } from '../../../shared/detector.ts';
 import { createPairingCode, listMyDetectors, revokeMyDetector } from '../../api/detectors.ts';
 import type { ConfirmRequest } from '../../components/ConfirmDialog.tsx';
@@ -26,30 +26,37 @@ const DetectorList: Component<{ confirm: (request: ConfirmRequest) => Promise<bo
   );
 };
 
-/** A fresh pairing code and the exact commands that use it, until dismissed. */
-const PairingCode: Component<{ pairing: PairingCodeResponse; onDone: () => void }> = (props) => (
-  <div class="one-time" data-testid="pairing-code">
-    <p>
-      Your pairing code: <code class="pairing-code">{props.pairing.code}</code>
-    </p>
-    <p class="muted">
-      Single use; it expires <Time value={props.pairing.expiresAt} />. On the computer your key is plugged into, run:
-    </p>
-    <pre>
-      <code>{props.pairing.commands.npx}</code>
-    </pre>
-    <p class="muted">or, from a checkout of Argus:</p>
-    <pre>
-      <code>{props.pairing.commands.checkout}</code>
-    </pre>
-    <p class="muted">
-      Then start it with <code>argus-detector run</code>. It appears below once it connects.
-    </p>
-    <button type="button" class="quiet" onClick={() => props.onDone()}>
-      Done
-    </button>
-  </div>
-);
+/**
+ * A fresh pairing code and the exact commands that use it, until dismissed. It replaces the
+ * button that asked for it, so it takes the focus (and is read out) at once.
+ */
+const PairingCode: Component<{ pairing: PairingCodeResponse; onDone: () => void }> = (props) => {
+  let code!: HTMLParagraphElement;
+  onMount(() => code.focus());
+  return (
+    <div class="one-time" data-testid="pairing-code">
+      <p ref={code} tabIndex={-1}>
+        Your pairing code: <code class="pairing-code">{props.pairing.code}</code>
+      </p>
+      <p class="muted">
+        Single use; it expires <Time value={props.pairing.expiresAt} />. On the computer your key is plugged into, run:
+      </p>
+      <pre>
+        <code>{props.pairing.commands.npx}</code>
+      </pre>
+      <p class="muted">or, from a checkout of Argus:</p>
+      <pre>
+        <code>{props.pairing.commands.checkout}</code>
+      </pre>
+      <p class="muted">
+        Then start it with <code>argus-detector run</code>. It appears below once it connects.
+      </p>
+      <button type="button" class="quiet" onClick={() => props.onDone()}>
+        Done
+      </button>
+    </div>
+  );
+};
 
 /**
  * The account page's detectors: pair one (a one-time code and the command to run), see
@@ -90,12 +97,22 @@ export const DetectorsSection: Component<{ confirm: (request: ConfirmRequest) =>
       <Show
         when={pairing()}
         fallback={
-          <button type="button" onClick={pairDetector} disabled={pending()}>
+          // aria-disabled, not disabled: a disabled button would drop the keyboard focus to <body>.
+          <button type="button" onClick={pairDetector} aria-disabled={pending()}>
             {pending() ? 'Making a code…' : 'Pair a detector'}
           </button>
         }
       >
-        {(shown) => <PairingCode pairing={shown()} onDone={() => setPairing(undefined)} />}
+        {(shown) => (
+          <PairingCode
+            pairing={shown()}
+            onDone={() => {
+              setPairing(undefined);
+              // The code and its Done button are gone: start again at the section.
+              heading.focus();
+            }}
+          />
+        )}
       </Show>
       <ErrorAlert error={error()} />
     </section>

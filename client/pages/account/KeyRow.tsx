@@ -1,5 +1,5 @@
 import { useAction, useSubmission } from '@solidjs/router';
-import { createSignal, Show, type Component } from 'solid-js';
+import { createUniqueId, createSignal, Show, type Component } from 'solid-js';
 import type { SecurityKeyView } from '../../../shared/api.ts';
 import { removeMyKey, renameMyKey } from '../../api/account.ts';
 import { Badge } from '../../components/Badge.tsx';
@@ -24,6 +24,8 @@ export interface KeyRowProps {
  * in flight (disabling would drop keyboard focus); a second click is ignored instead.
  */
 export const KeyRow: Component<KeyRowProps> = (props) => {
+  // Row buttons say which row they act on ("Delete", described by the row's name).
+  const rowId = createUniqueId();
   const renaming = useSubmission(renameMyKey, ([id]) => id === props.securityKey.id);
   const removing = useSubmission(removeMyKey, ([id]) => id === props.securityKey.id);
   const rename = useAction(renameMyKey);
@@ -67,7 +69,7 @@ export const KeyRow: Component<KeyRowProps> = (props) => {
   return (
     <>
       <tr aria-busy={busy()}>
-        <th scope="row">{props.securityKey.nickname}</th>
+        <th scope="row" id={rowId}>{props.securityKey.nickname}</th>
         <td>{props.securityKey.modelName}</td>
         <td>
           <Time value={props.securityKey.createdAt} />
@@ -93,10 +95,10 @@ export const KeyRow: Component<KeyRowProps> = (props) => {
             when={editing()}
             fallback={
               <div class="row-actions">
-                <button type="button" ref={renameButton} onClick={startRename}>
+                <button type="button" aria-describedby={rowId} ref={renameButton} onClick={startRename}>
                   Rename
                 </button>
-                <button type="button" class="danger" onClick={removeKey}>
+                <button type="button" aria-describedby={rowId} class="danger" onClick={removeKey}>
                   Remove
                 </button>
               </div>

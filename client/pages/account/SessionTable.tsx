@@ -1,5 +1,5 @@
 import { createAsync, useAction, useSubmission } from '@solidjs/router';
-import { For, Show, type Component } from 'solid-js';
+import { createUniqueId, For, Show, type Component } from 'solid-js';
 import type { SessionView } from '../../../shared/api.ts';
 import { endMySession, listMySessions } from '../../api/account.ts';
 import { Badge } from '../../components/Badge.tsx';
@@ -12,6 +12,8 @@ import { StepUpPrompt } from './StepUpPrompt.tsx';
 const SESSION_COLUMNS = 5;
 
 const SessionRow: Component<{ session: SessionView; onEnded: () => void }> = (props) => {
+  // Row buttons say which row they act on ("Delete", described by the row's name).
+  const rowId = createUniqueId();
   const ending = useSubmission(endMySession, ([id]) => id === props.session.id);
   const end = useAction(endMySession);
 
@@ -23,7 +25,7 @@ const SessionRow: Component<{ session: SessionView; onEnded: () => void }> = (pr
   return (
     <>
       <tr aria-busy={Boolean(ending.pending)}>
-        <th scope="row">
+        <th scope="row" id={rowId}>
           <Time value={props.session.signedInAt} />
           <Show when={props.session.current}>
             {' '}
@@ -36,7 +38,7 @@ const SessionRow: Component<{ session: SessionView; onEnded: () => void }> = (pr
         <td>
           <Show when={!props.session.current}>
             <div class="row-actions">
-              <button type="button" class="danger" onClick={endSession}>
+              <button type="button" aria-describedby={rowId} class="danger" onClick={endSession}>
                 End session
               </button>
             </div>

@@ -1,5 +1,5 @@
 import { useAction, useSubmission } from '@solidjs/router';
-import { createSignal, Match, Show, Switch, type Component } from 'solid-js';
+import { createUniqueId, createSignal, Match, Show, Switch, type Component } from 'solid-js';
 import type { SecurityKeyView } from '../../../shared/api.ts';
 import { deleteAdminKey, reassignAdminKey, setAdminKeyStatus } from '../../api/adminKeys.ts';
 import { Badge } from '../../components/Badge.tsx';
@@ -41,6 +41,8 @@ const DeviceInfo: Component<{ securityKey: SecurityKeyView }> = (props) => (
  * reason, which the audit log keeps.
  */
 export const AdminKeyRow: Component<AdminKeyRowProps> = (props) => {
+  // Row buttons say which row they act on ("Delete", described by the row's name).
+  const rowId = createUniqueId();
   const changing = useSubmission(setAdminKeyStatus, ([id]) => id === props.securityKey.id);
   const moving = useSubmission(reassignAdminKey, ([id]) => id === props.securityKey.id);
   const deleting = useSubmission(deleteAdminKey, ([id]) => id === props.securityKey.id);
@@ -111,7 +113,7 @@ export const AdminKeyRow: Component<AdminKeyRowProps> = (props) => {
   return (
     <>
       <tr aria-busy={busy()}>
-        <th scope="row">{key().nickname}</th>
+        <th scope="row" id={rowId}>{key().nickname}</th>
         <td>{key().ownerUsername}</td>
         <td>{key().modelName}</td>
         <td>
@@ -143,25 +145,25 @@ export const AdminKeyRow: Component<AdminKeyRowProps> = (props) => {
               <div class="row-actions" ref={actions}>
                 <Switch>
                   <Match when={key().status === 'active'}>
-                    <button type="button" class="danger" onClick={deactivate}>
+                    <button type="button" aria-describedby={rowId} class="danger" onClick={deactivate}>
                       Deactivate
                     </button>
                   </Match>
                   <Match when={key().status === 'suspended'}>
-                    <button type="button" onClick={() => startEditing('reason')}>
+                    <button type="button" aria-describedby={rowId} onClick={() => startEditing('reason')}>
                       Reactivate
                     </button>
                   </Match>
                   <Match when={key().status === 'deactivated'}>
-                    <button type="button" onClick={() => void reactivate()}>
+                    <button type="button" aria-describedby={rowId} onClick={() => void reactivate()}>
                       Reactivate
                     </button>
                   </Match>
                 </Switch>
-                <button type="button" onClick={() => startEditing('owner')}>
+                <button type="button" aria-describedby={rowId} onClick={() => startEditing('owner')}>
                   Reassign
                 </button>
-                <button type="button" class="danger" onClick={deleteKey}>
+                <button type="button" aria-describedby={rowId} class="danger" onClick={deleteKey}>
                   Delete
                 </button>
               </div>

@@ -16,6 +16,7 @@ export const CreateUserForm: Component<{ onCreated: (issued: IssuedLink) => void
 
   async function onSubmit(event: SubmitEvent & { currentTarget: HTMLFormElement }) {
     event.preventDefault();
+    if (submission.pending) return;
     const form = event.currentTarget;
     const fields = new FormData(form);
     const created = await settled(
@@ -50,7 +51,8 @@ export const CreateUserForm: Component<{ onCreated: (issued: IssuedLink) => void
             </select>
           )}
         </Field>
-        <button type="submit" class="primary" disabled={submission.pending}>
+        {/* aria-disabled, not disabled: a disabled button would drop the keyboard focus to <body>. */}
+        <button type="submit" class="primary" aria-disabled={Boolean(submission.pending)}>
           Create user
         </button>
       </form>

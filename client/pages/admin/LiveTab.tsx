@@ -42,6 +42,8 @@ export const LiveTab: Component = () => {
   const sessionsHeadingId = createUniqueId();
   const grantsHeadingId = createUniqueId();
   const feedHeadingId = createUniqueId();
+  let grantsHeading!: HTMLHeadingElement;
+  let sessionsHeading!: HTMLHeadingElement;
   const refreshSessions = throttledRevalidate(listAdminSessions.key);
   const refreshGrants = throttledRevalidate(listAdminGrants.key);
 
@@ -70,15 +72,20 @@ export const LiveTab: Component = () => {
         </DataBoundary>
       </section>
       <section class="panel" aria-labelledby={grantsHeadingId}>
-        <h2 id={grantsHeadingId}>Restricted access</h2>
+        <h2 id={grantsHeadingId} ref={grantsHeading} tabIndex={-1}>
+          Restricted access
+        </h2>
         <DataBoundary queryKey={listAdminGrants.key}>
-          <GrantsPanel confirm={confirmation.confirm} />
+          {/* A revoked grant's row goes, and the focus with it: start again at the heading. */}
+          <GrantsPanel confirm={confirmation.confirm} onGone={() => grantsHeading.focus()} />
         </DataBoundary>
       </section>
       <section class="panel" aria-labelledby={sessionsHeadingId}>
-        <h2 id={sessionsHeadingId}>Sessions</h2>
+        <h2 id={sessionsHeadingId} ref={sessionsHeading} tabIndex={-1}>
+          Sessions
+        </h2>
         <DataBoundary queryKey={listAdminSessions.key}>
-          <SessionsPanel confirm={confirmation.confirm} />
+          <SessionsPanel confirm={confirmation.confirm} onGone={() => sessionsHeading.focus()} />
         </DataBoundary>
       </section>
       <ConfirmDialog request={confirmation.request()} onClose={confirmation.answer} />

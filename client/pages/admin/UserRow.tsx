@@ -1,5 +1,5 @@
 import { A, useAction, useSubmission } from '@solidjs/router';
-import { For, Show, type Component } from 'solid-js';
+import { createUniqueId, For, Show, type Component } from 'solid-js';
 import { ROLES, type PublicUser } from '../../../shared/api.ts';
 import { ROLE_LABELS } from '../../access.ts';
 import { deleteUser, issueEnrollmentLink, updateUser } from '../../api/admin.ts';
@@ -26,6 +26,8 @@ export interface UserRowProps {
  * flight (disabling would drop keyboard focus); a second click is ignored instead.
  */
 export const UserRow: Component<UserRowProps> = (props) => {
+  // Row buttons say which row they act on ("Delete", described by the row's name).
+  const rowId = createUniqueId();
   const updating = useSubmission(updateUser, ([id]) => id === props.user.id);
   const issuing = useSubmission(issueEnrollmentLink, ([id]) => id === props.user.id);
   const deleting = useSubmission(deleteUser, ([id]) => id === props.user.id);
@@ -100,7 +102,7 @@ export const UserRow: Component<UserRowProps> = (props) => {
   return (
     <>
       <tr aria-busy={busy()}>
-        <th scope="row">{props.user.username}</th>
+        <th scope="row" id={rowId}>{props.user.username}</th>
         <td>{props.user.displayName}</td>
         <td>
           <select aria-label={`Change role for ${props.user.username}`} onChange={(event) => changeRole(event.currentTarget)}>
@@ -120,16 +122,16 @@ export const UserRow: Component<UserRowProps> = (props) => {
           <Time value={props.user.createdAt} />
         </td>
         <td class="row-actions">
-          <button type="button" class={active() ? 'danger' : undefined} onClick={toggleStatus}>
+          <button type="button" aria-describedby={rowId} class={active() ? 'danger' : undefined} onClick={toggleStatus}>
             {active() ? 'Disable' : 'Enable'}
           </button>
           <A href={`/admin/keys?owner=${encodeURIComponent(props.user.username)}`} aria-label={`Security keys of ${props.user.username}`}>
             Keys
           </A>
-          <button type="button" onClick={issueLink}>
+          <button type="button" aria-describedby={rowId} onClick={issueLink}>
             New enrollment link
           </button>
-          <button type="button" class="danger" onClick={deleteAccount}>
+          <button type="button" aria-describedby={rowId} class="danger" onClick={deleteAccount}>
             Delete
           </button>
         </td>

@@ -28,7 +28,15 @@ export const UsersTab: Component = () => {
     <>
       <Show when={issued()} keyed>
         {(shown) => (
-          <OneTimeLink username={shown.username} link={shown.link} onDismiss={() => setIssued(undefined)} />
+          <OneTimeLink
+            username={shown.username}
+            link={shown.link}
+            onDismiss={() => {
+              setIssued(undefined);
+              // The link and its Done button are gone: continue at the list the user is in.
+              usersHeading.focus();
+            }}
+          />
         )}
       </Show>
       <CreateUserForm onCreated={setIssued} />

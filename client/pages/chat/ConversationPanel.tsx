@@ -39,6 +39,7 @@ export const ConversationPanel: Component<ConversationPanelProps> = (props) => {
   const [following, setFollowing] = createSignal(true);
   let log!: HTMLDivElement;
   let form!: HTMLFormElement;
+  let composer!: HTMLTextAreaElement;
 
   const tooLong = () => draft().trim().length > MESSAGE_MAX_CHARS;
   const ready = () => !props.conversation.loading() && !props.conversation.loadError();
@@ -82,6 +83,14 @@ export const ConversationPanel: Component<ConversationPanelProps> = (props) => {
     if (!canRetry() || !model) return;
     setFollowing(true);
     void props.conversation.retry(model);
+    // The Retry button goes while the new answer streams: the focus waits in the message box.
+    composer.focus();
+  }
+
+  function stop() {
+    props.conversation.stop();
+    // The Stop button goes with the stream it stopped.
+    composer.focus();
   }
 
   function onKeyDown(event: KeyboardEvent) {
@@ -184,7 +193,10 @@ export const ConversationPanel: Component<ConversationPanelProps> = (props) => {
           {(control) => (
             <textarea
               {...control}
-              ref={(textarea) => props.composerRef?.(textarea)}
+              ref={(textarea) => {
+                composer = textarea;
+                props.composerRef?.(textarea);
+              }}
               name="message"
               rows={3}
               value={draft()}
@@ -196,7 +208,7 @@ export const ConversationPanel: Component<ConversationPanelProps> = (props) => {
         </Field>
         <div class="composer-actions">
           <Show when={props.conversation.streaming()}>
-            <button type="button" onClick={() => props.conversation.stop()}>
+            <button type="button" onClick={stop}>
               Stop
             </button>
           </Show>

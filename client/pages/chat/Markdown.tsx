@@ -4,6 +4,22 @@ import { renderMarkdown } from '../../lib/sanitize.ts';
 /** How long "Copied" stays beside a Copy button. */
 const COPIED_MS = 2_000;
 
+/**
+ * Heading levels an answer's own headings move down by: the answer sits under the page's h1
+ * and the conversation's h2, so its "# Title" becomes an h3 and the page outline stays whole.
+ */
+const HEADING_SHIFT = 2;
+
+/** Moves the answer's headings below the conversation's own (h1 → h3, … never past h6). */
+function demoteHeadings(container: HTMLElement) {
+  for (const heading of container.querySelectorAll('h1, h2, h3, h4, h5, h6')) {
+    const level = Math.min(6, Number(heading.tagName[1]) + HEADING_SHIFT);
+    const demoted = document.createElement(`h${level}`);
+    demoted.append(...heading.childNodes);
+    heading.replaceWith(demoted);
+  }
+}
+
 /** Puts a "Copy" button (and a status line saying it worked) above every code block. */
 function addCopyButtons(container: HTMLElement) {
   for (const pre of container.querySelectorAll('pre')) {
@@ -42,6 +58,7 @@ export const Markdown: Component<{ text: string }> = (props) => {
 
   createEffect(() => {
     container.replaceChildren(renderMarkdown(props.text));
+    demoteHeadings(container);
     addCopyButtons(container);
   });
 

@@ -33,6 +33,7 @@ export const PasswordStep: Component<PasswordStepProps> = (props) => {
 
   async function onSubmit(event: SubmitEvent & { currentTarget: HTMLFormElement }) {
     event.preventDefault();
+    if (submission.pending) return;
     const fields = new FormData(event.currentTarget);
     const password = String(fields.get('password') ?? '');
     setProblem(passwordProblem(password, String(fields.get('confirm') ?? '')));
@@ -53,7 +54,8 @@ export const PasswordStep: Component<PasswordStepProps> = (props) => {
         {(control) => <input {...control} name="confirm" type="password" autocomplete="new-password" required />}
       </Field>
       <Show when={message()}>{(text) => <Alert>{text()}</Alert>}</Show>
-      <button type="submit" class="primary" disabled={submission.pending}>
+      {/* aria-disabled, not disabled: a disabled button would drop the keyboard focus to <body>. */}
+      <button type="submit" class="primary" aria-disabled={Boolean(submission.pending)}>
         Set password
       </button>
     </form>

@@ -33,6 +33,7 @@ export const ResumeStep: Component<ResumeStepProps> = (props) => {
 
   async function onSubmit(event: SubmitEvent & { currentTarget: HTMLFormElement }) {
     event.preventDefault();
+    if (submission.pending) return;
     const password = String(new FormData(event.currentTarget).get('password') ?? '');
     const step = await settled(submit(props.token, password));
     if (step) await followStep(step, { destination: '/', securityKey: props.onKeyStep });
@@ -56,7 +57,8 @@ export const ResumeStep: Component<ResumeStepProps> = (props) => {
       <Show when={submission.error} fallback={<Show when={props.notice}>{(notice) => <Alert>{notice()}</Alert>}</Show>}>
         <ErrorAlert error={submission.error} />
       </Show>
-      <button type="submit" class="primary" disabled={submission.pending}>
+      {/* aria-disabled, not disabled: a disabled button would drop the keyboard focus to <body>. */}
+      <button type="submit" class="primary" aria-disabled={Boolean(submission.pending)}>
         Continue
       </button>
     </form>

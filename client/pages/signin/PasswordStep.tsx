@@ -31,6 +31,7 @@ export const PasswordStep: Component<PasswordStepProps> = (props) => {
 
   async function onSubmit(event: SubmitEvent & { currentTarget: HTMLFormElement }) {
     event.preventDefault();
+    if (busy()) return;
     const fields = new FormData(event.currentTarget);
     const username = String(fields.get('username') ?? '').trim();
     const step = await settled(submit({ username, password: String(fields.get('password') ?? '') }));
@@ -67,7 +68,8 @@ export const PasswordStep: Component<PasswordStepProps> = (props) => {
       <Show when={submission.error} fallback={<Show when={props.notice}>{(notice) => <Alert>{notice()}</Alert>}</Show>}>
         <ErrorAlert error={submission.error} />
       </Show>
-      <button type="submit" class="primary" disabled={busy()}>
+      {/* aria-disabled, not disabled: a disabled button would drop the keyboard focus to <body>. */}
+      <button type="submit" class="primary" aria-disabled={busy()}>
         {busy() ? 'Signing in…' : 'Sign in'}
       </button>
     </form>

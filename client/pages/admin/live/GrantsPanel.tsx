@@ -1,5 +1,5 @@
 import { createAsync, useAction, useSubmission } from '@solidjs/router';
-import { createSignal, For, onCleanup, Show, type Accessor, type Component } from 'solid-js';
+import { createUniqueId, createSignal, For, onCleanup, Show, type Accessor, type Component } from 'solid-js';
 import type { AdminGrantView, PresenceMode } from '../../../../shared/api.ts';
 import { listAdminGrants, revokeAdminGrant } from '../../../api/adminLive.ts';
 import type { ConfirmRequest } from '../../../components/ConfirmDialog.tsx';
@@ -20,7 +20,10 @@ const PRESENCE_TEXT: Record<PresenceMode, string> = {
 
 type Confirm = (request: ConfirmRequest) => Promise<boolean>;
 
-const GrantRow: Component<{ grant: AdminGrantView; now: Accessor<number>; confirm: Confirm }> = (props) => {
+/** `onGone`: after the grant is revoked, its row goes: somewhere to put the focus. */
+const GrantRow: Component<{ grant: AdminGrantView; now: Accessor<number>; confirm: Confirm; onGone: () => void }> = (props) => {
+  // Row buttons say which row they act on ("Delete", described by the row's name).
+  const rowId = createUniqueId();
   const revoking = useSubmission(revokeAdminGrant, ([id]) => id === props.grant.id);
   const revoke = useAction(revokeAdminGrant);
   const secondsLeft = () => Math.max(0, (Date.parse(props.grant.expiresAt) - props.now()) / 1000);
@@ -32,13 +35,13 @@ const GrantRow: Component<{ grant: AdminGrantView; now: Accessor<number>; confir
       message: 'Restricted models lock at once for that session, and any answer being written stops.',
       confirmLabel: 'Revoke',
     });
-    if (confirmed) await settled(revoke(props.grant.id));
+    if (confirmed && (await settled(revoke(props.grant.id)))) props.onGone();
   }
 
   return (
     <>
       <tr aria-busy={Boolean(revoking.pending)}>
-        <th scope="row">{props.grant.username}</th>
+        <th scope="row" id={rowId}>{props.grant.username}</th>
         <td>{props.grant.models.join(', ')}</td>
         <td>{PRESENCE_TEXT[props.grant.presenceMode]}</td>
         <td>{props.grant.keyNickname}</td>
@@ -49,7 +52,7 @@ const GrantRow: Component<{ grant: AdminGrantView; now: Accessor<number>; confir
           </span>
         </td>
         <td class="row-actions">
-          <button type="button" class="danger" onClick={revokeGrant}>
+          <button type="button" aria-describedby={rowId} class="danger" onClick={revokeGrant}>
             Revoke
           </button>
         </td>
@@ -67,7 +70,7 @@ const GrantRow: Component<{ grant: AdminGrantView; now: Accessor<number>; confir
 };
 
 /** Live grants with their countdowns; an admin can end any of them now. */
-export const GrantsPanel: Component<{ confirm: Confirm }> = (props) => {
+export const GrantsPanel: Component<{ confirm: Confirm; onGone: () => void }> = (props) => {
   const list = createAsync(() => listAdminGrants());
   const [now, setNow] = createSignal(Date.now());
   const timer = setInterval(() => setNow(Date.now()), 1000);
@@ -88,7 +91,7 @@ export const GrantsPanel: Component<{ confirm: Confirm }> = (props) => {
             </tr>
           </thead>
           <tbody>
-            <For each={list()?.grants}>{(grant) => <GrantRow grant={grant} now={now} confirm={props.confirm} />}</For>
+            <For each={list()?.grants}>{(grant) => <GrantRow grant={grant} now={now} confirm={props.confirm} onGone={props.onGone} />}</For>
           </tbody>
         </table>
       </div>

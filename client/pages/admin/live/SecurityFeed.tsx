@@ -57,7 +57,8 @@ export const SecurityFeed: Component = () => {
         <p class="muted">Live updates are paused until the connection is back; nothing recorded meanwhile is lost from the audit log.</p>
       </Show>
       <Show when={feed().length > 0} fallback={<p class="empty">{events.state() === 'connected' ? 'Waiting for events…' : 'Connecting to the live feed…'}</p>}>
-        <ol class="feed" aria-label="Security events, newest first">
+        {/* Scrolls on its own: focusable so a keyboard can scroll it too. */}
+        <ol class="feed" aria-label="Security events, newest first" tabIndex={0}>
           <For each={feed()}>
             {(event) => (
               <li classList={{ highlight: isHighlighted(event) }} data-severity={event.severity}>

@@ -1,5 +1,5 @@
 import { createAsync, useAction, useSubmission } from '@solidjs/router';
-import { For, Show, type Component } from 'solid-js';
+import { createUniqueId, For, Show, type Component } from 'solid-js';
 import type { AdminSessionView } from '../../../../shared/api.ts';
 import { endAdminSession, listAdminSessions } from '../../../api/adminLive.ts';
 import { Badge } from '../../../components/Badge.tsx';
@@ -19,7 +19,10 @@ const METHOD_TEXT: Record<AdminSessionView['method'], string> = {
 
 type Confirm = (request: ConfirmRequest) => Promise<boolean>;
 
-const SessionRow: Component<{ session: AdminSessionView; confirm: Confirm }> = (props) => {
+/** `onGone`: after the session is ended, its row goes: somewhere to put the focus. */
+const SessionRow: Component<{ session: AdminSessionView; confirm: Confirm; onGone: () => void }> = (props) => {
+  // Row buttons say which row they act on ("Delete", described by the row's name).
+  const rowId = createUniqueId();
   const ending = useSubmission(endAdminSession, ([id]) => id === props.session.id);
   const end = useAction(endAdminSession);
 
@@ -30,13 +33,13 @@ const SessionRow: Component<{ session: AdminSessionView; confirm: Confirm }> = (
       message: `${describeUserAgent(props.session.userAgent)} at ${props.session.ip ?? 'an unknown address'} will be signed out at once, and any restricted access it holds ends.`,
       confirmLabel: 'End session',
     });
-    if (confirmed) await settled(end(props.session.id));
+    if (confirmed && (await settled(end(props.session.id)))) props.onGone();
   }
 
   return (
     <>
       <tr aria-busy={Boolean(ending.pending)}>
-        <th scope="row">
+        <th scope="row" id={rowId}>
           {props.session.username}
           <Show when={props.session.current}>
             {' '}
@@ -64,7 +67,7 @@ const SessionRow: Component<{ session: AdminSessionView; confirm: Confirm }> = (
         </td>
         <td class="row-actions">
           <Show when={!props.session.current}>
-            <button type="button" class="danger" onClick={endSession}>
+            <button type="button" aria-describedby={rowId} class="danger" onClick={endSession}>
               End session
             </button>
           </Show>
@@ -83,7 +86,7 @@ const SessionRow: Component<{ session: AdminSessionView; confirm: Confirm }> = (
 };
 
 /** Every signed-in session, most recently seen first; any but the admin's own can be ended. */
-export const SessionsPanel: Component<{ confirm: Confirm }> = (props) => {
+export const SessionsPanel: Component<{ confirm: Confirm; onGone: () => void }> = (props) => {
   const list = createAsync(() => listAdminSessions());
   return (
     <Show when={list()?.sessions.length} fallback={<p class="empty">Nobody is signed in</p>}>
@@ -101,7 +104,7 @@ export const SessionsPanel: Component<{ confirm: Confirm }> = (props) => {
             </tr>
           </thead>
           <tbody>
-            <For each={list()?.sessions}>{(session) => <SessionRow session={session} confirm={props.confirm} />}</For>
+            <For each={list()?.sessions}>{(session) => <SessionRow session={session} confirm={props.confirm} onGone={props.onGone} />}</For>
           </tbody>
         </table>
       </div>

@@ -1,5 +1,5 @@
 import { useAction, useSubmission } from '@solidjs/router';
-import { createSignal, Match, Show, Switch, type Component } from 'solid-js';
+import { createUniqueId, createSignal, Match, Show, Switch, type Component } from 'solid-js';
 import type { AdminModelView, ModelTestResult, UpdateModelRequest } from '../../../../shared/api.ts';
 import { testModel, updateModel } from '../../../api/adminModels.ts';
 import { Badge } from '../../../components/Badge.tsx';
@@ -40,6 +40,8 @@ const TestResult: Component<{ result: ModelTestResult }> = (props) => (
 
 /** One model of the catalog and what an admin can do with it. */
 export const ModelRow: Component<{ model: AdminModelView; confirm: (request: ConfirmRequest) => Promise<boolean> }> = (props) => {
+  // Row buttons say which row they act on ("Delete", described by the row's name).
+  const rowId = createUniqueId();
   const updating = useSubmission(updateModel, ([id]) => id === props.model.id);
   const testing = useSubmission(testModel, ([id]) => id === props.model.id);
   const update = useAction(updateModel);
@@ -85,7 +87,7 @@ export const ModelRow: Component<{ model: AdminModelView; confirm: (request: Con
   return (
     <>
       <tr aria-busy={busy()}>
-        <th scope="row">
+        <th scope="row" id={rowId}>
           {props.model.displayName}
           <br />
           <code class="muted">{props.model.id}</code>
@@ -119,13 +121,13 @@ export const ModelRow: Component<{ model: AdminModelView; confirm: (request: Con
         </td>
         <td>{props.model.enabled ? 'Enabled' : <strong>Disabled</strong>}</td>
         <td class="row-actions">
-          <button type="button" ref={editButton} aria-expanded={editing()} onClick={() => (busy() ? undefined : setEditing(!editing()))}>
+          <button type="button" aria-describedby={rowId} ref={editButton} aria-expanded={editing()} onClick={() => (busy() ? undefined : setEditing(!editing()))}>
             Edit
           </button>
-          <button type="button" class={props.model.enabled ? 'danger' : undefined} onClick={toggleEnabled}>
+          <button type="button" aria-describedby={rowId} class={props.model.enabled ? 'danger' : undefined} onClick={toggleEnabled}>
             {props.model.enabled ? 'Disable' : 'Enable'}
           </button>
-          <button type="button" onClick={testConnection} aria-busy={Boolean(testing.pending)}>
+          <button type="button" aria-describedby={rowId} onClick={testConnection} aria-busy={Boolean(testing.pending)}>
             {testing.pending ? 'Testing…' : 'Test connection'}
           </button>
         </td>
