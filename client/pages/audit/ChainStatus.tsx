@@ -37,7 +37,8 @@ export const ChainStatus: Component = () => {
     <section class="panel" aria-labelledby={headingId}>
       <h2 id={headingId}>Chain status</h2>
       <div class="chain-row">
-        <button type="button" class="primary" disabled={submission.pending} onClick={() => void settled(verify())}>
+        {/* aria-disabled, not disabled: a disabled button would drop the keyboard focus to <body>. */}
+        <button type="button" class="primary" aria-disabled={submission.pending} onClick={() => !submission.pending && void settled(verify())}>
           Verify chain
         </button>
         <p
