@@ -27,7 +27,8 @@ export interface Config {
   dataDir: string;
   sessionSecret: string;
   secureCookies: boolean;
-  trustProxy: string | false;
+  /** Express `trust proxy`: false, a hop count, or addresses/subnets/names (`loopback`, `10.0.0.0/8`). */
+  trustProxy: string | number | false;
   session: { idleMinutes: number; maxHours: number };
   enrollmentTtlHours: number;
   webauthn: {
@@ -179,7 +180,8 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     sessionSecret: e.SESSION_SECRET ?? persistedSecret(dataDir),
     secureCookies: origin.startsWith('https:'),
-    trustProxy: e.TRUST_PROXY ?? false,
+    // A bare number is a hop count; as a string Express would read it as an address and trust nothing.
+    trustProxy: e.TRUST_PROXY === undefined ? false : /^\d+$/.test(e.TRUST_PROXY) ? Number(e.TRUST_PROXY) : e.TRUST_PROXY,
     session: { idleMinutes: e.SESSION_IDLE_MINUTES, maxHours: e.SESSION_MAX_HOURS },
     enrollmentTtlHours: e.ENROLLMENT_TTL_HOURS,
     grants: {

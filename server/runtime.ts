@@ -17,6 +17,7 @@ import { connectRedis } from './redis.ts';
 import { ChallengeStore } from './webauthn/challenges.ts';
 import { EventBus } from './realtime/bus.ts';
 import { GrantService } from './grants/grants.ts';
+import { AuditOutbox } from './outbox/auditOutbox.ts';
 import { startAuditFeed } from './realtime/auditFeed.ts';
 import { startPgListener } from './realtime/pgListener.ts';
 import { setActiveGrantsSource } from './metrics.ts';
@@ -78,7 +79,8 @@ export async function buildDeps(config: Config, log: Logger, urls: { databaseUrl
     throw error;
   });
   const idleMs = config.session.idleMinutes * 60_000;
-  const grants = new GrantService(redis, pool, bus, log, config.grants.warnSeconds);
+  const auditOutbox = new AuditOutbox(redis, pool, log);
+  const grants = new GrantService(redis, auditOutbox, bus, log, config.grants.warnSeconds);
   const sessions = new RedisSessionStore(redis, idleMs, config.session.maxHours * 3_600_000);
   // A session that ends, however it ends, takes its grant and its sockets with it.
   // The grant's GRANT_REVOKED goes out before SESSION_ENDED, which closes the session's sockets.
@@ -95,6 +97,7 @@ export async function buildDeps(config: Config, log: Logger, urls: { databaseUrl
     redis,
     bus,
     grants,
+    auditOutbox,
     sessions,
     hasher: new PasswordHasher(new HashLimiter(config.argon2.maxConcurrent, config.argon2.maxQueue)),
     signInThrottle: new SignInThrottle(redis, config.rateLimits),
@@ -137,6 +140,7 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
     const hub = attachHub(server, deps, app.get('session parser') as SessionParser);
     const detectors = attachDetectorHub(server, deps);
     const stopSweeper = deps.grants.startSweeper();
+    const stopOutbox = deps.auditOutbox.start();
     const stopRowListener = listenForRowChanges(deps, services.databaseUrl);
     const grantsForMetrics = deps.grants;
     setActiveGrantsSource(() => grantsForMetrics.countLive());
@@ -165,6 +169,7 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
       detectors,
       async close() {
         stopSweeper();
+        stopOutbox();
         await stopRowListener();
         await new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(null)));
         hub.close();

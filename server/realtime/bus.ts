@@ -76,6 +76,11 @@ export class EventBus {
     this.publish(target, event).catch((error: unknown) => this.log.warn({ err: (error as Error).message, type: event.type }, 'event not published'));
   }
 
+  /** Whether this node is subscribed right now (it re-subscribes by itself after Redis returns). */
+  get subscribed(): boolean {
+    return this.subscriber.status === 'ready';
+  }
+
   on(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
