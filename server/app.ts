@@ -77,7 +77,8 @@ export function createApp(deps: Deps, options: AppOptions = {}): express.Express
   api.use(express.json({ limit: config.bodyLimitBytes, strict: true, type: 'application/json' }));
   const sessionParser = session({
       name: SESSION_COOKIE,
-      secret: config.sessionSecret,
+      // The first signs; all verify (express-session tries each), so secrets can be rotated without signing everyone out.
+      secret: config.sessionSecrets,
       store: deps.sessions,
       resave: false,
       saveUninitialized: false,

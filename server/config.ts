@@ -25,7 +25,10 @@ export interface Config {
   /** Ports of the embedded PostgreSQL and child redis-server when the URLs are unset. */
   embeddedPorts: { postgres: number; redis: number };
   dataDir: string;
+  /** The secret that signs new session cookies (the first of sessionSecrets). */
   sessionSecret: string;
+  /** Every secret a session cookie may be signed with (rotation: new first, old ones after). */
+  sessionSecrets: string[];
   secureCookies: boolean;
   /** Express `trust proxy`: false, a hop count, or addresses/subnets/names (`loopback`, `10.0.0.0/8`). */
   trustProxy: string | number | false;
@@ -106,7 +109,11 @@ const envSchema = z.object({
   EMBEDDED_PG_PORT: intFrom(1, 65535).default(54329),
   EMBEDDED_REDIS_PORT: intFrom(1, 65535).default(63799),
   ARGUS_DATA_DIR: z.string().min(1).default('.argus'),
-  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  // Several, comma-separated, while rotating: the first signs new cookies, every one verifies.
+  SESSION_SECRET: z
+    .string()
+    .refine((v) => v.split(',').every((secret) => secret.trim().length >= 32), 'each comma-separated secret must be at least 32 characters')
+    .optional(),
   TRUST_PROXY: z.string().optional(),
   SESSION_IDLE_MINUTES: intFrom(1, 24 * 60).default(30),
   SESSION_MAX_HOURS: intFrom(1, 24 * 30).default(12),
@@ -166,6 +173,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('Invalid configuration:\n  SESSION_SECRET: required when NODE_ENV=production (32+ random characters)');
   }
   const dataDir = path.resolve(e.ARGUS_DATA_DIR);
+  const sessionSecrets = e.SESSION_SECRET ? e.SESSION_SECRET.split(',').map((secret) => secret.trim()) : [persistedSecret(dataDir)];
   return {
     env: e.NODE_ENV,
     origin,
@@ -178,7 +186,8 @@ export function loadConfig(env: Env = process.env): Config {
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     embeddedPorts: { postgres: e.EMBEDDED_PG_PORT, redis: e.EMBEDDED_REDIS_PORT },
     dataDir,
-    sessionSecret: e.SESSION_SECRET ?? persistedSecret(dataDir),
+    sessionSecret: sessionSecrets[0]!,
+    sessionSecrets,
     secureCookies: origin.startsWith('https:'),
     // A bare number is a hop count; as a string Express would read it as an address and trust nothing.
     trustProxy: e.TRUST_PROXY === undefined ? false : /^\d+$/.test(e.TRUST_PROXY) ? Number(e.TRUST_PROXY) : e.TRUST_PROXY,
