@@ -22,6 +22,11 @@ export interface Config {
   /** Unset: a local redis-server is started as a child process. */
   redisUrl: string | null;
   redisKeyPrefix: string;
+  /**
+   * Redis Sentinel: the master is found through these sentinels by name; REDIS_URL then gives
+   * only the credentials, database and TLS (its host and port are not used).
+   */
+  redisSentinel: { sentinels: Array<{ host: string; port: number }>; name: string; password: string | null } | null;
   /** Ports of the embedded PostgreSQL and child redis-server when the URLs are unset. */
   embeddedPorts: { postgres: number; redis: number };
   dataDir: string;
@@ -148,6 +153,12 @@ const envSchema = z.object({
   DETECTOR_CONNECTIONS_PER_MINUTE_PER_IP: intFrom(1, 100_000).default(60),
   DETECTOR_CONNECTIONS_PER_MINUTE: intFrom(1, 100_000).default(10),
   DETECTOR_HEARTBEAT_SECONDS: intFrom(1, 3600).default(60),
+  REDIS_SENTINELS: z
+    .string()
+    .regex(/^[\w.:[\]-]+:\d{1,5}(,[\w.:[\]-]+:\d{1,5})*$/, 'comma-separated host:port list')
+    .optional(),
+  REDIS_SENTINEL_NAME: z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, . - _ only').default('mymaster'),
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -169,6 +180,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (originHost !== rpId && !originHost.endsWith(`.${rpId}`)) {
     throw new ConfigError(`Invalid configuration:\n  ARGUS_RP_ID: "${rpId}" is not ${originHost} or a parent domain of it`);
   }
+  if (e.REDIS_SENTINELS && !e.REDIS_URL) {
+    throw new ConfigError('Invalid configuration:\n  REDIS_SENTINELS: needs REDIS_URL too (for the password, database and TLS of the master)');
+  }
   if (e.NODE_ENV === 'production' && !e.SESSION_SECRET) {
     throw new ConfigError('Invalid configuration:\n  SESSION_SECRET: required when NODE_ENV=production (32+ random characters)');
   }
@@ -184,6 +198,16 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: e.DATABASE_URL ?? null,
     redisUrl: e.REDIS_URL ?? null,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    redisSentinel: e.REDIS_SENTINELS
+      ? {
+          sentinels: e.REDIS_SENTINELS.split(',').map((entry) => {
+            const at = entry.lastIndexOf(':');
+            return { host: entry.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: Number(entry.slice(at + 1)) };
+          }),
+          name: e.REDIS_SENTINEL_NAME,
+          password: e.REDIS_SENTINEL_PASSWORD ?? null,
+        }
+      : null,
     embeddedPorts: { postgres: e.EMBEDDED_PG_PORT, redis: e.EMBEDDED_REDIS_PORT },
     dataDir,
     sessionSecret: sessionSecrets[0]!,

@@ -69,11 +69,11 @@ async function stopAll(stops: Array<() => Promise<void>>): Promise<void> {
 
 export async function buildDeps(config: Config, log: Logger, urls: { databaseUrl: string; redisUrl: string }): Promise<Deps> {
   const pool = createPool(urls.databaseUrl, log);
-  const redis = await connectRedis(urls.redisUrl, config.redisKeyPrefix, log).catch(async (error: unknown) => {
+  const redis = await connectRedis(urls.redisUrl, config.redisKeyPrefix, log, config.redisSentinel).catch(async (error: unknown) => {
     await pool.end();
     throw error;
   });
-  const bus = await EventBus.connect(urls.redisUrl, config.redisKeyPrefix, log).catch(async (error: unknown) => {
+  const bus = await EventBus.connect(urls.redisUrl, config.redisKeyPrefix, log, config.redisSentinel).catch(async (error: unknown) => {
     redis.disconnect();
     await pool.end();
     throw error;
