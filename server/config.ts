@@ -163,6 +163,9 @@ const envSchema = z.object({
 
 export type Env = Record<string, string | undefined>;
 
+/** Every environment variable Argus reads (docs/deploy.md must describe each one). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 /** Reads and validates configuration; throws ConfigError naming every bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   // Empty strings count as unset, so `FOO= npm start` behaves like not setting FOO.
