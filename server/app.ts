@@ -95,7 +95,14 @@ export function createApp(deps: Deps, options: AppOptions = {}): express.Express
     });
   // The WebSocket hub authenticates upgrades with the very same session parser.
   app.set('session parser', sessionParser);
-  api.use(sessionParser);
+  // A session that could not be loaded (Redis away) is not "unset": without this, express-session
+  // (unset: 'destroy') would delete it as the error answer ends, signing its user out over a blip.
+  api.use((req, res, next) =>
+    sessionParser(req, res, (error?: unknown) => {
+      if (error) req.sessionID = undefined as unknown as string;
+      next(error);
+    }),
+  );
   api.use(sessionUser(deps));
   mountRoutes(api, deps, API_ROUTES);
   api.use((_req, _res, next) => next(new HttpError(404, 'NOT_FOUND', 'No such API endpoint.')));

@@ -4,7 +4,7 @@
  * it returns, and no change reported as done loses its audit record.
  */
 import { randomBytes } from 'node:crypto';
-import { get } from 'node:http';
+import { Agent, get, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GrantResponse, SessionResponse } from '../shared/api.ts';
 import type { AuditEventView } from '../shared/audit.ts';
@@ -46,6 +46,24 @@ function readiness(node: TestNode): Promise<{ status: number; body: Record<strin
   });
 }
 
+/** Makes one request that needs the session on a keep-alive connection; true if the server keeps the connection afterwards. */
+async function keptAlive(node: TestNode, cookie: string): Promise<boolean> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const status = await new Promise<number>((resolve, reject) => {
+    request(`${node.url}/api/session`, { agent, headers: { cookie } }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(response.statusCode ?? 0));
+    })
+      .on('error', reject)
+      .end();
+  });
+  expect(status).toBe(503);
+  await new Promise((r) => setTimeout(r, 200));
+  const open = Object.values(agent.freeSockets).flat().length === 1;
+  agent.destroy();
+  return open;
+}
+
 const onNode = (node: TestNode, client: TestClient) => Object.assign(new TestClient(node.url, client.origin), { cookie: client.cookie });
 
 describe('Redis restarted during activity (two nodes)', () => {
@@ -83,6 +101,8 @@ describe('Redis restarted during activity (two nodes)', () => {
     const options = await rosa.client.post('/api/verify-key-ownership/options');
     expect([options.status, errorCode(options)]).toEqual([503, 'SERVICE_UNAVAILABLE']);
     await expect(TestSocket.open(nodeB.url, { cookie: rosa.client.cookie, origin: rosa.client.origin })).rejects.toMatchObject({ status: 503 });
+    // A 503 is an ordinary answer: the session it could not load is left alone and the connection stays open.
+    expect(await keptAlive(nodeA, rosa.client.cookie!)).toBe(true);
     for (const node of [nodeA, nodeB]) {
       const ready = await readiness(node);
       expect(ready.status).toBe(503);
