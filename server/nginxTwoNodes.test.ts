@@ -222,7 +222,7 @@ http {
   });
 
   it('takes the client address from X-Forwarded-For set by the proxy: audit records and sign-in limits are per client, and a spoofed header changes nothing', async () => {
-    await enrollUser(viaProxy(), { username: 'ivy', password: 'the pelican chorus sings' });
+    const ivy = await enrollUser(viaProxy(), { username: 'ivy', password: 'the pelican chorus sings' });
     const from = (address: string) => new ProxyClient(proxyUrl, ca, address);
     const attempt = (client: ProxyClient, spoofed?: string) =>
       client.request('POST', '/api/auth/signin', { username: 'ivy', password: 'wrong wrong wrong' }, spoofed ? { 'x-forwarded-for': spoofed } : {});
@@ -239,5 +239,10 @@ http {
     expect([limited.status, errorCode(limited)]).toEqual([429, 'RATE_LIMITED']);
     // Another client behind the same proxy is not limited by the first one's attempts.
     expect((await attempt(from('127.0.0.4'))).status).toBe(401);
+
+    // WebSocket upgrades never reach Express, yet their per-address limit is keyed the same way.
+    const socket = await TestSocket.open(proxyUrl, { cookie: ivy.client.cookie, origin: ORIGIN, ca, localAddress: '127.0.0.5' });
+    socket.close();
+    expect(await nodeA.deps.redis.exists('rl:ws-ip:127.0.0.5')).toBe(1);
   });
 });

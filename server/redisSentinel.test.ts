@@ -73,9 +73,9 @@ describe('through a real Redis Sentinel', () => {
   beforeAll(async () => {
     master = await ThrowawayRedis.start();
     replicaPort = await freePort();
-    replica = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(replicaPort), '--save', '', '--appendonly', 'no', '--replicaof', '127.0.0.1', String(master.port)], { stdio: 'ignore' });
-    await until(async () => String(await ask(replicaPort, 'INFO', 'replication')).includes('master_link_status:up'), 'the replica to sync');
     dir = mkdtempSync(path.join(tmpdir(), 'argus-sentinel-'));
+    replica = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(replicaPort), '--dir', dir, '--save', '', '--appendonly', 'no', '--replicaof', '127.0.0.1', String(master.port)], { stdio: 'ignore' });
+    await until(async () => String(await ask(replicaPort, 'INFO', 'replication')).includes('master_link_status:up'), 'the replica to sync');
     const sentinelPort = await freePort();
     writeFileSync(
       path.join(dir, 'sentinel.conf'),
@@ -104,7 +104,7 @@ describe('through a real Redis Sentinel', () => {
     for (const child of [sentinel, replica]) {
       if (child && child.exitCode === null) await new Promise<void>((resolve) => child.once('exit', () => resolve()).kill('SIGKILL'));
     }
-    await master?.stop();
+    await master?.destroy();
     await database?.drop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

@@ -10,13 +10,14 @@ export class ThrowawayRedis {
   private child: ChildProcess | null = null;
   private constructor(
     readonly port: number,
-    /** With a directory, every write is appended to a file there and survives a restart (as in production). */
-    private readonly persistDir: string | null,
+    /** Its own directory: a replica's sync writes an RDB file there, never into the repository. */
+    private readonly dir: string,
+    /** Every write is appended to a file and survives a restart (as in production). */
+    private readonly persistent: boolean,
   ) {}
 
   static async start({ persistent = false } = {}): Promise<ThrowawayRedis> {
-    const persistDir = persistent ? mkdtempSync(path.join(tmpdir(), 'argus-redis-')) : null;
-    const redis = new ThrowawayRedis(await freePort(), persistDir);
+    const redis = new ThrowawayRedis(await freePort(), mkdtempSync(path.join(tmpdir(), 'argus-redis-')), persistent);
     await redis.start();
     return redis;
   }
@@ -26,8 +27,8 @@ export class ThrowawayRedis {
   }
 
   async start(): Promise<void> {
-    const persistence = this.persistDir ? ['--dir', this.persistDir, '--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
-    this.child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(this.port), '--save', '', ...persistence], { stdio: 'ignore' });
+    const persistence = this.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+    this.child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(this.port), '--dir', this.dir, '--save', '', ...persistence], { stdio: 'ignore' });
     const deadline = Date.now() + 5_000;
     for (;;) {
       const probe = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
@@ -53,7 +54,7 @@ export class ThrowawayRedis {
   /** Stops the server and deletes its files. */
   async destroy(): Promise<void> {
     await this.stop();
-    if (this.persistDir) rmSync(this.persistDir, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
