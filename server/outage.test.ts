@@ -10,6 +10,7 @@ import type { GrantResponse, SessionResponse } from '../shared/api.ts';
 import type { AuditEventView } from '../shared/audit.ts';
 import { verifyAuditChain } from './audit/verify.ts';
 import { createAdminClient, query } from './db/pool.ts';
+import { exposition } from './metrics.ts';
 import { createTestDatabase, enrollUser, errorCode, signIn, startTestNode, TestClient, type TestNode } from './test/harness.ts';
 import { clearRedisPrefix, TEST_REDIS_URL } from './test/env.ts';
 import type { SoftAuthenticator } from './test/softAuthenticator.ts';
@@ -172,6 +173,7 @@ describe('Postgres restarted during activity', () => {
     expect(await rosaSocket.next('GRANT_REVOKED')).toMatchObject({ grantId, reason: 'admin_revoked' });
     expect(await node.deps.redis.exists(`sgrant:${rosa.client.sessionId}`)).toBe(0);
     expect(await node.deps.auditOutbox.pending()).toBe(1);
+    expect((await exposition()).body).toMatch(/^argus_audit_outbox_pending 1$/m);
 
     await postgres.start();
     await expect.poll(async () => (await readiness(node)).status, { timeout: 15_000, interval: 200 }).toBe(200);

@@ -20,7 +20,7 @@ import { GrantService } from './grants/grants.ts';
 import { AuditOutbox } from './outbox/auditOutbox.ts';
 import { startAuditFeed } from './realtime/auditFeed.ts';
 import { startPgListener } from './realtime/pgListener.ts';
-import { setActiveGrantsSource } from './metrics.ts';
+import { setActiveGrantsSource, setAuditOutboxSource } from './metrics.ts';
 import { startMetricsListener } from './http/metricsRoutes.ts';
 import { ROW_CHANGE_CHANNEL, RowCache } from './cache/rowCache.ts';
 import type { UserRow } from './db/users.ts';
@@ -144,6 +144,8 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
     const stopRowListener = listenForRowChanges(deps, services.databaseUrl);
     const grantsForMetrics = deps.grants;
     setActiveGrantsSource(() => grantsForMetrics.countLive());
+    const outboxForMetrics = deps.auditOutbox;
+    setAuditOutboxSource(() => outboxForMetrics.pending());
     const metricsServer = config.metrics.port ? await startMetricsListener({ ...config.metrics, port: config.metrics.port }) : null;
     const stopAuditFeed = startAuditFeed({
       databaseUrl: services.databaseUrl,
