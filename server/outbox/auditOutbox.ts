@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { recordAuditEvent, type AuditContext, type AuditInput } from '../audit/record.ts';
 import { markOutboxRecordApplied, pruneAppliedOutboxRecords } from '../db/auditOutbox.ts';
-import { withTransaction, type Pool } from '../db/pool.ts';
+import { pgErrorCode, withTransaction, type Pool } from '../db/pool.ts';
 import { isDependencyDown } from '../http/errors.ts';
 import type { Logger } from '../log.ts';
 
@@ -143,7 +143,7 @@ export class AuditOutbox {
         return true;
       });
     } catch (error) {
-      if (isDependencyDown(error)) throw error;
+      if (isDependencyDown(error) || isTransient(error)) throw error;
       // Refused for good (a bug, not an outage): set aside rather than block every later record.
       await this.deadLetter(raw, (error as Error).message);
       return false;
@@ -154,4 +154,12 @@ export class AuditOutbox {
     this.log.error({ err: why }, 'audit outbox record cannot be appended; moved to the dead-letter list');
     await this.redis.rpush(DEAD_LETTERS, raw);
   }
+}
+
+/**
+ * Postgres errors worth retrying: class 40 (serialization failure, deadlock), 53 (insufficient
+ * resources), 55 (lock not available), 57 (statement timeout, shutdown).
+ */
+function isTransient(error: unknown): boolean {
+  return /^(40|53|55|57)/.test(pgErrorCode(error) ?? '');
 }
