@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../audit/verify.ts';
+import { lockAuditChain } from '../db/audit.ts';
 import { createPool, query, type Pool } from '../db/pool.ts';
 import { createLogger } from '../log.ts';
 import { connectRedis } from '../redis.ts';
@@ -69,6 +70,27 @@ describe('the audit outbox', () => {
     expect(after.slice(before).map((e) => e.target_id)).toEqual(['g-3', 'g-many-0', 'g-many-1', 'g-many-2', 'g-many-3', 'g-many-4']);
     expect(await nodes[0]!.pending()).toBe(0);
     expect(await verifyAuditChain(pool)).toMatchObject({ intact: true });
+  });
+
+  it('keeps a record Postgres refused for a passing reason (the chain lock not available) and appends it later', async () => {
+    // A node whose sessions give up on a lock after 100 ms, while another transaction holds the chain's lock.
+    const impatient = createPool(`${database.url}?options=${encodeURIComponent('-c lock_timeout=100')}`, log);
+    const holder = await pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await lockAuditChain(holder);
+      const outbox = new AuditOutbox(redis, impatient, log);
+      await outbox.queue(redis.multi(), context, revoked('g-locked')).exec();
+      expect(await outbox.drain()).toBe(0);
+      expect(await outbox.pending()).toBe(1);
+      expect(await redis.llen('audit-outbox-dead')).toBe(0);
+      await holder.query('ROLLBACK');
+      expect(await outbox.drain()).toBe(1);
+      expect((await grantEvents()).at(-1)?.target_id).toBe('g-locked');
+    } finally {
+      holder.release();
+      await impatient.end();
+    }
   });
 
   it('sets aside a record that can never be appended instead of blocking the ones behind it', async () => {
