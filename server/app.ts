@@ -77,7 +77,8 @@ export function createApp(deps: Deps, options: AppOptions = {}): express.Express
   api.use(express.json({ limit: config.bodyLimitBytes, strict: true, type: 'application/json' }));
   const sessionParser = session({
       name: SESSION_COOKIE,
-      secret: config.sessionSecret,
+      // The first signs; all verify (express-session tries each), so secrets can be rotated without signing everyone out.
+      secret: config.sessionSecrets,
       store: deps.sessions,
       resave: false,
       saveUninitialized: false,
@@ -94,7 +95,14 @@ export function createApp(deps: Deps, options: AppOptions = {}): express.Express
     });
   // The WebSocket hub authenticates upgrades with the very same session parser.
   app.set('session parser', sessionParser);
-  api.use(sessionParser);
+  // A session that could not be loaded (Redis away) is not "unset": without this, express-session
+  // (unset: 'destroy') would delete it as the error answer ends, signing its user out over a blip.
+  api.use((req, res, next) =>
+    sessionParser(req, res, (error?: unknown) => {
+      if (error) req.sessionID = undefined as unknown as string;
+      next(error);
+    }),
+  );
   api.use(sessionUser(deps));
   mountRoutes(api, deps, API_ROUTES);
   api.use((_req, _res, next) => next(new HttpError(404, 'NOT_FOUND', 'No such API endpoint.')));

@@ -23,12 +23,21 @@ export interface Config {
   /** Unset: a local redis-server is started as a child process. */
   redisUrl: string | null;
   redisKeyPrefix: string;
+  /**
+   * Redis Sentinel: the master is found through these sentinels by name; REDIS_URL then gives
+   * only the credentials, database and TLS (its host and port are not used).
+   */
+  redisSentinel: { sentinels: Array<{ host: string; port: number }>; name: string; password: string | null } | null;
   /** Ports of the embedded PostgreSQL and child redis-server when the URLs are unset. */
   embeddedPorts: { postgres: number; redis: number };
   dataDir: string;
+  /** The secret that signs new session cookies (the first of sessionSecrets). */
   sessionSecret: string;
+  /** Every secret a session cookie may be signed with (rotation: new first, old ones after). */
+  sessionSecrets: string[];
   secureCookies: boolean;
-  trustProxy: string | false;
+  /** Express `trust proxy`: false, a hop count, or addresses/subnets/names (`loopback`, `10.0.0.0/8`). */
+  trustProxy: string | number | false;
   session: { idleMinutes: number; maxHours: number };
   enrollmentTtlHours: number;
   webauthn: {
@@ -112,7 +121,11 @@ const envSchema = z.object({
   EMBEDDED_PG_PORT: intFrom(1, 65535).default(54329),
   EMBEDDED_REDIS_PORT: intFrom(1, 65535).default(63799),
   ARGUS_DATA_DIR: z.string().min(1).default('.argus'),
-  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  // Several, comma-separated, while rotating: the first signs new cookies, every one verifies.
+  SESSION_SECRET: z
+    .string()
+    .refine((v) => v.split(',').every((secret) => secret.trim().length >= 32), 'each comma-separated secret must be at least 32 characters')
+    .optional(),
   TRUST_PROXY: z.string().optional(),
   SESSION_IDLE_MINUTES: intFrom(1, 24 * 60).default(30),
   SESSION_MAX_HOURS: intFrom(1, 24 * 30).default(12),
@@ -150,9 +163,18 @@ const envSchema = z.object({
   AUDIT_SIGNING_KEY: z.string().includes('-----BEGIN PRIVATE KEY-----', { message: 'must be a PKCS#8 PEM private key' }).optional(),
   AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
   AUDIT_CHECKPOINT_SECONDS: intFrom(5, 86_400).default(300),
+  REDIS_SENTINELS: z
+    .string()
+    .regex(/^[\w.:[\]-]+:\d{1,5}(,[\w.:[\]-]+:\d{1,5})*$/, 'comma-separated host:port list')
+    .optional(),
+  REDIS_SENTINEL_NAME: z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, . - _ only').default('mymaster'),
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
 });
 
 export type Env = Record<string, string | undefined>;
+
+/** Every environment variable Argus reads (docs/deploy.md must describe each one). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 /** Reads and validates configuration; throws ConfigError naming every bad variable. */
 export function loadConfig(env: Env = process.env): Config {
@@ -171,11 +193,15 @@ export function loadConfig(env: Env = process.env): Config {
   if (originHost !== rpId && !originHost.endsWith(`.${rpId}`)) {
     throw new ConfigError(`Invalid configuration:\n  ARGUS_RP_ID: "${rpId}" is not ${originHost} or a parent domain of it`);
   }
+  if (e.REDIS_SENTINELS && !e.REDIS_URL) {
+    throw new ConfigError('Invalid configuration:\n  REDIS_SENTINELS: needs REDIS_URL too (for the password, database and TLS of the master)');
+  }
   if (e.NODE_ENV === 'production' && !e.SESSION_SECRET) {
     throw new ConfigError('Invalid configuration:\n  SESSION_SECRET: required when NODE_ENV=production (32+ random characters)');
   }
   const dataDir = path.resolve(e.ARGUS_DATA_DIR);
   const auditSigningKeyPem = auditSigningKey(e, dataDir);
+  const sessionSecrets = e.SESSION_SECRET ? e.SESSION_SECRET.split(',').map((secret) => secret.trim()) : [persistedSecret(dataDir)];
   return {
     env: e.NODE_ENV,
     origin,
@@ -186,11 +212,23 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: e.DATABASE_URL ?? null,
     redisUrl: e.REDIS_URL ?? null,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    redisSentinel: e.REDIS_SENTINELS
+      ? {
+          sentinels: e.REDIS_SENTINELS.split(',').map((entry) => {
+            const at = entry.lastIndexOf(':');
+            return { host: entry.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: Number(entry.slice(at + 1)) };
+          }),
+          name: e.REDIS_SENTINEL_NAME,
+          password: e.REDIS_SENTINEL_PASSWORD ?? null,
+        }
+      : null,
     embeddedPorts: { postgres: e.EMBEDDED_PG_PORT, redis: e.EMBEDDED_REDIS_PORT },
     dataDir,
-    sessionSecret: e.SESSION_SECRET ?? persistedSecret(dataDir),
+    sessionSecret: sessionSecrets[0]!,
+    sessionSecrets,
     secureCookies: origin.startsWith('https:'),
-    trustProxy: e.TRUST_PROXY ?? false,
+    // A bare number is a hop count; as a string Express would read it as an address and trust nothing.
+    trustProxy: e.TRUST_PROXY === undefined ? false : /^\d+$/.test(e.TRUST_PROXY) ? Number(e.TRUST_PROXY) : e.TRUST_PROXY,
     session: { idleMinutes: e.SESSION_IDLE_MINUTES, maxHours: e.SESSION_MAX_HOURS },
     enrollmentTtlHours: e.ENROLLMENT_TTL_HOURS,
     grants: {

@@ -8,6 +8,7 @@ import type { SignInThrottle } from './auth/signInThrottle.ts';
 import type { ChallengeStore } from './webauthn/challenges.ts';
 import type { EventBus } from './realtime/bus.ts';
 import type { GrantService } from './grants/grants.ts';
+import type { AuditOutbox } from './outbox/auditOutbox.ts';
 import type { RowCache } from './cache/rowCache.ts';
 import type { UserRow } from './db/users.ts';
 import type { ModelRow } from './db/models.ts';
@@ -25,6 +26,8 @@ export interface Deps {
   challenges: ChallengeStore;
   bus: EventBus;
   grants: GrantService;
+  /** Audit records of changes made in Redis, queued with the change until Postgres takes them. */
+  auditOutbox: AuditOutbox;
   /** Hot rows, cached per node while Postgres's change notifications are being received. */
   rows: { users: RowCache<UserRow>; models: RowCache<ModelRow> };
   /** Signs audit export manifests and chain checkpoints. */

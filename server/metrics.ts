@@ -147,3 +147,20 @@ export function countAuditEvent(event: Pick<AuditEventView, 'action' | 'outcome'
 export async function exposition(): Promise<{ contentType: string; body: string }> {
   return { contentType: registry.contentType, body: await registry.metrics() };
 }
+
+let auditOutboxSource: (() => Promise<number>) | null = null;
+
+/** Audit records waiting in Redis for Postgres (docs/deploy.md §6): 0 whenever Postgres is up. */
+export const auditOutboxPending = new Gauge({
+  name: 'argus_audit_outbox_pending',
+  help: 'Audit records queued in the Redis outbox, not yet appended to the chain (all nodes; read at scrape time).',
+  registers: [registry],
+  async collect() {
+    if (auditOutboxSource) this.set(await auditOutboxSource().catch(() => Number.NaN));
+  },
+});
+
+/** Where the audit-outbox gauge reads from (the node's AuditOutbox). */
+export function setAuditOutboxSource(source: (() => Promise<number>) | null): void {
+  auditOutboxSource = source;
+}

@@ -1,12 +1,29 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
+
+/**
+ * A client for `url`, or, with Sentinel, for the master the sentinels name (the URL then
+ * gives only credentials, database and TLS). Every Argus Redis connection is made here.
+ */
+export function createRedisClient(url: string, sentinel: Config['redisSentinel'], options: RedisOptions): Redis {
+  if (!sentinel) return new Redis(url, options);
+  return new Redis(url, {
+    ...options,
+    sentinels: sentinel.sentinels,
+    name: sentinel.name,
+    ...(sentinel.password ? { sentinelPassword: sentinel.password } : {}),
+    // Keep asking the sentinels while they elect a new master.
+    sentinelRetryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+  });
+}
 
 /**
  * An ioredis client that fails fast instead of queueing while Redis is away, so requests
  * fail closed with a clear error (DESIGN.md invariant 4) and recover when it returns.
  */
-export async function connectRedis(url: string, keyPrefix: string, log: Logger): Promise<Redis> {
-  const redis = new Redis(url, {
+export async function connectRedis(url: string, keyPrefix: string, log: Logger, sentinel: Config['redisSentinel'] = null): Promise<Redis> {
+  const redis = createRedisClient(url, sentinel, {
     keyPrefix,
     lazyConnect: true,
     enableOfflineQueue: false,

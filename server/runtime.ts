@@ -17,9 +17,10 @@ import { connectRedis } from './redis.ts';
 import { ChallengeStore } from './webauthn/challenges.ts';
 import { EventBus } from './realtime/bus.ts';
 import { GrantService } from './grants/grants.ts';
+import { AuditOutbox } from './outbox/auditOutbox.ts';
 import { startAuditFeed } from './realtime/auditFeed.ts';
 import { startPgListener } from './realtime/pgListener.ts';
-import { setActiveGrantsSource } from './metrics.ts';
+import { setActiveGrantsSource, setAuditOutboxSource } from './metrics.ts';
 import { startMetricsListener } from './http/metricsRoutes.ts';
 import { ROW_CHANGE_CHANNEL, RowCache } from './cache/rowCache.ts';
 import type { UserRow } from './db/users.ts';
@@ -70,17 +71,18 @@ async function stopAll(stops: Array<() => Promise<void>>): Promise<void> {
 
 export async function buildDeps(config: Config, log: Logger, urls: { databaseUrl: string; redisUrl: string }): Promise<Deps> {
   const pool = createPool(urls.databaseUrl, log);
-  const redis = await connectRedis(urls.redisUrl, config.redisKeyPrefix, log).catch(async (error: unknown) => {
+  const redis = await connectRedis(urls.redisUrl, config.redisKeyPrefix, log, config.redisSentinel).catch(async (error: unknown) => {
     await pool.end();
     throw error;
   });
-  const bus = await EventBus.connect(urls.redisUrl, config.redisKeyPrefix, log).catch(async (error: unknown) => {
+  const bus = await EventBus.connect(urls.redisUrl, config.redisKeyPrefix, log, config.redisSentinel).catch(async (error: unknown) => {
     redis.disconnect();
     await pool.end();
     throw error;
   });
   const idleMs = config.session.idleMinutes * 60_000;
-  const grants = new GrantService(redis, pool, bus, log, config.grants.warnSeconds);
+  const auditOutbox = new AuditOutbox(redis, pool, log);
+  const grants = new GrantService(redis, auditOutbox, bus, log, config.grants.warnSeconds);
   const sessions = new RedisSessionStore(redis, idleMs, config.session.maxHours * 3_600_000);
   // A session that ends, however it ends, takes its grant and its sockets with it.
   // The grant's GRANT_REVOKED goes out before SESSION_ENDED, which closes the session's sockets.
@@ -97,6 +99,7 @@ export async function buildDeps(config: Config, log: Logger, urls: { databaseUrl
     redis,
     bus,
     grants,
+    auditOutbox,
     sessions,
     hasher: new PasswordHasher(new HashLimiter(config.argon2.maxConcurrent, config.argon2.maxQueue)),
     signInThrottle: new SignInThrottle(redis, config.rateLimits),
@@ -140,9 +143,12 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
     const hub = attachHub(server, deps, app.get('session parser') as SessionParser);
     const detectors = attachDetectorHub(server, deps);
     const stopSweeper = deps.grants.startSweeper();
+    const stopOutbox = deps.auditOutbox.start();
     const stopRowListener = listenForRowChanges(deps, services.databaseUrl);
     const grantsForMetrics = deps.grants;
     setActiveGrantsSource(() => grantsForMetrics.countLive());
+    const outboxForMetrics = deps.auditOutbox;
+    setAuditOutboxSource(() => outboxForMetrics.pending());
     const metricsServer = config.metrics.port ? await startMetricsListener({ ...config.metrics, port: config.metrics.port }) : null;
     const stopAuditFeed = startAuditFeed({
       databaseUrl: services.databaseUrl,
@@ -169,6 +175,7 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
       detectors,
       async close() {
         stopSweeper();
+        stopOutbox();
         await stopRowListener();
         await new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(null)));
         stopCheckpoints();

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import session from 'express-session';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 
 /** A live session found through the admin index, with when it was last seen (ms since epoch). */
 export interface LiveSession {
@@ -81,17 +81,22 @@ export class RedisSessionStore extends session.Store {
   }
 
   override destroy(sid: string, callback?: (err?: unknown) => void): void {
-    this.redis.get(sessionKey(sid)).then(async (json) => {
-      const { userId, keyId } = json ? indexIds(json) : {};
-      const multi = this.redis.multi().del(sessionKey(sid)).zrem(LIVE_SESSIONS, sid);
-      if (userId) multi.srem(userKey(userId), sid);
-      if (keyId) multi.srem(keySessionsKey(keyId), sid);
-      await multi.exec();
-      if (json) this.onDestroyed?.(sid);
-    }).then(
+    this.remove(sid).then(
       () => callback?.(),
       (err: unknown) => callback?.(err),
     );
+  }
+
+  /** `withChange` adds to the MULTI that removes the session (its audit record, for the outbox). */
+  private async remove(sid: string, withChange?: (multi: ChainableCommander) => void): Promise<void> {
+    const json = await this.redis.get(sessionKey(sid));
+    const { userId, keyId } = json ? indexIds(json) : {};
+    const multi = this.redis.multi().del(sessionKey(sid)).zrem(LIVE_SESSIONS, sid);
+    if (userId) multi.srem(userKey(userId), sid);
+    if (keyId) multi.srem(keySessionsKey(keyId), sid);
+    withChange?.(multi);
+    await multi.exec();
+    if (json) this.onDestroyed?.(sid);
   }
 
   /** Ends every session of a user; returns how many were live. */
@@ -174,8 +179,8 @@ export class RedisSessionStore extends session.Store {
     return data?.stage === 'full' ? { sid, data, lastSeenAt: Number(score) } : null;
   }
 
-  async destroyOne(sid: string): Promise<void> {
-    await new Promise<void>((resolve, reject) => this.destroy(sid, (err) => (err ? reject(err) : resolve())));
+  async destroyOne(sid: string, withChange?: (multi: ChainableCommander) => void): Promise<void> {
+    await this.remove(sid, withChange);
   }
 }
 

@@ -19,6 +19,7 @@ import type { Deps } from '../deps.ts';
 import { applyDetectorReport } from './reports.ts';
 import { DetectorMessageSchema, diffKeys, distinctKeys, keyIdentity } from './protocol.ts';
 import { detectorPresence } from './presence.ts';
+import { clientAddress, trustProxyFn } from '../http/clientAddress.ts';
 
 /** Seed design (Unhidra): 50 messages/s per connection; a detector needs far fewer. */
 const MESSAGES_PER_SECOND = 20;
@@ -85,6 +86,7 @@ function offeredProtocols(req: IncomingMessage): string[] {
  */
 export function attachDetectorHub(server: Server, deps: Deps): DetectorHub {
   const { config, redis, bus, log, pool, hasher } = deps;
+  const trustProxy = trustProxyFn(config.trustProxy);
   const presence = detectorPresence(deps);
   const wss = new WebSocketServer({
     noServer: true,
@@ -113,7 +115,7 @@ export function attachDetectorHub(server: Server, deps: Deps): DetectorHub {
   };
 
   async function authenticate(req: IncomingMessage): Promise<{ detector: DetectorRow; context: AuditContext }> {
-    const ip = req.socket.remoteAddress ?? null;
+    const ip = clientAddress(req, trustProxy);
     // A web page is never a detector: browsers always send Origin, and a page elsewhere must not connect.
     if (req.headers.origin !== undefined && req.headers.origin !== config.origin) {
       throw new HandshakeRefused(403, 'CSRF_REJECTED', 'Cross-origin detector connections are refused.');

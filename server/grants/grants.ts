@@ -1,8 +1,8 @@
 import type { ClientContext, Redis, Result } from 'ioredis';
 import type { GrantEndReason, GrantView, HidDeviceInfo, PresenceMode } from '../../shared/api.ts';
-import { recordAuditEvent, SYSTEM_CONTEXT, type AuditContext } from '../audit/record.ts';
-import { withTransaction, type Pool } from '../db/pool.ts';
+import { SYSTEM_CONTEXT, type AuditContext, type AuditInput } from '../audit/record.ts';
 import type { Logger } from '../log.ts';
+import type { AuditOutbox } from '../outbox/auditOutbox.ts';
 import type { EventBus } from '../realtime/bus.ts';
 import { grantsEnded, grantsIssued } from '../metrics.ts';
 
@@ -61,7 +61,8 @@ export class GrantService {
 
   constructor(
     private readonly redis: Redis,
-    private readonly pool: Pool,
+    /** Grant ends are audited through the outbox: the record is queued with the change itself. */
+    private readonly outbox: AuditOutbox,
     private readonly bus: EventBus,
     private readonly log: Logger,
     readonly warnSeconds: number,
@@ -117,52 +118,30 @@ export class GrantService {
 
   /**
    * Ends a grant once, whoever asks first: GETDEL claims it, so two nodes ending the same
-   * grant cannot both announce it. Audited (unless replaced by a renewal, which the caller
-   * audits) and announced to the grant's session.
+   * grant cannot both announce it. Announced to the grant's session and audited (unless
+   * replaced by a renewal, which the caller audits). The audit record is queued in the same
+   * MULTI that removes access, so a grant cannot end unrecorded even while Postgres is away;
+   * it is appended to the chain before this returns whenever Postgres answers.
    */
   async end(grantId: string, reason: GrantEndReason, context: AuditContext | null, { audit = true } = {}): Promise<Grant | null> {
     const startedAt = performance.now();
     const json = await this.redis.getdel(`grant:${grantId}`);
     if (!json) return null;
     const grant = JSON.parse(json) as Grant;
-    await this.redis
+    const multi = this.redis
       .multi()
       .compareAndDelete(`sgrant:${grant.sessionId}`, json)
       .srem(`key-grants:${grant.keyId}`, grant.id)
       .srem(`user-grants:${grant.userId}`, grant.id)
       .zrem('grant-deadlines', grant.id)
-      .zrem('grant-warnings', grant.id)
-      .exec();
+      .zrem('grant-warnings', grant.id);
+    if (audit) this.outbox.queue(multi, context ?? { ...SYSTEM_CONTEXT, actor: null }, grantEndRecord(grant, reason));
+    await multi.exec();
     grantsEnded.inc({ reason });
     this.onEnded?.({ grant, reason, startedAt, goneAt: performance.now() });
     this.bus.notify({ sessionId: grant.sessionId }, { type: 'GRANT_REVOKED', grantId: grant.id, reason });
-    if (audit) await this.auditEnd(grant, reason, context);
+    if (audit) await this.outbox.drain();
     return grant;
-  }
-
-  private async auditEnd(grant: Grant, reason: GrantEndReason, context: AuditContext | null): Promise<void> {
-    const ctx = context ?? { ...SYSTEM_CONTEXT, actor: null };
-    try {
-      await withTransaction(this.pool, (client) =>
-        recordAuditEvent(client, ctx, {
-          action: reason === 'expired' ? 'grant.expired' : 'grant.revoked',
-          outcome: 'success',
-          target: { type: 'grant', id: grant.id },
-          details: {
-            reason,
-            userId: grant.userId,
-            username: grant.username,
-            keyId: grant.keyId,
-            models: grant.models,
-            presenceMode: grant.presenceMode,
-            livedMs: Math.min(Date.now(), grant.expiresAt) - grant.issuedAt,
-          },
-        }),
-      );
-    } catch (error) {
-      // The grant is already gone (access removed, fail-safe); only its record is missing.
-      this.log.error({ err: error, grantId: grant.id, reason }, 'grant ended but its audit event could not be written');
-    }
   }
 
   async endForSession(sessionId: string, reason: GrantEndReason, context: AuditContext | null): Promise<Grant | null> {
@@ -230,6 +209,23 @@ export class GrantService {
     timer.unref();
     return () => clearInterval(timer);
   }
+}
+
+function grantEndRecord(grant: Grant, reason: GrantEndReason): AuditInput {
+  return {
+    action: reason === 'expired' ? 'grant.expired' : 'grant.revoked',
+    outcome: 'success',
+    target: { type: 'grant', id: grant.id },
+    details: {
+      reason,
+      userId: grant.userId,
+      username: grant.username,
+      keyId: grant.keyId,
+      models: grant.models,
+      presenceMode: grant.presenceMode,
+      livedMs: Math.min(Date.now(), grant.expiresAt) - grant.issuedAt,
+    },
+  };
 }
 
 declare module 'ioredis' {

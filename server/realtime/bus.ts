@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import { createRedisClient } from '../redis.ts';
 import type { Role } from '../../shared/api.ts';
 import type { ServerEvent } from '../../shared/events.ts';
 import type { Logger } from '../log.ts';
@@ -33,10 +35,10 @@ export class EventBus {
     private readonly log: Logger,
   ) {}
 
-  static async connect(url: string, prefix: string, log: Logger): Promise<EventBus> {
+  static async connect(url: string, prefix: string, log: Logger, sentinel: Config['redisSentinel'] = null): Promise<EventBus> {
     const options = { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: (n: number) => Math.min(n * 200, 2_000) };
-    const publisher = new Redis(url, options);
-    const subscriber = new Redis(url, { ...options, enableOfflineQueue: true });
+    const publisher = createRedisClient(url, sentinel, options);
+    const subscriber = createRedisClient(url, sentinel, { ...options, enableOfflineQueue: true });
     publisher.on('error', () => undefined);
     subscriber.on('error', () => undefined);
     await Promise.all([publisher.connect(), subscriber.connect()]);
@@ -74,6 +76,11 @@ export class EventBus {
   /** Publishes, logging instead of throwing: for notifications after a change has happened. */
   notify(target: EventTarget, event: ServerEvent): void {
     this.publish(target, event).catch((error: unknown) => this.log.warn({ err: (error as Error).message, type: event.type }, 'event not published'));
+  }
+
+  /** Whether this node is subscribed right now (it re-subscribes by itself after Redis returns). */
+  get subscribed(): boolean {
+    return this.subscriber.status === 'ready';
   }
 
   on(listener: Listener): () => void {

@@ -10,6 +10,7 @@ import { getUserById } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
 import type { Envelope } from './bus.ts';
 import { rateLimitHits, wsConnectionsActive, wsConnectionsTotal, wsMessages } from '../metrics.ts';
+import { clientAddress, trustProxyFn } from '../http/clientAddress.ts';
 
 export type SessionParser = RequestHandler;
 
@@ -68,6 +69,7 @@ function refuse(socket: Duplex, error: UpgradeRefused): void {
  */
 export function attachHub(server: Server, deps: Deps, sessionParser: SessionParser): Hub {
   const { config, redis, bus, log, pool } = deps;
+  const trustProxy = trustProxyFn(config.trustProxy);
   const wss = new WebSocketServer({ noServer: true, maxPayload: WS_LIMITS.maxFrameBytes });
   const connections = new Set<Connection>();
   const perIp = new RateLimiterRedis({ storeClient: redis, keyPrefix: 'rl:ws-ip', points: WS_LIMITS.connectionsPerMinutePerIp, duration: 60 });
@@ -87,7 +89,7 @@ export function attachHub(server: Server, deps: Deps, sessionParser: SessionPars
   async function authenticate(req: IncomingMessage): Promise<{ userId: string; sessionId: string; role: Role }> {
     // Cross-site WebSocket hijacking: browsers send Origin on upgrades; it must be ours.
     if (req.headers.origin !== config.origin) throw new UpgradeRefused(403, 'CSRF_REJECTED', 'Cross-origin WebSocket refused.');
-    await limit(perIp, req.socket.remoteAddress ?? 'unknown', 'from this address');
+    await limit(perIp, clientAddress(req, trustProxy), 'from this address');
     const request = req as IncomingMessage & { session?: { userId?: string; stage?: string }; sessionID?: string };
     await new Promise<void>((resolve, reject) =>
       sessionParser(request as never, new ServerResponse(req) as never, (error?: unknown) => (error ? reject(error) : resolve())),

@@ -184,15 +184,16 @@ export const accountRoutes = [
       const live = await deps.sessions.sessionsForUser(user.id);
       const match = live.find(({ sid }) => sessionHandle(sid) === params.id);
       if (!match) throw notFound('No such session.');
-      await deps.sessions.destroyOne(match.sid);
-      await withTransaction(deps.pool, (client) =>
-        recordAuditEvent(client, audit, {
+      // Queued with the change (the audit outbox): recorded even if Postgres is away right now.
+      await deps.sessions.destroyOne(match.sid, (multi) =>
+        deps.auditOutbox.queue(multi, audit, {
           action: 'auth.session_ended',
           outcome: 'success',
           target: { type: 'user', id: user.id },
           details: { session: params.id, by: 'owner' },
         }),
       );
+      await deps.auditOutbox.drain();
       return {};
     },
   }),

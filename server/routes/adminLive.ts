@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import type { AdminSessionListResponse, AdminSessionView } from '../../shared/api.ts';
-import { recordAuditEvent } from '../audit/record.ts';
 import { sessionHandle } from '../auth/sessionStore.ts';
 import { getKeyNicknamesByIds } from '../db/keys.ts';
-import { withTransaction } from '../db/pool.ts';
 import { getUsernamesByIds } from '../db/users.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import { defineRoute } from '../http/route.ts';
@@ -55,9 +53,9 @@ export const adminLiveRoutes = [
       // Ending your own session from here would be a sign-out in disguise.
       if (session.sid === req.sessionID) throw new HttpError(409, 'CONFLICT', 'This is your own session: sign out instead.');
       // The store's onDestroyed hook ends the session's grant and tells every node to close its sockets.
-      await deps.sessions.destroyOne(session.sid);
-      await withTransaction(deps.pool, (client) =>
-        recordAuditEvent(client, audit, {
+      // The audit record is queued with the change (the outbox), so the end is recorded even if Postgres is away now.
+      await deps.sessions.destroyOne(session.sid, (multi) =>
+        deps.auditOutbox.queue(multi, audit, {
           action: 'auth.session_ended',
           outcome: 'success',
           severity: 'medium',
@@ -65,6 +63,7 @@ export const adminLiveRoutes = [
           details: { session: params.id, by: 'admin', ip: session.data.ip ?? null, signedInAt: new Date(session.data.signedInAt ?? 0).toISOString() },
         }),
       );
+      await deps.auditOutbox.drain();
       return {};
     },
   }),

@@ -2,10 +2,11 @@ import express from 'express';
 import type { Deps } from '../deps.ts';
 
 /**
- * /healthz: the process is up. /readyz: Postgres and Redis both answer, so a load
- * balancer can take a node out while either is away.
+ * /healthz: the process is up. /readyz: Postgres and Redis both answer and this node hears
+ * other nodes' events (its bus subscription is up), so a load balancer can take a node out
+ * while any of them is away.
  */
-export function healthRoutes({ pool, redis }: Pick<Deps, 'pool' | 'redis'>): express.Router {
+export function healthRoutes({ pool, redis, bus }: Pick<Deps, 'pool' | 'redis' | 'bus'>): express.Router {
   const router = express.Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -15,8 +16,14 @@ export function healthRoutes({ pool, redis }: Pick<Deps, 'pool' | 'redis'>): exp
       withTimeout(pool.query('SELECT 1').then(() => true)),
       withTimeout(redis.ping().then((pong) => pong === 'PONG')),
     ]);
-    const ready = postgres && redisOk;
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', postgres: postgres ? 'ok' : 'down', redis: redisOk ? 'ok' : 'down' });
+    const events = bus.subscribed;
+    const ready = postgres && redisOk && events;
+    res.status(ready ? 200 : 503).json({
+      status: ready ? 'ready' : 'unavailable',
+      postgres: postgres ? 'ok' : 'down',
+      redis: redisOk ? 'ok' : 'down',
+      events: events ? 'ok' : 'down',
+    });
   });
   return router;
 }

@@ -1,14 +1,23 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './env.ts';
 
 /** A private redis-server on a free port, which a test can stop and start again. */
 export class ThrowawayRedis {
   private child: ChildProcess | null = null;
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    /** Its own directory: a replica's sync writes an RDB file there, never into the repository. */
+    private readonly dir: string,
+    /** Every write is appended to a file and survives a restart (as in production). */
+    private readonly persistent: boolean,
+  ) {}
 
-  static async start(): Promise<ThrowawayRedis> {
-    const redis = new ThrowawayRedis(await freePort());
+  static async start({ persistent = false } = {}): Promise<ThrowawayRedis> {
+    const redis = new ThrowawayRedis(await freePort(), mkdtempSync(path.join(tmpdir(), 'argus-redis-')), persistent);
     await redis.start();
     return redis;
   }
@@ -18,7 +27,8 @@ export class ThrowawayRedis {
   }
 
   async start(): Promise<void> {
-    this.child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(this.port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const persistence = this.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+    this.child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(this.port), '--dir', this.dir, '--save', '', ...persistence], { stdio: 'ignore' });
     const deadline = Date.now() + 5_000;
     for (;;) {
       const probe = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
@@ -39,6 +49,12 @@ export class ThrowawayRedis {
       child.kill('SIGKILL');
     });
     this.child = null;
+  }
+
+  /** Stops the server and deletes its files. */
+  async destroy(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

@@ -25,9 +25,12 @@ export class TestSocket {
   }
 
   /** Opens a socket; resolves with it, or rejects with the HTTP status of a refused upgrade. */
-  static open(baseUrl: string, { cookie, origin }: { cookie?: string | null; origin: string }): Promise<TestSocket> {
+  static open(
+    baseUrl: string,
+    { cookie, origin, ca, localAddress }: { cookie?: string | null; origin: string; /** For wss:// through a test proxy. */ ca?: string; localAddress?: string },
+  ): Promise<TestSocket> {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws`, { headers: { origin, ...(cookie ? { cookie } : {}) } });
+      const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws`, { headers: { origin, ...(cookie ? { cookie } : {}) }, ca, localAddress });
       socket.once('open', () => resolve(new TestSocket(socket)));
       socket.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { status: res.statusCode })));
       socket.once('error', reject);

@@ -1,0 +1,165 @@
+import { randomUUID } from 'node:crypto';
+import type { ChainableCommander, Redis } from 'ioredis';
+import { recordAuditEvent, type AuditContext, type AuditInput } from '../audit/record.ts';
+import { markOutboxRecordApplied, pruneAppliedOutboxRecords } from '../db/auditOutbox.ts';
+import { pgErrorCode, withTransaction, type Pool } from '../db/pool.ts';
+import { isDependencyDown } from '../http/errors.ts';
+import type { Logger } from '../log.ts';
+
+/** An audit record waiting in Redis for Postgres. */
+export interface QueuedAuditRecord {
+  id: string;
+  /** When the change it records happened (ISO 8601); kept in the appended record's details. */
+  occurredAt: string;
+  context: AuditContext;
+  input: AuditInput;
+}
+
+/** Redis keys (under the deployment's prefix). */
+const OUTBOX = 'audit-outbox';
+/** Records that can never be appended (unreadable, or refused by Postgres for a reason other than being away). */
+const DEAD_LETTERS = 'audit-outbox-dead';
+const LOCK = 'audit-outbox-lock';
+/** Longer than any one pass should take; a node that dies holding it blocks the others this long at most. */
+const LOCK_TTL_MS = 30_000;
+const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+const APPLIED_IDS_KEPT_DAYS = 30;
+
+/**
+ * The durable outbox for audit records of changes made in Redis (DESIGN.md invariant 8
+ * where one transaction cannot hold both). The record is queued in the same MULTI as the
+ * change, so the change and its record are stored together or not at all; a drainer on
+ * every node (one at a time, under a Redis lock) then appends queued records to the audit
+ * chain in order, as soon as Postgres answers. A record drained twice is appended once.
+ */
+export class AuditOutbox {
+  /** The pass queued behind the running one: later callers share it (it covers their records too). */
+  private waiting: Promise<number> | null = null;
+  private tail: Promise<unknown> = Promise.resolve();
+  /** Whether the last pass failed, so an outage is logged once rather than every second. */
+  private failing = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly pool: Pool,
+    private readonly log: Logger,
+  ) {}
+
+  /** Adds `record` to `multi`, the MULTI that makes the change it records. */
+  queue(multi: ChainableCommander, context: AuditContext, input: AuditInput, occurredAt = new Date()): ChainableCommander {
+    const record: QueuedAuditRecord = { id: randomUUID(), occurredAt: occurredAt.toISOString(), context, input };
+    return multi.rpush(OUTBOX, JSON.stringify(record));
+  }
+
+  /** Records still waiting for Postgres. */
+  pending(): Promise<number> {
+    return this.redis.llen(OUTBOX);
+  }
+
+  /**
+   * Appends every queued record it can, oldest first; resolves with how many it appended.
+   * Never throws: while Postgres or Redis is away the records stay queued for the next pass.
+   */
+  drain(): Promise<number> {
+    if (this.waiting) return this.waiting;
+    const pass = this.tail.then(() => {
+      this.waiting = null;
+      return this.pass().then(
+        (appended) => {
+          if (this.failing && appended > 0) this.log.info({ appended }, 'audit outbox drained after an outage');
+          this.failing = false;
+          return appended;
+        },
+        (error: unknown) => {
+          if (!this.failing) this.log.warn({ err: (error as Error).message }, 'audit outbox not drained; records stay queued');
+          this.failing = true;
+          return 0;
+        },
+      );
+    });
+    this.waiting = pass;
+    this.tail = pass;
+    return pass;
+  }
+
+  /** Drains every `intervalMs` until stopped (and forgets long-applied ids once an hour). */
+  start(intervalMs = 1_000): () => void {
+    let passes = 0;
+    const timer = setInterval(() => {
+      passes += 1;
+      void this.drain();
+      if (passes % Math.max(1, Math.round(3_600_000 / intervalMs)) === 0) {
+        pruneAppliedOutboxRecords(this.pool, APPLIED_IDS_KEPT_DAYS).catch(() => undefined);
+      }
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  private async pass(): Promise<number> {
+    const token = await this.acquireLock();
+    // Another node is draining: it takes every record, ours included, until the outbox is empty.
+    if (!token) return 0;
+    let appended = 0;
+    try {
+      for (;;) {
+        const raw = await this.redis.lindex(OUTBOX, 0);
+        if (raw === null) return appended;
+        if (await this.append(raw)) appended += 1;
+        await this.redis.lrem(OUTBOX, 1, raw);
+      }
+    } finally {
+      await this.redis.eval(RELEASE_LOCK, 1, LOCK, token).catch(() => undefined);
+    }
+  }
+
+  /** Waits briefly for another node's pass, so a caller on a quiet cluster finds its record appended. */
+  private async acquireLock(): Promise<string | null> {
+    const token = randomUUID();
+    for (let attempt = 0; attempt < 40; attempt += 1) {
+      if ((await this.redis.set(LOCK, token, 'PX', LOCK_TTL_MS, 'NX')) === 'OK') return token;
+      if ((await this.redis.llen(OUTBOX)) === 0) return null;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return null;
+  }
+
+  /** Appends one record; false if it was appended before. Throws (record kept) while Postgres is away. */
+  private async append(raw: string): Promise<boolean> {
+    let record: QueuedAuditRecord;
+    try {
+      record = JSON.parse(raw) as QueuedAuditRecord;
+    } catch {
+      await this.deadLetter(raw, 'unreadable');
+      return false;
+    }
+    try {
+      return await withTransaction(this.pool, async (client) => {
+        if (!(await markOutboxRecordApplied(client, record.id))) return false;
+        await recordAuditEvent(client, record.context, {
+          ...record.input,
+          details: { ...record.input.details, occurredAt: record.occurredAt },
+        });
+        return true;
+      });
+    } catch (error) {
+      if (isDependencyDown(error) || isTransient(error)) throw error;
+      // Refused for good (a bug, not an outage): set aside rather than block every later record.
+      await this.deadLetter(raw, (error as Error).message);
+      return false;
+    }
+  }
+
+  private async deadLetter(raw: string, why: string): Promise<void> {
+    this.log.error({ err: why }, 'audit outbox record cannot be appended; moved to the dead-letter list');
+    await this.redis.rpush(DEAD_LETTERS, raw);
+  }
+}
+
+/**
+ * Postgres errors worth retrying: class 40 (serialization failure, deadlock), 53 (insufficient
+ * resources), 55 (lock not available), 57 (statement timeout, shutdown).
+ */
+function isTransient(error: unknown): boolean {
+  return /^(40|53|55|57)/.test(pgErrorCode(error) ?? '');
+}
