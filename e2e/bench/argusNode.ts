@@ -14,7 +14,7 @@ const node = await startArgus(config, createLogger(config.logLevel), { serveClie
 const lag = monitorEventLoopDelay({ resolution: 5 });
 let rssStart = 0;
 let rssPeak = 0;
-const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 5);
+const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage.rss())), 5);
 
 process.on('message', async (message: string) => {
   if (message === 'measure') {

@@ -64,7 +64,7 @@ fake.tokenDelayMs = Number(process.env.TOKEN_DELAY_MS ?? 1);
 const database = await benchDatabase();
 const env = database.nodeEnv({ ARGUS_ORIGIN: ORIGIN, CHAT_REQUESTS_PER_MINUTE: '100000', CHAT_MAX_CONCURRENT_STREAMS: '1000' });
 const config = loadConfig(env);
-const child = fork(new URL('./argusNode.ts', import.meta.url).pathname, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env } });
+const child = fork(new URL('./argusNode.ts', import.meta.url).pathname, [], { execArgv: ['--import', 'tsx', ...(process.env.PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [])], env: { ...process.env, ...env } });
 const url = await new Promise<string>((resolve) => child.once('message', (m: { ready: string }) => resolve(m.ready)));
 const pool = createPool(config.databaseUrl!, createLogger('silent'), 1);
 
