@@ -11,6 +11,7 @@ import { HttpError, toErrorResponse } from './http/errors.ts';
 import { requestLog } from './http/requestLog.ts';
 import { mountRoutes, type RouteSpec } from './http/route.ts';
 import { securityHeaders } from './http/securityHeaders.ts';
+import { JSON_MAX_DEPTH, refuseDeepJson } from './http/jsonDepth.ts';
 import { openApiRoute } from './http/openapi.ts';
 import { countLimited, measureRequests, metricsWithToken } from './http/metricsRoutes.ts';
 import { accountRoutes } from './routes/account.ts';
@@ -74,7 +75,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): express.Express
 
   const api = express.Router();
   api.use(requireSameOriginJson(config.origin));
-  api.use(express.json({ limit: config.bodyLimitBytes, strict: true, type: 'application/json' }));
+  api.use(express.json({ limit: config.bodyLimitBytes, strict: true, type: 'application/json', verify: refuseDeepJson }));
   const sessionParser = session({
       name: SESSION_COOKIE,
       secret: config.sessionSecret,
@@ -121,6 +122,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): express.Express
 function bodyParserError(error: unknown): HttpError | null {
   const type = (error as { type?: unknown } | null)?.type;
   if (type === 'entity.too.large') return new HttpError(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.');
+  if (type === 'entity.too.deep') return new HttpError(400, 'JSON_TOO_DEEP', `The request body nests deeper than ${JSON_MAX_DEPTH} levels.`);
   if (type === 'entity.parse.failed') return new HttpError(400, 'MALFORMED_JSON', 'The request body is not valid JSON.');
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
     return new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the request body as UTF-8 JSON.');

@@ -51,6 +51,8 @@ export interface Config {
     signinPerMinutePerIp: number;
     signinFailuresPerUsername: number;
     signinFailureWindowMinutes: number;
+    /** Multiplies every route's own request limit (RouteSpec.rateLimit); benchmarks raise it. */
+    routeLimitFactor: number;
   };
   argon2: { maxConcurrent: number; maxQueue: number };
   bodyLimitBytes: number;
@@ -140,6 +142,7 @@ const envSchema = z.object({
   DETECTOR_CONNECTIONS_PER_MINUTE_PER_IP: intFrom(1, 100_000).default(60),
   DETECTOR_CONNECTIONS_PER_MINUTE: intFrom(1, 100_000).default(10),
   DETECTOR_HEARTBEAT_SECONDS: intFrom(1, 3600).default(60),
+  ROUTE_RATE_LIMIT_FACTOR: intFrom(1, 10_000).default(1),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -197,6 +200,7 @@ export function loadConfig(env: Env = process.env): Config {
       signinPerMinutePerIp: e.SIGNIN_RATE_PER_MINUTE,
       signinFailuresPerUsername: e.SIGNIN_FAILURES_PER_USERNAME,
       signinFailureWindowMinutes: e.SIGNIN_FAILURE_WINDOW_MINUTES,
+      routeLimitFactor: e.ROUTE_RATE_LIMIT_FACTOR,
     },
     argon2: { maxConcurrent: e.ARGON2_MAX_CONCURRENT, maxQueue: e.ARGON2_MAX_QUEUE },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,

@@ -19,7 +19,7 @@ export const DetectorMessageSchema: z.ZodType<DetectorMessage> = z.discriminated
   z.strictObject({
     type: z.literal('heartbeat'),
     detectorId: z.uuid(),
-    at: z.iso.datetime(),
+    at: z.iso.datetime().max(64),
     memoryBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   }),
 ]);

@@ -7,6 +7,7 @@ import type { UserRow } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
 import { requireStepUp } from '../auth/stepUp.ts';
 import { HttpError, badRequest, forbidden, unauthenticated } from './errors.ts';
+import { consumeRouteLimit, type RouteLimit } from './routeLimit.ts';
 
 /**
  * Who may call a route. There is no default: every route states its rule, so a route
@@ -45,6 +46,8 @@ export interface RouteSpec<B = unknown, P = unknown, Q = unknown, A extends Acce
    * last STEP_UP_MINUTES (403 STEP_UP_REQUIRED otherwise). Every admin change sets it.
    */
   stepUp?: boolean;
+  /** A per-caller request budget for a costly route (checked once the input is valid). */
+  rateLimit?: RouteLimit;
   body?: z.ZodType<B>;
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
@@ -100,7 +103,7 @@ function authorize(access: Access, user: UserRow | null, sessionEnded: boolean):
   if (!access.includes(user.role)) throw forbidden();
 }
 
-/** Mounts routes on a router: guards (access, step-up, then input), then the handler. */
+/** Mounts routes on a router: guards (access, step-up, input, then the route's request budget), then the handler. */
 export function mountRoutes(router: Router, deps: Deps, routes: readonly RouteSpec[]): void {
   for (const route of routes) {
     router[route.method](route.path, async (req: Request, res: Response) => {
@@ -109,16 +112,11 @@ export function mountRoutes(router: Router, deps: Deps, routes: readonly RouteSp
       authorize(route.access, user, req.sessionEnded === true);
       // Step-up after access: a caller without the role learns nothing about what the route needs.
       if (route.stepUp) requireStepUp(req, deps.config);
-      const result = await route.handler({
-        req,
-        res,
-        deps,
-        body: parse(route.body, req.body, 'body'),
-        params: parse(route.params ?? undefined, req.params, 'params'),
-        query: parse(route.query ?? NoQuery, req.query, 'query'),
-        user: user as UserRow,
-        audit: auditContextOf(req, user),
-      });
+      const body = parse(route.body, req.body, 'body');
+      const params = parse(route.params ?? undefined, req.params, 'params');
+      const query = parse(route.query ?? NoQuery, req.query, 'query');
+      if (route.rateLimit) await consumeRouteLimit(deps, route.rateLimit, user ? `user:${user.id}` : `ip:${req.ip ?? 'unknown'}`);
+      const result = await route.handler({ req, res, deps, body, params, query, user: user as UserRow, audit: auditContextOf(req, user) });
       if (res.headersSent) return;
       if (result.body === undefined) res.status(result.status ?? 204).end();
       else res.status(result.status ?? 200).json(result.body);

@@ -34,6 +34,8 @@ export const auditRoutes = [
     path: '/api/audit/verify',
     access: AUDIT_READERS,
     summary: 'Verify the whole audit hash chain from its first event.',
+    // It reads and hashes every event ever recorded.
+    rateLimit: { name: 'audit-verify', points: 6, windowSeconds: 60 },
     async handler({ deps }) {
       return { body: await verifyAuditChain(deps.pool) };
     },
