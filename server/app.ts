@@ -109,7 +109,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): express.Express
 
   app.use((error: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(error);
-    const { status, body, logLevel } = toErrorResponse(bodyParserError(error) ?? error, req.requestId);
+    const { status, body, logLevel } = toErrorResponse(bodyParserError(error) ?? urlDecodeError(error) ?? error, req.requestId);
     log[logLevel]({ reqId: req.requestId, code: body.error.code, err: logLevel === 'info' ? undefined : error }, 'request failed');
     countLimited(req, body.error.code);
     if (body.error.retryAfter) res.setHeader('Retry-After', String(body.error.retryAfter));
@@ -130,6 +130,18 @@ function bodyParserError(error: unknown): HttpError | null {
   if (typeof type === 'string' && type.startsWith('request.')) {
     return new HttpError(400, 'VALIDATION_FAILED', 'The request body could not be read.');
   }
+  // A Content-Encoding whose body does not decompress: zlib's (Z_DATA_ERROR…) or Brotli's
+  // (ERR__ERROR_FORMAT_…) error, passed on untyped.
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^(?:Z_|ERR__ERROR_)/.test(code)) {
+    return new HttpError(400, 'VALIDATION_FAILED', 'The request body does not match its Content-Encoding.');
+  }
+  return null;
+}
+
+/** The router could not percent-decode a path parameter (e.g. `/api/users/%E0%A4%A`): the client's mistake. */
+function urlDecodeError(error: unknown): HttpError | null {
+  if (error instanceof URIError) return new HttpError(400, 'VALIDATION_FAILED', 'The URL is not valid percent-encoding.');
   return null;
 }
 
