@@ -1,14 +1,16 @@
 import { z } from 'zod';
 import { DETECTOR_MAX_KEYS, type DetectedKey, type DetectorMessage } from '../../shared/detector.ts';
 
-const Text = z.string().max(128).nullable();
+/** Postgres text and jsonb cannot hold U+0000: a report carrying one could never be recorded. */
+const NO_NUL = /^[^\u0000]*$/;
+const Text = z.string().max(128).regex(NO_NUL, 'no NUL characters').nullable();
 
 export const DetectedKeySchema = z.strictObject({
   vendorId: z.number().int().min(0).max(0xffff),
   productId: z.number().int().min(0).max(0xffff),
   product: Text,
   manufacturer: Text,
-  serialNumber: z.string().min(1).max(128).nullable(),
+  serialNumber: z.string().min(1).max(128).regex(NO_NUL, 'no NUL characters').nullable(),
 });
 
 /** Every message a detector may send; anything else closes its connection (DETECTOR_CLOSE.MALFORMED). */

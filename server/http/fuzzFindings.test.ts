@@ -1,13 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enrollUser, errorCode, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
+import { enrollUser, errorCode, startTestNode, stepUpWith, type TestClient, type TestNode } from '../test/harness.ts';
 
 /** Regressions for bugs the fuzz suites (server/fuzz/) found, one focused test each. */
 
 let node: TestNode;
 let admin: TestClient;
+let keyId: string;
 beforeAll(async () => {
   node = await startTestNode({ SIGNIN_RATE_PER_MINUTE: '1000' });
-  admin = (await enrollUser(node, { username: 'finder', role: 'admin' })).client;
+  const enrolled = await enrollUser(node, { username: 'finder', role: 'admin' });
+  admin = enrolled.client;
+  keyId = enrolled.keyId;
+  await stepUpWith(admin, enrolled.authenticator);
 });
 afterAll(() => node.destroy());
 
@@ -27,5 +31,23 @@ describe('fuzz findings', () => {
       expect(errorCode(response)).toBe('VALIDATION_FAILED');
     }
     expect((await admin.get('/healthz')).status).toBe(200);
+  });
+
+  it('answers 400, not 500, to text holding a NUL character, which Postgres cannot store', async () => {
+    const attempts: Array<[string, string, unknown]> = [
+      ['POST', '/api/conversations', { title: 'a\u0000b', model: 'demo-standard' }],
+      ['POST', '/api/admin/users', { username: 'nul-user', displayName: 'x\u0000y', role: 'user' }],
+      ['PATCH', `/api/account/keys/${keyId}`, { nickname: 'key\u0000' }],
+      ['POST', '/api/admin/users', { username: 'nul-key', role: 'user', ['a\u0000']: 1 }],
+      ['GET', '/api/admin/users?q=%00', undefined],
+    ];
+    for (const [method, path, body] of attempts) {
+      const response = await admin.request(method, path, body);
+      expect(response.status, `${method} ${path}`).toBe(400);
+      expect(errorCode(response)).toBe('VALIDATION_FAILED');
+    }
+    // Nothing was stored on the way.
+    expect((await admin.get<{ users: Array<{ username: string }> }>('/api/admin/users?q=nul')).body.users).toEqual([]);
+    expect((await admin.get<{ conversations: unknown[] }>('/api/conversations')).body.conversations).toEqual([]);
   });
 });

@@ -71,7 +71,22 @@ function issuesOf(error: z.ZodError, where: string): FieldIssue[] {
   }));
 }
 
+/**
+ * Whether a string anywhere in a parsed input (values or keys) holds U+0000. Postgres text and
+ * jsonb cannot store it (22021, 22P05), so it is refused at the boundary for every route.
+ * Bodies nest at most JSON_MAX_DEPTH levels, so the walk is short.
+ */
+function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (typeof value !== 'object' || value === null) return false;
+  for (const [key, inner] of Object.entries(value)) {
+    if (key.includes('\u0000') || containsNul(inner)) return true;
+  }
+  return false;
+}
+
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'body' | 'params' | 'query'): T {
+  if (containsNul(value)) throw badRequest(`The ${where} holds a NUL character (U+0000), which no field accepts.`, [{ path: where, message: 'no NUL characters' }]);
   if (!schema) {
     if (where === 'body' && value !== undefined && !(typeof value === 'object' && value !== null && Object.keys(value).length === 0)) {
       throw badRequest('This request takes no body.');
