@@ -217,3 +217,68 @@ export function hostileQuery(fields: readonly string[]): fc.Arbitrary<string> {
 function encodeURIComponentSafe(value: string): string {
   return encodeURIComponent(value.replace(/[\uD800-\uDFFF]/g, '\uFFFD'));
 }
+
+type JsonSchema = { [key: string]: unknown };
+
+/** Characters that storage, logging and rendering handle worst; mixed into otherwise valid text. */
+const AWKWARD_CHARACTERS = ['\u0000', '\uD800', '\uDFFF', '\u202E', '\uFEFF', '\u2028', "'", '"', '\\', '%', '🔑'];
+
+/** A hostile string, often with an awkward character early on, cut or padded to fit a length range. */
+export function fitted(min: number, max: number): fc.Arbitrary<string> {
+  return fc.tuple(hostileString, fc.option(fc.constantFrom(...AWKWARD_CHARACTERS), { freq: 2 })).map(([text, awkward]) => {
+    const s = awkward === null ? text : text.slice(0, 2) + awkward + text.slice(2);
+    const cut = [...s].slice(0, max).join('');
+    return cut.length >= min ? cut : cut + 'x'.repeat(min - cut.length);
+  });
+}
+
+/**
+ * Values that satisfy a route's JSON Schema (as far as JSON Schema can say: refinements are
+ * not in it) while being as awkward as allowed: NUL, lone surrogates, RTL marks and SQL in
+ * free text, the extremes of numeric ranges. These get past validation into the handlers.
+ */
+export function validButHostile(schema: unknown): fc.Arbitrary<unknown> {
+  const node = (schema ?? {}) as JsonSchema;
+  if (node.const !== undefined) return fc.constant(node.const);
+  if (Array.isArray(node.enum)) return fc.constantFrom(...(node.enum as unknown[]));
+  for (const union of ['anyOf', 'oneOf'] as const) {
+    if (Array.isArray(node[union])) return fc.oneof(...(node[union] as unknown[]).map(validButHostile));
+  }
+  if (Array.isArray(node.allOf) && node.allOf.length > 0) return validButHostile(node.allOf[0]);
+  const type = Array.isArray(node.type) ? (node.type[0] as string) : (node.type as string | undefined);
+  switch (type) {
+    case 'string': {
+      const max = typeof node.maxLength === 'number' ? node.maxLength : 200;
+      const min = typeof node.minLength === 'number' ? node.minLength : 0;
+      if (node.format === 'uuid') return fc.uuid().map(String);
+      if (node.format === 'uri') return fc.oneof(fc.webUrl(), fc.constantFrom('http://127.0.0.1:1/', 'http://[::1]:9/v1', 'https://example.invalid/'));
+      if (node.format === 'date-time') return fc.date({ noInvalidDate: true }).map((date) => date.toISOString());
+      if (typeof node.pattern === 'string') {
+        return fc.stringMatching(new RegExp(node.pattern)).filter((s) => s.length >= min && s.length <= max);
+      }
+      return fitted(min, max);
+    }
+    case 'integer': {
+      const min = typeof node.minimum === 'number' ? node.minimum : Number.MIN_SAFE_INTEGER;
+      const max = typeof node.maximum === 'number' ? node.maximum : Number.MAX_SAFE_INTEGER;
+      return fc.oneof(fc.constantFrom(min, max), fc.integer({ min: Math.max(min, -(2 ** 31)), max: Math.min(max, 2 ** 31) }));
+    }
+    case 'number':
+      return fc.double({ min: (node.minimum as number | undefined) ?? -1e9, max: (node.maximum as number | undefined) ?? 1e9, noNaN: true });
+    case 'boolean':
+      return fc.boolean();
+    case 'null':
+      return fc.constant(null);
+    case 'array':
+      return fc.array(validButHostile(node.items), { maxLength: Math.min(3, (node.maxItems as number | undefined) ?? 3) });
+    case 'object': {
+      const properties = (node.properties ?? {}) as Record<string, unknown>;
+      const required = new Set((node.required ?? []) as string[]);
+      const record: Record<string, fc.Arbitrary<unknown>> = {};
+      for (const [name, property] of Object.entries(properties)) record[name] = validButHostile(property);
+      return fc.record(record, { requiredKeys: Object.keys(record).filter((name) => required.has(name)) });
+    }
+    default:
+      return hostileJson;
+  }
+}

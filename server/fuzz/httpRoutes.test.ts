@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { API_ROUTES } from '../app.ts';
 import type { RouteSpec } from '../http/route.ts';
 import { enrollUser, signIn, startTestNode, stepUpWith, TEST_ORIGIN, type TestNode } from '../test/harness.ts';
-import { contentType, fuzzRuns, hostileHeaders, hostileJson, hostilePathSegment, hostileQuery, hostileRawBody, shapedObject } from './arbitraries.ts';
+import { contentType, fuzzRuns, hostileHeaders, hostileJson, hostilePathSegment, hostileQuery, hostileRawBody, shapedObject, validButHostile } from './arbitraries.ts';
 import { isStableError, leakIn, liftRateLimits, settledSnapshot, snapshotData, watchErrorLogs, type DataSnapshot } from './invariants.ts';
 
 /**
@@ -59,10 +59,30 @@ interface FuzzRequest {
   headers: Record<string, string>;
 }
 
+function jsonSchemaOf(schema: unknown): { properties?: Record<string, unknown> } | null {
+  return schema ? (z.toJSONSchema(schema as z.ZodType, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, unknown> }) : null;
+}
+
 function fieldsOf(schema: unknown): string[] {
-  if (!schema) return [];
-  const json = z.toJSONSchema(schema as z.ZodType, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, unknown> };
-  return Object.keys(json.properties ?? {});
+  return Object.keys(jsonSchemaOf(schema)?.properties ?? {});
+}
+
+/** Path segments that satisfy the params schema (e.g. any UUID), or are hostile. */
+function segmentFor(route: RouteSpec, name: string): fc.Arbitrary<string> {
+  const property = jsonSchemaOf(route.params)?.properties?.[name];
+  if (!property) return hostilePathSegment;
+  return fc.oneof(hostilePathSegment, validButHostile(property).map((value) => encodeURIComponent(String(value))));
+}
+
+/** A query string that satisfies the query schema, with awkward values. */
+function validQuery(route: RouteSpec): fc.Arbitrary<string> {
+  const schema = jsonSchemaOf(route.query);
+  if (!schema) return fc.constant('');
+  return validButHostile(schema).map((query) =>
+    Object.entries(query as Record<string, unknown>)
+      .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(String(value).replace(/[\uD800-\uDFFF]/g, '\uFFFD'))}`)
+      .join('&'),
+  );
 }
 
 function requestFor(route: RouteSpec): fc.Arbitrary<FuzzRequest> {
@@ -73,6 +93,8 @@ function requestFor(route: RouteSpec): fc.Arbitrary<FuzzRequest> {
       ? fc.constant(undefined)
       : fc.oneof(
           { weight: 3, arbitrary: shapedObject(fieldsOf(route.body)).map((value) => JSON.stringify(value)) },
+          // Valid as far as the schema can tell, so the handler runs with awkward values.
+          { weight: route.body ? 3 : 0, arbitrary: validButHostile(jsonSchemaOf(route.body)).map((value) => JSON.stringify(value) ?? 'null') },
           { weight: 2, arbitrary: hostileJson.map((value) => JSON.stringify(value) ?? 'null') },
           { weight: 2, arbitrary: hostileRawBody },
           { weight: 1, arbitrary: fc.constant(undefined) },
@@ -80,9 +102,9 @@ function requestFor(route: RouteSpec): fc.Arbitrary<FuzzRequest> {
   return fc.record({
     method: fc.constant(method),
     path: fc
-      .array(hostilePathSegment, { minLength: paramNames.length, maxLength: paramNames.length })
+      .tuple(...paramNames.map((name) => segmentFor(route, name)))
       .map((segments) => paramNames.reduce((path, name, i) => path.replace(`:${name}`, segments[i]!), route.path)),
-    query: fc.oneof(fc.constant(''), hostileQuery(fieldsOf(route.query))),
+    query: fc.oneof(fc.constant(''), hostileQuery(fieldsOf(route.query)), validQuery(route)),
     body,
     contentType,
     headers: hostileHeaders,
@@ -118,6 +140,7 @@ async function checkResponse(request: FuzzRequest, { status, text }: { status: n
 
 async function fuzzRoute(route: RouteSpec, identity: 'admin' | 'anonymous'): Promise<void> {
   const errorsBefore = watch.errors.length;
+  const warningsBefore = watch.warnings.length;
   if (identity === 'admin') await ensureAdminSession();
   else lastGood = await settledSnapshot(node);
   const codes = new Set<string>();
@@ -134,7 +157,7 @@ async function fuzzRoute(route: RouteSpec, identity: 'admin' | 'anonymous'): Pro
   if (identity === 'admin') expect([...codes].filter((code) => !GATE_CODES.has(code)), `answers: ${[...codes].join(', ')}`).not.toEqual([]);
   expect((await node.client().get('/healthz')).status).toBe(200);
   expect(watch.errors.slice(errorsBefore), 'errors logged while fuzzing this route').toEqual([]);
-  expect(watch.warnings.filter((warning) => /failed|not recorded/.test(warning)), 'handler failures logged as warnings').toEqual([]);
+  expect(watch.warnings.slice(warningsBefore).filter((warning) => /failed|not recorded/.test(warning)), 'handler failures logged as warnings').toEqual([]);
   // The node runs in this process: a `__proto__` key that reached an object merge would show here.
   expect(Object.keys(Object.prototype), 'Object.prototype polluted').toEqual([]);
   expect(({} as Record<string, unknown>).role ?? ({} as Record<string, unknown>).isAdmin ?? ({} as Record<string, unknown>).polluted).toBeUndefined();
