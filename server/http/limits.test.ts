@@ -118,6 +118,23 @@ describe('per-caller budgets on costly routes', () => {
     );
   });
 
+  it('leaves no costly-looking route without a budget, but for the few with a stated reason', () => {
+    // Routes that mint challenges (audited), call upstream, verify or export in bulk.
+    const costly = API_ROUTES.filter((route) => /\/options$|export|\/test$|\/verify$|pairing-codes/.test(route.path));
+    const exempt: Record<string, string> = {
+      'POST /api/auth/key/options': 'reached only with a password-stage session, behind the per-IP sign-in throttle',
+      'POST /api/enrollment/:token/key/options': 'reached only with a live single-use enrollment token',
+    };
+    const missing = costly.map((route) => `${route.method.toUpperCase()} ${route.path}`).filter((name) => !exempt[name] && !API_ROUTES.find((r) => `${r.method.toUpperCase()} ${r.path}` === name)?.rateLimit);
+    expect(missing).toEqual([]);
+    expect(costly.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('says so in the API document', async () => {
+    const document = (await node.client().get<{ paths: Record<string, Record<string, { description: string }>> }>('/api/openapi.json')).body;
+    expect(document.paths['/api/admin/models/{id}/test']!.post!.description).toMatch(/At most 10 requests per caller per 1 min/);
+  });
+
   it('answers 429 RATE_LIMITED with Retry-After once a caller has spent a route’s budget, and only to that caller', async () => {
     let n = 0;
     for (const route of limited) {
