@@ -33,13 +33,17 @@ describe('fuzz findings', () => {
     expect((await admin.get('/healthz')).status).toBe(200);
   });
 
-  it('answers 400, not 500, to text holding a NUL character, which Postgres cannot store', async () => {
+  it('answers 400, not 500, to text holding a NUL character or a lone surrogate, which Postgres cannot store', async () => {
     const attempts: Array<[string, string, unknown]> = [
       ['POST', '/api/conversations', { title: 'a\u0000b', model: 'demo-standard' }],
       ['POST', '/api/admin/users', { username: 'nul-user', displayName: 'x\u0000y', role: 'user' }],
       ['PATCH', `/api/account/keys/${keyId}`, { nickname: 'key\u0000' }],
       ['POST', '/api/admin/users', { username: 'nul-key', role: 'user', ['a\u0000']: 1 }],
       ['GET', '/api/admin/users?q=%00', undefined],
+      // A lone surrogate: the audit record of a failed sign-in quotes the username into jsonb.
+      ['POST', '/api/auth/signin', { username: 'a\uD800', password: 'whatever it is' }],
+      ['POST', '/api/auth/signin', { username: ':\uDFFF', password: 'whatever it is' }],
+      ['POST', '/api/conversations', { title: 'half a \uD83D', model: 'demo-standard' }],
     ];
     for (const [method, path, body] of attempts) {
       const response = await admin.request(method, path, body);

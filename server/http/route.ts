@@ -71,22 +71,30 @@ function issuesOf(error: z.ZodError, where: string): FieldIssue[] {
   }));
 }
 
+/** A UTF-16 surrogate without its pair: JSON can carry one (`"\ud800"`), UTF-8 cannot. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /**
- * Whether a string anywhere in a parsed input (values or keys) holds U+0000. Postgres text and
- * jsonb cannot store it (22021, 22P05), so it is refused at the boundary for every route.
+ * Whether a string anywhere in a parsed input (values or keys) holds U+0000 or a lone
+ * surrogate. Postgres text and jsonb cannot store either (22021, 22P05, 22P02: audit details
+ * are jsonb, and they quote input), so both are refused at the boundary for every route.
  * Bodies nest at most JSON_MAX_DEPTH levels, so the walk is short.
  */
-function containsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\u0000');
+function containsUnstorableText(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000') || LONE_SURROGATE.test(value);
   if (typeof value !== 'object' || value === null) return false;
   for (const [key, inner] of Object.entries(value)) {
-    if (key.includes('\u0000') || containsNul(inner)) return true;
+    if (containsUnstorableText(key) || containsUnstorableText(inner)) return true;
   }
   return false;
 }
 
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'body' | 'params' | 'query'): T {
-  if (containsNul(value)) throw badRequest(`The ${where} holds a NUL character (U+0000), which no field accepts.`, [{ path: where, message: 'no NUL characters' }]);
+  if (containsUnstorableText(value)) {
+    throw badRequest(`The ${where} holds a NUL character (U+0000) or a lone UTF-16 surrogate, which no field accepts.`, [
+      { path: where, message: 'no NUL characters or lone surrogates' },
+    ]);
+  }
   if (!schema) {
     if (where === 'body' && value !== undefined && !(typeof value === 'object' && value !== null && Object.keys(value).length === 0)) {
       throw badRequest('This request takes no body.');
