@@ -11,6 +11,7 @@ import { HttpError, toErrorResponse } from './http/errors.ts';
 import { requestLog } from './http/requestLog.ts';
 import { mountRoutes, type RouteSpec } from './http/route.ts';
 import { securityHeaders } from './http/securityHeaders.ts';
+import { JSON_MAX_DEPTH, refuseDeepJson } from './http/jsonDepth.ts';
 import { openApiRoute } from './http/openapi.ts';
 import { countLimited, measureRequests, metricsWithToken } from './http/metricsRoutes.ts';
 import { accountRoutes } from './routes/account.ts';
@@ -74,7 +75,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): express.Express
 
   const api = express.Router();
   api.use(requireSameOriginJson(config.origin));
-  api.use(express.json({ limit: config.bodyLimitBytes, strict: true, type: 'application/json' }));
+  api.use(express.json({ limit: config.bodyLimitBytes, strict: true, type: 'application/json', verify: refuseDeepJson }));
   const sessionParser = session({
       name: SESSION_COOKIE,
       // The first signs; all verify (express-session tries each), so secrets can be rotated without signing everyone out.
@@ -116,7 +117,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): express.Express
 
   app.use((error: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(error);
-    const { status, body, logLevel } = toErrorResponse(bodyParserError(error) ?? error, req.requestId);
+    const { status, body, logLevel } = toErrorResponse(bodyParserError(error) ?? urlDecodeError(error) ?? error, req.requestId);
     log[logLevel]({ reqId: req.requestId, code: body.error.code, err: logLevel === 'info' ? undefined : error }, 'request failed');
     countLimited(req, body.error.code);
     if (body.error.retryAfter) res.setHeader('Retry-After', String(body.error.retryAfter));
@@ -129,6 +130,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): express.Express
 function bodyParserError(error: unknown): HttpError | null {
   const type = (error as { type?: unknown } | null)?.type;
   if (type === 'entity.too.large') return new HttpError(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.');
+  if (type === 'entity.too.deep') return new HttpError(400, 'JSON_TOO_DEEP', `The request body nests deeper than ${JSON_MAX_DEPTH} levels.`);
   if (type === 'entity.parse.failed') return new HttpError(400, 'MALFORMED_JSON', 'The request body is not valid JSON.');
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
     return new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the request body as UTF-8 JSON.');
@@ -136,6 +138,18 @@ function bodyParserError(error: unknown): HttpError | null {
   if (typeof type === 'string' && type.startsWith('request.')) {
     return new HttpError(400, 'VALIDATION_FAILED', 'The request body could not be read.');
   }
+  // A Content-Encoding whose body does not decompress: zlib's (Z_DATA_ERROR…) or Brotli's
+  // (ERR__ERROR_FORMAT_…) error, passed on untyped.
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^(?:Z_|ERR__ERROR_)/.test(code)) {
+    return new HttpError(400, 'VALIDATION_FAILED', 'The request body does not match its Content-Encoding.');
+  }
+  return null;
+}
+
+/** The router could not percent-decode a path parameter (e.g. `/api/users/%E0%A4%A`): the client's mistake. */
+function urlDecodeError(error: unknown): HttpError | null {
+  if (error instanceof URIError) return new HttpError(400, 'VALIDATION_FAILED', 'The URL is not valid percent-encoding.');
   return null;
 }
 

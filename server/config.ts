@@ -61,6 +61,8 @@ export interface Config {
     signinPerMinutePerIp: number;
     signinFailuresPerUsername: number;
     signinFailureWindowMinutes: number;
+    /** Multiplies every route's own request limit (RouteSpec.rateLimit); benchmarks raise it. */
+    routeLimitFactor: number;
   };
   argon2: { maxConcurrent: number; maxQueue: number };
   bodyLimitBytes: number;
@@ -169,6 +171,7 @@ const envSchema = z.object({
     .optional(),
   REDIS_SENTINEL_NAME: z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, . - _ only').default('mymaster'),
   REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+  ROUTE_RATE_LIMIT_FACTOR: intFrom(1, 10_000).default(1),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -246,6 +249,7 @@ export function loadConfig(env: Env = process.env): Config {
       signinPerMinutePerIp: e.SIGNIN_RATE_PER_MINUTE,
       signinFailuresPerUsername: e.SIGNIN_FAILURES_PER_USERNAME,
       signinFailureWindowMinutes: e.SIGNIN_FAILURE_WINDOW_MINUTES,
+      routeLimitFactor: e.ROUTE_RATE_LIMIT_FACTOR,
     },
     argon2: { maxConcurrent: e.ARGON2_MAX_CONCURRENT, maxQueue: e.ARGON2_MAX_QUEUE },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,

@@ -109,6 +109,9 @@ export async function buildDeps(config: Config, log: Logger, urls: { databaseUrl
   };
 }
 
+/** How long a client may take to send its headers, and its whole request. */
+export const SLOW_CLIENT_LIMITS = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, checkEveryMs: 2_000 };
+
 /** How long a cached row may live if its change notification were somehow lost. */
 const ROW_CACHE_TTL_MS = 10_000;
 
@@ -139,7 +142,9 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
     deps = await buildDeps(config, log, services);
     await migrate(deps.pool, log);
     const app = createApp(deps, appOptions);
-    const server = createServer(app);
+    // Slow-loris bounds: headers within 10 s, whole requests within 30 s. Node enforces them
+    // when it sweeps connections, every 30 s by default: sweep every 2 s so they hold.
+    const server = createServer({ headersTimeout: SLOW_CLIENT_LIMITS.headersTimeoutMs, requestTimeout: SLOW_CLIENT_LIMITS.requestTimeoutMs, connectionsCheckingInterval: SLOW_CLIENT_LIMITS.checkEveryMs }, app);
     const hub = attachHub(server, deps, app.get('session parser') as SessionParser);
     const detectors = attachDetectorHub(server, deps);
     const stopSweeper = deps.grants.startSweeper();
@@ -157,9 +162,6 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
       onEvent: (event) => hub.deliverLocal({ roles: ['admin', 'auditor'] }, { type: 'SECURITY_EVENT', event }),
     });
     const stopCheckpoints = startCheckpointTimer({ pool: deps.pool, signer: deps.auditSigner, seconds: config.audit.checkpointSeconds, log });
-    // Slow-loris bounds: headers within 10 s, whole requests within 30 s.
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 30_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());

@@ -48,6 +48,8 @@ export const ERROR_CODES = [
   'PAIRING_CODE_INVALID',
   'DETECTOR_UNAUTHORIZED',
   'INTERNAL',
+  // Input limits.
+  'JSON_TOO_DEEP',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -37,6 +37,7 @@ export async function benchDatabase(): Promise<BenchDatabase> {
       SESSION_SECRET: sessionSecret,
       LOG_LEVEL: 'silent',
       SIGNIN_RATE_PER_MINUTE: '10000',
+      ROUTE_RATE_LIMIT_FACTOR: '10000',
       ...extra,
     }),
     async drop() {

@@ -28,7 +28,7 @@ function stats(samples: number[]): string {
 }
 
 async function startNode(env: Record<string, string>): Promise<Running> {
-  const config = loadConfig({ NODE_ENV: 'test', PORT: '0', ARGUS_ORIGIN: ORIGIN, REDIS_URL: TEST_REDIS_URL, LOG_LEVEL: 'silent', SIGNIN_RATE_PER_MINUTE: '10000', CHAT_REQUESTS_PER_MINUTE: '100000', CHAT_MAX_CONCURRENT_STREAMS: '1000', ...env });
+  const config = loadConfig({ NODE_ENV: 'test', PORT: '0', ARGUS_ORIGIN: ORIGIN, REDIS_URL: TEST_REDIS_URL, LOG_LEVEL: 'silent', SIGNIN_RATE_PER_MINUTE: '10000', ROUTE_RATE_LIMIT_FACTOR: '10000', CHAT_REQUESTS_PER_MINUTE: '100000', CHAT_MAX_CONCURRENT_STREAMS: '1000', ...env });
   return startArgus(config, createLogger('silent'), { serveClient: false });
 }
 

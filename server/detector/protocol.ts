@@ -1,14 +1,19 @@
 import { z } from 'zod';
 import { DETECTOR_MAX_KEYS, type DetectedKey, type DetectorMessage } from '../../shared/detector.ts';
 
-const Text = z.string().max(128).nullable();
+/**
+ * Postgres text and jsonb hold neither U+0000 nor a lone UTF-16 surrogate: a report carrying
+ * one could never be recorded (or audited).
+ */
+const STORABLE = /^(?:[^\u0000\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])*$/;
+const Text = z.string().max(128).regex(STORABLE, 'no NUL characters or lone surrogates').nullable();
 
 export const DetectedKeySchema = z.strictObject({
   vendorId: z.number().int().min(0).max(0xffff),
   productId: z.number().int().min(0).max(0xffff),
   product: Text,
   manufacturer: Text,
-  serialNumber: z.string().min(1).max(128).nullable(),
+  serialNumber: z.string().min(1).max(128).regex(STORABLE, 'no NUL characters or lone surrogates').nullable(),
 });
 
 /** Every message a detector may send; anything else closes its connection (DETECTOR_CLOSE.MALFORMED). */
@@ -19,7 +24,7 @@ export const DetectorMessageSchema: z.ZodType<DetectorMessage> = z.discriminated
   z.strictObject({
     type: z.literal('heartbeat'),
     detectorId: z.uuid(),
-    at: z.iso.datetime(),
+    at: z.iso.datetime().max(64),
     memoryBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   }),
 ]);

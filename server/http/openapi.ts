@@ -42,6 +42,14 @@ function accessText(route: RouteSpec): string {
   return `Roles: ${route.access.join(', ')}.`;
 }
 
+/** A route's own request budget, in words (the deployment may multiply it: ROUTE_RATE_LIMIT_FACTOR). */
+function rateLimitText(route: RouteSpec): string {
+  if (!route.rateLimit) return '';
+  const { points, windowSeconds } = route.rateLimit;
+  const window = windowSeconds % 3600 === 0 ? `${windowSeconds / 3600} h` : windowSeconds % 60 === 0 ? `${windowSeconds / 60} min` : `${windowSeconds} s`;
+  return ` At most ${points} requests per caller per ${window} (429 RATE_LIMITED after that).`;
+}
+
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 
 /**
@@ -55,7 +63,7 @@ export function buildOpenApi(routes: readonly RouteSpec[], version: string): Rec
     const operation: Record<string, unknown> = {
       operationId: `${route.method}${openApiPath(route.path).replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
       summary: route.summary,
-      description: accessText(route),
+      description: accessText(route) + rateLimitText(route),
       'x-argus-access': route.access,
       tags: [route.path.split('/')[2] ?? 'api'],
       parameters: parametersOf(route),

@@ -7,6 +7,7 @@ import type { UserRow } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
 import { requireStepUp } from '../auth/stepUp.ts';
 import { HttpError, badRequest, forbidden, unauthenticated } from './errors.ts';
+import { consumeRouteLimit, type RouteLimit } from './routeLimit.ts';
 
 /**
  * Who may call a route. There is no default: every route states its rule, so a route
@@ -50,6 +51,8 @@ export interface RouteSpec<B = unknown, P = unknown, Q = unknown, A extends Acce
    * exempt from the step-up every admin change needs.
    */
   readOnly?: boolean;
+  /** A per-caller request budget for a costly route (checked once the input is valid). */
+  rateLimit?: RouteLimit;
   body?: z.ZodType<B>;
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
@@ -73,7 +76,30 @@ function issuesOf(error: z.ZodError, where: string): FieldIssue[] {
   }));
 }
 
+/** A UTF-16 surrogate without its pair: JSON can carry one (`"\ud800"`), UTF-8 cannot. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Whether a string anywhere in a parsed input (values or keys) holds U+0000 or a lone
+ * surrogate. Postgres text and jsonb cannot store either (22021, 22P05, 22P02: audit details
+ * are jsonb, and they quote input), so both are refused at the boundary for every route.
+ * Bodies nest at most JSON_MAX_DEPTH levels, so the walk is short.
+ */
+function containsUnstorableText(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000') || LONE_SURROGATE.test(value);
+  if (typeof value !== 'object' || value === null) return false;
+  for (const [key, inner] of Object.entries(value)) {
+    if (containsUnstorableText(key) || containsUnstorableText(inner)) return true;
+  }
+  return false;
+}
+
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'body' | 'params' | 'query'): T {
+  if (containsUnstorableText(value)) {
+    throw badRequest(`The ${where} holds a NUL character (U+0000) or a lone UTF-16 surrogate, which no field accepts.`, [
+      { path: where, message: 'no NUL characters or lone surrogates' },
+    ]);
+  }
   if (!schema) {
     if (where === 'body' && value !== undefined && !(typeof value === 'object' && value !== null && Object.keys(value).length === 0)) {
       throw badRequest('This request takes no body.');
@@ -105,7 +131,7 @@ function authorize(access: Access, user: UserRow | null, sessionEnded: boolean):
   if (!access.includes(user.role)) throw forbidden();
 }
 
-/** Mounts routes on a router: guards (access, step-up, then input), then the handler. */
+/** Mounts routes on a router: guards (access, step-up, input, then the route's request budget), then the handler. */
 export function mountRoutes(router: Router, deps: Deps, routes: readonly RouteSpec[]): void {
   for (const route of routes) {
     router[route.method](route.path, async (req: Request, res: Response) => {
@@ -114,16 +140,11 @@ export function mountRoutes(router: Router, deps: Deps, routes: readonly RouteSp
       authorize(route.access, user, req.sessionEnded === true);
       // Step-up after access: a caller without the role learns nothing about what the route needs.
       if (route.stepUp) requireStepUp(req, deps.config);
-      const result = await route.handler({
-        req,
-        res,
-        deps,
-        body: parse(route.body, req.body, 'body'),
-        params: parse(route.params ?? undefined, req.params, 'params'),
-        query: parse(route.query ?? NoQuery, req.query, 'query'),
-        user: user as UserRow,
-        audit: auditContextOf(req, user),
-      });
+      const body = parse(route.body, req.body, 'body');
+      const params = parse(route.params ?? undefined, req.params, 'params');
+      const query = parse(route.query ?? NoQuery, req.query, 'query');
+      if (route.rateLimit) await consumeRouteLimit(deps, route.rateLimit, user ? `user:${user.id}` : `ip:${req.ip ?? 'unknown'}`);
+      const result = await route.handler({ req, res, deps, body, params, query, user: user as UserRow, audit: auditContextOf(req, user) });
       if (res.headersSent) return;
       if (result.body === undefined) res.status(result.status ?? 204).end();
       else res.status(result.status ?? 200).json(result.body);

@@ -6,7 +6,7 @@ import { MODEL_PROVIDERS, MODEL_TIERS } from '../../shared/api.ts';
  * and by the `model` CLI command. The database CHECKs (sql/000003_models.sql) say the same
  * and stay the last line of defence.
  */
-export const ModelId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lower-case letters, digits, . _ - (up to 64)');
+export const ModelId = z.string().max(64).regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lower-case letters, digits, . _ - (up to 64)');
 
 /** Every setting, with no defaults: a change names only what it changes. */
 export const MODEL_SETTING_FIELDS = {
@@ -22,6 +22,7 @@ export const MODEL_SETTING_FIELDS = {
   upstreamModel: z.string().trim().max(200),
   apiKeyEnv: z
     .string()
+    .max(64)
     .regex(/^[A-Z_][A-Z0-9_]{0,63}$/, 'an environment variable name, e.g. OPENAI_API_KEY')
     // The server sends this variable's value to the model's base URL. Naming only *_KEY or
     // *_TOKEN variables keeps Argus's own secrets (SESSION_SECRET, DATABASE_URL…) off the wire.

@@ -16,7 +16,7 @@ import { issueAssertionOptions, issueRegistrationOptions } from '../keys/issueOp
 import { AuthenticationResponseSchema, HidDeviceInfoSchema, Nickname, RegistrationResponseSchema } from '../webauthn/schemas.ts';
 
 const KeyParams = z.strictObject({ id: z.uuid('not a key id') });
-const SessionParams = z.strictObject({ id: z.string().regex(/^[0-9a-f]{32}$/, 'not a session id') });
+const SessionParams = z.strictObject({ id: z.string().max(32).regex(/^[0-9a-f]{32}$/, 'not a session id') });
 
 export const accountRoutes = [
   defineRoute({
@@ -75,6 +75,8 @@ export const accountRoutes = [
     path: '/api/account/step-up/options',
     access: 'signed-in',
     summary: 'WebAuthn request options to confirm a sensitive change with one of your keys.',
+    // Each call writes a challenge and an audit event.
+    rateLimit: { name: 'step-up-options', points: 30, windowSeconds: 60 },
     async handler({ req, user, deps, audit }) {
       const keys = (await getActiveKeysForUser(deps.pool, user.id)).filter((key) => deps.config.webauthn.allowSyncedPasskeys || !isSynced(key));
       if (keys.length === 0) throw new HttpError(403, 'NO_ACTIVE_KEY', 'Your account has no active security key.');
@@ -115,6 +117,8 @@ export const accountRoutes = [
     access: 'signed-in',
     summary: 'WebAuthn creation options to add another key. Needs a fresh assertion with an existing key.',
     stepUp: true,
+    // Each call writes a challenge and an audit event.
+    rateLimit: { name: 'key-options', points: 30, windowSeconds: 60 },
     async handler({ req, user, deps, audit }) {
       const body = await issueRegistrationOptions(deps, {
         sessionId: req.sessionID,

@@ -16,6 +16,7 @@ const ADMIN = ['admin'] as const;
 
 const Username = z
   .string()
+  .max(100)
   .trim()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{1,62}$/, '2–63 characters: letters, digits, dot, dash or underscore, starting with a letter or digit');
 

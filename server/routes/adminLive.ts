@@ -7,7 +7,7 @@ import { HttpError, notFound } from '../http/errors.ts';
 import { defineRoute } from '../http/route.ts';
 
 const ADMIN = ['admin'] as const;
-const SessionParams = z.strictObject({ id: z.string().regex(/^[0-9a-f]{32}$/, 'not a session id') });
+const SessionParams = z.strictObject({ id: z.string().max(32).regex(/^[0-9a-f]{32}$/, 'not a session id') });
 
 export const adminLiveRoutes = [
   defineRoute({

@@ -66,6 +66,7 @@ export const adminModelRoutes = [
     access: ADMIN,
     // It spends the server's upstream credentials on the admin's behalf.
     stepUp: true,
+    rateLimit: { name: 'model-test', points: 10, windowSeconds: 60 },
     summary: "Test connection: a tiny request to the model's server, timed. Needs a fresh step-up.",
     params: ModelParams,
     async handler({ req, params, deps, audit }) {

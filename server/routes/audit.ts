@@ -11,8 +11,8 @@ const AUDIT_READERS = ['auditor', 'admin'] as const;
 
 /** The filters a search and an export share. */
 const auditSearch = {
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
+  from: z.iso.datetime({ offset: true }).max(64).optional(),
+  to: z.iso.datetime({ offset: true }).max(64).optional(),
   actor: z.string().min(1).max(100).optional(),
   action: z.string().min(1).max(64).optional(),
   target: z.string().min(1).max(512).optional(),
@@ -62,6 +62,8 @@ export const auditRoutes = [
     path: '/api/audit/verify',
     access: AUDIT_READERS,
     summary: 'Verify the whole audit hash chain from its first event, and hold it against the signed checkpoints.',
+    // It reads and hashes every event ever recorded.
+    rateLimit: { name: 'audit-verify', points: 6, windowSeconds: 60 },
     async handler({ deps }) {
       return { body: await verifyAuditChain(deps.pool, { publicKey: deps.auditSigner.publicKey }) };
     },
@@ -98,6 +100,8 @@ export const auditRoutes = [
     path: '/api/audit/exports',
     access: AUDIT_READERS,
     readOnly: true,
+    // Each one reads (and the client downloads) up to the whole log; four run at once per node.
+    rateLimit: { name: 'audit-export', points: 20, windowSeconds: 60 },
     summary: 'Stream the events a filter selects as a file; the signed manifest is fetched afterwards.',
     body: z.strictObject({ format: z.enum(EXPORT_FORMATS), filter: z.strictObject(auditSearch).default({}) }),
     async handler({ req, res, body, user, audit, deps }) {
@@ -132,6 +136,7 @@ export const auditRoutes = [
     method: 'get',
     path: '/api/audit/exports/:id/manifest',
     access: AUDIT_READERS,
+    rateLimit: { name: 'audit-manifest', points: 60, windowSeconds: 60 },
     summary: "A finished export's signed manifest (for whoever ran the export, for 24 hours).",
     params: z.strictObject({ id: z.uuid() }),
     async handler({ res, params, user, deps }) {

@@ -48,6 +48,8 @@ export const detectorRoutes = [
     path: '/api/detectors/pairing-codes',
     access: 'signed-in',
     summary: 'A one-time code (10 minutes, single use) to pair a detector, with the command to run.',
+    // Each code is a row and an audit event; nobody pairs more than a few detectors an hour.
+    rateLimit: { name: 'pairing-codes', points: 30, windowSeconds: 3600 },
     async handler({ user, deps, audit }) {
       return { status: 201, body: await issuePairingCode(deps, { user, context: audit }) };
     },

@@ -20,7 +20,7 @@ import { HidDeviceInfoSchema, Nickname, RegistrationResponseSchema } from '../we
 
 const TokenParams = z.strictObject({
   // 32 random bytes, base64url without padding.
-  token: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'not an enrollment token'),
+  token: z.string().max(43).regex(/^[A-Za-z0-9_-]{43}$/, 'not an enrollment token'),
 });
 
 const PasswordBody = z.strictObject({ password: z.string().min(1, 'Enter a password.').max(PASSWORD_MAX_LENGTH * 4) });

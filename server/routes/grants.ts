@@ -32,6 +32,8 @@ export const grantRoutes = [
     path: '/api/verify-key-ownership/options',
     access: 'signed-in',
     summary: "Unlock step 1: WebAuthn request options for the user's own active hardware keys.",
+    // Each call writes a challenge and an audit event; renewals come minutes apart.
+    rateLimit: { name: 'unlock-options', points: 60, windowSeconds: 60 },
     async handler({ req, user, deps, audit }) {
       const allowList = deps.config.grants.aaguidAllowList;
       const keys = (await getActiveKeysForUser(deps.pool, user.id)).filter(

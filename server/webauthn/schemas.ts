@@ -3,13 +3,20 @@ import { z } from 'zod';
 /** Shapes of what @simplewebauthn/browser sends, with size bounds; verification comes after. */
 const b64url = (max: number) => z.string().max(max).regex(/^[A-Za-z0-9_-]*$/, 'not base64url');
 
+const MAX_EXTENSION_RESULTS = 16;
+
 const TRANSPORTS = ['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb'] as const;
 
 const common = {
   id: b64url(1400).min(1),
   rawId: b64url(1400).min(1),
   type: z.literal('public-key'),
-  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+  // Browsers report a handful of extensions (credProps, prf, largeBlob…); their values stay opaque,
+  // bounded by the body size and JSON depth limits.
+  clientExtensionResults: z
+    .record(z.string().max(64), z.unknown())
+    .refine((results) => Object.keys(results).length <= MAX_EXTENSION_RESULTS, `at most ${MAX_EXTENSION_RESULTS} extension results`)
+    .default({}),
   authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
 };
 
