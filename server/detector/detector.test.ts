@@ -18,6 +18,7 @@ import { enrollUser, errorCode, startTestNode, type TestClient, type TestNode } 
 import { freePort } from '../test/env.ts';
 import type { SoftAuthenticator } from '../test/softAuthenticator.ts';
 import { TestSocket } from '../test/wsClient.ts';
+import { wsConnectionsActive, wsConnectionsTotal, wsMessages } from '../metrics.ts';
 
 /**
  * The detector end to end: the real CLI modules (pairing, watcher, WebSocket client with
@@ -280,6 +281,25 @@ describe('presence reports', () => {
     expect(after).toMatchObject({ online: false, keys: [] });
     expect(after.lastSeenAt).not.toBeNull();
     socket.close();
+  });
+
+  it('is counted in the metrics: connections open and accepted, messages in and out', async () => {
+    const metric = async (counter: typeof wsMessages | typeof wsConnectionsActive | typeof wsConnectionsTotal, labels: Record<string, string>) =>
+      (await counter.get()).values.find((v) => Object.entries(labels).every(([k, val]) => (v.labels as Record<string, unknown>)[k] === val))?.value ?? 0;
+    const before = {
+      total: await metric(wsConnectionsTotal, { kind: 'detector' }),
+      active: await metric(wsConnectionsActive, { kind: 'detector' }),
+      in: await metric(wsMessages, { kind: 'detector', direction: 'in' }),
+      out: await metric(wsMessages, { kind: 'detector', direction: 'out' }),
+    };
+    const p = await person();
+    const { client } = await online(await paired(p), new FakeHidSource([fakeSecurityKey('SN-M')]));
+    expect(await metric(wsConnectionsTotal, { kind: 'detector' })).toBe(before.total + 1);
+    expect(await metric(wsConnectionsActive, { kind: 'detector' })).toBe(before.active + 1);
+    await expect.poll(() => metric(wsMessages, { kind: 'detector', direction: 'in' })).toBeGreaterThan(before.in); // hello
+    expect(await metric(wsMessages, { kind: 'detector', direction: 'out' })).toBeGreaterThan(before.out); // welcome
+    client.stop();
+    await expect.poll(() => metric(wsConnectionsActive, { kind: 'detector' })).toBe(before.active);
   });
 
   it('sends heartbeats that keep it seen', async () => {

@@ -20,6 +20,7 @@ import { applyDetectorReport } from './reports.ts';
 import { DetectorMessageSchema, diffKeys, distinctKeys, keyIdentity } from './protocol.ts';
 import { detectorPresence } from './presence.ts';
 import { clientAddress, trustProxyFn } from '../http/clientAddress.ts';
+import { rateLimitHits, wsConnectionsActive, wsConnectionsTotal, wsMessages } from '../metrics.ts';
 
 /** Seed design (Unhidra): 50 messages/s per connection; a detector needs far fewer. */
 const MESSAGES_PER_SECOND = 20;
@@ -60,6 +61,7 @@ class HandshakeRefused extends Error {
 }
 
 function refuse(socket: Duplex, error: HandshakeRefused): void {
+  if (error.status === 429) rateLimitHits.inc({ limiter: 'WS_CONNECTIONS', route: '/ws/detector' });
   const body = JSON.stringify({ error: { code: error.code, message: error.message } });
   const retry = error.retryAfter ? `Retry-After: ${error.retryAfter}\r\n` : '';
   socket.end(
@@ -147,7 +149,10 @@ export function attachDetectorHub(server: Server, deps: Deps): DetectorHub {
     return { detector, context: { actor: { id: detector.user_id, username: detector.owner_username }, ip, userAgent } };
   }
 
-  const send = (connection: DetectorConnection, message: DetectorServerMessage) => connection.socket.send(JSON.stringify(message));
+  const send = (connection: DetectorConnection, message: DetectorServerMessage) => {
+    connection.socket.send(JSON.stringify(message));
+    wsMessages.inc({ kind: 'detector', direction: 'out' });
+  };
 
   const announce = (connection: DetectorConnection, status: 'online' | 'offline') =>
     bus.notify(
@@ -196,10 +201,14 @@ export function attachDetectorHub(server: Server, deps: Deps): DetectorHub {
   }
 
   function onMessage(connection: DetectorConnection, data: RawData, isBinary: boolean): void {
+    wsMessages.inc({ kind: 'detector', direction: 'in' });
     const now = Date.now();
     connection.tokens = Math.min(MESSAGES_PER_SECOND, connection.tokens + ((now - connection.refilledAt) / 1000) * MESSAGES_PER_SECOND);
     connection.refilledAt = now;
-    if (connection.tokens < 1) return connection.socket.close(DETECTOR_CLOSE.TOO_MANY_MESSAGES, 'too many messages');
+    if (connection.tokens < 1) {
+      rateLimitHits.inc({ limiter: 'WS_MESSAGES', route: '/ws/detector' });
+      return connection.socket.close(DETECTOR_CLOSE.TOO_MANY_MESSAGES, 'too many messages');
+    }
     connection.tokens -= 1;
     let parsed: unknown;
     try {
@@ -234,6 +243,8 @@ export function attachDetectorHub(server: Server, deps: Deps): DetectorHub {
     // Messages wait in the queue until the connection is recorded.
     let ready!: () => void;
     connection.queue = new Promise<void>((resolve) => (ready = resolve));
+    wsConnectionsTotal.inc({ kind: 'detector' });
+    wsConnectionsActive.inc({ kind: 'detector' });
     socket.on('message', (data, isBinary) => onMessage(connection, data, isBinary));
     socket.on('pong', () => {
       connection.alive = true;
@@ -241,6 +252,7 @@ export function attachDetectorHub(server: Server, deps: Deps): DetectorHub {
     });
     socket.on('error', () => undefined);
     socket.on('close', () => {
+      wsConnectionsActive.dec({ kind: 'detector' });
       if (connections.get(detector.id) === connection) connections.delete(detector.id);
       connection.queue
         .then(async () => {
