@@ -1,5 +1,13 @@
 import { z } from 'zod';
 import { MODEL_PROVIDERS, MODEL_TIERS } from '../../shared/api.ts';
+import { CONFIG_VARIABLES } from '../config.ts';
+
+/** Prefixes of Argus's own configuration: a model's key variable may not start with one. */
+const ARGUS_SETTING_PREFIXES = ['ARGUS_', 'AUDIT_', 'SESSION_', 'METRICS_', 'REDIS_', 'DATABASE_', 'DETECTOR_', 'EMBEDDED_', 'WEBAUTHN_'];
+
+function isArgusSetting(name: string): boolean {
+  return CONFIG_VARIABLES.includes(name) || ARGUS_SETTING_PREFIXES.some((prefix) => name.startsWith(prefix));
+}
 
 /**
  * The one definition of what a model in the catalog may look like, used by the admin API
@@ -27,6 +35,8 @@ export const MODEL_SETTING_FIELDS = {
     // The server sends this variable's value to the model's base URL. Naming only *_KEY or
     // *_TOKEN variables keeps Argus's own secrets (SESSION_SECRET, DATABASE_URL…) off the wire.
     .regex(/_(KEY|TOKEN)$/, 'the name of a variable ending in _KEY or _TOKEN, e.g. OPENAI_API_KEY')
+    // …and never one of Argus's own settings, present or future (AUDIT_SIGNING_KEY, METRICS_TOKEN…).
+    .refine((name) => !isArgusSetting(name), "one of Argus's own settings cannot be a model's API key")
     .nullable(),
   tier: z.enum(MODEL_TIERS),
   grantSeconds: z.number().int().min(30).max(3600),

@@ -92,6 +92,11 @@ describe('the model catalog for admins', () => {
       // Argus's own secrets are never sent upstream as a model's key.
       [{ ...upstream('own-secret'), apiKeyEnv: 'SESSION_SECRET' }, 'body.apiKeyEnv'],
       [{ ...upstream('own-database'), apiKeyEnv: 'DATABASE_URL' }, 'body.apiKeyEnv'],
+      // Names that pass the *_KEY / *_TOKEN rule but are Argus's own secrets: test connection
+      // would send the audit signing key or the metrics token to a server the admin chose.
+      [{ ...upstream('own-signing-key'), apiKeyEnv: 'AUDIT_SIGNING_KEY' }, 'body.apiKeyEnv'],
+      [{ ...upstream('own-metrics-token'), apiKeyEnv: 'METRICS_TOKEN' }, 'body.apiKeyEnv'],
+      [{ ...upstream('future-setting'), apiKeyEnv: 'ARGUS_SOMETHING_KEY' }, 'body.apiKeyEnv'],
       [{ ...upstream('short-grant'), grantSeconds: 5 }, 'body.grantSeconds'],
       [{ ...upstream('tier'), tier: 'secret' }, 'body.tier'],
       [{ ...upstream('tokens'), maxOutputTokens: 0 }, 'body.maxOutputTokens'],
@@ -131,6 +136,7 @@ describe('the model catalog for admins', () => {
     expect(errorCode(await admin.client.patch('/api/admin/models/editable', {}))).toBe('VALIDATION_FAILED');
     expect(errorCode(await admin.client.patch('/api/admin/models/editable', { grantSeconds: '60' }))).toBe('VALIDATION_FAILED');
     expect(errorCode(await admin.client.patch('/api/admin/models/editable', { apiKeyEnv: 'SESSION_SECRET' }))).toBe('VALIDATION_FAILED');
+    expect(errorCode(await admin.client.patch('/api/admin/models/editable', { apiKeyEnv: 'AUDIT_SIGNING_KEY' }))).toBe('VALIDATION_FAILED');
     expect(errorCode(await admin.client.patch('/api/admin/models/editable', { tier: 'standard' }))).toBe('CONFLICT');
     const missing = await admin.client.patch('/api/admin/models/no-such-model', { enabled: false });
     expect(missing.status).toBe(404);
