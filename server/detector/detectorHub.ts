@@ -21,6 +21,7 @@ import { DetectorMessageSchema, diffKeys, distinctKeys, keyIdentity } from './pr
 import { detectorPresence } from './presence.ts';
 import { clientAddress, trustProxyFn } from '../http/clientAddress.ts';
 import { rateLimitHits, wsConnectionsActive, wsConnectionsTotal, wsMessages } from '../metrics.ts';
+import { refuseUpgrade, UpgradeRefused } from '../realtime/upgradeRefusal.ts';
 
 /** Seed design (Unhidra): 50 messages/s per connection; a detector needs far fewer. */
 const MESSAGES_PER_SECOND = 20;
@@ -49,25 +50,6 @@ export interface DetectorHub {
   close(): void;
 }
 
-class HandshakeRefused extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly retryAfter?: number,
-  ) {
-    super(message);
-  }
-}
-
-function refuse(socket: Duplex, error: HandshakeRefused): void {
-  if (error.status === 429) rateLimitHits.inc({ limiter: 'WS_CONNECTIONS', route: '/ws/detector' });
-  const body = JSON.stringify({ error: { code: error.code, message: error.message } });
-  const retry = error.retryAfter ? `Retry-After: ${error.retryAfter}\r\n` : '';
-  socket.end(
-    `HTTP/1.1 ${error.status} ${error.code}\r\nConnection: close\r\nContent-Type: application/json\r\n${retry}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
-}
 
 /** The offered subprotocols, in order. */
 function offeredProtocols(req: IncomingMessage): string[] {
@@ -110,9 +92,9 @@ export function attachDetectorHub(server: Server, deps: Deps): DetectorHub {
       await limiter.consume(key);
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) {
-        throw new HandshakeRefused(429, 'RATE_LIMITED', `Too many connections ${what}.`, Math.ceil(rejection.msBeforeNext / 1000));
+        throw new UpgradeRefused(429, 'RATE_LIMITED', `Too many connections ${what}.`, Math.ceil(rejection.msBeforeNext / 1000));
       }
-      throw new HandshakeRefused(503, 'SERVICE_UNAVAILABLE', 'Cannot check connection limits right now.');
+      throw new UpgradeRefused(503, 'SERVICE_UNAVAILABLE', 'Cannot check connection limits right now.');
     }
   };
 
@@ -120,15 +102,15 @@ export function attachDetectorHub(server: Server, deps: Deps): DetectorHub {
     const ip = clientAddress(req, trustProxy);
     // A web page is never a detector: browsers always send Origin, and a page elsewhere must not connect.
     if (req.headers.origin !== undefined && req.headers.origin !== config.origin) {
-      throw new HandshakeRefused(403, 'CSRF_REJECTED', 'Cross-origin detector connections are refused.');
+      throw new UpgradeRefused(403, 'CSRF_REJECTED', 'Cross-origin detector connections are refused.');
     }
     await limit(perIp, ip ?? 'unknown', 'from this address');
     const [protocol, token, ...extra] = offeredProtocols(req);
     if (protocol !== DETECTOR_PROTOCOL || extra.length > 0) {
-      throw new HandshakeRefused(400, 'VALIDATION_FAILED', `Offer the subprotocols ['${DETECTOR_PROTOCOL}', '<keyId>.<secret>'].`);
+      throw new UpgradeRefused(400, 'VALIDATION_FAILED', `Offer the subprotocols ['${DETECTOR_PROTOCOL}', '<keyId>.<secret>'].`);
     }
     const match = DEVICE_KEY.exec(token ?? '');
-    if (!match) throw new HandshakeRefused(401, 'DETECTOR_UNAUTHORIZED', 'The detector key is missing or malformed. Pair the detector again.');
+    if (!match) throw new UpgradeRefused(401, 'DETECTOR_UNAUTHORIZED', 'The detector key is missing or malformed. Pair the detector again.');
     const [, keyId, secret] = match as unknown as [string, string, string];
     await limit(perDetector, keyId, 'for this detector');
     const detector = await getLiveDetectorByKeyId(pool, keyId);
@@ -144,7 +126,7 @@ export function attachDetectorHub(server: Server, deps: Deps): DetectorHub {
           details: { keyId, reason: detector ? 'wrong_secret' : 'unknown_or_revoked' },
         }),
       );
-      throw new HandshakeRefused(401, 'DETECTOR_UNAUTHORIZED', 'This detector is not paired or was revoked. Pair it again.');
+      throw new UpgradeRefused(401, 'DETECTOR_UNAUTHORIZED', 'This detector is not paired or was revoked. Pair it again.');
     }
     return { detector, context: { actor: { id: detector.user_id, username: detector.owner_username }, ip, userAgent } };
   }
@@ -287,9 +269,9 @@ export function attachDetectorHub(server: Server, deps: Deps): DetectorHub {
         });
       },
       (error: unknown) => {
-        if (error instanceof HandshakeRefused) return refuse(socket, error);
+        if (error instanceof UpgradeRefused) return refuseUpgrade(socket, error, '/ws/detector');
         log.error({ err: error }, 'detector upgrade failed');
-        refuse(socket, new HandshakeRefused(503, 'SERVICE_UNAVAILABLE', 'Could not open the connection.'));
+        refuseUpgrade(socket, new UpgradeRefused(503, 'SERVICE_UNAVAILABLE', 'Could not open the connection.'), '/ws/detector');
       },
     );
   });

@@ -11,6 +11,7 @@ import type { Deps } from '../deps.ts';
 import type { Envelope } from './bus.ts';
 import { rateLimitHits, wsConnectionsActive, wsConnectionsTotal, wsMessages } from '../metrics.ts';
 import { clientAddress, trustProxyFn } from '../http/clientAddress.ts';
+import { refuseUpgrade, UpgradeRefused } from './upgradeRefusal.ts';
 
 export type SessionParser = RequestHandler;
 
@@ -41,25 +42,6 @@ export interface Hub {
   close(): void;
 }
 
-class UpgradeRefused extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly retryAfter?: number,
-  ) {
-    super(message);
-  }
-}
-
-function refuse(socket: Duplex, error: UpgradeRefused): void {
-  if (error.status === 429) rateLimitHits.inc({ limiter: 'WS_CONNECTIONS', route: '/ws' });
-  const body = JSON.stringify({ error: { code: error.code, message: error.message } });
-  const retry = error.retryAfter ? `Retry-After: ${error.retryAfter}\r\n` : '';
-  socket.end(
-    `HTTP/1.1 ${error.status} ${error.code}\r\nConnection: close\r\nContent-Type: application/json\r\n${retry}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
-}
 
 /**
  * The WebSocket hub at /ws: authenticated from the session cookie during the upgrade (the
@@ -148,9 +130,9 @@ export function attachHub(server: Server, deps: Deps, sessionParser: SessionPars
         });
       },
       (error: unknown) => {
-        if (error instanceof UpgradeRefused) return refuse(socket, error);
+        if (error instanceof UpgradeRefused) return refuseUpgrade(socket, error, '/ws');
         log.error({ err: error }, 'websocket upgrade failed');
-        refuse(socket, new UpgradeRefused(500, 'INTERNAL', 'Could not open the connection.'));
+        refuseUpgrade(socket, new UpgradeRefused(500, 'INTERNAL', 'Could not open the connection.'), '/ws');
       },
     );
   });

@@ -11,6 +11,7 @@ import { changeUser } from '../users/changeUser.ts';
 import { createUserWithEnrollment } from '../users/createUser.ts';
 import { deleteUser } from '../users/deleteUser.ts';
 import { issueEnrollmentLink } from '../users/enrollmentLink.ts';
+import { createdAtCursor } from '../http/cursors.ts';
 
 const ADMIN = ['admin'] as const;
 
@@ -146,20 +147,6 @@ export const adminRoutes = [
 
 const KeyParams = z.strictObject({ id: z.uuid('not a key id') });
 
-const keyCursor = {
-  encode: (key: { created_cursor: string; id: string }) => Buffer.from(`${key.created_cursor}|${key.id}`).toString('base64url'),
-  schema: z
-    .string()
-    .max(200)
-    .transform((value, ctx) => {
-      const [createdAt, id] = Buffer.from(value, 'base64url').toString('utf8').split('|');
-      if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !z.uuid().safeParse(id).success) {
-        ctx.addIssue({ code: 'custom', message: 'not a cursor' });
-        return z.NEVER;
-      }
-      return { createdAt, id };
-    }),
-};
 
 function keyChangeError(reason: KeyChangeFailure): HttpError {
   switch (reason) {
@@ -189,7 +176,7 @@ export const adminKeyRoutes = [
       // Any text: a name nobody has simply matches no keys.
       owner: z.string().trim().min(1).max(100).optional(),
       status: z.enum(KEY_STATUSES).optional(),
-      after: keyCursor.schema.optional(),
+      after: createdAtCursor.schema.optional(),
       limit: z.coerce.number().int().min(1).max(100).default(50),
     }),
     async handler({ query, deps }) {
@@ -202,7 +189,7 @@ export const adminKeyRoutes = [
       const rows = await listKeys(deps.pool, { ...query, id: query.key, userId: owner?.id ?? query.userId, limit: query.limit + 1 });
       const page = rows.slice(0, query.limit);
       const last = page[page.length - 1];
-      const body: KeyListResponse = { keys: page.map(toKeyView), nextCursor: rows.length > query.limit && last ? keyCursor.encode(last) : null };
+      const body: KeyListResponse = { keys: page.map(toKeyView), nextCursor: rows.length > query.limit && last ? createdAtCursor.encode(last) : null };
       return { body };
     },
   }),

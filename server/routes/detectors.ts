@@ -7,23 +7,10 @@ import { detectorViews, revokeDetectorAs } from '../detector/manageDetectors.ts'
 import { issuePairingCode, pairDetector } from '../detector/pairing.ts';
 import { HttpError, notFound, rateLimited } from '../http/errors.ts';
 import { defineRoute } from '../http/route.ts';
+import { createdAtCursor } from '../http/cursors.ts';
 
 const DetectorParams = z.strictObject({ id: z.uuid('not a detector id') });
 
-const detectorCursor = {
-  encode: (row: { created_cursor: string; id: string }) => Buffer.from(`${row.created_cursor}|${row.id}`).toString('base64url'),
-  schema: z
-    .string()
-    .max(200)
-    .transform((value, ctx) => {
-      const [createdAt, id] = Buffer.from(value, 'base64url').toString('utf8').split('|');
-      if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !z.uuid().safeParse(id).success) {
-        ctx.addIssue({ code: 'custom', message: 'not a cursor' });
-        return z.NEVER;
-      }
-      return { createdAt, id };
-    }),
-};
 
 /** Pairing attempts per IP (seed design: device registration 10/h per IP), checked before any code is looked at. */
 const pairingLimiters = new WeakMap<Deps, RateLimiterRedis>();
@@ -109,7 +96,7 @@ export const detectorRoutes = [
     access: ['admin'],
     summary: 'Every paired detector with online status and last seen (keyset pagination).',
     query: z.strictObject({
-      after: detectorCursor.schema.optional(),
+      after: createdAtCursor.schema.optional(),
       limit: z.coerce.number().int().min(1).max(100).default(50),
     }),
     async handler({ query, deps }) {
@@ -118,7 +105,7 @@ export const detectorRoutes = [
       const last = page[page.length - 1];
       const body: DetectorListResponse = {
         detectors: await detectorViews(deps, page),
-        nextCursor: rows.length > query.limit && last ? detectorCursor.encode(last) : null,
+        nextCursor: rows.length > query.limit && last ? createdAtCursor.encode(last) : null,
       };
       return { body };
     },
