@@ -8,6 +8,7 @@
  * throughput (tokens per second across all streams).
  */
 import { fork } from 'node:child_process';
+import { Agent, request as httpRequest } from 'node:http';
 import { createPool } from '../../server/db/pool.ts';
 import { createLogger } from '../../server/log.ts';
 import { FakeOpenAI } from '../../server/test/fakeOpenAI.ts';
@@ -18,27 +19,41 @@ const TOKENS = 256;
 const LEVELS = (process.env.LEVELS ?? '1,10,100').split(',').map(Number);
 const SAMPLES = Number(process.env.SAMPLES ?? 100);
 const ORIGIN = 'http://bench.argus';
+const clientAgent = new Agent({ keepAlive: true, maxSockets: 1_000 });
 
 interface Sample {
   ttft: number;
   total: number;
 }
 
-/** Reads an SSE response to the end, noting when the first text arrived. */
-async function timeStream(response: Response, started: number, isContent: (data: string) => boolean): Promise<Sample> {
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  let ttft = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (!ttft) {
-      buffer += decoder.decode(value, { stream: true });
-      if (buffer.split('\n').some((line) => line.startsWith('data:') && isContent(line.slice(5).trim()))) ttft = performance.now() - started;
-    }
-  }
-  return { ttft, total: performance.now() - started };
+/**
+ * POSTs and reads the SSE answer to the end with node:http (keep-alive), noting when the first
+ * text arrived. The load generator shares a process with the upstream, so it must be light:
+ * fetch's web streams cost more per chunk than the proxy being measured.
+ */
+function timeStream(url: string, headers: Record<string, string>, body: string, isContent: (data: string) => boolean): Promise<Sample> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { method: 'POST', agent: clientAgent, headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } }, (response) => {
+      if (response.statusCode !== 200) {
+        response.resume();
+        reject(new Error(`${url} answered ${response.statusCode}`));
+        return;
+      }
+      response.setEncoding('utf8');
+      let buffer = '';
+      let ttft = 0;
+      response.on('data', (chunk: string) => {
+        if (ttft) return;
+        buffer += chunk;
+        if (buffer.split('\n').some((line) => line.startsWith('data:') && isContent(line.slice(5).trim()))) ttft = performance.now() - started;
+      });
+      response.on('end', () => resolve({ ttft, total: performance.now() - started }));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
 }
 
 function percentile(values: number[], q: number): number {
@@ -72,25 +87,14 @@ try {
   await pool.query(`INSERT INTO model (id, display_name, provider, base_url, upstream_model, tier, max_output_tokens) VALUES ('bench', 'Bench', 'openai', $1, 'bench', 'standard', 1024)`, [fake.baseUrl]);
   const { cookie } = await enrollOverHttp({ baseUrl: url, pool, config });
 
-  const direct = async (): Promise<Sample> => {
-    const started = performance.now();
-    const response = await fetch(`${fake.baseUrl}/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'bench', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
-    });
-    return timeStream(response, started, (data) => data.includes('"content"'));
-  };
-  const viaArgus = async (): Promise<Sample> => {
-    const started = performance.now();
-    const response = await fetch(`${url}/api/chat/stream`, {
-      method: 'POST',
-      headers: { origin: ORIGIN, 'content-type': 'application/json', cookie },
-      body: JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hi' }] }),
-    });
-    if (response.status !== 200) throw new Error(`argus answered ${response.status}`);
-    return timeStream(response, started, (data) => data.includes('"delta"'));
-  };
+  const direct = (): Promise<Sample> =>
+    timeStream(`${fake.baseUrl}/chat/completions`, {}, JSON.stringify({ model: 'bench', stream: true, messages: [{ role: 'user', content: 'hi' }] }), (data) =>
+      data.includes('"content"'),
+    );
+  const viaArgus = (): Promise<Sample> =>
+    timeStream(`${url}/api/chat/stream`, { origin: ORIGIN, cookie }, JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hi' }] }), (data) =>
+      data.includes('"delta"'),
+    );
 
   console.log(`256-token streams, upstream token delay ${fake.tokenDelayMs} ms, at least ${SAMPLES} streams per cell\n`);
   console.log('concurrency | TTFT p50 direct → Argus (added, ratio) | TTFT p99 direct → Argus | total p50 direct → Argus (ratio) | throughput tok/s direct → Argus (ratio)');
