@@ -18,7 +18,7 @@ import { ChallengeStore } from './webauthn/challenges.ts';
 import { EventBus } from './realtime/bus.ts';
 import { GrantService } from './grants/grants.ts';
 import { AuditOutbox } from './outbox/auditOutbox.ts';
-import { startAuditFeed } from './realtime/auditFeed.ts';
+import { auditFeedChannel } from './realtime/auditFeed.ts';
 import { startPgListener } from './realtime/pgListener.ts';
 import { setActiveGrantsSource, setAuditOutboxSource } from './metrics.ts';
 import { startMetricsListener } from './http/metricsRoutes.ts';
@@ -115,13 +115,17 @@ export const SLOW_CLIENT_LIMITS = { headersTimeoutMs: 10_000, requestTimeoutMs: 
 /** How long a cached row may live if its change notification were somehow lost. */
 const ROW_CACHE_TTL_MS = 10_000;
 
-/** Drops cached rows as Postgres announces their changes; caches are used only while it does. */
-function listenForRowChanges({ rows, log }: Deps, databaseUrl: string): () => Promise<void> {
+/**
+ * The node's one Postgres LISTEN connection: committed audit events go to this node's admin and
+ * auditor sockets, and changed rows leave the row caches (which are used only while it is up).
+ */
+function listenToPostgres({ rows, log, pool }: Deps, databaseUrl: string, hub: Hub): () => Promise<void> {
   const caches: Record<string, { invalidate(id: string): void }> = { app_user: rows.users, model: rows.models };
   return startPgListener({
     databaseUrl,
     log,
     channels: {
+      ...auditFeedChannel({ pool, log, onEvent: (event) => hub.deliverLocal({ roles: ['admin', 'auditor'] }, { type: 'SECURITY_EVENT', event }) }),
       [ROW_CHANGE_CHANNEL]: (payload) => {
         const at = payload.indexOf(':');
         caches[payload.slice(0, at)]?.invalidate(payload.slice(at + 1));
@@ -149,18 +153,12 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
     const detectors = attachDetectorHub(server, deps);
     const stopSweeper = deps.grants.startSweeper();
     const stopOutbox = deps.auditOutbox.start();
-    const stopRowListener = listenForRowChanges(deps, services.databaseUrl);
+    const stopListener = listenToPostgres(deps, services.databaseUrl, hub);
     const grantsForMetrics = deps.grants;
     setActiveGrantsSource(() => grantsForMetrics.countLive());
     const outboxForMetrics = deps.auditOutbox;
     setAuditOutboxSource(() => outboxForMetrics.pending());
     const metricsServer = config.metrics.port ? await startMetricsListener({ ...config.metrics, port: config.metrics.port }) : null;
-    const stopAuditFeed = startAuditFeed({
-      databaseUrl: services.databaseUrl,
-      pool: deps.pool,
-      log,
-      onEvent: (event) => hub.deliverLocal({ roles: ['admin', 'auditor'] }, { type: 'SECURITY_EVENT', event }),
-    });
     const stopCheckpoints = startCheckpointTimer({ pool: deps.pool, signer: deps.auditSigner, seconds: config.audit.checkpointSeconds, log });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -178,12 +176,11 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
       async close() {
         stopSweeper();
         stopOutbox();
-        await stopRowListener();
+        await stopListener();
         await new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(null)));
         stopCheckpoints();
         hub.close();
         detectors.close();
-        await stopAuditFeed();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();

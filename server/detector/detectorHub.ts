@@ -22,6 +22,7 @@ import { detectorPresence } from './presence.ts';
 import { clientAddress, trustProxyFn } from '../http/clientAddress.ts';
 import { rateLimitHits, wsConnectionsActive, wsConnectionsTotal, wsMessages } from '../metrics.ts';
 import { refuseUpgrade, UpgradeRefused } from '../realtime/upgradeRefusal.ts';
+import { MessageBudget } from '../realtime/messageBudget.ts';
 
 /** Seed design (Unhidra): 50 messages/s per connection; a detector needs far fewer. */
 const MESSAGES_PER_SECOND = 20;
@@ -38,8 +39,7 @@ interface DetectorConnection {
   previousKeys: DetectedKey[];
   greeted: boolean;
   alive: boolean;
-  tokens: number;
-  refilledAt: number;
+  budget: MessageBudget;
   /** Messages are handled one at a time, in order. */
   queue: Promise<void>;
 }
@@ -184,14 +184,10 @@ export function attachDetectorHub(server: Server, deps: Deps): DetectorHub {
 
   function onMessage(connection: DetectorConnection, data: RawData, isBinary: boolean): void {
     wsMessages.inc({ kind: 'detector', direction: 'in' });
-    const now = Date.now();
-    connection.tokens = Math.min(MESSAGES_PER_SECOND, connection.tokens + ((now - connection.refilledAt) / 1000) * MESSAGES_PER_SECOND);
-    connection.refilledAt = now;
-    if (connection.tokens < 1) {
+    if (!connection.budget.take()) {
       rateLimitHits.inc({ limiter: 'WS_MESSAGES', route: '/ws/detector' });
       return connection.socket.close(DETECTOR_CLOSE.TOO_MANY_MESSAGES, 'too many messages');
     }
-    connection.tokens -= 1;
     let parsed: unknown;
     try {
       parsed = isBinary ? undefined : JSON.parse(String(data));
@@ -218,8 +214,7 @@ export function attachDetectorHub(server: Server, deps: Deps): DetectorHub {
       previousKeys: [],
       greeted: false,
       alive: true,
-      tokens: MESSAGES_PER_SECOND,
-      refilledAt: Date.now(),
+      budget: new MessageBudget(MESSAGES_PER_SECOND),
       queue: Promise.resolve(),
     };
     // Messages wait in the queue until the connection is recorded.

@@ -2,24 +2,19 @@ import type { AuditEventView } from '../../shared/audit.ts';
 import { AUDIT_CHANNEL, getAuditEvent } from '../db/audit.ts';
 import type { Pool } from '../db/pool.ts';
 import type { Logger } from '../log.ts';
-import { startPgListener } from './pgListener.ts';
 
 /**
- * The live audit feed: every node LISTENs for committed audit events (the INSERT notifies
- * in the same transaction, so a rolled-back change is never announced) and hands each to
- * its own admin and auditor sockets. Reconnects by itself if Postgres restarts.
+ * The live audit feed, as a channel of the node's Postgres listener: every node hears each
+ * committed audit event (the INSERT notifies in the same transaction, so a rolled-back change
+ * is never announced) and hands it to its own admin and auditor sockets.
  */
-export function startAuditFeed({ databaseUrl, pool, log, onEvent }: { databaseUrl: string; pool: Pool; log: Logger; onEvent: (event: AuditEventView) => void }): () => Promise<void> {
-  return startPgListener({
-    databaseUrl,
-    log,
-    channels: {
-      [AUDIT_CHANNEL]: (payload) => {
-        getAuditEvent(pool, Number(payload)).then(
-          (event) => event && onEvent(event),
-          (error: unknown) => log.warn({ err: (error as Error).message }, 'audit feed could not read an event'),
-        );
-      },
+export function auditFeedChannel({ pool, log, onEvent }: { pool: Pool; log: Logger; onEvent: (event: AuditEventView) => void }): Record<string, (payload: string) => void> {
+  return {
+    [AUDIT_CHANNEL]: (payload) => {
+      getAuditEvent(pool, Number(payload)).then(
+        (event) => event && onEvent(event),
+        (error: unknown) => log.warn({ err: (error as Error).message }, 'audit feed could not read an event'),
+      );
     },
-  });
+  };
 }

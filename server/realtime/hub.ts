@@ -12,6 +12,7 @@ import type { Envelope } from './bus.ts';
 import { rateLimitHits, wsConnectionsActive, wsConnectionsTotal, wsMessages } from '../metrics.ts';
 import { clientAddress, trustProxyFn } from '../http/clientAddress.ts';
 import { refuseUpgrade, UpgradeRefused } from './upgradeRefusal.ts';
+import { MessageBudget } from './messageBudget.ts';
 
 export type SessionParser = RequestHandler;
 
@@ -30,8 +31,7 @@ interface Connection {
   role: Role;
   alive: boolean;
   /** Token bucket for the per-connection message rate. */
-  tokens: number;
-  refilledAt: number;
+  budget: MessageBudget;
 }
 
 export interface Hub {
@@ -88,14 +88,10 @@ export function attachHub(server: Server, deps: Deps, sessionParser: SessionPars
 
   function onMessage(connection: Connection, data: unknown, isBinary: boolean): void {
     wsMessages.inc({ kind: 'browser', direction: 'in' });
-    const now = Date.now();
-    connection.tokens = Math.min(WS_LIMITS.messagesPerSecond, connection.tokens + ((now - connection.refilledAt) / 1000) * WS_LIMITS.messagesPerSecond);
-    connection.refilledAt = now;
-    if (connection.tokens < 1) {
+    if (!connection.budget.take()) {
       rateLimitHits.inc({ limiter: 'WS_MESSAGES', route: '/ws' });
       return connection.socket.close(WS_CLOSE.POLICY, 'too many messages');
     }
-    connection.tokens -= 1;
     let message: unknown;
     try {
       message = isBinary ? null : JSON.parse(String(data));
@@ -119,7 +115,7 @@ export function attachHub(server: Server, deps: Deps, sessionParser: SessionPars
     authenticate(req).then(
       (who) => {
         wss.handleUpgrade(req, socket, head, (ws) => {
-          const connection: Connection = { socket: ws, ...who, alive: true, tokens: WS_LIMITS.messagesPerSecond, refilledAt: Date.now() };
+          const connection: Connection = { socket: ws, ...who, alive: true, budget: new MessageBudget(WS_LIMITS.messagesPerSecond) };
           connections.add(connection);
           wsConnectionsTotal.inc({ kind: 'browser' });
           wsConnectionsActive.inc({ kind: 'browser' });

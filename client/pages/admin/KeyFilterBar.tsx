@@ -1,4 +1,5 @@
-import { For, onCleanup, type Component } from 'solid-js';
+import { For, type Component } from 'solid-js';
+import { createFilterApplier } from '../../lib/filterApplier.ts';
 import { KEY_STATUSES, type KeyStatus } from '../../../shared/api.ts';
 import type { KeyFilters } from '../../api/adminKeys.ts';
 import { Field } from '../../components/Field.tsx';
@@ -22,17 +23,7 @@ function filtersFrom(form: HTMLFormElement): KeyFilters {
 /** Narrow the key table to one owner (their exact username) or one status. */
 export const KeyFilterBar: Component<{ initial: KeyFilters; onChange: (filters: KeyFilters) => void }> = (props) => {
   let form!: HTMLFormElement;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  onCleanup(() => clearTimeout(timer));
-
-  const apply = () => {
-    clearTimeout(timer);
-    props.onChange(filtersFrom(form));
-  };
-  const applySoon = () => {
-    clearTimeout(timer);
-    timer = setTimeout(apply, OWNER_DELAY_MS);
-  };
+  const { now: apply, soon: applySoon } = createFilterApplier(() => props.onChange(filtersFrom(form)), OWNER_DELAY_MS);
 
   return (
     <form

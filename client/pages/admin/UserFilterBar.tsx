@@ -1,4 +1,5 @@
-import { For, onCleanup, type Component } from 'solid-js';
+import { For, type Component } from 'solid-js';
+import { createFilterApplier } from '../../lib/filterApplier.ts';
 import { ROLES, USER_STATUSES, type UserStatus } from '../../../shared/api.ts';
 import { ROLE_LABELS } from '../../access.ts';
 import type { UserFilters } from '../../api/admin.ts';
@@ -20,17 +21,7 @@ function filtersFrom(form: HTMLFormElement): UserFilters {
 /** Search as you type (after a pause), or at once on Enter or a changed filter. */
 export const UserFilterBar: Component<{ initialQuery?: string; onChange: (filters: UserFilters) => void }> = (props) => {
   let form!: HTMLFormElement;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  onCleanup(() => clearTimeout(timer));
-
-  const apply = () => {
-    clearTimeout(timer);
-    props.onChange(filtersFrom(form));
-  };
-  const applySoon = () => {
-    clearTimeout(timer);
-    timer = setTimeout(apply, SEARCH_DELAY_MS);
-  };
+  const { now: apply, soon: applySoon } = createFilterApplier(() => props.onChange(filtersFrom(form)), SEARCH_DELAY_MS);
 
   return (
     <form
