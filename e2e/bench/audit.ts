@@ -1,8 +1,10 @@
 /**
  * `npm run bench:audit`: the audit chain's cost.
  *
- * 1. Appends with the chain (advisory lock, head read, hash, insert + NOTIFY, commit), one
- *    event per transaction, from 1 and from 8 concurrent writers on separate connections.
+ * 1. Appends with the chain (one `audit_append` call: advisory lock, head read, hash,
+ *    insert + NOTIFY), from 1 and from 8 concurrent writers on separate connections: standalone
+ *    events (committed by themselves, as denials and model accesses are), and events inside
+ *    a transaction (BEGIN, append, COMMIT, as changes with their event are).
  * 2. Seeds EVENTS (default 1,000,000) chained events in batches (hashes computed in Node,
  *    rows inserted 5,000 at a time through unnest), then exports the whole range in every
  *    format through the same streaming code the API uses, into a sink that applies
@@ -32,20 +34,17 @@ const log = createLogger('silent');
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 const rate = (count: number, ms: number) => Math.round((count / ms) * 1000).toLocaleString('en');
 
-async function appendFor(pools: Pool[], seconds: number): Promise<number> {
+const BENCH_CONTEXT = { actor: { id: '00000000-0000-4000-8000-000000000001', username: 'writer' }, ip: '10.0.0.1', userAgent: 'bench' };
+
+async function appendFor(pools: Pool[], seconds: number, inTransaction: boolean): Promise<number> {
   const deadline = performance.now() + seconds * 1000;
   let appended = 0;
   await Promise.all(
     pools.map(async (pool, writer) => {
       while (performance.now() < deadline) {
-        await withTransaction(pool, (client) =>
-          recordAuditEvent(client, { actor: { id: '00000000-0000-4000-8000-000000000001', username: `writer${writer}` }, ip: '10.0.0.1', userAgent: 'bench' }, {
-            action: 'model.access',
-            outcome: 'success',
-            model: 'demo',
-            details: { writer, n: appended },
-          }),
-        );
+        const input = { action: 'model.access', outcome: 'success', model: 'demo', details: { writer, n: appended } } as const;
+        if (inTransaction) await withTransaction(pool, (client) => recordAuditEvent(client, BENCH_CONTEXT, input));
+        else await recordAuditEvent(pool, BENCH_CONTEXT, input);
         appended += 1;
       }
     }),
@@ -54,22 +53,25 @@ async function appendFor(pools: Pool[], seconds: number): Promise<number> {
 }
 
 async function benchAppends(databaseUrl: string, pool: Pool): Promise<void> {
-  // The chain lock is held until commit, so appends are bound by commit latency (the WAL
-  // fsync). The last run shows that bound: the same appends without waiting for the fsync
+  // The chain lock is held until commit. Standalone, that is the server running one statement
+  // and its commit; in a transaction, the COMMIT round trip from the client as well. The last
+  // run shows the cost of the WAL flush: the same appends without waiting for it
   // (synchronous_commit = off; a what-if, Argus does not run like this).
   const runs = [
-    { writers: 1, syncCommit: true },
-    { writers: 8, syncCommit: true },
-    { writers: 8, syncCommit: false },
+    { writers: 1, inTransaction: false, syncCommit: true },
+    { writers: 8, inTransaction: false, syncCommit: true },
+    { writers: 1, inTransaction: true, syncCommit: true },
+    { writers: 8, inTransaction: true, syncCommit: true },
+    { writers: 8, inTransaction: false, syncCommit: false },
   ];
-  for (const { writers, syncCommit } of runs) {
+  for (const { writers, inTransaction, syncCommit } of runs) {
     const pools = Array.from({ length: writers }, () => createPool(databaseUrl, log, 1));
     if (!syncCommit) await Promise.all(pools.map((p) => query(p, 'bench_async_commit', 'SET synchronous_commit = off')));
     const started = performance.now();
-    const appended = await appendFor(pools, APPEND_SECONDS);
+    const appended = await appendFor(pools, APPEND_SECONDS, inTransaction);
     const ms = performance.now() - started;
     await Promise.all(pools.map((p) => p.end()));
-    const label = `${writers} writer${writers > 1 ? 's' : ''}${syncCommit ? '' : ', synchronous_commit=off (what-if)'}`;
+    const label = `${writers} writer${writers > 1 ? 's' : ''}, ${inTransaction ? 'in a transaction' : 'standalone'}${syncCommit ? '' : ', synchronous_commit=off (what-if)'}`;
     console.log(`append, ${label}: ${appended} events in ${(ms / 1000).toFixed(1)} s = ${rate(appended, ms)} events/s`);
   }
   const verification = await verifyAuditChain(pool);

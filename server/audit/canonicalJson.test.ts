@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from './canonicalJson.ts';
+import fc from 'fast-check';
+import { canonicalJson, canonicalJsonAround } from './canonicalJson.ts';
 
 describe('canonicalJson (RFC 8785)', () => {
   it('sorts object members by UTF-16 code units, recursively', () => {
@@ -36,5 +37,20 @@ describe('canonicalJson (RFC 8785)', () => {
     expect(() => canonicalJson(Number.NaN)).toThrow(/finite/);
     expect(() => canonicalJson(Infinity)).toThrow(/finite/);
     expect(() => canonicalJson(10n)).toThrow(/bigint/);
+  });
+
+  it('splits a record around one member so that the pieces rebuild the canonical JSON', () => {
+    // Members before and after "seq" in sort order, nested "seq" keys, odd names and values.
+    const record = fc.dictionary(fc.oneof(fc.string(), fc.constantFrom('seq', 'a', 'z', 'outcome', 'severity')), fc.jsonValue());
+    fc.assert(
+      fc.property(record, fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), (members, seq) => {
+        const event = { ...members, details: { ...members, seq: 0 }, seq };
+        const { before, after } = canonicalJsonAround(event, 'seq');
+        expect(before + String(seq) + after).toBe(canonicalJson(event));
+      }),
+      { numRuns: 500 },
+    );
+    expect(canonicalJsonAround({ seq: 1 }, 'seq')).toEqual({ before: '{"seq":', after: '}' });
+    expect(() => canonicalJsonAround({ a: 1 }, 'seq')).toThrow(/no member seq/);
   });
 });

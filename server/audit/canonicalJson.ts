@@ -41,3 +41,28 @@ export function canonicalJson(value: unknown): string {
       throw new TypeError(`canonicalJson: ${typeof value} cannot be represented in JSON`);
   }
 }
+
+/**
+ * The canonical JSON of a flat record split around one top-level member's value:
+ * `before + canonicalJson(record[key]) + after === canonicalJson(record)`. The audit chain
+ * uses it to canonicalise an event before its seq is known (sql/000011).
+ */
+export function canonicalJsonAround(record: Record<string, unknown>, key: string): { before: string; after: string } {
+  if (!Object.hasOwn(record, key) || record[key] === undefined) throw new TypeError(`canonicalJsonAround: no member ${key}`);
+  const keys = Object.keys(record).sort();
+  let before = '{';
+  let after = '';
+  let cut = false;
+  for (const name of keys) {
+    const member = record[name];
+    if (member === undefined) continue;
+    if (cut) {
+      after += `,${JSON.stringify(name)}:${canonicalJson(member)}`;
+      continue;
+    }
+    before += `${before === '{' ? '' : ','}${JSON.stringify(name)}:`;
+    if (name === key) cut = true;
+    else before += canonicalJson(member);
+  }
+  return { before, after: `${after}}` };
+}

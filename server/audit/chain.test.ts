@@ -4,7 +4,7 @@ import { createPool, query, withClient, withTransaction, type Pool } from '../db
 import { createTestDatabase } from '../test/harness.ts';
 import { recordAuditEvent, SYSTEM_CONTEXT } from './record.ts';
 import { verifyAuditChain } from './verify.ts';
-import { GENESIS_HASH } from './chain.ts';
+import { GENESIS_HASH, eventHash } from './chain.ts';
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let pool: Pool;
@@ -125,5 +125,39 @@ describe('audit chain', () => {
       }),
     );
     expect(await verifyAuditChain(pool)).toMatchObject({ intact: true, checked: 6 });
+  });
+
+  it('appends standalone events on the pool, interleaved with transactional ones, without forking', async () => {
+    const other = createPool(database.url, createLogger('silent'));
+    const before = (await verifyAuditChain(pool)).checked;
+    try {
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          i % 3
+            ? recordAuditEvent(i % 2 ? pool : other, SYSTEM_CONTEXT, { action: 'model.access', outcome: 'success', model: 'demo', details: { i } })
+            : withTransaction(other, (client) => recordAuditEvent(client, SYSTEM_CONTEXT, { action: 'auth.signout', outcome: 'success' })),
+        ),
+      );
+    } finally {
+      await other.end();
+    }
+    expect(await verifyAuditChain(pool)).toMatchObject({ intact: true, checked: before + 40 });
+  });
+
+  it('hashes what it stores, byte for byte: non-ASCII text, nested "seq" members, the returned view', async () => {
+    const view = await recordAuditEvent(pool, { actor: { id: '00000000-0000-4000-8000-000000000002', username: 'zoë 🔑' }, ip: '::1', userAgent: 'Δ' }, {
+      action: 'key.renamed',
+      outcome: 'success',
+      target: { type: 'security_key', id: 'k\u2028"1' },
+      details: { seq: 0, before: 'ключ', after: '鍵 \u2028', '\u20ac': [1.5, -0, 1e21] },
+    });
+    const stored = await query<{ seq: string; hash: string; prev_hash: string }>(pool, 'test', 'SELECT seq, hash, prev_hash FROM audit_event ORDER BY seq DESC LIMIT 1');
+    expect({ seq: view.seq, hash: view.hash, prevHash: view.prevHash }).toEqual({
+      seq: Number(stored.rows[0]!.seq),
+      hash: stored.rows[0]!.hash,
+      prevHash: stored.rows[0]!.prev_hash,
+    });
+    expect(eventHash(view.prevHash, view)).toBe(view.hash);
+    expect(await verifyAuditChain(pool)).toMatchObject({ intact: true, headSeq: view.seq });
   });
 });

@@ -1,7 +1,7 @@
 import { AUDIT_ACTIONS, type AuditAction, type AuditEventView, type Outcome, type Severity } from '../../shared/audit.ts';
-import { insertAuditEvent, lockAuditChainAndReadHead } from '../db/audit.ts';
-import type { PoolClient } from '../db/pool.ts';
-import { GENESIS_HASH, eventHash } from './chain.ts';
+import { appendAuditEvent } from '../db/audit.ts';
+import type { Queryable } from '../db/pool.ts';
+import { canonicalJsonAround } from './canonicalJson.ts';
 import { countAuditEvent } from '../metrics.ts';
 
 /** Who did it and from where; taken from the request when there is one. */
@@ -42,16 +42,14 @@ function cleanDetails(value: unknown): unknown {
 }
 
 /**
- * Appends one event to the chain. Must be called inside the transaction that makes the
- * change it records, so that the change and its audit event commit or fail together.
- * The advisory lock serialises writers on every node, so the chain cannot fork.
+ * Appends one event to the chain. Given the client of the transaction that makes the change
+ * it records, the change and its event commit or fail together; given the pool, a standalone
+ * event (a denial, a model access) commits by itself, in one round trip.
+ * The chain lock serialises writers on every node, so the chain cannot fork.
  */
-export async function recordAuditEvent(client: PoolClient, context: AuditContext, input: AuditInput): Promise<AuditEventView> {
+export async function recordAuditEvent(db: Queryable, context: AuditContext, input: AuditInput): Promise<AuditEventView> {
   const started = performance.now();
-  const head = await lockAuditChainAndReadHead(client);
-  const prevHash = head?.hash ?? GENESIS_HASH;
   const event = {
-    seq: (head?.seq ?? 0) + 1,
     time: new Date().toISOString(),
     actorId: context.actor?.id ?? null,
     actorUsername: clean(context.actor?.username),
@@ -65,8 +63,11 @@ export async function recordAuditEvent(client: PoolClient, context: AuditContext
     model: clean(input.model),
     details: cleanDetails(input.details ?? {}) as Record<string, unknown>,
   };
-  const view: AuditEventView = { ...event, prevHash, hash: eventHash(prevHash, event) };
-  await insertAuditEvent(client, view);
+  // Canonicalised here, outside the chain lock; the database fills in seq and prev_hash.
+  // seq: 0 only reserves the member's place in the sort order (chain.ts names the hashed fields).
+  const canonical = canonicalJsonAround({ ...event, seq: 0 }, 'seq');
+  const chained = await appendAuditEvent(db, event, canonical);
+  const view: AuditEventView = { seq: chained.seq, ...event, prevHash: chained.prevHash, hash: chained.hash };
   countAuditEvent(view, (performance.now() - started) / 1000);
   return view;
 }

@@ -26,9 +26,7 @@ export async function signInWithPassword(
     log.warn({ ip, limiter: 'signin-ip' }, 'sign-in rate limited');
     // Audited once per window, when the limit trips: a flood must not become a flood of audit writes.
     if (byIp.firstRefusal) {
-      await withTransaction(pool, (client) =>
-        recordAuditEvent(client, context, { action: 'auth.rate_limited', outcome: 'denied', details: { limiter: 'signin-ip', retryAfter: byIp.retryAfter } }),
-      );
+      await recordAuditEvent(pool, context, { action: 'auth.rate_limited', outcome: 'denied', details: { limiter: 'signin-ip', retryAfter: byIp.retryAfter } });
     }
     return { result: 'throttled', retryAfter: byIp.retryAfter };
   }
@@ -66,14 +64,12 @@ export async function signInWithPassword(
   }
 
   if (user.status !== 'active') {
-    await withTransaction(pool, (client) =>
-      recordAuditEvent(client, context, {
-        action: 'auth.signin_failed',
-        outcome: 'denied',
-        target: { type: 'user', id: user.id },
-        details: { username: user.username, reason: 'account_disabled' },
-      }),
-    );
+    await recordAuditEvent(pool, context, {
+      action: 'auth.signin_failed',
+      outcome: 'denied',
+      target: { type: 'user', id: user.id },
+      details: { username: user.username, reason: 'account_disabled' },
+    });
     return { result: 'disabled' };
   }
 

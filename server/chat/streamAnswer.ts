@@ -3,7 +3,6 @@ import type { ChatMessage, GrantEndReason, MessageStatus } from '../../shared/ap
 import type { ChatStreamEvent } from '../../shared/events.ts';
 import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
 import type { ModelRow } from '../db/models.ts';
-import { withTransaction } from '../db/pool.ts';
 import type { UserRow } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
 import type { Grant } from '../grants/grants.ts';
@@ -21,7 +20,7 @@ export interface AnswerOutcome {
 }
 
 async function audit(deps: Pick<Deps, 'pool'>, context: AuditContext, input: Parameters<typeof recordAuditEvent>[2]): Promise<void> {
-  await withTransaction(deps.pool, (client) => recordAuditEvent(client, context, input));
+  await recordAuditEvent(deps.pool, context, input);
 }
 
 /**

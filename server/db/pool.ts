@@ -38,15 +38,20 @@ export function createPool(connectionString: string, logger: Logger, max = 10): 
   return pool;
 }
 
+/**
+ * `prepare` keeps the statement parsed and planned on each connection under `name` (which
+ * must then always go with the same text): for the hottest statements only.
+ */
 export async function query<Row extends pg.QueryResultRow>(
   db: Queryable,
   name: string,
   text: string,
   values: unknown[] = [],
+  { prepare = false }: { prepare?: boolean } = {},
 ): Promise<pg.QueryResult<Row>> {
   const started = performance.now();
   try {
-    return await db.query<Row>({ text, values });
+    return await db.query<Row>(prepare ? { name, text, values } : { text, values });
   } finally {
     log?.trace({ query: name, ms: +(performance.now() - started).toFixed(2) }, 'db query');
   }

@@ -14,7 +14,6 @@ import {
 } from '../../shared/detector.ts';
 import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
 import { getLiveDetectorByKeyId, touchDetector, type DetectorRow } from '../db/detectors.ts';
-import { withTransaction } from '../db/pool.ts';
 import type { Deps } from '../deps.ts';
 import { applyDetectorReport } from './reports.ts';
 import { DetectorMessageSchema, diffKeys, distinctKeys, keyIdentity } from './protocol.ts';
@@ -118,14 +117,12 @@ export function attachDetectorHub(server: Server, deps: Deps): DetectorHub {
     const check = await hasher.verify(detector?.key_hash ?? null, secret);
     const userAgent = req.headers['user-agent'] ?? null;
     if (!detector || !check.ok) {
-      await withTransaction(pool, (client) =>
-        recordAuditEvent(client, { actor: null, ip, userAgent }, {
-          action: 'detector.auth_failed',
-          outcome: 'denied',
-          target: detector ? { type: 'detector', id: detector.id } : null,
-          details: { keyId, reason: detector ? 'wrong_secret' : 'unknown_or_revoked' },
-        }),
-      );
+      await recordAuditEvent(pool, { actor: null, ip, userAgent }, {
+        action: 'detector.auth_failed',
+        outcome: 'denied',
+        target: detector ? { type: 'detector', id: detector.id } : null,
+        details: { keyId, reason: detector ? 'wrong_secret' : 'unknown_or_revoked' },
+      });
       throw new UpgradeRefused(401, 'DETECTOR_UNAUTHORIZED', 'This detector is not paired or was revoked. Pair it again.');
     }
     return { detector, context: { actor: { id: detector.user_id, username: detector.owner_username }, ip, userAgent } };

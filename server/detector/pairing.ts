@@ -86,8 +86,6 @@ export async function pairDetector(
     : null;
   if (paired) return { paired: true, detector: paired, credentials: { detectorId: paired.id, keyId, secret } };
   const reason = codeHash ? await pairingCodeState(pool, codeHash) : 'malformed';
-  await withTransaction(pool, (client) =>
-    recordAuditEvent(client, context, { action: 'detector.pairing_failed', outcome: 'denied', target: null, details: { reason } }),
-  );
+  await recordAuditEvent(pool, context, { action: 'detector.pairing_failed', outcome: 'denied', target: null, details: { reason } });
   return { paired: false };
 }

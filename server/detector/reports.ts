@@ -1,7 +1,6 @@
 import type { DetectedKey } from '../../shared/detector.ts';
 import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
 import { getCredentialsBySerial, type DetectorRow } from '../db/detectors.ts';
-import { withTransaction } from '../db/pool.ts';
 import type { Deps } from '../deps.ts';
 
 export const FOREIGN_KEY_MESSAGE = 'A security key registered to another account was plugged into your computer.';
@@ -31,21 +30,19 @@ export async function applyDetectorReport(
     // Bound to the owner (as well): the owner's own key, whatever else a lying detector claimed.
     if (bound.length === 0 || bound.some((credential) => credential.user_id === detector.user_id)) continue;
     mismatches += 1;
-    await withTransaction(deps.pool, (client) =>
-      recordAuditEvent(client, context, {
-        action: 'detector.key_mismatch',
-        outcome: 'denied',
-        target: { type: 'detector', id: detector.id },
-        details: {
-          ownerId: detector.user_id,
-          keyOwnerIds: [...new Set(bound.map((credential) => credential.user_id))],
-          credentialIds: bound.map((credential) => credential.id),
-          vendorId: key.vendorId,
-          productId: key.productId,
-          serialNumber: key.serialNumber,
-        },
-      }),
-    );
+    await recordAuditEvent(deps.pool, context, {
+      action: 'detector.key_mismatch',
+      outcome: 'denied',
+      target: { type: 'detector', id: detector.id },
+      details: {
+        ownerId: detector.user_id,
+        keyOwnerIds: [...new Set(bound.map((credential) => credential.user_id))],
+        credentialIds: bound.map((credential) => credential.id),
+        vendorId: key.vendorId,
+        productId: key.productId,
+        serialNumber: key.serialNumber,
+      },
+    });
     deps.bus.notify({ userId: detector.user_id }, { type: 'KEY_MISMATCH_ERROR', message: FOREIGN_KEY_MESSAGE });
   }
   return { grantsEnded, mismatches };

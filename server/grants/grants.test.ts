@@ -327,11 +327,13 @@ describe('fail closed', () => {
     try {
       const p = await person();
       await unlock(p.client, p.authenticator);
-      // The grant store answers, but Postgres fails the model.access record (a transaction is
-      // what recordAuditEvent needs; plain reads still work) after the upstream has the request.
-      const connect = node.deps.pool.connect.bind(node.deps.pool);
-      const spy = vi.spyOn(node.deps.pool, 'connect').mockImplementation(((...args: unknown[]) =>
-        args.length === 0 ? new Promise((_, reject) => setTimeout(() => reject(new Error('Connection terminated unexpectedly')), 150)) : (connect as (...a: unknown[]) => unknown)(...args)) as typeof connect);
+      // The grant store answers, but Postgres fails the model.access record (the audit append;
+      // every other query still works) after the upstream has the request.
+      const realQuery = node.deps.pool.query.bind(node.deps.pool);
+      const spy = vi.spyOn(node.deps.pool, 'query').mockImplementation(((config: unknown, ...rest: unknown[]) =>
+        typeof config === 'object' && config !== null && String((config as { text?: unknown }).text).includes('audit_append(')
+          ? new Promise((_, reject) => setTimeout(() => reject(new Error('Connection terminated unexpectedly')), 150))
+          : (realQuery as (...a: unknown[]) => unknown)(config, ...rest)) as typeof realQuery);
       let result;
       try {
         result = await chat(p.client, 'audited-upstream');

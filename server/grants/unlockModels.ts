@@ -4,7 +4,6 @@ import type { HidDeviceInfo, PresenceMode } from '../../shared/api.ts';
 import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
 import { getEnabledModels, type ModelRow } from '../db/models.ts';
 import type { KeyRow } from '../db/keys.ts';
-import { withTransaction } from '../db/pool.ts';
 import type { UserRow } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
 import { verifyKeyAssertion, type AssertionFailure } from '../keys/verifyKeyAssertion.ts';
@@ -119,9 +118,7 @@ export async function unlockModels(
     return { unlocked: true, grant, renewed: previous !== null };
   } catch (error) {
     if (!(error instanceof Refusal)) throw error;
-    await withTransaction(deps.pool, (client) =>
-      recordAuditEvent(client, context, { action: 'grant.denied', outcome: 'denied', target: { type: 'user', id: user.id }, details: { reason: error.reason } }),
-    );
+    await recordAuditEvent(deps.pool, context, { action: 'grant.denied', outcome: 'denied', target: { type: 'user', id: user.id }, details: { reason: error.reason } });
     return { unlocked: false, reason: error.reason };
   }
 }

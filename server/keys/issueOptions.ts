@@ -1,7 +1,6 @@
 import type { WebAuthnOptionsResponse } from '../../shared/api.ts';
 import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
 import type { KeyRow } from '../db/keys.ts';
-import { withTransaction } from '../db/pool.ts';
 import type { Deps } from '../deps.ts';
 import type { Ceremony } from '../webauthn/challenges.ts';
 import { assertionOptions, registrationOptions } from '../webauthn/ceremonies.ts';
@@ -23,9 +22,7 @@ async function issue(
   },
 ): Promise<WebAuthnOptionsResponse> {
   const options = await build(await deps.challenges.issue(sessionId, ceremony));
-  await withTransaction(deps.pool, (client) =>
-    recordAuditEvent(client, context, { action: 'webauthn.options_issued', outcome: 'success', target: { type: 'user', id: userId }, details: { ceremony, ...details } }),
-  );
+  await recordAuditEvent(deps.pool, context, { action: 'webauthn.options_issued', outcome: 'success', target: { type: 'user', id: userId }, details: { ceremony, ...details } });
   return { options: options as WebAuthnOptionsResponse['options'] };
 }
 

@@ -172,14 +172,12 @@ export async function testModelConnection(
     if (!(error instanceof ProviderError)) throw error;
     result = { ok: false, latencyMs: elapsed(), code: error.code, message: error.message };
   }
-  await withTransaction(deps.pool, (client) =>
-    recordAuditEvent(client, context, {
-      action: 'model.tested',
-      outcome: result.ok ? 'success' : 'failure',
-      target: { type: 'model', id },
-      model: id,
-      details: result.ok ? { latencyMs: result.latencyMs } : { latencyMs: result.latencyMs, code: result.code },
-    }),
-  );
+  await recordAuditEvent(deps.pool, context, {
+    action: 'model.tested',
+    outcome: result.ok ? 'success' : 'failure',
+    target: { type: 'model', id },
+    model: id,
+    details: result.ok ? { latencyMs: result.latencyMs } : { latencyMs: result.latencyMs, code: result.code },
+  });
   return result;
 }

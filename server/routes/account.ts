@@ -5,7 +5,6 @@ import { stepUpValidUntil } from '../auth/stepUp.ts';
 import { sessionHandle } from '../auth/sessionStore.ts';
 import { saveSession } from '../auth/sessionUser.ts';
 import { getActiveKeysForUser, getKeysForUser, isSynced, toKeyView } from '../db/keys.ts';
-import { withTransaction } from '../db/pool.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import { defineRoute } from '../http/route.ts';
 import { assertionError, registrationError } from '../keys/errors.ts';

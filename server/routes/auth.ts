@@ -4,7 +4,6 @@ import { recordAuditEvent } from '../audit/record.ts';
 import { beginPendingStage, completeSignIn, destroySession, pendingUserId, sessionExpiresAt } from '../auth/sessionUser.ts';
 import { signInWithPassword } from '../auth/signIn.ts';
 import { getActiveKeysForUser, isSynced } from '../db/keys.ts';
-import { withTransaction } from '../db/pool.ts';
 import { getUserById, toPublicUser } from '../db/users.ts';
 import { HttpError, rateLimited } from '../http/errors.ts';
 import { defineRoute } from '../http/route.ts';
@@ -119,9 +118,7 @@ export const authRoutes = [
     async handler({ req, res, user, deps, audit }) {
       if (user) {
         await deps.grants.endForSession(req.sessionID, 'signed_out', audit);
-        await withTransaction(deps.pool, (client) =>
-          recordAuditEvent(client, audit, { action: 'auth.signout', outcome: 'success', target: { type: 'user', id: user.id } }),
-        );
+        await recordAuditEvent(deps.pool, audit, { action: 'auth.signout', outcome: 'success', target: { type: 'user', id: user.id } });
       }
       await destroySession(req);
       res.clearCookie(SESSION_COOKIE, { path: '/' });

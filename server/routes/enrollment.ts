@@ -117,14 +117,12 @@ export const enrollmentRoutes = [
       const byUser = byIp.allowed ? await deps.signInThrottle.checkUsername(user.username) : byIp;
       if (!byUser.allowed) throw rateLimited(byUser.retryAfter, `Too many attempts. Try again in ${byUser.retryAfter} seconds.`);
       const check = await deps.hasher.verify(user.password_hash, body.password);
-      await withTransaction(deps.pool, (client) =>
-        recordAuditEvent(client, actorOf(audit, user), {
-          action: 'enrollment.resumed',
-          outcome: check.ok ? 'success' : 'failure',
-          target: { type: 'user', id: user.id },
-          details: { enrollmentId: enrollment.id },
-        }),
-      );
+      await recordAuditEvent(deps.pool, actorOf(audit, user), {
+        action: 'enrollment.resumed',
+        outcome: check.ok ? 'success' : 'failure',
+        target: { type: 'user', id: user.id },
+        details: { enrollmentId: enrollment.id },
+      });
       if (!check.ok) {
         await deps.signInThrottle.recordFailure(user.username);
         throw new HttpError(401, 'INVALID_CREDENTIALS', 'That is not the password chosen for this account.');

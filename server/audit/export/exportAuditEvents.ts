@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import type { AuditSearch, ExportFormat, ExportManifest } from '../../../shared/audit.ts';
 import { countAuditEvents, getAuditChainHead, getLatestCheckpoint, seqRangeOf, type AuditWhere } from '../../db/audit.ts';
-import { withTransaction, type Pool } from '../../db/pool.ts';
+import type { Pool } from '../../db/pool.ts';
 import { ServerBusyError } from '../../auth/hashLimiter.ts';
 import { signManifest } from '../manifest.ts';
 import { recordAuditEvent, type AuditContext } from '../record.ts';
@@ -72,14 +72,12 @@ export async function prepareExport({
   const where = { ...filter, fromSeq: range?.fromSeq ?? null, toSeq: range?.toSeq ?? null };
   const expectedEvents = range ? await countAuditEvents(pool, where) : 0;
   const contiguous = NON_RANGE_FILTERS.every((name) => filter[name] === undefined);
-  await withTransaction(pool, (client) =>
-    recordAuditEvent(client, context, {
-      action: 'audit.export',
-      outcome: 'success',
-      target: { type: 'audit_export', id: exportId },
-      details: { format, filter: where, expectedEvents },
-    }),
-  );
+  await recordAuditEvent(pool, context, {
+    action: 'audit.export',
+    outcome: 'success',
+    target: { type: 'audit_export', id: exportId },
+    details: { format, filter: where, expectedEvents },
+  });
   const writer = EXPORT_WRITERS[format];
   return {
     exportId,

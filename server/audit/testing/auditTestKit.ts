@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AuditEventView, AuditSearch, ExportFormat, ExportManifest } from '../../../shared/audit.ts';
 import { listAuditEventsAscending } from '../../db/audit.ts';
-import { withClient, withTransaction, type Pool } from '../../db/pool.ts';
+import { withClient, type Pool } from '../../db/pool.ts';
 import type { TestClient } from '../../test/harness.ts';
 import { eventHash, GENESIS_HASH } from '../chain.ts';
 import { recordAuditEvent } from '../record.ts';
@@ -26,13 +26,11 @@ export async function resetChain(pool: Pool, count: number): Promise<void> {
   await tamper(pool, 'DELETE FROM audit_event');
   await tamper(pool, 'DELETE FROM audit_checkpoint');
   for (let i = 0; i < count; i += 1) {
-    await withTransaction(pool, (client) =>
-      recordAuditEvent(client, { actor: { id: '00000000-0000-4000-8000-000000000001', username: i % 2 ? 'alice' : 'bob' }, ip: '10.0.0.1', userAgent: 'test' }, {
-        action: i % 3 === 2 ? 'auth.signin_failed' : 'auth.signin',
-        outcome: i % 3 === 2 ? 'failure' : 'success',
-        details: { n: i, text: 'a "quoted", multi\nline value é' },
-      }),
-    );
+    await recordAuditEvent(pool, { actor: { id: '00000000-0000-4000-8000-000000000001', username: i % 2 ? 'alice' : 'bob' }, ip: '10.0.0.1', userAgent: 'test' }, {
+      action: i % 3 === 2 ? 'auth.signin_failed' : 'auth.signin',
+      outcome: i % 3 === 2 ? 'failure' : 'success',
+      details: { n: i, text: 'a "quoted", multi\nline value é' },
+    });
   }
 }
 
