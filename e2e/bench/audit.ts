@@ -74,9 +74,38 @@ async function benchAppends(databaseUrl: string, pool: Pool): Promise<void> {
     const label = `${writers} writer${writers > 1 ? 's' : ''}, ${inTransaction ? 'in a transaction' : 'standalone'}${syncCommit ? '' : ', synchronous_commit=off (what-if)'}`;
     console.log(`append, ${label}: ${appended} events in ${(ms / 1000).toFixed(1)} s = ${rate(appended, ms)} events/s`);
   }
+  await baselineInsert(databaseUrl, pool);
   const verification = await verifyAuditChain(pool);
   if (!verification.intact) throw new Error(`the chain broke under concurrent appends: ${JSON.stringify(verification)}`);
   console.log(`chain after appends: intact, ${verification.checked} events`);
+}
+
+/**
+ * The floor under the in-transaction figures: the same row inserted (BEGIN, INSERT, COMMIT)
+ * into a copy of the table with no chain, no lock and no hash, by 1 writer.
+ */
+async function baselineInsert(databaseUrl: string, pool: Pool): Promise<void> {
+  await query(pool, 'bench_baseline_table', 'CREATE TABLE audit_event_baseline (LIKE audit_event INCLUDING DEFAULTS); CREATE SEQUENCE audit_event_baseline_seq');
+  const writer = createPool(databaseUrl, log, 1);
+  const deadline = performance.now() + APPEND_SECONDS * 1000;
+  let inserted = 0;
+  const started = performance.now();
+  while (performance.now() < deadline) {
+    await withTransaction(writer, (client) =>
+      query(
+        client,
+        'bench_baseline_insert',
+        `INSERT INTO audit_event_baseline (seq, time, action, outcome, severity, model, details, prev_hash, hash)
+         VALUES (nextval('audit_event_baseline_seq'), now(), 'model.access', 'success', 'info', 'demo', $1::jsonb, $2, $2)`,
+        [JSON.stringify({ n: inserted }), '0'.repeat(64)],
+      ),
+    );
+    inserted += 1;
+  }
+  const ms = performance.now() - started;
+  await writer.end();
+  await query(pool, 'bench_baseline_drop', 'DROP TABLE audit_event_baseline; DROP SEQUENCE audit_event_baseline_seq');
+  console.log(`baseline, 1 writer, in a transaction, plain INSERT without the chain: ${rate(inserted, ms)} rows/s`);
 }
 
 async function seed(pool: Pool, count: number): Promise<void> {
