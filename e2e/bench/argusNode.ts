@@ -2,7 +2,8 @@
  * A benchmark's Argus node in a child process of its own, so that its event-loop lag and
  * memory are measured apart from the load generator. Speaks over the IPC channel:
  *   parent → child: 'measure' (reset and start measuring), 'report', 'stop'
- *   child → parent: { ready: url }, { report: { lagMeanMs, lagP99Ms, lagMaxMs, rssPeak, rssStart } }
+ *   child → parent: { ready: url }, { measuring: true }, { report: { lagMeanMs, lagP99Ms, lagMaxMs, rssPeak, rssStart, cpuMs } }
+ * Nothing is sampled outside 'measure' … 'report', so the node's own work is all there is.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadConfig } from '../../server/config.ts';
@@ -14,17 +15,24 @@ const node = await startArgus(config, createLogger(config.logLevel), { serveClie
 const lag = monitorEventLoopDelay({ resolution: 5 });
 let rssStart = 0;
 let rssPeak = 0;
-const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage.rss())), 5);
+let cpuStart = process.cpuUsage();
+let sampler: NodeJS.Timeout | undefined;
 
 process.on('message', async (message: string) => {
   if (message === 'measure') {
     lag.reset();
     lag.enable();
     rssStart = rssPeak = process.memoryUsage().rss;
+    clearInterval(sampler);
+    sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage.rss())), 5);
+    cpuStart = process.cpuUsage();
+    process.send!({ measuring: true });
   } else if (message === 'report') {
     lag.disable();
+    clearInterval(sampler);
+    const cpu = process.cpuUsage(cpuStart);
     process.send!({
-      report: { lagMeanMs: lag.mean / 1e6, lagP99Ms: lag.percentile(99) / 1e6, lagMaxMs: lag.max / 1e6, rssStart, rssPeak },
+      report: { lagMeanMs: lag.mean / 1e6, lagP99Ms: lag.percentile(99) / 1e6, lagMaxMs: lag.max / 1e6, rssStart, rssPeak, cpuMs: (cpu.user + cpu.system) / 1000 },
     });
   } else if (message === 'stop') {
     clearInterval(sampler);

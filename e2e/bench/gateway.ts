@@ -4,8 +4,18 @@
  * A local OpenAI-compatible upstream streams 256-token answers. Each stream is run directly
  * against it and through Argus (POST /api/chat/stream, a standard model, Argus in a child
  * process of its own), at 1, 10 and 100 concurrent streams, in the same run. Reported: time
- * to first token and total time (p50, p99), Argus ÷ direct and added milliseconds, and
- * throughput (tokens per second across all streams).
+ * to first token and total time (p50, p99), Argus ÷ direct and added milliseconds,
+ * throughput (tokens per second across all streams), and Argus's CPU time per stream.
+ *
+ * Two ways to hold N streams open, each reported:
+ * - steady: N clients each start their next stream as soon as the last ends, their first
+ *   starts spread over one stream's length; N streams are always open and they start at
+ *   different moments, as users do. Throughput = N × tokens ÷ mean stream time (Little's law).
+ * - burst: N streams start at the same instant, and the next N when all have ended (the
+ *   worst case: N requests queue for Argus's one event loop at once). Throughput = tokens ÷ wall time.
+ *
+ * Env: LEVELS (1,10,100), SAMPLES (streams per cell, 100), TOKENS (256), TOKEN_DELAY_MS (1),
+ * MODES (steady,burst), PROF=1 (CPU profile of the Argus node into /tmp/prof).
  */
 import { fork } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
@@ -15,7 +25,8 @@ import { FakeOpenAI } from '../../server/test/fakeOpenAI.ts';
 import { benchDatabase, enrollOverHttp } from './benchSetup.ts';
 import { loadConfig } from '../../server/config.ts';
 
-const TOKENS = 256;
+const TOKENS = Number(process.env.TOKENS ?? 256);
+const MODES = (process.env.MODES ?? 'steady,burst').split(',') as Array<'steady' | 'burst'>;
 const LEVELS = (process.env.LEVELS ?? '1,10,100').split(',').map(Number);
 const SAMPLES = Number(process.env.SAMPLES ?? 100);
 const ORIGIN = 'http://bench.argus';
@@ -61,7 +72,13 @@ function percentile(values: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-async function run(concurrency: number, once: () => Promise<Sample>): Promise<{ samples: Sample[]; tokensPerSecond: number }> {
+interface Cell {
+  samples: Sample[];
+  tokensPerSecond: number;
+}
+
+/** N streams at once, then the next N when all have ended. */
+async function burst(concurrency: number, once: () => Promise<Sample>): Promise<Cell> {
   const samples: Sample[] = [];
   let wall = 0;
   while (samples.length < Math.max(SAMPLES, concurrency)) {
@@ -72,6 +89,22 @@ async function run(concurrency: number, once: () => Promise<Sample>): Promise<{ 
   return { samples, tokensPerSecond: (samples.length * TOKENS) / (wall / 1000) };
 }
 
+/** N clients, each opening its next stream when the last ends; first starts spread over one stream. */
+async function steady(concurrency: number, once: () => Promise<Sample>, streamMs: number): Promise<Cell> {
+  const perClient = Math.max(2, Math.ceil(SAMPLES / concurrency) + 1);
+  const samples: Sample[] = [];
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, client) => {
+      await new Promise((resolve) => setTimeout(resolve, (client / concurrency) * streamMs));
+      // The first stream of each client runs while the others are still ramping up: not counted.
+      await once();
+      for (let i = 1; i < perClient; i += 1) samples.push(await once());
+    }),
+  );
+  const meanTotal = samples.reduce((sum, s) => sum + s.total, 0) / samples.length;
+  return { samples, tokensPerSecond: (concurrency * TOKENS) / (meanTotal / 1000) };
+}
+
 const fake = await FakeOpenAI.start();
 fake.tokens = TOKENS;
 fake.tokenDelayMs = Number(process.env.TOKEN_DELAY_MS ?? 1);
@@ -80,7 +113,14 @@ const database = await benchDatabase();
 const env = database.nodeEnv({ ARGUS_ORIGIN: ORIGIN, CHAT_REQUESTS_PER_MINUTE: '100000', CHAT_MAX_CONCURRENT_STREAMS: '1000' });
 const config = loadConfig(env);
 const child = fork(new URL('./argusNode.ts', import.meta.url).pathname, [], { execArgv: ['--import', 'tsx', ...(process.env.PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [])], env: { ...process.env, ...env } });
-const url = await new Promise<string>((resolve) => child.once('message', (m: { ready: string }) => resolve(m.ready)));
+const replies: Array<(m: Record<string, unknown>) => void> = [];
+child.on('message', (m: Record<string, unknown>) => replies.shift()?.(m));
+const ask = (message?: string) => {
+  const reply = new Promise<Record<string, unknown>>((resolve) => replies.push(resolve));
+  if (message) child.send(message);
+  return reply;
+};
+const url = (await ask()).ready as string;
 const pool = createPool(config.databaseUrl!, createLogger('silent'), 1);
 
 try {
@@ -96,20 +136,30 @@ try {
       data.includes('"delta"'),
     );
 
-  console.log(`256-token streams, upstream token delay ${fake.tokenDelayMs} ms, at least ${SAMPLES} streams per cell\n`);
-  console.log('concurrency | TTFT p50 direct → Argus (added, ratio) | TTFT p99 direct → Argus | total p50 direct → Argus (ratio) | throughput tok/s direct → Argus (ratio)');
-  for (const concurrency of LEVELS) {
-    await run(concurrency, direct); // warm-up
-    const d = await run(concurrency, direct);
-    const a = await run(concurrency, viaArgus);
-    const ttft = (r: typeof d, q: number) => percentile(r.samples.map((s) => s.ttft), q);
-    const total = (r: typeof d, q: number) => percentile(r.samples.map((s) => s.total), q);
-    console.log(
-      `${String(concurrency).padStart(11)} | ${ttft(d, 0.5).toFixed(2)} → ${ttft(a, 0.5).toFixed(2)} ms (+${(ttft(a, 0.5) - ttft(d, 0.5)).toFixed(2)} ms, ×${(ttft(a, 0.5) / ttft(d, 0.5)).toFixed(2)})` +
-        ` | ${ttft(d, 0.99).toFixed(2)} → ${ttft(a, 0.99).toFixed(2)} ms` +
-        ` | ${total(d, 0.5).toFixed(1)} → ${total(a, 0.5).toFixed(1)} ms (×${(total(a, 0.5) / total(d, 0.5)).toFixed(3)})` +
-        ` | ${d.tokensPerSecond.toFixed(0)} → ${a.tokensPerSecond.toFixed(0)} (×${(a.tokensPerSecond / d.tokensPerSecond).toFixed(3)})`,
-    );
+  console.log(`${TOKENS}-token streams, upstream token delay ${fake.tokenDelayMs} ms, at least ${SAMPLES} streams per cell`);
+  // One stream's length, to spread the steady clients' first starts over.
+  await direct();
+  const streamMs = (await direct()).total;
+  for (const mode of MODES) {
+    console.log(`\n${mode === 'steady' ? 'steady: N streams always open, starting at different moments' : 'burst: N streams starting at the same instant'}`);
+    console.log('concurrency | TTFT p50 direct → Argus (added, ratio) | TTFT p99 direct → Argus | total p50 direct → Argus (ratio) | throughput tok/s direct → Argus (ratio) | Argus CPU per stream');
+    for (const concurrency of LEVELS) {
+      const cell = (once: () => Promise<Sample>) => (mode === 'steady' ? steady(concurrency, once, streamMs) : burst(concurrency, once));
+      await cell(direct); // warm-up
+      const d = await cell(direct);
+      await ask('measure');
+      const a = await cell(viaArgus);
+      const { cpuMs } = (await ask('report')).report as { cpuMs: number };
+      const ttft = (r: Cell, q: number) => percentile(r.samples.map((s) => s.ttft), q);
+      const total = (r: Cell, q: number) => percentile(r.samples.map((s) => s.total), q);
+      console.log(
+        `${String(concurrency).padStart(11)} | ${ttft(d, 0.5).toFixed(2)} → ${ttft(a, 0.5).toFixed(2)} ms (+${(ttft(a, 0.5) - ttft(d, 0.5)).toFixed(2)} ms, ×${(ttft(a, 0.5) / ttft(d, 0.5)).toFixed(2)})` +
+          ` | ${ttft(d, 0.99).toFixed(2)} → ${ttft(a, 0.99).toFixed(2)} ms` +
+          ` | ${total(d, 0.5).toFixed(1)} → ${total(a, 0.5).toFixed(1)} ms (×${(total(a, 0.5) / total(d, 0.5)).toFixed(3)})` +
+          ` | ${d.tokensPerSecond.toFixed(0)} → ${a.tokensPerSecond.toFixed(0)} (×${(a.tokensPerSecond / d.tokensPerSecond).toFixed(3)})` +
+          ` | ${(cpuMs / a.samples.length).toFixed(2)} ms`,
+      );
+    }
   }
 } finally {
   child.send('stop');

@@ -61,7 +61,9 @@ async function flood(label: string, env: Record<string, string>): Promise<void> 
     const { password } = await enrollOverHttp({ baseUrl: url, pool, config }, 'bench', 'a long flood-test passphrase');
     const headers = { origin: config.origin, 'content-type': 'application/json' };
 
+    const measuring = next();
     child.send('measure');
+    await measuring;
     const started = performance.now();
     const results = await Promise.all(
       Array.from({ length: FLOOD }, async (_, i) => {

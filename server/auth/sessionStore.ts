@@ -24,14 +24,37 @@ export interface LiveSession {
 export class RedisSessionStore extends session.Store {
   /** Called after a session is destroyed here (sign-out, regeneration, user or key ended). */
   onDestroyed: ((sid: string) => void) | null = null;
+  /** When this node last refreshed each session's TTL, oldest first. */
+  private readonly touchedAt = new Map<string, number>();
 
   constructor(
     private readonly redis: Redis,
     /** Fallback TTL and the TTL of the per-user index. */
     private readonly ttlMs: number,
     private readonly indexTtlMs: number,
+    /**
+     * A session's TTL and last-seen time are refreshed at most this often by one node, so a
+     * burst of requests (chat streams, a busy tab) is not a Redis MULTI each. An idle session
+     * may therefore end up to this much before its idle timeout.
+     */
+    private readonly touchIntervalMs = 5_000,
   ) {
     super();
+  }
+
+  /** True if this node refreshed the session within the interval; otherwise notes that it does now. */
+  private touchedRecently(sid: string): boolean {
+    const now = Date.now();
+    const last = this.touchedAt.get(sid);
+    if (last !== undefined && now - last < this.touchIntervalMs) return true;
+    // Re-inserted, so the map stays in time order and old entries are dropped from its front.
+    this.touchedAt.delete(sid);
+    this.touchedAt.set(sid, now);
+    for (const [oldSid, at] of this.touchedAt) {
+      if (now - at < this.touchIntervalMs) break;
+      this.touchedAt.delete(oldSid);
+    }
+    return false;
   }
 
   private ttlFor(data: session.SessionData): number {
@@ -71,6 +94,10 @@ export class RedisSessionStore extends session.Store {
   }
 
   override touch(sid: string, data: session.SessionData, callback?: (err?: unknown) => void): void {
+    if (this.touchedRecently(sid)) {
+      callback?.();
+      return;
+    }
     // XX: refreshes the last-seen time of an indexed (signed-in) session, never adds one.
     const multi = this.redis.multi().pexpire(sessionKey(sid), this.ttlFor(data));
     if (data.stage === 'full') multi.zadd(LIVE_SESSIONS, 'XX', Date.now(), sid);
@@ -89,6 +116,7 @@ export class RedisSessionStore extends session.Store {
 
   /** `withChange` adds to the MULTI that removes the session (its audit record, for the outbox). */
   private async remove(sid: string, withChange?: (multi: ChainableCommander) => void): Promise<void> {
+    this.touchedAt.delete(sid);
     const json = await this.redis.get(sessionKey(sid));
     const { userId, keyId } = json ? indexIds(json) : {};
     const multi = this.redis.multi().del(sessionKey(sid)).zrem(LIVE_SESSIONS, sid);

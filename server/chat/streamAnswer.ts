@@ -88,8 +88,10 @@ export async function streamAnswer(
   try {
     const controller = new AbortController();
     const cut: { reason: GrantEndReason | 'stopped' | null } = { reason: null };
+    let answered = false;
     const stop = (reason: GrantEndReason | 'stopped') => {
-      if (controller.signal.aborted) return;
+      // Once the answer is complete there is nothing left to stop (the response's close is not a cut).
+      if (controller.signal.aborted || answered) return;
       cut.reason = reason;
       controller.abort();
     };
@@ -166,6 +168,7 @@ export async function streamAnswer(
       send(res, { type: 'error', code: failure.code, message: failure.message });
       outcome = { content, status: 'error', note: failure.message, usage: null };
     } finally {
+      answered = true;
       unsubscribe();
       if (expiry) clearTimeout(expiry);
     }
