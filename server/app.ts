@@ -83,7 +83,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): express.Express
       store: deps.sessions,
       resave: false,
       saveUninitialized: false,
-      // Every request pushes the idle timeout forward; the absolute lifetime is enforced by sessionUser.
+      // Requests push the idle timeout forward (the store does so at most every 5 s per node); the absolute lifetime is enforced by sessionUser.
       rolling: true,
       unset: 'destroy',
       cookie: {

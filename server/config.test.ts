@@ -1,3 +1,4 @@
+import express from 'express';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.ts';
 
@@ -37,5 +38,16 @@ describe('loadConfig', () => {
     expect(config.secureCookies).toBe(true);
     expect(config.rpId).toBe('argus.example.com');
     expect(() => loadConfig({ ...base, ARGUS_ORIGIN: 'https://argus.example.com', ARGUS_RP_ID: 'evil.example' })).toThrow(/ARGUS_RP_ID/);
+  });
+
+  it('names TRUST_PROXY when Express could not use its value, and accepts every form it can', () => {
+    for (const bad of ['nginx', '10.0.0.1/33', '10.0.0.1,', 'loopback, 300.1.1.1', '::1/129', '10.0.0.0/8/1']) {
+      expect(() => loadConfig({ ...base, TRUST_PROXY: bad }), bad).toThrow(/TRUST_PROXY/);
+    }
+    const app = express();
+    for (const good of ['1', 'loopback', '10.0.0.10', '10.0.0.0/8, loopback', '10.0.0.0/255.0.0.0', 'fd00::/8,uniquelocal,linklocal', '::1']) {
+      const { trustProxy } = loadConfig({ ...base, TRUST_PROXY: good });
+      expect(() => app.set('trust proxy', trustProxy), good).not.toThrow();
+    }
   });
 });

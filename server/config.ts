@@ -1,9 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { AuditSigner, persistedSigningKeyPem } from './audit/signingKey.ts';
+
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** What Express's `trust proxy` accepts (proxy-addr), checked here so a typo names its variable. */
+function isTrustProxyValue(value: string): boolean {
+  if (/^\d+$/.test(value)) return true;
+  return value.split(',').every((part) => {
+    const item = part.trim();
+    if (PROXY_RANGE_NAMES.has(item)) return true;
+    const [address = '', range, ...extra] = item.split('/');
+    const family = isIP(address);
+    if (extra.length > 0 || family === 0) return false;
+    if (range === undefined) return true;
+    if (/^\d{1,3}$/.test(range)) return Number(range) <= (family === 4 ? 32 : 128);
+    return family === 4 && isIP(range) === 4; // a netmask: 10.0.0.0/255.0.0.0
+  });
+}
 
 /**
  * Configuration is read from the environment once, at start-up, into this one typed
@@ -128,7 +146,10 @@ const envSchema = z.object({
     .string()
     .refine((v) => v.split(',').every((secret) => secret.trim().length >= 32), 'each comma-separated secret must be at least 32 characters')
     .optional(),
-  TRUST_PROXY: z.string().optional(),
+  TRUST_PROXY: z
+    .string()
+    .refine(isTrustProxyValue, 'a hop count, or comma-separated addresses, subnets (10.0.0.0/8) and loopback, linklocal or uniquelocal')
+    .optional(),
   SESSION_IDLE_MINUTES: intFrom(1, 24 * 60).default(30),
   SESSION_MAX_HOURS: intFrom(1, 24 * 30).default(12),
   ENROLLMENT_TTL_HOURS: intFrom(1, 24 * 14).default(24),
