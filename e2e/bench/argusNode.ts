@@ -1,7 +1,7 @@
 /**
  * A benchmark's Argus node in a child process of its own, so that its event-loop lag and
  * memory are measured apart from the load generator. Speaks over the IPC channel:
- *   parent → child: 'measure' (reset and start measuring), 'report', 'stop'
+ *   parent → child: 'measure' (reset and start measuring), 'measure-cpu' (CPU time only), 'report', 'stop'
  *   child → parent: { ready: url }, { measuring: true }, { report: { lagMeanMs, lagP99Ms, lagMaxMs, rssPeak, rssStart, cpuMs } }
  * Nothing is sampled outside 'measure' … 'report', so the node's own work is all there is.
  */
@@ -19,12 +19,15 @@ let cpuStart = process.cpuUsage();
 let sampler: NodeJS.Timeout | undefined;
 
 process.on('message', async (message: string) => {
-  if (message === 'measure') {
-    lag.reset();
-    lag.enable();
-    rssStart = rssPeak = process.memoryUsage().rss;
-    clearInterval(sampler);
-    sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage.rss())), 5);
+  if (message === 'measure' || message === 'measure-cpu') {
+    // 'measure-cpu' counts CPU time only: no lag monitor or memory sampler waking the loop.
+    if (message === 'measure') {
+      lag.reset();
+      lag.enable();
+      rssStart = rssPeak = process.memoryUsage().rss;
+      clearInterval(sampler);
+      sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage.rss())), 5);
+    }
     cpuStart = process.cpuUsage();
     process.send!({ measuring: true });
   } else if (message === 'report') {

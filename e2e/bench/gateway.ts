@@ -147,7 +147,7 @@ try {
       const cell = (once: () => Promise<Sample>) => (mode === 'steady' ? steady(concurrency, once, streamMs) : burst(concurrency, once));
       await cell(direct); // warm-up
       const d = await cell(direct);
-      await ask('measure');
+      await ask('measure-cpu');
       const a = await cell(viaArgus);
       const { cpuMs } = (await ask('report')).report as { cpuMs: number };
       const ttft = (r: Cell, q: number) => percentile(r.samples.map((s) => s.ttft), q);
