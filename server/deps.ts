@@ -10,6 +10,7 @@ import type { EventBus } from './realtime/bus.ts';
 import type { GrantService } from './grants/grants.ts';
 import type { AuditOutbox } from './outbox/auditOutbox.ts';
 import type { RowCache } from './cache/rowCache.ts';
+import type { KeyRow } from './db/keys.ts';
 import type { UserRow } from './db/users.ts';
 import type { ModelRow } from './db/models.ts';
 import type { AuditSigner } from './audit/signingKey.ts';
@@ -29,7 +30,7 @@ export interface Deps {
   /** Audit records of changes made in Redis, queued with the change until Postgres takes them. */
   auditOutbox: AuditOutbox;
   /** Hot rows, cached per node while Postgres's change notifications are being received. */
-  rows: { users: RowCache<UserRow>; models: RowCache<ModelRow> };
+  rows: { users: RowCache<UserRow>; models: RowCache<ModelRow>; keys: RowCache<KeyRow> };
   /** Signs audit export manifests and chain checkpoints. */
   auditSigner: AuditSigner;
 }

@@ -23,6 +23,7 @@ import { startPgListener } from './realtime/pgListener.ts';
 import { setActiveGrantsSource, setAuditOutboxSource } from './metrics.ts';
 import { startMetricsListener } from './http/metricsRoutes.ts';
 import { ROW_CHANGE_CHANNEL, RowCache } from './cache/rowCache.ts';
+import type { KeyRow } from './db/keys.ts';
 import type { UserRow } from './db/users.ts';
 import type { ModelRow } from './db/models.ts';
 import { attachHub, type Hub, type SessionParser } from './realtime/hub.ts';
@@ -104,7 +105,11 @@ export async function buildDeps(config: Config, log: Logger, urls: { databaseUrl
     hasher: new PasswordHasher(new HashLimiter(config.argon2.maxConcurrent, config.argon2.maxQueue)),
     signInThrottle: new SignInThrottle(redis, config.rateLimits),
     challenges: new ChallengeStore(redis, config.webauthn.challengeTtlSeconds),
-    rows: { users: new RowCache<UserRow>(ROW_CACHE_TTL_MS, 50_000), models: new RowCache<ModelRow>(ROW_CACHE_TTL_MS, 1_000) },
+    rows: {
+      users: new RowCache<UserRow>(ROW_CACHE_TTL_MS, 50_000),
+      models: new RowCache<ModelRow>(ROW_CACHE_TTL_MS, 1_000),
+      keys: new RowCache<KeyRow>(ROW_CACHE_TTL_MS, 50_000),
+    },
     auditSigner: AuditSigner.fromPem(config.audit.signingKeyPem),
   };
 }
@@ -120,7 +125,7 @@ const ROW_CACHE_TTL_MS = 10_000;
  * auditor sockets, and changed rows leave the row caches (which are used only while it is up).
  */
 function listenToPostgres({ rows, log, pool }: Deps, databaseUrl: string, hub: Hub): () => Promise<void> {
-  const caches: Record<string, { invalidate(id: string): void }> = { app_user: rows.users, model: rows.models };
+  const caches: Record<string, { invalidate(id: string): void }> = { app_user: rows.users, model: rows.models, security_key: rows.keys };
   return startPgListener({
     databaseUrl,
     log,
@@ -134,6 +139,7 @@ function listenToPostgres({ rows, log, pool }: Deps, databaseUrl: string, hub: H
     onLive: (live) => {
       rows.users.setLive(live);
       rows.models.setLive(live);
+      rows.keys.setLive(live);
     },
   });
 }

@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import type { ChatMessage, GrantEndReason, MessageStatus } from '../../shared/api.ts';
 import type { ChatStreamEvent } from '../../shared/events.ts';
 import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
+import { getKeyById } from '../db/keys.ts';
 import type { ModelRow } from '../db/models.ts';
 import type { UserRow } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
@@ -39,6 +40,16 @@ export async function requireModelGrant(deps: Deps, { sessionId, userId, modelId
   if (!check.allowed) {
     await audit(deps, context, { action: 'grant.denied', outcome: 'denied', model: modelId, details: { reason: check.reason } });
     throw new HttpError(403, 'GRANT_REQUIRED', 'Unlock restricted models with your security key to use this model.');
+  }
+  // Revocation happens in Redis after the key change commits in Postgres. Should that step be
+  // lost (Redis failing in between), or a grant be written just after its key was deactivated,
+  // the grant would outlive its key: so the key is checked here too (threat-model G2, G3).
+  const key = await deps.rows.keys.get(check.grant.keyId, (id) => getKeyById(deps.pool, id));
+  if (!key || key.status !== 'active' || key.user_id !== userId) {
+    const reason: GrantEndReason = !key ? 'key_deleted' : key.user_id !== userId ? 'key_reassigned' : key.status === 'suspended' ? 'key_suspended' : 'key_deactivated';
+    await deps.grants.end(check.grant.id, reason, context).catch((error: unknown) => deps.log.error({ err: error }, 'grant of an inactive key not ended'));
+    await audit(deps, context, { action: 'grant.denied', outcome: 'denied', model: modelId, target: { type: 'security_key', id: check.grant.keyId }, details: { reason: 'key_not_active' } });
+    throw new HttpError(403, 'GRANT_REQUIRED', 'The security key that unlocked this model is no longer active. Unlock again with an active key.');
   }
   return check.grant;
 }

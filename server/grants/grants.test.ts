@@ -304,6 +304,47 @@ describe('renewing during a restricted answer', () => {
   });
 });
 
+describe('a grant never outlives its key (threat-model G2, G3)', () => {
+  /** Only the answer's status: the stream, if any, is dropped at once. */
+  async function chatStatus(client: TestClient): Promise<{ status: number; code?: string }> {
+    const response = await fetch(`${client.baseUrl}/api/chat/stream`, {
+      method: 'POST',
+      headers: { origin: client.origin, 'content-type': 'application/json', cookie: client.cookie! },
+      body: JSON.stringify({ model: 'demo-restricted', messages: [{ role: 'user', content: 'hello' }] }),
+    });
+    if (response.status === 200) {
+      await response.body!.cancel();
+      return { status: 200 };
+    }
+    return { status: response.status, code: ((await response.json()) as { error: { code: string } }).error.code };
+  }
+
+  const changes: Array<[string, string, (keyId: string, otherUserId: string) => Promise<unknown>]> = [
+    ['deactivated', 'key_deactivated', (keyId) => query(node.deps.pool, 't', "UPDATE security_key SET status = 'deactivated' WHERE id = $1", [keyId])],
+    ['suspended', 'key_suspended', (keyId) => query(node.deps.pool, 't', "UPDATE security_key SET status = 'suspended' WHERE id = $1", [keyId])],
+    ['reassigned', 'key_reassigned', (keyId, other) => query(node.deps.pool, 't', 'UPDATE security_key SET user_id = $2 WHERE id = $1', [keyId, other])],
+    ['deleted', 'key_deleted', (keyId) => query(node.deps.pool, 't', 'DELETE FROM security_key WHERE id = $1', [keyId])],
+  ];
+  it('refuses a restricted answer, and ends the grant, when its key was deactivated, suspended, reassigned or deleted in Postgres but the grant was left in Redis', async () => {
+    for (const [change, reason, apply] of changes) {
+      const p = await person();
+      const other = await person();
+      const socket = await socketFor(p.client);
+      const grantId = (await unlock(p.client, p.authenticator)).body.grant!.id;
+      // Served once, so this node holds the key's row in its cache: the change must evict it.
+      expect((await chatStatus(p.client)).status, change).toBe(200);
+      // The change commits; the Redis step that would end the key's grants is lost (or ran
+      // before this grant was written).
+      await apply(p.keyId, other.userId);
+      await expect.poll(() => chatStatus(p.client), { timeout: 2_000, interval: 10, message: change }).toEqual({ status: 403, code: 'GRANT_REQUIRED' });
+      expect(await node.deps.redis.exists(`grant:${grantId}`), change).toBe(0);
+      expect((await socket.next('GRANT_REVOKED')).reason, change).toBe(reason);
+      expect(await lastAudit('grant.denied'), change).toMatchObject({ details: { reason: 'key_not_active' } });
+      socket.close();
+    }
+  });
+});
+
 describe('fail closed', () => {
   it('denies a restricted request with a clear error when the grant store cannot answer', async () => {
     const p = await person();
