@@ -1,7 +1,7 @@
 import type { AuditCheckpoint, AuditEventView, AuditSearch, Outcome, Severity } from '../../shared/audit.ts';
 import { query, type Queryable } from './pool.ts';
 
-/** The NOTIFY channel that announces each committed audit event's seq. */
+/** The NOTIFY channel that announces each committed audit event's seq (named again in sql/000011's audit_append). */
 export const AUDIT_CHANNEL = 'argus_audit';
 
 interface AuditRow {
