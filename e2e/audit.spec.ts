@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { AuditEventView, ExportManifest } from '../shared/audit.ts';
 import { recordAuditEvent } from '../server/audit/record.ts';
 import { withTransaction, type Pool } from '../server/db/pool.ts';
+import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures.ts';
 import { AuditPage } from './pages/AuditPage.ts';
 import { signInWith } from './pages/SignInPage.ts';
@@ -11,6 +12,40 @@ import { signInWith } from './pages/SignInPage.ts';
 /** Records an event the way a server change would, and returns it. */
 function record(pool: Pool, input: Parameters<typeof recordAuditEvent>[2]): Promise<AuditEventView> {
   return withTransaction(pool, (client) => recordAuditEvent(client, { actor: null, ip: '198.51.100.9', userAgent: 'e2e' }, input));
+}
+
+/** A browser without the File System Access API's save picker (Firefox, Safari): exports end as downloads. */
+async function withoutFilePicker(page: Page): Promise<void> {
+  await page.addInitScript(() => Object.defineProperty(window, 'showSaveFilePicker', { value: undefined, configurable: true }));
+}
+
+/**
+ * The save picker, answered as a user would: "picking" a file in the origin-private file system,
+ * a real FileSystemFileHandle the export is streamed into. `cancel` closes the picker instead.
+ */
+async function withFilePicker(page: Page, { cancel = false } = {}): Promise<void> {
+  await page.addInitScript((cancelled) => {
+    const picks: string[] = [];
+    (window as unknown as { e2ePicks: string[] }).e2ePicks = picks;
+    Object.defineProperty(window, 'showSaveFilePicker', {
+      configurable: true,
+      value: async ({ suggestedName }: { suggestedName: string }) => {
+        picks.push(suggestedName);
+        if (cancelled) throw new DOMException('The user aborted a request.', 'AbortError');
+        const root = await navigator.storage.getDirectory();
+        return root.getFileHandle(suggestedName, { create: true });
+      },
+    });
+  }, cancel);
+}
+
+/** What the page's picked file holds, read back from the origin-private file system. */
+async function pickedFile(page: Page): Promise<{ name: string; text: string }> {
+  return page.evaluate(async () => {
+    const name = (window as unknown as { e2ePicks: string[] }).e2ePicks.at(-1)!;
+    const file = await (await (await navigator.storage.getDirectory()).getFileHandle(name)).getFile();
+    return { name, text: await file.text() };
+  });
 }
 
 test('an auditor searches the log by filters and opens an event to see every field', async ({ page, argus, key }) => {
@@ -63,7 +98,8 @@ test('new events appear live, high and critical ones highlighted', async ({ page
   await expect(audit.row(quiet.seq)).not.toHaveClass(/alert/);
 });
 
-test('an auditor exports a filtered range as CSV and JSON Lines, with progress and a signed manifest', async ({ page, argus, key }) => {
+test('an auditor exports a filtered range as CSV and JSON Lines, with progress and a signed manifest (a browser without a file picker)', async ({ page, argus, key }) => {
+  await withoutFilePicker(page);
   const auditor = await argus.account('auditor');
   const marker = `e-${randomBytes(4).toString('hex')}`;
   for (let i = 0; i < 3; i += 1) await record(argus.pool, { action: 'user.disabled', outcome: 'success', target: { type: 'user', id: marker }, details: { i } });
@@ -94,6 +130,46 @@ test('an auditor exports a filtered range as CSV and JSON Lines, with progress a
   await test.step('both exports are in the audit log', async () => {
     const response = await page.request.get(`/api/audit/events?action=audit.export&actor=${auditor.username}`);
     expect(((await response.json()) as { events: unknown[] }).events).toHaveLength(2);
+  });
+});
+
+test('where the browser has a file picker, an export streams into the file the user picks, and closing the picker cancels it', async ({ page, argus, key }) => {
+  await withFilePicker(page);
+  const auditor = await argus.account('auditor');
+  const marker = `p-${randomBytes(4).toString('hex')}`;
+  for (let i = 0; i < 5; i += 1) await record(argus.pool, { action: 'user.disabled', outcome: 'success', target: { type: 'user', id: marker }, details: { i } });
+  await signInWith(page, key, auditor, `/audit?target=${marker}`);
+  const audit = new AuditPage(page);
+  await expect(audit.events.locator('tr.event')).toHaveCount(5);
+
+  await test.step('the export is written into the picked file, not offered as a download', async () => {
+    const downloads: string[] = [];
+    page.on('download', (download) => downloads.push(download.suggestedFilename()));
+    await audit.exportForm.getByLabel('Format').selectOption('jsonl');
+    await audit.exportForm.getByRole('button', { name: 'Export' }).click();
+    await expect(audit.exportStatus).toContainText('5 events');
+    const picked = await pickedFile(page);
+    expect(picked.name).toMatch(/^argus-audit-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.jsonl$/);
+    await expect(audit.exportStatus).toContainText(picked.name);
+    const lines = picked.text.split('\n').filter(Boolean);
+    expect(lines.map((line) => (JSON.parse(line) as AuditEventView).targetId)).toEqual(Array(5).fill(marker));
+    expect(downloads).toEqual([]);
+    // The manifest signs exactly the bytes in the picked file.
+    const [manifestDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download signed manifest' }).click()]);
+    const manifest = JSON.parse(readFileSync((await manifestDownload.path())!, 'utf8')) as ExportManifest;
+    expect(manifest.fileSha256).toBe(createHash('sha256').update(picked.text).digest('hex'));
+  });
+
+  await test.step('closing the picker exports nothing', async () => {
+    await withFilePicker(page, { cancel: true });
+    await page.reload();
+    await expect(audit.events.locator('tr.event')).toHaveCount(5);
+    await audit.exportForm.getByRole('button', { name: 'Export' }).click();
+    await expect.poll(() => page.evaluate(() => (window as unknown as { e2ePicks: string[] }).e2ePicks.length)).toBe(1);
+    await expect(audit.exportStatus).toBeEmpty();
+    await expect(audit.exportForm.getByRole('button', { name: 'Export' })).toBeEnabled();
+    const response = await page.request.get(`/api/audit/events?action=audit.export&actor=${auditor.username}`);
+    expect(((await response.json()) as { events: unknown[] }).events).toHaveLength(1);
   });
 });
 

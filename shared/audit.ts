@@ -142,6 +142,9 @@ export interface AuditSearch {
 export const EXPORT_FORMATS = ['jsonl', 'csv', 'cef', 'ocsf'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
+/** The file name extension of each export format (the server names files with it; the SPA suggests it). */
+export const EXPORT_FILE_EXTENSIONS: Record<ExportFormat, string> = { jsonl: 'jsonl', csv: 'csv', cef: 'cef', ocsf: 'ocsf.jsonl' };
+
 /** POST /api/audit/exports */
 export interface ExportRequest {
   format: ExportFormat;

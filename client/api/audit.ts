@@ -46,8 +46,60 @@ export interface ExportProgress {
 export interface FinishedExport {
   exportId: string;
   fileName: string;
-  file: Blob;
+  /** The file to offer as a download; null when it was written straight to a file the user picked. */
+  file: Blob | null;
   manifest: ExportManifest;
+}
+
+/** Where an export's bytes go as they arrive. */
+export interface ExportSink {
+  write(chunk: Uint8Array): Promise<void>;
+  /** The export is complete: keep it. A Blob still to be offered as a download, or null when it is on disk. */
+  close(type: string): Promise<Blob | null>;
+  /** The export failed or was cancelled: keep nothing. */
+  abort(): Promise<void>;
+  /** The file's name, when the user picked it. */
+  readonly pickedName: string | null;
+}
+
+type SaveFilePicker = (options: { suggestedName: string; id?: string }) => Promise<FileSystemFileHandle>;
+
+/**
+ * Streams the export into a file the user picks (the File System Access API: Chromium), so a
+ * range of any size is written in constant memory. The browser writes to a temporary file and
+ * puts it in place only on close, so an export cut short leaves nothing behind. Null where the
+ * browser has no file picker; a cancelled picker rejects with an AbortError.
+ * Must be called straight from the click (the picker needs the user's gesture).
+ */
+export async function pickExportFile(suggestedName: string): Promise<ExportSink | null> {
+  const picker = (window as unknown as { showSaveFilePicker?: SaveFilePicker }).showSaveFilePicker;
+  if (typeof picker !== 'function') return null;
+  const handle = await picker({ suggestedName, id: 'argus-audit-export' });
+  const writable = await handle.createWritable();
+  return {
+    pickedName: handle.name,
+    write: (chunk) => writable.write(chunk as Uint8Array<ArrayBuffer>),
+    close: async () => {
+      await writable.close();
+      return null;
+    },
+    abort: () => writable.abort().catch(() => undefined),
+  };
+}
+
+/** Keeps the export in memory, to be offered as a download at the end: browsers without a file picker. */
+export function memoryExportSink(): ExportSink {
+  const chunks: Uint8Array[] = [];
+  return {
+    pickedName: null,
+    write: async (chunk) => {
+      chunks.push(chunk);
+    },
+    close: async (type) => new Blob(chunks as BlobPart[], { type }),
+    abort: async () => {
+      chunks.length = 0;
+    },
+  };
 }
 
 /** Lines are whole records in every format but CSV's header; counting newlines counts events. */
@@ -63,6 +115,19 @@ function countNewlines(chunk: Uint8Array): number {
  * a stream cut short rejects, so a partial file is never offered as complete.
  */
 export async function exportAuditEvents(
+  { format, filter }: { format: ExportFormat; filter: AuditSearch },
+  { signal, onProgress, sink }: { signal: AbortSignal; onProgress: (progress: ExportProgress) => void; sink: ExportSink },
+): Promise<FinishedExport> {
+  try {
+    return await streamExportInto(sink, { format, filter }, { signal, onProgress });
+  } catch (error) {
+    await sink.abort();
+    throw error;
+  }
+}
+
+async function streamExportInto(
+  sink: ExportSink,
   { format, filter }: { format: ExportFormat; filter: AuditSearch },
   { signal, onProgress }: { signal: AbortSignal; onProgress: (progress: ExportProgress) => void },
 ): Promise<FinishedExport> {
@@ -94,7 +159,6 @@ export async function exportAuditEvents(
   const fileName = /filename="([^"]+)"/.exec(response.headers.get('Content-Disposition') ?? '')?.[1] ?? `argus-audit-${exportId}.${format}`;
   const headerLines = format === 'csv' ? 1 : 0;
 
-  const chunks: Uint8Array[] = [];
   let bytes = 0;
   let lines = 0;
   const reader = response.body.getReader();
@@ -102,7 +166,7 @@ export async function exportAuditEvents(
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      chunks.push(value);
+      await sink.write(value);
       bytes += value.byteLength;
       lines += countNewlines(value);
       onProgress({ events: Math.max(0, lines - headerLines), expectedEvents, bytes });
@@ -112,7 +176,8 @@ export async function exportAuditEvents(
     throw new ApiError({ code: 'SERVICE_UNAVAILABLE', status: 0, message: 'The export was cut off before it finished. Nothing was saved; try again.', cause });
   }
   const manifest = await request<ExportManifest>('GET', `/api/audit/exports/${exportId}/manifest`, { signal });
-  return { exportId, fileName, file: new Blob(chunks as BlobPart[], { type: response.headers.get('Content-Type') ?? 'application/octet-stream' }), manifest };
+  const file = await sink.close(response.headers.get('Content-Type') ?? 'application/octet-stream');
+  return { exportId, fileName: sink.pickedName ?? fileName, file, manifest };
 }
 
 /** Offers `blob` to the browser as a download named `fileName`. */

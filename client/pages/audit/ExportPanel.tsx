@@ -1,6 +1,6 @@
 import { createSignal, createUniqueId, For, Match, onCleanup, Show, Switch, type Component } from 'solid-js';
-import { EXPORT_FORMATS, type AuditSearch, type ExportFormat } from '../../../shared/audit.ts';
-import { exportAuditEvents, saveFile, type ExportProgress, type FinishedExport } from '../../api/audit.ts';
+import { EXPORT_FILE_EXTENSIONS, EXPORT_FORMATS, type AuditSearch, type ExportFormat } from '../../../shared/audit.ts';
+import { exportAuditEvents, memoryExportSink, pickExportFile, saveFile, type ExportProgress, type ExportSink, type FinishedExport } from '../../api/audit.ts';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { Field } from '../../components/Field.tsx';
 
@@ -40,13 +40,23 @@ export const ExportPanel: Component<{ search: AuditSearch }> = (props) => {
     controller?.abort();
     const current = new AbortController();
     controller = current;
+    // Where supported, the user picks the file first and the export streams into it (constant
+    // memory); elsewhere it is held in memory and offered as a download at the end.
+    let sink: ExportSink;
+    try {
+      sink = (await pickExportFile(`argus-audit-${new Date().toISOString().slice(0, 19).replaceAll(':', '-')}.${EXPORT_FILE_EXTENSIONS[format()]}`)) ?? memoryExportSink();
+    } catch (error) {
+      // Closing the picker cancels; a picker the browser refused (no gesture, a policy) falls back.
+      if (error instanceof DOMException && error.name === 'AbortError') return;
+      sink = memoryExportSink();
+    }
     setState({ phase: 'running', progress: { events: 0, expectedEvents: 0, bytes: 0 } });
     try {
       const result = await exportAuditEvents(
         { format: format(), filter: props.search },
-        { signal: current.signal, onProgress: (progress) => setState({ phase: 'running', progress }) },
+        { signal: current.signal, onProgress: (progress) => setState({ phase: 'running', progress }), sink },
       );
-      saveFile(result.file, result.fileName);
+      if (result.file) saveFile(result.file, result.fileName);
       setState({ phase: 'done', result });
     } catch (error) {
       setState(current.signal.aborted ? { phase: 'idle' } : { phase: 'failed', error });

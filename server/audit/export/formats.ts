@@ -1,4 +1,4 @@
-import type { AuditEventView, ExportFormat, Severity } from '../../../shared/audit.ts';
+import { EXPORT_FILE_EXTENSIONS, type AuditEventView, type ExportFormat, type Severity } from '../../../shared/audit.ts';
 import { canonicalJson } from '../canonicalJson.ts';
 import { toOcsf } from './ocsf.ts';
 
@@ -27,7 +27,7 @@ export function eventJson(e: AuditEventView): string {
 /** JSON Lines: every hashed member plus prevHash and hash, as RFC 8785 JSON, one per line. */
 const jsonl: ExportFormatWriter = {
   contentType: 'application/jsonl; charset=utf-8',
-  extension: 'jsonl',
+  extension: EXPORT_FILE_EXTENSIONS.jsonl,
   header: '',
   record: (event) => `${eventJson(event)}\n`,
 };
@@ -66,7 +66,7 @@ export function csvField(value: string | number | null): string {
 
 const csv: ExportFormatWriter = {
   contentType: 'text/csv; charset=utf-8; header=present',
-  extension: 'csv',
+  extension: EXPORT_FILE_EXTENSIONS.csv,
   header: `${CSV_COLUMNS.join(',')}\r\n`,
   record: (e) =>
     `${[
@@ -135,7 +135,7 @@ function cefRecord(e: AuditEventView): string {
 
 const cef: ExportFormatWriter = {
   contentType: 'text/plain; charset=utf-8',
-  extension: 'cef',
+  extension: EXPORT_FILE_EXTENSIONS.cef,
   header: '',
   record: cefRecord,
 };
@@ -143,7 +143,7 @@ const cef: ExportFormatWriter = {
 /** OCSF 1.3 events as JSON Lines. */
 const ocsf: ExportFormatWriter = {
   contentType: 'application/jsonl; charset=utf-8',
-  extension: 'ocsf.jsonl',
+  extension: EXPORT_FILE_EXTENSIONS.ocsf,
   header: '',
   record: (event) => `${JSON.stringify(toOcsf(event))}\n`,
 };
