@@ -21,13 +21,18 @@ export function demoReply(messages: ChatMessage[], modelName: string): string {
   );
 }
 
+/** Waits ms, or less if the signal aborts; leaves no listener on the signal either way. */
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
+    const onAbort = () => {
       clearTimeout(timer);
       resolve();
-    }, { once: true });
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 
 /** Yields the reply a word at a time until done, the token budget runs out, or the signal aborts. */
