@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { ROLES, type Role } from '../shared/api.ts';
 import type { AuditContext } from './audit/record.ts';
-import { verifyAuditChain } from './audit/verify.ts';
+import { AuditSigner } from './audit/signingKey.ts';
+import { verifyAuditCommand } from './audit/verify.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { createPool, withTransaction, type Pool } from './db/pool.ts';
@@ -21,7 +22,9 @@ Commands:
   create-user <username> --role user|auditor|admin [--name "Display Name"]
                                           create a user and print a one-time enrollment link
   enrollment-link <username>              issue a new one-time enrollment link for a user
-  verify-audit                            verify the audit hash chain
+  verify-audit [--chain-only]             verify the audit hash chain and the checkpoints signed with
+                                          this installation's key (--chain-only: the chain alone,
+                                          e.g. after a signing-key rotation)
 ${MODEL_USAGE}`;
 
 const CLI_CONTEXT: AuditContext = { actor: null, ip: null, userAgent: 'argus-cli' };
@@ -68,6 +71,7 @@ async function run(argv: string[]): Promise<number> {
       'grant-seconds': { type: 'string' },
       'max-tokens': { type: 'string' },
       'require-uv': { type: 'boolean' },
+      'chain-only': { type: 'boolean' },
       description: { type: 'string' },
     },
   });
@@ -116,15 +120,10 @@ async function run(argv: string[]): Promise<number> {
     case 'model':
       return withDatabase(config, log, (pool) => modelCommand(pool, positionals.slice(1), values));
     case 'verify-audit':
-      return withDatabase(config, log, async (pool) => {
-        const result = await verifyAuditChain(pool);
-        if (result.intact) {
-          console.log(`Audit chain intact: ${result.checked} events, head #${result.headSeq ?? '-'} ${result.headHash ?? ''}`);
-          return 0;
-        }
-        console.error(`Audit chain BROKEN at event #${result.brokenAt} (${result.reason}); ${result.checked} events verified before it.`);
-        return 1;
-      });
+      // Holds the chain against the checkpoints signed with this installation's key, unless --chain-only.
+      return withDatabase(config, log, (pool) =>
+        verifyAuditCommand(pool, values['chain-only'] ? null : AuditSigner.fromPem(config.audit.signingKeyPem).publicKey),
+      );
     default:
       console.error(`Unknown command "${command}".\n\n${USAGE}`);
       return 2;

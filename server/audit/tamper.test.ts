@@ -8,6 +8,7 @@ import { checkpointChainHead } from './checkpointTimer.ts';
 import { signManifest } from './manifest.ts';
 import { AuditSigner } from './signingKey.ts';
 import { downloadExport, resetChain, rewriteChainFrom, tamper } from './testing/auditTestKit.ts';
+import { verifyAuditCommand } from './verify.ts';
 import { verifyExport, type ExportVerification } from './verifyExport.ts';
 
 let node: TestNode;
@@ -41,6 +42,11 @@ describe('tampering is caught in the app and offline', () => {
     expect(await verifyInApp()).toMatchObject({ intact: true, checked: 8, headSeq: 8 });
     const offline = await exportAndVerifyOffline();
     expect(offline).toMatchObject({ ok: true, chainChecked: true, eventsChecked: 8, problems: [] });
+    // `npm run argus -- verify-audit` holds the chain (the export above is event #9) against a checkpoint.
+    await checkpointChainHead({ pool: pool(), signer: node.deps.auditSigner });
+    const printed: string[] = [];
+    expect(await verifyAuditCommand(pool(), trustedKey(), { log: (text) => printed.push(text), error: (text) => printed.push(text) })).toBe(0);
+    expect(printed).toEqual([expect.stringMatching(/^Audit chain intact: 9 events, head #9 [0-9a-f]{64}; 1 signed checkpoint matched, latest at #9$/)]);
   });
 
   it('an edited row', async () => {
@@ -104,6 +110,15 @@ describe('tampering is caught in the app and offline', () => {
     const offline = await exportAndVerifyOffline();
     expect(chainBreak(offline)).toBeUndefined();
     expect(offline.problems).toContainEqual({ kind: 'checkpoint', seq: 8, reason: 'checkpoint_mismatch' });
+    // … and so does `npm run argus -- verify-audit`.
+    const printed: string[] = [];
+    const code = await verifyAuditCommand(pool(), trustedKey(), { log: (text) => printed.push(text), error: (text) => printed.push(text) });
+    expect(code).toBe(1);
+    expect(printed).toEqual([expect.stringMatching(/^Audit chain BROKEN at event #8 \(checkpoint_mismatch\).*; 0 signed checkpoints matched, latest at #8\.$/)]);
+    // --chain-only sees a consistent chain: only the checkpoint catches a full recompute.
+    printed.length = 0;
+    expect(await verifyAuditCommand(pool(), null, { log: (text) => printed.push(text), error: (text) => printed.push(text) })).toBe(0);
+    expect(printed).toEqual([expect.stringMatching(/^Audit chain intact: 9 events, head #9 [0-9a-f]{64}$/)]);
   });
 
   it('a tail cut off below the latest checkpoint', async () => {

@@ -49,3 +49,25 @@ export async function verifyAuditChain(db: Queryable, { publicKey }: { publicKey
   const result: ChainVerification = { intact: true, checked: verifier.checked, headSeq: verifier.headSeq, headHash: verifier.headHash };
   return publicKey ? { ...result, checkpoints: await checkpoints() } : result;
 }
+
+/**
+ * `npm run argus -- verify-audit`: the chain and, given the node's public key, every signed
+ * checkpoint, as the in-app check does (null: the chain alone). Prints the outcome; returns
+ * the exit code (0 intact, 1 broken).
+ */
+export async function verifyAuditCommand(
+  db: Queryable,
+  publicKey: KeyObject | null,
+  out: { log(text: string): void; error(text: string): void } = console,
+): Promise<number> {
+  const result = await verifyAuditChain(db, publicKey ? { publicKey } : {});
+  const checkpoints = result.checkpoints
+    ? `; ${result.checkpoints.checked} signed checkpoint${result.checkpoints.checked === 1 ? '' : 's'} matched${result.checkpoints.latest ? `, latest at #${result.checkpoints.latest.seq}` : ''}`
+    : '';
+  if (result.intact) {
+    out.log(`Audit chain intact: ${result.checked} events, head #${result.headSeq ?? '-'} ${result.headHash ?? ''}${checkpoints}`);
+    return 0;
+  }
+  out.error(`Audit chain BROKEN at event #${result.brokenAt} (${result.reason}); ${result.checked} events verified before it${checkpoints}.`);
+  return 1;
+}
