@@ -122,7 +122,7 @@ async function run(argv: string[]): Promise<number> {
     case 'verify-audit':
       // Holds the chain against the checkpoints signed with this installation's key, unless --chain-only.
       return withDatabase(config, log, (pool) =>
-        verifyAuditCommand(pool, values['chain-only'] ? null : AuditSigner.fromPem(config.audit.signingKeyPem).publicKey),
+        verifyAuditCommand(pool, values['chain-only'] ? null : AuditSigner.fromPem(config.audit.signingKeyPem, config.audit.retiredPublicKeysPem).trustedPublicKeys),
       );
     default:
       console.error(`Unknown command "${command}".\n\n${USAGE}`);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -109,6 +109,8 @@ export interface Config {
   audit: {
     /** PKCS#8 PEM of the Ed25519 key that signs export manifests and chain checkpoints. */
     signingKeyPem: string;
+    /** SPKI PEMs of retired signing keys: their checkpoints still count as evidence after a rotation. */
+    retiredPublicKeysPem: string[];
     /** How often one node signs the current chain head. */
     checkpointSeconds: number;
   };
@@ -185,6 +187,7 @@ const envSchema = z.object({
   DETECTOR_HEARTBEAT_SECONDS: intFrom(1, 3600).default(60),
   AUDIT_SIGNING_KEY: z.string().includes('-----BEGIN PRIVATE KEY-----', { message: 'must be a PKCS#8 PEM private key' }).optional(),
   AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  AUDIT_RETIRED_PUBLIC_KEYS_FILE: z.string().min(1).optional(),
   AUDIT_CHECKPOINT_SECONDS: intFrom(5, 86_400).default(300),
   REDIS_SENTINELS: z
     .string()
@@ -288,8 +291,32 @@ export function loadConfig(env: Env = process.env): Config {
       connectionsPerMinutePerDetector: e.DETECTOR_CONNECTIONS_PER_MINUTE,
       heartbeatSeconds: e.DETECTOR_HEARTBEAT_SECONDS,
     },
-    audit: { signingKeyPem: auditSigningKeyPem, checkpointSeconds: e.AUDIT_CHECKPOINT_SECONDS },
+    audit: { signingKeyPem: auditSigningKeyPem, retiredPublicKeysPem: retiredAuditKeys(e.AUDIT_RETIRED_PUBLIC_KEYS_FILE), checkpointSeconds: e.AUDIT_CHECKPOINT_SECONDS },
   };
+}
+
+/** The public halves of retired audit signing keys, from one PEM file (one or more `PUBLIC KEY` blocks). */
+function retiredAuditKeys(file: string | undefined): string[] {
+  if (file === undefined) return [];
+  const invalid = (message: string) => new ConfigError(`Invalid configuration:\n  AUDIT_RETIRED_PUBLIC_KEYS_FILE: ${message}`);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw invalid(`cannot read ${file}`);
+  }
+  const blocks = text.match(/-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/g) ?? [];
+  if (blocks.length === 0) throw invalid(`${file} holds no PEM public key`);
+  for (const block of blocks) {
+    let type: string | undefined;
+    try {
+      type = createPublicKey(block).asymmetricKeyType;
+    } catch {
+      throw invalid(`${file} holds a public key that cannot be read`);
+    }
+    if (type !== 'ed25519') throw invalid(`${file} holds a ${type ?? 'non-Ed25519'} key; audit keys are Ed25519`);
+  }
+  return blocks.map((block) => `${block}\n`);
 }
 
 /** The audit signing key: configured in production, generated once under the data directory otherwise. */

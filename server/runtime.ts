@@ -110,7 +110,7 @@ export async function buildDeps(config: Config, log: Logger, urls: { databaseUrl
       models: new RowCache<ModelRow>(ROW_CACHE_TTL_MS, 1_000),
       keys: new RowCache<KeyRow>(ROW_CACHE_TTL_MS, 50_000),
     },
-    auditSigner: AuditSigner.fromPem(config.audit.signingKeyPem),
+    auditSigner: AuditSigner.fromPem(config.audit.signingKeyPem, config.audit.retiredPublicKeysPem),
   };
 }
 

@@ -10,6 +10,7 @@ import { createTestDatabase } from '../test/harness.ts';
 import { checkpointChainHead } from './checkpointTimer.ts';
 import { checkpointPayload } from './checkpoint.ts';
 import { AuditSigner, DEV_PUBLIC_KEY_FILE, verifySignature } from './signingKey.ts';
+import { recordAuditEvent, SYSTEM_CONTEXT } from './record.ts';
 import { resetChain } from './testing/auditTestKit.ts';
 import { verifyAuditChain } from './verify.ts';
 
@@ -46,6 +47,22 @@ describe('checkpoints', () => {
     expect(Number(rows[0]!.n)).toBe(1);
   });
 
+  it('still counts after a key rotation when the retired public key is configured, and only then', async () => {
+    const retired = new AuditSigner(generateKeyPairSync('ed25519').privateKey);
+    const before = (await checkpointChainHead({ pool, signer: retired }))!;
+    const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const rotated = AuditSigner.fromPem(pem, [retired.publicKeyPem]);
+    await recordAuditEvent(pool, SYSTEM_CONTEXT, { action: 'auth.signout', outcome: 'success' });
+    const after = (await checkpointChainHead({ pool, signer: rotated }))!;
+    expect(await verifyAuditChain(pool, { publicKey: rotated.trustedPublicKeys })).toMatchObject({ intact: true, checkpoints: { checked: 2, latest: after } });
+    // Without the retired key its checkpoint is no evidence of anything: reported, never trusted.
+    expect(await verifyAuditChain(pool, { publicKey: AuditSigner.fromPem(pem).trustedPublicKeys })).toMatchObject({
+      intact: false,
+      brokenAt: before.seq,
+      reason: 'checkpoint_signature_invalid',
+    });
+  });
+
   it('is append-only', async () => {
     await checkpointChainHead({ pool, signer });
     await expect(pool.query('DELETE FROM audit_checkpoint')).rejects.toThrow(/append-only/);
@@ -69,6 +86,26 @@ describe('signing key configuration', () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     expect(() => loadConfig({ ...base, NODE_ENV: 'production', AUDIT_SIGNING_KEY: rsa })).toThrow(ConfigError);
     expect(() => loadConfig({ ...base, NODE_ENV: 'production', AUDIT_SIGNING_KEY_FILE: path.join(dir, 'missing.pem') })).toThrow(/cannot read/);
+  });
+
+  it('reads retired public keys from AUDIT_RETIRED_PUBLIC_KEYS_FILE, naming the variable when it cannot', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'argus-retired-'));
+    const publicPem = () => generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const two = [publicPem(), publicPem()];
+    writeFileSync(path.join(dir, 'retired.pem'), `# rotated 2026-11\n${two.join('')}`);
+    const config = loadConfig({ ...base, ARGUS_DATA_DIR: dir, AUDIT_RETIRED_PUBLIC_KEYS_FILE: path.join(dir, 'retired.pem') });
+    expect(config.audit.retiredPublicKeysPem).toEqual(two);
+    expect(AuditSigner.fromPem(config.audit.signingKeyPem, config.audit.retiredPublicKeysPem).trustedPublicKeys).toHaveLength(3);
+    expect(loadConfig({ ...base, ARGUS_DATA_DIR: dir }).audit.retiredPublicKeysPem).toEqual([]);
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    writeFileSync(path.join(dir, 'rsa.pem'), rsa);
+    writeFileSync(path.join(dir, 'empty.pem'), 'nothing here');
+    writeFileSync(path.join(dir, 'broken.pem'), '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n');
+    for (const [file, message] of [['rsa.pem', /rsa key/], ['empty.pem', /no PEM public key/], ['broken.pem', /cannot be read/], ['missing.pem', /cannot read/]] as const) {
+      expect(() => loadConfig({ ...base, ARGUS_DATA_DIR: dir, AUDIT_RETIRED_PUBLIC_KEYS_FILE: path.join(dir, file) }), file).toThrow(
+        new RegExp(`AUDIT_RETIRED_PUBLIC_KEYS_FILE: .*${message.source}`),
+      );
+    }
   });
 
   it('is generated once under the data directory in development, with its public half beside it', () => {

@@ -29,11 +29,13 @@ export class CheckpointWitness {
   checked = 0;
   broken: CheckpointBreak | null = null;
 
-  constructor(checkpoints: Iterable<AuditCheckpoint>, publicKey: KeyObject) {
-    const fingerprint = publicKeyFingerprint(publicKey);
+  /** `trusted`: the signing key, and any retired keys whose checkpoints still count. */
+  constructor(checkpoints: Iterable<AuditCheckpoint>, trusted: KeyObject | readonly KeyObject[]) {
+    const keys = new Map((Array.isArray(trusted) ? trusted : [trusted]).map((key: KeyObject) => [publicKeyFingerprint(key), key]));
     for (const checkpoint of checkpoints) {
-      // A checkpoint is evidence only if the trusted key signed exactly these values.
-      const genuine = checkpoint.keyFingerprint === fingerprint && verifySignature(publicKey, checkpointPayload(checkpoint), checkpoint.signature);
+      // A checkpoint is evidence only if a trusted key signed exactly these values.
+      const key = keys.get(checkpoint.keyFingerprint);
+      const genuine = key !== undefined && verifySignature(key, checkpointPayload(checkpoint), checkpoint.signature);
       if (!genuine) {
         if (!this.forged || checkpoint.seq < this.forged.seq) this.forged = { seq: checkpoint.seq, reason: 'checkpoint_signature_invalid' };
         continue;

@@ -15,18 +15,24 @@ export class AuditSigner {
   readonly publicKeyPem: string;
   /** Lowercase hex SHA-256 of the public key's SubjectPublicKeyInfo DER encoding. */
   readonly fingerprint: string;
+  /** Whose checkpoints are evidence: this key, then the retired keys it replaced. */
+  readonly trustedPublicKeys: readonly KeyObject[];
 
-  constructor(private readonly privateKey: KeyObject) {
+  constructor(
+    private readonly privateKey: KeyObject,
+    retiredPublicKeys: readonly KeyObject[] = [],
+  ) {
     if (privateKey.asymmetricKeyType !== 'ed25519') {
       throw new TypeError(`the audit signing key must be Ed25519, got ${privateKey.asymmetricKeyType ?? 'a symmetric key'}`);
     }
     this.publicKey = createPublicKey(privateKey);
     this.publicKeyPem = this.publicKey.export({ type: 'spki', format: 'pem' }).toString();
     this.fingerprint = publicKeyFingerprint(this.publicKey);
+    this.trustedPublicKeys = [this.publicKey, ...retiredPublicKeys];
   }
 
-  static fromPem(pem: string): AuditSigner {
-    return new AuditSigner(createPrivateKey(pem));
+  static fromPem(pem: string, retiredPublicKeysPem: readonly string[] = []): AuditSigner {
+    return new AuditSigner(createPrivateKey(pem), retiredPublicKeysPem.map((key) => createPublicKey(key)));
   }
 
   /** Base64 Ed25519 signature of the UTF-8 bytes of `payload`. */

@@ -23,7 +23,7 @@ async function allCheckpoints(db: Queryable): Promise<AuditCheckpoint[]> {
  * of events) and, given the trusted public key, holds it against every signed checkpoint:
  * a rewritten history or a cut-off tail is caught even if every hash was recomputed.
  */
-export async function verifyAuditChain(db: Queryable, { publicKey }: { publicKey?: KeyObject } = {}): Promise<ChainVerification> {
+export async function verifyAuditChain(db: Queryable, { publicKey }: { publicKey?: KeyObject | readonly KeyObject[] } = {}): Promise<ChainVerification> {
   const verifier = new ChainVerifier();
   const witness = publicKey ? new CheckpointWitness(await allCheckpoints(db), publicKey) : null;
   const checkpoints = async () => ({ checked: witness?.checked ?? 0, latest: publicKey ? await getLatestCheckpoint(db) : null });
@@ -57,7 +57,7 @@ export async function verifyAuditChain(db: Queryable, { publicKey }: { publicKey
  */
 export async function verifyAuditCommand(
   db: Queryable,
-  publicKey: KeyObject | null,
+  publicKey: KeyObject | readonly KeyObject[] | null,
   out: { log(text: string): void; error(text: string): void } = console,
 ): Promise<number> {
   const result = await verifyAuditChain(db, publicKey ? { publicKey } : {});

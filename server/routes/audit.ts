@@ -65,7 +65,7 @@ export const auditRoutes = [
     // It reads and hashes every event ever recorded.
     rateLimit: { name: 'audit-verify', points: 6, windowSeconds: 60 },
     async handler({ deps }) {
-      return { body: await verifyAuditChain(deps.pool, { publicKey: deps.auditSigner.publicKey }) };
+      return { body: await verifyAuditChain(deps.pool, { publicKey: deps.auditSigner.trustedPublicKeys }) };
     },
   }),
 
