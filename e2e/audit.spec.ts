@@ -5,13 +5,25 @@ import type { AuditEventView, ExportManifest } from '../shared/audit.ts';
 import { recordAuditEvent } from '../server/audit/record.ts';
 import { withTransaction, type Pool } from '../server/db/pool.ts';
 import type { Page } from '@playwright/test';
-import { expect, test } from './fixtures.ts';
+import { expect, test, type ArgusFixture } from './fixtures.ts';
 import { AuditPage } from './pages/AuditPage.ts';
 import { signInWith } from './pages/SignInPage.ts';
+import type { VirtualAuthenticator } from './virtualAuthenticator.ts';
 
 /** Records an event the way a server change would, and returns it. */
 function record(pool: Pool, input: Parameters<typeof recordAuditEvent>[2]): Promise<AuditEventView> {
   return withTransaction(pool, (client) => recordAuditEvent(client, { actor: null, ip: '198.51.100.9', userAgent: 'e2e' }, input));
+}
+
+/** `count` events about one new target, and an auditor signed in to the audit page filtered to it. */
+async function auditorWithMarkedEvents(page: Page, argus: ArgusFixture, key: VirtualAuthenticator, count: number) {
+  const auditor = await argus.account('auditor');
+  const marker = `e-${randomBytes(4).toString('hex')}`;
+  for (let i = 0; i < count; i += 1) await record(argus.pool, { action: 'user.disabled', outcome: 'success', target: { type: 'user', id: marker }, details: { i } });
+  await signInWith(page, key, auditor, `/audit?target=${marker}`);
+  const audit = new AuditPage(page);
+  await expect(audit.events.locator('tr.event')).toHaveCount(count);
+  return { auditor, marker, audit };
 }
 
 /** A browser without the File System Access API's save picker (Firefox, Safari): exports end as downloads. */
@@ -100,12 +112,7 @@ test('new events appear live, high and critical ones highlighted', async ({ page
 
 test('an auditor exports a filtered range as CSV and JSON Lines, with progress and a signed manifest (a browser without a file picker)', async ({ page, argus, key }) => {
   await withoutFilePicker(page);
-  const auditor = await argus.account('auditor');
-  const marker = `e-${randomBytes(4).toString('hex')}`;
-  for (let i = 0; i < 3; i += 1) await record(argus.pool, { action: 'user.disabled', outcome: 'success', target: { type: 'user', id: marker }, details: { i } });
-  await signInWith(page, key, auditor, `/audit?target=${marker}`);
-  const audit = new AuditPage(page);
-  await expect(audit.events.locator('tr.event')).toHaveCount(3);
+  const { auditor, marker, audit } = await auditorWithMarkedEvents(page, argus, key, 3);
 
   await test.step('CSV', async () => {
     await audit.exportForm.getByLabel('Format').selectOption('csv');
@@ -135,12 +142,7 @@ test('an auditor exports a filtered range as CSV and JSON Lines, with progress a
 
 test('where the browser has a file picker, an export streams into the file the user picks, and closing the picker cancels it', async ({ page, argus, key }) => {
   await withFilePicker(page);
-  const auditor = await argus.account('auditor');
-  const marker = `p-${randomBytes(4).toString('hex')}`;
-  for (let i = 0; i < 5; i += 1) await record(argus.pool, { action: 'user.disabled', outcome: 'success', target: { type: 'user', id: marker }, details: { i } });
-  await signInWith(page, key, auditor, `/audit?target=${marker}`);
-  const audit = new AuditPage(page);
-  await expect(audit.events.locator('tr.event')).toHaveCount(5);
+  const { auditor, marker, audit } = await auditorWithMarkedEvents(page, argus, key, 5);
 
   await test.step('the export is written into the picked file, not offered as a download', async () => {
     const downloads: string[] = [];
