@@ -18,8 +18,12 @@ export function signManifest(signer: AuditSigner, unsigned: UnsignedManifest): E
 
 export type ManifestSignatureCheck = { valid: true } | { valid: false; reason: 'wrong_key' | 'bad_signature' };
 
-/** Checks a manifest against the trusted public key (never a key the manifest names itself). */
-export function verifyManifestSignature(manifest: ExportManifest, publicKey: KeyObject): ManifestSignatureCheck {
-  if (manifest.signingKey?.fingerprint !== publicKeyFingerprint(publicKey)) return { valid: false, reason: 'wrong_key' };
-  return verifySignature(publicKey, manifestPayload(manifest), manifest.signature) ? { valid: true } : { valid: false, reason: 'bad_signature' };
+/**
+ * Checks a manifest against the trusted public keys (the signing key, and retired ones for
+ * older exports); never against a key the manifest supplies, only one it names by fingerprint.
+ */
+export function verifyManifestSignature(manifest: ExportManifest, trusted: KeyObject | readonly KeyObject[]): ManifestSignatureCheck {
+  const key = (Array.isArray(trusted) ? trusted : [trusted]).find((candidate: KeyObject) => publicKeyFingerprint(candidate) === manifest.signingKey?.fingerprint);
+  if (!key) return { valid: false, reason: 'wrong_key' };
+  return verifySignature(key, manifestPayload(manifest), manifest.signature) ? { valid: true } : { valid: false, reason: 'bad_signature' };
 }

@@ -1,6 +1,7 @@
 import { generateKeyPairSync, createPublicKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChainVerification, ExportManifest } from '../../shared/audit.ts';
 import { enrollUser, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
 import { eventHash } from './chain.ts';
@@ -10,6 +11,7 @@ import { AuditSigner } from './signingKey.ts';
 import { downloadExport, resetChain, rewriteChainFrom, tamper } from './testing/auditTestKit.ts';
 import { verifyAuditCommand } from './verify.ts';
 import { verifyExport, type ExportVerification } from './verifyExport.ts';
+import { main as verifyExportCommand } from './verifyExportCli.ts';
 
 let node: TestNode;
 let auditor: TestClient;
@@ -166,4 +168,38 @@ describe('tampering is caught in the app and offline', () => {
     expect(result.ok).toBe(false);
     expect(result.problems[0]).toEqual({ kind: 'manifest_signature', reason: 'wrong_key' });
   });
+
+  it('after a key rotation, an export whose checkpoint the retired key signed verifies offline given both keys, and only then', async () => {
+    const retired = new AuditSigner(generateKeyPairSync('ed25519').privateKey);
+    await checkpointChainHead({ pool: pool(), signer: retired });
+    const exported = await downloadExport(auditor, 'jsonl');
+    const manifestJson = readFileSync(exported.files.manifestPath, 'utf8');
+    expect((JSON.parse(manifestJson) as ExportManifest).checkpoint).toMatchObject({ seq: 8, keyFingerprint: retired.fingerprint });
+    const alone = await verifyExport({ exportPath: exported.files.exportPath, manifestJson, publicKey: trustedKey() });
+    expect(alone.problems).toEqual([{ kind: 'checkpoint', seq: 8, reason: 'checkpoint_signature_invalid' }]);
+    expect(await verifyExport({ exportPath: exported.files.exportPath, manifestJson, publicKey: [trustedKey(), retired.publicKey] })).toMatchObject({
+      ok: true,
+      checkpointMatched: true,
+      problems: [],
+    });
+    // The command line takes both as repeated --key options.
+    const dir = path.dirname(exported.files.exportPath);
+    writeFileSync(path.join(dir, 'current.pem'), node.deps.auditSigner.publicKeyPem);
+    writeFileSync(path.join(dir, 'retired.pem'), retired.publicKeyPem);
+    const args = [exported.files.exportPath, exported.files.manifestPath, '--key', path.join(dir, 'current.pem')];
+    expect(await quietly(() => verifyExportCommand(args))).toBe(1);
+    expect(await quietly(() => verifyExportCommand([...args, '--key', path.join(dir, 'retired.pem')]))).toBe(0);
+  });
 });
+
+/** Runs fn with console output swallowed. */
+async function quietly<T>(fn: () => Promise<T>): Promise<T> {
+  const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+  const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+  try {
+    return await fn();
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}

@@ -48,13 +48,22 @@ function isExportedEvent(value: unknown): value is ExportedEvent {
 }
 
 /**
- * Checks, in this order: the manifest's signature against `publicKey`; every JSON Lines
+ * Checks, in this order: the manifest's signature against the trusted `publicKey` (one, or
+ * the current and retired keys); every JSON Lines
  * event's hash, and its link to the event before it (an unbroken chain from the manifest's
  * prevHash when the export is contiguous); the signed checkpoint, if the manifest carries
  * one inside the range; the counts and end hashes the manifest states; and the file's
  * SHA-256. Reads the file once, line by line, in constant memory.
  */
-export async function verifyExport({ exportPath, manifestJson, publicKey }: { exportPath: string; manifestJson: string; publicKey: KeyObject }): Promise<ExportVerification> {
+export async function verifyExport({
+  exportPath,
+  manifestJson,
+  publicKey,
+}: {
+  exportPath: string;
+  manifestJson: string;
+  publicKey: KeyObject | readonly KeyObject[];
+}): Promise<ExportVerification> {
   const problems: ExportProblem[] = [];
   let manifest: ExportManifest;
   try {
