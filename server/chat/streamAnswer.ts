@@ -20,10 +20,6 @@ export interface AnswerOutcome {
   usage: Usage | null;
 }
 
-async function audit(deps: Pick<Deps, 'pool'>, context: AuditContext, input: Parameters<typeof recordAuditEvent>[2]): Promise<void> {
-  await recordAuditEvent(deps.pool, context, input);
-}
-
 /**
  * Checks the grant for a restricted model: on the server, on every request, failing closed
  * when Redis cannot answer (DESIGN.md invariants 3 and 4). Denials are audited.
@@ -34,11 +30,11 @@ export async function requireModelGrant(deps: Deps, { sessionId, userId, modelId
     check = await deps.grants.check(sessionId, userId, modelId);
   } catch (error) {
     deps.log.error({ err: (error as Error).message }, 'grant check failed: denying');
-    await audit(deps, context, { action: 'grant.denied', outcome: 'denied', model: modelId, details: { reason: 'grant_store_unavailable' } }).catch(() => undefined);
+    await recordAuditEvent(deps.pool, context, { action: 'grant.denied', outcome: 'denied', model: modelId, details: { reason: 'grant_store_unavailable' } }).catch(() => undefined);
     throw new HttpError(503, 'GRANT_CHECK_UNAVAILABLE', 'Access to restricted models cannot be checked right now, so it is denied. Try again shortly.');
   }
   if (!check.allowed) {
-    await audit(deps, context, { action: 'grant.denied', outcome: 'denied', model: modelId, details: { reason: check.reason } });
+    await recordAuditEvent(deps.pool, context, { action: 'grant.denied', outcome: 'denied', model: modelId, details: { reason: check.reason } });
     throw new HttpError(403, 'GRANT_REQUIRED', 'Unlock restricted models with your security key to use this model.');
   }
   // Revocation happens in Redis after the key change commits in Postgres. Should that step be
@@ -48,7 +44,7 @@ export async function requireModelGrant(deps: Deps, { sessionId, userId, modelId
   if (!key || key.status !== 'active' || key.user_id !== userId) {
     const reason: GrantEndReason = !key ? 'key_deleted' : key.user_id !== userId ? 'key_reassigned' : key.status === 'suspended' ? 'key_suspended' : 'key_deactivated';
     await deps.grants.end(check.grant.id, reason, context).catch((error: unknown) => deps.log.error({ err: error }, 'grant of an inactive key not ended'));
-    await audit(deps, context, { action: 'grant.denied', outcome: 'denied', model: modelId, target: { type: 'security_key', id: check.grant.keyId }, details: { reason: 'key_not_active' } });
+    await recordAuditEvent(deps.pool, context, { action: 'grant.denied', outcome: 'denied', model: modelId, target: { type: 'security_key', id: check.grant.keyId }, details: { reason: 'key_not_active' } });
     throw new HttpError(403, 'GRANT_REQUIRED', 'The security key that unlocked this model is no longer active. Unlock again with an active key.');
   }
   return check.grant;
@@ -142,7 +138,7 @@ export async function streamAnswer(
     firstToken.catch(() => undefined); // its failure is handled where it is awaited
     let start: ChatStreamEvent | null;
     try {
-      if (grant) await audit(deps, context, { action: 'model.access', outcome: 'success', model: model.id, target: { type: 'grant', id: grant.id } });
+      if (grant) await recordAuditEvent(deps.pool, context, { action: 'model.access', outcome: 'success', model: model.id, target: { type: 'grant', id: grant.id } });
       start = beforeStream ? await beforeStream() : null;
     } catch (error) {
       stop('stopped');
@@ -186,7 +182,7 @@ export async function streamAnswer(
     await afterStream?.(outcome).catch((error: unknown) => deps.log.error({ err: error }, 'answer not stored'));
     res.end();
     if (grant && cut.reason && cut.reason !== 'stopped') {
-      await audit(deps, context, { action: 'model.stream_cut', outcome: 'denied', model: model.id, target: { type: 'grant', id: grant.id }, details: { reason: cut.reason } }).catch(
+      await recordAuditEvent(deps.pool, context, { action: 'model.stream_cut', outcome: 'denied', model: model.id, target: { type: 'grant', id: grant.id }, details: { reason: cut.reason } }).catch(
         (error: unknown) => deps.log.error({ err: error }, 'stream cut not audited'),
       );
     }

@@ -4,11 +4,10 @@ import type { SecurityKeyView } from '../../../shared/api.ts';
 import { removeMyKey, renameMyKey } from '../../api/account.ts';
 import { Badge } from '../../components/Badge.tsx';
 import type { ConfirmRequest } from '../../components/ConfirmDialog.tsx';
-import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { Time } from '../../components/Time.tsx';
 import { settled } from '../../lib/settled.ts';
 import { RenameKeyForm } from './RenameKeyForm.tsx';
-import { StepUpPrompt } from './StepUpPrompt.tsx';
+import { StepUpRowAlert } from './StepUpPrompt.tsx';
 
 export const KEY_COLUMNS = 6;
 
@@ -108,14 +107,7 @@ export const KeyRow: Component<KeyRowProps> = (props) => {
           </Show>
         </td>
       </tr>
-      <Show when={busy() || renaming.error || removing.error}>
-        <tr class="row-alert">
-          <td colspan={KEY_COLUMNS}>
-            <StepUpPrompt active={busy()} />
-            <ErrorAlert error={renaming.error ?? removing.error} />
-          </td>
-        </tr>
-      </Show>
+      <StepUpRowAlert columns={KEY_COLUMNS} busy={busy()} error={renaming.error ?? removing.error} />
     </>
   );
 };

@@ -3,11 +3,10 @@ import { createUniqueId, For, Show, type Component } from 'solid-js';
 import type { SessionView } from '../../../shared/api.ts';
 import { endMySession, listMySessions } from '../../api/account.ts';
 import { Badge } from '../../components/Badge.tsx';
-import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { Time } from '../../components/Time.tsx';
 import { settled } from '../../lib/settled.ts';
 import { describeUserAgent } from '../../lib/userAgent.ts';
-import { StepUpPrompt } from './StepUpPrompt.tsx';
+import { StepUpRowAlert } from './StepUpPrompt.tsx';
 
 const SESSION_COLUMNS = 5;
 
@@ -45,14 +44,7 @@ const SessionRow: Component<{ session: SessionView; onEnded: () => void }> = (pr
           </Show>
         </td>
       </tr>
-      <Show when={ending.pending || ending.error}>
-        <tr class="row-alert">
-          <td colspan={SESSION_COLUMNS}>
-            <StepUpPrompt active={Boolean(ending.pending)} />
-            <ErrorAlert error={ending.error} />
-          </td>
-        </tr>
-      </Show>
+      <StepUpRowAlert columns={SESSION_COLUMNS} busy={Boolean(ending.pending)} error={ending.error} />
     </>
   );
 };

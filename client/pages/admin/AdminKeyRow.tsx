@@ -4,10 +4,9 @@ import type { SecurityKeyView } from '../../../shared/api.ts';
 import { deleteAdminKey, reassignAdminKey, setAdminKeyStatus } from '../../api/adminKeys.ts';
 import { Badge } from '../../components/Badge.tsx';
 import type { ConfirmRequest } from '../../components/ConfirmDialog.tsx';
-import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { Time } from '../../components/Time.tsx';
 import { settled } from '../../lib/settled.ts';
-import { StepUpPrompt } from '../account/StepUpPrompt.tsx';
+import { StepUpRowAlert } from '../account/StepUpPrompt.tsx';
 import { RowForm } from './RowForm.tsx';
 
 export const ADMIN_KEY_COLUMNS = 9;
@@ -201,14 +200,7 @@ export const AdminKeyRow: Component<AdminKeyRowProps> = (props) => {
           </td>
         </tr>
       </Show>
-      <Show when={busy() || changing.error || moving.error || deleting.error}>
-        <tr class="row-alert">
-          <td colspan={ADMIN_KEY_COLUMNS}>
-            <StepUpPrompt active={busy()} />
-            <ErrorAlert error={changing.error ?? moving.error ?? deleting.error} />
-          </td>
-        </tr>
-      </Show>
+      <StepUpRowAlert columns={ADMIN_KEY_COLUMNS} busy={busy()} error={changing.error ?? moving.error ?? deleting.error} />
     </>
   );
 };

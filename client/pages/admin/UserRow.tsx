@@ -5,10 +5,9 @@ import { ROLE_LABELS } from '../../access.ts';
 import { deleteUser, issueEnrollmentLink, updateUser } from '../../api/admin.ts';
 import { Badge } from '../../components/Badge.tsx';
 import type { ConfirmRequest } from '../../components/ConfirmDialog.tsx';
-import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { Time } from '../../components/Time.tsx';
 import { settled } from '../../lib/settled.ts';
-import { StepUpPrompt } from '../account/StepUpPrompt.tsx';
+import { StepUpRowAlert } from '../account/StepUpPrompt.tsx';
 import type { IssuedLink } from './types.ts';
 
 const USER_COLUMNS = 6;
@@ -136,14 +135,7 @@ export const UserRow: Component<UserRowProps> = (props) => {
           </button>
         </td>
       </tr>
-      <Show when={busy() || updating.error || issuing.error || deleting.error}>
-        <tr class="row-alert">
-          <td colspan={USER_COLUMNS}>
-            <StepUpPrompt active={busy()} />
-            <ErrorAlert error={updating.error ?? issuing.error ?? deleting.error} />
-          </td>
-        </tr>
-      </Show>
+      <StepUpRowAlert columns={USER_COLUMNS} busy={busy()} error={updating.error ?? issuing.error ?? deleting.error} />
     </>
   );
 };

@@ -3,10 +3,9 @@ import { createUniqueId, createSignal, For, onCleanup, Show, type Accessor, type
 import type { AdminGrantView, PresenceMode } from '../../../../shared/api.ts';
 import { listAdminGrants, revokeAdminGrant } from '../../../api/adminLive.ts';
 import type { ConfirmRequest } from '../../../components/ConfirmDialog.tsx';
-import { ErrorAlert } from '../../../components/ErrorAlert.tsx';
 import { formatCountdown } from '../../../lib/countdown.ts';
 import { settled } from '../../../lib/settled.ts';
-import { StepUpPrompt } from '../../account/StepUpPrompt.tsx';
+import { StepUpRowAlert } from '../../account/StepUpPrompt.tsx';
 
 const GRANT_COLUMNS = 6;
 /** The last seconds of a grant are shown in the warning colour. */
@@ -57,14 +56,7 @@ const GrantRow: Component<{ grant: AdminGrantView; now: Accessor<number>; confir
           </button>
         </td>
       </tr>
-      <Show when={revoking.pending || revoking.error}>
-        <tr class="row-alert">
-          <td colspan={GRANT_COLUMNS}>
-            <StepUpPrompt active={Boolean(revoking.pending)} />
-            <ErrorAlert error={revoking.error} />
-          </td>
-        </tr>
-      </Show>
+      <StepUpRowAlert columns={GRANT_COLUMNS} busy={Boolean(revoking.pending)} error={revoking.error} />
     </>
   );
 };

@@ -4,11 +4,10 @@ import type { AdminSessionView } from '../../../../shared/api.ts';
 import { endAdminSession, listAdminSessions } from '../../../api/adminLive.ts';
 import { Badge } from '../../../components/Badge.tsx';
 import type { ConfirmRequest } from '../../../components/ConfirmDialog.tsx';
-import { ErrorAlert } from '../../../components/ErrorAlert.tsx';
 import { Time } from '../../../components/Time.tsx';
 import { settled } from '../../../lib/settled.ts';
 import { describeUserAgent } from '../../../lib/userAgent.ts';
-import { StepUpPrompt } from '../../account/StepUpPrompt.tsx';
+import { StepUpRowAlert } from '../../account/StepUpPrompt.tsx';
 
 const SESSION_COLUMNS = 7;
 
@@ -73,14 +72,7 @@ const SessionRow: Component<{ session: AdminSessionView; confirm: Confirm; onGon
           </Show>
         </td>
       </tr>
-      <Show when={ending.pending || ending.error}>
-        <tr class="row-alert">
-          <td colspan={SESSION_COLUMNS}>
-            <StepUpPrompt active={Boolean(ending.pending)} />
-            <ErrorAlert error={ending.error} />
-          </td>
-        </tr>
-      </Show>
+      <StepUpRowAlert columns={SESSION_COLUMNS} busy={Boolean(ending.pending)} error={ending.error} />
     </>
   );
 };
