@@ -148,8 +148,16 @@ export async function streamAnswer(
       throw error;
     }
 
-    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' });
-    res.flushHeaders();
+    res.statusCode = 200;
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-cache, no-transform');
+    res.setHeader('X-Accel-Buffering', 'no');
+    // The headers leave on their own once the upstream request is on the wire (it is written on
+    // the next tick): writing them is work (the session cookie is signed then) that would
+    // otherwise delay the model's request. The first event takes them along if it comes sooner.
+    setImmediate(() => {
+      if (!res.headersSent && !res.destroyed) res.flushHeaders();
+    });
     if (start) send(res, start);
 
     let content = '';

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelRow } from '../db/models.ts';
 import { freePort } from '../test/env.ts';
@@ -115,6 +116,26 @@ describe('OpenAI-compatible streaming provider', () => {
     } finally {
       fake.tokens = 20;
       fake.tokenDelayMs = 5;
+    }
+  });
+
+  it('propagates an abort that comes before the model server has answered at all', async () => {
+    fake.mode = 'hang';
+    const controller = new AbortController();
+    const stream = streamOpenAI(model(), { messages: [{ role: 'user', content: 'x' }], maxTokens: 5, signal: controller.signal, timeoutMs: 60_000 });
+    const first = stream.next();
+    await expect.poll(() => fake.requests.length > 0 && fake.requests.at(-1)!.body.messages[0]!.content === 'x').toBe(true);
+    controller.abort();
+    expect(await first).toEqual({ done: true, value: { finishReason: 'stop', usage: null } });
+    await expect.poll(() => fake.requests.at(-1)!.closedEarlyAt).not.toBeNull();
+  });
+
+  it('leaves no listener on the caller\'s signal, however the answer ends', async () => {
+    for (const mode of ['normal', 'error500', 'malformed', 'drop'] as const) {
+      fake.mode = mode;
+      const controller = new AbortController();
+      await collect({ signal: controller.signal }).catch(() => undefined);
+      expect(getEventListeners(controller.signal, 'abort'), mode).toHaveLength(0);
     }
   });
 });

@@ -1,5 +1,6 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { urlToHttpOptions } from 'node:url';
 import type { ModelRow } from '../db/models.ts';
 import { ProviderError, type Completion, type CompletionRequest, type TokenStream, type Usage } from './providers.ts';
 
@@ -15,17 +16,43 @@ function errorCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/** Where a model's completions go, parsed once per base URL rather than once per request. */
+interface Endpoint {
+  send: typeof httpRequest;
+  options: RequestOptions;
+}
+
+const endpoints = new Map<string, Endpoint>();
+const MAX_ENDPOINTS = 256;
+
+function endpointOf(baseUrl: string): Endpoint {
+  let endpoint = endpoints.get(baseUrl);
+  if (!endpoint) {
+    const url = new URL('chat/completions', baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
+    endpoint = {
+      send: url.protocol === 'https:' ? httpsRequest : httpRequest,
+      options: urlToHttpOptions(url),
+    };
+    if (endpoints.size >= MAX_ENDPOINTS) endpoints.delete(endpoints.keys().next().value!);
+    endpoints.set(baseUrl, endpoint);
+  }
+  return endpoint;
+}
+
 /**
  * POSTs with node:http(s) on the global keep-alive agents: far less work per request and per
  * chunk than fetch's web streams, and a connection that ends cleanly goes back to the pool.
+ * The caller aborts by destroying the returned request (cheaper than an AbortSignal option);
+ * `request` is null when it could not even be made (the error is then the promise's).
  */
-function post(url: URL, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const request = send(url, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, signal }, resolve);
+function post(endpoint: Endpoint, headers: Record<string, string>, body: string): { request: ClientRequest | null; response: Promise<IncomingMessage> } {
+  let request: ClientRequest | null = null;
+  const response = new Promise<IncomingMessage>((resolve, reject) => {
+    request = endpoint.send({ ...endpoint.options, method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, resolve);
     request.on('error', reject);
     request.end(body);
   });
+  return { request, response };
 }
 
 /**
@@ -39,7 +66,16 @@ export async function* streamOpenAI(model: ModelRow, { messages, maxTokens, sign
   const apiKey = model.api_key_env ? process.env[model.api_key_env] : undefined;
   if (model.api_key_env && !apiKey) throw new ProviderError('MODEL_ERROR', `The API key for "${model.display_name}" is not configured on the server.`);
 
-  const timeout = new AbortController();
+  if (signal.aborted) return { finishReason: 'stop', usage: null };
+  const { request, response: answered } = post(
+    endpointOf(model.base_url),
+    { 'content-type': 'application/json', accept: 'text/event-stream', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
+    JSON.stringify({ model: model.upstream_model, messages, stream: true, max_tokens: maxTokens, stream_options: { include_usage: true } }),
+  );
+  // An abort or a timeout destroys the request: its connection closes, which is how the model server learns of it.
+  let timedOut: ProviderError | null = null;
+  const onAbort = () => request?.destroy();
+  signal.addEventListener('abort', onAbort, { once: true });
   let timer: NodeJS.Timeout | null = null;
   // Re-armed on every read: refresh() restarts the same timer instead of making a new one.
   const arm = () => {
@@ -47,11 +83,13 @@ export async function* streamOpenAI(model: ModelRow, { messages, maxTokens, sign
       timer.refresh();
       return;
     }
-    timer = setTimeout(() => timeout.abort(new ProviderError('MODEL_TIMEOUT', `The model server did not answer within ${Math.round(timeoutMs / 1000)} s.`)), timeoutMs);
+    timer = setTimeout(() => {
+      timedOut = new ProviderError('MODEL_TIMEOUT', `The model server did not answer within ${Math.round(timeoutMs / 1000)} s.`);
+      request?.destroy();
+    }, timeoutMs);
   };
-  const combined = AbortSignal.any([signal, timeout.signal]);
   const failure = (error: unknown, phase: 'connect' | 'read'): ProviderError => {
-    if (timeout.signal.aborted) return timeout.signal.reason as ProviderError;
+    if (timedOut) return timedOut;
     if (error instanceof ProviderError) return error;
     const code = errorCode(error);
     if (phase === 'connect' && code && UNREACHABLE_CODES.has(code)) return new ProviderError('MODEL_UNREACHABLE', 'The model server cannot be reached.', { cause: error });
@@ -62,19 +100,16 @@ export async function* streamOpenAI(model: ModelRow, { messages, maxTokens, sign
   arm();
   let response: IncomingMessage;
   try {
-    response = await post(
-      new URL('chat/completions', model.base_url.endsWith('/') ? model.base_url : `${model.base_url}/`),
-      { 'content-type': 'application/json', accept: 'text/event-stream', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
-      JSON.stringify({ model: model.upstream_model, messages, stream: true, max_tokens: maxTokens, stream_options: { include_usage: true } }),
-      combined,
-    );
+    response = await answered;
   } catch (error) {
     if (timer) clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
     if (signal.aborted) return { finishReason: 'stop', usage: null };
     throw failure(error, 'connect');
   }
   if (response.statusCode !== 200) {
     if (timer) clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
     response.resume(); // drain, so the connection can be reused
     // The upstream's body may hold anything (even secrets echoed back): never pass it on.
     throw new ProviderError('MODEL_ERROR', `The model server answered with an error (HTTP ${response.statusCode}).`);
@@ -137,6 +172,7 @@ export async function* streamOpenAI(model: ModelRow, { messages, maxTokens, sign
     throw new ProviderError('MODEL_ERROR', 'The model server closed the connection in the middle of the answer.');
   } finally {
     if (timer) clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
     // A finished answer drains so its connection is reused; anything else closes the
     // connection, which is how an abort reaches the model server.
     if (ended) response.resume();

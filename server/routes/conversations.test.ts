@@ -101,6 +101,29 @@ describe('conversations', () => {
     expect(fake.requests.at(-1)!.body.messages.map((m) => m.content)).toEqual(['first question', expect.any(String), 'second question']);
   });
 
+  it("answers with the stream's headers at once, before a slow model's first token", async () => {
+    fake.tokens = 2;
+    fake.tokenDelayMs = 1_500;
+    try {
+      const started = Date.now();
+      const response = await fetch(`${amy.client.baseUrl}/api/chat/stream`, {
+        method: 'POST',
+        headers: { origin: amy.client.origin, 'content-type': 'application/json', cookie: amy.client.cookie! },
+        body: JSON.stringify({ model: 'upstream', messages: [{ role: 'user', content: 'slow one' }] }),
+      });
+      // The headers are sent as soon as the model's request is out, not with the first token.
+      expect(Date.now() - started).toBeLessThan(1_000);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+      expect(response.headers.get('cache-control')).toBe('no-cache, no-transform');
+      expect(response.headers.get('x-accel-buffering')).toBe('no');
+      expect(await response.text()).toContain('"type":"done"');
+    } finally {
+      fake.tokens = 20;
+      fake.tokenDelayMs = 5;
+    }
+  });
+
   it('renames and deletes, and only ever shows a user their own conversations', async () => {
     const conversation = await newConversation(amy.client);
     expect((await amy.client.patch<{ conversation: ConversationView }>(`/api/conversations/${conversation.id}`, { title: 'Renamed' })).body.conversation.title).toBe('Renamed');
