@@ -2,10 +2,13 @@
  * `npm run bench:gateway`: what Argus adds on top of the model server it fronts.
  *
  * A local OpenAI-compatible upstream streams 256-token answers. Each stream is run directly
- * against it and through Argus (POST /api/chat/stream, a standard model, Argus in a child
- * process of its own), at 1, 10 and 100 concurrent streams, in the same run. Reported: time
- * to first token and total time (p50, p99), Argus ÷ direct and added milliseconds,
- * throughput (tokens per second across all streams), and Argus's CPU time per stream.
+ * against it and through Argus (POST /api/chat/stream, a standard model), at 1, 10 and 100
+ * concurrent streams, in the same run. The load generator, the model server and the Argus
+ * node are three processes, so the direct path crosses a process boundary as a real one does.
+ * Reported: time to first token and total time (p50, p99), Argus ÷ direct and added
+ * milliseconds, throughput (tokens per second across all streams), and Argus's CPU time per
+ * stream. Also, as the floor: what a bare node:http proxy (bareProxy.ts) adds, doing nothing
+ * but forward, on the same machine in the same run.
  *
  * Two ways to hold N streams open, each reported:
  * - steady: N clients each start their next stream as soon as the last ends, their first
@@ -15,13 +18,13 @@
  *   worst case: N requests queue for Argus's one event loop at once). Throughput = tokens ÷ wall time.
  *
  * Env: LEVELS (1,10,100), SAMPLES (streams per cell, 100), TOKENS (256), TOKEN_DELAY_MS (1),
- * MODES (steady,burst), PROF=1 (CPU profile of the Argus node into /tmp/prof).
+ * MODES (steady,burst), FLOOR=0 (skip the bare proxy), PROF=1 (CPU profile of the Argus node
+ * into /tmp/prof).
  */
 import { fork } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
 import { createPool } from '../../server/db/pool.ts';
 import { createLogger } from '../../server/log.ts';
-import { FakeOpenAI } from '../../server/test/fakeOpenAI.ts';
 import { benchDatabase, enrollOverHttp } from './benchSetup.ts';
 import { loadConfig } from '../../server/config.ts';
 
@@ -105,51 +108,68 @@ async function steady(concurrency: number, once: () => Promise<Sample>, streamMs
   return { samples, tokensPerSecond: (concurrency * TOKENS) / (meanTotal / 1000) };
 }
 
-const fake = await FakeOpenAI.start();
-fake.tokens = TOKENS;
-fake.tokenDelayMs = Number(process.env.TOKEN_DELAY_MS ?? 1);
+const TOKEN_DELAY_MS = Number(process.env.TOKEN_DELAY_MS ?? 1);
+const FLOOR = process.env.FLOOR !== '0';
+
+/** A benchmark process (Argus node, model server, bare proxy) and its IPC replies, in order. */
+function benchChild(script: string, execArgv: string[], env: NodeJS.ProcessEnv) {
+  const child = fork(new URL(script, import.meta.url).pathname, [], { execArgv: ['--import', 'tsx', ...execArgv], env: { ...process.env, ...env } });
+  const replies: Array<(m: Record<string, unknown>) => void> = [];
+  child.on('message', (m: Record<string, unknown>) => replies.shift()?.(m));
+  const ask = (message?: string) => {
+    const reply = new Promise<Record<string, unknown>>((resolve) => replies.push(resolve));
+    if (message) child.send(message);
+    return reply;
+  };
+  const stop = async () => {
+    child.send('stop');
+    await new Promise((resolve) => child.once('exit', resolve));
+  };
+  return { ask, stop };
+}
+
+const upstream = benchChild('./upstreamNode.ts', [], { TOKENS: String(TOKENS), TOKEN_DELAY_MS: String(TOKEN_DELAY_MS) });
+const upstreamUrl = (await upstream.ask()).ready as string;
+const bareProxy = FLOOR ? benchChild('./bareProxy.ts', [], { UPSTREAM: upstreamUrl }) : null;
+const bareProxyUrl = bareProxy ? ((await bareProxy.ask()).ready as string) : '';
 
 const database = await benchDatabase();
 const env = database.nodeEnv({ ARGUS_ORIGIN: ORIGIN, CHAT_REQUESTS_PER_MINUTE: '100000', CHAT_MAX_CONCURRENT_STREAMS: '1000' });
 const config = loadConfig(env);
-const child = fork(new URL('./argusNode.ts', import.meta.url).pathname, [], { execArgv: ['--import', 'tsx', ...(process.env.PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [])], env: { ...process.env, ...env } });
-const replies: Array<(m: Record<string, unknown>) => void> = [];
-child.on('message', (m: Record<string, unknown>) => replies.shift()?.(m));
-const ask = (message?: string) => {
-  const reply = new Promise<Record<string, unknown>>((resolve) => replies.push(resolve));
-  if (message) child.send(message);
-  return reply;
-};
-const url = (await ask()).ready as string;
+const argus = benchChild('./argusNode.ts', process.env.PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [], env);
+const url = (await argus.ask()).ready as string;
 const pool = createPool(config.databaseUrl!, createLogger('silent'), 1);
 
 try {
-  await pool.query(`INSERT INTO model (id, display_name, provider, base_url, upstream_model, tier, max_output_tokens) VALUES ('bench', 'Bench', 'openai', $1, 'bench', 'standard', 1024)`, [fake.baseUrl]);
+  await pool.query(`INSERT INTO model (id, display_name, provider, base_url, upstream_model, tier, max_output_tokens) VALUES ('bench', 'Bench', 'openai', $1, 'bench', 'standard', 1024)`, [upstreamUrl]);
   const { cookie } = await enrollOverHttp({ baseUrl: url, pool, config });
 
-  const direct = (): Promise<Sample> =>
-    timeStream(`${fake.baseUrl}/chat/completions`, {}, JSON.stringify({ model: 'bench', stream: true, messages: [{ role: 'user', content: 'hi' }] }), (data) =>
+  const openAiStream = (baseUrl: string) => (): Promise<Sample> =>
+    timeStream(`${baseUrl}/chat/completions`, {}, JSON.stringify({ model: 'bench', stream: true, messages: [{ role: 'user', content: 'hi' }] }), (data) =>
       data.includes('"content"'),
     );
+  const direct = openAiStream(upstreamUrl);
+  const viaBareProxy = openAiStream(bareProxyUrl);
   const viaArgus = (): Promise<Sample> =>
     timeStream(`${url}/api/chat/stream`, { origin: ORIGIN, cookie }, JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hi' }] }), (data) =>
       data.includes('"delta"'),
     );
 
-  console.log(`${TOKENS}-token streams, upstream token delay ${fake.tokenDelayMs} ms, at least ${SAMPLES} streams per cell`);
+  console.log(`${TOKENS}-token streams, upstream token delay ${TOKEN_DELAY_MS} ms, at least ${SAMPLES} streams per cell`);
   // One stream's length, to spread the steady clients' first starts over.
   await direct();
   const streamMs = (await direct()).total;
   for (const mode of MODES) {
     console.log(`\n${mode === 'steady' ? 'steady: N streams always open, starting at different moments' : 'burst: N streams starting at the same instant'}`);
-    console.log('concurrency | TTFT p50 direct → Argus (added, ratio) | TTFT p99 direct → Argus | total p50 direct → Argus (ratio) | throughput tok/s direct → Argus (ratio) | Argus CPU per stream');
+    console.log(`concurrency | TTFT p50 direct → Argus (added, ratio) | TTFT p99 direct → Argus | total p50 direct → Argus (ratio) | throughput tok/s direct → Argus (ratio) | Argus CPU per stream${FLOOR ? ' | bare proxy: TTFT p50 added, throughput ratio' : ''}`);
     for (const concurrency of LEVELS) {
       const cell = (once: () => Promise<Sample>) => (mode === 'steady' ? steady(concurrency, once, streamMs) : burst(concurrency, once));
       await cell(direct); // warm-up
       const d = await cell(direct);
-      await ask('measure-cpu');
+      const f = FLOOR ? await cell(viaBareProxy) : null;
+      await argus.ask('measure-cpu');
       const a = await cell(viaArgus);
-      const { cpuMs } = (await ask('report')).report as { cpuMs: number };
+      const { cpuMs } = (await argus.ask('report')).report as { cpuMs: number };
       const ttft = (r: Cell, q: number) => percentile(r.samples.map((s) => s.ttft), q);
       const total = (r: Cell, q: number) => percentile(r.samples.map((s) => s.total), q);
       console.log(
@@ -157,14 +177,15 @@ try {
           ` | ${ttft(d, 0.99).toFixed(2)} → ${ttft(a, 0.99).toFixed(2)} ms` +
           ` | ${total(d, 0.5).toFixed(1)} → ${total(a, 0.5).toFixed(1)} ms (×${(total(a, 0.5) / total(d, 0.5)).toFixed(3)})` +
           ` | ${d.tokensPerSecond.toFixed(0)} → ${a.tokensPerSecond.toFixed(0)} (×${(a.tokensPerSecond / d.tokensPerSecond).toFixed(3)})` +
-          ` | ${(cpuMs / a.samples.length).toFixed(2)} ms`,
+          ` | ${(cpuMs / a.samples.length).toFixed(2)} ms` +
+          (f ? ` | +${(ttft(f, 0.5) - ttft(d, 0.5)).toFixed(2)} ms, ×${(f.tokensPerSecond / d.tokensPerSecond).toFixed(3)}` : ''),
       );
     }
   }
 } finally {
-  child.send('stop');
-  await new Promise((resolve) => child.once('exit', resolve));
+  await argus.stop();
   await pool.end();
-  await fake.stop();
+  await bareProxy?.stop();
+  await upstream.stop();
   await database.drop();
 }

@@ -20,6 +20,8 @@ export class FakeOpenAI {
   tokens = 20;
   tokenDelayMs = 5;
   readonly requests: FakeRequestLog[] = [];
+  /** Off for benchmarks, whose hundreds of thousands of requests no one reads back. */
+  keepRequestLog = true;
   private constructor(private readonly server: Server) {}
 
   static async start(): Promise<FakeOpenAI> {
@@ -38,7 +40,7 @@ export class FakeOpenAI {
     let raw = '';
     for await (const chunk of req) raw += chunk;
     const log: FakeRequestLog = { body: JSON.parse(raw) as FakeRequestLog['body'], authorization: req.headers.authorization, closedEarlyAt: null };
-    this.requests.push(log);
+    if (this.keepRequestLog) this.requests.push(log);
     let finished = false;
     res.on('close', () => {
       if (!finished) log.closedEarlyAt = Date.now();
