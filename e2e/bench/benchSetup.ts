@@ -79,3 +79,14 @@ export async function enrollOverHttp(
   const done = await post(`/api/enrollment/${token}/key`, { response: authenticator.register(options) });
   return { username, password, userId: done.user.id, cookie, authenticator };
 }
+
+/** Unlocks the restricted models for a bench user's session with its software key (an assertion, as the SPA sends it). */
+export async function unlockOverHttp({ baseUrl, config }: { baseUrl: string; config: Config }, user: BenchUser): Promise<void> {
+  const post = async (path: string, body: unknown = {}) => {
+    const response = await fetch(baseUrl + path, { method: 'POST', headers: { origin: config.origin, 'content-type': 'application/json', cookie: user.cookie }, body: JSON.stringify(body) });
+    if (response.status !== 200) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+    return response.json() as Promise<{ options: { challenge: string } }>;
+  };
+  const { options } = await post('/api/verify-key-ownership/options');
+  await post('/api/verify-key-ownership', { response: user.authenticator.assert(options), presenceMode: 'assertion' });
+}

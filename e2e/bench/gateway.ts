@@ -18,14 +18,15 @@
  *   worst case: N requests queue for Argus's one event loop at once). Throughput = tokens ÷ wall time.
  *
  * Env: LEVELS (1,10,100), SAMPLES (streams per cell, 100), TOKENS (256), TOKEN_DELAY_MS (1),
- * MODES (steady,burst), FLOOR=0 (skip the bare proxy), PROF=1 (CPU profile of the Argus node
- * into /tmp/prof).
+ * MODES (steady,burst), FLOOR=0 (skip the bare proxy), TIER=restricted (the model is restricted and
+ * the session unlocks it first, so each stream also passes the grant check), PROF=1 (CPU profile
+ * of the Argus node into /tmp/prof).
  */
 import { fork } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
 import { createPool } from '../../server/db/pool.ts';
 import { createLogger } from '../../server/log.ts';
-import { benchDatabase, enrollOverHttp } from './benchSetup.ts';
+import { benchDatabase, enrollOverHttp, unlockOverHttp } from './benchSetup.ts';
 import { loadConfig } from '../../server/config.ts';
 
 const TOKENS = Number(process.env.TOKENS ?? 256);
@@ -110,6 +111,7 @@ async function steady(concurrency: number, once: () => Promise<Sample>, streamMs
 
 const TOKEN_DELAY_MS = Number(process.env.TOKEN_DELAY_MS ?? 1);
 const FLOOR = process.env.FLOOR !== '0';
+const TIER = process.env.TIER === 'restricted' ? 'restricted' : 'standard';
 
 /** A benchmark process (Argus node, model server, bare proxy) and its IPC replies, in order. */
 function benchChild(script: string, execArgv: string[], env: NodeJS.ProcessEnv) {
@@ -141,8 +143,13 @@ const url = (await argus.ask()).ready as string;
 const pool = createPool(config.databaseUrl!, createLogger('silent'), 1);
 
 try {
-  await pool.query(`INSERT INTO model (id, display_name, provider, base_url, upstream_model, tier, max_output_tokens) VALUES ('bench', 'Bench', 'openai', $1, 'bench', 'standard', 1024)`, [upstreamUrl]);
-  const { cookie } = await enrollOverHttp({ baseUrl: url, pool, config });
+  await pool.query(
+    `INSERT INTO model (id, display_name, provider, base_url, upstream_model, tier, grant_seconds, max_output_tokens) VALUES ('bench', 'Bench', 'openai', $1, 'bench', $2, 3600, 1024)`,
+    [upstreamUrl, TIER],
+  );
+  const user = await enrollOverHttp({ baseUrl: url, pool, config });
+  const { cookie } = user;
+  if (TIER === 'restricted') await unlockOverHttp({ baseUrl: url, config }, user);
 
   const openAiStream = (baseUrl: string) => (): Promise<Sample> =>
     timeStream(`${baseUrl}/chat/completions`, {}, JSON.stringify({ model: 'bench', stream: true, messages: [{ role: 'user', content: 'hi' }] }), (data) =>
@@ -155,7 +162,7 @@ try {
       data.includes('"delta"'),
     );
 
-  console.log(`${TOKENS}-token streams, upstream token delay ${TOKEN_DELAY_MS} ms, at least ${SAMPLES} streams per cell`);
+  console.log(`${TOKENS}-token streams from a ${TIER} model, upstream token delay ${TOKEN_DELAY_MS} ms, at least ${SAMPLES} streams per cell`);
   // One stream's length, to spread the steady clients' first starts over.
   await direct();
   const streamMs = (await direct()).total;
