@@ -57,6 +57,13 @@ export interface BenchUser {
   authenticator: SoftAuthenticator;
 }
 
+/** A same-origin JSON POST that must answer 200; returns the body and the session cookie it set, if any. */
+async function postJson<T>(baseUrl: string, config: Config, cookie: string, path: string, body: unknown = {}): Promise<{ body: T; cookie: string | null }> {
+  const response = await fetch(baseUrl + path, { method: 'POST', headers: { origin: config.origin, 'content-type': 'application/json', cookie }, body: JSON.stringify(body) });
+  if (response.status !== 200) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+  return { body: (await response.json()) as T, cookie: response.headers.get('set-cookie')?.split(';')[0] ?? null };
+}
+
 /** Creates a user and completes enrollment over HTTP (password, then a software key). */
 export async function enrollOverHttp(
   { baseUrl, pool, config }: { baseUrl: string; pool: Pool; config: Config },
@@ -68,10 +75,9 @@ export async function enrollOverHttp(
   const token = created.enrollment.url.split('/').pop()!;
   let cookie = '';
   const post = async (path: string, body: unknown = {}) => {
-    const response = await fetch(baseUrl + path, { method: 'POST', headers: { origin: config.origin, 'content-type': 'application/json', cookie }, body: JSON.stringify(body) });
-    cookie = response.headers.get('set-cookie')?.split(';')[0] ?? cookie;
-    if (response.status !== 200) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-    return response.json() as Promise<{ options: { challenge: string }; user: { id: string } }>;
+    const answer = await postJson<{ options: { challenge: string }; user: { id: string } }>(baseUrl, config, cookie, path, body);
+    cookie = answer.cookie ?? cookie;
+    return answer.body;
   };
   const authenticator = new SoftAuthenticator(config.origin, config.rpId);
   await post(`/api/enrollment/${token}/password`, { password });
@@ -82,11 +88,6 @@ export async function enrollOverHttp(
 
 /** Unlocks the restricted models for a bench user's session with its software key (an assertion, as the SPA sends it). */
 export async function unlockOverHttp({ baseUrl, config }: { baseUrl: string; config: Config }, user: BenchUser): Promise<void> {
-  const post = async (path: string, body: unknown = {}) => {
-    const response = await fetch(baseUrl + path, { method: 'POST', headers: { origin: config.origin, 'content-type': 'application/json', cookie: user.cookie }, body: JSON.stringify(body) });
-    if (response.status !== 200) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-    return response.json() as Promise<{ options: { challenge: string } }>;
-  };
-  const { options } = await post('/api/verify-key-ownership/options');
-  await post('/api/verify-key-ownership', { response: user.authenticator.assert(options), presenceMode: 'assertion' });
+  const { body } = await postJson<{ options: { challenge: string } }>(baseUrl, config, user.cookie, '/api/verify-key-ownership/options');
+  await postJson(baseUrl, config, user.cookie, '/api/verify-key-ownership', { response: user.authenticator.assert(body.options), presenceMode: 'assertion' });
 }

@@ -148,7 +148,6 @@ try {
     [upstreamUrl, TIER],
   );
   const user = await enrollOverHttp({ baseUrl: url, pool, config });
-  const { cookie } = user;
   if (TIER === 'restricted') await unlockOverHttp({ baseUrl: url, config }, user);
 
   const openAiStream = (baseUrl: string) => (): Promise<Sample> =>
@@ -158,7 +157,7 @@ try {
   const direct = openAiStream(upstreamUrl);
   const viaBareProxy = openAiStream(bareProxyUrl);
   const viaArgus = (): Promise<Sample> =>
-    timeStream(`${url}/api/chat/stream`, { origin: ORIGIN, cookie }, JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hi' }] }), (data) =>
+    timeStream(`${url}/api/chat/stream`, { origin: ORIGIN, cookie: user.cookie }, JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hi' }] }), (data) =>
       data.includes('"delta"'),
     );
 
