@@ -14,7 +14,7 @@ describe('loadConfig', () => {
       databaseUrl: null,
       redisUrl: null,
       secureCookies: false,
-      session: { idleMinutes: 30, maxHours: 12 },
+      session: { idleMinutes: 30, maxHours: 12, cacheSeconds: 10 },
       rateLimits: { signinPerMinutePerIp: 10 },
     });
   });

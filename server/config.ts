@@ -56,7 +56,8 @@ export interface Config {
   secureCookies: boolean;
   /** Express `trust proxy`: false, a hop count, or addresses/subnets/names (`loopback`, `10.0.0.0/8`). */
   trustProxy: string | number | false;
-  session: { idleMinutes: number; maxHours: number };
+  /** cacheSeconds: how long a node may keep a session it read while Redis reports changes to it (0: never). */
+  session: { idleMinutes: number; maxHours: number; cacheSeconds: number };
   enrollmentTtlHours: number;
   webauthn: {
     /** WebAuthn userVerification: 'preferred' (default) or 'required' (a PIN or fingerprint every time). */
@@ -154,6 +155,7 @@ const envSchema = z.object({
     .optional(),
   SESSION_IDLE_MINUTES: intFrom(1, 24 * 60).default(30),
   SESSION_MAX_HOURS: intFrom(1, 24 * 30).default(12),
+  SESSION_CACHE_SECONDS: intFrom(0, 60).default(10),
   ENROLLMENT_TTL_HOURS: intFrom(1, 24 * 14).default(24),
   WEBAUTHN_USER_VERIFICATION: z.enum(['preferred', 'required']).default('preferred'),
   ALLOW_SYNCED_PASSKEYS: z.enum(['true', 'false']).default('false'),
@@ -256,7 +258,7 @@ export function loadConfig(env: Env = process.env): Config {
     secureCookies: origin.startsWith('https:'),
     // A bare number is a hop count; as a string Express would read it as an address and trust nothing.
     trustProxy: e.TRUST_PROXY === undefined ? false : /^\d+$/.test(e.TRUST_PROXY) ? Number(e.TRUST_PROXY) : e.TRUST_PROXY,
-    session: { idleMinutes: e.SESSION_IDLE_MINUTES, maxHours: e.SESSION_MAX_HOURS },
+    session: { idleMinutes: e.SESSION_IDLE_MINUTES, maxHours: e.SESSION_MAX_HOURS, cacheSeconds: e.SESSION_CACHE_SECONDS },
     enrollmentTtlHours: e.ENROLLMENT_TTL_HOURS,
     grants: {
       warnSeconds: e.GRANT_WARN_SECONDS,

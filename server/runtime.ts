@@ -5,6 +5,7 @@ import { createApp, type AppOptions } from './app.ts';
 import { HashLimiter } from './auth/hashLimiter.ts';
 import { PasswordHasher } from './auth/password.ts';
 import { RedisSessionStore } from './auth/sessionStore.ts';
+import { SessionReadCache } from './auth/sessionReadCache.ts';
 import { SignInThrottle } from './auth/signInThrottle.ts';
 import type { Config } from './config.ts';
 import { migrate } from './db/migrate.ts';
@@ -84,7 +85,16 @@ export async function buildDeps(config: Config, log: Logger, urls: { databaseUrl
   const idleMs = config.session.idleMinutes * 60_000;
   const auditOutbox = new AuditOutbox(redis, pool, log);
   const grants = new GrantService(redis, auditOutbox, bus, log, config.grants.warnSeconds);
-  const sessions = new RedisSessionStore(redis, idleMs, config.session.maxHours * 3_600_000);
+  const sessionReads =
+    config.session.cacheSeconds > 0
+      ? await SessionReadCache.connect({ url: urls.redisUrl, keyPrefix: config.redisKeyPrefix, sentinel: config.redisSentinel, log, fallback: redis, ttlMs: config.session.cacheSeconds * 1_000 }).catch(async (error: unknown) => {
+          await bus.close();
+          redis.disconnect();
+          await pool.end();
+          throw error;
+        })
+      : null;
+  const sessions = new RedisSessionStore(redis, idleMs, config.session.maxHours * 3_600_000, undefined, sessionReads);
   // A session that ends, however it ends, takes its grant and its sockets with it.
   // The grant's GRANT_REVOKED goes out before SESSION_ENDED, which closes the session's sockets.
   sessions.onDestroyed = (sid) => {
@@ -193,6 +203,7 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
           setTimeout(() => server.closeAllConnections(), 5_000).unref();
         });
         await ready.bus.close();
+        await ready.sessions.close();
         await ready.redis.quit().catch(() => ready.redis.disconnect());
         await ready.pool.end();
         await services.stop();
@@ -201,6 +212,7 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
   } catch (error) {
     if (deps) {
       await deps.bus.close();
+      await deps.sessions.close();
       deps.redis.disconnect();
       await deps.pool.end().catch(() => undefined);
     }

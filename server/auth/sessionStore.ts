@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import session from 'express-session';
 import type { ChainableCommander, Redis } from 'ioredis';
+import type { SessionReadCache } from './sessionReadCache.ts';
 
 /** A live session found through the admin index, with when it was last seen (ms since epoch). */
 export interface LiveSession {
@@ -38,8 +39,25 @@ export class RedisSessionStore extends session.Store {
      * may therefore end up to this much before its idle timeout.
      */
     private readonly touchIntervalMs = 5_000,
+    /** Repeated reads of a session served from memory while Redis reports its changes; null reads Redis every time. */
+    private readonly readCache: SessionReadCache | null = null,
   ) {
     super();
+  }
+
+  /** Closes the read cache's connections (the main client belongs to the caller). */
+  async close(): Promise<void> {
+    await this.readCache?.close();
+  }
+
+  /** How the read cache has answered (null without one): for tests and diagnostics. */
+  readCacheCounts(): SessionReadCache['counts'] | null {
+    return this.readCache?.counts ?? null;
+  }
+
+  /** This node is about to change a session: its cached copy goes now, before Redis's invalidation arrives. */
+  private forget(sid: string): void {
+    this.readCache?.evict(sessionKey(sid));
   }
 
   /** True if this node refreshed the session within the interval; otherwise notes that it does now. */
@@ -63,7 +81,7 @@ export class RedisSessionStore extends session.Store {
   }
 
   override get(sid: string, callback: (err: unknown, data?: session.SessionData | null) => void): void {
-    this.redis.get(sessionKey(sid)).then(
+    (this.readCache ? this.readCache.get(sessionKey(sid)) : this.redis.get(sessionKey(sid))).then(
       (json) => {
         if (json === null) return callback(null, null);
         try {
@@ -78,6 +96,7 @@ export class RedisSessionStore extends session.Store {
   }
 
   override set(sid: string, data: session.SessionData, callback?: (err?: unknown) => void): void {
+    this.forget(sid);
     const multi = this.redis.multi().set(sessionKey(sid), JSON.stringify(data), 'PX', this.ttlFor(data));
     if (data.userId) {
       multi.sadd(userKey(data.userId), sid).pexpire(userKey(data.userId), this.indexTtlMs);
@@ -117,6 +136,7 @@ export class RedisSessionStore extends session.Store {
   /** `withChange` adds to the MULTI that removes the session (its audit record, for the outbox). */
   private async remove(sid: string, withChange?: (multi: ChainableCommander) => void): Promise<void> {
     this.touchedAt.delete(sid);
+    this.forget(sid);
     const json = await this.redis.get(sessionKey(sid));
     const { userId, keyId } = json ? indexIds(json) : {};
     const multi = this.redis.multi().del(sessionKey(sid)).zrem(LIVE_SESSIONS, sid);
@@ -140,7 +160,10 @@ export class RedisSessionStore extends session.Store {
   private async destroyIndexed(indexKey: string, exceptSid: string | null): Promise<number> {
     const sids = (await this.redis.smembers(indexKey)).filter((sid) => sid !== exceptSid);
     const multi = this.redis.multi();
-    for (const sid of sids) multi.del(sessionKey(sid));
+    for (const sid of sids) {
+      this.forget(sid);
+      multi.del(sessionKey(sid));
+    }
     if (exceptSid) multi.srem(indexKey, ...(sids.length ? sids : ['-']));
     else multi.del(indexKey);
     if (sids.length) multi.zrem(LIVE_SESSIONS, ...sids);

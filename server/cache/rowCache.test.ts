@@ -52,7 +52,7 @@ describe('RowCache', () => {
   });
 });
 
-describe('cached users and models across nodes', () => {
+describe('cached users, models and sessions across nodes', () => {
   let nodeA: TestNode;
   let nodeB: TestNode;
   beforeAll(async () => {
@@ -83,6 +83,29 @@ describe('cached users and models across nodes', () => {
     await nodeA.deps.pool.query(`UPDATE app_user SET role = 'user' WHERE id = $1`, [admin.userId]);
     await expect.poll(async () => (await bClient.get('/api/admin/users')).status, { timeout: 1_000, interval: 5 }).toBe(403);
     expect((await bClient.get<{ user: PublicUser }>('/api/session')).body.user?.role).toBe('user');
+  });
+
+  it('a session signed out through one node is refused at once by another that holds it in memory', async () => {
+    const user = await enrollUser(nodeA, { username: 'dov' });
+    const bClient = onNodeB(user.client);
+    expect((await bClient.get('/api/session')).body).toMatchObject({ user: { username: 'dov' } });
+    // The first request's refresh of the session's lifetime (a PEXPIRE) evicted it; the next reads it again.
+    await bClient.get('/api/session');
+    const hits = nodeB.deps.sessions.readCacheCounts()?.hits ?? 0;
+    expect((await bClient.get('/api/session')).body).toMatchObject({ user: { username: 'dov' } });
+    expect(nodeB.deps.sessions.readCacheCounts()?.hits).toBe(hits + 1); // answered from B's memory
+    expect((await user.client.post('/api/auth/signout', {})).status).toBeLessThan(300);
+    await expect.poll(async () => (await bClient.get('/api/session')).body, { timeout: 1_000, interval: 5 }).toMatchObject({ signedIn: false });
+  });
+
+  it('reads every session from Redis on a node started with SESSION_CACHE_SECONDS=0', async () => {
+    const nodeC = await startTestNode({ SESSION_CACHE_SECONDS: '0' }, { databaseUrl: nodeA.databaseUrl, redisPrefix: nodeA.redisPrefix });
+    try {
+      expect(nodeC.deps.sessions.readCacheCounts()).toBeNull();
+      expect(nodeB.deps.sessions.readCacheCounts()).not.toBeNull();
+    } finally {
+      await nodeC.close();
+    }
   });
 
   it('a model disabled on any node is refused at once by every node', async () => {
