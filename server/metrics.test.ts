@@ -43,7 +43,7 @@ describe('/metrics', () => {
     expect((await fetch(`${node.url}/metrics`, { headers: { authorization: TOKEN } })).status).toBe(401);
   });
 
-  it('counts sign-ins, WebAuthn, HTTP, WebSockets, grants, restricted use, rate limits and audit appends', async () => {
+  it('counts sign-ins, WebAuthn, HTTP, WebSockets, grants, restricted use, rate limits, session cache reads and audit appends', async () => {
     const before = await scrape();
     const user = await enrollUser(node, { username: 'metered' });
     await user.client.get('/api/session');
@@ -83,6 +83,9 @@ describe('/metrics', () => {
     expect(delta('argus_audit_append_duration_seconds_count')).toBeGreaterThan(3);
     expect(delta('argus_audit_events_total', { action: 'grant.issued', outcome: 'success' })).toBe(1);
     expect(value(after, 'argus_process_resident_memory_bytes')).toBeGreaterThan(0);
+    // The user's requests came one after another within seconds: the session was read from Redis, then from memory.
+    expect(delta('argus_session_cache_reads_total', { result: 'miss' })).toBeGreaterThan(0);
+    expect(delta('argus_session_cache_reads_total', { result: 'hit' })).toBeGreaterThan(0);
 
     await user.client.post('/api/auth/signout');
     const signInOptions = await user.client.post('/api/auth/signin', { username: 'metered', password: 'wrong wrong wrong' });

@@ -38,6 +38,13 @@ export const wsMessages = new Counter({
   registers: [registry],
 });
 
+export const sessionCacheReads = new Counter({
+  name: 'argus_session_cache_reads_total',
+  help: 'Session reads by how they were answered: hit (node memory), miss (Redis, then kept), bypassed (Redis: the cache is off while tracking is down).',
+  labelNames: ['result'] as const,
+  registers: [registry],
+});
+
 export const rateLimitHits = new Counter({
   name: 'argus_rate_limit_hits_total',
   help: 'Requests refused by a limiter, by limiter (the refusal code and where: a route pattern or ws).',

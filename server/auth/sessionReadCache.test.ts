@@ -23,10 +23,10 @@ afterAll(async () => {
 });
 
 /** One Argus node's view of the sessions: its main client, its read cache and the store over both. */
-async function node({ ttlMs = 10_000, cacheUrl = server.url, armed = true } = {}) {
+async function node({ ttlMs = 10_000, cacheUrl = server.url, armed = true, heartbeatMs = 2_000 } = {}) {
   const redis = new Redis(server.url, { keyPrefix: prefix, maxRetriesPerRequest: 1, retryStrategy: (n) => Math.min(n * 50, 500) });
   redis.on('error', () => undefined);
-  const cache = await SessionReadCache.connect({ url: cacheUrl, keyPrefix: prefix, sentinel: null, log: createLogger('silent'), fallback: redis, ttlMs });
+  const cache = await SessionReadCache.connect({ url: cacheUrl, keyPrefix: prefix, sentinel: null, log: createLogger('silent'), fallback: redis, ttlMs, heartbeatMs });
   const store = new RedisSessionStore(redis, 60_000, 60_000, 5_000, cache);
   const handle = {
     redis,
@@ -170,6 +170,22 @@ describe('SessionReadCache', () => {
     expect(labelOf(await b.get('s1'))).toBe('v2');
     const hits = b.cache.counts.hits;
     expect(hits).toBeGreaterThan(0);
+    await a.set('s1', signedIn('v3'));
+    await expect.poll(async () => labelOf(await b.get('s1')), { timeout: 1_000, interval: 5 }).toBe('v3');
+  });
+
+  it('turns itself off when its subscriber stops answering without the connection closing', async () => {
+    const [a, b] = [await node(), await node({ heartbeatMs: 100 })];
+    await a.set('s1', signedIn('v1'));
+    await b.get('s1');
+    // A link that died silently: nothing more is read from it, and no 'close' comes.
+    b.subscriberSocket().pause();
+    await expect.poll(() => b.cache.isLive, { timeout: 1_000, interval: 5 }).toBe(false);
+    await a.set('s1', signedIn('v2'));
+    expect(labelOf(await b.get('s1'))).toBe('v2');
+    // It reconnects, arms again and is used again.
+    await expect.poll(() => b.cache.isLive, { timeout: 3_000, interval: 10 }).toBe(true);
+    await b.get('s1');
     await a.set('s1', signedIn('v3'));
     await expect.poll(async () => labelOf(await b.get('s1')), { timeout: 1_000, interval: 5 }).toBe('v3');
   });

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
+import { sessionCacheReads } from '../metrics.ts';
 import { connectRedis, createRedisClient } from '../redis.ts';
 
 /**
@@ -11,8 +12,10 @@ import { connectRedis, createRedisClient } from '../redis.ts';
  *
  * It follows the row cache's rule (cache/rowCache.ts): it is used only while invalidations
  * can arrive. Either connection closing empties it and sends every read to Redis until both
- * are back and tracking is on again, and an entry lives at most `ttlMs` however it was kept,
- * which bounds what an invalidation lost any other way could leave behind.
+ * are back and tracking is on again. The subscriber is pinged every `heartbeatMs`, and one
+ * that does not answer within as long (a connection dead without having closed) counts as
+ * closed. An entry lives at most `ttlMs` however it was kept, which bounds what an
+ * invalidation lost any other way could leave behind.
  *
  * A hit is answered after the node's pending I/O has been handled (setImmediate), so an
  * invalidation that reached this host before the request did is always applied first.
@@ -29,6 +32,7 @@ export class SessionReadCache {
   /** The subscriber's CLIENT ID while it is connected and subscribed. */
   private subscriberId: string | null = null;
   private closed = false;
+  private heartbeat: NodeJS.Timeout | null = null;
   /** Arming runs one at a time: connection events can ask for it while it is under way. */
   private arming: Promise<void> = Promise.resolve();
   readonly counts = { hits: 0, misses: 0, bypassed: 0, invalidations: 0 };
@@ -58,6 +62,7 @@ export class SessionReadCache {
     fallback,
     ttlMs,
     maxEntries = 50_000,
+    heartbeatMs = 2_000,
   }: {
     url: string;
     keyPrefix: string;
@@ -66,6 +71,7 @@ export class SessionReadCache {
     fallback: Redis;
     ttlMs: number;
     maxEntries?: number;
+    heartbeatMs?: number;
   }): Promise<SessionReadCache> {
     const reader = await connectRedis(url, keyPrefix, log, sentinel);
     const subscriber = createRedisClient(url, sentinel, {
@@ -78,6 +84,7 @@ export class SessionReadCache {
     });
     const cache = new SessionReadCache(reader, subscriber, fallback, keyPrefix, ttlMs, maxEntries, log);
     cache.listen();
+    cache.startHeartbeat(heartbeatMs);
     await subscriber.connect().catch((error: unknown) => log.warn({ err: (error as Error).message }, 'session cache subscriber not connected; the cache is off'));
     await cache.arm();
     return cache;
@@ -100,6 +107,22 @@ export class SessionReadCache {
       if (keys === null || !Array.isArray(keys)) return this.clear();
       for (const key of keys) this.evictRedisKey(String(key));
     });
+  }
+
+  private startHeartbeat(everyMs: number): void {
+    this.heartbeat = setInterval(() => {
+      if (!this.live) return;
+      const silence = setTimeout(() => {
+        this.log.warn('session cache subscriber stopped answering: the cache is off until it reconnects');
+        this.setLive(false);
+        this.subscriber.disconnect(true);
+      }, everyMs);
+      this.subscriber.ping().then(
+        () => clearTimeout(silence),
+        () => undefined,
+      );
+    }, everyMs);
+    this.heartbeat.unref();
   }
 
   /** Subscribes (once per subscriber connection) and turns tracking on for the reader, redirected to it. */
@@ -129,7 +152,7 @@ export class SessionReadCache {
   /** The JSON stored at `key` (without the client's key prefix), or null. */
   async get(key: string): Promise<string | null> {
     if (!this.live) {
-      this.counts.bypassed++;
+      this.count('bypassed');
       return this.fallback.get(key);
     }
     const hit = this.entries.get(key);
@@ -138,11 +161,11 @@ export class SessionReadCache {
       // Still there after the pending I/O (invalidations included) has been handled?
       const current = this.entries.get(key);
       if (current === hit) {
-        this.counts.hits++;
+        this.count('hits');
         return hit.json;
       }
     }
-    this.counts.misses++;
+    this.count('misses');
     const token = {};
     this.reading.set(key, token);
     const done = () => {
@@ -161,6 +184,11 @@ export class SessionReadCache {
       this.entries.set(key, { json, expires: Date.now() + this.ttlMs });
     }
     return json;
+  }
+
+  private count(result: 'hits' | 'misses' | 'bypassed'): void {
+    this.counts[result]++;
+    sessionCacheReads.inc({ result: result === 'hits' ? 'hit' : result === 'misses' ? 'miss' : 'bypassed' });
   }
 
   /** This node is about to change `key`: forget it now rather than when Redis says so. */
@@ -204,6 +232,7 @@ export class SessionReadCache {
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
     this.setLive(false);
     await Promise.all([this.reader.quit().catch(() => this.reader.disconnect()), this.subscriber.quit().catch(() => this.subscriber.disconnect())]);
   }
