@@ -17,8 +17,9 @@ import { connectRedis, createRedisClient } from '../redis.ts';
  * closed. An entry lives at most `ttlMs` however it was kept, which bounds what an
  * invalidation lost any other way could leave behind.
  *
- * A hit is answered after the node's pending I/O has been handled (setImmediate), so an
- * invalidation that reached this host before the request did is always applied first.
+ * A hit is answered only after the rest of the node's pending I/O has been handled
+ * (setImmediate), so an invalidation that the node's loop found together with the request is
+ * applied first.
  * Missing sessions are never cached. Each hit returns the JSON text; the caller parses it,
  * so no two requests share (and mutate) one session object.
  */

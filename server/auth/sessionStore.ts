@@ -55,7 +55,11 @@ export class RedisSessionStore extends session.Store {
     return this.readCache?.counts ?? null;
   }
 
-  /** This node is about to change a session: its cached copy goes now, before Redis's invalidation arrives. */
+  /**
+   * This node changes a session: its cached copy goes now, before Redis's invalidation arrives.
+   * Called before the write (a read under way then keeps nothing) and after it (a read made in
+   * between brought back the old value).
+   */
   private forget(sid: string): void {
     this.readCache?.evict(sessionKey(sid));
   }
@@ -107,7 +111,10 @@ export class RedisSessionStore extends session.Store {
     // Only signed-in sessions are listed: pending ones (password done, key not yet) are not sessions of anyone yet.
     if (data.stage === 'full') multi.zadd(LIVE_SESSIONS, Date.now(), sid);
     multi.exec().then(
-      () => callback?.(),
+      () => {
+        this.forget(sid);
+        callback?.();
+      },
       (err: unknown) => callback?.(err),
     );
   }
@@ -144,6 +151,7 @@ export class RedisSessionStore extends session.Store {
     if (keyId) multi.srem(keySessionsKey(keyId), sid);
     withChange?.(multi);
     await multi.exec();
+    this.forget(sid);
     if (json) this.onDestroyed?.(sid);
   }
 
@@ -168,6 +176,7 @@ export class RedisSessionStore extends session.Store {
     else multi.del(indexKey);
     if (sids.length) multi.zrem(LIVE_SESSIONS, ...sids);
     const results = (await multi.exec()) ?? [];
+    for (const sid of sids) this.forget(sid);
     const ended = sids.filter((_, i) => results[i]?.[1] === 1);
     for (const sid of ended) this.onDestroyed?.(sid);
     return ended.length;
