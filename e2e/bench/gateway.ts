@@ -16,9 +16,14 @@
  *   different moments, as users do. Throughput = N × tokens ÷ mean stream time (Little's law).
  * - burst: N streams start at the same instant, and the next N when all have ended (the
  *   worst case: N requests queue for Argus's one event loop at once). Throughput = tokens ÷ wall time.
+ * - paired: N clients as in steady, but each runs its streams through every path in turn
+ *   (direct, bare proxy, Argus, in a rotating order), so all paths are measured at the same
+ *   moments and noise that drifts over a run (other tenants of a shared machine) falls on all
+ *   alike. About N ÷ paths streams are open through each. Throughput = that share × tokens ÷
+ *   mean stream time, so its ratio is the ratio of stream times.
  *
  * Env: LEVELS (1,10,100), SAMPLES (streams per cell, 100), TOKENS (256), TOKEN_DELAY_MS (1),
- * MODES (steady,burst), FLOOR=0 (skip the bare proxy), TIER=restricted (the model is restricted and
+ * MODES (steady,burst; also paired), FLOOR=0 (skip the bare proxy), TIER=restricted (the model is restricted and
  * the session unlocks it first, so each stream also passes the grant check), PROF=1 (CPU profile
  * of the Argus node into /tmp/prof).
  */
@@ -30,7 +35,7 @@ import { benchDatabase, enrollOverHttp, unlockOverHttp } from './benchSetup.ts';
 import { loadConfig } from '../../server/config.ts';
 
 const TOKENS = Number(process.env.TOKENS ?? 256);
-const MODES = (process.env.MODES ?? 'steady,burst').split(',') as Array<'steady' | 'burst'>;
+const MODES = (process.env.MODES ?? 'steady,burst').split(',') as Array<'steady' | 'burst' | 'paired'>;
 const LEVELS = (process.env.LEVELS ?? '1,10,100').split(',').map(Number);
 const SAMPLES = Number(process.env.SAMPLES ?? 100);
 const ORIGIN = 'http://bench.argus';
@@ -109,6 +114,28 @@ async function steady(concurrency: number, once: () => Promise<Sample>, streamMs
   return { samples, tokensPerSecond: (concurrency * TOKENS) / (meanTotal / 1000) };
 }
 
+/** N clients as in steady, each taking every path in turn: one cell per path, measured at the same moments. */
+async function paired(concurrency: number, paths: Array<() => Promise<Sample>>, streamMs: number): Promise<Cell[]> {
+  const perClient = Math.max(2, Math.ceil(SAMPLES / concurrency));
+  const samples = paths.map((): Sample[] => []);
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, client) => {
+      await new Promise((resolve) => setTimeout(resolve, (client / concurrency) * streamMs * paths.length));
+      for (const once of paths) await once(); // not counted: the others are still ramping up
+      for (let round = 0; round < perClient; round += 1) {
+        for (let step = 0; step < paths.length; step += 1) {
+          const path = (round + step + client) % paths.length;
+          samples[path]!.push(await paths[path]!());
+        }
+      }
+    }),
+  );
+  return samples.map((cell) => {
+    const meanTotal = cell.reduce((sum, s) => sum + s.total, 0) / cell.length;
+    return { samples: cell, tokensPerSecond: ((concurrency / paths.length) * TOKENS) / (meanTotal / 1000) };
+  });
+}
+
 const TOKEN_DELAY_MS = Number(process.env.TOKEN_DELAY_MS ?? 1);
 const FLOOR = process.env.FLOOR !== '0';
 const TIER = process.env.TIER === 'restricted' ? 'restricted' : 'standard';
@@ -166,15 +193,27 @@ try {
   await direct();
   const streamMs = (await direct()).total;
   for (const mode of MODES) {
-    console.log(`\n${mode === 'steady' ? 'steady: N streams always open, starting at different moments' : 'burst: N streams starting at the same instant'}`);
+    const heading = {
+      steady: 'steady: N streams always open, starting at different moments',
+      burst: 'burst: N streams starting at the same instant',
+      paired: 'paired: N streams always open, each client taking direct, bare proxy and Argus in turn',
+    };
+    console.log(`\n${heading[mode]}`);
     console.log(`concurrency | TTFT p50 direct → Argus (added, ratio) | TTFT p99 direct → Argus | total p50 direct → Argus (ratio) | throughput tok/s direct → Argus (ratio) | Argus CPU per stream${FLOOR ? ' | bare proxy: TTFT p50 added, throughput ratio' : ''}`);
     for (const concurrency of LEVELS) {
-      const cell = (once: () => Promise<Sample>) => (mode === 'steady' ? steady(concurrency, once, streamMs) : burst(concurrency, once));
-      await cell(direct); // warm-up
-      const d = await cell(direct);
-      const f = FLOOR ? await cell(viaBareProxy) : null;
-      await argus.ask('measure-cpu');
-      const a = await cell(viaArgus);
+      let d: Cell, f: Cell | null, a: Cell;
+      if (mode === 'paired') {
+        await argus.ask('measure-cpu');
+        const cells = await paired(concurrency, FLOOR ? [direct, viaBareProxy, viaArgus] : [direct, viaArgus], streamMs);
+        [d, f, a] = FLOOR ? [cells[0]!, cells[1]!, cells[2]!] : [cells[0]!, null, cells[1]!];
+      } else {
+        const cell = (once: () => Promise<Sample>) => (mode === 'steady' ? steady(concurrency, once, streamMs) : burst(concurrency, once));
+        await cell(direct); // warm-up
+        d = await cell(direct);
+        f = FLOOR ? await cell(viaBareProxy) : null;
+        await argus.ask('measure-cpu');
+        a = await cell(viaArgus);
+      }
       const { cpuMs } = (await argus.ask('report')).report as { cpuMs: number };
       const ttft = (r: Cell, q: number) => percentile(r.samples.map((s) => s.ttft), q);
       const total = (r: Cell, q: number) => percentile(r.samples.map((s) => s.total), q);
