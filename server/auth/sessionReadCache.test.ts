@@ -178,7 +178,7 @@ describe('SessionReadCache', () => {
   }
 
   it('turns itself off while its subscriber is disconnected, and back on when it is back', async () => {
-    await offWhileCutThenBack(async (b, a) => a.redis.client('KILL', 'ID', String(await b.cache.subscriberClientId())));
+    await offWhileCutThenBack(async (b, a) => a.redis.client('KILL', 'ID', String(b.cache.subscriberClientId())));
   });
 
   it('turns itself off when its subscriber stops answering without the connection closing', async () => {

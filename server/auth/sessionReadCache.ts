@@ -118,9 +118,10 @@ export class SessionReadCache {
         this.setLive(false);
         this.subscriber.disconnect(true);
       }, everyMs);
+      // A ping refused because the connection closed needs nothing more: 'close' turned the cache off.
       this.subscriber.ping().then(
         () => clearTimeout(silence),
-        () => undefined,
+        () => clearTimeout(silence),
       );
     }, everyMs);
     this.heartbeat.unref();
@@ -215,7 +216,7 @@ export class SessionReadCache {
   }
 
   /** The connections' ids on the server (for tests and diagnostics). */
-  async subscriberClientId(): Promise<string | null> {
+  subscriberClientId(): string | null {
     return this.subscriberId;
   }
 
