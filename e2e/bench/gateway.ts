@@ -10,7 +10,7 @@
  * stream. Also, as the floor: what a bare node:http proxy (bareProxy.ts) adds, doing nothing
  * but forward, on the same machine in the same run.
  *
- * Two ways to hold N streams open, each reported:
+ * Three ways to hold N streams open, each reported:
  * - steady: N clients each start their next stream as soon as the last ends, their first
  *   starts spread over one stream's length; N streams are always open and they start at
  *   different moments, as users do. Throughput = N × tokens ÷ mean stream time (Little's law).
@@ -48,8 +48,8 @@ interface Sample {
 
 /**
  * POSTs and reads the SSE answer to the end with node:http (keep-alive), noting when the first
- * text arrived. The load generator shares a process with the upstream, so it must be light:
- * fetch's web streams cost more per chunk than the proxy being measured.
+ * text arrived. The load generator shares the machine's two cores with everything it measures,
+ * so it must be light: fetch's web streams cost more per chunk than the proxy being measured.
  */
 function timeStream(url: string, headers: Record<string, string>, body: string, isContent: (data: string) => boolean): Promise<Sample> {
   const started = performance.now();

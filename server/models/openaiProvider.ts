@@ -88,6 +88,11 @@ export async function* streamOpenAI(model: ModelRow, { messages, maxTokens, sign
       request?.destroy();
     }, timeoutMs);
   };
+  /** Every way out: no timer left running, no listener left on the caller's signal. */
+  const stopWatching = () => {
+    if (timer) clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+  };
   const failure = (error: unknown, phase: 'connect' | 'read'): ProviderError => {
     if (timedOut) return timedOut;
     if (error instanceof ProviderError) return error;
@@ -102,14 +107,12 @@ export async function* streamOpenAI(model: ModelRow, { messages, maxTokens, sign
   try {
     response = await answered;
   } catch (error) {
-    if (timer) clearTimeout(timer);
-    signal.removeEventListener('abort', onAbort);
+    stopWatching();
     if (signal.aborted) return { finishReason: 'stop', usage: null };
     throw failure(error, 'connect');
   }
   if (response.statusCode !== 200) {
-    if (timer) clearTimeout(timer);
-    signal.removeEventListener('abort', onAbort);
+    stopWatching();
     response.resume(); // drain, so the connection can be reused
     // The upstream's body may hold anything (even secrets echoed back): never pass it on.
     throw new ProviderError('MODEL_ERROR', `The model server answered with an error (HTTP ${response.statusCode}).`);
@@ -171,8 +174,7 @@ export async function* streamOpenAI(model: ModelRow, { messages, maxTokens, sign
     if (finishReason) return { finishReason, usage };
     throw new ProviderError('MODEL_ERROR', 'The model server closed the connection in the middle of the answer.');
   } finally {
-    if (timer) clearTimeout(timer);
-    signal.removeEventListener('abort', onAbort);
+    stopWatching();
     // A finished answer drains so its connection is reused; anything else closes the
     // connection, which is how an abort reaches the model server.
     if (ended) response.resume();
