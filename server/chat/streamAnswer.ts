@@ -90,8 +90,19 @@ export async function streamAnswer(
     afterStream?: (outcome: AnswerOutcome) => Promise<void>;
   },
 ): Promise<AnswerOutcome> {
-  const grant = model.tier === 'restricted' ? await requireModelGrant(deps, { sessionId: req.sessionID, userId: user.id, modelId: model.id, context }) : null;
-  const release = await claimStreamSlot(deps.redis, deps.config.chat, user.id);
+  // The stream slot is claimed while the grant is checked: two Redis round trips at once, not one
+  // after the other. A request the grant check refuses gives its slot straight back (it still
+  // counts in the per-minute window, as every refused request does).
+  const claimed = claimStreamSlot(deps.redis, deps.config.chat, user.id);
+  claimed.catch(() => undefined); // a failure is answered where it is awaited, not as an unhandled rejection meanwhile
+  let grant: Grant | null = null;
+  try {
+    if (model.tier === 'restricted') grant = await requireModelGrant(deps, { sessionId: req.sessionID, userId: user.id, modelId: model.id, context });
+  } catch (error) {
+    await claimed.then((giveBack) => giveBack(), () => undefined);
+    throw error;
+  }
+  const release = await claimed;
   try {
     const controller = new AbortController();
     const cut: { reason: GrantEndReason | 'stopped' | null } = { reason: null };

@@ -357,6 +357,29 @@ describe('fail closed', () => {
     expect(result.events).toEqual([]);
   });
 
+  it('answers the grant check\'s failure when the stream-slot claim, made at the same time, fails too', async () => {
+    const p = await person();
+    await unlock(p.client, p.authenticator);
+    expect((await chat(p.client, 'demo-standard')).status).toBe(200); // the node defines its claim command on first use
+    const check = vi.spyOn(node.deps.grants, 'check').mockRejectedValueOnce(new Error('Connection is closed.'));
+    const claim = vi.spyOn(node.deps.redis as unknown as { claimChatStream: () => Promise<unknown> }, 'claimChatStream').mockRejectedValueOnce(new Error('Connection is closed.'));
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const result = await chat(p.client, 'demo-restricted');
+      expect(claim).toHaveBeenCalledTimes(1);
+      expect(result.status).toBe(503);
+      expect((result.body as { error: { code: string } }).error.code).toBe('GRANT_CHECK_UNAVAILABLE');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      check.mockRestore();
+      claim.mockRestore();
+    }
+  });
+
   it('refuses a restricted answer, and stops the upstream request, when its use cannot be audited', async () => {
     const upstream = await FakeOpenAI.start();
     upstream.tokens = 200;

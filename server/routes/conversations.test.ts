@@ -197,4 +197,19 @@ describe('per-user limits', () => {
       await limited.destroy();
     }
   });
+
+  it('gives the stream slot back when the grant check refuses a restricted model', async () => {
+    // The slot is claimed while the grant is checked; with one slot, a refused request that kept it would block the next.
+    const limited = await startTestNode({ CHAT_REQUESTS_PER_MINUTE: '10', CHAT_MAX_CONCURRENT_STREAMS: '1' });
+    try {
+      const di = await enrollUser(limited, { username: 'di', password: 'a kettle on the stove' });
+      const conversation = (await di.client.post<{ conversation: ConversationView }>('/api/conversations', { model: 'demo-standard' })).body.conversation;
+      const path = `/api/conversations/${conversation.id}/messages`;
+      expect((await stream(di.client, path, { content: 'one', model: 'demo-restricted' })).error).toBe('GRANT_REQUIRED');
+      expect((await stream(di.client, path, { content: 'two', model: 'demo-restricted' })).error).toBe('GRANT_REQUIRED');
+      expect((await stream(di.client, path, { content: 'three', model: 'demo-standard' })).events.at(-1)).toMatchObject({ type: 'done' });
+    } finally {
+      await limited.destroy();
+    }
+  });
 });
