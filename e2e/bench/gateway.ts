@@ -22,7 +22,8 @@
  *   alike. About N ÷ paths streams are open through each. Throughput = that share × tokens ÷
  *   mean stream time, so its ratio is the ratio of stream times.
  *
- * Env: LEVELS (1,10,100), SAMPLES (streams per cell, 100), TOKENS (256), TOKEN_DELAY_MS (1),
+ * Env: LEVELS (1,10,100), SAMPLES (streams per cell, 100), WARMUP (streams through each path before
+ * measuring, 1000), TOKENS (256), TOKEN_DELAY_MS (1),
  * MODES (steady,burst; also paired), FLOOR=0 (skip the bare proxy), TIER=restricted (the model is restricted and
  * the session unlocks it first, so each stream also passes the grant check), PROF=1 (CPU profile
  * of the Argus node into /tmp/prof).
@@ -136,6 +137,21 @@ async function paired(concurrency: number, paths: Array<() => Promise<Sample>>, 
   });
 }
 
+const WARMUP = Number(process.env.WARMUP ?? 1_000);
+
+/** WARMUP streams, fifty at a time. */
+async function warmUp(once: () => Promise<Sample>): Promise<void> {
+  let left = WARMUP;
+  await Promise.all(
+    Array.from({ length: Math.min(50, WARMUP) }, async () => {
+      while (left > 0) {
+        left -= 1;
+        await once();
+      }
+    }),
+  );
+}
+
 const TOKEN_DELAY_MS = Number(process.env.TOKEN_DELAY_MS ?? 1);
 const FLOOR = process.env.FLOOR !== '0';
 const TIER = process.env.TIER === 'restricted' ? 'restricted' : 'standard';
@@ -189,8 +205,10 @@ try {
     );
 
   console.log(`${TOKENS}-token streams from a ${TIER} model, upstream token delay ${TOKEN_DELAY_MS} ms, at least ${SAMPLES} streams per cell`);
+  // A node in service has run its request path thousands of times and V8 has compiled it; a
+  // fresh node runs it in the interpreter. Each path is measured warm: WARMUP streams through each first.
+  for (const once of FLOOR ? [direct, viaBareProxy, viaArgus] : [direct, viaArgus]) await warmUp(once);
   // One stream's length, to spread the steady clients' first starts over.
-  await direct();
   const streamMs = (await direct()).total;
   for (const mode of MODES) {
     const heading = {
