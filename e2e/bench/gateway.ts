@@ -85,6 +85,8 @@ function percentile(values: number[], q: number): number {
 interface Cell {
   samples: Sample[];
   tokensPerSecond: number;
+  /** Streams run through the path in the cell, counted or not (CPU per stream divides by these). */
+  streams: number;
 }
 
 /** N streams at once, then the next N when all have ended. */
@@ -96,7 +98,7 @@ async function burst(concurrency: number, once: () => Promise<Sample>): Promise<
     samples.push(...(await Promise.all(Array.from({ length: concurrency }, once))));
     wall += performance.now() - started;
   }
-  return { samples, tokensPerSecond: (samples.length * TOKENS) / (wall / 1000) };
+  return { samples, tokensPerSecond: (samples.length * TOKENS) / (wall / 1000), streams: samples.length };
 }
 
 /** N clients, each opening its next stream when the last ends; first starts spread over one stream. */
@@ -112,7 +114,7 @@ async function steady(concurrency: number, once: () => Promise<Sample>, streamMs
     }),
   );
   const meanTotal = samples.reduce((sum, s) => sum + s.total, 0) / samples.length;
-  return { samples, tokensPerSecond: (concurrency * TOKENS) / (meanTotal / 1000) };
+  return { samples, tokensPerSecond: (concurrency * TOKENS) / (meanTotal / 1000), streams: samples.length + concurrency };
 }
 
 /** N clients as in steady, each taking every path in turn: one cell per path, measured at the same moments. */
@@ -133,7 +135,7 @@ async function paired(concurrency: number, paths: Array<() => Promise<Sample>>, 
   );
   return samples.map((cell) => {
     const meanTotal = cell.reduce((sum, s) => sum + s.total, 0) / cell.length;
-    return { samples: cell, tokensPerSecond: ((concurrency / paths.length) * TOKENS) / (meanTotal / 1000) };
+    return { samples: cell, tokensPerSecond: ((concurrency / paths.length) * TOKENS) / (meanTotal / 1000), streams: cell.length + concurrency };
   });
 }
 
@@ -240,7 +242,7 @@ try {
           ` | ${ttft(d, 0.99).toFixed(2)} → ${ttft(a, 0.99).toFixed(2)} ms` +
           ` | ${total(d, 0.5).toFixed(1)} → ${total(a, 0.5).toFixed(1)} ms (×${(total(a, 0.5) / total(d, 0.5)).toFixed(3)})` +
           ` | ${d.tokensPerSecond.toFixed(0)} → ${a.tokensPerSecond.toFixed(0)} (×${(a.tokensPerSecond / d.tokensPerSecond).toFixed(3)})` +
-          ` | ${(cpuMs / a.samples.length).toFixed(2)} ms` +
+          ` | ${(cpuMs / a.streams).toFixed(2)} ms` +
           (f ? ` | +${(ttft(f, 0.5) - ttft(d, 0.5)).toFixed(2)} ms, ×${(f.tokensPerSecond / d.tokensPerSecond).toFixed(3)}` : ''),
       );
     }
