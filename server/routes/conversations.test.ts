@@ -178,38 +178,38 @@ describe('conversations', () => {
 });
 
 describe('per-user limits', () => {
-  it('caps concurrent streams and requests per minute', async () => {
-    const limited = await startTestNode({ CHAT_REQUESTS_PER_MINUTE: '4', CHAT_MAX_CONCURRENT_STREAMS: '1' });
+  /** A node of its own with the given chat limits, and a user's conversation on it to stream into. */
+  async function withLimitedUser(limits: Record<string, string>, credentials: { username: string; password: string }, run: (client: TestClient, path: string) => Promise<void>) {
+    const limited = await startTestNode(limits);
     try {
-      const cy = await enrollUser(limited, { username: 'cy', password: 'a lantern for the ferry' });
-      const conversation = (await cy.client.post<{ conversation: ConversationView }>('/api/conversations', { model: 'demo-standard' })).body.conversation;
-      const path = `/api/conversations/${conversation.id}/messages`;
-      let second: Awaited<ReturnType<typeof stream>> | null = null;
-      const first = await stream(cy.client, path, { content: 'one', model: 'demo-standard' }, () => {
-        void stream(cy.client, path, { content: 'two', model: 'demo-standard' }).then((r) => (second = r));
-      });
-      expect(first.events.at(-1)).toMatchObject({ type: 'done' });
-      await expect.poll(() => second?.error).toBe('TOO_MANY_STREAMS');
-      expect((await stream(cy.client, path, { content: 'three', model: 'demo-standard' })).events.at(-1)).toMatchObject({ type: 'done' });
-      expect((await stream(cy.client, path, { content: 'four', model: 'demo-standard' })).events.at(-1)).toMatchObject({ type: 'done' });
-      expect((await stream(cy.client, path, { content: 'five', model: 'demo-standard' })).error).toBe('RATE_LIMITED');
+      const { client } = await enrollUser(limited, credentials);
+      const conversation = (await client.post<{ conversation: ConversationView }>('/api/conversations', { model: 'demo-standard' })).body.conversation;
+      await run(client, `/api/conversations/${conversation.id}/messages`);
     } finally {
       await limited.destroy();
     }
+  }
+
+  it('caps concurrent streams and requests per minute', async () => {
+    await withLimitedUser({ CHAT_REQUESTS_PER_MINUTE: '4', CHAT_MAX_CONCURRENT_STREAMS: '1' }, { username: 'cy', password: 'a lantern for the ferry' }, async (client, path) => {
+      let second: Awaited<ReturnType<typeof stream>> | null = null;
+      const first = await stream(client, path, { content: 'one', model: 'demo-standard' }, () => {
+        void stream(client, path, { content: 'two', model: 'demo-standard' }).then((r) => (second = r));
+      });
+      expect(first.events.at(-1)).toMatchObject({ type: 'done' });
+      await expect.poll(() => second?.error).toBe('TOO_MANY_STREAMS');
+      expect((await stream(client, path, { content: 'three', model: 'demo-standard' })).events.at(-1)).toMatchObject({ type: 'done' });
+      expect((await stream(client, path, { content: 'four', model: 'demo-standard' })).events.at(-1)).toMatchObject({ type: 'done' });
+      expect((await stream(client, path, { content: 'five', model: 'demo-standard' })).error).toBe('RATE_LIMITED');
+    });
   });
 
   it('gives the stream slot back when the grant check refuses a restricted model', async () => {
     // The slot is claimed while the grant is checked; with one slot, a refused request that kept it would block the next.
-    const limited = await startTestNode({ CHAT_REQUESTS_PER_MINUTE: '10', CHAT_MAX_CONCURRENT_STREAMS: '1' });
-    try {
-      const di = await enrollUser(limited, { username: 'di', password: 'a kettle on the stove' });
-      const conversation = (await di.client.post<{ conversation: ConversationView }>('/api/conversations', { model: 'demo-standard' })).body.conversation;
-      const path = `/api/conversations/${conversation.id}/messages`;
-      expect((await stream(di.client, path, { content: 'one', model: 'demo-restricted' })).error).toBe('GRANT_REQUIRED');
-      expect((await stream(di.client, path, { content: 'two', model: 'demo-restricted' })).error).toBe('GRANT_REQUIRED');
-      expect((await stream(di.client, path, { content: 'three', model: 'demo-standard' })).events.at(-1)).toMatchObject({ type: 'done' });
-    } finally {
-      await limited.destroy();
-    }
+    await withLimitedUser({ CHAT_REQUESTS_PER_MINUTE: '10', CHAT_MAX_CONCURRENT_STREAMS: '1' }, { username: 'di', password: 'a kettle on the stove' }, async (client, path) => {
+      expect((await stream(client, path, { content: 'one', model: 'demo-restricted' })).error).toBe('GRANT_REQUIRED');
+      expect((await stream(client, path, { content: 'two', model: 'demo-restricted' })).error).toBe('GRANT_REQUIRED');
+      expect((await stream(client, path, { content: 'three', model: 'demo-standard' })).events.at(-1)).toMatchObject({ type: 'done' });
+    });
   });
 });
