@@ -3,7 +3,8 @@
  * process of its own like the Argus node. What it adds to time to first token is what any
  * Node gateway pays on this machine for the extra hop (two more processes woken, two more
  * sockets written) before doing any work of its own.
- *   child → parent: { ready: url }      parent → child: 'stop'
+ *   parent → child: 'measure-cpu' (start counting CPU time), 'report', 'stop'
+ *   child → parent: { ready: url }, { measuring: true }, { report: { cpuMs } }
  * Env: UPSTREAM (the model server's base URL).
  */
 import { Agent, createServer, request } from 'node:http';
@@ -31,8 +32,16 @@ server.listen(0, '127.0.0.1', () => {
   const { port } = server.address() as { port: number };
   process.send!({ ready: `http://127.0.0.1:${port}` });
 });
+let cpuStart = process.cpuUsage();
 process.on('message', (message: string) => {
-  if (message !== 'stop') return;
-  server.closeAllConnections();
-  server.close(() => process.exit(0));
+  if (message === 'measure-cpu') {
+    cpuStart = process.cpuUsage();
+    process.send!({ measuring: true });
+  } else if (message === 'report') {
+    const cpu = process.cpuUsage(cpuStart);
+    process.send!({ report: { cpuMs: (cpu.user + cpu.system) / 1000 } });
+  } else if (message === 'stop') {
+    server.closeAllConnections();
+    server.close(() => process.exit(0));
+  }
 });

@@ -8,7 +8,7 @@
  * Reported: time to first token and total time (p50, p99), Argus ÷ direct and added
  * milliseconds, throughput (tokens per second across all streams), and Argus's CPU time per
  * stream. Also, as the floor: what a bare node:http proxy (bareProxy.ts) adds, doing nothing
- * but forward, on the same machine in the same run.
+ * but forward, on the same machine in the same run, and its CPU time per stream.
  *
  * Three ways to hold N streams open, each reported:
  * - steady: N clients each start their next stream as soon as the last ends, their first
@@ -219,22 +219,27 @@ try {
       paired: 'paired: N streams always open, each client taking direct, bare proxy and Argus in turn',
     };
     console.log(`\n${heading[mode]}`);
-    console.log(`concurrency | TTFT p50 direct → Argus (added, ratio) | TTFT p99 direct → Argus | total p50 direct → Argus (ratio) | throughput tok/s direct → Argus (ratio) | Argus CPU per stream${FLOOR ? ' | bare proxy: TTFT p50 added, throughput ratio' : ''}`);
+    console.log(`concurrency | TTFT p50 direct → Argus (added, ratio) | TTFT p99 direct → Argus | total p50 direct → Argus (ratio) | throughput tok/s direct → Argus (ratio) | Argus CPU per stream${FLOOR ? ' | bare proxy: TTFT p50 added, throughput ratio, CPU per stream' : ''}`);
     for (const concurrency of LEVELS) {
       let d: Cell, f: Cell | null, a: Cell;
+      let floorCpuMs = 0;
       if (mode === 'paired') {
         await argus.ask('measure-cpu');
+        await bareProxy?.ask('measure-cpu');
         const cells = await paired(concurrency, FLOOR ? [direct, viaBareProxy, viaArgus] : [direct, viaArgus], streamMs);
         [d, f, a] = FLOOR ? [cells[0]!, cells[1]!, cells[2]!] : [cells[0]!, null, cells[1]!];
       } else {
         const cell = (once: () => Promise<Sample>) => (mode === 'steady' ? steady(concurrency, once, streamMs) : burst(concurrency, once));
         await cell(direct); // warm-up
         d = await cell(direct);
+        await bareProxy?.ask('measure-cpu');
         f = FLOOR ? await cell(viaBareProxy) : null;
+        if (bareProxy) floorCpuMs = ((await bareProxy.ask('report')).report as { cpuMs: number }).cpuMs;
         await argus.ask('measure-cpu');
         a = await cell(viaArgus);
       }
       const { cpuMs } = (await argus.ask('report')).report as { cpuMs: number };
+      if (mode === 'paired' && bareProxy) floorCpuMs = ((await bareProxy.ask('report')).report as { cpuMs: number }).cpuMs;
       const ttft = (r: Cell, q: number) => percentile(r.samples.map((s) => s.ttft), q);
       const total = (r: Cell, q: number) => percentile(r.samples.map((s) => s.total), q);
       console.log(
@@ -243,7 +248,7 @@ try {
           ` | ${total(d, 0.5).toFixed(1)} → ${total(a, 0.5).toFixed(1)} ms (×${(total(a, 0.5) / total(d, 0.5)).toFixed(3)})` +
           ` | ${d.tokensPerSecond.toFixed(0)} → ${a.tokensPerSecond.toFixed(0)} (×${(a.tokensPerSecond / d.tokensPerSecond).toFixed(3)})` +
           ` | ${(cpuMs / a.streams).toFixed(2)} ms` +
-          (f ? ` | +${(ttft(f, 0.5) - ttft(d, 0.5)).toFixed(2)} ms, ×${(f.tokensPerSecond / d.tokensPerSecond).toFixed(3)}` : ''),
+          (f ? ` | +${(ttft(f, 0.5) - ttft(d, 0.5)).toFixed(2)} ms, ×${(f.tokensPerSecond / d.tokensPerSecond).toFixed(3)}, ${(floorCpuMs / f.streams).toFixed(2)} ms CPU per stream` : ''),
       );
     }
   }
