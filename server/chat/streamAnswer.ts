@@ -136,17 +136,22 @@ export async function streamAnswer(
     if (grant) watchExpiry(grant);
     res.on('close', () => stop('stopped'));
 
-    // The upstream request goes out now and its first token is awaited only after the access
-    // record and the conversation's rows are stored: they overlap the model's connect and
-    // think time, and nothing of the answer reaches the client before both are written.
-    const tokens = streamCompletion(model, {
+    // The upstream request goes out now, and the answer reaches the client only after the access
+    // record and the conversation's rows are stored: they overlap the model's connect and think
+    // time. Text that arrives meanwhile is kept and leaves first, in one event.
+    let content = '';
+    let streaming = false;
+    const answer = streamCompletion(model, {
       messages,
       maxTokens: model.max_output_tokens,
       signal: controller.signal,
       timeoutMs: deps.config.chat.modelTimeoutSeconds * 1000,
+      onText: (text) => {
+        content += text;
+        if (streaming) send(res, { type: 'delta', text });
+      },
     });
-    const firstToken = tokens.next();
-    firstToken.catch(() => undefined); // its failure is handled where it is awaited
+    answer.catch(() => undefined); // its failure is handled where it is awaited
     let start: ChatStreamEvent | null;
     try {
       if (grant) await recordAuditEvent(deps.pool, context, { action: 'model.access', outcome: 'success', model: model.id, target: { type: 'grant', id: grant.id } });
@@ -155,7 +160,7 @@ export async function streamAnswer(
       stop('stopped');
       unsubscribe();
       if (expiry) clearTimeout(expiry);
-      await firstToken.catch(() => undefined);
+      await answer.catch(() => undefined);
       throw error;
     }
 
@@ -170,22 +175,18 @@ export async function streamAnswer(
       if (!res.headersSent && !res.destroyed) res.flushHeaders();
     });
     if (start) send(res, start);
+    if (content) send(res, { type: 'delta', text: content });
+    streaming = true;
 
-    let content = '';
     let outcome: AnswerOutcome;
     try {
-      let next = await firstToken;
-      while (!next.done) {
-        content += next.value;
-        send(res, { type: 'delta', text: next.value });
-        next = await tokens.next();
-      }
+      const completion = await answer;
       if (cut.reason) {
         send(res, { type: 'cut', reason: cut.reason });
-        outcome = { content, status: 'cut_off', note: grantEndText(cut.reason), usage: next.value.usage };
+        outcome = { content, status: 'cut_off', note: grantEndText(cut.reason), usage: completion.usage };
       } else {
-        send(res, { type: 'done', finishReason: next.value.finishReason });
-        outcome = { content, status: 'complete', note: next.value.finishReason === 'length' ? 'Stopped at the length limit.' : null, usage: next.value.usage };
+        send(res, { type: 'done', finishReason: completion.finishReason });
+        outcome = { content, status: 'complete', note: completion.finishReason === 'length' ? 'Stopped at the length limit.' : null, usage: completion.usage };
       }
     } catch (error) {
       if (!(error instanceof ProviderError)) deps.log.error({ err: error }, 'chat stream failed');

@@ -5,7 +5,7 @@ import type { Completion, CompletionRequest } from './providers.ts';
  * The built-in offline demo provider, so a fresh install has something to talk to. It
  * streams a deterministic reply at a realistic pace and says plainly that it is a demo.
  */
-export interface StreamOptions extends Pick<CompletionRequest, 'messages' | 'maxTokens' | 'signal'> {
+export interface StreamOptions extends Pick<CompletionRequest, 'messages' | 'maxTokens' | 'signal' | 'onText'> {
   /** Delay between tokens; a real model streams at tens of tokens per second. */
   tokenDelayMs?: number;
 }
@@ -35,8 +35,8 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', onAbort, { once: true });
   });
 
-/** Yields the reply a word at a time until done, the token budget runs out, or the signal aborts. */
-export async function* streamDemo(modelName: string, { messages, maxTokens, signal, tokenDelayMs = 25 }: StreamOptions): AsyncGenerator<string, Completion> {
+/** Hands over the reply a word at a time until done, the token budget runs out, or the signal aborts. */
+export async function streamDemo(modelName: string, { messages, maxTokens, signal, onText, tokenDelayMs = 25 }: StreamOptions): Promise<Completion> {
   const tokens = demoReply(messages, modelName).match(/\S+\s*/g) ?? [];
   const done = (finishReason: Completion['finishReason']): Completion => ({ finishReason, usage: null });
   for (let i = 0; i < tokens.length; i += 1) {
@@ -44,7 +44,7 @@ export async function* streamDemo(modelName: string, { messages, maxTokens, sign
     if (i >= maxTokens) return done('length');
     await sleep(tokenDelayMs, signal);
     if (signal.aborted) return done('stop');
-    yield tokens[i]!;
+    onText(tokens[i]!);
   }
   return done('stop');
 }

@@ -160,13 +160,13 @@ export async function testModelConnection(
   let result: ModelTestResult;
   try {
     let reply = '';
-    const stream = streamCompletion(model, {
+    await streamCompletion(model, {
       messages: [{ role: 'user', content: TEST_PROMPT }],
       maxTokens: TEST_MAX_TOKENS,
       signal: new AbortController().signal,
       timeoutMs: Math.min(TEST_TIMEOUT_MS, deps.config.chat.modelTimeoutSeconds * 1000),
+      onText: (text) => (reply += text),
     });
-    for await (const piece of stream) reply += piece;
     result = { ok: true, latencyMs: elapsed(), reply: reply.trim().slice(0, 200) };
   } catch (error) {
     if (!(error instanceof ProviderError)) throw error;

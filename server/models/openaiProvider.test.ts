@@ -31,19 +31,17 @@ const model = (): ModelRow => ({
 
 async function collect(options: { timeoutMs?: number; signal?: AbortSignal } = {}) {
   const pieces: string[] = [];
-  const stream = streamOpenAI(model(), {
+  const completion = await streamOpenAI(model(), {
     messages: [{ role: 'user', content: 'hello' }],
     maxTokens: 64,
     signal: options.signal ?? new AbortController().signal,
     timeoutMs: options.timeoutMs ?? 2_000,
+    onText: (piece) => pieces.push(piece),
   });
-  let next = await stream.next();
-  while (!next.done) {
-    pieces.push(next.value);
-    next = await stream.next();
-  }
-  return { pieces, completion: next.value };
+  return { pieces, completion };
 }
+
+const ignore = () => undefined;
 
 async function failure(promise: Promise<unknown>): Promise<ProviderError> {
   const error = await promise.then(
@@ -65,6 +63,14 @@ describe('OpenAI-compatible streaming provider', () => {
     expect(request.authorization).toBe('Bearer sk-test-123');
   });
 
+  it('hands over nothing that comes after [DONE]', async () => {
+    fake.mode = 'after-done';
+    const { pieces, completion } = await collect();
+    expect(completion.finishReason).toBe('stop');
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the model server sends its extra chunk 5 ms after [DONE]
+    expect(pieces.join('')).toBe(Array.from({ length: 20 }, (_, i) => `tok${i} `).join(''));
+  });
+
   it('turns an upstream 500 into MODEL_ERROR without passing on its body', async () => {
     fake.mode = 'error500';
     const error = await failure(collect());
@@ -82,22 +88,56 @@ describe('OpenAI-compatible streaming provider', () => {
     expect((await failure(collect({ timeoutMs: 300 }))).code).toBe('MODEL_TIMEOUT');
   });
 
-  it('reports a malformed chunk as MODEL_BAD_RESPONSE', async () => {
+  /** The answer's failure, and the text handed over before it. */
+  async function failedAnswer() {
+    const pieces: string[] = [];
+    const answer = streamOpenAI(model(), { messages: [{ role: 'user', content: 'x' }], maxTokens: 64, signal: new AbortController().signal, timeoutMs: 2_000, onText: (piece) => pieces.push(piece) });
+    return { error: await failure(answer), text: pieces.join('') };
+  }
+
+  it('reports a malformed chunk as MODEL_BAD_RESPONSE, after the text that came before it', async () => {
     fake.mode = 'malformed';
-    expect((await failure(collect())).code).toBe('MODEL_BAD_RESPONSE');
+    const { error, text } = await failedAnswer();
+    expect(error.code).toBe('MODEL_BAD_RESPONSE');
+    expect(text).toBe('tok0 tok1 tok2 ');
   });
 
-  it('reports a connection dropped mid-answer', async () => {
+  it('reports a connection dropped mid-answer, after the text that came before it', async () => {
     fake.mode = 'drop';
-    const error = await failure(collect());
+    const { error, text } = await failedAnswer();
     expect(error.code).toBe('MODEL_ERROR');
+    expect(error.message).toMatch(/in the middle of the answer/);
+    expect(text).toBe('tok0 tok1 tok2 ');
+  });
+
+  it('fails, and closes the model server\'s connection, when the text cannot be taken', async () => {
+    fake.mode = 'normal';
+    fake.tokens = 200;
+    fake.tokenDelayMs = 10;
+    try {
+      const refusal = new Error('the client went away');
+      const answer = streamOpenAI(model(), {
+        messages: [{ role: 'user', content: 'x' }],
+        maxTokens: 500,
+        signal: new AbortController().signal,
+        timeoutMs: 2_000,
+        onText: () => {
+          throw refusal;
+        },
+      });
+      await expect(answer).rejects.toBe(refusal);
+      await expect.poll(() => fake.requests.at(-1)!.closedEarlyAt).not.toBeNull();
+    } finally {
+      fake.tokens = 20;
+      fake.tokenDelayMs = 5;
+    }
   });
 
   it('reports an unreachable server as MODEL_UNREACHABLE', async () => {
     // A port nothing listens on.
     const dead = { ...model(), base_url: `http://127.0.0.1:${await freePort()}/v1` };
-    const stream = streamOpenAI(dead, { messages: [{ role: 'user', content: 'x' }], maxTokens: 5, signal: new AbortController().signal, timeoutMs: 2_000 });
-    expect((await failure(stream.next())).code).toBe('MODEL_UNREACHABLE');
+    const answer = streamOpenAI(dead, { messages: [{ role: 'user', content: 'x' }], maxTokens: 5, signal: new AbortController().signal, timeoutMs: 2_000, onText: ignore });
+    expect((await failure(answer)).code).toBe('MODEL_UNREACHABLE');
   });
 
   it('propagates a client abort upstream: the model server sees the connection close', async () => {
@@ -106,12 +146,16 @@ describe('OpenAI-compatible streaming provider', () => {
     fake.tokenDelayMs = 10;
     try {
       const controller = new AbortController();
-      const stream = streamOpenAI(model(), { messages: [{ role: 'user', content: 'x' }], maxTokens: 500, signal: controller.signal, timeoutMs: 2_000 });
-      await stream.next();
-      await stream.next();
+      const pieces: string[] = [];
+      const answer = streamOpenAI(model(), { messages: [{ role: 'user', content: 'x' }], maxTokens: 500, signal: controller.signal, timeoutMs: 2_000, onText: (piece) => pieces.push(piece) });
+      await expect.poll(() => pieces.length).toBeGreaterThanOrEqual(2);
       controller.abort();
-      const rest = await stream.next();
-      expect(rest.done).toBe(true);
+      const aborted = pieces.length;
+      expect(await answer).toEqual({ finishReason: 'stop', usage: null });
+      // Nothing is handed over after the abort, though the model server was still sending.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(pieces).toHaveLength(aborted);
+      expect(pieces.join('')).not.toContain('tok199');
       await expect.poll(() => fake.requests.at(-1)!.closedEarlyAt).not.toBeNull();
     } finally {
       fake.tokens = 20;
@@ -122,11 +166,10 @@ describe('OpenAI-compatible streaming provider', () => {
   it('propagates an abort that comes before the model server has answered at all', async () => {
     fake.mode = 'hang';
     const controller = new AbortController();
-    const stream = streamOpenAI(model(), { messages: [{ role: 'user', content: 'x' }], maxTokens: 5, signal: controller.signal, timeoutMs: 60_000 });
-    const first = stream.next();
+    const answer = streamOpenAI(model(), { messages: [{ role: 'user', content: 'x' }], maxTokens: 5, signal: controller.signal, timeoutMs: 60_000, onText: ignore });
     await expect.poll(() => fake.requests.length > 0 && fake.requests.at(-1)!.body.messages[0]!.content === 'x').toBe(true);
     controller.abort();
-    expect(await first).toEqual({ done: true, value: { finishReason: 'stop', usage: null } });
+    expect(await answer).toEqual({ finishReason: 'stop', usage: null });
     await expect.poll(() => fake.requests.at(-1)!.closedEarlyAt).not.toBeNull();
   });
 

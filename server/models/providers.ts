@@ -27,9 +27,6 @@ export interface Completion {
   usage: Usage | null;
 }
 
-/** Text pieces as they arrive; the return value says how the answer ended. */
-export type TokenStream = AsyncGenerator<string, Completion>;
-
 export interface CompletionRequest {
   messages: ChatMessage[];
   maxTokens: number;
@@ -37,10 +34,16 @@ export interface CompletionRequest {
   signal: AbortSignal;
   /** Longest wait for the upstream's first byte, and between two chunks. */
   timeoutMs: number;
+  /** Takes each piece of the answer's text as it arrives, before the answer has ended. */
+  onText: (text: string) => void;
 }
 
-/** Streams a completion from the model's provider. Model calls never run in the browser. */
-export function streamCompletion(model: ModelRow, request: CompletionRequest): TokenStream {
+/**
+ * Streams a completion from the model's provider: text goes to `request.onText` as it arrives,
+ * and the promise says how the answer ended (or rejects with a ProviderError, after the text
+ * that came before the failure). Model calls never run in the browser.
+ */
+export function streamCompletion(model: ModelRow, request: CompletionRequest): Promise<Completion> {
   if (model.provider === 'demo') return streamDemo(model.display_name, request);
   return streamOpenAI(model, request);
 }

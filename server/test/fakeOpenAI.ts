@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
  * `data: [DONE]`, usage in the last chunk), with switchable failure modes. It stands in for
  * Ollama, vLLM, llama.cpp or OpenAI in tests and benchmarks.
  */
-export type FakeMode = 'normal' | 'error500' | 'hang' | 'malformed' | 'drop' | 'hang-mid-stream';
+export type FakeMode = 'normal' | 'error500' | 'hang' | 'malformed' | 'drop' | 'hang-mid-stream' | 'after-done';
 
 export interface FakeRequestLog {
   body: { model: string; messages: Array<{ role: string; content: string }>; stream: boolean; max_tokens?: number };
@@ -75,6 +75,11 @@ export class FakeOpenAI {
     chunk({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
     chunk({ id: 'c1', object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: 7, completion_tokens: this.tokens, total_tokens: 7 + this.tokens } });
     res.write('data: [DONE]\n\n');
+    if (this.mode === 'after-done') {
+      // Not the protocol: text after the end. A client must have stopped reading at [DONE].
+      await new Promise((r) => setTimeout(r, this.tokenDelayMs));
+      chunk({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: 'after the end' }, finish_reason: null }] });
+    }
     finished = true;
     res.end();
   }
