@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConversationListResponse, ConversationResponse, ConversationView, GrantResponse } from '../../shared/api.ts';
 import type { ChatStreamEvent } from '../../shared/events.ts';
-import { query } from '../db/pool.ts';
+import { query, withTransaction } from '../db/pool.ts';
 import { enrollUser, errorCode, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
 import { FakeOpenAI } from '../test/fakeOpenAI.ts';
 
@@ -120,6 +120,30 @@ describe('conversations', () => {
       expect(await response.text()).toContain('"type":"done"');
     } finally {
       fake.tokens = 20;
+      fake.tokenDelayMs = 5;
+    }
+  });
+
+  it('sends the text that came while the conversation was being stored, first and whole', async () => {
+    const conversation = await newConversation(amy.client, 'upstream');
+    fake.tokenDelayMs = 1;
+    // Holding the conversation's row keeps the answer's rows from being written (their key check
+    // waits for it), while the model's answer is already arriving.
+    const answered = withTransaction(node.deps.pool, async (locker) => {
+      await locker.query('SELECT 1 FROM conversation WHERE id = $1 FOR UPDATE', [conversation.id]);
+      const result = stream(amy.client, `/api/conversations/${conversation.id}/messages`, { content: 'a quick one', model: 'upstream' });
+      await expect.poll(() => fake.requests.at(-1)?.body.messages.at(-1)?.content).toBe('a quick one');
+      await new Promise((resolve) => setTimeout(resolve, 150)); // twenty tokens, a millisecond apart, arrive meanwhile
+      return { result }; // not awaited here: the answer can end only once the row is let go
+    });
+    try {
+      const result = await (await answered).result;
+      expect(result.events[0]).toMatchObject({ type: 'start' });
+      const text = result.events.flatMap((e) => (e.type === 'delta' ? [e.text] : [])).join('');
+      expect(text).toBe(Array.from({ length: 20 }, (_, i) => `tok${i} `).join(''));
+      const stored = (await amy.client.get<ConversationResponse>(`/api/conversations/${conversation.id}`)).body.messages;
+      expect(stored.at(-1)!.content).toBe(text);
+    } finally {
       fake.tokenDelayMs = 5;
     }
   });
