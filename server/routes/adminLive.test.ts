@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdminGrantListResponse, AdminSessionListResponse, GrantResponse, SessionResponse } from '../../shared/api.ts';
 import type { AuditListResponse } from '../../shared/audit.ts';
 import { WS_CLOSE } from '../../shared/events.ts';
-import { enrollUser, errorCode, signIn, startTestNode, TestClient, type TestNode } from '../test/harness.ts';
-import { expireStepUp, sessionIdOf, stepUp } from '../test/stepUpHelpers.ts';
+import { enrollUser, errorCode, expireStepUp, sessionIdOf, signIn, startTestNode, stepUpWith, TestClient, type TestNode } from '../test/harness.ts';
 import { TestSocket } from '../test/wsClient.ts';
 
 let node: TestNode;
@@ -126,7 +125,7 @@ describe('ending a session', () => {
     expect(refused.status).toBe(403);
     expect(errorCode(refused)).toBe('STEP_UP_REQUIRED');
     expect((await desk.get<SessionResponse>('/api/session')).body.signedIn).toBe(true);
-    await stepUp(admin.client, admin.authenticator);
+    await stepUpWith(admin.client, admin.authenticator);
 
     const bad = await admin.client.request('DELETE', '/api/admin/sessions/not-a-handle');
     expect(bad.status).toBe(400);
@@ -154,7 +153,7 @@ describe('live grants', () => {
     expect(refused.status).toBe(403);
     expect(errorCode(refused)).toBe('STEP_UP_REQUIRED');
     expect((await desk.get<GrantResponse>('/api/grants/current')).body.grant?.id).toBe(grantId);
-    await stepUp(admin.client, admin.authenticator);
+    await stepUpWith(admin.client, admin.authenticator);
     expect((await admin.client.request('DELETE', `/api/admin/grants/${grantId}`)).status).toBe(204);
     expect((await desk.get<GrantResponse>('/api/grants/current')).body.grant).toBeNull();
   });

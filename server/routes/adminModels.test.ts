@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdminModelListResponse, AdminModelView, GrantResponse, ModelListResponse, ModelTestResult } from '../../shared/api.ts';
 import type { AuditListResponse } from '../../shared/audit.ts';
-import { enrollUser, errorCode, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
+import { enrollUser, errorCode, expireStepUp, startTestNode, stepUpWith, type TestClient, type TestNode } from '../test/harness.ts';
 import { freePort } from '../test/env.ts';
 import { FakeOpenAI } from '../test/fakeOpenAI.ts';
 import { TestSocket } from '../test/wsClient.ts';
-import { expireStepUp, stepUp } from '../test/stepUpHelpers.ts';
 
 let node: TestNode;
 let fake: FakeOpenAI;
@@ -166,7 +165,7 @@ describe('the model catalog for admins', () => {
     }
     expect((await admin.client.get<AdminModelListResponse>('/api/admin/models')).body.models.find((m) => m.id === 'demo-standard')!.enabled).toBe(true);
     expect((await admin.client.get<AdminModelListResponse>('/api/admin/models')).body.models.map((m) => m.id)).not.toContain('late');
-    await stepUp(admin.client, admin.authenticator);
+    await stepUpWith(admin.client, admin.authenticator);
     expect((await admin.client.post('/api/admin/models', upstream('late'))).status).toBe(201);
   });
 });
