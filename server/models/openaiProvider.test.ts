@@ -102,6 +102,15 @@ describe('OpenAI-compatible streaming provider', () => {
     expect(text).toBe('tok0 tok1 tok2 ');
   });
 
+  it('refuses a line that never ends, and closes the connection, instead of holding it all in memory', async () => {
+    fake.mode = 'endless-line';
+    const { error, text } = await failedAnswer();
+    expect(error.code).toBe('MODEL_BAD_RESPONSE');
+    expect(text).toBe('');
+    // The model server is cut off after about 1 MiB of its 8 MiB line.
+    await expect.poll(() => fake.requests.at(-1)!.closedEarlyAt).not.toBeNull();
+  });
+
   it('reports a connection dropped mid-answer, after the text that came before it', async () => {
     fake.mode = 'drop';
     const { error, text } = await failedAnswer();

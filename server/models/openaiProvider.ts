@@ -9,6 +9,9 @@ interface ChunkJSON {
   usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } | null;
 }
 
+/** Longest SSE line taken from a model server: a chunk holds a few tokens, so 1 MiB is far above any real one, and memory stays bounded. */
+const MAX_LINE_CHARS = 1024 * 1024;
+
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET']);
 
 function errorCode(error: unknown): string | undefined {
@@ -153,6 +156,10 @@ export function streamOpenAI(model: ModelRow, { messages, maxTokens, signal, tim
           }
         }
         if (arrived) onText(arrived);
+        if (buffer.length > MAX_LINE_CHARS) {
+          settle(new ProviderError('MODEL_BAD_RESPONSE', 'The model server sent a response Argus could not read (a line longer than 1 MiB).'));
+          answer.destroy();
+        }
       };
       answer.on('end', () => {
         if (finishReason) settle({ finishReason, usage });

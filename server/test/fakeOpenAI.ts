@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
  * `data: [DONE]`, usage in the last chunk), with switchable failure modes. It stands in for
  * Ollama, vLLM, llama.cpp or OpenAI in tests and benchmarks.
  */
-export type FakeMode = 'normal' | 'error500' | 'hang' | 'malformed' | 'drop' | 'hang-mid-stream' | 'after-done';
+export type FakeMode = 'normal' | 'error500' | 'hang' | 'malformed' | 'drop' | 'hang-mid-stream' | 'after-done' | 'endless-line';
 
 export interface FakeRequestLog {
   body: { model: string; messages: Array<{ role: string; content: string }>; stream: boolean; max_tokens?: number };
@@ -58,6 +58,17 @@ export class FakeOpenAI {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     const chunk = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
     chunk({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { role: 'assistant' }, finish_reason: null }] });
+    if (this.mode === 'endless-line') {
+      // One SSE line that never ends: 64 KiB at a time, up to 8 MiB, unless the client hangs up first.
+      res.write('data: {"choices":[{"index":0,"delta":{"content":"');
+      for (let sent = 0; sent < 8 * 1024 * 1024 && !res.destroyed; sent += 65_536) {
+        res.write('a'.repeat(65_536));
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      if (!res.destroyed) res.end('"}}]}\n\n');
+      finished = !res.destroyed;
+      return;
+    }
     for (let i = 0; i < this.tokens; i += 1) {
       if (res.destroyed) return;
       await new Promise((r) => setTimeout(r, this.tokenDelayMs));
