@@ -63,6 +63,13 @@ describe('OpenAI-compatible streaming provider', () => {
     expect(request.authorization).toBe('Bearer sk-test-123');
   });
 
+  it('reads CRLF line ends as it reads LF ones', async () => {
+    fake.mode = 'crlf';
+    const { pieces, completion } = await collect();
+    expect(pieces.join('')).toBe(Array.from({ length: 20 }, (_, i) => `tok${i} `).join(''));
+    expect(completion).toEqual({ finishReason: 'stop', usage: { promptTokens: 7, completionTokens: 20 } });
+  });
+
   it('hands over nothing that comes after [DONE]', async () => {
     fake.mode = 'after-done';
     const { pieces, completion } = await collect();

@@ -127,7 +127,7 @@ export function streamOpenAI(model: ModelRow, { messages, maxTokens, signal, tim
         let arrived = '';
         let newline: number;
         while ((newline = buffer.indexOf('\n')) >= 0) {
-          const line = buffer.charCodeAt(newline - 1) === 13 ? buffer.slice(0, newline - 1) : buffer.slice(0, newline);
+          const line = buffer.slice(0, newline); // a CR before the LF goes with trim() below
           buffer = buffer.slice(newline + 1);
           if (!line.startsWith('data:')) continue; // comments, event names, blank separators
           const data = line.slice(5).trim();

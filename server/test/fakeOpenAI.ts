@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
  * `data: [DONE]`, usage in the last chunk), with switchable failure modes. It stands in for
  * Ollama, vLLM, llama.cpp or OpenAI in tests and benchmarks.
  */
-export type FakeMode = 'normal' | 'error500' | 'hang' | 'malformed' | 'drop' | 'hang-mid-stream' | 'after-done' | 'endless-line';
+export type FakeMode = 'normal' | 'error500' | 'hang' | 'malformed' | 'drop' | 'hang-mid-stream' | 'after-done' | 'endless-line' | 'crlf';
 
 export interface FakeRequestLog {
   body: { model: string; messages: Array<{ role: string; content: string }>; stream: boolean; max_tokens?: number };
@@ -56,7 +56,9 @@ export class FakeOpenAI {
     }
     if (this.mode === 'hang') return; // never answers
     res.writeHead(200, { 'content-type': 'text/event-stream' });
-    const chunk = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
+    // SSE allows CRLF line ends as well as LF; some servers and proxies send them.
+    const eol = this.mode === 'crlf' ? '\r\n' : '\n';
+    const chunk = (data: unknown) => res.write(`data: ${JSON.stringify(data)}${eol}${eol}`);
     chunk({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { role: 'assistant' }, finish_reason: null }] });
     if (this.mode === 'endless-line') {
       // One SSE line that never ends: 64 KiB at a time, up to 8 MiB, unless the client hangs up first.
@@ -85,7 +87,7 @@ export class FakeOpenAI {
     }
     chunk({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
     chunk({ id: 'c1', object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: 7, completion_tokens: this.tokens, total_tokens: 7 + this.tokens } });
-    res.write('data: [DONE]\n\n');
+    res.write(`data: [DONE]${eol}${eol}`);
     if (this.mode === 'after-done') {
       // Not the protocol: text after the end. A client must have stopped reading at [DONE].
       await new Promise((r) => setTimeout(r, this.tokenDelayMs));
