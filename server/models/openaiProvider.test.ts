@@ -109,6 +109,20 @@ describe('OpenAI-compatible streaming provider', () => {
     expect(text).toBe('tok0 tok1 tok2 ');
   });
 
+  it('reports a chunk that is JSON but not an object (null, a number) as MODEL_BAD_RESPONSE', async () => {
+    fake.mode = 'malformed';
+    try {
+      for (const line of ['data: null', 'data: 5', 'data: "text"']) {
+        fake.malformedLine = line;
+        const { error, text } = await failedAnswer();
+        expect(error.code, line).toBe('MODEL_BAD_RESPONSE');
+        expect(text, line).toBe('tok0 tok1 tok2 ');
+      }
+    } finally {
+      fake.malformedLine = 'data: {"choices": [ this is not json';
+    }
+  });
+
   it('refuses a line that never ends, and closes the connection, instead of holding it all in memory', async () => {
     fake.mode = 'endless-line';
     const { error, text } = await failedAnswer();

@@ -137,12 +137,16 @@ export function streamOpenAI(model: ModelRow, { messages, maxTokens, signal, tim
             settle({ finishReason: finishReason ?? 'stop', usage });
             return;
           }
-          let chunk: ChunkJSON;
+          let chunk: ChunkJSON | null = null;
           try {
-            chunk = JSON.parse(data) as ChunkJSON;
-          } catch (error) {
+            const parsed: unknown = JSON.parse(data);
+            if (typeof parsed === 'object' && parsed !== null) chunk = parsed as ChunkJSON;
+          } catch {
+            // reported below, as any chunk that is not a JSON object is
+          }
+          if (!chunk) {
             if (arrived) onText(arrived); // keep what came before the bad chunk
-            settle(new ProviderError('MODEL_BAD_RESPONSE', 'The model server sent a response Argus could not read.', { cause: error }));
+            settle(new ProviderError('MODEL_BAD_RESPONSE', 'The model server sent a response Argus could not read.'));
             answer.destroy();
             return;
           }

@@ -19,6 +19,8 @@ export class FakeOpenAI {
   mode: FakeMode = 'normal';
   tokens = 20;
   tokenDelayMs = 5;
+  /** The line that 'malformed' sends in place of the fourth token. */
+  malformedLine = 'data: {"choices": [ this is not json';
   readonly requests: FakeRequestLog[] = [];
   /** Off for benchmarks, whose hundreds of thousands of requests no one reads back. */
   keepRequestLog = true;
@@ -75,7 +77,7 @@ export class FakeOpenAI {
       if (res.destroyed) return;
       await new Promise((r) => setTimeout(r, this.tokenDelayMs));
       if (this.mode === 'malformed' && i === 3) {
-        res.write('data: {"choices": [ this is not json\n\n');
+        res.write(`${this.malformedLine}\n\n`);
         continue;
       }
       if (this.mode === 'drop' && i === 3) {
