@@ -168,11 +168,13 @@ function benchChild(script: string, execArgv: string[], env: NodeJS.ProcessEnv) 
     if (message) child.send(message);
     return reply;
   };
+  /** CPU time since the last 'measure-cpu', in ms. */
+  const cpuMs = async () => ((await ask('report')).report as { cpuMs: number }).cpuMs;
   const stop = async () => {
     child.send('stop');
     await new Promise((resolve) => child.once('exit', resolve));
   };
-  return { ask, stop };
+  return { ask, cpuMs, stop };
 }
 
 const upstream = benchChild('./upstreamNode.ts', [], { TOKENS: String(TOKENS), TOKEN_DELAY_MS: String(TOKEN_DELAY_MS) });
@@ -234,12 +236,12 @@ try {
         d = await cell(direct);
         await bareProxy?.ask('measure-cpu');
         f = FLOOR ? await cell(viaBareProxy) : null;
-        if (bareProxy) floorCpuMs = ((await bareProxy.ask('report')).report as { cpuMs: number }).cpuMs;
+        if (bareProxy) floorCpuMs = await bareProxy.cpuMs();
         await argus.ask('measure-cpu');
         a = await cell(viaArgus);
       }
-      const { cpuMs } = (await argus.ask('report')).report as { cpuMs: number };
-      if (mode === 'paired' && bareProxy) floorCpuMs = ((await bareProxy.ask('report')).report as { cpuMs: number }).cpuMs;
+      const cpuMs = await argus.cpuMs();
+      if (mode === 'paired' && bareProxy) floorCpuMs = await bareProxy.cpuMs();
       const ttft = (r: Cell, q: number) => percentile(r.samples.map((s) => s.ttft), q);
       const total = (r: Cell, q: number) => percentile(r.samples.map((s) => s.total), q);
       console.log(

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelRow } from '../db/models.ts';
 import { freePort } from '../test/env.ts';
 import { FakeOpenAI } from '../test/fakeOpenAI.ts';
-import { ProviderError } from './providers.ts';
+import { ProviderError, type CompletionRequest } from './providers.ts';
 import { streamOpenAI } from './openaiProvider.ts';
 
 let fake: FakeOpenAI;
@@ -29,19 +29,37 @@ const model = (): ModelRow => ({
   updated_at: new Date(),
 });
 
-async function collect(options: { timeoutMs?: number; signal?: AbortSignal } = {}) {
+/** Starts a completion with the tests' defaults, any of them overridden; `pieces` fills as text arrives. */
+function ask(overrides: Partial<CompletionRequest> = {}, target: ModelRow = model()) {
   const pieces: string[] = [];
-  const completion = await streamOpenAI(model(), {
+  const answer = streamOpenAI(target, {
     messages: [{ role: 'user', content: 'hello' }],
     maxTokens: 64,
-    signal: options.signal ?? new AbortController().signal,
-    timeoutMs: options.timeoutMs ?? 2_000,
+    signal: new AbortController().signal,
+    timeoutMs: 2_000,
     onText: (piece) => pieces.push(piece),
+    ...overrides,
   });
-  return { pieces, completion };
+  return { pieces, answer };
 }
 
-const ignore = () => undefined;
+async function collect(overrides: Partial<CompletionRequest> = {}) {
+  const { pieces, answer } = ask(overrides);
+  return { pieces, completion: await answer };
+}
+
+/** Runs `check` while the model server sends a long, slow answer (200 tokens, 10 ms apart). */
+async function withLongAnswer(check: () => Promise<void>): Promise<void> {
+  fake.mode = 'normal';
+  fake.tokens = 200;
+  fake.tokenDelayMs = 10;
+  try {
+    await check();
+  } finally {
+    fake.tokens = 20;
+    fake.tokenDelayMs = 5;
+  }
+}
 
 async function failure(promise: Promise<unknown>): Promise<ProviderError> {
   const error = await promise.then(
@@ -97,8 +115,7 @@ describe('OpenAI-compatible streaming provider', () => {
 
   /** The answer's failure, and the text handed over before it. */
   async function failedAnswer() {
-    const pieces: string[] = [];
-    const answer = streamOpenAI(model(), { messages: [{ role: 'user', content: 'x' }], maxTokens: 64, signal: new AbortController().signal, timeoutMs: 2_000, onText: (piece) => pieces.push(piece) });
+    const { pieces, answer } = ask();
     return { error: await failure(answer), text: pieces.join('') };
   }
 
@@ -140,44 +157,28 @@ describe('OpenAI-compatible streaming provider', () => {
     expect(text).toBe('tok0 tok1 tok2 ');
   });
 
-  it('fails, and closes the model server\'s connection, when the text cannot be taken', async () => {
-    fake.mode = 'normal';
-    fake.tokens = 200;
-    fake.tokenDelayMs = 10;
-    try {
+  it('fails, and closes the model server\'s connection, when the text cannot be taken', () =>
+    withLongAnswer(async () => {
       const refusal = new Error('the client went away');
-      const answer = streamOpenAI(model(), {
-        messages: [{ role: 'user', content: 'x' }],
-        maxTokens: 500,
-        signal: new AbortController().signal,
-        timeoutMs: 2_000,
+      const { answer } = ask({
         onText: () => {
           throw refusal;
         },
       });
       await expect(answer).rejects.toBe(refusal);
       await expect.poll(() => fake.requests.at(-1)!.closedEarlyAt).not.toBeNull();
-    } finally {
-      fake.tokens = 20;
-      fake.tokenDelayMs = 5;
-    }
-  });
+    }));
 
   it('reports an unreachable server as MODEL_UNREACHABLE', async () => {
     // A port nothing listens on.
     const dead = { ...model(), base_url: `http://127.0.0.1:${await freePort()}/v1` };
-    const answer = streamOpenAI(dead, { messages: [{ role: 'user', content: 'x' }], maxTokens: 5, signal: new AbortController().signal, timeoutMs: 2_000, onText: ignore });
-    expect((await failure(answer)).code).toBe('MODEL_UNREACHABLE');
+    expect((await failure(ask({}, dead).answer)).code).toBe('MODEL_UNREACHABLE');
   });
 
-  it('propagates a client abort upstream: the model server sees the connection close', async () => {
-    fake.mode = 'normal';
-    fake.tokens = 200;
-    fake.tokenDelayMs = 10;
-    try {
+  it('propagates a client abort upstream: the model server sees the connection close', () =>
+    withLongAnswer(async () => {
       const controller = new AbortController();
-      const pieces: string[] = [];
-      const answer = streamOpenAI(model(), { messages: [{ role: 'user', content: 'x' }], maxTokens: 500, signal: controller.signal, timeoutMs: 2_000, onText: (piece) => pieces.push(piece) });
+      const { pieces, answer } = ask({ signal: controller.signal });
       await expect.poll(() => pieces.length).toBeGreaterThanOrEqual(2);
       controller.abort();
       const aborted = pieces.length;
@@ -187,16 +188,12 @@ describe('OpenAI-compatible streaming provider', () => {
       expect(pieces).toHaveLength(aborted);
       expect(pieces.join('')).not.toContain('tok199');
       await expect.poll(() => fake.requests.at(-1)!.closedEarlyAt).not.toBeNull();
-    } finally {
-      fake.tokens = 20;
-      fake.tokenDelayMs = 5;
-    }
-  });
+    }));
 
   it('propagates an abort that comes before the model server has answered at all', async () => {
     fake.mode = 'hang';
     const controller = new AbortController();
-    const answer = streamOpenAI(model(), { messages: [{ role: 'user', content: 'x' }], maxTokens: 5, signal: controller.signal, timeoutMs: 60_000, onText: ignore });
+    const { answer } = ask({ messages: [{ role: 'user', content: 'x' }], signal: controller.signal, timeoutMs: 60_000 });
     await expect.poll(() => fake.requests.length > 0 && fake.requests.at(-1)!.body.messages[0]!.content === 'x').toBe(true);
     controller.abort();
     expect(await answer).toEqual({ finishReason: 'stop', usage: null });
