@@ -53,14 +53,14 @@ export async function getConversation(db: Queryable, userId: string, id: string)
   return rows[0] ?? null;
 }
 
-export async function listConversations(db: Queryable, userId: string, after: { updatedAt: string; id: string } | undefined, limit: number): Promise<ConversationRow[]> {
+export async function listConversations(db: Queryable, userId: string, after: { at: string; id: string } | undefined, limit: number): Promise<ConversationRow[]> {
   const { rows } = await query<ConversationRow>(
     db,
     'conversation_list',
     `SELECT ${CONVERSATION} FROM conversation
      WHERE user_id = $1::uuid AND ($2::timestamptz IS NULL OR (updated_at, id) < ($2::timestamptz, $3::uuid))
      ORDER BY updated_at DESC, id DESC LIMIT $4::int`,
-    [userId, after?.updatedAt ?? null, after?.id ?? null, limit],
+    [userId, after?.at ?? null, after?.id ?? null, limit],
   );
   return rows;
 }

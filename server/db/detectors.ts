@@ -96,7 +96,7 @@ export async function getLiveDetectorsForUser(db: Queryable, userId: string): Pr
 }
 
 /** Every live detector, a keyset page ordered by creation. */
-export async function listLiveDetectors(db: Queryable, filter: { after?: { createdAt: string; id: string } | undefined; limit: number }): Promise<DetectorRow[]> {
+export async function listLiveDetectors(db: Queryable, filter: { after?: { at: string; id: string } | undefined; limit: number }): Promise<DetectorRow[]> {
   const { rows } = await query<DetectorRow>(
     db,
     'detectors_list',
@@ -105,7 +105,7 @@ export async function listLiveDetectors(db: Queryable, filter: { after?: { creat
        AND ($1::timestamptz IS NULL OR (d.created_at, d.id) > ($1::timestamptz, $2::uuid))
      ORDER BY d.created_at, d.id
      LIMIT $3::int`,
-    [filter.after?.createdAt ?? null, filter.after?.id ?? null, filter.limit],
+    [filter.after?.at ?? null, filter.after?.id ?? null, filter.limit],
   );
   return rows;
 }

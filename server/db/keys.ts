@@ -172,7 +172,7 @@ export interface KeyFilter {
   userId?: string | undefined;
   status?: KeyStatus | undefined;
   /** Keyset cursor: created_at and id of the last row of the previous page. */
-  after?: { createdAt: string; id: string } | undefined;
+  after?: { at: string; id: string } | undefined;
   limit: number;
 }
 
@@ -187,7 +187,7 @@ export async function listKeys(db: Queryable, filter: KeyFilter): Promise<KeyRow
        AND ($6::uuid IS NULL OR k.id = $6::uuid)
      ORDER BY k.created_at, k.id
      LIMIT $5::int`,
-    [filter.userId ?? null, filter.status ?? null, filter.after?.createdAt ?? null, filter.after?.id ?? null, filter.limit, filter.id ?? null],
+    [filter.userId ?? null, filter.status ?? null, filter.after?.at ?? null, filter.after?.id ?? null, filter.limit, filter.id ?? null],
   );
   return rows;
 }

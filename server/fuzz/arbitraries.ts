@@ -220,6 +220,68 @@ function encodeURIComponentSafe(value: string): string {
 
 type JsonSchema = { [key: string]: unknown };
 
+const pad = (n: number, width: number) => String(n).padStart(width, '0');
+
+/**
+ * Timestamps at and past the edges of what Postgres's timestamptz stores: years 0 and
+ * 294277, six-digit and signed years, offsets beyond ±15:59, days a month does not have.
+ * JavaScript's Date.parse (and zod's datetime pattern) accept many of them.
+ */
+export const edgeTimestamp: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom(
+    '0000-01-01T00:00:00Z',
+    '0001-01-01T00:00:00Z',
+    '0001-01-01T00:00:00+15:59',
+    '9999-12-31T23:59:59.999999-15:59',
+    '294276-12-31T23:59:59Z',
+    '294277-01-01T00:00:00Z',
+    '+275760-09-13T00:00:00.000Z',
+    '-271821-04-20T00:00:00.000Z',
+    '-000001-01-01T00:00:00Z',
+    '2024-01-01T00:00:00-23:59',
+    '2024-01-01T00:00:00+16:00',
+    '2024-02-30T00:00:00Z',
+    '2023-02-29T00:00:00Z',
+    '2024-12-31T23:59:60Z',
+    '2024-01-01T24:00:00Z',
+    '2024-01-01T00:00:00.1234567890123Z',
+    '1',
+    '0',
+  ),
+  fc
+    .record({
+      year: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 9_998, max: 10_001 }), fc.integer({ min: 0, max: 294_277 })),
+      month: fc.integer({ min: 0, max: 13 }),
+      day: fc.integer({ min: 0, max: 32 }),
+      offsetHours: fc.integer({ min: 0, max: 24 }),
+      offsetMinutes: fc.constantFrom(0, 30, 59, 60),
+      sign: fc.constantFrom('+', '-'),
+    })
+    .map(({ year, month, day, offsetHours, offsetMinutes, sign }) =>
+      `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T12:00:00${sign}${pad(offsetHours, 2)}:${pad(offsetMinutes, 2)}`,
+    ),
+);
+
+const b64url = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
+
+/**
+ * Keyset cursors as a client could forge them: well-formed base64url whose decoded text holds
+ * an edge timestamp, a NUL, a lone surrogate, an extra field or a name no user can have.
+ */
+export const hostileCursor: fc.Arbitrary<string> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(edgeTimestamp, fc.oneof({ weight: 3, arbitrary: fc.uuid().map(String) }, { weight: 1, arbitrary: hostileString }))
+      .map(([at, id]) => b64url(`${at}|${id}`)),
+  },
+  fc
+    .tuple(fc.date({ noInvalidDate: true, min: new Date('2000-01-01'), max: new Date('2100-01-01') }), fc.uuid(), fc.constantFrom('\u0000', '|x', '\uD800', ''))
+    .map(([date, id, extra]) => b64url(`${date.toISOString()}|${id}${extra}`)),
+  hostileString.map((text) => b64url(text.replace(/[\uD800-\uDFFF]/g, '\uFFFD'))),
+  fc.constantFrom('AA', '_w', '', b64url('a\u0000b'), b64url('\uFFFD'), '-_-_', 'A'.repeat(200)),
+);
+
 /** Characters that storage, logging and rendering handle worst; mixed into otherwise valid text. */
 const AWKWARD_CHARACTERS = ['\u0000', '\uD800', '\uDFFF', '\u202E', '\uFEFF', '\u2028', "'", '"', '\\', '%', '🔑'];
 
@@ -252,15 +314,16 @@ export function validButHostile(schema: unknown): fc.Arbitrary<unknown> {
       const min = typeof node.minLength === 'number' ? node.minLength : 0;
       if (node.format === 'uuid') return fc.uuid().map(String);
       if (node.format === 'uri') return fc.oneof(fc.webUrl(), fc.constantFrom('http://127.0.0.1:1/', 'http://[::1]:9/v1', 'https://example.invalid/'));
-      if (node.format === 'date-time') return fc.date({ noInvalidDate: true }).map((date) => date.toISOString());
+      if (node.format === 'date-time') return fc.oneof(fc.date({ noInvalidDate: true }).map((date) => date.toISOString()), edgeTimestamp);
+      if (node.format === 'keyset-cursor') return hostileCursor;
       if (typeof node.pattern === 'string') {
         return fc.stringMatching(new RegExp(node.pattern)).filter((s) => s.length >= min && s.length <= max);
       }
       return fitted(min, max);
     }
     case 'integer': {
-      const min = typeof node.minimum === 'number' ? node.minimum : Number.MIN_SAFE_INTEGER;
-      const max = typeof node.maximum === 'number' ? node.maximum : Number.MAX_SAFE_INTEGER;
+      const min = typeof node.minimum === 'number' ? node.minimum : typeof node.exclusiveMinimum === 'number' ? node.exclusiveMinimum + 1 : Number.MIN_SAFE_INTEGER;
+      const max = typeof node.maximum === 'number' ? node.maximum : typeof node.exclusiveMaximum === 'number' ? node.exclusiveMaximum - 1 : Number.MAX_SAFE_INTEGER;
       return fc.oneof(fc.constantFrom(min, max), fc.integer({ min: Math.max(min, -(2 ** 31)), max: Math.min(max, 2 ** 31) }));
     }
     case 'number':

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { API_ROUTES } from '../app.ts';
 import type { RouteSpec } from '../http/route.ts';
 import { enrollUser, signIn, startTestNode, stepUpWith, TEST_ORIGIN, type TestNode } from '../test/harness.ts';
-import { contentType, fuzzRuns, hostileHeaders, hostileJson, hostilePathSegment, hostileQuery, hostileRawBody, shapedObject, validButHostile } from './arbitraries.ts';
+import { contentType, edgeTimestamp, fuzzRuns, hostileCursor, hostileHeaders, hostileJson, hostilePathSegment, hostileQuery, hostileRawBody, shapedObject, validButHostile } from './arbitraries.ts';
 import { isStableError, leakIn, liftRateLimits, settledSnapshot, snapshotData, watchErrorLogs, type DataSnapshot } from './invariants.ts';
 
 /**
@@ -85,6 +85,21 @@ function validQuery(route: RouteSpec): fc.Arbitrary<string> {
   );
 }
 
+/**
+ * One date or cursor field of the query alone, at the edges of what Postgres stores (year 0,
+ * offsets past ±15:59, a cursor that decodes to NUL): alone, because the hostile values of the
+ * other fields would be refused first and hide a value that reaches the database. Null when
+ * the route takes no such field.
+ */
+function edgeQuery(route: RouteSpec): fc.Arbitrary<string> | null {
+  const properties = (jsonSchemaOf(route.query)?.properties ?? {}) as Record<string, { format?: string }>;
+  const fields = Object.entries(properties).filter(([, property]) => property.format === 'date-time' || property.format === 'keyset-cursor');
+  if (fields.length === 0) return null;
+  return fc
+    .constantFrom(...fields)
+    .chain(([name, property]) => (property.format === 'date-time' ? edgeTimestamp : hostileCursor).map((value) => `${name}=${encodeURIComponent(value)}`));
+}
+
 function requestFor(route: RouteSpec): fc.Arbitrary<FuzzRequest> {
   const paramNames = [...route.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!);
   const method = route.method.toUpperCase();
@@ -104,7 +119,12 @@ function requestFor(route: RouteSpec): fc.Arbitrary<FuzzRequest> {
     path: fc
       .tuple(...paramNames.map((name) => segmentFor(route, name)))
       .map((segments) => paramNames.reduce((path, name, i) => path.replace(`:${name}`, segments[i]!), route.path)),
-    query: fc.oneof(fc.constant(''), hostileQuery(fieldsOf(route.query)), validQuery(route)),
+    query: fc.oneof(
+      fc.constant(''),
+      hostileQuery(fieldsOf(route.query)),
+      validQuery(route),
+      ...[edgeQuery(route)].filter((edge) => edge !== null).map((edge) => ({ weight: 2, arbitrary: edge })),
+    ),
     body,
     contentType,
     headers: hostileHeaders,

@@ -11,7 +11,7 @@ import { changeUser } from '../users/changeUser.ts';
 import { createUserWithEnrollment } from '../users/createUser.ts';
 import { deleteUser } from '../users/deleteUser.ts';
 import { issueEnrollmentLink } from '../users/enrollmentLink.ts';
-import { createdAtCursor } from '../http/cursors.ts';
+import { timeIdCursor, usernameCursor } from '../http/cursors.ts';
 
 const ADMIN = ['admin'] as const;
 
@@ -27,15 +27,6 @@ function lastAdmin(): HttpError {
   return new HttpError(409, 'LAST_ADMIN', 'You cannot disable, demote or delete the last active admin.');
 }
 
-const cursor = {
-  encode: (value: string) => Buffer.from(value, 'utf8').toString('base64url'),
-  schema: z
-    .string()
-    .max(200)
-    .regex(/^[A-Za-z0-9_-]*$/, 'not a cursor')
-    .transform((value) => Buffer.from(value, 'base64url').toString('utf8')),
-};
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const adminRoutes = [
@@ -48,7 +39,7 @@ export const adminRoutes = [
       q: z.string().trim().max(100).optional(),
       role: z.enum(ROLES).optional(),
       status: z.enum(USER_STATUSES).optional(),
-      after: cursor.schema.optional(),
+      after: usernameCursor.schema.optional(),
       limit: z.coerce.number().int().min(1).max(100).default(50),
     }),
     async handler({ query, deps }) {
@@ -59,7 +50,7 @@ export const adminRoutes = [
       const last = page[page.length - 1];
       const body: UserListResponse = {
         users: page.map(toPublicUser),
-        nextCursor: rows.length > query.limit && last ? cursor.encode(last.username.toLowerCase()) : null,
+        nextCursor: rows.length > query.limit && last ? usernameCursor.encode(last.username) : null,
       };
       return { body };
     },
@@ -176,7 +167,7 @@ export const adminKeyRoutes = [
       // Any text: a name nobody has simply matches no keys.
       owner: z.string().trim().min(1).max(100).optional(),
       status: z.enum(KEY_STATUSES).optional(),
-      after: createdAtCursor.schema.optional(),
+      after: timeIdCursor.schema.optional(),
       limit: z.coerce.number().int().min(1).max(100).default(50),
     }),
     async handler({ query, deps }) {
@@ -189,7 +180,7 @@ export const adminKeyRoutes = [
       const rows = await listKeys(deps.pool, { ...query, id: query.key, userId: owner?.id ?? query.userId, limit: query.limit + 1 });
       const page = rows.slice(0, query.limit);
       const last = page[page.length - 1];
-      const body: KeyListResponse = { keys: page.map(toKeyView), nextCursor: rows.length > query.limit && last ? createdAtCursor.encode(last) : null };
+      const body: KeyListResponse = { keys: page.map(toKeyView), nextCursor: rows.length > query.limit && last ? timeIdCursor.encode(last.created_cursor, last.id) : null };
       return { body };
     },
   }),

@@ -6,13 +6,14 @@ import { verifyAuditChain } from '../audit/verify.ts';
 import { getAuditEvent, searchAuditEvents } from '../db/audit.ts';
 import { defineRoute } from '../http/route.ts';
 import { notFound } from '../http/errors.ts';
+import { IsoTimestamp } from '../http/timestamps.ts';
 
 const AUDIT_READERS = ['auditor', 'admin'] as const;
 
 /** The filters a search and an export share. */
 const auditSearch = {
-  from: z.iso.datetime({ offset: true }).max(64).optional(),
-  to: z.iso.datetime({ offset: true }).max(64).optional(),
+  from: IsoTimestamp.optional(),
+  to: IsoTimestamp.optional(),
   actor: z.string().min(1).max(100).optional(),
   action: z.string().min(1).max(64).optional(),
   target: z.string().min(1).max(512).optional(),

@@ -15,6 +15,7 @@ import {
   toMessageView,
   updateConversation,
 } from '../db/conversations.ts';
+import { timeIdCursor } from '../http/cursors.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import { defineRoute } from '../http/route.ts';
 import { enabledModel, MessageContent } from './chat.ts';
@@ -23,21 +24,6 @@ const IdParams = z.strictObject({ id: z.uuid('not a conversation id') });
 const Title = z.string().trim().min(1, 'Give the conversation a title.').max(CONVERSATION_TITLE_MAX);
 const ModelId = z.string().min(1).max(64);
 const NEW_TITLE = 'New conversation';
-
-const cursor = {
-  encode: (c: { updated_cursor: string; id: string }) => Buffer.from(`${c.updated_cursor}|${c.id}`).toString('base64url'),
-  schema: z
-    .string()
-    .max(200)
-    .transform((value, ctx) => {
-      const [updatedAt, id] = Buffer.from(value, 'base64url').toString('utf8').split('|');
-      if (!updatedAt || !id || Number.isNaN(Date.parse(updatedAt)) || !z.uuid().safeParse(id).success) {
-        ctx.addIssue({ code: 'custom', message: 'not a cursor' });
-        return z.NEVER;
-      }
-      return { updatedAt, id };
-    }),
-};
 
 /** A first message makes a better title than "New conversation". */
 function titleFrom(content: string): string {
@@ -56,12 +42,12 @@ export const conversationRoutes = [
     path: '/api/conversations',
     access: 'signed-in',
     summary: 'Your conversations, most recently used first.',
-    query: z.strictObject({ after: cursor.schema.optional(), limit: z.coerce.number().int().min(1).max(100).default(30) }),
+    query: z.strictObject({ after: timeIdCursor.schema.optional(), limit: z.coerce.number().int().min(1).max(100).default(30) }),
     async handler({ user, query, deps }) {
       const rows = await listConversations(deps.pool, user.id, query.after, query.limit + 1);
       const page = rows.slice(0, query.limit);
       const last = page[page.length - 1];
-      const body: ConversationListResponse = { conversations: page.map(toConversationView), nextCursor: rows.length > query.limit && last ? cursor.encode(last) : null };
+      const body: ConversationListResponse = { conversations: page.map(toConversationView), nextCursor: rows.length > query.limit && last ? timeIdCursor.encode(last.updated_cursor, last.id) : null };
       return { body };
     },
   }),

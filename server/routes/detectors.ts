@@ -7,7 +7,7 @@ import { detectorViews, revokeDetectorAs } from '../detector/manageDetectors.ts'
 import { issuePairingCode, pairDetector } from '../detector/pairing.ts';
 import { HttpError, notFound, rateLimited } from '../http/errors.ts';
 import { defineRoute } from '../http/route.ts';
-import { createdAtCursor } from '../http/cursors.ts';
+import { timeIdCursor } from '../http/cursors.ts';
 
 const DetectorParams = z.strictObject({ id: z.uuid('not a detector id') });
 
@@ -96,7 +96,7 @@ export const detectorRoutes = [
     access: ['admin'],
     summary: 'Every paired detector with online status and last seen (keyset pagination).',
     query: z.strictObject({
-      after: createdAtCursor.schema.optional(),
+      after: timeIdCursor.schema.optional(),
       limit: z.coerce.number().int().min(1).max(100).default(50),
     }),
     async handler({ query, deps }) {
@@ -105,7 +105,7 @@ export const detectorRoutes = [
       const last = page[page.length - 1];
       const body: DetectorListResponse = {
         detectors: await detectorViews(deps, page),
-        nextCursor: rows.length > query.limit && last ? createdAtCursor.encode(last) : null,
+        nextCursor: rows.length > query.limit && last ? timeIdCursor.encode(last.created_cursor, last.id) : null,
       };
       return { body };
     },
