@@ -111,9 +111,11 @@ async function run(argv: string[]): Promise<number> {
           console.error(`No user named "${username}".`);
           return 1;
         }
-        const link = await withTransaction(pool, (client) =>
-          issueEnrollmentLink(client, { config, userId: user.id, username: user.username, context: CLI_CONTEXT }),
-        );
+        const link = await withTransaction(pool, (client) => issueEnrollmentLink(client, { config, userId: user.id, context: CLI_CONTEXT }));
+        if (!link) {
+          console.error(`No user named "${username}".`);
+          return 1;
+        }
         printLink(user.username, link);
         return 0;
       });

@@ -102,6 +102,13 @@ export const streamsCut = new Counter({
   registers: [registry],
 });
 
+export const dbTransactionRetries = new Counter({
+  name: 'argus_db_transaction_retries_total',
+  help: 'Transactions run again after Postgres ended them as a deadlock victim (40P01) or a serialization failure (40001). Should stay at zero: every transaction takes its locks in one order (docs/locking.md).',
+  labelNames: ['code'] as const,
+  registers: [registry],
+});
+
 export const auditAppendDuration = new Histogram({
   name: 'argus_audit_append_duration_seconds',
   help: 'Time to append one event to the audit chain (lock, head, hash, insert).',

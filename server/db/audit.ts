@@ -80,6 +80,8 @@ export type UnchainedAuditEvent = Omit<AuditEventView, 'seq' | 'prevHash' | 'has
  * the head, computes the hash from the canonical JSON around the seq, inserts and NOTIFYs.
  * On a transaction's client the event commits with that transaction; on the pool it commits
  * by itself, and the lock is held only while the server runs the statement and its commit.
+ * Lock order (docs/locking.md): the chain lock is the last lock a transaction takes; after
+ * its first event a transaction locks no other row and inserts no row that references a user.
  */
 export async function appendAuditEvent(
   db: Queryable,

@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import type { Logger } from '../log.ts';
+import { dbTransactionRetries } from '../metrics.ts';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -16,6 +17,9 @@ export const PG_UNIQUE_VIOLATION = '23505';
 export const PG_FOREIGN_KEY_VIOLATION = '23503';
 /** Raised by our append-only trigger on audit_event. */
 export const PG_RAISE_EXCEPTION = 'P0001';
+/** 40001 serialization_failure and 40P01 deadlock_detected: the transaction may simply run again. */
+export const PG_SERIALIZATION_FAILURE = '40001';
+export const PG_DEADLOCK_DETECTED = '40P01';
 
 // Return bigint (int8) columns as strings is pg's default; we convert where a row is read.
 // timestamptz stays a Date.
@@ -66,19 +70,39 @@ export async function withClient<T>(pool: Pool, fn: (client: PoolClient) => Prom
   }
 }
 
-/** Runs fn in one transaction: committed if it resolves, rolled back if it throws. */
+/** How often a transaction runs in all when Postgres ends it as a deadlock victim or serialization failure. */
+const TRANSACTION_ATTEMPTS = 4;
+
+/**
+ * Runs fn in one transaction: committed if it resolves, rolled back if it throws. Every
+ * transaction takes its locks in one order (docs/locking.md), so a deadlock should not
+ * happen; if one does (or a serialization failure), the whole transaction runs again after a
+ * short random pause, a bounded number of times, instead of surfacing as a 500. So fn may run
+ * more than once: it must only touch the database (and compute), never Redis or the network.
+ */
 export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
-  return withClient(pool, async (client) => {
-    await client.query('BEGIN');
+  for (let attempt = 1; ; attempt += 1) {
     try {
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
+      return await withClient(pool, async (client) => {
+        await client.query('BEGIN');
+        try {
+          const result = await fn(client);
+          await client.query('COMMIT');
+          return result;
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      });
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
+      const code = pgErrorCode(error);
+      const retryable = code === PG_DEADLOCK_DETECTED || code === PG_SERIALIZATION_FAILURE;
+      if (!retryable || attempt >= TRANSACTION_ATTEMPTS) throw error;
+      dbTransactionRetries.inc({ code });
+      log?.warn({ code, attempt }, 'transaction retried after a lock conflict');
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
     }
-  });
+  }
 }
 
 /** A plain pg client for administrative work (creating databases in tests, migrations). */

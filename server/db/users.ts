@@ -60,9 +60,14 @@ export async function setPasswordHash(db: Queryable, userId: string, passwordHas
   ]);
 }
 
-/** Row-locks the user so concurrent changes to the same user (and the last-admin check) serialise. */
+/**
+ * Row-locks the user so concurrent changes to the same user (and the last-admin check)
+ * serialise. FOR NO KEY UPDATE, not FOR UPDATE: a row that only references the user (an
+ * enrollment's created_by, a key's owner) can still be inserted meanwhile, since its
+ * foreign-key check takes FOR KEY SHARE, which this does not block (docs/locking.md).
+ */
 export async function lockUser(db: Queryable, id: string): Promise<UserRow | null> {
-  const { rows } = await query<UserRow>(db, 'user_lock', `SELECT ${COLUMNS} FROM app_user WHERE id = $1::uuid FOR UPDATE`, [id]);
+  const { rows } = await query<UserRow>(db, 'user_lock', `SELECT ${COLUMNS} FROM app_user WHERE id = $1::uuid FOR NO KEY UPDATE`, [id]);
   return rows[0] ?? null;
 }
 
@@ -78,16 +83,23 @@ export async function updateUser(db: Queryable, id: string, change: { status?: U
 }
 
 /**
- * Active admins, with their rows locked so two concurrent demotions cannot each see
- * the other as the remaining admin.
+ * Locks a user together with every active admin, all in id order in one statement (as
+ * lockUser, FOR NO KEY UPDATE), so two concurrent demotions cannot each see the other as the
+ * remaining admin. One statement in id order, not admins first and then the user: every
+ * transaction locks user rows in id order (docs/locking.md), so one that locks this user and
+ * an admin (a key reassigned to the admin) cannot deadlock with this.
  */
-export async function lockActiveAdmins(db: Queryable): Promise<string[]> {
-  const { rows } = await query<{ id: string }>(
+export async function lockUserWithActiveAdmins(db: Queryable, id: string): Promise<{ user: UserRow | null; activeAdmins: string[] }> {
+  const { rows } = await query<UserRow>(
     db,
-    'user_lock_active_admins',
-    `SELECT id FROM app_user WHERE role = 'admin' AND status = 'active' ORDER BY id FOR UPDATE`,
+    'user_lock_with_active_admins',
+    `SELECT ${COLUMNS} FROM app_user WHERE id = $1::uuid OR (role = 'admin' AND status = 'active') ORDER BY id FOR NO KEY UPDATE`,
+    [id],
   );
-  return rows.map((r) => r.id);
+  return {
+    user: rows.find((row) => row.id === id) ?? null,
+    activeAdmins: rows.filter((row) => row.role === 'admin' && row.status === 'active').map((row) => row.id),
+  };
 }
 
 export interface UserFilter {

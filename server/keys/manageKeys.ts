@@ -5,7 +5,7 @@ import { lockUser } from '../db/users.ts';
 import type { GrantEndReason } from '../../shared/api.ts';
 import type { Deps } from '../deps.ts';
 
-export type KeyChangeFailure = 'not_found' | 'last_key' | 'reason_required' | 'no_change' | 'target_not_found';
+export type KeyChangeFailure = 'not_found' | 'last_key' | 'reason_required' | 'no_change' | 'target_not_found' | 'owner_moved';
 export type KeyChangeResult = { changed: true; key: KeyRow | null; sessionsEnded: number } | { changed: false; reason: KeyChangeFailure };
 
 interface KeyChange {
@@ -37,23 +37,36 @@ async function wouldRemoveLastActiveKey(client: PoolClient, key: KeyRow): Promis
  */
 type KeyDeps = Pick<Deps, 'pool' | 'sessions' | 'grants'>;
 
+/** How often a change starts again when the key changed owner between its first read and its lock. */
+const OWNER_MOVED_ATTEMPTS = 3;
+
 async function changeKey({ pool, sessions, grants }: KeyDeps, change: KeyChange): Promise<KeyChangeResult> {
-  const outcome = await withTransaction(pool, async (client) => {
-    const found = await getKeyById(client, change.keyId);
-    if (!found || (change.ownerId !== null && found.user_id !== change.ownerId)) return 'not_found' as const;
-    // Users first (in id order, when the change touches two), then the key: the same order
-    // everywhere, so concurrent changes cannot deadlock.
-    const users = [...new Set([found.user_id, change.otherUserId ?? found.user_id])].sort();
-    for (const userId of users) await lockUser(client, userId);
-    const key = await getKeyById(client, change.keyId, true);
-    if (!key) return 'not_found' as const;
-    return change.apply(client, key);
-  });
+  const attempt = () =>
+    withTransaction(pool, async (client) => {
+      const found = await getKeyById(client, change.keyId);
+      if (!found || (change.ownerId !== null && found.user_id !== change.ownerId)) return 'not_found' as const;
+      // Users first (in id order, when the change touches two), then the key: the same order
+      // everywhere, so concurrent changes cannot deadlock (docs/locking.md).
+      const users = [...new Set([found.user_id, change.otherUserId ?? found.user_id])].sort();
+      for (const userId of users) await lockUser(client, userId);
+      const key = await getKeyById(client, change.keyId, true);
+      if (!key || (change.ownerId !== null && key.user_id !== change.ownerId)) return 'not_found' as const;
+      // Reassigned between the first read and the lock: its new owner is not locked, so start again.
+      if (!users.includes(key.user_id)) return 'owner_moved' as const;
+      const applied = await change.apply(client, key);
+      if (typeof applied === 'string') return applied;
+      // The key as this change left it, read before commit: a delete racing in after the
+      // commit cannot take it from under the answer (null only when the change deleted it).
+      return { ...applied, key: await getKeyById(client, change.keyId) };
+    });
+  let outcome = await attempt();
+  // Still moving after a few tries (another admin keeps reassigning it): 'owner_moved', a 409.
+  for (let tries = 1; outcome === 'owner_moved' && tries < OWNER_MOVED_ATTEMPTS; tries += 1) outcome = await attempt();
   if (typeof outcome === 'string') return { changed: false, reason: outcome };
   // Grants first: access ends before anything else (DESIGN.md invariant 2).
   if (outcome.endSessions) await grants.endForKey(change.keyId, change.grantEndReason, change.context);
   const sessionsEnded = outcome.endSessions ? await sessions.destroyAllForKey(change.keyId, change.exceptSessionId ?? null) : 0;
-  return { changed: true, key: await getKeyById(pool, change.keyId), sessionsEnded };
+  return { changed: true, key: outcome.key, sessionsEnded };
 }
 
 const target = (key: KeyRow) => ({ type: 'security_key', id: key.id });

@@ -1,6 +1,6 @@
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { HidDeviceInfo } from '../../shared/api.ts';
-import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
+import { recordAuditEvent, type AuditContext, type AuditInput } from '../audit/record.ts';
 import { insertKey, isSynced, type KeyRow } from '../db/keys.ts';
 import { PG_UNIQUE_VIOLATION, pgErrorCode, withTransaction, type PoolClient } from '../db/pool.ts';
 import type { Deps } from '../deps.ts';
@@ -9,13 +9,13 @@ import { verifyRegistration, type VerificationFailure } from '../webauthn/ceremo
 
 export type RegistrationFailure = VerificationFailure | 'already_registered' | 'synced_not_allowed';
 
-export type RegistrationResult<T> = { registered: true; key: KeyRow; value: T } | { registered: false; reason: RegistrationFailure };
+export type RegistrationResult = { registered: true; key: KeyRow } | { registered: false; reason: RegistrationFailure };
 
 /**
  * Verifies a registration response against this session's single-use challenge and stores
  * the new key for the user, audited in the same transaction as the caller's own change.
  */
-export async function registerKey<T>(
+export async function registerKey(
   { pool, config, challenges }: Pick<Deps, 'pool' | 'config' | 'challenges'>,
   {
     sessionId,
@@ -32,9 +32,13 @@ export async function registerKey<T>(
     nickname: string | undefined;
     hid: HidDeviceInfo | undefined;
     context: AuditContext;
-    onRegistered: (client: PoolClient, key: KeyRow) => Promise<T>;
+    /**
+     * The caller's own change, made with the key's row: answers the audit events that record
+     * it, appended after key.registered once every row is written (docs/locking.md).
+     */
+    onRegistered?: (client: PoolClient, key: KeyRow) => Promise<AuditInput[]>;
   },
-): Promise<RegistrationResult<T>> {
+): Promise<RegistrationResult> {
   const expectedChallenge = await challenges.consume(sessionId, 'register');
   const verification = expectedChallenge
     ? await verifyRegistration({ config, response, expectedChallenge })
@@ -46,7 +50,7 @@ export async function registerKey<T>(
   }
 
   try {
-    return await withTransaction(pool, async (client): Promise<RegistrationResult<T>> => {
+    return await withTransaction(pool, async (client): Promise<RegistrationResult> => {
       if (reason !== null || !verification.verified) {
         await recordAuditEvent(client, context, {
           action: 'webauthn.registration_failed',
@@ -70,13 +74,15 @@ export async function registerKey<T>(
         nickname: nickname?.trim() || modelName,
         hid: hid ?? null,
       });
+      const callerEvents = (await onRegistered?.(client, key)) ?? [];
       await recordAuditEvent(client, context, {
         action: 'key.registered',
         outcome: 'success',
         target: { type: 'security_key', id: key.id },
         details: { ownerId: user.id, ownerUsername: user.username, aaguid: key.aaguid, modelName, synced: isSynced(key), hid: hid ?? null },
       });
-      return { registered: true, key, value: await onRegistered(client, key) };
+      for (const event of callerEvents) await recordAuditEvent(client, context, event);
+      return { registered: true, key };
     });
   } catch (error) {
     // 23505 unique violation: this credential id is registered already (to anyone).

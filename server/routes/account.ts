@@ -145,7 +145,6 @@ export const accountRoutes = [
         nickname: body.nickname,
         hid: body.hid,
         context: audit,
-        onRegistered: async () => undefined,
       });
       if (!result.registered) throw registrationError(result.reason);
       return { status: 201, body: { key: toKeyView(result.key) } };

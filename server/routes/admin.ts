@@ -4,7 +4,7 @@ import { KEY_STATUSES, ROLES, USER_STATUSES } from '../../shared/api.ts';
 import { listKeys, toKeyView } from '../db/keys.ts';
 import { deleteKeyAsAdmin, reassignKeyAsAdmin, setKeyStatusAsAdmin, type KeyChangeFailure } from '../keys/manageKeys.ts';
 import { withTransaction } from '../db/pool.ts';
-import { getUserById, getUserByUsername, listUsers, toPublicUser } from '../db/users.ts';
+import { getUserByUsername, listUsers, toPublicUser } from '../db/users.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import { defineRoute } from '../http/route.ts';
 import { changeUser } from '../users/changeUser.ts';
@@ -108,11 +108,8 @@ export const adminRoutes = [
     stepUp: true,
     params: UserIdParams,
     async handler({ params, deps, audit }) {
-      const user = await getUserById(deps.pool, params.id);
-      if (!user) throw notFound('No such user.');
-      const link = await withTransaction(deps.pool, (client) =>
-        issueEnrollmentLink(client, { config: deps.config, userId: user.id, username: user.username, context: audit }),
-      );
+      const link = await withTransaction(deps.pool, (client) => issueEnrollmentLink(client, { config: deps.config, userId: params.id, context: audit }));
+      if (!link) throw notFound('No such user.');
       return { status: 201, body: link };
     },
   }),
@@ -151,6 +148,8 @@ function keyChangeError(reason: KeyChangeFailure): HttpError {
       return new HttpError(400, 'VALIDATION_FAILED', 'Give a reason to reactivate a key suspended by clone detection.');
     case 'no_change':
       return new HttpError(409, 'CONFLICT', 'The key is already in that state.');
+    case 'owner_moved':
+      return new HttpError(409, 'CONFLICT', 'The key kept changing owner while you were changing it. Reload and try again.');
   }
 }
 
@@ -196,7 +195,8 @@ export const adminKeyRoutes = [
     async handler({ params, body, deps, audit }) {
       const result = await setKeyStatusAsAdmin(deps, { keyId: params.id, status: body.status, reason: body.reason, context: audit });
       if (!result.changed) throw keyChangeError(result.reason);
-      return { body: { key: toKeyView(result.key!) } };
+      if (!result.key) throw keyChangeError('not_found');
+      return { body: { key: toKeyView(result.key) } };
     },
   }),
 
@@ -215,7 +215,8 @@ export const adminKeyRoutes = [
       if (!userId) throw keyChangeError('target_not_found');
       const result = await reassignKeyAsAdmin(deps, { keyId: params.id, userId, context: audit });
       if (!result.changed) throw keyChangeError(result.reason);
-      return { body: { key: toKeyView(result.key!) } };
+      if (!result.key) throw keyChangeError('not_found');
+      return { body: { key: toKeyView(result.key) } };
     },
   }),
 

@@ -178,8 +178,10 @@ export const enrollmentRoutes = [
           await markKeyRegistered(client, enrollment.id);
           await markEnrollmentUsed(client, enrollment.id);
           const target = { type: 'user', id: user.id };
-          await recordAuditEvent(client, actor, { action: 'enrollment.completed', outcome: 'success', target, details: { enrollmentId: enrollment.id, keyId: key.id } });
-          await recordAuditEvent(client, actor, { action: 'auth.signin', outcome: 'success', target, details: { method: 'enrollment', keyId: key.id } });
+          return [
+            { action: 'enrollment.completed', outcome: 'success', target, details: { enrollmentId: enrollment.id, keyId: key.id } },
+            { action: 'auth.signin', outcome: 'success', target, details: { method: 'enrollment', keyId: key.id } },
+          ];
         },
       });
       if (!result.registered) throw registrationError(result.reason);

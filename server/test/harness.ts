@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import type { ErrorBody } from '../../shared/errors.ts';
 import { loadConfig, type Env } from '../config.ts';
-import { createAdminClient } from '../db/pool.ts';
+import { createAdminClient, query } from '../db/pool.ts';
 import { createLogger } from '../log.ts';
 import { startArgus, type Running } from '../runtime.ts';
 import { SoftAuthenticator } from './softAuthenticator.ts';
@@ -214,4 +214,20 @@ export async function expireStepUp(node: TestNode, client: TestClient): Promise<
 export async function stepUpWith(client: TestClient, authenticator: SoftAuthenticator): Promise<void> {
   const { options } = (await expectOk(client.post<{ options: { challenge: string } }>('/api/account/step-up/options'))).body;
   await expectOk(client.post('/api/account/step-up', { response: authenticator.assert(options) }));
+}
+
+/**
+ * A key row for a user, without a ceremony: for tests of what happens to keys (admin changes,
+ * races), not of signing in with them; its public key verifies nothing.
+ */
+export async function insertKeyRow(node: TestNode, userId: string, nickname = 'spare'): Promise<string> {
+  const { rows } = await query<{ id: string }>(
+    node.deps.pool,
+    'test_insert_key',
+    `INSERT INTO security_key (user_id, credential_id, public_key, aaguid, model_name, device_type, backed_up, nickname)
+     VALUES ($1::uuid, decode(md5(random()::text), 'hex'), '\\x00'::bytea, gen_random_uuid(), 'Test key', 'singleDevice', false, $2::text)
+     RETURNING id`,
+    [userId, nickname],
+  );
+  return rows[0]!.id;
 }

@@ -1,7 +1,7 @@
 import type { Role, UserStatus } from '../../shared/api.ts';
 import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
 import { withTransaction } from '../db/pool.ts';
-import { lockActiveAdmins, lockUser, updateUser, type UserRow } from '../db/users.ts';
+import { lockUserWithActiveAdmins, updateUser, type UserRow } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
 
 export type ChangeUserResult =
@@ -19,9 +19,8 @@ export async function changeUser(
   { userId, status, role, context }: { userId: string; status?: UserStatus | undefined; role?: Role | undefined; context: AuditContext },
 ): Promise<ChangeUserResult> {
   const result = await withTransaction(pool, async (client) => {
-    // Lock admins first, then the user, always in this order, so concurrent changes cannot deadlock.
-    const activeAdmins = await lockActiveAdmins(client);
-    const before = await lockUser(client, userId);
+    // The user and every active admin, locked in id order (docs/locking.md).
+    const { user: before, activeAdmins } = await lockUserWithActiveAdmins(client, userId);
     if (!before) return { changed: false as const, reason: 'not_found' as const };
     const losesAdmin = before.role === 'admin' && before.status === 'active' && (status === 'disabled' || (role !== undefined && role !== 'admin'));
     if (losesAdmin && activeAdmins.length <= 1) return { changed: false as const, reason: 'last_admin' as const };

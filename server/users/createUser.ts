@@ -3,7 +3,7 @@ import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
 import type { Config } from '../config.ts';
 import { PG_UNIQUE_VIOLATION, pgErrorCode, withTransaction, type Pool } from '../db/pool.ts';
 import { insertUser, type UserRow } from '../db/users.ts';
-import { issueEnrollmentLink } from './enrollmentLink.ts';
+import { writeEnrollmentLink } from './enrollmentLink.ts';
 
 export type CreateUserResult = { created: true; user: UserRow; enrollment: EnrollmentLink } | { created: false; reason: 'username_taken' };
 
@@ -25,15 +25,17 @@ export async function createUserWithEnrollment({
 }): Promise<CreateUserResult> {
   try {
     return await withTransaction(pool, async (client) => {
+      // Every row first, the audit events last: the chain lock is the last lock taken (docs/locking.md).
       const user = await insertUser(client, { username, displayName, role });
+      const { link, auditEvent } = await writeEnrollmentLink(client, { config, userId: user.id, username: user.username, context });
       await recordAuditEvent(client, context, {
         action: role === 'admin' ? 'user.admin_created' : 'user.created',
         outcome: 'success',
         target: { type: 'user', id: user.id },
         details: { username: user.username, role },
       });
-      const enrollment = await issueEnrollmentLink(client, { config, userId: user.id, username: user.username, context });
-      return { created: true as const, user, enrollment };
+      await recordAuditEvent(client, context, auditEvent);
+      return { created: true as const, user, enrollment: link };
     });
   } catch (error) {
     // 23505 unique violation: the (case-insensitive) username exists.

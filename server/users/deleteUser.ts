@@ -1,7 +1,7 @@
 import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
 import { getKeysForUser } from '../db/keys.ts';
 import { PG_FOREIGN_KEY_VIOLATION, pgErrorCode, withTransaction } from '../db/pool.ts';
-import { deleteUserRow, lockActiveAdmins, lockUser } from '../db/users.ts';
+import { deleteUserRow, lockUserWithActiveAdmins } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
 
 export type DeleteUserResult =
@@ -19,14 +19,15 @@ export async function deleteUser(
   { userId, context }: { userId: string; context: AuditContext },
 ): Promise<DeleteUserResult> {
   const result = await withTransaction(pool, async (client) => {
-    // Admins first, then the user: the same lock order as changeUser, so the two cannot deadlock.
-    const activeAdmins = await lockActiveAdmins(client);
-    const user = await lockUser(client, userId);
+    // The user and every active admin, locked in id order (docs/locking.md).
+    const { user, activeAdmins } = await lockUserWithActiveAdmins(client, userId);
     if (!user) return { deleted: false as const, reason: 'not_found' as const };
     if (user.role === 'admin' && user.status === 'active' && activeAdmins.length <= 1) {
       return { deleted: false as const, reason: 'last_admin' as const };
     }
     const keys = await getKeysForUser(client, userId);
+    // The row goes before the event is appended: the chain lock is the last lock taken (docs/locking.md).
+    await deleteUserRow(client, userId);
     await recordAuditEvent(client, context, {
       action: 'user.deleted',
       outcome: 'success',
@@ -39,7 +40,6 @@ export async function deleteUser(
         keysDeleted: keys.map((key) => ({ id: key.id, nickname: key.nickname, modelName: key.model_name, status: key.status })),
       },
     });
-    await deleteUserRow(client, userId);
     return { deleted: true as const };
   }).catch((error: unknown) => {
     // 23503: a table references app_user with no ON DELETE rule. The transaction, with its

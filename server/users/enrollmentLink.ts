@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { EnrollmentLink } from '../../shared/api.ts';
-import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
+import { recordAuditEvent, type AuditContext, type AuditInput } from '../audit/record.ts';
 import { insertEnrollment, revokeOpenEnrollments } from '../db/enrollments.ts';
 import type { PoolClient } from '../db/pool.ts';
+import { lockUser } from '../db/users.ts';
 import type { Config } from '../config.ts';
 
 /** Tokens are 32 random bytes; only their SHA-256 is stored, so a database dump reveals no link. */
@@ -10,14 +11,22 @@ export function hashEnrollmentToken(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }
 
+interface LinkRequest {
+  config: Config;
+  userId: string;
+  username: string;
+  context: AuditContext;
+}
+
 /**
- * Issues a one-time enrollment link for a user, replacing any unused one. Runs inside the
- * caller's transaction together with its audit event.
+ * Writes a one-time enrollment link for a user, replacing any unused one, and answers the
+ * audit event that records it. The caller appends that event once all its rows are written:
+ * the audit-chain lock is the last lock a transaction takes (docs/locking.md).
  */
-export async function issueEnrollmentLink(
+export async function writeEnrollmentLink(
   client: PoolClient,
-  { config, userId, username, context }: { config: Config; userId: string; username: string; context: AuditContext },
-): Promise<EnrollmentLink> {
+  { config, userId, username, context }: LinkRequest,
+): Promise<{ link: EnrollmentLink; auditEvent: AuditInput }> {
   const token = randomBytes(32).toString('base64url');
   const expiresAt = new Date(Date.now() + config.enrollmentTtlHours * 3_600_000);
   const replaced = await revokeOpenEnrollments(client, userId);
@@ -27,11 +36,26 @@ export async function issueEnrollmentLink(
     createdBy: context.actor?.id ?? null,
     expiresAt,
   });
-  await recordAuditEvent(client, context, {
-    action: 'enrollment.created',
-    outcome: 'success',
-    target: { type: 'user', id: userId },
-    details: { username, enrollmentId: enrollment.id, expiresAt: expiresAt.toISOString(), replacedLinks: replaced },
-  });
-  return { url: `${config.origin}/enroll/${token}`, expiresAt: expiresAt.toISOString() };
+  return {
+    link: { url: `${config.origin}/enroll/${token}`, expiresAt: expiresAt.toISOString() },
+    auditEvent: {
+      action: 'enrollment.created',
+      outcome: 'success',
+      target: { type: 'user', id: userId },
+      details: { username, enrollmentId: enrollment.id, expiresAt: expiresAt.toISOString(), replacedLinks: replaced },
+    },
+  };
+}
+
+/**
+ * Issues a new link for an existing user, inside the caller's transaction with its audit
+ * event. The user's row is locked first, so a user deleted meanwhile is null (a 404), not a
+ * foreign-key failure.
+ */
+export async function issueEnrollmentLink(client: PoolClient, { config, userId, context }: Omit<LinkRequest, 'username'>): Promise<EnrollmentLink | null> {
+  const user = await lockUser(client, userId);
+  if (!user) return null;
+  const { link, auditEvent } = await writeEnrollmentLink(client, { config, userId, username: user.username, context });
+  await recordAuditEvent(client, context, auditEvent);
+  return link;
 }
