@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from './config.ts';
+import { MigrationDriftError } from './db/migrate.ts';
 import { RedisNotInstalledError } from './infra/localRedis.ts';
 import { createLogger } from './log.ts';
 import { startArgus } from './runtime.ts';
@@ -20,7 +21,8 @@ async function main(): Promise<void> {
   try {
     running = await startArgus(config, log);
   } catch (error) {
-    if (error instanceof RedisNotInstalledError) {
+    // Nothing a restart fixes: say what to do and stop (exit 2), so a supervisor does not loop.
+    if (error instanceof RedisNotInstalledError || error instanceof MigrationDriftError) {
       console.error(error.message);
       process.exit(2);
     }
