@@ -1,11 +1,11 @@
-import type { ModelTier } from '../../shared/api.ts';
+import type { ModelProvider, ModelTier } from '../../shared/api.ts';
 import { query, type Queryable } from './pool.ts';
 
 export interface ModelRow {
   id: string;
   display_name: string;
   description: string;
-  provider: 'demo' | 'openai';
+  provider: ModelProvider;
   base_url: string | null;
   upstream_model: string;
   api_key_env: string | null;
@@ -39,11 +39,11 @@ export interface NewModel {
   id: string;
   displayName: string;
   description: string;
-  provider: 'demo' | 'openai';
+  provider: ModelProvider;
   baseUrl: string | null;
   upstreamModel: string;
   apiKeyEnv: string | null;
-  tier: 'standard' | 'restricted';
+  tier: ModelTier;
   grantSeconds: number;
   requiresUserVerification: boolean;
   maxOutputTokens: number;

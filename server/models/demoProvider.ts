@@ -1,5 +1,5 @@
 import type { ChatMessage } from '../../shared/api.ts';
-import type { Completion, CompletionRequest } from './providers.ts';
+import type { Completion, CompletionRequest } from './completion.ts';
 
 /**
  * The built-in offline demo provider, so a fresh install has something to talk to. It

@@ -1,4 +1,4 @@
-import type { AdminModelView, ModelTestResult } from '../../shared/api.ts';
+import type { ModelTestResult } from '../../shared/api.ts';
 import type { Severity } from '../../shared/audit.ts';
 import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
 import { getModel, getModelForUpdate, insertModel, updateModel, type ModelRow } from '../db/models.ts';
@@ -6,26 +6,6 @@ import { PG_UNIQUE_VIOLATION, pgErrorCode, withTransaction } from '../db/pool.ts
 import type { Deps } from '../deps.ts';
 import { modelRuleIssues, type ModelChange, type ModelSettingsInput, type NewModelInput } from './modelSettings.ts';
 import { ProviderError, streamCompletion } from './providers.ts';
-
-/** What an admin sees of a model: its settings and whether its key variable is set, never the key. */
-export function toAdminModelView(model: ModelRow): AdminModelView {
-  return {
-    id: model.id,
-    displayName: model.display_name,
-    description: model.description,
-    provider: model.provider,
-    baseUrl: model.base_url,
-    upstreamModel: model.upstream_model,
-    apiKeyEnv: model.api_key_env,
-    apiKeyConfigured: model.api_key_env ? Boolean(process.env[model.api_key_env]) : false,
-    tier: model.tier,
-    enabled: model.enabled,
-    grantSeconds: model.grant_seconds,
-    requiresUserVerification: model.requires_user_verification,
-    maxOutputTokens: model.max_output_tokens,
-    updatedAt: model.updated_at.toISOString(),
-  };
-}
 
 function settingsOf(model: ModelRow): ModelSettingsInput & { enabled: boolean } {
   return {

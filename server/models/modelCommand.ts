@@ -1,12 +1,18 @@
+import { MODEL_PROVIDERS } from '../../shared/api.ts';
 import { getAllModels, insertModel, setModelEnabled } from '../db/models.ts';
 import { PG_UNIQUE_VIOLATION, pgErrorCode, type Pool } from '../db/pool.ts';
 import { NewModelSchema } from './modelSettings.ts';
+import { MODEL_PROVIDER_REGISTRY } from './providers.ts';
+
+/** Wide enough for the longest provider name, so `model list` keeps its columns. */
+const PROVIDER_WIDTH = Math.max(...MODEL_PROVIDERS.map((provider) => provider.length));
 
 export const MODEL_USAGE = `  model list                              list the model catalog
-  model add <id> --name "Name" [--provider openai|demo] [--base-url URL] [--upstream NAME]
+  model add <id> --name "Name" [--provider ${MODEL_PROVIDERS.join('|')}] [--base-url URL] [--upstream NAME]
             [--key-env ENV_VAR] [--tier standard|restricted] [--grant-seconds N]
             [--max-tokens N] [--require-uv] [--description TEXT]
                                           add a model (the API key itself stays in ENV_VAR)
+${MODEL_PROVIDERS.map((provider) => `            --provider ${provider.padEnd(PROVIDER_WIDTH)}  ${MODEL_PROVIDER_REGISTRY[provider].summary}`).join('\n')}
   model enable|disable <id>               turn a model on or off`;
 
 /** CLI flags to the fields of NewModelSchema (the admin API's validation), and back for messages. */
@@ -39,7 +45,7 @@ export async function modelCommand(pool: Pool, [sub, id]: string[], values: Reco
   switch (sub) {
     case 'list': {
       for (const m of await getAllModels(pool)) {
-        console.log(`${m.enabled ? ' ' : '-'} ${m.id.padEnd(24)} ${m.tier.padEnd(10)} ${m.provider.padEnd(7)} ${m.display_name}${m.base_url ? `  (${m.base_url}, ${m.upstream_model})` : ''}`);
+        console.log(`${m.enabled ? ' ' : '-'} ${m.id.padEnd(24)} ${m.tier.padEnd(10)} ${m.provider.padEnd(PROVIDER_WIDTH)} ${m.display_name}${m.base_url ? `  (${m.base_url}, ${m.upstream_model})` : ''}`);
       }
       return 0;
     }

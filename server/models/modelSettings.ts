@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MODEL_PROVIDERS, MODEL_TIERS } from '../../shared/api.ts';
 import { CONFIG_VARIABLES } from '../config.ts';
+import { MODEL_PROVIDER_REGISTRY, type SettingsIssue } from './providers.ts';
 
 /** Prefixes of Argus's own configuration: a model's key variable may not start with one. */
 const ARGUS_SETTING_PREFIXES = ['ARGUS_', 'AUDIT_', 'SESSION_', 'METRICS_', 'REDIS_', 'DATABASE_', 'DETECTOR_', 'EMBEDDED_', 'WEBAUTHN_'];
@@ -11,8 +12,9 @@ function isArgusSetting(name: string): boolean {
 
 /**
  * The one definition of what a model in the catalog may look like, used by the admin API
- * and by the `model` CLI command. The database CHECKs (sql/000003_models.sql) say the same
- * and stay the last line of defence.
+ * and by the `model` CLI command; the rules of each provider come from its entry in the
+ * registry (providers.ts). The database CHECKs (sql/000003_models.sql) say the same and stay
+ * the last line of defence.
  */
 export const ModelId = z.string().max(64).regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lower-case letters, digits, . _ - (up to 64)');
 
@@ -46,11 +48,9 @@ export const MODEL_SETTING_FIELDS = {
 
 export type ModelSettingsInput = { [K in keyof typeof MODEL_SETTING_FIELDS]: z.output<(typeof MODEL_SETTING_FIELDS)[K]> };
 
-/** Rules that span fields, checked on the whole model (a new one, or an old one after a change). */
-export function modelRuleIssues(model: Pick<ModelSettingsInput, 'provider' | 'baseUrl'>): Array<{ path: string; message: string }> {
-  // An OpenAI-compatible model is nothing without the server to send requests to.
-  if (model.provider === 'openai' && !model.baseUrl) return [{ path: 'baseUrl', message: 'a base URL is required for an openai provider' }];
-  return [];
+/** Rules that span fields, checked on the whole model (a new one, or an old one after a change): its provider's. */
+export function modelRuleIssues(model: Pick<ModelSettingsInput, 'provider' | 'baseUrl' | 'apiKeyEnv'>): SettingsIssue[] {
+  return MODEL_PROVIDER_REGISTRY[model.provider].settingsIssues(model);
 }
 
 /** A new model: what is left out gets the same defaults as the CLI. `upstreamModel` defaults to the id. */

@@ -2,7 +2,7 @@ import { request as httpRequest, type IncomingMessage, type RequestOptions } fro
 import { request as httpsRequest } from 'node:https';
 import { urlToHttpOptions } from 'node:url';
 import type { ModelRow } from '../db/models.ts';
-import { ProviderError, type Completion, type CompletionRequest, type Usage } from './providers.ts';
+import { ProviderError, type Completion, type CompletionRequest, type Usage } from './completion.ts';
 
 interface ChunkJSON {
   choices?: Array<{ delta?: { content?: unknown }; finish_reason?: unknown }>;

@@ -3,7 +3,8 @@ import type { AdminModelListResponse, ModelTestResult } from '../../shared/api.t
 import { getAllModels } from '../db/models.ts';
 import { HttpError } from '../http/errors.ts';
 import { defineRoute } from '../http/route.ts';
-import { addModel, changeModel, testModelConnection, toAdminModelView } from '../models/manageModels.ts';
+import { addModel, changeModel, testModelConnection } from '../models/manageModels.ts';
+import { toAdminModelView } from '../models/modelViews.ts';
 import { ModelChangeSchema, ModelId, NewModelSchema } from '../models/modelSettings.ts';
 
 const ADMIN = ['admin'] as const;

@@ -1,20 +1,7 @@
-import type { ModelListResponse, ModelView } from '../../shared/api.ts';
-import { getEnabledModels, type ModelRow } from '../db/models.ts';
+import type { ModelListResponse } from '../../shared/api.ts';
+import { getEnabledModels } from '../db/models.ts';
 import { defineRoute } from '../http/route.ts';
-import type { Grant } from '../grants/grants.ts';
-
-export function toModelView(model: ModelRow, grant: Grant | null): ModelView {
-  return {
-    id: model.id,
-    displayName: model.display_name,
-    description: model.description,
-    tier: model.tier,
-    demo: model.provider === 'demo',
-    unlocked: model.tier === 'standard' || (grant?.models.includes(model.id) ?? false),
-    requiresUserVerification: model.requires_user_verification,
-    grantSeconds: model.grant_seconds,
-  };
-}
+import { toModelView } from '../models/modelViews.ts';
 
 export const modelRoutes = [
   defineRoute({

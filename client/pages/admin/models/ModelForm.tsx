@@ -1,11 +1,8 @@
 import { For, Show, type Component } from 'solid-js';
 import { MODEL_PROVIDERS, MODEL_TIERS, type AdminModelView, type ModelSettings } from '../../../../shared/api.ts';
 import { Field } from '../../../components/Field.tsx';
+import { MODEL_PROVIDER_VIEWS } from './modelProviderViews.ts';
 
-const PROVIDER_LABELS: Record<(typeof MODEL_PROVIDERS)[number], string> = {
-  openai: 'OpenAI-compatible server',
-  demo: 'Built-in demo (offline)',
-};
 const TIER_LABELS: Record<(typeof MODEL_TIERS)[number], string> = {
   standard: 'Standard — any signed-in user',
   restricted: 'Restricted — unlocked by a key touch',
@@ -57,7 +54,7 @@ export const ModelFields: Component<{ model?: AdminModelView }> = (props) => (
           <For each={MODEL_PROVIDERS}>
             {(provider) => (
               <option value={provider} selected={provider === (props.model?.provider ?? 'openai')}>
-                {PROVIDER_LABELS[provider]}
+                {MODEL_PROVIDER_VIEWS[provider].label}
               </option>
             )}
           </For>

@@ -8,6 +8,7 @@ import { ErrorAlert } from '../../../components/ErrorAlert.tsx';
 import { settled } from '../../../lib/settled.ts';
 import { StepUpPrompt } from '../../account/StepUpPrompt.tsx';
 import { ModelFields, readModelForm } from './ModelForm.tsx';
+import { MODEL_PROVIDER_VIEWS } from './modelProviderViews.ts';
 
 export const MODEL_COLUMNS = 6;
 
@@ -102,10 +103,17 @@ export const ModelRow: Component<{ model: AdminModelView; confirm: (request: Con
           </Show>
         </td>
         <td>
-          <Show when={props.model.provider === 'openai'} fallback={<Badge kind="flag" value="demo" />}>
-            <span>{props.model.upstreamModel}</span>
-            <br />
-            <small class="muted">{props.model.baseUrl}</small>
+          <Show
+            when={MODEL_PROVIDER_VIEWS[props.model.provider].badge}
+            fallback={
+              <>
+                <span>{props.model.upstreamModel}</span>
+                <br />
+                <small class="muted">{props.model.baseUrl}</small>
+              </>
+            }
+          >
+            {(flag) => <Badge kind="flag" value={flag()} />}
           </Show>
         </td>
         <td>
