@@ -1,0 +1,113 @@
+/** Admin console (model catalog, live view, overview): request and response types of the JSON API. */
+import type { GrantEndReason, GrantView, ModelTier } from './grants.ts';
+
+export const MODEL_PROVIDERS = ['openai', 'demo'] as const;
+export type ModelProvider = (typeof MODEL_PROVIDERS)[number];
+
+/**
+ * A model as an admin configures it. `apiKeyEnv` names the server's environment variable
+ * that holds the upstream key; the key itself never leaves the server.
+ */
+export interface AdminModelView {
+  id: string;
+  displayName: string;
+  description: string;
+  provider: ModelProvider;
+  baseUrl: string | null;
+  upstreamModel: string;
+  apiKeyEnv: string | null;
+  /** Whether that variable is set on the server that answered. */
+  apiKeyConfigured: boolean;
+  tier: ModelTier;
+  enabled: boolean;
+  grantSeconds: number;
+  requiresUserVerification: boolean;
+  maxOutputTokens: number;
+  updatedAt: string;
+}
+
+/** GET /api/admin/models */
+export interface AdminModelListResponse {
+  models: AdminModelView[];
+}
+
+/** The settings an admin may change (PATCH sends any of them). */
+export interface ModelSettings {
+  displayName: string;
+  description: string;
+  provider: ModelProvider;
+  baseUrl: string | null;
+  upstreamModel: string;
+  apiKeyEnv: string | null;
+  tier: ModelTier;
+  grantSeconds: number;
+  requiresUserVerification: boolean;
+  maxOutputTokens: number;
+}
+
+/** POST /api/admin/models (defaults apply to what is left out, as in the CLI). */
+export type CreateModelRequest = { id: string; displayName: string } & Partial<ModelSettings>;
+
+/** PATCH /api/admin/models/:id */
+export type UpdateModelRequest = Partial<ModelSettings> & { enabled?: boolean };
+
+/** POST /api/admin/models/:id/test: a tiny request to the model's server. */
+export type ModelTestResult =
+  | { ok: true; latencyMs: number; reply: string }
+  | { ok: false; latencyMs: number; code: 'MODEL_UNREACHABLE' | 'MODEL_ERROR' | 'MODEL_TIMEOUT' | 'MODEL_BAD_RESPONSE'; message: string };
+
+/** How a session got signed in. */
+export type SignInMethod = 'password_and_key' | 'enrollment';
+
+/** A live session of any user, as an admin sees it. `id` is a public handle, never the session id. */
+export interface AdminSessionView {
+  id: string;
+  userId: string;
+  username: string;
+  ip: string | null;
+  userAgent: string | null;
+  signedInAt: string;
+  lastSeenAt: string;
+  method: SignInMethod;
+  keyId: string | null;
+  keyNickname: string | null;
+  current: boolean;
+}
+
+/** GET /api/admin/sessions */
+export interface AdminSessionListResponse {
+  sessions: AdminSessionView[];
+  /** Live sessions in all; more than `sessions.length` when the list was cut at the limit. */
+  total: number;
+}
+
+/** GET /api/admin/grants */
+export interface AdminGrantView extends GrantView {
+  userId: string;
+  username: string;
+}
+export interface AdminGrantListResponse {
+  grants: AdminGrantView[];
+}
+
+/** One hour of the overview: counts from the audit log. */
+export interface OverviewHour {
+  /** ISO start of the hour (UTC). */
+  hour: string;
+  signIns: number;
+  signInFailures: number;
+  grantsIssued: number;
+  grantsRevoked: number;
+  denials: number;
+  mismatches: number;
+}
+
+/** GET /api/admin/overview */
+export interface OverviewResponse {
+  since: string;
+  hours: OverviewHour[];
+  /** Revoked grants over the whole window, by reason. */
+  revokedByReason: Partial<Record<GrantEndReason, number>>;
+  /** Right now. */
+  current: { activeUsers: number; liveSessions: number; liveGrants: number; enabledModels: number };
+}
