@@ -2,11 +2,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../config.ts';
-import { createPool, type Pool } from '../db/pool.ts';
-import { createLogger } from '../log.ts';
-import { createTestDatabase } from '../test/harness.ts';
+import { useTestDatabase } from '../test/testDatabase.ts';
 import { checkpointChainHead } from './checkpointTimer.ts';
 import { checkpointPayload } from './checkpoint.ts';
 import { AuditSigner, DEV_PUBLIC_KEY_FILE, verifySignature } from './signingKey.ts';
@@ -14,49 +12,40 @@ import { recordAuditEvent, SYSTEM_CONTEXT } from './record.ts';
 import { resetChain } from './testing/auditTestKit.ts';
 import { verifyAuditChain } from './verify.ts';
 
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
-let pool: Pool;
 const signer = new AuditSigner(generateKeyPairSync('ed25519').privateKey);
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  pool = createPool(database.url, createLogger('silent'));
-});
-afterAll(async () => {
-  await pool.end();
-  await database.drop();
-});
+const db = useTestDatabase();
 
 describe('checkpoints', () => {
-  beforeEach(() => resetChain(pool, 3));
+  beforeEach(() => resetChain(db.pool, 3));
 
   it('signs the chain head; the signature covers seq, hash and time', async () => {
-    const checkpoint = (await checkpointChainHead({ pool, signer }))!;
-    const { rows } = await pool.query<{ hash: string }>('SELECT hash FROM audit_event WHERE seq = 3');
+    const checkpoint = (await checkpointChainHead({ pool: db.pool, signer }))!;
+    const { rows } = await db.pool.query<{ hash: string }>('SELECT hash FROM audit_event WHERE seq = 3');
     expect(checkpoint).toMatchObject({ seq: 3, hash: rows[0]!.hash, keyFingerprint: signer.fingerprint });
     expect(verifySignature(signer.publicKey, checkpointPayload(checkpoint), checkpoint.signature)).toBe(true);
     expect(verifySignature(signer.publicKey, checkpointPayload({ ...checkpoint, seq: 2 }), checkpoint.signature)).toBe(false);
-    expect(await verifyAuditChain(pool, { publicKey: signer.publicKey })).toMatchObject({ intact: true, checkpoints: { checked: 1, latest: checkpoint } });
+    expect(await verifyAuditChain(db.pool, { publicKey: signer.publicKey })).toMatchObject({ intact: true, checkpoints: { checked: 1, latest: checkpoint } });
   });
 
   it('is written by one node at a time, and not again while the head has not moved', async () => {
-    const results = await Promise.all(Array.from({ length: 6 }, () => checkpointChainHead({ pool, signer, minIntervalMs: 60_000 })));
+    const results = await Promise.all(Array.from({ length: 6 }, () => checkpointChainHead({ pool: db.pool, signer, minIntervalMs: 60_000 })));
     expect(results.filter(Boolean)).toHaveLength(1);
-    expect(await checkpointChainHead({ pool, signer })).toBeNull();
-    const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM audit_checkpoint');
+    expect(await checkpointChainHead({ pool: db.pool, signer })).toBeNull();
+    const { rows } = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM audit_checkpoint');
     expect(Number(rows[0]!.n)).toBe(1);
   });
 
   it('still counts after a key rotation when the retired public key is configured, and only then', async () => {
     const retired = new AuditSigner(generateKeyPairSync('ed25519').privateKey);
-    const before = (await checkpointChainHead({ pool, signer: retired }))!;
+    const before = (await checkpointChainHead({ pool: db.pool, signer: retired }))!;
     const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const rotated = AuditSigner.fromPem(pem, [retired.publicKeyPem]);
-    await recordAuditEvent(pool, SYSTEM_CONTEXT, { action: 'auth.signout', outcome: 'success' });
-    const after = (await checkpointChainHead({ pool, signer: rotated }))!;
-    expect(await verifyAuditChain(pool, { publicKey: rotated.trustedPublicKeys })).toMatchObject({ intact: true, checkpoints: { checked: 2, latest: after } });
+    await recordAuditEvent(db.pool, SYSTEM_CONTEXT, { action: 'auth.signout', outcome: 'success' });
+    const after = (await checkpointChainHead({ pool: db.pool, signer: rotated }))!;
+    expect(await verifyAuditChain(db.pool, { publicKey: rotated.trustedPublicKeys })).toMatchObject({ intact: true, checkpoints: { checked: 2, latest: after } });
     // Without the retired key its checkpoint is no evidence of anything: reported, never trusted.
-    expect(await verifyAuditChain(pool, { publicKey: AuditSigner.fromPem(pem).trustedPublicKeys })).toMatchObject({
+    expect(await verifyAuditChain(db.pool, { publicKey: AuditSigner.fromPem(pem).trustedPublicKeys })).toMatchObject({
       intact: false,
       brokenAt: before.seq,
       reason: 'checkpoint_signature_invalid',
@@ -64,9 +53,9 @@ describe('checkpoints', () => {
   });
 
   it('is append-only', async () => {
-    await checkpointChainHead({ pool, signer });
-    await expect(pool.query('DELETE FROM audit_checkpoint')).rejects.toThrow(/append-only/);
-    await expect(pool.query("UPDATE audit_checkpoint SET hash = repeat('a', 64)")).rejects.toThrow(/append-only/);
+    await checkpointChainHead({ pool: db.pool, signer });
+    await expect(db.pool.query('DELETE FROM audit_checkpoint')).rejects.toThrow(/append-only/);
+    await expect(db.pool.query("UPDATE audit_checkpoint SET hash = repeat('a', 64)")).rejects.toThrow(/append-only/);
   });
 });
 

@@ -1,21 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../log.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { dbTransactionRetries } from '../metrics.ts';
-import { createTestDatabase } from '../test/harness.ts';
-import { PG_DEADLOCK_DETECTED, createPool, pgErrorCode, withTransaction, type Pool, type PoolClient } from './pool.ts';
+import { useTestDatabase } from '../test/testDatabase.ts';
+import { PG_DEADLOCK_DETECTED, pgErrorCode, withTransaction, type PoolClient } from './pool.ts';
 
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
-let pool: Pool;
+const db = useTestDatabase();
 beforeAll(async () => {
-  database = await createTestDatabase();
-  pool = createPool(database.url, createLogger('silent'));
-  await pool.query(`CREATE TABLE lock_probe (id int PRIMARY KEY, runs int NOT NULL DEFAULT 0); INSERT INTO lock_probe (id) VALUES (1), (2)`);
+  await db.pool.query(`CREATE TABLE lock_probe (id int PRIMARY KEY, runs int NOT NULL DEFAULT 0); INSERT INTO lock_probe (id) VALUES (1), (2)`);
   // Find the deadlock in a tenth of a second rather than a whole one.
-  await pool.query(`ALTER DATABASE ${database.name} SET deadlock_timeout = '100ms'`);
-});
-afterAll(async () => {
-  await pool.end();
-  await database.drop();
+  await db.pool.query(`ALTER DATABASE ${db.database.name} SET deadlock_timeout = '100ms'`);
 });
 
 const retries = async () => (await dbTransactionRetries.get()).values.find((sample) => sample.labels.code === PG_DEADLOCK_DETECTED)?.value ?? 0;
@@ -43,17 +35,17 @@ describe('withTransaction', () => {
     const before = await retries();
     const attempts: number[] = [];
     const [a, b] = crossedLocks(attempts);
-    expect(await Promise.all([withTransaction(pool, a!), withTransaction(pool, b!)])).toEqual(['done 1', 'done 2']);
+    expect(await Promise.all([withTransaction(db.pool, a!), withTransaction(db.pool, b!)])).toEqual(['done 1', 'done 2']);
     expect(await retries()).toBe(before + 1);
     expect(attempts.reduce((sum, n) => sum + n, 0)).toBe(3);
     // Each committed transaction added one to each row: nothing from the rolled-back attempt stayed.
-    const { rows } = await pool.query<{ runs: number }>('SELECT runs FROM lock_probe ORDER BY id');
+    const { rows } = await db.pool.query<{ runs: number }>('SELECT runs FROM lock_probe ORDER BY id');
     expect(rows.map((row) => row.runs)).toEqual([2, 2]);
   });
 
   it('does not run again a transaction that failed for any other reason', async () => {
     let runs = 0;
-    const failing = withTransaction(pool, async (client) => {
+    const failing = withTransaction(db.pool, async (client) => {
       runs += 1;
       await client.query('SELECT 1/0');
     });

@@ -12,6 +12,7 @@ import { createUserWithEnrollment } from '../users/createUser.ts';
 import { deleteUser } from '../users/deleteUser.ts';
 import { issueEnrollmentLink } from '../users/enrollmentLink.ts';
 import { timeIdCursor, usernameCursor } from '../http/cursors.ts';
+import { refusalFor, type Refusal } from '../keys/errors.ts';
 
 const ADMIN = ['admin'] as const;
 
@@ -136,22 +137,16 @@ export const adminRoutes = [
 const KeyParams = z.strictObject({ id: z.uuid('not a key id') });
 
 
-function keyChangeError(reason: KeyChangeFailure): HttpError {
-  switch (reason) {
-    case 'not_found':
-      return notFound('No such security key.');
-    case 'target_not_found':
-      return notFound('No such user to give the key to.');
-    case 'last_key':
-      return new HttpError(409, 'LAST_KEY', 'That is your last active key: you would lock yourself out.');
-    case 'reason_required':
-      return new HttpError(400, 'VALIDATION_FAILED', 'Give a reason to reactivate a key suspended by clone detection.');
-    case 'no_change':
-      return new HttpError(409, 'CONFLICT', 'The key is already in that state.');
-    case 'owner_moved':
-      return new HttpError(409, 'CONFLICT', 'The key kept changing owner while you were changing it. Reload and try again.');
-  }
-}
+const KEY_CHANGE_REFUSALS = {
+  not_found: [404, 'NOT_FOUND', 'No such security key.'],
+  target_not_found: [404, 'NOT_FOUND', 'No such user to give the key to.'],
+  last_key: [409, 'LAST_KEY', 'That is your last active key: you would lock yourself out.'],
+  reason_required: [400, 'VALIDATION_FAILED', 'Give a reason to reactivate a key suspended by clone detection.'],
+  no_change: [409, 'CONFLICT', 'The key is already in that state.'],
+  owner_moved: [409, 'CONFLICT', 'The key kept changing owner while you were changing it. Reload and try again.'],
+} as const satisfies Record<KeyChangeFailure, Refusal>;
+
+const keyChangeError = (reason: KeyChangeFailure) => refusalFor(KEY_CHANGE_REFUSALS, reason);
 
 export const adminKeyRoutes = [
   defineRoute({

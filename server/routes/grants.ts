@@ -7,24 +7,22 @@ import { toGrantView } from '../grants/grants.ts';
 import { unlockModels, type UnlockFailure } from '../grants/unlockModels.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import { defineRoute } from '../http/route.ts';
-import { assertionError } from '../keys/errors.ts';
+import { ASSERTION_REFUSALS, refusalFor, type Refusal } from '../keys/errors.ts';
 import { bindDetectedSerial } from '../detector/bindSerial.ts';
 import { issueAssertionOptions } from '../keys/issueOptions.ts';
 import { AuthenticationResponseSchema, HidDeviceInfoSchema } from '../webauthn/schemas.ts';
 
-function unlockError(reason: UnlockFailure): HttpError {
-  switch (reason) {
-    case 'no_restricted_models':
-      return new HttpError(404, 'MODEL_NOT_FOUND', 'There are no restricted models to unlock.');
-    case 'aaguid_not_allowed':
-    case 'synced_not_allowed':
-      return new HttpError(403, 'HARDWARE_KEY_REQUIRED', 'Restricted models unlock only with an approved hardware security key.');
-    case 'user_verification_required':
-      return new HttpError(403, 'USER_VERIFICATION_REQUIRED', 'These models need your key to verify you (PIN or fingerprint). Set one up on your key and try again.');
-    default:
-      return assertionError(reason);
-  }
-}
+const UNLOCK_REFUSALS = {
+  ...ASSERTION_REFUSALS,
+  no_restricted_models: [404, 'MODEL_NOT_FOUND', 'There are no restricted models to unlock.'],
+  aaguid_not_allowed: [403, 'HARDWARE_KEY_REQUIRED', 'Restricted models unlock only with an approved hardware security key.'],
+  synced_not_allowed: [403, 'HARDWARE_KEY_REQUIRED', 'Restricted models unlock only with an approved hardware security key.'],
+  user_verification_required: [
+    403,
+    'USER_VERIFICATION_REQUIRED',
+    'These models need your key to verify you (PIN or fingerprint). Set one up on your key and try again.',
+  ],
+} as const satisfies Record<UnlockFailure, Refusal>;
 
 export const grantRoutes = [
   defineRoute({
@@ -62,7 +60,7 @@ export const grantRoutes = [
         device: body.device,
         context: audit,
       });
-      if (!result.unlocked) throw unlockError(result.reason);
+      if (!result.unlocked) throw refusalFor(UNLOCK_REFUSALS, result.reason);
       // A detector seeing exactly one key now learns which credential it is (metadata only).
       await bindDetectedSerial(deps, { userId: user.id, keyId: result.grant.keyId, context: audit }).catch((error: unknown) =>
         deps.log.warn({ err: (error as Error).message }, 'detected serial not bound'),

@@ -100,19 +100,11 @@ export class SoftAuthenticator {
       ]) as never,
     );
     if (!existing) this.credentials.push(credential);
-    const id = credential.id.toString('base64url');
-    return {
-      id,
-      rawId: id,
-      type: 'public-key',
-      response: {
-        clientDataJSON: this.clientData('webauthn.create', options.challenge, tamper).toString('base64url'),
-        attestationObject: Buffer.from(attestationObject).toString('base64url'),
-        transports: ['usb'],
-      },
-      clientExtensionResults: {},
-      authenticatorAttachment: 'cross-platform',
-    };
+    return credentialJson(credential, {
+      clientDataJSON: this.clientData('webauthn.create', options.challenge, tamper).toString('base64url'),
+      attestationObject: Buffer.from(attestationObject).toString('base64url'),
+      transports: ['usb'],
+    });
   }
 
   /** Answers navigator.credentials.get() options with the given (default: first) credential. */
@@ -127,18 +119,16 @@ export class SoftAuthenticator {
       dsaEncoding: 'der',
     });
     if (tamper.badSignature) signature[signature.length - 1]! ^= 0x01;
-    const id = credential.id.toString('base64url');
-    return {
-      id,
-      rawId: id,
-      type: 'public-key',
-      response: {
-        clientDataJSON: clientDataJSON.toString('base64url'),
-        authenticatorData: authData.toString('base64url'),
-        signature: signature.toString('base64url'),
-      },
-      clientExtensionResults: {},
-      authenticatorAttachment: 'cross-platform',
-    };
+    return credentialJson(credential, {
+      clientDataJSON: clientDataJSON.toString('base64url'),
+      authenticatorData: authData.toString('base64url'),
+      signature: signature.toString('base64url'),
+    });
   }
+}
+
+/** A PublicKeyCredential as the browser serialises it (toJSON), around a ceremony's response. */
+function credentialJson(credential: SoftCredential, response: Record<string, unknown>): Record<string, unknown> {
+  const id = credential.id.toString('base64url');
+  return { id, rawId: id, type: 'public-key', response, clientExtensionResults: {}, authenticatorAttachment: 'cross-platform' };
 }

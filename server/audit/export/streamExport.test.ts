@@ -1,25 +1,17 @@
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, type Pool, type Queryable } from '../../db/pool.ts';
-import { createLogger } from '../../log.ts';
-import { createTestDatabase } from '../../test/harness.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Pool, Queryable } from '../../db/pool.ts';
+import { useTestDatabase } from '../../test/testDatabase.ts';
 import { seedChain } from '../testing/seedChain.ts';
 import { EXPORT_BATCH, ExportAborted, streamAuditExport } from './streamExport.ts';
 
 const EVENTS = 2 * EXPORT_BATCH + 1_234;
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
-let pool: Pool;
 
+const testDb = useTestDatabase();
 beforeAll(async () => {
-  database = await createTestDatabase();
-  pool = createPool(database.url, createLogger('silent'));
-  await seedChain(pool, EVENTS);
-});
-afterAll(async () => {
-  await pool.end();
-  await database.drop();
+  await seedChain(testDb.pool, EVENTS);
 });
 
 /** The pool, counting the queries run through it. */
@@ -59,7 +51,7 @@ function stalledSink() {
 
 describe('streamAuditExport', () => {
   it('stops reading while the client is not reading (backpressure), then finishes', async () => {
-    const { db, queries } = counting(pool);
+    const { db, queries } = counting(testDb.pool);
     const stalled = stalledSink();
     const done = streamAuditExport({ db, sink: stalled.sink, format: 'jsonl', where: {} });
     // One batch written, one read ahead; then it waits for the sink to drain.
@@ -79,7 +71,7 @@ describe('streamAuditExport', () => {
 
   it('gives up when the client goes away', async () => {
     const stalled = stalledSink();
-    const done = streamAuditExport({ db: pool, sink: stalled.sink, format: 'csv', where: {} });
+    const done = streamAuditExport({ db: testDb.pool, sink: stalled.sink, format: 'csv', where: {} });
     await expect.poll(() => stalled.received.length).toBe(1);
     stalled.sink.destroy();
     await expect(done).rejects.toBeInstanceOf(ExportAborted);
@@ -88,7 +80,7 @@ describe('streamAuditExport', () => {
   it('exports a seq range and filters in chain order', async () => {
     const sink = stalledSink();
     sink.release();
-    const summary = await streamAuditExport({ db: pool, sink: sink.sink, format: 'jsonl', where: { fromSeq: 4_990, toSeq: 5_010, action: 'auth.signin' } });
+    const summary = await streamAuditExport({ db: testDb.pool, sink: sink.sink, format: 'jsonl', where: { fromSeq: 4_990, toSeq: 5_010, action: 'auth.signin' } });
     const seqs = Buffer.concat(sink.received).toString('utf8').split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { seq: number; action: string }));
     expect(seqs.every((e) => e.action === 'auth.signin')).toBe(true);
     expect(seqs.map((e) => e.seq)).toEqual([...seqs.map((e) => e.seq)].sort((a, b) => a - b));

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Writable } from 'node:stream';
-import type { AuditEventView, ExportFormat } from '../../../shared/audit.ts';
+import type { AuditEventView, ExportFormat, ExportManifest } from '../../../shared/audit.ts';
 import { searchAuditEventsAscending, type AuditWhere } from '../../db/audit.ts';
 import type { Queryable } from '../../db/pool.ts';
 import { EXPORT_WRITERS } from './formats.ts';
@@ -12,16 +12,8 @@ export class ExportAborted extends Error {
   override name = 'ExportAborted';
 }
 
-/** What an export wrote, for its manifest. */
-export interface ExportSummary {
-  eventCount: number;
-  firstSeq: number | null;
-  lastSeq: number | null;
-  prevHash: string | null;
-  lastHash: string | null;
-  fileSha256: string;
-  fileBytes: number;
-}
+/** What an export wrote: the manifest's fields that describe the file. */
+export type ExportSummary = Pick<ExportManifest, 'eventCount' | 'firstSeq' | 'lastSeq' | 'prevHash' | 'lastHash' | 'fileSha256' | 'fileBytes'>;
 
 /** Writes `chunk`; when the sink's buffer is full, waits for it to drain (or to close). */
 function write(sink: Writable, chunk: Buffer): Promise<void> {
