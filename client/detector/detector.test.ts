@@ -1,21 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { FIDO_USAGE_PAGE } from '../../shared/detector.ts';
-import { backoffBounds, backoffDelay, DEFAULT_BACKOFF } from './backoff.ts';
+import { backoffBounds, backoffDelay } from '../lib/backoff.ts';
 import { defaultConfigDir } from './credentials.ts';
+import { DEFAULT_BACKOFF } from './detectorClient.ts';
 import { FakeHidSource, fakeSecurityKey, isFidoDevice, toDetectedKey } from './hidSource.ts';
 import { KeyWatcher, type KeyChange } from './keyWatcher.ts';
 
 describe('backoff', () => {
   it('starts at 5 s, doubles, caps at 60 s, with ±30 % jitter', () => {
-    expect([0, 1, 2, 3, 4, 5, 9].map((n) => backoffDelay(n, DEFAULT_BACKOFF, () => 0.5))).toEqual([5_000, 10_000, 20_000, 40_000, 60_000, 60_000, 60_000]);
-    expect(backoffDelay(0, DEFAULT_BACKOFF, () => 0)).toBe(3_500);
-    expect(backoffDelay(0, DEFAULT_BACKOFF, () => 0.999_999)).toBe(6_500);
-    expect(backoffDelay(4, DEFAULT_BACKOFF, () => 0.999_999)).toBe(60_000);
-    expect(backoffDelay(4, DEFAULT_BACKOFF, () => 0)).toBe(42_000);
+    expect([0, 1, 2, 3, 4, 5, 9].map((n) => backoffDelay(n, { ...DEFAULT_BACKOFF, random: () => 0.5 }))).toEqual([5_000, 10_000, 20_000, 40_000, 60_000, 60_000, 60_000]);
+    expect(backoffDelay(0, { ...DEFAULT_BACKOFF, random: () => 0 })).toBe(3_500);
+    expect(backoffDelay(0, { ...DEFAULT_BACKOFF, random: () => 0.999_999 })).toBe(6_500);
+    expect(backoffDelay(4, { ...DEFAULT_BACKOFF, random: () => 0.999_999 })).toBe(60_000);
+    expect(backoffDelay(4, { ...DEFAULT_BACKOFF, random: () => 0 })).toBe(42_000);
     for (let attempt = 0; attempt < 8; attempt += 1) {
-      const { min, max } = backoffBounds(attempt);
+      const { min, max } = backoffBounds(attempt, DEFAULT_BACKOFF);
       for (let i = 0; i < 50; i += 1) {
-        const delay = backoffDelay(attempt);
+        const delay = backoffDelay(attempt, DEFAULT_BACKOFF);
         expect(delay).toBeGreaterThanOrEqual(min);
         expect(delay).toBeLessThanOrEqual(max);
       }

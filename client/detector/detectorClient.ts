@@ -6,7 +6,7 @@ import {
   type DetectorMessage,
   type DetectorServerMessage,
 } from '../../shared/detector.ts';
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
+import { backoffDelay, type BackoffPolicy } from '../lib/backoff.ts';
 import type { DetectorCredentials } from './credentials.ts';
 import type { HidSource } from './hidSource.ts';
 import { KeyWatcher, type KeyChange } from './keyWatcher.ts';
@@ -20,6 +20,9 @@ export interface DetectorTimings {
   /** HID polling interval (default 250 ms). */
   pollMs: number;
 }
+
+/** Reconnect timings (DESIGN.md: 5 s start, ×2, 60 s cap, ±30 % jitter). */
+export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 5_000, factor: 2, maxMs: 60_000, jitter: 0.3 };
 
 export const DEFAULT_TIMINGS: DetectorTimings = { backoff: DEFAULT_BACKOFF, heartbeatMs: 60_000, pingMs: 30_000, pollMs: 250 };
 
@@ -183,7 +186,7 @@ export class DetectorClient {
   private scheduleReconnect(reason: string) {
     if (this.stopped || this.retry) return;
     this.socket = null;
-    const delayMs = backoffDelay(this.attempt, this.timings.backoff, this.options.random);
+    const delayMs = backoffDelay(this.attempt, { ...this.timings.backoff, random: this.options.random });
     this.emit({ state: 'waiting', attempt: this.attempt, delayMs, reason });
     this.attempt += 1;
     this.retry = setTimeout(() => {

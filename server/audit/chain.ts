@@ -1,30 +1,16 @@
 import { createHash } from 'node:crypto';
-import type { Outcome, Severity } from '../../shared/audit.ts';
+import type { AuditEventView } from '../../shared/audit.ts';
 import { canonicalJson } from './canonicalJson.ts';
 
 /** The prev_hash of the first event: 64 zeros. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** Exactly the fields that are hashed, with the names used in canonical JSON. */
-export interface ChainedEvent {
-  seq: number;
-  time: string;
-  actorId: string | null;
-  actorUsername: string | null;
-  action: string;
-  targetType: string | null;
-  targetId: string | null;
-  outcome: Outcome;
-  severity: Severity;
-  ip: string | null;
-  userAgent: string | null;
-  model: string | null;
-  details: Record<string, unknown>;
-}
+/** Exactly the fields that are hashed: an audit event without its own chain links. */
+type HashedFields = Omit<AuditEventView, 'prevHash' | 'hash'>;
 
 /** hash = lowercase hex SHA-256 of (prev_hash as ASCII hex ‖ UTF-8 canonical JSON of the event). */
-export function eventHash(prevHash: string, event: ChainedEvent): string {
-  const body: ChainedEvent = {
+export function eventHash(prevHash: string, event: HashedFields): string {
+  const body: HashedFields = {
     seq: event.seq,
     time: event.time,
     actorId: event.actorId,
@@ -68,7 +54,7 @@ export class ChainVerifier {
   }
 
   /** Returns false once the chain is broken; further events are ignored. */
-  push(event: ChainedEvent & { prevHash: string; hash: string }): boolean {
+  push(event: AuditEventView): boolean {
     if (this.broken) return false;
     // A missing or duplicated sequence number means a row was deleted, inserted or moved.
     if (event.seq !== this.expectedSeq) {

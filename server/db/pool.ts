@@ -24,10 +24,13 @@ export const PG_DEADLOCK_DETECTED = '40P01';
 // Return bigint (int8) columns as strings is pg's default; we convert where a row is read.
 // timestamptz stays a Date.
 
-let log: Logger | null = null;
+/**
+ * Each pool's logger, and its clients' (recorded as the pool opens them), so a query logs
+ * through the pool it runs on however many pools the process holds.
+ */
+const loggers = new WeakMap<Queryable, Logger>();
 
 export function createPool(connectionString: string, logger: Logger, max = 10): Pool {
-  log = logger;
   const pool = new pg.Pool({
     connectionString,
     max,
@@ -39,6 +42,8 @@ export function createPool(connectionString: string, logger: Logger, max = 10): 
   });
   // Errors on idle clients (e.g. Postgres restarted) must not crash the process.
   pool.on('error', (error) => logger.warn({ err: error.message }, 'idle postgres client error'));
+  pool.on('connect', (client) => loggers.set(client, logger));
+  loggers.set(pool, logger);
   return pool;
 }
 
@@ -57,7 +62,7 @@ export async function query<Row extends pg.QueryResultRow>(
   try {
     return await db.query<Row>(prepare ? { name, text, values } : { text, values });
   } finally {
-    log?.trace({ query: name, ms: +(performance.now() - started).toFixed(2) }, 'db query');
+    loggers.get(db)?.trace({ query: name, ms: +(performance.now() - started).toFixed(2) }, 'db query');
   }
 }
 
@@ -99,7 +104,7 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
       const retryable = code === PG_DEADLOCK_DETECTED || code === PG_SERIALIZATION_FAILURE;
       if (!retryable || attempt >= TRANSACTION_ATTEMPTS) throw error;
       dbTransactionRetries.inc({ code });
-      log?.warn({ code, attempt }, 'transaction retried after a lock conflict');
+      loggers.get(pool)?.warn({ code, attempt }, 'transaction retried after a lock conflict');
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
     }
   }

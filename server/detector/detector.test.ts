@@ -8,13 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { GrantResponse } from '../../shared/api.ts';
 import { DETECTOR_CLOSE, DETECTOR_PROTOCOL, PAIRING_CODE_ALPHABET, type DetectorListResponse, type PairingCodeResponse } from '../../shared/detector.ts';
-import { backoffBounds } from '../../client/detector/backoff.ts';
+import { backoffBounds } from '../../client/lib/backoff.ts';
 import type { DetectorCredentials } from '../../client/detector/credentials.ts';
 import { DetectorClient, detectorUrl, type DetectorState, type DetectorTimings } from '../../client/detector/detectorClient.ts';
 import { fakeSecurityKey, FakeHidSource } from '../../client/detector/hidSource.ts';
 import { pair, PairingError } from '../../client/detector/pair.ts';
 import { query } from '../db/pool.ts';
-import { enrollUser, errorCode, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
+import { enrollUser, errorCode, lastAudit, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
 import { freePort } from '../test/env.ts';
 import type { SoftAuthenticator } from '../test/softAuthenticator.ts';
 import { TestSocket } from '../test/wsClient.ts';
@@ -92,16 +92,6 @@ async function currentGrant(client: TestClient) {
   return (await client.get<GrantResponse>('/api/grants/current')).body.grant;
 }
 
-async function lastAudit(action: string) {
-  const { rows } = await query<{ severity: string; outcome: string; details: Record<string, unknown>; target_id: string | null }>(
-    node.deps.pool,
-    't',
-    'SELECT severity, outcome, details, target_id FROM audit_event WHERE action = $1 ORDER BY seq DESC LIMIT 1',
-    [action],
-  );
-  return rows[0];
-}
-
 /** A raw protocol connection, to send what a real detector never would. */
 function rawSocket(protocols: string[], url = detectorUrl(node.deps.config.origin)): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
@@ -143,7 +133,7 @@ describe('pairing', () => {
     expect(rows[0]!.key_id).toBe(credentials.keyId);
     expect(rows[0]!.key_hash).toMatch(/^\$argon2id\$v=19\$m=49152,p=1,t=3\$/);
     expect(rows[0]!.key_hash).not.toContain(credentials.secret);
-    expect(await lastAudit('detector.paired')).toMatchObject({ target_id: credentials.detectorId, details: { name: 'desk' } });
+    expect(await lastAudit(node, 'detector.paired')).toMatchObject({ targetId: credentials.detectorId, details: { name: 'desk' } });
 
     const list = (await p.client.get<DetectorListResponse>('/api/detectors')).body.detectors;
     expect(list).toEqual([expect.objectContaining({ id: credentials.detectorId, name: 'desk', online: false, keys: [] })]);
@@ -154,19 +144,19 @@ describe('pairing', () => {
     const p = await person();
     const attempt = (code: string) => pair({ code, server: node.deps.config.origin, configDir: configDir() });
     await expect(attempt('ABCDEFGH')).rejects.toMatchObject({ code: 'PAIRING_CODE_INVALID' });
-    expect((await lastAudit('detector.pairing_failed'))?.details).toEqual({ reason: 'unknown' });
+    expect((await lastAudit(node, 'detector.pairing_failed'))?.details).toEqual({ reason: 'unknown' });
     await expect(attempt('0O1IL')).rejects.toBeInstanceOf(PairingError);
-    expect((await lastAudit('detector.pairing_failed'))?.details).toEqual({ reason: 'malformed' });
+    expect((await lastAudit(node, 'detector.pairing_failed'))?.details).toEqual({ reason: 'malformed' });
 
     const { code } = await pairingCode(p.client);
     await attempt(code);
     await expect(attempt(code)).rejects.toMatchObject({ code: 'PAIRING_CODE_INVALID' });
-    expect((await lastAudit('detector.pairing_failed'))?.details).toEqual({ reason: 'used' });
+    expect((await lastAudit(node, 'detector.pairing_failed'))?.details).toEqual({ reason: 'used' });
 
     const stale = await pairingCode(p.client);
     await query(node.deps.pool, 't', "UPDATE detector_pairing_code SET expires_at = now() - interval '1 second' WHERE used_at IS NULL");
     await expect(attempt(stale.code)).rejects.toMatchObject({ code: 'PAIRING_CODE_INVALID' });
-    expect((await lastAudit('detector.pairing_failed'))?.details).toEqual({ reason: 'expired' });
+    expect((await lastAudit(node, 'detector.pairing_failed'))?.details).toEqual({ reason: 'expired' });
     // Only the one good attempt paired anything.
     expect((await p.client.get<DetectorListResponse>('/api/detectors')).body.detectors).toHaveLength(1);
   });
@@ -202,7 +192,7 @@ describe('the handshake', () => {
     const credentials = await paired(p);
     const wrong = `${credentials.keyId}.${'A'.repeat(43)}`;
     await expect(rawSocket([DETECTOR_PROTOCOL, wrong])).rejects.toMatchObject({ status: 401 });
-    expect(await lastAudit('detector.auth_failed')).toMatchObject({ target_id: credentials.detectorId, details: { reason: 'wrong_secret' } });
+    expect(await lastAudit(node, 'detector.auth_failed')).toMatchObject({ targetId: credentials.detectorId, details: { reason: 'wrong_secret' } });
     await expect(rawSocket([DETECTOR_PROTOCOL, `${'B'.repeat(22)}.${credentials.secret}`])).rejects.toMatchObject({ status: 401 });
     await expect(rawSocket(['chat', `${credentials.keyId}.${credentials.secret}`])).rejects.toMatchObject({ status: 400 });
     await expect(rawSocket([DETECTOR_PROTOCOL])).rejects.toMatchObject({ status: 401 });
@@ -217,7 +207,7 @@ describe('the handshake', () => {
     ok.close();
     expect((await p.client.request('DELETE', `/api/detectors/${credentials.detectorId}`)).status).toBe(204);
     await expect(rawSocket([DETECTOR_PROTOCOL, `${credentials.keyId}.${credentials.secret}`])).rejects.toMatchObject({ status: 401 });
-    expect(await lastAudit('detector.auth_failed')).toMatchObject({ details: { reason: 'unknown_or_revoked' } });
+    expect(await lastAudit(node, 'detector.auth_failed')).toMatchObject({ details: { reason: 'unknown_or_revoked' } });
   });
 
   it('limits connections per detector before hashing', async () => {
@@ -322,7 +312,7 @@ describe('presence reports', () => {
     const grant = (await unlock(p.client, p.authenticator)).body.grant!;
     expect(grant.presenceMode).toBe('detector');
     expect(await serialOf(p.keyId)).toBe('SN-OWN');
-    expect(await lastAudit('detector.serial_bound')).toMatchObject({ target_id: p.keyId, details: { serialNumber: 'SN-OWN', previous: null } });
+    expect(await lastAudit(node, 'detector.serial_bound')).toMatchObject({ targetId: p.keyId, details: { serialNumber: 'SN-OWN', previous: null } });
 
     // Another key coming and going is not this grant's key.
     source.plug(fakeSecurityKey('SN-OTHER', { productId: 0x0120 }));
@@ -334,7 +324,7 @@ describe('presence reports', () => {
     source.unplug({ vendorId: 0x1050, productId: 0x0407, serialNumber: 'SN-OWN' });
     expect((await socket.next('GRANT_REVOKED')).reason).toBe('key_removed');
     expect(await currentGrant(p.client)).toBeNull();
-    await expect.poll(async () => (await lastAudit('grant.revoked'))?.details).toMatchObject({ reason: 'key_removed', keyId: p.keyId });
+    await expect.poll(async () => (await lastAudit(node, 'grant.revoked'))?.details).toMatchObject({ reason: 'key_removed', keyId: p.keyId });
     socket.close();
   });
 
@@ -391,7 +381,7 @@ describe('presence reports', () => {
 
     source.plug(fakeSecurityKey('SN-THEIRS'));
     expect((await socket.next('KEY_MISMATCH_ERROR')).message).toMatch(/registered to another account/);
-    const audit = await lastAudit('detector.key_mismatch');
+    const audit = await lastAudit(node, 'detector.key_mismatch');
     expect(audit).toMatchObject({ severity: 'high', outcome: 'denied', details: { ownerId: owner.userId, keyOwnerIds: [other.userId], serialNumber: 'SN-THEIRS' } });
     // The other user hears nothing, and a detach by this detector cannot end their grant.
     source.unplug({ vendorId: 0x1050, productId: 0x0407, serialNumber: 'SN-THEIRS' });
@@ -453,7 +443,7 @@ describe('revocation', () => {
       expect(otherNode.detectors.count()).toBe(0);
       expect((await socket.next('DETECTOR_STATUS')).status).toMatch(/online|revoked/);
       expect((await p.client.get<DetectorListResponse>('/api/detectors')).body.detectors).toEqual([]);
-      expect(await lastAudit('detector.revoked')).toMatchObject({ details: { by: 'owner' } });
+      expect(await lastAudit(node, 'detector.revoked')).toMatchObject({ details: { by: 'owner' } });
       socket.close();
 
       // Had the bus event been missed, the next heartbeat finds the detector revoked and closes.
@@ -496,7 +486,7 @@ describe('revocation', () => {
     expect(errorCode(await admin.client.get('/api/admin/detectors?after=bogus'))).toBe('VALIDATION_FAILED');
 
     expect((await admin.client.request('DELETE', `/api/admin/detectors/${credentials.detectorId}`)).status).toBe(204);
-    expect(await lastAudit('detector.revoked')).toMatchObject({ details: { by: 'admin' } });
+    expect(await lastAudit(node, 'detector.revoked')).toMatchObject({ details: { by: 'admin' } });
     expect(errorCode(await admin.client.request('DELETE', `/api/admin/detectors/${credentials.detectorId}`))).toBe('NOT_FOUND');
   });
 });

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
-import type { Duplex } from 'node:stream';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
   DETECTOR_CLOSE,
@@ -19,9 +18,10 @@ import { applyDetectorReport } from './reports.ts';
 import { DetectorMessageSchema, diffKeys, distinctKeys, keyIdentity } from './protocol.ts';
 import { detectorPresence } from './presence.ts';
 import { clientAddress, trustProxyFn } from '../http/clientAddress.ts';
-import { rateLimitHits, wsConnectionsActive, wsConnectionsTotal, wsMessages } from '../metrics.ts';
-import { refuseUpgrade, UpgradeRefused } from '../realtime/upgradeRefusal.ts';
+import { wsConnectionsActive, wsConnectionsTotal, wsMessages } from '../metrics.ts';
+import { UpgradeRefused } from '../realtime/upgradeRefusal.ts';
 import { MessageBudget } from '../realtime/messageBudget.ts';
+import { acceptUpgrades, admitMessage, closeForShutdown, parseTextFrame, startHeartbeat, takeConnection } from '../realtime/socketBasics.ts';
 
 /** Seed design (Unhidra): 50 messages/s per connection; a detector needs far fewer. */
 const MESSAGES_PER_SECOND = 20;
@@ -86,24 +86,13 @@ export function attachDetectorHub(server: Server, deps: Deps): DetectorHub {
     duration: 60,
   });
 
-  const limit = async (limiter: RateLimiterRedis, key: string, what: string) => {
-    try {
-      await limiter.consume(key);
-    } catch (rejection) {
-      if (rejection instanceof RateLimiterRes) {
-        throw new UpgradeRefused(429, 'RATE_LIMITED', `Too many connections ${what}.`, Math.ceil(rejection.msBeforeNext / 1000));
-      }
-      throw new UpgradeRefused(503, 'SERVICE_UNAVAILABLE', 'Cannot check connection limits right now.');
-    }
-  };
-
   async function authenticate(req: IncomingMessage): Promise<{ detector: DetectorRow; context: AuditContext }> {
     const ip = clientAddress(req, trustProxy);
     // A web page is never a detector: browsers always send Origin, and a page elsewhere must not connect.
     if (req.headers.origin !== undefined && req.headers.origin !== config.origin) {
       throw new UpgradeRefused(403, 'CSRF_REJECTED', 'Cross-origin detector connections are refused.');
     }
-    await limit(perIp, ip ?? 'unknown', 'from this address');
+    await takeConnection(perIp, ip ?? 'unknown', 'from this address');
     const [protocol, token, ...extra] = offeredProtocols(req);
     if (protocol !== DETECTOR_PROTOCOL || extra.length > 0) {
       throw new UpgradeRefused(400, 'VALIDATION_FAILED', `Offer the subprotocols ['${DETECTOR_PROTOCOL}', '<keyId>.<secret>'].`);
@@ -111,7 +100,7 @@ export function attachDetectorHub(server: Server, deps: Deps): DetectorHub {
     const match = DEVICE_KEY.exec(token ?? '');
     if (!match) throw new UpgradeRefused(401, 'DETECTOR_UNAUTHORIZED', 'The detector key is missing or malformed. Pair the detector again.');
     const [, keyId, secret] = match as unknown as [string, string, string];
-    await limit(perDetector, keyId, 'for this detector');
+    await takeConnection(perDetector, keyId, 'for this detector');
     const detector = await getLiveDetectorByKeyId(pool, keyId);
     // Unknown ids cost one hash too (the hasher's dummy), so timing does not tell them apart.
     const check = await hasher.verify(detector?.key_hash ?? null, secret);
@@ -180,18 +169,8 @@ export function attachDetectorHub(server: Server, deps: Deps): DetectorHub {
   }
 
   function onMessage(connection: DetectorConnection, data: RawData, isBinary: boolean): void {
-    wsMessages.inc({ kind: 'detector', direction: 'in' });
-    if (!connection.budget.take()) {
-      rateLimitHits.inc({ limiter: 'WS_MESSAGES', route: '/ws/detector' });
-      return connection.socket.close(DETECTOR_CLOSE.TOO_MANY_MESSAGES, 'too many messages');
-    }
-    let parsed: unknown;
-    try {
-      parsed = isBinary ? undefined : JSON.parse(String(data));
-    } catch {
-      parsed = undefined;
-    }
-    const message = DetectorMessageSchema.safeParse(parsed);
+    if (!admitMessage(connection, { kind: 'detector', route: DETECTOR_PATH, closeCode: DETECTOR_CLOSE.TOO_MANY_MESSAGES })) return;
+    const message = DetectorMessageSchema.safeParse(parseTextFrame(data, isBinary));
     if (!message.success) {
       log.info({ detectorId: connection.detector.id }, 'detector sent a malformed message');
       return connection.socket.close(DETECTOR_CLOSE.MALFORMED, isBinary ? 'binary frames are not part of the protocol' : 'malformed message');
@@ -247,25 +226,18 @@ export function attachDetectorHub(server: Server, deps: Deps): DetectorHub {
     }
   }
 
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (path !== DETECTOR_PATH) return;
-    socket.on('error', () => undefined);
-    authenticate(req).then(
-      ({ detector, context }) => {
-        wss.handleUpgrade(req, socket, head, (ws) => {
-          opened(ws, detector, context).catch((error: unknown) => {
-            log.warn({ err: (error as Error).message, detectorId: detector.id }, 'detector connection could not be recorded');
-            ws.close(DETECTOR_CLOSE.GOING_AWAY, 'try again later');
-          });
-        });
-      },
-      (error: unknown) => {
-        if (error instanceof UpgradeRefused) return refuseUpgrade(socket, error, '/ws/detector');
-        log.error({ err: error }, 'detector upgrade failed');
-        refuseUpgrade(socket, new UpgradeRefused(503, 'SERVICE_UNAVAILABLE', 'Could not open the connection.'), '/ws/detector');
-      },
-    );
+  acceptUpgrades(server, {
+    route: DETECTOR_PATH,
+    wss,
+    log,
+    authenticate,
+    opened: (ws, { detector, context }) => {
+      opened(ws, detector, context).catch((error: unknown) => {
+        log.warn({ err: (error as Error).message, detectorId: detector.id }, 'detector connection could not be recorded');
+        ws.close(DETECTOR_CLOSE.GOING_AWAY, 'try again later');
+      });
+    },
+    unexpected: { status: 503, code: 'SERVICE_UNAVAILABLE', logMessage: 'detector upgrade failed' },
   });
 
   // A revocation on any node reaches every node over the bus; the node holding the connection closes it.
@@ -274,28 +246,14 @@ export function attachDetectorHub(server: Server, deps: Deps): DetectorHub {
     connections.get(event.detectorId)?.socket.close(DETECTOR_CLOSE.REVOKED, 'this detector was revoked');
   });
 
-  const heartbeat = setInterval(() => {
-    for (const connection of connections.values()) {
-      if (!connection.alive) {
-        connection.socket.terminate();
-        continue;
-      }
-      connection.alive = false;
-      connection.socket.ping();
-    }
-  }, config.wsHeartbeatSeconds * 1000);
-  heartbeat.unref();
+  const stopHeartbeat = startHeartbeat(() => connections.values(), config.wsHeartbeatSeconds * 1000);
 
   return {
     count: () => connections.size,
     close() {
       unsubscribe();
-      clearInterval(heartbeat);
-      for (const connection of connections.values()) {
-        connection.socket.close(DETECTOR_CLOSE.GOING_AWAY, 'server shutting down');
-        setTimeout(() => connection.socket.terminate(), 1_000).unref();
-      }
-      wss.close();
+      stopHeartbeat();
+      closeForShutdown(wss, connections.values(), DETECTOR_CLOSE.GOING_AWAY);
     },
   };
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { GrantResponse, ModelListResponse } from '../../shared/api.ts';
 import type { ChatStreamEvent } from '../../shared/events.ts';
 import { query } from '../db/pool.ts';
-import { enrollUser, errorCode, signIn, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
+import { enrollUser, errorCode, lastAudit, signIn, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
 import type { SoftAuthenticator, Tamper } from '../test/softAuthenticator.ts';
 import { TestSocket } from '../test/wsClient.ts';
 import { FakeOpenAI } from '../test/fakeOpenAI.ts';
@@ -60,16 +60,6 @@ async function chat(client: TestClient, model: string, onFirstDelta?: () => void
   return { status: response.status, events, endedAt: Date.now() };
 }
 
-async function lastAudit(action: string) {
-  const { rows } = await query<{ details: Record<string, unknown>; actor_username: string | null }>(
-    node.deps.pool,
-    't',
-    'SELECT details, actor_username FROM audit_event WHERE action = $1 ORDER BY seq DESC LIMIT 1',
-    [action],
-  );
-  return rows[0];
-}
-
 describe('unlocking restricted models', () => {
   it("issues a short grant for this session only from a fresh assertion with the user's own key", async () => {
     const p = await person();
@@ -87,7 +77,7 @@ describe('unlocking restricted models', () => {
     expect((await socket.next('MODELS_UNLOCKED')).grant.id).toBe(grant.id);
     expect((await p.client.get<ModelListResponse>('/api/models')).body.models.find((m) => m.id === 'demo-restricted')!.unlocked).toBe(true);
     expect((await p.client.get<GrantResponse>('/api/grants/current')).body.grant?.id).toBe(grant.id);
-    expect(await lastAudit('grant.issued')).toMatchObject({ details: { models: ['demo-restricted'], presenceMode: 'assertion', keyId: p.keyId } });
+    expect(await lastAudit(node, 'grant.issued')).toMatchObject({ details: { models: ['demo-restricted'], presenceMode: 'assertion', keyId: p.keyId } });
 
     const streamed = await chat(p.client, 'demo-restricted');
     expect(streamed.events.at(-1)).toEqual({ type: 'done', finishReason: 'stop' });
@@ -109,7 +99,7 @@ describe('unlocking restricted models', () => {
     expect(second.id).not.toBe(first.id);
     expect((await p.client.get<GrantResponse>('/api/grants/current')).body.grant!.id).toBe(second.id);
     expect(await node.deps.redis.exists(`grant:${first.id}`)).toBe(0);
-    expect(await lastAudit('grant.renewed')).toMatchObject({ details: { replaces: first.id } });
+    expect(await lastAudit(node, 'grant.renewed')).toMatchObject({ details: { replaces: first.id } });
   });
 
   it("refuses another user's key as KEY_MISMATCH, pushes it to the user's sessions, and grants nothing", async () => {
@@ -169,7 +159,7 @@ describe('unlocking restricted models', () => {
     const response = await unlock(p.client, p.authenticator, { presenceMode: 'webhid', device: { vendorId: 0x096e, productId: 0x0858, productName: 'Other key' } });
     expect(response.status).toBe(200);
     expect(response.body.grant!.presenceMode).toBe('webhid');
-    expect(await lastAudit('device_info_mismatch')).toMatchObject({ details: { reported: { vendorId: 0x096e } } });
+    expect(await lastAudit(node, 'device_info_mismatch')).toMatchObject({ details: { reported: { vendorId: 0x096e } } });
   });
 });
 
@@ -289,7 +279,7 @@ describe('restricted streams obey the grant to the last token', () => {
     expect(result.events.at(-1)).toEqual({ type: 'cut', reason: 'key_removed' });
     expect(result.events.filter((e) => e.type === 'delta').length).toBeGreaterThan(0);
     expect(result.endedAt - revokedAt).toBeLessThan(100);
-    await expect.poll(async () => (await lastAudit('model.stream_cut'))?.details).toEqual({ reason: 'key_removed' });
+    await expect.poll(async () => (await lastAudit(node, 'model.stream_cut'))?.details).toEqual({ reason: 'key_removed' });
   });
 });
 
@@ -339,7 +329,7 @@ describe('a grant never outlives its key (threat-model G2, G3)', () => {
       await expect.poll(() => chatStatus(p.client), { timeout: 2_000, interval: 10, message: change }).toEqual({ status: 403, code: 'GRANT_REQUIRED' });
       expect(await node.deps.redis.exists(`grant:${grantId}`), change).toBe(0);
       expect((await socket.next('GRANT_REVOKED')).reason, change).toBe(reason);
-      expect(await lastAudit('grant.denied'), change).toMatchObject({ details: { reason: 'key_not_active' } });
+      expect(await lastAudit(node, 'grant.denied'), change).toMatchObject({ details: { reason: 'key_not_active' } });
       socket.close();
     }
   });

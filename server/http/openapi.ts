@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ERROR_CODES } from '../../shared/errors.ts';
+import { SESSION_COOKIE } from '../routes/auth.ts';
 import { defineRoute, type RouteSpec } from './route.ts';
 
 type JsonSchema = Record<string, unknown>;
@@ -88,11 +89,11 @@ export function buildOpenApi(routes: readonly RouteSpec[], version: string): Rec
       title: 'Argus API',
       version,
       description:
-        'Every state-changing request must carry an Origin header equal to the server origin and a JSON content type (CSRF defence). Sessions are the `argus.sid` cookie.',
+        `Every state-changing request must carry an Origin header equal to the server origin and a JSON content type (CSRF defence). Sessions are the \`${SESSION_COOKIE}\` cookie.`,
     },
     paths,
     components: {
-      securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'argus.sid' } },
+      securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE } },
       schemas: {
         Error: {
           type: 'object',

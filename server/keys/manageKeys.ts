@@ -90,23 +90,14 @@ export function removeOwnKey(
   deps: KeyDeps,
   { userId, keyId, context, currentSessionId }: { userId: string; keyId: string; context: AuditContext; currentSessionId: string },
 ) {
-  return changeKey(deps, {
+  return removeKey(deps, {
     keyId,
     context,
     ownerId: userId,
+    lastKeyOf: userId,
     exceptSessionId: currentSessionId,
-    grantEndReason: 'key_deleted',
-    async apply(client, key) {
-      if (await wouldRemoveLastActiveKey(client, key)) return 'last_key';
-      await deleteKey(client, key.id);
-      await recordAuditEvent(client, context, {
-        action: 'key.removed',
-        outcome: 'success',
-        target: target(key),
-        details: { ownerId: key.user_id, nickname: key.nickname, modelName: key.model_name, status: key.status },
-      });
-      return { endSessions: true };
-    },
+    action: 'key.removed',
+    details: (key) => ({ ownerId: key.user_id, nickname: key.nickname, modelName: key.model_name, status: key.status }),
   });
 }
 
@@ -167,21 +158,34 @@ export function reassignKeyAsAdmin(
   });
 }
 
+/** An admin deletes any key, but not their own last active one; all its sessions end. */
 export function deleteKeyAsAdmin(deps: KeyDeps, { keyId, context }: { keyId: string; context: AuditContext }) {
-  return changeKey(deps, {
+  return removeKey(deps, {
     keyId,
     context,
     ownerId: null,
+    lastKeyOf: context.actor?.id,
+    action: 'key.deleted',
+    details: (key) => ({ ownerId: key.user_id, ownerUsername: key.owner_username, nickname: key.nickname, status: key.status }),
+  });
+}
+
+interface KeyRemoval extends Pick<KeyChange, 'keyId' | 'context' | 'ownerId' | 'exceptSessionId'> {
+  /** The user whose last active key must stay: the owner themself, or the admin deleting. */
+  lastKeyOf: string | undefined;
+  action: 'key.removed' | 'key.deleted';
+  details: (key: KeyRow) => Record<string, unknown>;
+}
+
+/** The one delete path: refuses to take the protected user's last active key, deletes, audits; the key's sessions end. */
+function removeKey(deps: KeyDeps, { lastKeyOf, action, details, ...change }: KeyRemoval) {
+  return changeKey(deps, {
+    ...change,
     grantEndReason: 'key_deleted',
     async apply(client, key) {
-      if (key.user_id === context.actor?.id && (await wouldRemoveLastActiveKey(client, key))) return 'last_key';
+      if (key.user_id === lastKeyOf && (await wouldRemoveLastActiveKey(client, key))) return 'last_key';
       await deleteKey(client, key.id);
-      await recordAuditEvent(client, context, {
-        action: 'key.deleted',
-        outcome: 'success',
-        target: target(key),
-        details: { ownerId: key.user_id, ownerUsername: key.owner_username, nickname: key.nickname, status: key.status },
-      });
+      await recordAuditEvent(client, change.context, { action, outcome: 'success', target: target(key), details: details(key) });
       return { endSessions: true };
     },
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionResponse } from '../../shared/api.ts';
 import { query } from '../db/pool.ts';
-import { enrollUser, errorCode, signIn, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
+import { enrollUser, errorCode, lastAudit, signIn, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
 import type { SoftAuthenticator, Tamper } from '../test/softAuthenticator.ts';
 
 /**
@@ -30,16 +30,6 @@ async function pendingSignIn(username = 'alice', password = alice.password): Pro
   return { client, options: response.body.options };
 }
 
-async function lastAudit(action: string): Promise<{ outcome: string; severity: string; details: Record<string, unknown> }> {
-  const { rows } = await query<{ outcome: string; severity: string; details: Record<string, unknown> }>(
-    node.deps.pool,
-    't',
-    'SELECT outcome, severity, details FROM audit_event WHERE action = $1 ORDER BY seq DESC LIMIT 1',
-    [action],
-  );
-  return rows[0]!;
-}
-
 async function attempt(tamper: Tamper, authenticator = alice.authenticator) {
   const { client, options } = await pendingSignIn();
   const response = await client.post('/api/auth/key', { response: authenticator.assert(options, tamper) });
@@ -57,13 +47,13 @@ describe('sign-in assertion guards', () => {
     const { response } = await attempt({ origin: 'https://evil.example' });
     expect(response.status).toBe(400);
     expect(errorCode(response)).toBe('WEBAUTHN_FAILED');
-    expect((await lastAudit('webauthn.assertion_failed')).details).toMatchObject({ reason: 'wrong_origin' });
+    expect((await lastAudit(node, 'webauthn.assertion_failed'))?.details).toMatchObject({ reason: 'wrong_origin' });
   });
 
   it('refuses a response made for another RP ID', async () => {
     const { response } = await attempt({ rpId: 'evil.example' });
     expect(errorCode(response)).toBe('WEBAUTHN_FAILED');
-    expect((await lastAudit('webauthn.assertion_failed')).details).toMatchObject({ reason: 'wrong_rp' });
+    expect((await lastAudit(node, 'webauthn.assertion_failed'))?.details).toMatchObject({ reason: 'wrong_rp' });
   });
 
   it('refuses a replayed response: the challenge is single-use', async () => {
@@ -106,13 +96,13 @@ describe('sign-in assertion guards', () => {
   it('refuses a bad signature', async () => {
     const { response } = await attempt({ badSignature: true });
     expect(errorCode(response)).toBe('WEBAUTHN_FAILED');
-    expect((await lastAudit('webauthn.assertion_failed')).details).toMatchObject({ reason: 'bad_signature' });
+    expect((await lastAudit(node, 'webauthn.assertion_failed'))?.details).toMatchObject({ reason: 'bad_signature' });
   });
 
   it('refuses an assertion without user presence', async () => {
     const { response } = await attempt({ userPresent: false });
     expect(errorCode(response)).toBe('WEBAUTHN_FAILED');
-    expect((await lastAudit('webauthn.assertion_failed')).details).toMatchObject({ reason: 'user_presence_missing' });
+    expect((await lastAudit(node, 'webauthn.assertion_failed'))?.details).toMatchObject({ reason: 'user_presence_missing' });
   });
 
   it('refuses a credential nobody registered', async () => {
@@ -128,9 +118,9 @@ describe('sign-in assertion guards', () => {
     expect(response.status).toBe(403);
     expect(errorCode(response)).toBe('KEY_MISMATCH');
     expect((response.body as { error: { message: string } }).error.message).toBe('This key belongs to another account.');
-    const audit = await lastAudit('auth.key_mismatch');
-    expect(audit.severity).toBe('high');
-    expect(audit.details).toMatchObject({ sessionUserId: alice.userId, keyOwnerId: mallory.userId });
+    const audit = await lastAudit(node, 'auth.key_mismatch');
+    expect(audit?.severity).toBe('high');
+    expect(audit?.details).toMatchObject({ sessionUserId: alice.userId, keyOwnerId: mallory.userId });
     expect((await client.get<SessionResponse>('/api/session')).body.signedIn).toBe(false);
   });
 
@@ -187,7 +177,7 @@ describe('clone detection', () => {
     expect(errorCode(response)).toBe('KEY_SUSPENDED');
     const { rows } = await query<{ status: string }>(node.deps.pool, 't', 'SELECT status FROM security_key WHERE id = $1', [carol.keyId]);
     expect(rows[0]!.status).toBe('suspended');
-    const audit = await lastAudit('key.suspended');
+    const audit = await lastAudit(node, 'key.suspended');
     expect(audit).toMatchObject({ severity: 'critical', details: { reason: 'clone_detected', storedCounter: counterNow, presentedCounter: counterNow } });
     // Every session that signed in with the key is gone; the genuine key cannot sign in either.
     expect((await laptop.get<SessionResponse>('/api/session')).body.signedIn).toBe(false);

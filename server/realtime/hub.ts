@@ -1,18 +1,18 @@
 import type { IncomingMessage, Server } from 'node:http';
 import { ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
 import type { RequestHandler } from 'express';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Role } from '../../shared/api.ts';
 import { WS_CLOSE, type ServerEvent } from '../../shared/events.ts';
 import { getUserById } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
 import type { Envelope } from './bus.ts';
-import { rateLimitHits, wsConnectionsActive, wsConnectionsTotal, wsMessages } from '../metrics.ts';
+import { wsConnectionsActive, wsConnectionsTotal, wsMessages } from '../metrics.ts';
 import { clientAddress, trustProxyFn } from '../http/clientAddress.ts';
-import { refuseUpgrade, UpgradeRefused } from './upgradeRefusal.ts';
+import { UpgradeRefused } from './upgradeRefusal.ts';
 import { MessageBudget } from './messageBudget.ts';
+import { acceptUpgrades, admitMessage, closeForShutdown, parseTextFrame, startHeartbeat, takeConnection } from './socketBasics.ts';
 
 export type SessionParser = RequestHandler;
 
@@ -33,6 +33,9 @@ interface Connection {
   /** Token bucket for the per-connection message rate. */
   budget: MessageBudget;
 }
+
+/** Who a browser connection belongs to, as the upgrade established it. */
+type SignedInPeer = Pick<Connection, 'userId' | 'sessionId' | 'role'>;
 
 export interface Hub {
   /** Live browser connections on this node. */
@@ -57,21 +60,10 @@ export function attachHub(server: Server, deps: Deps, sessionParser: SessionPars
   const perIp = new RateLimiterRedis({ storeClient: redis, keyPrefix: 'rl:ws-ip', points: WS_LIMITS.connectionsPerMinutePerIp, duration: 60 });
   const perUser = new RateLimiterRedis({ storeClient: redis, keyPrefix: 'rl:ws-user', points: WS_LIMITS.connectionsPerMinutePerUser, duration: 60 });
 
-  const limit = async (limiter: RateLimiterRedis, key: string, what: string) => {
-    try {
-      await limiter.consume(key);
-    } catch (rejection) {
-      if (rejection instanceof RateLimiterRes) {
-        throw new UpgradeRefused(429, 'RATE_LIMITED', `Too many connections ${what}.`, Math.ceil(rejection.msBeforeNext / 1000));
-      }
-      throw new UpgradeRefused(503, 'SERVICE_UNAVAILABLE', 'Cannot check connection limits right now.');
-    }
-  };
-
-  async function authenticate(req: IncomingMessage): Promise<{ userId: string; sessionId: string; role: Role }> {
+  async function authenticate(req: IncomingMessage): Promise<SignedInPeer> {
     // Cross-site WebSocket hijacking: browsers send Origin on upgrades; it must be ours.
     if (req.headers.origin !== config.origin) throw new UpgradeRefused(403, 'CSRF_REJECTED', 'Cross-origin WebSocket refused.');
-    await limit(perIp, clientAddress(req, trustProxy), 'from this address');
+    await takeConnection(perIp, clientAddress(req, trustProxy), 'from this address');
     const request = req as IncomingMessage & { session?: { userId?: string; stage?: string }; sessionID?: string };
     await new Promise<void>((resolve, reject) =>
       sessionParser(request as never, new ServerResponse(req) as never, (error?: unknown) => (error ? reject(error) : resolve())),
@@ -82,22 +74,13 @@ export function attachHub(server: Server, deps: Deps, sessionParser: SessionPars
     if (!session?.userId || session.stage !== 'full' || !sessionID) throw new UpgradeRefused(401, 'UNAUTHENTICATED', 'Sign in first.');
     const user = await getUserById(pool, session.userId);
     if (!user || user.status !== 'active') throw new UpgradeRefused(401, 'SESSION_ENDED', 'Your session has ended.');
-    await limit(perUser, user.id, 'for this user');
+    await takeConnection(perUser, user.id, 'for this user');
     return { userId: user.id, sessionId: sessionID, role: user.role };
   }
 
-  function onMessage(connection: Connection, data: unknown, isBinary: boolean): void {
-    wsMessages.inc({ kind: 'browser', direction: 'in' });
-    if (!connection.budget.take()) {
-      rateLimitHits.inc({ limiter: 'WS_MESSAGES', route: '/ws' });
-      return connection.socket.close(WS_CLOSE.POLICY, 'too many messages');
-    }
-    let message: unknown;
-    try {
-      message = isBinary ? null : JSON.parse(String(data));
-    } catch {
-      message = null;
-    }
+  function onMessage(connection: Connection, data: RawData, isBinary: boolean): void {
+    if (!admitMessage(connection, { kind: 'browser', route: '/ws', closeCode: WS_CLOSE.POLICY })) return;
+    const message = parseTextFrame(data, isBinary);
     // The browser has nothing to tell us but pings: presence reports go over HTTP, where they can only end a grant.
     if (typeof message !== 'object' || message === null || (message as { type?: unknown }).type !== 'ping') {
       connection.socket.close(WS_CLOSE.POLICY, 'unexpected message');
@@ -108,43 +91,19 @@ export function attachHub(server: Server, deps: Deps, sessionParser: SessionPars
     if (connections.delete(connection)) wsConnectionsActive.dec({ kind: 'browser' });
   };
 
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (path !== '/ws') return; // Other upgrade paths (the detector) have their own handlers.
-    socket.on('error', () => undefined);
-    authenticate(req).then(
-      (who) => {
-        wss.handleUpgrade(req, socket, head, (ws) => {
-          const connection: Connection = { socket: ws, ...who, alive: true, budget: new MessageBudget(WS_LIMITS.messagesPerSecond) };
-          connections.add(connection);
-          wsConnectionsTotal.inc({ kind: 'browser' });
-          wsConnectionsActive.inc({ kind: 'browser' });
-          ws.on('pong', () => (connection.alive = true));
-          ws.on('message', (data, isBinary) => onMessage(connection, data, isBinary));
-          ws.on('close', () => forget(connection));
-          ws.on('error', () => forget(connection));
-        });
-      },
-      (error: unknown) => {
-        if (error instanceof UpgradeRefused) return refuseUpgrade(socket, error, '/ws');
-        log.error({ err: error }, 'websocket upgrade failed');
-        refuseUpgrade(socket, new UpgradeRefused(500, 'INTERNAL', 'Could not open the connection.'), '/ws');
-      },
-    );
-  });
+  function opened(ws: WebSocket, who: SignedInPeer): void {
+    const connection: Connection = { socket: ws, ...who, alive: true, budget: new MessageBudget(WS_LIMITS.messagesPerSecond) };
+    connections.add(connection);
+    wsConnectionsTotal.inc({ kind: 'browser' });
+    wsConnectionsActive.inc({ kind: 'browser' });
+    ws.on('pong', () => (connection.alive = true));
+    ws.on('message', (data, isBinary) => onMessage(connection, data, isBinary));
+    ws.on('close', () => forget(connection));
+    ws.on('error', () => forget(connection));
+  }
 
-  const heartbeat = setInterval(() => {
-    for (const connection of connections) {
-      if (!connection.alive) {
-        connection.socket.terminate();
-        forget(connection);
-        continue;
-      }
-      connection.alive = false;
-      connection.socket.ping();
-    }
-  }, config.wsHeartbeatSeconds * 1000);
-  heartbeat.unref();
+  acceptUpgrades(server, { route: '/ws', wss, log, authenticate, opened, unexpected: { status: 500, code: 'INTERNAL', logMessage: 'websocket upgrade failed' } });
+  const stopHeartbeat = startHeartbeat(() => connections, config.wsHeartbeatSeconds * 1000, forget);
 
   const matches = (connection: Connection, target: Envelope['target']): boolean =>
     'userId' in target ? connection.userId === target.userId : 'sessionId' in target ? connection.sessionId === target.sessionId : target.roles.includes(connection.role);
@@ -165,13 +124,8 @@ export function attachHub(server: Server, deps: Deps, sessionParser: SessionPars
     deliverLocal: deliver,
     close() {
       unsubscribe();
-      clearInterval(heartbeat);
-      for (const connection of connections) {
-        connection.socket.close(WS_CLOSE.GOING_AWAY, 'server shutting down');
-        // A peer that never answers the close frame must not hold the shutdown for ws's 30 s.
-        setTimeout(() => connection.socket.terminate(), 1_000).unref();
-      }
-      wss.close();
+      stopHeartbeat();
+      closeForShutdown(wss, connections, WS_CLOSE.GOING_AWAY);
     },
   };
 }

@@ -3,7 +3,7 @@ import type { KeyListResponse, SecurityKeyView, SessionListResponse, SessionResp
 import { query } from '../db/pool.ts';
 import { SYSTEM_CONTEXT } from '../audit/record.ts';
 import { createUserWithEnrollment } from '../users/createUser.ts';
-import { enrollUser, errorCode, signIn, startTestNode, tokenOf, type TestClient, type TestNode } from '../test/harness.ts';
+import { enrollUser, errorCode, expireStepUp, sessionIdOf, signIn, startTestNode, tokenOf, type TestClient, type TestNode } from '../test/harness.ts';
 import type { SoftAuthenticator } from '../test/softAuthenticator.ts';
 
 let node: TestNode;
@@ -13,18 +13,6 @@ beforeAll(async () => {
 afterAll(() => node.destroy());
 
 type Options = { challenge: string };
-
-function sidOf(client: TestClient): string {
-  return decodeURIComponent(client.sessionId!).slice(2).split('.')[0]!;
-}
-
-/** Makes this session's step-up stale, as if the sign-in happened long ago. */
-async function expireStepUp(client: TestClient): Promise<void> {
-  const key = `sess:${sidOf(client)}`;
-  const data = JSON.parse((await node.deps.redis.get(key))!) as { stepUpAt: number };
-  data.stepUpAt -= 60 * 60_000;
-  await node.deps.redis.set(key, JSON.stringify(data), 'PX', 60_000);
-}
 
 async function stepUp(client: TestClient, authenticator: SoftAuthenticator): Promise<void> {
   const { options } = (await client.post<{ options: Options }>('/api/account/step-up/options')).body;
@@ -40,7 +28,7 @@ async function keysOf(client: TestClient): Promise<SecurityKeyView[]> {
 describe('managing your own keys', () => {
   it('adds a key only after a fresh assertion with an existing key', async () => {
     const hana = await enrollUser(node, { username: 'hana', password: 'a lantern by the river' });
-    await expireStepUp(hana.client);
+    await expireStepUp(node, hana.client);
     expect((await hana.client.get('/api/account/step-up')).body).toEqual({ validUntil: null });
     const refused = await hana.client.post('/api/account/keys/options');
     expect(refused.status).toBe(403);
@@ -84,7 +72,7 @@ describe('managing your own keys', () => {
     const phone = await signIn(node, { username: 'kira', password: kira.password, authenticator: kira.authenticator });
 
     // Removing needs a fresh step-up too.
-    await expireStepUp(kira.client);
+    await expireStepUp(node, kira.client);
     expect(errorCode(await kira.client.request('DELETE', `/api/account/keys/${kira.keyId}`))).toBe('STEP_UP_REQUIRED');
     await stepUp(kira.client, spare);
     expect((await kira.client.request('DELETE', `/api/account/keys/${kira.keyId}`)).status).toBe(204);
@@ -99,7 +87,7 @@ describe('managing your own keys', () => {
     const list = await lena.client.get<SessionListResponse>('/api/account/sessions');
     expect(list.body.sessions).toHaveLength(2);
     expect(list.body.sessions.filter((s) => s.current)).toHaveLength(1);
-    expect(JSON.stringify(list.body)).not.toContain(sidOf(tablet));
+    expect(JSON.stringify(list.body)).not.toContain(sessionIdOf(tablet));
     const other = list.body.sessions.find((s) => !s.current)!;
     expect(other.keyNickname).toBe("lena's key");
     expect((await lena.client.request('DELETE', `/api/account/sessions/${other.id}`)).status).toBe(204);

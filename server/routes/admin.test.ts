@@ -4,15 +4,7 @@ import type { AuditListResponse, ChainVerification } from '../../shared/audit.ts
 import { WS_CLOSE } from '../../shared/events.ts';
 import { API_ROUTES } from '../app.ts';
 import { query } from '../db/pool.ts';
-import {
-  TestClient,
-  enrollUser,
-  errorCode,
-  expireStepUp,
-  startTestNode,
-  stepUpWith,
-  type TestNode,
-} from '../test/harness.ts';
+import { enrollUser, errorCode, expireStepUp, lastAudit, startTestNode, stepUpWith, TestClient, type TestNode } from '../test/harness.ts';
 import type { SoftAuthenticator } from '../test/softAuthenticator.ts';
 import { TestSocket } from '../test/wsClient.ts';
 
@@ -36,16 +28,6 @@ async function unlock(client: TestClient, authenticator: SoftAuthenticator): Pro
   const unlocked = await client.post<GrantResponse>('/api/verify-key-ownership', { response: authenticator.assert(options), presenceMode: 'assertion' });
   expect(unlocked.status).toBe(200);
   return unlocked.body.grant!.id;
-}
-
-async function lastAudit(action: string) {
-  const { rows } = await query<{ details: Record<string, unknown>; actor_username: string | null; target_id: string | null }>(
-    node.deps.pool,
-    't',
-    'SELECT details, actor_username, target_id FROM audit_event WHERE action = $1 ORDER BY seq DESC LIMIT 1',
-    [action],
-  );
-  return rows[0];
 }
 
 // That every /api/admin route refuses users and auditors, and that every admin change
@@ -191,9 +173,9 @@ describe('disabling a user', () => {
       expect((await onB.get<SessionResponse>('/api/session')).body.signedIn).toBe(false);
       expect(errorCode(await node.client().post('/api/auth/signin', { username: 'vic', password: vic.password }))).toBe('ACCOUNT_DISABLED');
 
-      expect(await lastAudit('user.disabled')).toMatchObject({
-        actor_username: 'chief',
-        target_id: vic.userId,
+      expect(await lastAudit(node, 'user.disabled')).toMatchObject({
+        actorUsername: 'chief',
+        targetId: vic.userId,
         details: { username: 'vic', before: 'active', after: 'disabled' },
       });
       // Enabled again, they may sign in once more.
@@ -211,7 +193,7 @@ describe('disabling a user', () => {
     expect(changed.body.user.role).toBe('user');
     expect((await socket.closedWith()).code).toBe(WS_CLOSE.SESSION_ENDED);
     expect((await aud.client.get<SessionResponse>('/api/session')).body.signedIn).toBe(false);
-    expect(await lastAudit('user.role_changed')).toMatchObject({ details: { username: 'demoted-auditor', before: 'auditor', after: 'user' } });
+    expect(await lastAudit(node, 'user.role_changed')).toMatchObject({ details: { username: 'demoted-auditor', before: 'auditor', after: 'user' } });
   });
 });
 
@@ -239,9 +221,9 @@ describe('deleting a user', () => {
       [wes.userId],
     );
     expect(after[0]).toEqual({ n: before[0]!.n, names: ['wes'] });
-    expect(await lastAudit('user.deleted')).toMatchObject({
-      actor_username: 'chief',
-      target_id: wes.userId,
+    expect(await lastAudit(node, 'user.deleted')).toMatchObject({
+      actorUsername: 'chief',
+      targetId: wes.userId,
       details: { username: 'wes', role: 'user', status: 'active', keysDeleted: [{ id: wes.keyId, status: 'active' }] },
     });
     const auditor = await enrollUser(node, { username: 'checker', role: 'auditor', password: 'a magnifying glass' });
@@ -302,7 +284,7 @@ describe('listing users and keys', () => {
     expect(moved.body.key).toMatchObject({ ownerId: yan.userId, ownerUsername: 'yan' });
     expect(errorCode(await admin.client.post(`/api/admin/keys/${xia.keyId}/reassign`, { username: 'nobody-here' }))).toBe('NOT_FOUND');
     expect(errorCode(await admin.client.post(`/api/admin/keys/${xia.keyId}/reassign`, { username: 'yan', userId: yan.userId }))).toBe('VALIDATION_FAILED');
-    expect(await lastAudit('key.reassigned')).toMatchObject({ actor_username: 'chief', details: { fromUsername: 'xia', toUsername: 'yan' } });
+    expect(await lastAudit(node, 'key.reassigned')).toMatchObject({ actorUsername: 'chief', details: { fromUsername: 'xia', toUsername: 'yan' } });
   });
 });
 
@@ -331,8 +313,8 @@ describe('enrollment links for recovery', () => {
     expect(Date.parse(again.body.expiresAt)).toBeGreaterThan(Date.now());
     const oldToken = new URL(created.body.enrollment.url).pathname.split('/').pop();
     expect(errorCode(await node.client().get(`/api/enrollment/${oldToken}`))).toBe('ENROLLMENT_INVALID');
-    const audit = await lastAudit('enrollment.created');
-    expect(audit).toMatchObject({ actor_username: 'chief', details: { username: 'lost-keys', replacedLinks: 1 } });
+    const audit = await lastAudit(node, 'enrollment.created');
+    expect(audit).toMatchObject({ actorUsername: 'chief', details: { username: 'lost-keys', replacedLinks: 1 } });
     expect(JSON.stringify(audit)).not.toContain(new URL(again.body.url).pathname.split('/').pop());
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdminModelListResponse, AdminModelView, GrantResponse, ModelListResponse, ModelTestResult } from '../../shared/api.ts';
 import type { AuditListResponse } from '../../shared/audit.ts';
-import { enrollUser, errorCode, expireStepUp, startTestNode, stepUpWith, type TestClient, type TestNode } from '../test/harness.ts';
+import { enrollUser, errorCode, expireStepUp, lastAudit, startTestNode, stepUpWith, type TestClient, type TestNode } from '../test/harness.ts';
 import { freePort } from '../test/env.ts';
 import { FakeOpenAI } from '../test/fakeOpenAI.ts';
 import { TestSocket } from '../test/wsClient.ts';
@@ -41,11 +41,6 @@ const upstream = (id: string) => ({
   description: 'A local test model.',
 });
 
-async function lastAudit(action: string) {
-  const list = await admin.client.get<AuditListResponse>(`/api/audit/events?action=${action}&limit=1`);
-  return list.body.events[0];
-}
-
 describe('the model catalog for admins', () => {
   it('lists every model with its settings, and only admins may read or change it', async () => {
     const list = await admin.client.get<AdminModelListResponse>('/api/admin/models');
@@ -67,7 +62,7 @@ describe('the model catalog for admins', () => {
     expect(added.status).toBe(201);
     expect(added.body.model).toMatchObject({ id: 'local-llama', tier: 'restricted', enabled: true, apiKeyEnv: 'ADMIN_MODELS_TEST_KEY', apiKeyConfigured: true, grantSeconds: 120 });
     expect(JSON.stringify(added.body)).not.toContain('sk-admin-models-secret');
-    const event = await lastAudit('model.added');
+    const event = await lastAudit(node, 'model.added');
     expect(event).toMatchObject({ actorUsername: 'ada', targetId: 'local-llama', severity: 'high' });
     expect(event!.details).toMatchObject({ after: { tier: 'restricted', apiKeyEnv: 'ADMIN_MODELS_TEST_KEY', baseUrl: fake.baseUrl } });
     expect(JSON.stringify(event)).not.toContain('sk-admin-models-secret');
@@ -116,7 +111,7 @@ describe('the model catalog for admins', () => {
     const edited = await admin.client.patch<{ model: AdminModelView }>('/api/admin/models/editable', { tier: 'standard', requiresUserVerification: false, maxOutputTokens: 512 });
     expect(edited.status).toBe(200);
     expect(edited.body.model).toMatchObject({ tier: 'standard', requiresUserVerification: false, maxOutputTokens: 512 });
-    const event = await lastAudit('model.changed');
+    const event = await lastAudit(node, 'model.changed');
     // Loosening access to a model is high severity.
     expect(event).toMatchObject({ targetId: 'editable', severity: 'high' });
     expect(event!.details).toEqual({
@@ -146,10 +141,10 @@ describe('the model catalog for admins', () => {
   it('disables and enables a model: a disabled model is gone from the chat', async () => {
     const disabled = await admin.client.patch<{ model: AdminModelView }>('/api/admin/models/demo-standard', { enabled: false });
     expect(disabled.body.model.enabled).toBe(false);
-    expect(await lastAudit('model.disabled')).toMatchObject({ targetId: 'demo-standard', details: { changes: { enabled: { from: true, to: false } } } });
+    expect(await lastAudit(node, 'model.disabled')).toMatchObject({ targetId: 'demo-standard', details: { changes: { enabled: { from: true, to: false } } } });
     expect((await user.get<ModelListResponse>('/api/models')).body.models.map((m) => m.id)).not.toContain('demo-standard');
     await admin.client.patch('/api/admin/models/demo-standard', { enabled: true });
-    expect(await lastAudit('model.enabled')).toMatchObject({ targetId: 'demo-standard' });
+    expect(await lastAudit(node, 'model.enabled')).toMatchObject({ targetId: 'demo-standard' });
     expect((await user.get<ModelListResponse>('/api/models')).body.models.map((m) => m.id)).toContain('demo-standard');
   });
 
@@ -209,7 +204,7 @@ describe('test connection', () => {
     const sent = fake.requests[before]!;
     expect(sent.authorization).toBe('Bearer sk-admin-models-secret');
     expect(sent.body).toMatchObject({ model: 'llama3.2', stream: true, max_tokens: 8 });
-    expect(await lastAudit('model.tested')).toMatchObject({ outcome: 'success', targetId: 'local-llama' });
+    expect(await lastAudit(node, 'model.tested')).toMatchObject({ outcome: 'success', targetId: 'local-llama' });
   });
 
   it('reports an upstream 500 as MODEL_ERROR without passing on what the upstream said', async () => {
@@ -219,7 +214,7 @@ describe('test connection', () => {
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ ok: false, code: 'MODEL_ERROR', message: 'The model server answered with an error (HTTP 500).' });
     expect(JSON.stringify(response.body)).not.toContain('secret-upstream-detail');
-    expect(await lastAudit('model.tested')).toMatchObject({ outcome: 'failure', details: { code: 'MODEL_ERROR' } });
+    expect(await lastAudit(node, 'model.tested')).toMatchObject({ outcome: 'failure', details: { code: 'MODEL_ERROR' } });
   });
 
   it('reports a server that is not there as MODEL_UNREACHABLE', async () => {

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
+import type { AuditEventView } from '../../shared/audit.ts';
 import type { ErrorBody } from '../../shared/errors.ts';
 import { loadConfig, type Env } from '../config.ts';
+import { searchAuditEvents } from '../db/audit.ts';
 import { createAdminClient, query } from '../db/pool.ts';
 import { createLogger } from '../log.ts';
 import { startArgus, type Running } from '../runtime.ts';
@@ -208,6 +210,12 @@ export async function expireStepUp(node: TestNode, client: TestClient): Promise<
   const data = JSON.parse((await node.deps.redis.get(key))!) as { stepUpAt: number };
   data.stepUpAt -= 60 * 60_000;
   await node.deps.redis.set(key, JSON.stringify(data), 'KEEPTTL');
+}
+
+/** The newest audit event with this action, as the audit API shows it; undefined when there is none. */
+export async function lastAudit(node: TestNode, action: string): Promise<AuditEventView | undefined> {
+  const [event] = await searchAuditEvents(node.deps.pool, { action }, { limit: 1 });
+  return event;
 }
 
 /** A fresh step-up: options, a touch of `authenticator`, and the verified assertion. */
