@@ -1,11 +1,47 @@
-import type { Page } from '@playwright/test';
-import { test, expect } from './fixtures.ts';
+import type { Locator, Page } from '@playwright/test';
+import { test, expect, type TestAccount } from './fixtures.ts';
 import { signInWith } from './pages/SignInPage.ts';
 import { expireStepUp, watchStepUp } from './stepUp.ts';
 import { VirtualAuthenticator } from './virtualAuthenticator.ts';
 
 const region = (page: Page, name: string) => page.getByRole('region', { name });
 const feed = (page: Page) => page.getByRole('list', { name: 'Security events, newest first' });
+
+/**
+ * Presses a row's action and confirms it in the dialog, with the step-up made stale first so
+ * the change waits for a touch. The watch sees the calls to `changePath` and the step-up.
+ */
+async function confirmWithStaleStepUp(page: Page, row: Locator, action: string, changePath: RegExp) {
+  await expireStepUp(page);
+  const stepUp = await watchStepUp(page, changePath);
+  await row.getByRole('button', { name: action }).click();
+  await page.getByRole('dialog').getByRole('button', { name: action }).click();
+  return stepUp;
+}
+
+/** The change was refused for a stale step-up, the admin touched their key (the prompt showed), and it went through. */
+async function expectSteppedUp(stepUp: Awaited<ReturnType<typeof watchStepUp>>, change: string) {
+  const steps = [`${change} 403`, 'POST /api/account/step-up/options 200', 'POST /api/account/step-up 200', `${change} 204`];
+  expect(stepUp.calls()).toEqual(steps);
+  expect(await stepUp.promptSeen()).toBe(true);
+}
+
+/** Lets any credential on the key answer the unlock: its options go out without allowCredentials. */
+async function offerAnyCredential(page: Page) {
+  await page.route('**/api/verify-key-ownership/options', async (route) => {
+    const response = await route.fetch();
+    const { options, ...answer } = (await response.json()) as { options: Record<string, unknown> };
+    await route.fulfill({ response, json: { ...answer, options: { ...options, allowCredentials: undefined } } });
+  });
+}
+
+/** Bob unlocks with a key that holds only Alice's credential. */
+async function touchWithAlicesKey(bobPage: Page, bobKey: VirtualAuthenticator, alice: TestAccount) {
+  await offerAnyCredential(bobPage);
+  await bobKey.clear();
+  await bobKey.addCredential(alice.credential, 'localhost', alice.userId);
+  await bobPage.getByRole('button', { name: 'Unlock restricted models' }).first().click();
+}
 
 test('an admin watches sessions, grants and security events live, revokes a grant and ends a session', async ({ page, browser, argus, key }) => {
   const admin = await argus.account('admin');
@@ -44,33 +80,16 @@ test('an admin watches sessions, grants and security events live, revokes a gran
     });
 
     await test.step('revoking the grant asks for a touch first; bob is told at once', async () => {
-      await expireStepUp(page);
-      const stepUp = await watchStepUp(page, /^\/api\/admin\/grants\//);
       const row = region(page, 'Restricted access').getByRole('row').filter({ hasText: bob.username });
-      await row.getByRole('button', { name: 'Revoke' }).click();
-      await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+      const stepUp = await confirmWithStaleStepUp(page, row, 'Revoke', /^\/api\/admin\/grants\//);
       await expect(region(page, 'Restricted access').getByText('No restricted access is live')).toBeVisible();
-      expect(stepUp.calls()).toEqual([
-        'DELETE /api/admin/grants/:id 403',
-        'POST /api/account/step-up/options 200',
-        'POST /api/account/step-up 200',
-        'DELETE /api/admin/grants/:id 204',
-      ]);
-      expect(await stepUp.promptSeen()).toBe(true);
+      await expectSteppedUp(stepUp, 'DELETE /api/admin/grants/:id');
       await expect(bobPage.getByText(/ended by an administrator/).first()).toBeVisible();
     });
 
     await test.step("a key mismatch stands out in the feed", async () => {
       // Bob touches Alice's key (see presence.spec.ts): refused, audited at high severity.
-      await bobPage.route('**/api/verify-key-ownership/options', async (route) => {
-        const response = await route.fetch();
-        const body = (await response.json()) as { options: Record<string, unknown> };
-        delete body.options.allowCredentials;
-        await route.fulfill({ response, json: body });
-      });
-      await bobKey.clear();
-      await bobKey.addCredential(alice.credential, 'localhost', alice.userId);
-      await bobPage.getByRole('button', { name: 'Unlock restricted models' }).first().click();
+      await touchWithAlicesKey(bobPage, bobKey, alice);
       await expect(bobPage.getByRole('alert').filter({ hasText: 'This key belongs to another account.' }).first()).toBeVisible();
       const mismatch = feed(page).getByRole('listitem').filter({ hasText: 'Key registered to another account was used' }).first();
       await expect(mismatch).toBeVisible();
@@ -80,19 +99,10 @@ test('an admin watches sessions, grants and security events live, revokes a gran
     });
 
     await test.step("ending bob's session asks for a touch, then signs bob's browser out", async () => {
-      await expireStepUp(page);
-      const stepUp = await watchStepUp(page, /^\/api\/admin\/sessions\//);
       const row = region(page, 'Sessions').getByRole('row').filter({ hasText: bob.username });
-      await row.getByRole('button', { name: 'End session' }).click();
-      await page.getByRole('dialog').getByRole('button', { name: 'End session' }).click();
+      const stepUp = await confirmWithStaleStepUp(page, row, 'End session', /^\/api\/admin\/sessions\//);
       await expect(row).toHaveCount(0);
-      expect(stepUp.calls()).toEqual([
-        'DELETE /api/admin/sessions/:id 403',
-        'POST /api/account/step-up/options 200',
-        'POST /api/account/step-up 200',
-        'DELETE /api/admin/sessions/:id 204',
-      ]);
-      expect(await stepUp.promptSeen()).toBe(true);
+      await expectSteppedUp(stepUp, 'DELETE /api/admin/sessions/:id');
       // The WebSocket told bob's tab: it is back at sign-in without doing anything.
       await expect(bobPage).toHaveURL(/\/signin/);
       expect(await (await bobPage.request.get('/api/session')).json()).toEqual({ signedIn: false });

@@ -1,13 +1,9 @@
 import { action, json, query } from '@solidjs/router';
-import type {
-  KeyListResponse,
-  RenameKeyRequest,
-  SecurityKeyView,
-  SessionListResponse,
-} from '../../shared/api.ts';
+import type { KeyListResponse, RenameKeyRequest, SecurityKeyView, SessionListResponse } from '../../shared/api.ts';
 import { request, withQuery } from './http.ts';
 import { registrationCeremony } from './keyCeremonies.ts';
 import { withStepUp } from './stepUp.ts';
+import { changeWithStepUp, deleteWithStepUp } from './stepUpChanges.ts';
 
 const keyPath = (id: string) => `/api/account/keys/${encodeURIComponent(id)}`;
 
@@ -30,27 +26,23 @@ export const addMyKey = action(async (nickname: string) => {
 }, 'addMyKey');
 
 /** PATCH /api/account/keys/:id */
-export const renameMyKey = action(async (id: string, nickname: string) => {
+export const renameMyKey = action((id: string, nickname: string) => {
   const body: RenameKeyRequest = { nickname };
-  const renamed = await withStepUp(() => request<{ key: SecurityKeyView }>('PATCH', keyPath(id), { body }));
-  return json(renamed, { revalidate: listMyKeys.key });
+  return changeWithStepUp<{ key: SecurityKeyView }>({ method: 'PATCH', path: keyPath(id), body, revalidate: listMyKeys.key });
 }, 'renameMyKey');
 
 /** DELETE /api/account/keys/:id; 409 LAST_KEY for the last active one. */
-export const removeMyKey = action(async (id: string) => {
-  await withStepUp(() => request<void>('DELETE', keyPath(id)));
-  // An action answering nothing counts as never submitted: say what happened.
-  return json({ removed: id }, { revalidate: listMyKeys.key });
-}, 'removeMyKey');
-
-/** GET /api/account/sessions */
-export const listMySessions = query(
-  () => request<SessionListResponse>('GET', '/api/account/sessions'),
-  'mySessions',
+export const removeMyKey = action(
+  (id: string) => deleteWithStepUp({ path: keyPath(id), done: { removed: id }, revalidate: listMyKeys.key }),
+  'removeMyKey',
 );
 
+/** GET /api/account/sessions */
+export const listMySessions = query(() => request<SessionListResponse>('GET', '/api/account/sessions'), 'mySessions');
+
 /** DELETE /api/account/sessions/:id: signs that browser out. */
-export const endMySession = action(async (id: string) => {
-  await withStepUp(() => request<void>('DELETE', `/api/account/sessions/${encodeURIComponent(id)}`));
-  return json({ ended: id }, { revalidate: listMySessions.key });
-}, 'endMySession');
+export const endMySession = action(
+  (id: string) =>
+    deleteWithStepUp({ path: `/api/account/sessions/${encodeURIComponent(id)}`, done: { ended: id }, revalidate: listMySessions.key }),
+  'endMySession',
+);

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, assert, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createCredential, getAssertion, keyCeremony, SecurityKeyError } from './securityKey.ts';
 
 const requestOptions = { challenge: 'Y2hhbGxlbmdl', rpId: 'localhost', allowCredentials: [] };
@@ -17,13 +17,14 @@ function browserAnswers(answer: () => Promise<unknown>) {
 
 const refusal = (name: string) => () => Promise.reject(new DOMException('refused', name));
 
+/** The SecurityKeyError `pending` fails with; any other outcome fails the test. */
 async function failure(pending: Promise<unknown>): Promise<SecurityKeyError> {
-  const error = await pending.then(
-    () => undefined,
+  const outcome = await pending.then(
+    (value: unknown) => ({ value }),
     (reason: unknown) => reason,
   );
-  expect(error).toBeInstanceOf(SecurityKeyError);
-  return error as SecurityKeyError;
+  assert(outcome instanceof SecurityKeyError, `expected a SecurityKeyError, got ${JSON.stringify(outcome)}`);
+  return outcome;
 }
 
 beforeEach(() => {
@@ -33,15 +34,46 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
-describe('getAssertion', () => {
-  it('calls a closed or timed-out prompt cancelled', async () => {
-    browserAnswers(refusal('NotAllowedError'));
-    const error = await failure(getAssertion(requestOptions));
-    expect(error.code).toBe('CANCELLED');
-    expect(error.message).toBe('The security key prompt was closed or timed out. Try again.');
+const CANCELLED = 'The security key prompt was closed or timed out. Try again.';
+
+/** What each ceremony makes of the browser's refusals (by DOMException name), in words a person can act on. */
+const REFUSALS = [
+  { ceremony: 'getAssertion', start: () => getAssertion(requestOptions), name: 'NotAllowedError', code: 'CANCELLED', message: CANCELLED },
+  { ceremony: 'createCredential', start: () => createCredential(creationOptions), name: 'NotAllowedError', code: 'CANCELLED', message: CANCELLED },
+  {
+    ceremony: 'createCredential',
+    start: () => createCredential(creationOptions),
+    name: 'InvalidStateError',
+    code: 'ALREADY_REGISTERED',
+    message: 'This key is already registered.',
+  },
+  {
+    ceremony: 'createCredential',
+    start: () => createCredential(creationOptions),
+    name: 'NotSupportedError',
+    code: 'KEY_UNSUITABLE',
+    message: 'This security key cannot do what Argus asks (a PIN or fingerprint, for example). Try another key.',
+  },
+  {
+    ceremony: 'createCredential',
+    start: () => createCredential(creationOptions),
+    name: 'UnknownError',
+    code: 'KEY_FAILED',
+    message: 'The security key could not complete the request. Try again, or try another key.',
+  },
+] as const;
+
+describe.each(REFUSALS)('$ceremony', ({ start, name, code, message }) => {
+  it(`calls a ${name} refusal ${code}`, async () => {
+    browserAnswers(refusal(name));
+    const error = await failure(start());
+    expect(error.code).toBe(code);
+    expect(error.message).toBe(message);
     expect(error.cause).toBeInstanceOf(Error);
   });
+});
 
+describe('getAssertion', () => {
   it('says the browser cannot use keys before asking it', async () => {
     const get = vi.fn();
     vi.stubGlobal('navigator', { credentials: { get } });
@@ -65,29 +97,5 @@ describe('getAssertion', () => {
     release();
     await failure(pending);
     expect(keyCeremony()).toBeUndefined();
-  });
-});
-
-describe('createCredential', () => {
-  it('calls a key that already holds a credential here already registered', async () => {
-    browserAnswers(refusal('InvalidStateError'));
-    const error = await failure(createCredential(creationOptions));
-    expect(error.code).toBe('ALREADY_REGISTERED');
-    expect(error.message).toBe('This key is already registered.');
-  });
-
-  it('calls a closed or timed-out prompt cancelled', async () => {
-    browserAnswers(refusal('NotAllowedError'));
-    expect((await failure(createCredential(creationOptions))).code).toBe('CANCELLED');
-  });
-
-  it('says a key that cannot do what is asked is unsuitable', async () => {
-    browserAnswers(refusal('NotSupportedError'));
-    expect((await failure(createCredential(creationOptions))).code).toBe('KEY_UNSUITABLE');
-  });
-
-  it('keeps unknown failures generic', async () => {
-    browserAnswers(refusal('UnknownError'));
-    expect((await failure(createCredential(creationOptions))).code).toBe('KEY_FAILED');
   });
 });

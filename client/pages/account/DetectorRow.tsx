@@ -1,10 +1,11 @@
-import { useAction, useSubmission, type Action } from '@solidjs/router';
+import type { Action } from '@solidjs/router';
 import { For, Show, type Component } from 'solid-js';
 import type { DetectorView } from '../../../shared/detector.ts';
 import type { ConfirmRequest } from '../../components/ConfirmDialog.tsx';
+import { TableHead } from '../../components/DataTable.tsx';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
-import { Time } from '../../components/Time.tsx';
-import { settled } from '../../lib/settled.ts';
+import { TimeCell } from '../../components/TimeCell.tsx';
+import { useRowActions } from '../../lib/rowActions.ts';
 
 export interface DetectorRowProps {
   detector: DetectorView;
@@ -17,24 +18,24 @@ export interface DetectorRowProps {
 
 /** One paired detector: online or not, the keys it sees, when it was last seen; revocable. */
 export const DetectorRow: Component<DetectorRowProps> = (props) => {
-  const revoking = useSubmission(props.revoke, ([id]) => id === props.detector.id);
-  const revoke = useAction(props.revoke);
-  const columns = () => (props.showOwner ? 7 : 6);
+  const row = useRowActions({
+    id: () => props.detector.id,
+    actions: { revoke: props.revoke },
+    confirm: (request) => props.confirm(request),
+  });
 
   async function revokeDetector() {
-    if (revoking.pending) return;
-    const confirmed = await props.confirm({
+    const revoked = await row.act(() => row.run.revoke(props.detector.id), {
       title: `Revoke “${props.detector.name}”?`,
       message: 'Its connection closes at once and it can no longer report keys. Pair it again to use it.',
       confirmLabel: 'Revoke',
     });
-    if (!confirmed) return;
-    if (await settled(revoke(props.detector.id))) props.onRevoked();
+    if (revoked) props.onRevoked();
   }
 
   return (
     <>
-      <tr aria-busy={Boolean(revoking.pending)}>
+      <tr aria-busy={row.busy()}>
         <th scope="row">{props.detector.name}</th>
         <Show when={props.showOwner}>
           <td>@{props.detector.ownerUsername}</td>
@@ -56,14 +57,8 @@ export const DetectorRow: Component<DetectorRowProps> = (props) => {
             </ul>
           </Show>
         </td>
-        <td>
-          <Show when={props.detector.lastSeenAt} fallback={<span class="muted">Never</span>}>
-            {(seen) => <Time value={seen()} />}
-          </Show>
-        </td>
-        <td>
-          <Time value={props.detector.createdAt} />
-        </td>
+        <TimeCell value={props.detector.lastSeenAt} />
+        <TimeCell value={props.detector.createdAt} />
         <td>
           <div class="row-actions">
             <button type="button" class="danger" onClick={revokeDetector} aria-label={`Revoke ${props.detector.name}`}>
@@ -72,10 +67,10 @@ export const DetectorRow: Component<DetectorRowProps> = (props) => {
           </div>
         </td>
       </tr>
-      <Show when={revoking.error}>
+      <Show when={row.error()}>
         <tr class="row-alert">
-          <td colspan={columns()}>
-            <ErrorAlert error={revoking.error} />
+          <td colspan={detectorHeadings(props.showOwner).length}>
+            <ErrorAlert error={row.error()} />
           </td>
         </tr>
       </Show>
@@ -83,19 +78,10 @@ export const DetectorRow: Component<DetectorRowProps> = (props) => {
   );
 };
 
+/** The headings, in the order DetectorRow renders its cells. */
+export function detectorHeadings(showOwner: boolean): string[] {
+  return ['Name', ...(showOwner ? ['Owner'] : []), 'Status', 'Keys seen', 'Last seen', 'Paired', 'Actions'];
+}
+
 /** The table head that goes with DetectorRow. */
-export const DetectorTableHead: Component<{ showOwner: boolean }> = (props) => (
-  <thead>
-    <tr>
-      <th scope="col">Name</th>
-      <Show when={props.showOwner}>
-        <th scope="col">Owner</th>
-      </Show>
-      <th scope="col">Status</th>
-      <th scope="col">Keys seen</th>
-      <th scope="col">Last seen</th>
-      <th scope="col">Paired</th>
-      <th scope="col">Actions</th>
-    </tr>
-  </thead>
-);
+export const DetectorTableHead: Component<{ showOwner: boolean }> = (props) => <TableHead columns={detectorHeadings(props.showOwner)} />;

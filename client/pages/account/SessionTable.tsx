@@ -1,50 +1,42 @@
-import { createAsync, useAction, useSubmission } from '@solidjs/router';
-import { createUniqueId, For, Show, type Component } from 'solid-js';
+import { createAsync } from '@solidjs/router';
+import { For, Show, type Component } from 'solid-js';
 import type { SessionView } from '../../../shared/api.ts';
 import { endMySession, listMySessions } from '../../api/account.ts';
-import { Badge } from '../../components/Badge.tsx';
+import { DataTable } from '../../components/DataTable.tsx';
+import { RowButton } from '../../components/RowButton.tsx';
 import { Time } from '../../components/Time.tsx';
-import { settled } from '../../lib/settled.ts';
-import { describeUserAgent } from '../../lib/userAgent.ts';
+import { useRowActions } from '../../lib/rowActions.ts';
+import { CurrentSessionFlag, SessionOriginCells } from './SessionCells.tsx';
 import { StepUpRowAlert } from './StepUpPrompt.tsx';
 
-const SESSION_COLUMNS = 5;
+/** The headings, in the order SessionRow renders its cells. */
+const SESSION_HEADINGS = ['Signed in', 'IP address', 'Browser', 'Key used', 'Actions'];
 
 const SessionRow: Component<{ session: SessionView; onEnded: () => void }> = (props) => {
-  // Row buttons say which row they act on ("Delete", described by the row's name).
-  const rowId = createUniqueId();
-  const ending = useSubmission(endMySession, ([id]) => id === props.session.id);
-  const end = useAction(endMySession);
+  const row = useRowActions({ id: () => props.session.id, actions: { end: endMySession } });
 
   async function endSession() {
-    if (ending.pending) return;
-    if (await settled(end(props.session.id))) props.onEnded();
+    if (await row.act(() => row.run.end(props.session.id))) props.onEnded();
   }
 
   return (
     <>
-      <tr aria-busy={Boolean(ending.pending)}>
-        <th scope="row" id={rowId}>
+      <tr aria-busy={row.busy()}>
+        <th scope="row" id={row.headerId}>
           <Time value={props.session.signedInAt} />
-          <Show when={props.session.current}>
-            {' '}
-            <Badge kind="flag" value="current" />
-          </Show>
+          <CurrentSessionFlag current={props.session.current} />
         </th>
-        <td>{props.session.ip ?? <span class="muted">Unknown</span>}</td>
-        <td title={props.session.userAgent ?? undefined}>{describeUserAgent(props.session.userAgent)}</td>
+        <SessionOriginCells session={props.session} />
         <td>{props.session.keyNickname ?? <span class="muted">Not on record</span>}</td>
         <td>
           <Show when={!props.session.current}>
             <div class="row-actions">
-              <button type="button" aria-describedby={rowId} class="danger" onClick={endSession}>
-                End session
-              </button>
+              <RowButton describedBy={row.headerId} danger onClick={endSession}>End session</RowButton>
             </div>
           </Show>
         </td>
       </tr>
-      <StepUpRowAlert columns={SESSION_COLUMNS} busy={Boolean(ending.pending)} error={ending.error} />
+      <StepUpRowAlert columns={SESSION_HEADINGS.length} busy={row.busy()} error={row.error()} />
     </>
   );
 };
@@ -54,23 +46,8 @@ export const SessionTable: Component<{ onEnded: () => void }> = (props) => {
   const list = createAsync(() => listMySessions());
 
   return (
-    <Show when={list()?.sessions.length} fallback={<p class="empty">No sessions</p>}>
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Signed in</th>
-              <th scope="col">IP address</th>
-              <th scope="col">Browser</th>
-              <th scope="col">Key used</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            <For each={list()?.sessions}>{(session) => <SessionRow session={session} onEnded={props.onEnded} />}</For>
-          </tbody>
-        </table>
-      </div>
-    </Show>
+    <DataTable columns={SESSION_HEADINGS} count={list()?.sessions.length} empty="No sessions">
+      <For each={list()?.sessions}>{(session) => <SessionRow session={session} onEnded={props.onEnded} />}</For>
+    </DataTable>
   );
 };

@@ -1,15 +1,27 @@
-import { useAction, useSubmission } from '@solidjs/router';
-import { createUniqueId, createSignal, Match, Show, Switch, type Component } from 'solid-js';
+import { Match, Show, Switch, type Component } from 'solid-js';
 import type { SecurityKeyView } from '../../../shared/api.ts';
 import { deleteAdminKey, reassignAdminKey, setAdminKeyStatus } from '../../api/adminKeys.ts';
-import { Badge } from '../../components/Badge.tsx';
 import type { ConfirmRequest } from '../../components/ConfirmDialog.tsx';
-import { Time } from '../../components/Time.tsx';
-import { settled } from '../../lib/settled.ts';
+import { InlineForm } from '../../components/InlineForm.tsx';
+import { RowButton } from '../../components/RowButton.tsx';
+import { TimeCell } from '../../components/TimeCell.tsx';
+import { useRowActions } from '../../lib/rowActions.ts';
+import { KeyStatusBadges } from '../account/KeyStatusBadges.tsx';
 import { StepUpRowAlert } from '../account/StepUpPrompt.tsx';
-import { RowForm } from './RowForm.tsx';
 
-export const ADMIN_KEY_COLUMNS = 9;
+/** The admin key table's headings, in the order AdminKeyRow renders its cells. */
+export const ADMIN_KEY_HEADINGS = [
+  'Nickname',
+  'Owner',
+  'Model',
+  'Status',
+  'Added',
+  'Last used',
+  'Counter',
+  'Device (WebHID)',
+  'Actions',
+] as const;
+
 
 export interface AdminKeyRowProps {
   securityKey: SecurityKeyView;
@@ -40,100 +52,50 @@ const DeviceInfo: Component<{ securityKey: SecurityKeyView }> = (props) => (
  * reason, which the audit log keeps.
  */
 export const AdminKeyRow: Component<AdminKeyRowProps> = (props) => {
-  // Row buttons say which row they act on ("Delete", described by the row's name).
-  const rowId = createUniqueId();
-  const changing = useSubmission(setAdminKeyStatus, ([id]) => id === props.securityKey.id);
-  const moving = useSubmission(reassignAdminKey, ([id]) => id === props.securityKey.id);
-  const deleting = useSubmission(deleteAdminKey, ([id]) => id === props.securityKey.id);
-  const setStatus = useAction(setAdminKeyStatus);
-  const reassign = useAction(reassignAdminKey);
-  const remove = useAction(deleteAdminKey);
-  const [editing, setEditing] = createSignal<'reason' | 'owner'>();
-  const busy = () => Boolean(changing.pending || moving.pending || deleting.pending);
   const key = () => props.securityKey;
-  let actions: HTMLDivElement | undefined;
+  const row = useRowActions({
+    id: () => key().id,
+    actions: { setStatus: setAdminKeyStatus, reassign: reassignAdminKey, remove: deleteAdminKey },
+    confirm: (request) => props.confirm(request),
+  });
 
-  const clearErrors = () => {
-    changing.clear();
-    moving.clear();
-    deleting.clear();
-  };
-
-  function startEditing(what: 'reason' | 'owner') {
-    if (busy()) return;
-    clearErrors();
-    setEditing(what);
-  }
-
-  function stopEditing() {
-    setEditing(undefined);
-    actions?.querySelector('button')?.focus();
-  }
-
-  async function deactivate() {
-    if (busy()) return;
-    const confirmed = await props.confirm({
+  function deactivate() {
+    return row.act(() => row.run.setStatus(key().id, { status: 'deactivated' }), {
       title: `Deactivate “${key().nickname}” of @${key().ownerUsername}?`,
       message: 'Sessions signed in with this key end now, and so does any access to restricted models it opened. It can be reactivated later.',
       confirmLabel: 'Deactivate',
     });
-    if (!confirmed) return;
-    clearErrors();
-    await settled(setStatus(key().id, { status: 'deactivated' }));
   }
 
   async function reactivate(reason?: string) {
-    if (busy()) return;
-    clearErrors();
-    const changed = await settled(setStatus(key().id, reason ? { status: 'active', reason } : { status: 'active' }));
-    if (changed) stopEditing();
+    const change = reason ? { status: 'active' as const, reason } : { status: 'active' as const };
+    if (await row.act(() => row.run.setStatus(key().id, change))) row.stopEditing();
   }
 
   async function moveTo(username: string) {
-    if (busy()) return;
-    clearErrors();
-    const moved = await settled(reassign(key().id, { username }));
-    if (moved) stopEditing();
+    if (await row.act(() => row.run.reassign(key().id, { username }))) row.stopEditing();
   }
 
   async function deleteKey() {
-    if (busy()) return;
-    const confirmed = await props.confirm({
+    const deleted = await row.act(() => row.run.remove(key().id), {
       title: `Delete “${key().nickname}” of @${key().ownerUsername}?`,
       message: 'The key can no longer sign in or unlock models, and the sessions it signed in end now. This cannot be undone.',
       confirmLabel: 'Delete',
     });
-    if (!confirmed) return;
-    clearErrors();
-    const deleted = await settled(remove(key().id));
     if (deleted) props.onDeleted();
   }
 
   return (
     <>
-      <tr aria-busy={busy()}>
-        <th scope="row" id={rowId}>{key().nickname}</th>
+      <tr aria-busy={row.busy()}>
+        <th scope="row" id={row.headerId}>{key().nickname}</th>
         <td>{key().ownerUsername}</td>
         <td>{key().modelName}</td>
         <td>
-          <div class="badges">
-            <Badge kind="status" value={key().status} />
-            <Show when={key().synced}>
-              <Badge kind="flag" value="synced" />
-            </Show>
-          </div>
-          <Show when={key().status !== 'active' && key().statusReason}>
-            {(reason) => <small class="muted status-reason">{reason()}</small>}
-          </Show>
+          <KeyStatusBadges securityKey={key()} />
         </td>
-        <td>
-          <Time value={key().createdAt} />
-        </td>
-        <td>
-          <Show when={key().lastUsedAt} fallback={<span class="muted">Never</span>}>
-            {(lastUsedAt) => <Time value={lastUsedAt()} />}
-          </Show>
-        </td>
+        <TimeCell value={key().createdAt} />
+        <TimeCell value={key().lastUsedAt} />
         <td class="numeric">{key().signCount}</td>
         <td>
           <DeviceInfo securityKey={key()} />
@@ -141,58 +103,50 @@ export const AdminKeyRow: Component<AdminKeyRowProps> = (props) => {
         <td>
           <Switch
             fallback={
-              <div class="row-actions" ref={actions}>
+              <div class="row-actions" ref={row.actionsRef}>
                 <Switch>
                   <Match when={key().status === 'active'}>
-                    <button type="button" aria-describedby={rowId} class="danger" onClick={deactivate}>
-                      Deactivate
-                    </button>
+                    <RowButton describedBy={row.headerId} danger onClick={deactivate}>Deactivate</RowButton>
                   </Match>
                   <Match when={key().status === 'suspended'}>
-                    <button type="button" aria-describedby={rowId} onClick={() => startEditing('reason')}>
-                      Reactivate
-                    </button>
+                    <RowButton describedBy={row.headerId} onClick={() => row.startEditing('reason')}>Reactivate</RowButton>
                   </Match>
                   <Match when={key().status === 'deactivated'}>
-                    <button type="button" aria-describedby={rowId} onClick={() => void reactivate()}>
-                      Reactivate
-                    </button>
+                    <RowButton describedBy={row.headerId} onClick={() => void reactivate()}>Reactivate</RowButton>
                   </Match>
                 </Switch>
-                <button type="button" aria-describedby={rowId} onClick={() => startEditing('owner')}>
-                  Reassign
-                </button>
-                <button type="button" aria-describedby={rowId} class="danger" onClick={deleteKey}>
-                  Delete
-                </button>
+                <RowButton describedBy={row.headerId} onClick={() => row.startEditing('owner')}>Reassign</RowButton>
+                <RowButton describedBy={row.headerId} danger onClick={deleteKey}>Delete</RowButton>
               </div>
             }
           >
-            <Match when={editing() === 'reason'}>
-              <RowForm
+            <Match when={row.editing() === 'reason'}>
+              <InlineForm
                 label={`Reason to reactivate ${key().nickname}`}
                 submitLabel="Reactivate"
+                spellcheck={false}
                 minLength={3}
                 maxLength={500}
                 onSubmit={(reason) => void reactivate(reason)}
-                onCancel={stopEditing}
+                onCancel={row.stopEditing}
               />
             </Match>
-            <Match when={editing() === 'owner'}>
-              <RowForm
+            <Match when={row.editing() === 'owner'}>
+              <InlineForm
                 label={`New owner of ${key().nickname} (username)`}
                 submitLabel="Move key"
+                spellcheck={false}
                 maxLength={63}
                 onSubmit={(username) => void moveTo(username)}
-                onCancel={stopEditing}
+                onCancel={row.stopEditing}
               />
             </Match>
           </Switch>
         </td>
       </tr>
-      <Show when={editing() === 'reason'}>
+      <Show when={row.editing() === 'reason'}>
         <tr class="row-alert">
-          <td colspan={ADMIN_KEY_COLUMNS}>
+          <td colspan={ADMIN_KEY_HEADINGS.length}>
             <p class="muted">
               Clone detection suspended this key: its signature counter went backwards, which a copied key would
               cause. Say why it is safe to use again; the audit log keeps your reason.
@@ -200,7 +154,7 @@ export const AdminKeyRow: Component<AdminKeyRowProps> = (props) => {
           </td>
         </tr>
       </Show>
-      <StepUpRowAlert columns={ADMIN_KEY_COLUMNS} busy={busy()} error={changing.error ?? moving.error ?? deleting.error} />
+      <StepUpRowAlert columns={ADMIN_KEY_HEADINGS.length} busy={row.busy()} error={row.error()} />
     </>
   );
 };

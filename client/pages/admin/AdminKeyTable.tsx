@@ -1,8 +1,9 @@
-import { For, Show, type Component } from 'solid-js';
+import { For, type Component } from 'solid-js';
 import { listAdminKeys, type KeyFilters } from '../../api/adminKeys.ts';
+import { DataTable } from '../../components/DataTable.tsx';
 import { LoadMore } from '../../components/LoadMore.tsx';
 import { createCursorPages } from '../../lib/cursorPages.ts';
-import { AdminKeyRow, type AdminKeyRowProps } from './AdminKeyRow.tsx';
+import { ADMIN_KEY_HEADINGS, AdminKeyRow, type AdminKeyRowProps } from './AdminKeyRow.tsx';
 
 type AdminKeyTableProps = Omit<AdminKeyRowProps, 'securityKey'> & { filters: KeyFilters };
 
@@ -12,32 +13,10 @@ export const AdminKeyTable: Component<AdminKeyTableProps> = (props) => {
   const keys = () => list.pages()?.flatMap((page) => page.keys) ?? [];
 
   return (
-    <Show when={keys().length > 0} fallback={<p class="empty">No security keys match</p>}>
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Nickname</th>
-              <th scope="col">Owner</th>
-              <th scope="col">Model</th>
-              <th scope="col">Status</th>
-              <th scope="col">Added</th>
-              <th scope="col">Last used</th>
-              <th scope="col">Counter</th>
-              <th scope="col">Device (WebHID)</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            <For each={keys()}>
-              {(securityKey) => (
-                <AdminKeyRow securityKey={securityKey} confirm={props.confirm} onDeleted={props.onDeleted} />
-              )}
-            </For>
-          </tbody>
-        </table>
-      </div>
-      <LoadMore list={list} />
-    </Show>
+    <DataTable columns={ADMIN_KEY_HEADINGS} count={keys().length} empty="No security keys match" footer={<LoadMore list={list} />}>
+      <For each={keys()}>
+        {(securityKey) => <AdminKeyRow securityKey={securityKey} confirm={props.confirm} onDeleted={props.onDeleted} />}
+      </For>
+    </DataTable>
   );
 };

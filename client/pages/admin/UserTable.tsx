@@ -1,38 +1,24 @@
-import { For, Show, type Component } from 'solid-js';
+import { For, splitProps, type Component } from 'solid-js';
 import { listUsers, type UserFilters } from '../../api/admin.ts';
+import { DataTable } from '../../components/DataTable.tsx';
+import { LoadMore } from '../../components/LoadMore.tsx';
 import { createCursorPages } from '../../lib/cursorPages.ts';
 import { UserRow, type UserRowProps } from './UserRow.tsx';
-import { LoadMore } from '../../components/LoadMore.tsx';
+
+/** The headings, in the order UserRow renders its cells. */
+const USER_HEADINGS = ['Username', 'Display name', 'Role', 'Status', 'Created', 'Actions'];
 
 type UserTableProps = Omit<UserRowProps, 'user'> & { filters: UserFilters };
 
 /** The users matching one set of filters, page after page. */
 export const UserTable: Component<UserTableProps> = (props) => {
-  const list = createCursorPages((after) => listUsers(props.filters, after), 'id');
+  const [search, rowProps] = splitProps(props, ['filters']);
+  const list = createCursorPages((after) => listUsers(search.filters, after), 'id');
   const users = () => list.pages()?.flatMap((page) => page.users) ?? [];
 
   return (
-    <Show when={users().length > 0} fallback={<p class="empty">No users match</p>}>
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Username</th>
-              <th scope="col">Display name</th>
-              <th scope="col">Role</th>
-              <th scope="col">Status</th>
-              <th scope="col">Created</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            <For each={users()}>
-              {(user) => <UserRow user={user} confirm={props.confirm} onIssued={props.onIssued} onDeleted={props.onDeleted} />}
-            </For>
-          </tbody>
-        </table>
-      </div>
-      <LoadMore list={list} />
-    </Show>
+    <DataTable columns={USER_HEADINGS} count={users().length} empty="No users match" footer={<LoadMore list={list} />}>
+      <For each={users()}>{(user) => <UserRow user={user} {...rowProps} />}</For>
+    </DataTable>
   );
 };

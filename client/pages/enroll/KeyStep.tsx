@@ -1,16 +1,14 @@
 import { useAction } from '@solidjs/router';
-import { onMount, type Component } from 'solid-js';
+import type { Component } from 'solid-js';
 import { registerEnrollmentKey } from '../../api/enrollment.ts';
 import { ApiError } from '../../api/http.ts';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { Field } from '../../components/Field.tsx';
 import { useFreshSubmission } from '../../lib/submissions.ts';
 import { useFollowStep } from '../../steps.ts';
+import { StepHeading, type EnrollmentStepProps } from './StepHeading.tsx';
 
-export interface KeyStepProps {
-  token: string;
-  /** Take the focus when shown: true when this step replaced another one. */
-  focus: boolean;
+export interface KeyStepProps extends EnrollmentStepProps {
   /** This browser has not done the password step (WRONG_STEP): it must confirm the password. */
   onPasswordNeeded: () => void;
 }
@@ -22,11 +20,6 @@ export const KeyStep: Component<KeyStepProps> = (props) => {
   const followStep = useFollowStep();
   // Done means the page is on its way home; a second touch would only fail.
   const busy = () => Boolean(submission.pending || submission.result);
-  let heading!: HTMLHeadingElement;
-
-  onMount(() => {
-    if (props.focus) heading.focus();
-  });
 
   async function onSubmit(event: SubmitEvent & { currentTarget: HTMLFormElement }) {
     event.preventDefault();
@@ -44,9 +37,7 @@ export const KeyStep: Component<KeyStepProps> = (props) => {
 
   return (
     <form class="stack" onSubmit={onSubmit}>
-      <h2 ref={heading} tabIndex={-1}>
-        Register your security key
-      </h2>
+      <StepHeading focus={props.focus}>Register your security key</StepHeading>
       <p>
         Insert the security key you will sign in with. When you select “Register security key”, your browser asks
         you to touch it.

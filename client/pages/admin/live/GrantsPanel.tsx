@@ -1,13 +1,16 @@
-import { createAsync, useAction, useSubmission } from '@solidjs/router';
-import { createUniqueId, createSignal, For, onCleanup, Show, type Accessor, type Component } from 'solid-js';
+import { createAsync } from '@solidjs/router';
+import { createSignal, For, onCleanup, type Accessor, type Component } from 'solid-js';
 import type { AdminGrantView, PresenceMode } from '../../../../shared/api.ts';
 import { listAdminGrants, revokeAdminGrant } from '../../../api/adminLive.ts';
 import type { ConfirmRequest } from '../../../components/ConfirmDialog.tsx';
+import { DataTable } from '../../../components/DataTable.tsx';
+import { RowButton } from '../../../components/RowButton.tsx';
 import { formatCountdown } from '../../../lib/countdown.ts';
-import { settled } from '../../../lib/settled.ts';
+import { useRowActions } from '../../../lib/rowActions.ts';
 import { StepUpRowAlert } from '../../account/StepUpPrompt.tsx';
 
-const GRANT_COLUMNS = 6;
+/** The headings, in the order GrantRow renders its cells. */
+const GRANT_HEADINGS = ['User', 'Models', 'Presence', 'Key', 'Ends in', 'Actions'];
 /** The last seconds of a grant are shown in the warning colour. */
 const SOON_SECONDS = 30;
 
@@ -21,26 +24,26 @@ type Confirm = (request: ConfirmRequest) => Promise<boolean>;
 
 /** `onGone`: after the grant is revoked, its row goes: somewhere to put the focus. */
 const GrantRow: Component<{ grant: AdminGrantView; now: Accessor<number>; confirm: Confirm; onGone: () => void }> = (props) => {
-  // Row buttons say which row they act on ("Delete", described by the row's name).
-  const rowId = createUniqueId();
-  const revoking = useSubmission(revokeAdminGrant, ([id]) => id === props.grant.id);
-  const revoke = useAction(revokeAdminGrant);
+  const row = useRowActions({
+    id: () => props.grant.id,
+    actions: { revoke: revokeAdminGrant },
+    confirm: (request) => props.confirm(request),
+  });
   const secondsLeft = () => Math.max(0, (Date.parse(props.grant.expiresAt) - props.now()) / 1000);
 
   async function revokeGrant() {
-    if (revoking.pending) return;
-    const confirmed = await props.confirm({
+    const revoked = await row.act(() => row.run.revoke(props.grant.id), {
       title: `Revoke @${props.grant.username}'s access?`,
       message: 'Restricted models lock at once for that session, and any answer being written stops.',
       confirmLabel: 'Revoke',
     });
-    if (confirmed && (await settled(revoke(props.grant.id)))) props.onGone();
+    if (revoked) props.onGone();
   }
 
   return (
     <>
-      <tr aria-busy={Boolean(revoking.pending)}>
-        <th scope="row" id={rowId}>{props.grant.username}</th>
+      <tr aria-busy={row.busy()}>
+        <th scope="row" id={row.headerId}>{props.grant.username}</th>
         <td>{props.grant.models.join(', ')}</td>
         <td>{PRESENCE_TEXT[props.grant.presenceMode]}</td>
         <td>{props.grant.keyNickname}</td>
@@ -51,12 +54,10 @@ const GrantRow: Component<{ grant: AdminGrantView; now: Accessor<number>; confir
           </span>
         </td>
         <td class="row-actions">
-          <button type="button" aria-describedby={rowId} class="danger" onClick={revokeGrant}>
-            Revoke
-          </button>
+          <RowButton describedBy={row.headerId} danger onClick={revokeGrant}>Revoke</RowButton>
         </td>
       </tr>
-      <StepUpRowAlert columns={GRANT_COLUMNS} busy={Boolean(revoking.pending)} error={revoking.error} />
+      <StepUpRowAlert columns={GRANT_HEADINGS.length} busy={row.busy()} error={row.error()} />
     </>
   );
 };
@@ -69,24 +70,8 @@ export const GrantsPanel: Component<{ confirm: Confirm; onGone: () => void }> = 
   onCleanup(() => clearInterval(timer));
 
   return (
-    <Show when={list()?.grants.length} fallback={<p class="empty">No restricted access is live</p>}>
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">User</th>
-              <th scope="col">Models</th>
-              <th scope="col">Presence</th>
-              <th scope="col">Key</th>
-              <th scope="col">Ends in</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            <For each={list()?.grants}>{(grant) => <GrantRow grant={grant} now={now} confirm={props.confirm} onGone={props.onGone} />}</For>
-          </tbody>
-        </table>
-      </div>
-    </Show>
+    <DataTable columns={GRANT_HEADINGS} count={list()?.grants.length} empty="No restricted access is live">
+      <For each={list()?.grants}>{(grant) => <GrantRow grant={grant} now={now} confirm={props.confirm} onGone={props.onGone} />}</For>
+    </DataTable>
   );
 };
