@@ -3,7 +3,7 @@
  * presence monitor, and what the server pushes about both. App-wide, so unplugging the key
  * locks restricted models whichever page is open.
  *
- * Everything here may only take access away (DESIGN.md invariant 2): the UI locks at the
+ * Everything here may only take access away (docs/architecture.md invariant 2): the UI locks at the
  * grant's end, on a key removal or a revocation, before the server confirms; only the answer
  * to a fresh assertion (or the server's own word) shows models unlocked.
  */

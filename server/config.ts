@@ -91,7 +91,7 @@ export interface Config {
     requestsPerMinute: number;
     maxConcurrentStreams: number;
   };
-  /** Ping interval on WebSockets; a peer that misses one pong is dropped (DESIGN.md: 30 s). */
+  /** Ping interval on WebSockets; a peer that misses one pong is dropped (docs/architecture.md: 30 s). */
   wsHeartbeatSeconds: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /**
@@ -104,7 +104,7 @@ export interface Config {
     pairingsPerHourPerIp: number;
     connectionsPerMinutePerIp: number;
     connectionsPerMinutePerDetector: number;
-    /** How often a detector sends its application heartbeat (DESIGN.md: 60 s). */
+    /** How often a detector sends its application heartbeat (docs/architecture.md: 60 s). */
     heartbeatSeconds: number;
   };
   audit: {

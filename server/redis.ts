@@ -20,7 +20,7 @@ export function createRedisClient(url: string, sentinel: Config['redisSentinel']
 
 /**
  * An ioredis client that fails fast instead of queueing while Redis is away, so requests
- * fail closed with a clear error (DESIGN.md invariant 4) and recover when it returns.
+ * fail closed with a clear error (docs/architecture.md invariant 4) and recover when it returns.
  */
 export async function connectRedis(url: string, keyPrefix: string, log: Logger, sentinel: Config['redisSentinel'] = null): Promise<Redis> {
   const redis = createRedisClient(url, sentinel, {

@@ -84,6 +84,11 @@ export interface AuditEventView {
 }
 
 /** GET /api/audit/events */
+/** GET /api/audit/events/:seq */
+export interface AuditEventResponse {
+  event: AuditEventView;
+}
+
 export interface AuditListResponse {
   events: AuditEventView[];
   nextCursor: string | null;

@@ -2,7 +2,7 @@
  * The detector protocol: what a paired local detector (client/detector) and the server say
  * to each other over the WebSocket at /ws/detector, and the HTTP shapes of pairing and of
  * the detector lists. A detector's reports can end grants and raise alarms, never create
- * or extend a grant (DESIGN.md invariant 2).
+ * or extend a grant (docs/architecture.md invariant 2).
  */
 
 /** The first subprotocol a detector offers, and the only one the server echoes. */

@@ -13,15 +13,15 @@ import { KeyWatcher, type KeyChange } from './keyWatcher.ts';
 
 export interface DetectorTimings {
   backoff: BackoffPolicy;
-  /** Application heartbeat (DESIGN.md: 60 s). */
+  /** Application heartbeat (docs/architecture.md: 60 s). */
   heartbeatMs: number;
-  /** WebSocket ping; no pong by the next ping drops the connection (DESIGN.md: 30 s). */
+  /** WebSocket ping; no pong by the next ping drops the connection (docs/architecture.md: 30 s). */
   pingMs: number;
   /** HID polling interval (default 250 ms). */
   pollMs: number;
 }
 
-/** Reconnect timings (DESIGN.md: 5 s start, ×2, 60 s cap, ±30 % jitter). */
+/** Reconnect timings (docs/architecture.md: 5 s start, ×2, 60 s cap, ±30 % jitter). */
 export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 5_000, factor: 2, maxMs: 60_000, jitter: 0.3 };
 
 export const DEFAULT_TIMINGS: DetectorTimings = { backoff: DEFAULT_BACKOFF, heartbeatMs: 60_000, pingMs: 30_000, pollMs: 250 };

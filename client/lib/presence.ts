@@ -1,7 +1,7 @@
 /**
  * The WebHID presence monitor: which FIDO keys this page can see, and when one is unplugged
  * or plugged back in. What it sees is a hint, never proof: it may only take access away
- * (DESIGN.md invariant 2). Stock Chrome hides FIDO keys from WebHID (Chromium's HID
+ * (docs/architecture.md invariant 2). Stock Chrome hides FIDO keys from WebHID (Chromium's HID
  * blocklist), so in most browsers it sees nothing and the grant simply runs out.
  */
 import { createSignal } from 'solid-js';

@@ -109,7 +109,7 @@ describe('audit chain', () => {
     expect(await verifyAuditChain(db.pool)).toMatchObject({ intact: true, checked: 6 });
   });
 
-  it('appends standalone events on the db.pool, interleaved with transactional ones, without forking', async () => {
+  it('appends standalone events on the pool, interleaved with transactional ones, without forking', async () => {
     const other = createPool(db.database.url, createLogger('silent'));
     const before = (await verifyAuditChain(db.pool)).checked;
     try {

@@ -2,7 +2,7 @@ import argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
 import { HashLimiter } from './hashLimiter.ts';
 
-/** DESIGN.md: Argon2id with m = 48 MiB, t = 3, p = 1. */
+/** docs/architecture.md: Argon2id with m = 48 MiB, t = 3, p = 1. */
 export const ARGON2_OPTIONS = {
   type: argon2.argon2id,
   memoryCost: 48 * 1024, // KiB

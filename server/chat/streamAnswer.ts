@@ -7,7 +7,6 @@ import type { ModelRow } from '../db/models.ts';
 import type { UserRow } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
 import type { Grant } from '../grants/grants.ts';
-import { HttpError } from '../http/errors.ts';
 import { claimStreamSlot } from './streamSlots.ts';
 import { ProviderError, streamCompletion, type Usage } from '../models/providers.ts';
 import { grantEndText } from './grantEndText.ts';
@@ -21,21 +20,29 @@ export interface AnswerOutcome {
 }
 
 /**
- * Checks the grant for a restricted model: on the server, on every request, failing closed
- * when Redis cannot answer (DESIGN.md invariants 3 and 4). Denials are audited.
+ * Why a restricted model is refused: the grant store cannot answer (fail closed), there is no
+ * live grant covering the model, or the key that made the grant is no longer active.
  */
-export async function requireModelGrant(deps: Deps, { sessionId, userId, modelId, context }: { sessionId: string; userId: string; modelId: string; context: AuditContext }): Promise<Grant> {
+export type GrantRefusal = 'grant_check_unavailable' | 'no_grant' | 'key_not_active';
+
+export type ModelGrantCheck = { allowed: true; grant: Grant } | { allowed: false; reason: GrantRefusal };
+
+/**
+ * Checks the grant for a restricted model: on the server, on every request, failing closed
+ * when Redis cannot answer (docs/architecture.md invariants 3 and 4). Denials are audited.
+ */
+export async function checkModelGrant(deps: Deps, { sessionId, userId, modelId, context }: { sessionId: string; userId: string; modelId: string; context: AuditContext }): Promise<ModelGrantCheck> {
   let check;
   try {
     check = await deps.grants.check(sessionId, userId, modelId);
   } catch (error) {
     deps.log.error({ err: (error as Error).message }, 'grant check failed: denying');
     await recordAuditEvent(deps.pool, context, { action: 'grant.denied', outcome: 'denied', model: modelId, details: { reason: 'grant_store_unavailable' } }).catch(() => undefined);
-    throw new HttpError(503, 'GRANT_CHECK_UNAVAILABLE', 'Access to restricted models cannot be checked right now, so it is denied. Try again shortly.');
+    return { allowed: false, reason: 'grant_check_unavailable' };
   }
   if (!check.allowed) {
     await recordAuditEvent(deps.pool, context, { action: 'grant.denied', outcome: 'denied', model: modelId, details: { reason: check.reason } });
-    throw new HttpError(403, 'GRANT_REQUIRED', 'Unlock restricted models with your security key to use this model.');
+    return { allowed: false, reason: 'no_grant' };
   }
   // Revocation happens in Redis after the key change commits in Postgres. Should that step be
   // lost (Redis failing in between), or a grant be written just after its key was deactivated,
@@ -45,10 +52,13 @@ export async function requireModelGrant(deps: Deps, { sessionId, userId, modelId
     const reason: GrantEndReason = !key ? 'key_deleted' : key.user_id !== userId ? 'key_reassigned' : key.status === 'suspended' ? 'key_suspended' : 'key_deactivated';
     await deps.grants.end(check.grant.id, reason, context).catch((error: unknown) => deps.log.error({ err: error }, 'grant of an inactive key not ended'));
     await recordAuditEvent(deps.pool, context, { action: 'grant.denied', outcome: 'denied', model: modelId, target: { type: 'security_key', id: check.grant.keyId }, details: { reason: 'key_not_active' } });
-    throw new HttpError(403, 'GRANT_REQUIRED', 'The security key that unlocked this model is no longer active. Unlock again with an active key.');
+    return { allowed: false, reason: 'key_not_active' };
   }
-  return check.grant;
+  return { allowed: true, grant: check.grant };
 }
+
+/** The answer was streamed (its outcome is returned for storing), or refused before any byte of it. */
+export type StreamAnswerResult = { streamed: true; outcome: AnswerOutcome } | { streamed: false; reason: GrantRefusal };
 
 function send(res: Response, event: ChatStreamEvent): void {
   if (res.writableEnded || res.destroyed) return;
@@ -62,9 +72,9 @@ function send(res: Response, event: ChatStreamEvent): void {
 
 /**
  * Streams a model's answer as Server-Sent Events. Guards first (grant for restricted
- * models, per-user limits), all answered as JSON errors before any byte of the stream.
- * Then the stream obeys the grant to the last token: revocation on any node, session end
- * or expiry cut it; a renewal hands it to the new grant. The outcome is returned for storing.
+ * models, per-user limits): a refused grant is returned, before any byte of the stream, for
+ * the route to answer. Then the stream obeys the grant to the last token: revocation on any
+ * node, session end or expiry cut it; a renewal hands it to the new grant.
  */
 export async function streamAnswer(
   deps: Deps,
@@ -89,18 +99,24 @@ export async function streamAnswer(
     /** Runs with the outcome before the stream closes, so a client that reloads finds it stored. */
     afterStream?: (outcome: AnswerOutcome) => Promise<void>;
   },
-): Promise<AnswerOutcome> {
+): Promise<StreamAnswerResult> {
   // The stream slot is claimed while the grant is checked: two Redis round trips at once, not one
   // after the other. A request the grant check refuses gives its slot straight back (it still
   // counts in the per-minute window, as every refused request does).
   const claimed = claimStreamSlot(deps.redis, deps.config.chat, user.id);
   claimed.catch(() => undefined); // a failure is answered where it is awaited, not as an unhandled rejection meanwhile
+  const giveBack = () => claimed.then((release) => release(), () => undefined);
   let grant: Grant | null = null;
-  try {
-    if (model.tier === 'restricted') grant = await requireModelGrant(deps, { sessionId: req.sessionID, userId: user.id, modelId: model.id, context });
-  } catch (error) {
-    await claimed.then((giveBack) => giveBack(), () => undefined);
-    throw error;
+  if (model.tier === 'restricted') {
+    const check = await checkModelGrant(deps, { sessionId: req.sessionID, userId: user.id, modelId: model.id, context }).catch(async (error: unknown) => {
+      await giveBack();
+      throw error;
+    });
+    if (!check.allowed) {
+      await giveBack();
+      return { streamed: false, reason: check.reason };
+    }
+    grant = check.grant;
   }
   const release = await claimed;
   try {
@@ -206,7 +222,7 @@ export async function streamAnswer(
         (error: unknown) => deps.log.error({ err: error }, 'stream cut not audited'),
       );
     }
-    return outcome;
+    return { streamed: true, outcome };
   } finally {
     await release();
   }

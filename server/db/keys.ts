@@ -31,7 +31,7 @@ const SELECT = `SELECT k.id, k.user_id, u.username AS owner_username, k.credenti
   to_char(k.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_cursor
   FROM security_key k JOIN app_user u ON u.id = k.user_id`;
 
-/** A synced or backed-up credential is a passkey, not a hardware key (DESIGN.md invariant 7). */
+/** A synced or backed-up credential is a passkey, not a hardware key (docs/architecture.md invariant 7). */
 export function isSynced(key: Pick<KeyRow, 'device_type' | 'backed_up'>): boolean {
   return key.device_type === 'multiDevice' || key.backed_up;
 }

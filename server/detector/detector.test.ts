@@ -337,7 +337,7 @@ describe('presence reports', () => {
     expect(await serialOf(p.keyId)).toBeNull();
   });
 
-  it('never creates or extends a grant, whatever it reports (DESIGN.md invariant 2)', async () => {
+  it('never creates or extends a grant, whatever it reports (docs/architecture.md invariant 2)', async () => {
     const p = await person();
     const socket = await socketFor(p);
     const credentials = await paired(p);

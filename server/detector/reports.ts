@@ -6,7 +6,7 @@ import type { Deps } from '../deps.ts';
 export const FOREIGN_KEY_MESSAGE = 'A security key registered to another account was plugged into your computer.';
 
 /**
- * What a detector's report may do, and all it may do (DESIGN.md invariant 2): a detached
+ * What a detector's report may do, and all it may do (docs/architecture.md invariant 2): a detached
  * serial bound to one of the owner's credentials ends that credential's grants (key_removed);
  * an attached serial bound only to other users' credentials raises KEY_MISMATCH_ERROR and a
  * high-severity audit event. Nothing here creates or extends a grant.

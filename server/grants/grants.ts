@@ -44,7 +44,7 @@ const INDEX_TTL_MS = 3_600_000 + GRACE_MS;
 const COMPARE_AND_DELETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
 /**
- * Presence-bound grants (DESIGN.md invariants 1–4). In Redis:
+ * Presence-bound grants (docs/architecture.md invariants 1–4). In Redis:
  *   sgrant:<sessionId>  → grant JSON, TTL = its lifetime: the one key read per restricted request;
  *   grant:<grantId>     → the same JSON, TTL + grace: claimed with GETDEL by whoever ends it;
  *   key-grants:<keyId>, user-grants:<userId> → grant ids, to end them by key or by user;

@@ -30,7 +30,7 @@ function deviceMismatch(key: KeyRow, device: HidDeviceInfo | undefined): boolean
 }
 
 /**
- * /api/verify-key-ownership: the only way a grant is made (DESIGN.md invariant 1). A fresh
+ * /api/verify-key-ownership: the only way a grant is made (docs/architecture.md invariant 1). A fresh
  * single-use challenge, an assertion from a key registered to the session's own user
  * (invariant 5), a hardware key (invariant 7: synced passkeys never; the AAGUID allow-list
  * when configured), and user verification where a model asks for it. WebHID device info is

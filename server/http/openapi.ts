@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ERROR_CODES } from '../../shared/errors.ts';
 import { SESSION_COOKIE } from '../routes/auth.ts';
-import { defineRoute, type RouteSpec } from './route.ts';
+import { defineRoute, responds, type RouteSpec } from './route.ts';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -125,6 +125,7 @@ export function openApiRoute(routes: () => readonly RouteSpec[], version: string
     path: '/api/openapi.json',
     access: 'public',
     summary: 'This API described as OpenAPI 3.1.',
+    response: responds<Record<string, unknown>>(),
     async handler() {
       document ??= buildOpenApi(routes(), version);
       return { body: document };

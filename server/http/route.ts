@@ -5,7 +5,7 @@ import type { FieldIssue } from '../../shared/errors.ts';
 import type { AuditContext } from '../audit/record.ts';
 import type { UserRow } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
-import { requireStepUp } from '../auth/stepUp.ts';
+import { stepUpValidUntil } from '../auth/stepUp.ts';
 import { HttpError, badRequest, forbidden, unauthenticated } from './errors.ts';
 import { consumeRouteLimit, type RouteLimit } from './routeLimit.ts';
 
@@ -31,12 +31,24 @@ export interface RouteContext<B, P, Q, A extends Access> {
   audit: AuditContext;
 }
 
-export interface RouteResult {
+export interface RouteResult<R = unknown> {
   status?: number;
-  body?: unknown;
+  body?: R;
 }
 
-export interface RouteSpec<B = unknown, P = unknown, Q = unknown, A extends Access = Access> {
+/**
+ * A route's response body type, named where the route is defined
+ * (`response: responds<UserListResponse>()`): the handler's `body` is checked against it.
+ * Types only, nothing is checked at run time: the server writes these bodies itself.
+ */
+export interface Responds<R> {
+  readonly body?: R;
+}
+export function responds<R>(): Responds<R> {
+  return {};
+}
+
+export interface RouteSpec<B = unknown, P = unknown, Q = unknown, A extends Access = Access, R = unknown> {
   method: Method;
   path: string;
   access: A;
@@ -56,14 +68,23 @@ export interface RouteSpec<B = unknown, P = unknown, Q = unknown, A extends Acce
   body?: z.ZodType<B>;
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
-  handler: (ctx: RouteContext<B, P, Q, A>) => Promise<RouteResult>;
+  /**
+   * The body a success answers with. Without it the route answers no body (204, or a
+   * stream its handler writes itself): a handler that returns one does not compile.
+   */
+  response?: Responds<R>;
+  // Method syntax: its parameter is compared bivariantly, so any route is a RouteSpec.
+  handler(ctx: RouteContext<B, P, Q, A>): Promise<RouteResult<NoInfer<R>>>;
 }
 
-/** Identity function that ties a route's schemas to its handler's types. */
-export function defineRoute<B = undefined, P = Record<string, never>, Q = Record<string, never>, A extends Access = Access>(
-  spec: RouteSpec<B, P, Q, A>,
+/**
+ * Ties a route's schemas to its handler's input types, and its `response` to the body the
+ * handler returns (R is read from `response` alone, never from the handler).
+ */
+export function defineRoute<B = undefined, P = Record<string, never>, Q = Record<string, never>, A extends Access = Access, R = undefined>(
+  spec: RouteSpec<B, P, Q, A, R>,
 ): RouteSpec {
-  return spec as unknown as RouteSpec;
+  return spec;
 }
 
 /** Empty schemas for routes that take no body, params or query: extra input is refused. */
@@ -139,7 +160,7 @@ export function mountRoutes(router: Router, deps: Deps, routes: readonly RouteSp
       // Access before input: an unauthorised caller learns nothing about the route's schema.
       authorize(route.access, user, req.sessionEnded === true);
       // Step-up after access: a caller without the role learns nothing about what the route needs.
-      if (route.stepUp) requireStepUp(req, deps.config);
+      if (route.stepUp && !stepUpValidUntil(req, deps.config)) throw new HttpError(403, 'STEP_UP_REQUIRED', 'Touch your security key to confirm this change.');
       const body = parse(route.body, req.body, 'body');
       const params = parse(route.params ?? undefined, req.params, 'params');
       const query = parse(route.query ?? NoQuery, req.query, 'query');

@@ -63,7 +63,7 @@ async function changeKey({ pool, sessions, grants }: KeyDeps, change: KeyChange)
   // Still moving after a few tries (another admin keeps reassigning it): 'owner_moved', a 409.
   for (let tries = 1; outcome === 'owner_moved' && tries < OWNER_MOVED_ATTEMPTS; tries += 1) outcome = await attempt();
   if (typeof outcome === 'string') return { changed: false, reason: outcome };
-  // Grants first: access ends before anything else (DESIGN.md invariant 2).
+  // Grants first: access ends before anything else (docs/architecture.md invariant 2).
   if (outcome.endSessions) await grants.endForKey(change.keyId, change.grantEndReason, change.context);
   const sessionsEnded = outcome.endSessions ? await sessions.destroyAllForKey(change.keyId, change.exceptSessionId ?? null) : 0;
   return { changed: true, key: outcome.key, sessionsEnded };

@@ -20,7 +20,7 @@ export type AssertionResult<T> = { verified: true; key: KeyRow; userVerified: bo
 export interface AssertionRequest<T> {
   sessionId: string;
   ceremony: Ceremony;
-  /** The session's user: only their own key counts (DESIGN.md invariant 5). */
+  /** The session's user: only their own key counts (docs/architecture.md invariant 5). */
   expectedUserId: string;
   response: AuthenticationResponseJSON;
   requireUserVerification: boolean;
@@ -38,7 +38,7 @@ export interface AssertionRequest<T> {
  * single-use challenge, known credential, signature (with origin, RP ID and flags), owner,
  * key status, counter (clone detection), synced passkey policy. Every refusal is audited.
  * A counter that does not increase after a valid signature suspends the key and ends the
- * sessions it signed in (DESIGN.md invariant 6).
+ * sessions it signed in (docs/architecture.md invariant 6).
  */
 export async function verifyKeyAssertion<T>(
   deps: Pick<Deps, 'pool' | 'config' | 'challenges' | 'sessions' | 'log' | 'bus' | 'grants'>,
@@ -92,7 +92,7 @@ export async function verifyKeyAssertion<T>(
   });
 
   if (!outcome.verified && outcome.reason === 'key_mismatch') {
-    // DESIGN.md invariant 5: pushed to the user's sessions, not only answered to this request.
+    // docs/architecture.md invariant 5: pushed to the user's sessions, not only answered to this request.
     bus.notify({ userId: expectedUserId }, { type: 'KEY_MISMATCH_ERROR', message: 'This key belongs to another account.' });
   }
   if (!outcome.verified && outcome.reason === 'clone_detected') {

@@ -26,7 +26,7 @@ const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis
 const APPLIED_IDS_KEPT_DAYS = 30;
 
 /**
- * The durable outbox for audit records of changes made in Redis (DESIGN.md invariant 8
+ * The durable outbox for audit records of changes made in Redis (docs/architecture.md invariant 8
  * where one transaction cannot hold both). The record is queued in the same MULTI as the
  * change, so the change and its record are stored together or not at all; a drainer on
  * every node (one at a time, under a Redis lock) then appends queued records to the audit

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import type { KeyListResponse, SessionListResponse, StepUpStatus } from '../../shared/api.ts';
+import type { KeyListResponse, KeyResponse, SessionListResponse, StepUpStatus, WebAuthnOptionsResponse } from '../../shared/api.ts';
 import { recordAuditEvent } from '../audit/record.ts';
 import { stepUpValidUntil } from '../auth/stepUp.ts';
 import { sessionHandle } from '../auth/sessionStore.ts';
 import { saveSession } from '../auth/sessionUser.ts';
 import { getActiveKeysForUser, getKeysForUser, isSynced, toKeyView } from '../db/keys.ts';
 import { HttpError, notFound } from '../http/errors.ts';
-import { defineRoute } from '../http/route.ts';
+import { defineRoute, responds } from '../http/route.ts';
 import { assertionError, registrationError } from '../keys/errors.ts';
 import { removeOwnKey, renameOwnKey } from '../keys/manageKeys.ts';
 import { registerKey } from '../keys/registerKey.ts';
@@ -23,9 +23,9 @@ export const accountRoutes = [
     path: '/api/account/keys',
     access: 'signed-in',
     summary: "The signed-in user's security keys.",
+    response: responds<KeyListResponse>(),
     async handler({ user, deps }) {
-      const body: KeyListResponse = { keys: (await getKeysForUser(deps.pool, user.id)).map(toKeyView), nextCursor: null };
-      return { body };
+      return { body: { keys: (await getKeysForUser(deps.pool, user.id)).map(toKeyView), nextCursor: null } };
     },
   }),
 
@@ -34,6 +34,7 @@ export const accountRoutes = [
     path: '/api/account/keys/:id',
     access: 'signed-in',
     summary: 'Rename one of your keys.',
+    response: responds<KeyResponse>(),
     params: KeyParams,
     body: z.strictObject({ nickname: Nickname }),
     async handler({ user, params, body, deps, audit }) {
@@ -63,9 +64,9 @@ export const accountRoutes = [
     path: '/api/account/step-up',
     access: 'signed-in',
     summary: 'Whether a fresh security-key assertion is on record for this session.',
+    response: responds<StepUpStatus>(),
     async handler({ req, deps }) {
-      const body: StepUpStatus = { validUntil: stepUpValidUntil(req, deps.config)?.toISOString() ?? null };
-      return { body };
+      return { body: { validUntil: stepUpValidUntil(req, deps.config)?.toISOString() ?? null } };
     },
   }),
 
@@ -74,13 +75,13 @@ export const accountRoutes = [
     path: '/api/account/step-up/options',
     access: 'signed-in',
     summary: 'WebAuthn request options to confirm a sensitive change with one of your keys.',
+    response: responds<WebAuthnOptionsResponse>(),
     // Each call writes a challenge and an audit event.
     rateLimit: { name: 'step-up-options', points: 30, windowSeconds: 60 },
     async handler({ req, user, deps, audit }) {
       const keys = (await getActiveKeysForUser(deps.pool, user.id)).filter((key) => deps.config.webauthn.allowSyncedPasskeys || !isSynced(key));
       if (keys.length === 0) throw new HttpError(403, 'NO_ACTIVE_KEY', 'Your account has no active security key.');
-      const body = await issueAssertionOptions(deps, { sessionId: req.sessionID, ceremony: 'step-up', userId: user.id, keys, context: audit });
-      return { body };
+      return { body: await issueAssertionOptions(deps, { sessionId: req.sessionID, ceremony: 'step-up', userId: user.id, keys, context: audit }) };
     },
   }),
 
@@ -89,6 +90,7 @@ export const accountRoutes = [
     path: '/api/account/step-up',
     access: 'signed-in',
     summary: 'Verify a fresh assertion from one of your own keys; allows sensitive changes for a few minutes.',
+    response: responds<StepUpStatus>(),
     body: z.strictObject({ response: AuthenticationResponseSchema }),
     async handler({ req, user, body, deps, audit }) {
       const result = await verifyKeyAssertion(deps, {
@@ -115,18 +117,18 @@ export const accountRoutes = [
     path: '/api/account/keys/options',
     access: 'signed-in',
     summary: 'WebAuthn creation options to add another key. Needs a fresh assertion with an existing key.',
+    response: responds<WebAuthnOptionsResponse>(),
     stepUp: true,
     // Each call writes a challenge and an audit event.
     rateLimit: { name: 'key-options', points: 30, windowSeconds: 60 },
     async handler({ req, user, deps, audit }) {
-      const body = await issueRegistrationOptions(deps, {
+      return { body: await issueRegistrationOptions(deps, {
         sessionId: req.sessionID,
         user: { id: user.id, username: user.username, displayName: user.display_name },
         existingKeys: await getKeysForUser(deps.pool, user.id),
         via: 'account',
         context: audit,
-      });
-      return { body };
+      }) };
     },
   }),
 
@@ -135,6 +137,7 @@ export const accountRoutes = [
     path: '/api/account/keys',
     access: 'signed-in',
     summary: 'Register another security key. Needs a fresh assertion with an existing key.',
+    response: responds<KeyResponse>(),
     stepUp: true,
     body: z.strictObject({ response: RegistrationResponseSchema, nickname: Nickname.optional(), hid: HidDeviceInfoSchema.optional() }),
     async handler({ req, user, body, deps, audit }) {
@@ -156,10 +159,11 @@ export const accountRoutes = [
     path: '/api/account/sessions',
     access: 'signed-in',
     summary: 'Your live sessions on every device.',
+    response: responds<SessionListResponse>(),
     async handler({ req, user, deps }) {
       const live = await deps.sessions.sessionsForUser(user.id);
       const keys = new Map((await getKeysForUser(deps.pool, user.id)).map((key) => [key.id, key.nickname]));
-      const body: SessionListResponse = {
+      return { body: {
         sessions: live
           .filter(({ data }) => data.stage === 'full')
           .map(({ sid, data }) => ({
@@ -171,8 +175,7 @@ export const accountRoutes = [
             keyNickname: (data.keyId && keys.get(data.keyId)) ?? null,
           }))
           .sort((a, b) => b.signedInAt.localeCompare(a.signedInAt)),
-      };
-      return { body };
+      } };
     },
   }),
 

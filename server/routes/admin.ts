@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import type { CreateUserResponse, KeyListResponse, UserListResponse } from '../../shared/api.ts';
+import type { CreateUserResponse, KeyListResponse, KeyResponse, NewEnrollmentResponse, UserListResponse, UserResponse } from '../../shared/api.ts';
 import { KEY_STATUSES, ROLES, USER_STATUSES } from '../../shared/api.ts';
 import { listKeys, toKeyView } from '../db/keys.ts';
 import { deleteKeyAsAdmin, reassignKeyAsAdmin, setKeyStatusAsAdmin, type KeyChangeFailure } from '../keys/manageKeys.ts';
 import { withTransaction } from '../db/pool.ts';
 import { getUserByUsername, listUsers, toPublicUser } from '../db/users.ts';
 import { HttpError, notFound } from '../http/errors.ts';
-import { defineRoute } from '../http/route.ts';
+import { defineRoute, responds } from '../http/route.ts';
 import { changeUser } from '../users/changeUser.ts';
 import { createUserWithEnrollment } from '../users/createUser.ts';
 import { deleteUser } from '../users/deleteUser.ts';
@@ -36,6 +36,7 @@ export const adminRoutes = [
     path: '/api/admin/users',
     access: ADMIN,
     summary: 'Search and page through users (keyset pagination by username).',
+    response: responds<UserListResponse>(),
     query: z.strictObject({
       q: z.string().trim().max(100).optional(),
       role: z.enum(ROLES).optional(),
@@ -49,11 +50,10 @@ export const adminRoutes = [
       const rows = await listUsers(deps.pool, { ...query, q: byId ? undefined : query.q, id: byId ? query.q : undefined, afterUsername: query.after, limit: query.limit + 1 });
       const page = rows.slice(0, query.limit);
       const last = page[page.length - 1];
-      const body: UserListResponse = {
+      return { body: {
         users: page.map(toPublicUser),
         nextCursor: rows.length > query.limit && last ? usernameCursor.encode(last.username) : null,
-      };
-      return { body };
+      } };
     },
   }),
 
@@ -62,6 +62,7 @@ export const adminRoutes = [
     path: '/api/admin/users',
     access: ADMIN,
     summary: 'Create a user; answers with their one-time enrollment link.',
+    response: responds<CreateUserResponse>(),
     stepUp: true,
     body: z.strictObject({
       username: Username,
@@ -78,8 +79,7 @@ export const adminRoutes = [
         context: audit,
       });
       if (!result.created) throw new HttpError(409, 'CONFLICT', `The username "${body.username}" is taken.`);
-      const response: CreateUserResponse = { user: toPublicUser(result.user), enrollment: result.enrollment };
-      return { status: 201, body: response };
+      return { status: 201, body: { user: toPublicUser(result.user), enrollment: result.enrollment } };
     },
   }),
 
@@ -88,6 +88,7 @@ export const adminRoutes = [
     path: '/api/admin/users/:id',
     access: ADMIN,
     summary: "Change a user's status or role. Either ends all their sessions.",
+    response: responds<UserResponse>(),
     stepUp: true,
     params: UserIdParams,
     body: z
@@ -106,6 +107,7 @@ export const adminRoutes = [
     path: '/api/admin/users/:id/enrollment',
     access: ADMIN,
     summary: 'Issue a new one-time enrollment link for a user (replaces any unused one).',
+    response: responds<NewEnrollmentResponse>(),
     stepUp: true,
     params: UserIdParams,
     async handler({ params, deps, audit }) {
@@ -154,6 +156,7 @@ export const adminKeyRoutes = [
     path: '/api/admin/keys',
     access: ADMIN,
     summary: 'Every security key, filtered by owner (id or username) or status (keyset pagination).',
+    response: responds<KeyListResponse>(),
     query: z.strictObject({
       /** One key by id (links from the audit log). */
       key: z.uuid().optional(),
@@ -168,14 +171,12 @@ export const adminKeyRoutes = [
       const owner = query.owner ? await getUserByUsername(deps.pool, query.owner) : null;
       // Nobody by that name, or a name and an id that disagree: no keys match.
       if (query.owner && (!owner || (query.userId && query.userId !== owner.id))) {
-        const empty: KeyListResponse = { keys: [], nextCursor: null };
-        return { body: empty };
+        return { body: { keys: [], nextCursor: null } };
       }
       const rows = await listKeys(deps.pool, { ...query, id: query.key, userId: owner?.id ?? query.userId, limit: query.limit + 1 });
       const page = rows.slice(0, query.limit);
       const last = page[page.length - 1];
-      const body: KeyListResponse = { keys: page.map(toKeyView), nextCursor: rows.length > query.limit && last ? timeIdCursor.encode(last.created_cursor, last.id) : null };
-      return { body };
+      return { body: { keys: page.map(toKeyView), nextCursor: rows.length > query.limit && last ? timeIdCursor.encode(last.created_cursor, last.id) : null } };
     },
   }),
 
@@ -184,6 +185,7 @@ export const adminKeyRoutes = [
     path: '/api/admin/keys/:id/status',
     access: ADMIN,
     summary: 'Deactivate or reactivate a key (a suspended key needs a reason). Deactivating ends its sessions.',
+    response: responds<KeyResponse>(),
     stepUp: true,
     params: KeyParams,
     body: z.strictObject({ status: z.enum(['active', 'deactivated']), reason: z.string().trim().min(3).max(500).optional() }),
@@ -200,6 +202,7 @@ export const adminKeyRoutes = [
     path: '/api/admin/keys/:id/reassign',
     access: ADMIN,
     summary: 'Give a key to another user. Its sessions end.',
+    response: responds<KeyResponse>(),
     stepUp: true,
     params: KeyParams,
     body: z

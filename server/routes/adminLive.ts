@@ -4,7 +4,7 @@ import { sessionHandle } from '../auth/sessionStore.ts';
 import { getKeyNicknamesByIds } from '../db/keys.ts';
 import { getUsernamesByIds } from '../db/users.ts';
 import { HttpError, notFound } from '../http/errors.ts';
-import { defineRoute } from '../http/route.ts';
+import { defineRoute, responds } from '../http/route.ts';
 
 const ADMIN = ['admin'] as const;
 const SessionParams = z.strictObject({ id: z.string().max(32).regex(/^[0-9a-f]{32}$/, 'not a session id') });
@@ -15,6 +15,7 @@ export const adminLiveRoutes = [
     path: '/api/admin/sessions',
     access: ADMIN,
     summary: 'Signed-in sessions of every user, most recently seen first.',
+    response: responds<AdminSessionListResponse>(),
     query: z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(200) }),
     async handler({ req, query, deps }) {
       const { sessions, total } = await deps.sessions.listLive(query.limit);
@@ -35,8 +36,7 @@ export const adminLiveRoutes = [
         keyNickname: (data.keyId && keyNicknames.get(data.keyId)) || null,
         current: sid === req.sessionID,
       }));
-      const body: AdminSessionListResponse = { sessions: views, total };
-      return { body };
+      return { body: { sessions: views, total } };
     },
   }),
 

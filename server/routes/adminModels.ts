@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { AdminModelListResponse, ModelTestResult } from '../../shared/api.ts';
+import type { AdminModelListResponse, AdminModelResponse, ModelTestResult } from '../../shared/api.ts';
 import { getAllModels } from '../db/models.ts';
 import { HttpError } from '../http/errors.ts';
-import { defineRoute } from '../http/route.ts';
+import { defineRoute, responds } from '../http/route.ts';
 import { addModel, changeModel, testModelConnection } from '../models/manageModels.ts';
 import { toAdminModelView } from '../models/modelViews.ts';
 import { ModelChangeSchema, ModelId, NewModelSchema } from '../models/modelSettings.ts';
@@ -17,9 +17,9 @@ export const adminModelRoutes = [
     path: '/api/admin/models',
     access: ADMIN,
     summary: 'The whole model catalog with its settings (key variable names, never keys).',
+    response: responds<AdminModelListResponse>(),
     async handler({ deps }) {
-      const body: AdminModelListResponse = { models: (await getAllModels(deps.pool)).map(toAdminModelView) };
-      return { body };
+      return { body: { models: (await getAllModels(deps.pool)).map(toAdminModelView) } };
     },
   }),
 
@@ -29,6 +29,7 @@ export const adminModelRoutes = [
     access: ADMIN,
     stepUp: true,
     summary: 'Add a model to the catalog. Needs a fresh step-up.',
+    response: responds<AdminModelResponse>(),
     body: NewModelSchema,
     async handler({ req, body, deps, audit }) {
       const result = await addModel(deps, { model: body, context: audit });
@@ -43,6 +44,7 @@ export const adminModelRoutes = [
     access: ADMIN,
     stepUp: true,
     summary: "Change a model's settings, or enable or disable it. Needs a fresh step-up.",
+    response: responds<AdminModelResponse>(),
     params: ModelParams,
     body: ModelChangeSchema,
     async handler({ req, params, body, deps, audit }) {
@@ -69,6 +71,7 @@ export const adminModelRoutes = [
     stepUp: true,
     rateLimit: { name: 'model-test', points: 10, windowSeconds: 60 },
     summary: "Test connection: a tiny request to the model's server, timed. Needs a fresh step-up.",
+    response: responds<ModelTestResult>(),
     params: ModelParams,
     async handler({ req, params, deps, audit }) {
       const result: ModelTestResult | null = await testModelConnection(deps, { id: params.id, context: audit });

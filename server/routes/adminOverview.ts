@@ -3,7 +3,7 @@ import type { AuditAction } from '../../shared/audit.ts';
 import { countActionsByHour } from '../db/auditCounts.ts';
 import { countEnabledModels } from '../db/models.ts';
 import { countActiveUsers } from '../db/users.ts';
-import { defineRoute } from '../http/route.ts';
+import { defineRoute, responds } from '../http/route.ts';
 
 const HOURS = 24;
 const HOUR_MS = 3_600_000;
@@ -53,6 +53,7 @@ export const adminOverviewRoutes = [
     path: '/api/admin/overview',
     access: ['admin'],
     summary: 'Counts for the last 24 hours from the audit log, hour by hour, and what is live now.',
+    response: responds<OverviewResponse>(),
     async handler({ deps }) {
       // The current hour and the 23 before it.
       const firstHour = Math.floor(Date.now() / HOUR_MS) - (HOURS - 1);
@@ -64,12 +65,11 @@ export const adminOverviewRoutes = [
         deps.sessions.listLive(1),
         deps.grants.listLive(),
       ]);
-      const body: OverviewResponse = {
+      return { body: {
         since: since.toISOString(),
         ...buildOverviewHours(rows, firstHour),
         current: { activeUsers, liveSessions: sessions.total, liveGrants: grants.length, enabledModels },
-      };
-      return { body };
+      } };
     },
   }),
 ];

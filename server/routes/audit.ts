@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import type { AuditEventResponse, ChainVerification, ExportManifest } from '../../shared/audit.ts';
 import { EXPORT_FORMATS, OUTCOMES, SEVERITIES, type AuditListResponse, type AuditSigningKeyView } from '../../shared/audit.ts';
 import { ExportAborted } from '../audit/export/streamExport.ts';
 import { claimExportSlot, getExportManifest, prepareExport, runExport } from '../audit/export/exportAuditEvents.ts';
 import { verifyAuditChain } from '../audit/verify.ts';
 import { getAuditEvent, searchAuditEvents } from '../db/audit.ts';
-import { defineRoute } from '../http/route.ts';
+import { defineRoute, responds } from '../http/route.ts';
 import { notFound } from '../http/errors.ts';
 import { IsoTimestamp } from '../http/timestamps.ts';
 
@@ -28,6 +29,7 @@ export const auditRoutes = [
     path: '/api/audit/events',
     access: AUDIT_READERS,
     summary: 'Search audit events, newest first (keyset pagination by sequence number).',
+    response: responds<AuditListResponse>(),
     query: z.strictObject({
       after: z.coerce.number().int().positive().optional(),
       limit: z.coerce.number().int().min(1).max(500).default(100),
@@ -50,6 +52,7 @@ export const auditRoutes = [
     path: '/api/audit/events/:seq',
     access: AUDIT_READERS,
     summary: 'One audit event with every field.',
+    response: responds<AuditEventResponse>(),
     params: z.strictObject({ seq: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) }),
     async handler({ params, deps }) {
       const event = await getAuditEvent(deps.pool, params.seq);
@@ -63,6 +66,7 @@ export const auditRoutes = [
     path: '/api/audit/verify',
     access: AUDIT_READERS,
     summary: 'Verify the whole audit hash chain from its first event, and hold it against the signed checkpoints.',
+    response: responds<ChainVerification>(),
     // It reads and hashes every event ever recorded.
     rateLimit: { name: 'audit-verify', points: 6, windowSeconds: 60 },
     async handler({ deps }) {
@@ -78,6 +82,7 @@ export const auditRoutes = [
     path: '/api/audit/signing-key',
     access: 'public',
     summary: 'The Ed25519 public key that signs export manifests and checkpoints.',
+    response: responds<AuditSigningKeyView>(),
     async handler({ deps }) {
       const body: AuditSigningKeyView = { algorithm: 'Ed25519', publicKeyPem: deps.auditSigner.publicKeyPem, fingerprint: deps.auditSigner.fingerprint };
       return { body };
@@ -139,6 +144,7 @@ export const auditRoutes = [
     access: AUDIT_READERS,
     rateLimit: { name: 'audit-manifest', points: 60, windowSeconds: 60 },
     summary: "A finished export's signed manifest (for whoever ran the export, for 24 hours).",
+    response: responds<ExportManifest>(),
     params: z.strictObject({ id: z.uuid() }),
     async handler({ res, params, user, deps }) {
       const manifest = await getExportManifest(deps.redis, params.id, user.id);

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import type { SessionResponse, StepResponse } from '../../shared/api.ts';
+import type { SessionResponse, StepResponse, WebAuthnOptionsResponse } from '../../shared/api.ts';
 import { recordAuditEvent } from '../audit/record.ts';
 import { beginPendingStage, completeSignIn, destroySession, pendingUserId, sessionExpiresAt } from '../auth/sessionUser.ts';
 import { signInWithPassword } from '../auth/signIn.ts';
 import { getActiveKeysForUser, isSynced } from '../db/keys.ts';
 import { getUserById, toPublicUser } from '../db/users.ts';
 import { HttpError, rateLimited } from '../http/errors.ts';
-import { defineRoute } from '../http/route.ts';
+import { defineRoute, responds } from '../http/route.ts';
 import { assertionError } from '../keys/errors.ts';
 import { verifyKeyAssertion } from '../keys/verifyKeyAssertion.ts';
 import { issueAssertionOptions } from '../keys/issueOptions.ts';
@@ -29,6 +29,7 @@ export const authRoutes = [
     path: '/api/session',
     access: 'public',
     summary: 'The current session: who is signed in and until when.',
+    response: responds<SessionResponse>(),
     async handler({ req, user, deps }) {
       const body: SessionResponse = user
         ? { signedIn: true, user: toPublicUser(user), expiresAt: sessionExpiresAt(req, deps.config.session.maxHours).toISOString() }
@@ -42,6 +43,7 @@ export const authRoutes = [
     path: '/api/auth/signin',
     access: 'public',
     summary: 'Sign-in step 1: username and password. The security-key step follows.',
+    response: responds<StepResponse>(),
     body: SignInBody,
     async handler({ req, body, deps, audit }) {
       const outcome = await signInWithPassword(deps, { ...body, ip: req.ip ?? 'unknown', context: audit });
@@ -67,6 +69,7 @@ export const authRoutes = [
     path: '/api/auth/key/options',
     access: 'public',
     summary: "Sign-in step 2a: WebAuthn request options for the user's active keys.",
+    response: responds<WebAuthnOptionsResponse>(),
     async handler({ req, deps, audit }) {
       const userId = pendingUserId(req, 'needs_key');
       const keys = (await getActiveKeysForUser(deps.pool, userId)).filter((key) => deps.config.webauthn.allowSyncedPasskeys || !isSynced(key));
@@ -81,6 +84,7 @@ export const authRoutes = [
     path: '/api/auth/key',
     access: 'public',
     summary: "Sign-in step 2b: verify the assertion from one of the user's own keys; completes sign-in.",
+    response: responds<StepResponse>(),
     body: z.strictObject({ response: AuthenticationResponseSchema }),
     async handler({ req, body, deps, audit }) {
       const userId = pendingUserId(req, 'needs_key');

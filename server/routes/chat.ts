@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MESSAGE_MAX_CHARS } from '../../shared/api.ts';
-import { streamAnswer } from '../chat/streamAnswer.ts';
+import { streamAnswer, type GrantRefusal } from '../chat/streamAnswer.ts';
 import { getModel } from '../db/models.ts';
 import type { Deps } from '../deps.ts';
 import { HttpError } from '../http/errors.ts';
@@ -27,6 +27,18 @@ export async function enabledModel({ pool, rows }: Pick<Deps, 'pool' | 'rows'>, 
   return model;
 }
 
+/** A refused restricted model, as an answer (docs/architecture.md invariants 3 and 4). */
+export function grantRefusalError(reason: GrantRefusal): HttpError {
+  switch (reason) {
+    case 'grant_check_unavailable':
+      return new HttpError(503, 'GRANT_CHECK_UNAVAILABLE', 'Access to restricted models cannot be checked right now, so it is denied. Try again shortly.');
+    case 'no_grant':
+      return new HttpError(403, 'GRANT_REQUIRED', 'Unlock restricted models with your security key to use this model.');
+    case 'key_not_active':
+      return new HttpError(403, 'GRANT_REQUIRED', 'The security key that unlocked this model is no longer active. Unlock again with an active key.');
+  }
+}
+
 export const chatRoutes = [
   defineRoute({
     method: 'post',
@@ -36,7 +48,8 @@ export const chatRoutes = [
     body: ChatBody,
     async handler({ req, res, user, body, deps, audit }) {
       const model = await enabledModel(deps, body.model);
-      await streamAnswer(deps, { req, res, user, model, messages: body.messages, context: audit });
+      const result = await streamAnswer(deps, { req, res, user, model, messages: body.messages, context: audit });
+      if (!result.streamed) throw grantRefusalError(result.reason);
       return {};
     },
   }),

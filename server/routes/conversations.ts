@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ChatMessage, ConversationListResponse, ConversationResponse } from '../../shared/api.ts';
+import type { ChatMessage, ConversationListResponse, ConversationResponse, ConversationViewResponse } from '../../shared/api.ts';
 import { CONVERSATION_TITLE_MAX } from '../../shared/api.ts';
 import { streamAnswer } from '../chat/streamAnswer.ts';
 import {
@@ -17,8 +17,8 @@ import {
 } from '../db/conversations.ts';
 import { timeIdCursor } from '../http/cursors.ts';
 import { HttpError, notFound } from '../http/errors.ts';
-import { defineRoute } from '../http/route.ts';
-import { enabledModel, MessageContent } from './chat.ts';
+import { defineRoute, responds } from '../http/route.ts';
+import { enabledModel, grantRefusalError, MessageContent } from './chat.ts';
 
 const IdParams = z.strictObject({ id: z.uuid('not a conversation id') });
 const Title = z.string().trim().min(1, 'Give the conversation a title.').max(CONVERSATION_TITLE_MAX);
@@ -42,13 +42,13 @@ export const conversationRoutes = [
     path: '/api/conversations',
     access: 'signed-in',
     summary: 'Your conversations, most recently used first.',
+    response: responds<ConversationListResponse>(),
     query: z.strictObject({ after: timeIdCursor.schema.optional(), limit: z.coerce.number().int().min(1).max(100).default(30) }),
     async handler({ user, query, deps }) {
       const rows = await listConversations(deps.pool, user.id, query.after, query.limit + 1);
       const page = rows.slice(0, query.limit);
       const last = page[page.length - 1];
-      const body: ConversationListResponse = { conversations: page.map(toConversationView), nextCursor: rows.length > query.limit && last ? timeIdCursor.encode(last.updated_cursor, last.id) : null };
-      return { body };
+      return { body: { conversations: page.map(toConversationView), nextCursor: rows.length > query.limit && last ? timeIdCursor.encode(last.updated_cursor, last.id) : null } };
     },
   }),
 
@@ -57,6 +57,7 @@ export const conversationRoutes = [
     path: '/api/conversations',
     access: 'signed-in',
     summary: 'Start a conversation.',
+    response: responds<ConversationViewResponse>(),
     body: z.strictObject({ model: ModelId, title: Title.optional() }),
     async handler({ user, body, deps }) {
       const model = await enabledModel(deps, body.model);
@@ -70,12 +71,12 @@ export const conversationRoutes = [
     path: '/api/conversations/:id',
     access: 'signed-in',
     summary: 'One of your conversations with its messages.',
+    response: responds<ConversationResponse>(),
     params: IdParams,
     async handler({ user, params, deps }) {
       const conversation = await getConversation(deps.pool, user.id, params.id);
       if (!conversation) throw notFound('No such conversation.');
-      const body: ConversationResponse = { conversation: toConversationView(conversation), messages: (await getMessages(deps.pool, conversation.id)).map(toMessageView) };
-      return { body };
+      return { body: { conversation: toConversationView(conversation), messages: (await getMessages(deps.pool, conversation.id)).map(toMessageView) } };
     },
   }),
 
@@ -84,6 +85,7 @@ export const conversationRoutes = [
     path: '/api/conversations/:id',
     access: 'signed-in',
     summary: 'Rename one of your conversations.',
+    response: responds<ConversationViewResponse>(),
     params: IdParams,
     body: z.strictObject({ title: Title }),
     async handler({ user, params, body, deps }) {
@@ -118,7 +120,7 @@ export const conversationRoutes = [
       const model = await enabledModel(deps, body.model);
       const earlier = await getMessages(deps.pool, conversation.id);
       let answerId = '';
-      await streamAnswer(deps, {
+      const result = await streamAnswer(deps, {
         req,
         res,
         user,
@@ -136,6 +138,7 @@ export const conversationRoutes = [
         },
         afterStream: (outcome) => finishMessage(deps.pool, answerId, outcome),
       });
+      if (!result.streamed) throw grantRefusalError(result.reason);
       return {};
     },
   }),
@@ -158,7 +161,7 @@ export const conversationRoutes = [
       if (kept.at(-1)?.role !== 'user') throw new HttpError(409, 'CONFLICT', 'There is no question to answer again.');
       if (replaced?.status === 'streaming') throw new HttpError(409, 'CONFLICT', 'The last answer is still being written.');
       let answerId = '';
-      await streamAnswer(deps, {
+      const result = await streamAnswer(deps, {
         req,
         res,
         user,
@@ -174,6 +177,7 @@ export const conversationRoutes = [
         },
         afterStream: (outcome) => finishMessage(deps.pool, answerId, outcome),
       });
+      if (!result.streamed) throw grantRefusalError(result.reason);
       return {};
     },
   }),

@@ -1,12 +1,12 @@
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
-import type { DetectorListResponse, PairDetectorResponse } from '../../shared/detector.ts';
+import type { DetectorListResponse, PairDetectorResponse, PairingCodeResponse } from '../../shared/detector.ts';
 import { getLiveDetectorsForUser, listLiveDetectors } from '../db/detectors.ts';
 import type { Deps } from '../deps.ts';
 import { detectorViews, revokeDetectorAs } from '../detector/manageDetectors.ts';
 import { issuePairingCode, pairDetector } from '../detector/pairing.ts';
 import { HttpError, notFound, rateLimited } from '../http/errors.ts';
-import { defineRoute } from '../http/route.ts';
+import { defineRoute, responds } from '../http/route.ts';
 import { timeIdCursor } from '../http/cursors.ts';
 
 const DetectorParams = z.strictObject({ id: z.uuid('not a detector id') });
@@ -35,6 +35,7 @@ export const detectorRoutes = [
     path: '/api/detectors/pairing-codes',
     access: 'signed-in',
     summary: 'A one-time code (10 minutes, single use) to pair a detector, with the command to run.',
+    response: responds<PairingCodeResponse>(),
     // Each code is a row and an audit event; nobody pairs more than a few detectors an hour.
     rateLimit: { name: 'pairing-codes', points: 30, windowSeconds: 3600 },
     async handler({ user, deps, audit }) {
@@ -47,6 +48,7 @@ export const detectorRoutes = [
     path: '/api/detectors/pair',
     access: 'public',
     summary: 'The detector trades a pairing code for its device key (shown once).',
+    response: responds<PairDetectorResponse>(),
     body: z.strictObject({
       code: z.string().min(1).max(32),
       name: z
@@ -61,8 +63,7 @@ export const detectorRoutes = [
       await consumePairingAttempt(deps, req.ip ?? 'unknown');
       const result = await pairDetector(deps, { code: body.code, name: body.name ?? 'Detector', context: audit });
       if (!result.paired) throw new HttpError(400, 'PAIRING_CODE_INVALID', 'This pairing code is wrong, expired or already used. Make a new one in Argus.');
-      const response: PairDetectorResponse = result.credentials;
-      return { status: 201, body: response };
+      return { status: 201, body: result.credentials };
     },
   }),
 
@@ -71,9 +72,9 @@ export const detectorRoutes = [
     path: '/api/detectors',
     access: 'signed-in',
     summary: "The signed-in user's paired detectors, online or not, with the keys they see.",
+    response: responds<DetectorListResponse>(),
     async handler({ user, deps }) {
-      const body: DetectorListResponse = { detectors: await detectorViews(deps, await getLiveDetectorsForUser(deps.pool, user.id)), nextCursor: null };
-      return { body };
+      return { body: { detectors: await detectorViews(deps, await getLiveDetectorsForUser(deps.pool, user.id)), nextCursor: null } };
     },
   }),
 
@@ -95,6 +96,7 @@ export const detectorRoutes = [
     path: '/api/admin/detectors',
     access: ['admin'],
     summary: 'Every paired detector with online status and last seen (keyset pagination).',
+    response: responds<DetectorListResponse>(),
     query: z.strictObject({
       after: timeIdCursor.schema.optional(),
       limit: z.coerce.number().int().min(1).max(100).default(50),
@@ -103,11 +105,10 @@ export const detectorRoutes = [
       const rows = await listLiveDetectors(deps.pool, { after: query.after, limit: query.limit + 1 });
       const page = rows.slice(0, query.limit);
       const last = page[page.length - 1];
-      const body: DetectorListResponse = {
+      return { body: {
         detectors: await detectorViews(deps, page),
         nextCursor: rows.length > query.limit && last ? timeIdCursor.encode(last.created_cursor, last.id) : null,
-      };
-      return { body };
+      } };
     },
   }),
 

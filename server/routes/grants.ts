@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import type { GrantResponse } from '../../shared/api.ts';
+import type { AdminGrantListResponse, GrantResponse, WebAuthnOptionsResponse } from '../../shared/api.ts';
 import { CLIENT_REVOKE_REASONS, PRESENCE_MODES } from '../../shared/api.ts';
 import { getActiveKeysForUser, isSynced } from '../db/keys.ts';
 import { getEnabledModels } from '../db/models.ts';
 import { toGrantView } from '../grants/grants.ts';
 import { unlockModels, type UnlockFailure } from '../grants/unlockModels.ts';
 import { HttpError, notFound } from '../http/errors.ts';
-import { defineRoute } from '../http/route.ts';
+import { defineRoute, responds } from '../http/route.ts';
 import { ASSERTION_REFUSALS, refusalFor, type Refusal } from '../keys/errors.ts';
 import { bindDetectedSerial } from '../detector/bindSerial.ts';
 import { issueAssertionOptions } from '../keys/issueOptions.ts';
@@ -30,6 +30,7 @@ export const grantRoutes = [
     path: '/api/verify-key-ownership/options',
     access: 'signed-in',
     summary: "Unlock step 1: WebAuthn request options for the user's own active hardware keys.",
+    response: responds<WebAuthnOptionsResponse>(),
     // Each call writes a challenge and an audit event; renewals come minutes apart.
     rateLimit: { name: 'unlock-options', points: 60, windowSeconds: 60 },
     async handler({ req, user, deps, audit }) {
@@ -40,8 +41,7 @@ export const grantRoutes = [
       if (keys.length === 0) throw new HttpError(403, 'HARDWARE_KEY_REQUIRED', 'Register a hardware security key to unlock restricted models.');
       const restricted = (await getEnabledModels(deps.pool)).filter((m) => m.tier === 'restricted');
       const userVerification = restricted.some((m) => m.requires_user_verification) ? 'required' : deps.config.webauthn.userVerification;
-      const body = await issueAssertionOptions(deps, { sessionId: req.sessionID, ceremony: 'ownership', userId: user.id, keys, userVerification, context: audit });
-      return { body };
+      return { body: await issueAssertionOptions(deps, { sessionId: req.sessionID, ceremony: 'ownership', userId: user.id, keys, userVerification, context: audit }) };
     },
   }),
 
@@ -50,6 +50,7 @@ export const grantRoutes = [
     path: '/api/verify-key-ownership',
     access: 'signed-in',
     summary: "Unlock step 2: a fresh assertion from the user's own key makes a short-lived grant for this session.",
+    response: responds<GrantResponse>(),
     body: z.strictObject({ response: AuthenticationResponseSchema, presenceMode: z.enum(PRESENCE_MODES), device: HidDeviceInfoSchema.optional() }),
     async handler({ req, user, body, deps, audit }) {
       const result = await unlockModels(deps, {
@@ -65,8 +66,7 @@ export const grantRoutes = [
       await bindDetectedSerial(deps, { userId: user.id, keyId: result.grant.keyId, context: audit }).catch((error: unknown) =>
         deps.log.warn({ err: (error as Error).message }, 'detected serial not bound'),
       );
-      const response: GrantResponse = { grant: toGrantView(result.grant) };
-      return { body: response };
+      return { body: { grant: toGrantView(result.grant) } };
     },
   }),
 
@@ -75,10 +75,10 @@ export const grantRoutes = [
     path: '/api/grants/current',
     access: 'signed-in',
     summary: "This session's live grant, if any.",
+    response: responds<GrantResponse>(),
     async handler({ req, deps }) {
       const grant = await deps.grants.forSession(req.sessionID);
-      const body: GrantResponse = { grant: grant ? toGrantView(grant) : null };
-      return { body };
+      return { body: { grant: grant ? toGrantView(grant) : null } };
     },
   }),
 
@@ -99,6 +99,7 @@ export const grantRoutes = [
     path: '/api/admin/grants',
     access: ['admin'],
     summary: 'Every live grant.',
+    response: responds<AdminGrantListResponse>(),
     async handler({ deps }) {
       const grants = await deps.grants.listLive();
       return {

@@ -53,7 +53,7 @@ export async function changeUser(
   if (!result.changed) return result;
   // Sessions also re-check the user's status on every request, so this is belt and braces
   // for the window between commit and here, and frees the Redis entries at once.
-  // Grants first: access ends before anything else (DESIGN.md invariant 2).
+  // Grants first: access ends before anything else (docs/architecture.md invariant 2).
   if (result.disabledNow) await grants.endForUser(userId, 'user_disabled', context);
   else if (result.roleChanged) await grants.endForUser(userId, 'admin_revoked', context);
   // Each ended session also closes its WebSockets on every node (SESSION_ENDED over the bus).

@@ -1,6 +1,6 @@
 /**
  * AAGUID → key model, for the security keys people commonly carry. The AAGUID names the
- * model, never the individual key (DESIGN.md). Sources: the vendors' published AAGUID
+ * model, never the individual key (docs/architecture.md). Sources: the vendors' published AAGUID
  * lists and the FIDO Metadata Service.
  */
 const KNOWN_MODELS: Readonly<Record<string, string>> = {

@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 export type Ceremony = 'register' | 'signin' | 'step-up' | 'ownership';
 
 /**
- * Single-use WebAuthn challenges (DESIGN.md invariant 1): 32 random bytes, stored in
+ * Single-use WebAuthn challenges (docs/architecture.md invariant 1): 32 random bytes, stored in
  * Redis under the session id and the ceremony, with a TTL of at most two minutes, and
  * consumed atomically with GETDEL before the response is verified. SimpleWebAuthn does not
  * stop a replayed response by itself; this does.

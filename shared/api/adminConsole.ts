@@ -27,6 +27,11 @@ export interface AdminModelView {
 }
 
 /** GET /api/admin/models */
+/** POST /api/admin/models, PATCH /api/admin/models/:id */
+export interface AdminModelResponse {
+  model: AdminModelView;
+}
+
 export interface AdminModelListResponse {
   models: AdminModelView[];
 }

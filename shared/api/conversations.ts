@@ -40,6 +40,11 @@ export interface CreateConversationRequest {
   title?: string;
 }
 
+/** POST /api/conversations, PATCH /api/conversations/:id: the conversation without its messages. */
+export interface ConversationViewResponse {
+  conversation: ConversationView;
+}
+
 /** GET /api/conversations/:id */
 export interface ConversationResponse {
   conversation: ConversationView;

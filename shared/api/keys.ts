@@ -66,6 +66,11 @@ export interface KeyListResponse {
   nextCursor: string | null;
 }
 
+/** One key as a change left it: PATCH /api/account/keys/:id, POST /api/account/keys, POST /api/admin/keys/:id/status and …/reassign */
+export interface KeyResponse {
+  key: SecurityKeyView;
+}
+
 /** PATCH /api/account/keys/:id */
 export interface RenameKeyRequest {
   nickname: string;

@@ -81,6 +81,11 @@ export interface CreateUserResponse {
   enrollment: EnrollmentLink;
 }
 
+/** PATCH /api/admin/users/:id: the user as the change left them. */
+export interface UserResponse {
+  user: PublicUser;
+}
+
 /** PATCH /api/admin/users/:id */
 export interface UpdateUserRequest {
   status?: UserStatus;

@@ -10,15 +10,15 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GrantResponse, SessionResponse } from '../shared/api.ts';
-import type { PairingCodeResponse } from '../shared/detector.ts';
-import { DetectorClient, type DetectorState } from '../client/detector/detectorClient.ts';
-import { fakeSecurityKey, FakeHidSource } from '../client/detector/hidSource.ts';
-import { pair } from '../client/detector/pair.ts';
-import { query } from './db/pool.ts';
-import { enrollUser, errorCode, startTestNode, TestClient, type TestNode, type TestResponse } from './test/harness.ts';
-import { freePort } from './test/env.ts';
-import { TestSocket } from './test/wsClient.ts';
+import type { GrantResponse, SessionResponse } from '../../shared/api.ts';
+import type { PairingCodeResponse } from '../../shared/detector.ts';
+import { DetectorClient, type DetectorState } from '../../client/detector/detectorClient.ts';
+import { fakeSecurityKey, FakeHidSource } from '../../client/detector/hidSource.ts';
+import { pair } from '../../client/detector/pair.ts';
+import { query } from '../db/pool.ts';
+import { enrollUser, errorCode, startTestNode, TestClient, type TestNode, type TestResponse } from '../test/harness.ts';
+import { freePort } from '../test/env.ts';
+import { TestSocket } from '../test/wsClient.ts';
 
 const NGINX = '/usr/sbin/nginx';
 /** The public origin is the proxy's own address here (a detector pairs with, and signs its requests for, that origin). */
@@ -74,7 +74,7 @@ class ProxyClient extends TestClient {
 
 /** deploy/nginx.conf with this test's addresses, ports and certificate; every edit must apply. */
 function testNginxConfig(nodes: TestNode[], port: number, httpPort: number, cert: string, key: string): string {
-  let config = readFileSync(path.resolve(import.meta.dirname, '../deploy/nginx.conf'), 'utf8');
+  let config = readFileSync(path.resolve(import.meta.dirname, '../../deploy/nginx.conf'), 'utf8');
   const edit = (pattern: RegExp, replacement: string) => {
     const matches = config.match(new RegExp(pattern.source, 'gm'));
     if (!matches || matches.length !== 1) throw new Error(`deploy/nginx.conf changed: ${pattern} matched ${matches?.length ?? 0} times`);

@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SessionResponse } from '../shared/api.ts';
-import { loadConfig } from './config.ts';
-import { createTestDatabase, enrollUser, signIn, startTestNode, type TestNode } from './test/harness.ts';
-import { freePort } from './test/env.ts';
-import { ThrowawayRedis } from './test/throwawayRedis.ts';
+import type { SessionResponse } from '../../shared/api.ts';
+import { loadConfig } from '../config.ts';
+import { createTestDatabase, enrollUser, signIn, startTestNode, type TestNode } from '../test/harness.ts';
+import { freePort } from '../test/env.ts';
+import { ThrowawayRedis } from '../test/throwawayRedis.ts';
 
 async function ask(port: number, ...command: [string, ...string[]]): Promise<unknown> {
   const client = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });

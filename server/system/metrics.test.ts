@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GrantResponse } from '../shared/api.ts';
-import { enrollUser, startTestNode, type TestNode } from './test/harness.ts';
-import { freePort } from './test/env.ts';
-import { TestSocket } from './test/wsClient.ts';
+import type { GrantResponse } from '../../shared/api.ts';
+import { enrollUser, startTestNode, type TestNode } from '../test/harness.ts';
+import { freePort } from '../test/env.ts';
+import { TestSocket } from '../test/wsClient.ts';
 
 const TOKEN = 'metrics-token-0123456789abcdef';
 

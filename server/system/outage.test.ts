@@ -6,17 +6,17 @@
 import { randomBytes } from 'node:crypto';
 import { Agent, get, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GrantResponse, SessionResponse } from '../shared/api.ts';
-import type { AuditEventView } from '../shared/audit.ts';
-import { verifyAuditChain } from './audit/verify.ts';
-import { createAdminClient, query } from './db/pool.ts';
-import { exposition } from './metrics.ts';
-import { createTestDatabase, enrollUser, errorCode, signIn, startTestNode, TestClient, type TestNode } from './test/harness.ts';
-import { clearRedisPrefix, TEST_REDIS_URL } from './test/env.ts';
-import type { SoftAuthenticator } from './test/softAuthenticator.ts';
-import { ThrowawayPostgres } from './test/throwawayPostgres.ts';
-import { ThrowawayRedis } from './test/throwawayRedis.ts';
-import { TestSocket } from './test/wsClient.ts';
+import type { GrantResponse, SessionResponse } from '../../shared/api.ts';
+import type { AuditEventView } from '../../shared/audit.ts';
+import { verifyAuditChain } from '../audit/verify.ts';
+import { createAdminClient, query } from '../db/pool.ts';
+import { exposition } from '../metrics.ts';
+import { createTestDatabase, enrollUser, errorCode, signIn, startTestNode, TestClient, type TestNode } from '../test/harness.ts';
+import { clearRedisPrefix, TEST_REDIS_URL } from '../test/env.ts';
+import type { SoftAuthenticator } from '../test/softAuthenticator.ts';
+import { ThrowawayPostgres } from '../test/throwawayPostgres.ts';
+import { ThrowawayRedis } from '../test/throwawayRedis.ts';
+import { TestSocket } from '../test/wsClient.ts';
 
 const FAST = { SIGNIN_RATE_PER_MINUTE: '1000', SIGNIN_FAILURES_PER_USERNAME: '1000' };
 

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SessionResponse } from '../shared/api.ts';
-import { enrollUser, errorCode, startTestNode, type TestNode } from './test/harness.ts';
-import { ThrowawayRedis } from './test/throwawayRedis.ts';
-import { createTestDatabase } from './test/harness.ts';
-import { createPool } from './db/pool.ts';
-import { migrate } from './db/migrate.ts';
-import { createLogger } from './log.ts';
+import type { SessionResponse } from '../../shared/api.ts';
+import { enrollUser, errorCode, startTestNode, type TestNode } from '../test/harness.ts';
+import { ThrowawayRedis } from '../test/throwawayRedis.ts';
+import { createTestDatabase } from '../test/harness.ts';
+import { createPool } from '../db/pool.ts';
+import { migrate } from '../db/migrate.ts';
+import { createLogger } from '../log.ts';
 
 describe('when Redis is down', () => {
   let redis: ThrowawayRedis;
