@@ -7,7 +7,7 @@ import type { ModelRow } from '../db/models.ts';
 import type { UserRow } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
 import type { Grant } from '../grants/grants.ts';
-import { claimStreamSlot } from './streamSlots.ts';
+import { claimStreamSlot, type SlotRefusal } from './streamSlots.ts';
 import { ProviderError, streamCompletion, type Usage } from '../models/providers.ts';
 import { grantEndText } from './grantEndText.ts';
 
@@ -58,7 +58,10 @@ export async function checkModelGrant(deps: Deps, { sessionId, userId, modelId, 
 }
 
 /** The answer was streamed (its outcome is returned for storing), or refused before any byte of it. */
-export type StreamAnswerResult = { streamed: true; outcome: AnswerOutcome } | { streamed: false; reason: GrantRefusal };
+/** Why an answer was refused before it started: the grant, or the user's chat limits. */
+export type AnswerRefusal = { reason: GrantRefusal } | SlotRefusal;
+
+export type StreamAnswerResult = { streamed: true; outcome: AnswerOutcome } | ({ streamed: false } & AnswerRefusal);
 
 function send(res: Response, event: ChatStreamEvent): void {
   if (res.writableEnded || res.destroyed) return;
@@ -105,7 +108,7 @@ export async function streamAnswer(
   // counts in the per-minute window, as every refused request does).
   const claimed = claimStreamSlot(deps.redis, deps.config.chat, user.id);
   claimed.catch(() => undefined); // a failure is answered where it is awaited, not as an unhandled rejection meanwhile
-  const giveBack = () => claimed.then((release) => release(), () => undefined);
+  const giveBack = () => claimed.then((slot) => (slot.claimed ? slot.release() : undefined), () => undefined);
   let grant: Grant | null = null;
   if (model.tier === 'restricted') {
     const check = await checkModelGrant(deps, { sessionId: req.sessionID, userId: user.id, modelId: model.id, context }).catch(async (error: unknown) => {
@@ -118,7 +121,12 @@ export async function streamAnswer(
     }
     grant = check.grant;
   }
-  const release = await claimed;
+  const slot = await claimed;
+  if (!slot.claimed) {
+    const { claimed: _refused, ...refusal } = slot;
+    return { streamed: false, ...refusal };
+  }
+  const release = slot.release;
   try {
     const controller = new AbortController();
     const cut: { reason: GrantEndReason | 'stopped' | null } = { reason: null };

@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
-import { HttpError, rateLimited } from '../http/errors.ts';
 
 /**
  * Both per-user chat limits in one Redis round trip (this runs before every answer's first
@@ -26,8 +25,13 @@ type ClaimingRedis = Redis & { claimChatStream(rateKey: string, streamsKey: stri
 
 const prepared = new WeakSet<Redis>();
 
-/** Takes one of the user's stream slots (or refuses with 429); the returned function gives it back. */
-export async function claimStreamSlot(redis: Redis, limits: Config['chat'], userId: string): Promise<() => Promise<void>> {
+/** Why a stream slot was refused: too many requests this minute, or too many answers streaming. */
+export type SlotRefusal = { reason: 'rate_limited'; retryAfterSeconds: number } | { reason: 'too_many_streams'; maxStreams: number };
+
+export type SlotClaim = { claimed: true; release: () => Promise<void> } | ({ claimed: false } & SlotRefusal);
+
+/** Takes one of the user's stream slots, or says why not; `release` gives it back. */
+export async function claimStreamSlot(redis: Redis, limits: Config['chat'], userId: string): Promise<SlotClaim> {
   if (!prepared.has(redis)) {
     redis.defineCommand('claimChatStream', { numberOfKeys: 2, lua: CLAIM });
     prepared.add(redis);
@@ -36,11 +40,12 @@ export async function claimStreamSlot(redis: Redis, limits: Config['chat'], user
   const rateKey = `chat:{${userId}}:rate`;
   const streamsKey = `chat:{${userId}}:streams`;
   const [verdict, resetMs] = await (redis as ClaimingRedis).claimChatStream(rateKey, streamsKey, limits.requestsPerMinute, limits.maxConcurrentStreams);
-  if (verdict === 0) throw rateLimited(Math.max(1, Math.ceil(resetMs / 1000)), 'You are sending messages too fast. Wait a moment.');
-  if (verdict === 1) {
-    throw new HttpError(429, 'TOO_MANY_STREAMS', `You can have at most ${limits.maxConcurrentStreams} answers streaming at once.`, { retryAfter: 5 });
-  }
-  return async () => {
-    await redis.decr(streamsKey).catch(() => undefined);
+  if (verdict === 0) return { claimed: false, reason: 'rate_limited', retryAfterSeconds: Math.max(1, Math.ceil(resetMs / 1000)) };
+  if (verdict === 1) return { claimed: false, reason: 'too_many_streams', maxStreams: limits.maxConcurrentStreams };
+  return {
+    claimed: true,
+    release: async () => {
+      await redis.decr(streamsKey).catch(() => undefined);
+    },
   };
 }

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { MESSAGE_MAX_CHARS } from '../../shared/api.ts';
-import { streamAnswer, type GrantRefusal } from '../chat/streamAnswer.ts';
+import { streamAnswer, type AnswerRefusal } from '../chat/streamAnswer.ts';
 import { getModel } from '../db/models.ts';
 import type { Deps } from '../deps.ts';
-import { HttpError } from '../http/errors.ts';
+import { HttpError, rateLimited } from '../http/errors.ts';
 import { defineRoute } from '../http/route.ts';
 
 export const MessageContent = z
@@ -27,9 +27,16 @@ export async function enabledModel({ pool, rows }: Pick<Deps, 'pool' | 'rows'>, 
   return model;
 }
 
-/** A refused restricted model, as an answer (docs/architecture.md invariants 3 and 4). */
-export function grantRefusalError(reason: GrantRefusal): HttpError {
-  switch (reason) {
+/**
+ * A refused answer: the user's chat limits (429 with Retry-After), or a refused restricted
+ * model (docs/architecture.md invariants 3 and 4).
+ */
+export function answerRefusalError(refusal: AnswerRefusal): HttpError {
+  if (refusal.reason === 'rate_limited') return rateLimited(refusal.retryAfterSeconds, 'You are sending messages too fast. Wait a moment.');
+  if (refusal.reason === 'too_many_streams') {
+    return new HttpError(429, 'TOO_MANY_STREAMS', `You can have at most ${refusal.maxStreams} answers streaming at once.`, { retryAfter: 5 });
+  }
+  switch (refusal.reason) {
     case 'grant_check_unavailable':
       return new HttpError(503, 'GRANT_CHECK_UNAVAILABLE', 'Access to restricted models cannot be checked right now, so it is denied. Try again shortly.');
     case 'no_grant':
@@ -49,7 +56,7 @@ export const chatRoutes = [
     async handler({ req, res, user, body, deps, audit }) {
       const model = await enabledModel(deps, body.model);
       const result = await streamAnswer(deps, { req, res, user, model, messages: body.messages, context: audit });
-      if (!result.streamed) throw grantRefusalError(result.reason);
+      if (!result.streamed) throw answerRefusalError(result);
       return {};
     },
   }),

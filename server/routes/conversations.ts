@@ -18,7 +18,7 @@ import {
 import { timeIdCursor } from '../http/cursors.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import { defineRoute, responds } from '../http/route.ts';
-import { enabledModel, grantRefusalError, MessageContent } from './chat.ts';
+import { enabledModel, answerRefusalError, MessageContent } from './chat.ts';
 
 const IdParams = z.strictObject({ id: z.uuid('not a conversation id') });
 const Title = z.string().trim().min(1, 'Give the conversation a title.').max(CONVERSATION_TITLE_MAX);
@@ -138,7 +138,7 @@ export const conversationRoutes = [
         },
         afterStream: (outcome) => finishMessage(deps.pool, answerId, outcome),
       });
-      if (!result.streamed) throw grantRefusalError(result.reason);
+      if (!result.streamed) throw answerRefusalError(result);
       return {};
     },
   }),
@@ -177,7 +177,7 @@ export const conversationRoutes = [
         },
         afterStream: (outcome) => finishMessage(deps.pool, answerId, outcome),
       });
-      if (!result.streamed) throw grantRefusalError(result.reason);
+      if (!result.streamed) throw answerRefusalError(result);
       return {};
     },
   }),
