@@ -1,27 +1,20 @@
 import type { Page } from '@playwright/test';
 import { expectAccessible, holdKeyTouch } from './a11y.ts';
-import { test, expect } from './fixtures.ts';
+import { streamedAnswer, test, expect } from './fixtures.ts';
 import { AdminConsolePage } from './pages/AdminConsolePage.ts';
 import { SignInPage, signInWith } from './pages/SignInPage.ts';
 import { expireStepUp, STEP_UP_PROMPT } from './stepUp.ts';
 
-function sse(events: unknown[]): string {
-  return events.map((event) => `data: ${JSON.stringify(event)}\n\n`).join('');
-}
-
 /** An answer with a heading, a list, inline code and a fenced code block, streamed in pieces. */
 async function streamMarkdownAnswer(page: Page): Promise<void> {
   await page.route('**/api/conversations/*/messages', (route) =>
-    route.fulfill({
-      status: 200,
-      headers: { 'Content-Type': 'text/event-stream' },
-      body: sse([
-        { type: 'start', userMessageId: crypto.randomUUID(), assistantMessageId: crypto.randomUUID() },
+    route.fulfill(
+      streamedAnswer([
         { type: 'delta', text: '## Steps\n\n1. Install it\n2. Run `npm test`\n\n' },
         { type: 'delta', text: '```ts\nconst answer: number = 42;\nconsole.log(answer);\n```\n\n> Done.' },
         { type: 'done', finishReason: 'stop' },
       ]),
-    }),
+    ),
   );
 }
 

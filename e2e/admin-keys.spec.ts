@@ -1,8 +1,7 @@
 import { test, expect, type TestAccount } from './fixtures.ts';
 import { AdminConsolePage } from './pages/AdminConsolePage.ts';
-import { signInWith } from './pages/SignInPage.ts';
+import { signInElsewhere, signInWith } from './pages/SignInPage.ts';
 import { expireStepUp } from './stepUp.ts';
-import { VirtualAuthenticator } from './virtualAuthenticator.ts';
 
 async function keyIdOf(argus: { pool: import('../server/db/pool.ts').Pool }, account: TestAccount): Promise<string> {
   const { rows } = await argus.pool.query<{ id: string }>('SELECT id FROM security_key WHERE user_id = $1', [account.userId]);
@@ -56,10 +55,7 @@ test('an admin sees every key with its details and filters by owner and status',
 test('deactivating a key signs its user out at once (after the admin’s touch), and it can be reactivated', async ({ page, browser, argus, key }) => {
   const admin = await argus.account('admin');
   const owner = await argus.account('user');
-  const theirContext = await browser.newContext({ baseURL: argus.url });
-  const theirs = await theirContext.newPage();
-  await signInWith(theirs, await VirtualAuthenticator.attach(theirs), owner, '/account');
-  await expect(theirs.getByTestId('connection-state')).toHaveText('Connected');
+  const theirs = await signInElsewhere(browser, argus.url, owner, '/account');
 
   await signInWith(page, key, admin, '/admin/keys');
   const console = new AdminConsolePage(page);
@@ -70,11 +66,8 @@ test('deactivating a key signs its user out at once (after the admin’s touch),
   await test.step('deactivate: the step-up prompt, the touch, the change sent again', async () => {
     await expireStepUp(page);
     const promptShown = await console.watchStepUpPrompt();
-    await row.getByRole('button', { name: 'Deactivate' }).click();
-    await expect(console.dialog).toContainText('Sessions signed in with this key end now');
-    const stepUp = console.answer('POST', '/api/account/step-up');
-    await console.confirm('Deactivate');
-    expect((await stepUp).status()).toBe(200);
+    const stepUp = await console.confirmRowAction(row, 'Deactivate', { says: 'Sessions signed in with this key end now', method: 'POST', pathEnd: '/api/account/step-up' });
+    expect(stepUp.status()).toBe(200);
     await expect(row.getByText('deactivated', { exact: true })).toBeVisible();
     expect(await promptShown()).toBe(true);
     await expect(theirs).toHaveURL(/\/signin/);
@@ -86,7 +79,7 @@ test('deactivating a key signs its user out at once (after the admin’s touch),
     expect((await changed).status()).toBe(200);
     await expect(row.getByText('active', { exact: true })).toBeVisible();
   });
-  await theirContext.close();
+  await theirs.context().close();
 });
 
 test('a key suspended by clone detection is reactivated only with a reason, which the audit log keeps', async ({ page, argus, key }) => {
@@ -151,11 +144,12 @@ test('an admin reassigns a key to another user by username, and deletes one', as
   });
 
   await test.step('delete one of them', async () => {
-    await console.keyRow('Test key', to.username).first().getByRole('button', { name: 'Delete' }).click();
-    await expect(console.dialog).toContainText('cannot be undone');
-    const deleted = console.answer('DELETE', /\/api\/admin\/keys\/[^/]+$/);
-    await console.confirm('Delete');
-    expect((await deleted).status()).toBe(204);
+    const deleted = await console.confirmRowAction(console.keyRow('Test key', to.username).first(), 'Delete', {
+      says: 'cannot be undone',
+      method: 'DELETE',
+      pathEnd: /\/api\/admin\/keys\/[^/]+$/,
+    });
+    expect(deleted.status()).toBe(204);
     await expect(page.getByRole('rowheader', { name: 'Test key' })).toHaveCount(1);
     const { rows } = await argus.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM security_key WHERE user_id = $1', [to.userId]);
     expect(rows[0]!.n).toBe(1);
@@ -169,10 +163,8 @@ test('an admin cannot delete or deactivate their own last key', async ({ page, a
   await console.filterKeysByOwner(admin.username);
   const row = console.keyRow('Test key', admin.username);
 
-  await row.getByRole('button', { name: 'Delete' }).click();
-  const refused = console.answer('DELETE', /\/api\/admin\/keys\/[^/]+$/);
-  await console.confirm('Delete');
-  expect((await refused).status()).toBe(409);
+  const refused = await console.confirmRowAction(row, 'Delete', { method: 'DELETE', pathEnd: /\/api\/admin\/keys\/[^/]+$/ });
+  expect(refused.status()).toBe(409);
   await expect(page.getByRole('alert').filter({ hasText: 'last active key' })).toBeVisible();
 
   await row.getByRole('button', { name: 'Deactivate' }).click();

@@ -2,7 +2,7 @@ import type { Locator, Page } from '@playwright/test';
 import { test, expect, type TestAccount } from './fixtures.ts';
 import { signInWith } from './pages/SignInPage.ts';
 import { expireStepUp, watchStepUp } from './stepUp.ts';
-import { VirtualAuthenticator } from './virtualAuthenticator.ts';
+import { offerAnyCredential, VirtualAuthenticator } from './virtualAuthenticator.ts';
 
 const region = (page: Page, name: string) => page.getByRole('region', { name });
 const feed = (page: Page) => page.getByRole('list', { name: 'Security events, newest first' });
@@ -26,18 +26,9 @@ async function expectSteppedUp(stepUp: Awaited<ReturnType<typeof watchStepUp>>, 
   expect(await stepUp.promptSeen()).toBe(true);
 }
 
-/** Lets any credential on the key answer the unlock: its options go out without allowCredentials. */
-async function offerAnyCredential(page: Page) {
-  await page.route('**/api/verify-key-ownership/options', async (route) => {
-    const response = await route.fetch();
-    const { options, ...answer } = (await response.json()) as { options: Record<string, unknown> };
-    await route.fulfill({ response, json: { ...answer, options: { ...options, allowCredentials: undefined } } });
-  });
-}
-
 /** Bob unlocks with a key that holds only Alice's credential. */
 async function touchWithAlicesKey(bobPage: Page, bobKey: VirtualAuthenticator, alice: TestAccount) {
-  await offerAnyCredential(bobPage);
+  await offerAnyCredential(bobPage, '**/api/verify-key-ownership/options');
   await bobKey.clear();
   await bobKey.addCredential(alice.credential, 'localhost', alice.userId);
   await bobPage.getByRole('button', { name: 'Unlock restricted models' }).first().click();

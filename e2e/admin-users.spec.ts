@@ -2,9 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { createUserWithEnrollment } from '../server/users/createUser.ts';
 import { test, expect } from './fixtures.ts';
 import { AdminConsolePage } from './pages/AdminConsolePage.ts';
-import { signInWith } from './pages/SignInPage.ts';
+import { signInElsewhere, signInWith } from './pages/SignInPage.ts';
 import { expireStepUp } from './stepUp.ts';
-import { VirtualAuthenticator } from './virtualAuthenticator.ts';
 
 test('an admin needs a fresh touch for a change: the prompt appears, and the change goes through after it', async ({ page, argus, key }) => {
   const admin = await argus.account('admin');
@@ -88,11 +87,7 @@ test('an admin finds users by name, role and status, page by page', async ({ pag
 test('an admin disables a signed-in user, who is signed out at once, and enables them again', async ({ page, browser, argus, key }) => {
   const admin = await argus.account('admin');
   const target = await argus.account('user');
-
-  const theirContext = await browser.newContext({ baseURL: argus.url });
-  const theirs = await theirContext.newPage();
-  await signInWith(theirs, await VirtualAuthenticator.attach(theirs), target, '/account');
-  await expect(theirs.getByTestId('connection-state')).toHaveText('Connected');
+  const theirs = await signInElsewhere(browser, argus.url, target, '/account');
 
   await signInWith(page, key, admin, '/admin/users');
   const console = new AdminConsolePage(page);
@@ -100,11 +95,8 @@ test('an admin disables a signed-in user, who is signed out at once, and enables
   const row = console.userRow(target.username);
 
   await test.step('disable: their open page goes to sign-in without them doing anything', async () => {
-    await row.getByRole('button', { name: 'Disable' }).click();
-    await expect(console.dialog).toContainText('signed out everywhere');
-    const changed = console.answer('PATCH', `/api/admin/users/${target.userId}`);
-    await console.confirm('Disable');
-    expect((await changed).status()).toBe(200);
+    const changed = await console.confirmRowAction(row, 'Disable', { says: 'signed out everywhere', method: 'PATCH', pathEnd: `/api/admin/users/${target.userId}` });
+    expect(changed.status()).toBe(200);
     await expect(row.getByText('disabled', { exact: true })).toBeVisible();
     await expect(theirs).toHaveURL(/\/signin/);
     expect(await (await theirs.request.get('/api/session')).json()).toEqual({ signedIn: false });
@@ -120,7 +112,7 @@ test('an admin disables a signed-in user, who is signed out at once, and enables
     });
     expect(signIn.status()).toBe(200);
   });
-  await theirContext.close();
+  await theirs.context().close();
 });
 
 test('an admin changes a role, issues a new enrollment link and deletes a user', async ({ page, argus, key }) => {
@@ -154,11 +146,8 @@ test('an admin changes a role, issues a new enrollment link and deletes a user',
   });
 
   await test.step('delete them: gone from the list, their history still in the audit log', async () => {
-    await row.getByRole('button', { name: 'Delete' }).click();
-    await expect(console.dialog).toContainText('The audit log keeps their history');
-    const deleted = console.answer('DELETE', `/api/admin/users/${target.userId}`);
-    await console.confirm('Delete');
-    expect((await deleted).status()).toBe(204);
+    const deleted = await console.confirmRowAction(row, 'Delete', { says: 'The audit log keeps their history', method: 'DELETE', pathEnd: `/api/admin/users/${target.userId}` });
+    expect(deleted.status()).toBe(204);
     await expect(row).toHaveCount(0);
     const { rows } = await argus.pool.query<{ actor_username: string }>(
       'SELECT DISTINCT actor_username FROM audit_event WHERE actor_id = $1',
@@ -185,10 +174,8 @@ test('the last active admin cannot demote, disable or delete themselves', async 
   // The select goes back to the role they still have.
   await expect(row.getByLabel(`Change role for ${admin.username}`)).toHaveValue('admin');
 
-  await row.getByRole('button', { name: 'Delete' }).click();
-  const deleteRefused = console.answer('DELETE', `/api/admin/users/${admin.userId}`);
-  await console.confirm('Delete');
-  expect((await deleteRefused).status()).toBe(409);
+  const deleteRefused = await console.confirmRowAction(row, 'Delete', { method: 'DELETE', pathEnd: `/api/admin/users/${admin.userId}` });
+  expect(deleteRefused.status()).toBe(409);
   await expect(row).toBeVisible();
   expect(await (await page.request.get('/api/session')).json()).toMatchObject({ signedIn: true, user: { role: 'admin' } });
 });

@@ -1,6 +1,7 @@
 import { test, expect } from './fixtures.ts';
 import { AppShell } from './pages/AppShell.ts';
 import { SignInPage } from './pages/SignInPage.ts';
+import { offerAnyCredential } from './virtualAuthenticator.ts';
 
 test('an enrollment link takes a new admin through a password and a security key to signed in', async ({ page, argus, key }) => {
   const invited = await argus.invite('admin');
@@ -87,12 +88,7 @@ test("touching another user's key says so and signs nobody in", async ({ page, a
   await key.addCredential(alice.credential, 'localhost', alice.userId);
   // A key that names its own account answers even when the page asks for Bob's keys only
   // (as a discoverable-credential prompt would): the server must refuse it by owner.
-  await page.route('**/api/auth/key/options', async (route) => {
-    const response = await route.fetch();
-    const body = (await response.json()) as { options: Record<string, unknown> };
-    delete body.options.allowCredentials;
-    await route.fulfill({ response, json: body });
-  });
+  await offerAnyCredential(page, '**/api/auth/key/options');
   const signIn = new SignInPage(page);
   await signIn.goto();
   expect(await signIn.enterPassword(bob.username, bob.password)).toBe(200);

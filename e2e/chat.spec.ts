@@ -1,15 +1,11 @@
 import type { Page } from '@playwright/test';
-import { test, expect, type TestAccount } from './fixtures.ts';
+import { streamedAnswer, test, expect, type TestAccount } from './fixtures.ts';
 import { signInWith } from './pages/SignInPage.ts';
 import type { VirtualAuthenticator } from './virtualAuthenticator.ts';
 
 async function signInToChat(page: Page, key: VirtualAuthenticator, account: TestAccount): Promise<void> {
   await signInWith(page, key, account, '/chat');
   await expect(page.getByRole('heading', { name: 'Chat', level: 1 })).toBeVisible();
-}
-
-function sse(events: unknown[]): string {
-  return events.map((event) => `data: ${JSON.stringify(event)}\n\n`).join('');
 }
 
 test('conversations: create, reload, rename, retry, delete', async ({ page, argus, key }) => {
@@ -57,24 +53,14 @@ test('conversations: create, reload, rename, retry, delete', async ({ page, argu
     await page.route('**/api/conversations/*/messages', async (route) => {
       call += 1;
       if (call === 1) {
-        await route.fulfill({
-          status: 200,
-          headers: { 'Content-Type': 'text/event-stream' },
-          body: sse([
-            { type: 'start', userMessageId: crypto.randomUUID(), assistantMessageId: crypto.randomUUID() },
+        await route.fulfill(
+          streamedAnswer([
             { type: 'delta', text: 'Here:\n\n```js\nconsole.log("hi");\n```\n\n[site](https://example.com) [bad](javascript:alert(1))\n\n<script>window.pwned=2</script><iframe src="https://example.com"></iframe>' },
             { type: 'done', finishReason: 'stop' },
           ]),
-        });
+        );
       } else if (call === 2) {
-        await route.fulfill({
-          status: 200,
-          headers: { 'Content-Type': 'text/event-stream' },
-          body: sse([
-            { type: 'start', userMessageId: crypto.randomUUID(), assistantMessageId: crypto.randomUUID() },
-            { type: 'error', code: 'MODEL_UNREACHABLE', message: 'The model server cannot be reached' },
-          ]),
-        });
+        await route.fulfill(streamedAnswer([{ type: 'error', code: 'MODEL_UNREACHABLE', message: 'The model server cannot be reached' }]));
       } else if (call === 3) {
         await route.fulfill({ status: 429, json: { error: { code: 'TOO_MANY_STREAMS', message: 'You have too many answers streaming. Wait for one to finish.' } } });
       } else {

@@ -1,6 +1,7 @@
 import { test as base, expect } from '@playwright/test';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Role } from '../shared/api.ts';
+import type { ChatStreamEvent } from '../shared/events.ts';
 import { createPool, type Pool } from '../server/db/pool.ts';
 import { createLogger } from '../server/log.ts';
 import { SoftAuthenticator, type SoftCredential } from '../server/test/softAuthenticator.ts';
@@ -75,5 +76,18 @@ export const test = base.extend<{ argus: ArgusFixture; key: VirtualAuthenticator
     await pool.end();
   },
 });
+
+/**
+ * `route.fulfill` options for a mocked answer to a conversation message: a `start` with fresh
+ * ids, then `events`, as server-sent events.
+ */
+export function streamedAnswer(events: ChatStreamEvent[]): { status: number; headers: Record<string, string>; body: string } {
+  const all: ChatStreamEvent[] = [{ type: 'start', userMessageId: randomUUID(), assistantMessageId: randomUUID() }, ...events];
+  return {
+    status: 200,
+    headers: { 'Content-Type': 'text/event-stream' },
+    body: all.map((event) => `data: ${JSON.stringify(event)}\n\n`).join(''),
+  };
+}
 
 export { expect };

@@ -55,6 +55,31 @@ async function tabTo(page: Page, target: Locator, key: 'Tab' | 'Shift+Tab' = 'Ta
 }
 
 /** Both sign-in steps with the keyboard alone; ends on the home page. */
+/**
+ * Reaches `rename` with `reach` (Tab by default), opens its `field` with Enter, types the new
+ * `name` over the old one and saves with Enter: the `renamed` item shows, and the focus is back on `rename`.
+ */
+async function renameByKeyboard(
+  page: Page,
+  options: { rename: Locator; reach?: 'Tab' | 'Shift+Tab'; field: Locator; name: string; renamed: Locator },
+): Promise<void> {
+  await tabTo(page, options.rename, options.reach);
+  await page.keyboard.press('Enter');
+  await expect(options.field).toBeFocused();
+  await page.keyboard.type(options.name);
+  await page.keyboard.press('Enter');
+  await expect(options.renamed).toBeVisible();
+  await expect(options.rename).toBeFocused();
+}
+
+/** Tabs to the row's `action` and presses Enter, then tabs to the confirmation's button of the same name and presses Enter. */
+async function confirmByKeyboard(page: Page, row: Locator, action: string): Promise<void> {
+  await tabTo(page, row.getByRole('button', { name: action }), 'Tab', 80);
+  await page.keyboard.press('Enter');
+  await tabTo(page, page.getByRole('dialog').getByRole('button', { name: action }));
+  await page.keyboard.press('Enter');
+}
+
 async function signInByKeyboard(page: Page, key: VirtualAuthenticator, account: TestAccount): Promise<void> {
   await key.addCredential(account.credential, 'localhost');
   await page.goto('/signin');
@@ -146,14 +171,13 @@ test.describe('with the keyboard alone', () => {
     });
 
     await test.step('rename: Enter edits, typing replaces the title, Enter saves, the focus returns', async () => {
-      const rename = sidebar.getByRole('button', { name: 'Rename' });
-      await tabTo(page, rename, 'Shift+Tab');
-      await page.keyboard.press('Enter');
-      await expect(sidebar.getByLabel('New title')).toBeFocused();
-      await page.keyboard.type('Keyboard chat');
-      await page.keyboard.press('Enter');
-      await expect(sidebar.getByRole('link', { name: 'Keyboard chat' })).toBeVisible();
-      await expect(rename).toBeFocused();
+      await renameByKeyboard(page, {
+        rename: sidebar.getByRole('button', { name: 'Rename' }),
+        reach: 'Shift+Tab',
+        field: sidebar.getByLabel('New title'),
+        name: 'Keyboard chat',
+        renamed: sidebar.getByRole('link', { name: 'Keyboard chat' }),
+      });
     });
 
     await test.step('Escape cancels the delete question and gives the focus back; Enter deletes', async () => {
@@ -182,14 +206,12 @@ test.describe('with the keyboard alone', () => {
     const keys = page.getByRole('region', { name: 'Security keys' });
 
     await test.step('rename the key', async () => {
-      const rename = keys.getByRole('button', { name: 'Rename' });
-      await tabTo(page, rename);
-      await page.keyboard.press('Enter');
-      await expect(keys.getByLabel('New nickname for Test key')).toBeFocused();
-      await page.keyboard.type('Keyboard key');
-      await page.keyboard.press('Enter');
-      await expect(keys.getByRole('rowheader', { name: 'Keyboard key' })).toBeVisible();
-      await expect(rename).toBeFocused();
+      await renameByKeyboard(page, {
+        rename: keys.getByRole('button', { name: 'Rename' }),
+        field: keys.getByLabel('New nickname for Test key'),
+        name: 'Keyboard key',
+        renamed: keys.getByRole('rowheader', { name: 'Keyboard key' }),
+      });
     });
 
     await test.step('Escape leaves the rename form, and the focus returns to Rename', async () => {
@@ -299,22 +321,15 @@ test.describe('with the keyboard alone', () => {
       const sessions = page.getByRole('region', { name: 'Sessions' });
       const grantRow = grants.getByRole('row').filter({ has: page.getByRole('rowheader', { name: user.username }) });
       const sessionRow = sessions.getByRole('row').filter({ has: page.getByRole('rowheader', { name: user.username }) });
-      const dialog = page.getByRole('dialog');
 
       await test.step('Revoke, confirmed with the keyboard: the focus goes to the section heading', async () => {
-        await tabTo(page, grantRow.getByRole('button', { name: 'Revoke' }), 'Tab', 80);
-        await page.keyboard.press('Enter');
-        await tabTo(page, dialog.getByRole('button', { name: 'Revoke' }));
-        await page.keyboard.press('Enter');
+        await confirmByKeyboard(page, grantRow, 'Revoke');
         await expect(grantRow).toHaveCount(0);
         await expect(grants.getByRole('heading', { name: 'Restricted access' })).toBeFocused();
       });
 
       await test.step('End session, confirmed with the keyboard: the focus goes to the section heading', async () => {
-        await tabTo(page, sessionRow.getByRole('button', { name: 'End session' }), 'Tab', 80);
-        await page.keyboard.press('Enter');
-        await tabTo(page, dialog.getByRole('button', { name: 'End session' }));
-        await page.keyboard.press('Enter');
+        await confirmByKeyboard(page, sessionRow, 'End session');
         await expect(sessionRow).toHaveCount(0);
         await expect(sessions.getByRole('heading', { name: 'Sessions' })).toBeFocused();
       });

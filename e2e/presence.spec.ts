@@ -2,7 +2,7 @@ import type { Page } from '@playwright/test';
 import { installFakeHid } from './fakeHid.ts';
 import { test, expect, type TestAccount } from './fixtures.ts';
 import { signInWith } from './pages/SignInPage.ts';
-import type { VirtualAuthenticator } from './virtualAuthenticator.ts';
+import { offerAnyCredential, type VirtualAuthenticator } from './virtualAuthenticator.ts';
 
 async function signInToChat(page: Page, key: VirtualAuthenticator, account: TestAccount): Promise<void> {
   await signInWith(page, key, account, '/chat');
@@ -15,6 +15,12 @@ async function unlock(page: Page, button = 'Unlock restricted models'): Promise<
     page.getByRole('button', { name: button }).first().click(),
   ]);
   expect(response.status()).toBe(200);
+}
+
+/** The grant is gone: no countdown on screen, and none on the server. */
+async function expectLocked(page: Page): Promise<void> {
+  await expect(page.getByTestId('grant-countdown')).toHaveCount(0);
+  expect(await page.request.get('/api/grants/current').then((r) => r.json())).toEqual({ grant: null });
 }
 
 const restricted = (page: Page) => page.getByRole('radio', { name: /Demo Restricted/ });
@@ -47,8 +53,7 @@ test('without WebHID access the panel says so; unlocking shows a countdown, rene
 
   await test.step('locking ends the grant on the server', async () => {
     await page.getByRole('button', { name: 'Lock now' }).click();
-    await expect(page.getByTestId('grant-countdown')).toHaveCount(0);
-    expect(await page.request.get('/api/grants/current').then((r) => r.json())).toEqual({ grant: null });
+    await expectLocked(page);
   });
 });
 
@@ -66,8 +71,7 @@ test('with the key visible over WebHID, unplugging it locks the restricted model
   const lockedAt = await page.evaluate(() => performance.now());
   expect(lockedAt - unpluggedAt).toBeLessThan(1_000);
   expect((await revoked).status()).toBe(204);
-  await expect(page.getByTestId('grant-countdown')).toHaveCount(0);
-  expect(await page.request.get('/api/grants/current').then((r) => r.json())).toEqual({ grant: null });
+  await expectLocked(page);
 });
 
 test('unplugging during a restricted answer cuts the stream and keeps what was written', async ({ page, argus, key }) => {
@@ -90,12 +94,7 @@ test("touching another user's key to unlock says so and unlocks nothing", async 
   const alice = await argus.account('user');
   await signInToChat(page, key, bob);
   await key.addCredential(alice.credential, 'localhost', alice.userId);
-  await page.route('**/api/verify-key-ownership/options', async (route) => {
-    const response = await route.fetch();
-    const body = (await response.json()) as { options: Record<string, unknown> };
-    delete body.options.allowCredentials;
-    await route.fulfill({ response, json: body });
-  });
+  await offerAnyCredential(page, '**/api/verify-key-ownership/options');
   // Bob's own key is out; only Alice's (discoverable) credential answers.
   await key.clear();
   await key.addCredential(alice.credential, 'localhost', alice.userId);

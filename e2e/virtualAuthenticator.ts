@@ -59,3 +59,16 @@ export class VirtualAuthenticator {
     await this.cdp.send('WebAuthn.clearCredentials', { authenticatorId: this.authenticatorId });
   }
 }
+
+/**
+ * Sends the page the WebAuthn options from `optionsUrl` without allowCredentials, as a
+ * discoverable-credential prompt asks: any credential on the key for this site may answer.
+ */
+export async function offerAnyCredential(page: Page, optionsUrl: string): Promise<void> {
+  await page.route(optionsUrl, async (route) => {
+    const response = await route.fetch();
+    const body = (await response.json()) as { options: Record<string, unknown> };
+    delete body.options.allowCredentials;
+    await route.fulfill({ response, json: body });
+  });
+}

@@ -1,4 +1,4 @@
-import { createUniqueId, Show, type Component, type JSX } from 'solid-js';
+import { createUniqueId, For, Show, type Component, type JSX } from 'solid-js';
 
 /** What a field's control needs to be tied to its label and hint. */
 export interface FieldControl {
@@ -33,3 +33,24 @@ export const Field: Component<{
     </div>
   );
 };
+
+/**
+ * A field's select of fixed values, each under its label (the value itself without one).
+ * `any`, when given, is a first choice with an empty value that filters nothing, e.g. "Any status".
+ */
+export const Select: Component<{
+  control: FieldControl;
+  name: string;
+  any?: string;
+  values: readonly string[];
+  labels?: Readonly<Record<string, string>>;
+  selected?: string;
+  onChange?: () => void;
+}> = (props) => (
+  <select {...props.control} name={props.name} onChange={() => props.onChange?.()}>
+    <Show when={props.any !== undefined}>
+      <option value="">{props.any}</option>
+    </Show>
+    <For each={props.values}>{(value) => <option value={value} selected={value === props.selected}>{props.labels?.[value] ?? value}</option>}</For>
+  </select>
+);

@@ -1,6 +1,5 @@
-import { For, type Component, type JSX } from 'solid-js';
+import type { Component, JSX } from 'solid-js';
 import { createFilterApplier } from '../lib/filterApplier.ts';
-import type { FieldControl } from './Field.tsx';
 
 /** How a bar's controls hand the filters on: `now` (Enter, a changed select) or `soon` (typing). */
 export type FilterApply = ReturnType<typeof createFilterApplier>;
@@ -35,20 +34,3 @@ export const FilterBar: Component<{
     </form>
   );
 };
-
-/** A filter's select: the "any" choice (an empty value) first, then each value under its label. */
-export const FilterSelect: Component<{
-  control: FieldControl;
-  name: string;
-  /** The first choice, which filters nothing, e.g. "Any status". */
-  any: string;
-  values: readonly string[];
-  labels: Readonly<Record<string, string>>;
-  selected?: string;
-  onChange: () => void;
-}> = (props) => (
-  <select {...props.control} name={props.name} onChange={() => props.onChange()}>
-    <option value="">{props.any}</option>
-    <For each={props.values}>{(value) => <option value={value} selected={value === props.selected}>{props.labels[value]}</option>}</For>
-  </select>
-);

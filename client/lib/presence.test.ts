@@ -36,16 +36,22 @@ function handlers(): PresenceHandlers & { removed: unknown[]; connected: unknown
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
+/** A monitor started over a fake navigator.hid that holds `devices`, once it has read them. */
+async function startWith(devices: object[]) {
+  const hid = fakeHid(devices);
+  const seen = handlers();
+  const monitor = startPresenceMonitor(seen);
+  await settle();
+  return { hid, seen, monitor };
+}
+
 afterEach(() => {
   vi.unstubAllGlobals();
 });
 
 describe('startPresenceMonitor', () => {
   it('reads navigator.hid when it starts, not when it was imported', async () => {
-    const key = yubikey();
-    fakeHid([key, keyboard]);
-    const monitor = startPresenceMonitor(handlers());
-    await settle();
+    const { monitor } = await startWith([yubikey(), keyboard]);
     expect(monitor.supported).toBe(true);
     expect(monitor.keys()).toEqual([info]);
     expect(monitor.watching()).toBe(true);
@@ -55,10 +61,7 @@ describe('startPresenceMonitor', () => {
 
   it('tells when the key is unplugged and plugged back in', async () => {
     const key = yubikey();
-    const hid = fakeHid([key]);
-    const seen = handlers();
-    const monitor = startPresenceMonitor(seen);
-    await settle();
+    const { hid, seen, monitor } = await startWith([key]);
     hid.unplug(key);
     expect(seen.removed).toEqual([info]);
     expect(monitor.keys()).toEqual([]);
@@ -72,10 +75,7 @@ describe('startPresenceMonitor', () => {
   });
 
   it('removes a device described by an equal object', async () => {
-    const hid = fakeHid([yubikey()]);
-    const seen = handlers();
-    const monitor = startPresenceMonitor(seen);
-    await settle();
+    const { hid, seen, monitor } = await startWith([yubikey()]);
     hid.unplug(yubikey());
     expect(monitor.keys()).toEqual([]);
     expect(seen.removed).toEqual([info]);
@@ -83,10 +83,7 @@ describe('startPresenceMonitor', () => {
   });
 
   it('ignores devices that are not FIDO keys', async () => {
-    const hid = fakeHid([]);
-    const seen = handlers();
-    const monitor = startPresenceMonitor(seen);
-    await settle();
+    const { hid, seen, monitor } = await startWith([]);
     hid.plug(keyboard);
     hid.unplug(keyboard);
     expect(seen.connected).toEqual([]);
@@ -96,10 +93,8 @@ describe('startPresenceMonitor', () => {
   });
 
   it('asks for FIDO devices only and watches the key the person picks', async () => {
-    const hid = fakeHid([]);
+    const { hid, monitor } = await startWith([]);
     hid.requestDevice.mockResolvedValueOnce([yubikey()]);
-    const monitor = startPresenceMonitor(handlers());
-    await settle();
     expect(await monitor.requestKey()).toEqual([info]);
     expect(hid.requestDevice).toHaveBeenCalledWith({ filters: [{ usagePage: 0xf1d0 }] });
     expect(monitor.keys()).toEqual([info]);
@@ -108,10 +103,7 @@ describe('startPresenceMonitor', () => {
 
   it('stops listening when stopped', async () => {
     const key = yubikey();
-    const hid = fakeHid([key]);
-    const seen = handlers();
-    const monitor = startPresenceMonitor(seen);
-    await settle();
+    const { hid, seen, monitor } = await startWith([key]);
     monitor.stop();
     hid.unplug(key);
     expect(seen.removed).toEqual([]);

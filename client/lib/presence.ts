@@ -94,21 +94,19 @@ export function startPresenceMonitor(handlers: PresenceHandlers): PresenceMonito
     }
   }
 
-  const onConnect: HidListener = (event: HidConnectionEventLike) => {
-    const device = event?.device;
-    if (stopped || !isFidoDevice(device)) return;
-    add(device);
-    const info = deviceInfo(device);
-    if (info) handlers.onKeyConnected(info);
-  };
+  /** A connect or disconnect listener that heeds FIDO keys only: it updates the list, then tells. */
+  function fidoListener(update: (device: unknown) => void, tell: (info: HidDeviceInfo) => void): HidListener {
+    return (event: HidConnectionEventLike) => {
+      const device = event?.device;
+      if (stopped || !isFidoDevice(device)) return;
+      update(device);
+      const info = deviceInfo(device);
+      if (info) tell(info);
+    };
+  }
 
-  const onDisconnect: HidListener = (event: HidConnectionEventLike) => {
-    const device = event?.device;
-    if (stopped || !isFidoDevice(device)) return;
-    remove(device);
-    const info = deviceInfo(device);
-    if (info) handlers.onKeyRemoved(info);
-  };
+  const onConnect = fidoListener(add, (info) => handlers.onKeyConnected(info));
+  const onDisconnect = fidoListener(remove, (info) => handlers.onKeyRemoved(info));
 
   if (hid) {
     try {

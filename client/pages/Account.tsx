@@ -1,10 +1,11 @@
 import type { RouteDefinition } from '@solidjs/router';
-import { createUniqueId, Show, type Component } from 'solid-js';
+import { Show, type Component } from 'solid-js';
 import { listMyKeys, listMySessions } from '../api/account.ts';
 import { Badge } from '../components/Badge.tsx';
 import { ConfirmDialog, createConfirmation } from '../components/ConfirmDialog.tsx';
 import { DataBoundary } from '../components/DataBoundary.tsx';
 import { PageTitle } from '../components/PageTitle.tsx';
+import { Panel } from '../components/Panel.tsx';
 import { Time } from '../components/Time.tsx';
 import { useSession } from '../session.tsx';
 import { AddKeyForm } from './account/AddKeyForm.tsx';
@@ -23,10 +24,6 @@ export const route = {
 export const Account: Component = () => {
   const session = useSession();
   const confirmation = createConfirmation();
-  const keysHeadingId = createUniqueId();
-  const sessionsHeadingId = createUniqueId();
-  let keysHeading!: HTMLHeadingElement;
-  let sessionsHeading!: HTMLHeadingElement;
 
   return (
     <Show when={session.user()}>
@@ -58,25 +55,25 @@ export const Account: Component = () => {
             </Show>
           </dl>
 
-          <section class="panel" aria-labelledby={keysHeadingId}>
-            <h2 id={keysHeadingId} ref={keysHeading} tabIndex={-1}>
-              Security keys
-            </h2>
-            <DataBoundary queryKey={listMyKeys.key}>
-              {/* A removed key takes its row and the focus with it: start again at the heading. */}
-              <KeyTable confirm={confirmation.confirm} onRemoved={() => keysHeading.focus()} />
-            </DataBoundary>
-            <AddKeyForm />
-          </section>
+          <Panel title="Security keys">
+            {(focusHeading) => (
+              <>
+                <DataBoundary queryKey={listMyKeys.key}>
+                  {/* A removed key takes its row and the focus with it: start again at the heading. */}
+                  <KeyTable confirm={confirmation.confirm} onRemoved={focusHeading} />
+                </DataBoundary>
+                <AddKeyForm />
+              </>
+            )}
+          </Panel>
 
-          <section class="panel" aria-labelledby={sessionsHeadingId}>
-            <h2 id={sessionsHeadingId} ref={sessionsHeading} tabIndex={-1}>
-              Sessions
-            </h2>
-            <DataBoundary queryKey={listMySessions.key}>
-              <SessionTable onEnded={() => sessionsHeading.focus()} />
-            </DataBoundary>
-          </section>
+          <Panel title="Sessions">
+            {(focusHeading) => (
+              <DataBoundary queryKey={listMySessions.key}>
+                <SessionTable onEnded={focusHeading} />
+              </DataBoundary>
+            )}
+          </Panel>
 
           <DetectorsSection confirm={confirmation.confirm} />
 

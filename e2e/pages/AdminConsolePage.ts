@@ -86,6 +86,18 @@ export class AdminConsolePage {
       });
   }
 
+  /**
+   * Clicks a row's action and confirms it with the dialog's button of the same name, once the
+   * dialog `says` what will happen. Resolves to the answer to `method` on a path that ends with `pathEnd`.
+   */
+  async confirmRowAction(row: Locator, action: string, options: { says?: string; method: string; pathEnd: string | RegExp }): Promise<Response> {
+    await row.getByRole('button', { name: action }).click();
+    if (options.says !== undefined) await expect(this.dialog).toContainText(options.says);
+    const answered = this.answer(options.method, options.pathEnd);
+    await this.confirm(action);
+    return answered;
+  }
+
   /** Answers the open confirmation dialog with its go-ahead button. */
   async confirm(label: string): Promise<void> {
     await this.dialog.getByRole('button', { name: label }).click();

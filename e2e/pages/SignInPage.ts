@@ -1,6 +1,6 @@
-import type { Locator, Page } from '@playwright/test';
+import { expect, type Browser, type Locator, type Page } from '@playwright/test';
 import type { TestAccount } from '../fixtures.ts';
-import type { VirtualAuthenticator } from '../virtualAuthenticator.ts';
+import { VirtualAuthenticator } from '../virtualAuthenticator.ts';
 
 /** The sign-in page, as a person sees it: password, then the security key. */
 export class SignInPage {
@@ -54,4 +54,16 @@ export async function signInWith(page: Page, key: VirtualAuthenticator, account:
   if (status !== 200) throw new Error(`sign-in answered ${status}`);
   await page.waitForURL((url) => url.pathname === '/');
   if (path !== '/') await page.goto(path);
+}
+
+/**
+ * Another person's browser (its own cookies and virtual key), signed in as `account` at
+ * `path`, its live connection up. Close its context when done: `page.context().close()`.
+ */
+export async function signInElsewhere(browser: Browser, baseURL: string, account: TestAccount, path = '/'): Promise<Page> {
+  const context = await browser.newContext({ baseURL });
+  const page = await context.newPage();
+  await signInWith(page, await VirtualAuthenticator.attach(page), account, path);
+  await expect(page.getByTestId('connection-state')).toHaveText('Connected');
+  return page;
 }

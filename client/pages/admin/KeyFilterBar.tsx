@@ -1,8 +1,8 @@
 import type { Component } from 'solid-js';
 import { KEY_STATUSES, type KeyStatus } from '../../../shared/api.ts';
 import type { KeyFilters } from '../../api/adminKeys.ts';
-import { Field } from '../../components/Field.tsx';
-import { FilterBar, FilterSelect } from '../../components/FilterBar.tsx';
+import { Field, Select } from '../../components/Field.tsx';
+import { FilterBar } from '../../components/FilterBar.tsx';
 
 const OWNER_DELAY_MS = 400;
 
@@ -40,7 +40,7 @@ export const KeyFilterBar: Component<{ initial: KeyFilters; onChange: (filters: 
         </Field>
         <Field label="Filter by key status">
           {(control) => (
-            <FilterSelect
+            <Select
               control={control}
               name="status"
               any="Any status"

@@ -3,6 +3,7 @@ import { createUniqueId, onCleanup, type Component } from 'solid-js';
 import { listAdminGrants, listAdminSessions, listRecentSecurityEvents } from '../../api/adminLive.ts';
 import { ConfirmDialog, createConfirmation } from '../../components/ConfirmDialog.tsx';
 import { DataBoundary } from '../../components/DataBoundary.tsx';
+import { Panel } from '../../components/Panel.tsx';
 import { useEvents } from '../../events.tsx';
 import './console.css';
 import { GrantsPanel } from './live/GrantsPanel.tsx';
@@ -39,11 +40,7 @@ function throttledRevalidate(key: string): () => void {
 export const LiveTab: Component = () => {
   const events = useEvents();
   const confirmation = createConfirmation();
-  const sessionsHeadingId = createUniqueId();
-  const grantsHeadingId = createUniqueId();
   const feedHeadingId = createUniqueId();
-  let grantsHeading!: HTMLHeadingElement;
-  let sessionsHeading!: HTMLHeadingElement;
   const refreshSessions = throttledRevalidate(listAdminSessions.key);
   const refreshGrants = throttledRevalidate(listAdminGrants.key);
 
@@ -71,23 +68,21 @@ export const LiveTab: Component = () => {
           <SecurityFeed />
         </DataBoundary>
       </section>
-      <section class="panel" aria-labelledby={grantsHeadingId}>
-        <h2 id={grantsHeadingId} ref={grantsHeading} tabIndex={-1}>
-          Restricted access
-        </h2>
-        <DataBoundary queryKey={listAdminGrants.key}>
-          {/* A revoked grant's row goes, and the focus with it: start again at the heading. */}
-          <GrantsPanel confirm={confirmation.confirm} onGone={() => grantsHeading.focus()} />
-        </DataBoundary>
-      </section>
-      <section class="panel" aria-labelledby={sessionsHeadingId}>
-        <h2 id={sessionsHeadingId} ref={sessionsHeading} tabIndex={-1}>
-          Sessions
-        </h2>
-        <DataBoundary queryKey={listAdminSessions.key}>
-          <SessionsPanel confirm={confirmation.confirm} onGone={() => sessionsHeading.focus()} />
-        </DataBoundary>
-      </section>
+      <Panel title="Restricted access">
+        {(focusHeading) => (
+          <DataBoundary queryKey={listAdminGrants.key}>
+            {/* A revoked grant's row goes, and the focus with it: start again at the heading. */}
+            <GrantsPanel confirm={confirmation.confirm} onGone={focusHeading} />
+          </DataBoundary>
+        )}
+      </Panel>
+      <Panel title="Sessions">
+        {(focusHeading) => (
+          <DataBoundary queryKey={listAdminSessions.key}>
+            <SessionsPanel confirm={confirmation.confirm} onGone={focusHeading} />
+          </DataBoundary>
+        )}
+      </Panel>
       <ConfirmDialog request={confirmation.request()} onClose={confirmation.answer} />
     </>
   );

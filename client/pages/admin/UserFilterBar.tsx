@@ -2,8 +2,8 @@ import type { Component } from 'solid-js';
 import { ROLES, USER_STATUSES, type UserStatus } from '../../../shared/api.ts';
 import { ROLE_LABELS } from '../../access.ts';
 import type { UserFilters } from '../../api/admin.ts';
-import { Field } from '../../components/Field.tsx';
-import { FilterBar, FilterSelect } from '../../components/FilterBar.tsx';
+import { Field, Select } from '../../components/Field.tsx';
+import { FilterBar } from '../../components/FilterBar.tsx';
 
 const SEARCH_DELAY_MS = 300;
 
@@ -28,10 +28,10 @@ export const UserFilterBar: Component<{ initialQuery?: string; onChange: (filter
           )}
         </Field>
         <Field label="Filter by role">
-          {(control) => <FilterSelect control={control} name="role" any="All roles" values={ROLES} labels={ROLE_LABELS} onChange={apply.now} />}
+          {(control) => <Select control={control} name="role" any="All roles" values={ROLES} labels={ROLE_LABELS} onChange={apply.now} />}
         </Field>
         <Field label="Filter by status">
-          {(control) => <FilterSelect control={control} name="status" any="Any status" values={USER_STATUSES} labels={STATUS_LABELS} onChange={apply.now} />}
+          {(control) => <Select control={control} name="status" any="Any status" values={USER_STATUSES} labels={STATUS_LABELS} onChange={apply.now} />}
         </Field>
       </>
     )}

@@ -1,6 +1,6 @@
-import { For, type Component } from 'solid-js';
+import type { Component } from 'solid-js';
 import { AUDIT_ACTIONS, OUTCOMES, SEVERITIES, type AuditSearch } from '../../../shared/audit.ts';
-import { Field } from '../../components/Field.tsx';
+import { Field, Select } from '../../components/Field.tsx';
 import { fromLocalInput, toLocalInput } from './filters.ts';
 
 const ACTIONS = Object.keys(AUDIT_ACTIONS).sort();
@@ -19,6 +19,13 @@ function searchOf(form: HTMLFormElement): AuditSearch {
     model: text('model'),
   };
 }
+
+/** A free-text filter: what was typed, trimmed; empty matches anything. */
+const TextFilter: Component<{ label: string; hint?: string; name: string; value: string | undefined }> = (props) => (
+  <Field label={props.label} hint={props.hint}>
+    {(control) => <input {...control} name={props.name} type="search" autocomplete="off" spellcheck={false} value={props.value ?? ''} />}
+  </Field>
+);
 
 /** The audit search: applied on "Search" (or Enter); "Clear" shows everything again. */
 export const AuditFilterBar: Component<{ search: AuditSearch; onSearch: (search: AuditSearch) => void }> = (props) => {
@@ -41,39 +48,18 @@ export const AuditFilterBar: Component<{ search: AuditSearch; onSearch: (search:
       <Field label="To">
         {(control) => <input {...control} name="to" type="datetime-local" step="1" value={toLocalInput(props.search.to)} />}
       </Field>
-      <Field label="Actor" hint="Username or user id">
-        {(control) => <input {...control} name="actor" type="search" autocomplete="off" spellcheck={false} value={props.search.actor ?? ''} />}
-      </Field>
+      <TextFilter label="Actor" hint="Username or user id" name="actor" value={props.search.actor} />
       <Field label="Action">
-        {(control) => (
-          <select {...control} name="action">
-            <option value="">Any action</option>
-            <For each={ACTIONS}>{(action) => <option value={action} selected={props.search.action === action}>{action}</option>}</For>
-          </select>
-        )}
+        {(control) => <Select control={control} name="action" any="Any action" values={ACTIONS} selected={props.search.action} />}
       </Field>
-      <Field label="Target" hint="User, key or grant id">
-        {(control) => <input {...control} name="target" type="search" autocomplete="off" spellcheck={false} value={props.search.target ?? ''} />}
-      </Field>
+      <TextFilter label="Target" hint="User, key or grant id" name="target" value={props.search.target} />
       <Field label="Outcome">
-        {(control) => (
-          <select {...control} name="outcome">
-            <option value="">Any outcome</option>
-            <For each={OUTCOMES}>{(outcome) => <option value={outcome} selected={props.search.outcome === outcome}>{outcome}</option>}</For>
-          </select>
-        )}
+        {(control) => <Select control={control} name="outcome" any="Any outcome" values={OUTCOMES} selected={props.search.outcome} />}
       </Field>
       <Field label="Severity">
-        {(control) => (
-          <select {...control} name="severity">
-            <option value="">Any severity</option>
-            <For each={SEVERITIES}>{(severity) => <option value={severity} selected={props.search.severity === severity}>{severity}</option>}</For>
-          </select>
-        )}
+        {(control) => <Select control={control} name="severity" any="Any severity" values={SEVERITIES} selected={props.search.severity} />}
       </Field>
-      <Field label="Model">
-        {(control) => <input {...control} name="model" type="search" autocomplete="off" spellcheck={false} value={props.search.model ?? ''} />}
-      </Field>
+      <TextFilter label="Model" name="model" value={props.search.model} />
       <div class="form-actions">
         <button type="submit" class="primary">
           Search

@@ -1,9 +1,8 @@
 import { createUniqueId, Show, type Component } from 'solid-js';
 import type { ModelView } from '../../../shared/api.ts';
-import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { formatCountdown, secondsText } from '../../lib/countdown.ts';
 import { useModelAccess } from '../../modelAccess.tsx';
-import { UnlockAction } from './UnlockAction.tsx';
+import { UnlockAction, UnlockButton } from './UnlockAction.tsx';
 
 /**
  * Whether restricted models are unlocked, for how long, and the one touch that unlocks or
@@ -36,18 +35,7 @@ export const AccessPanel: Component<{ wanted: ModelView | undefined }> = (props)
             <Show when={access.expiring()}>
               <div class="grant-warning">
                 <p>Access ends in {secondsText(secondsLeft())}</p>
-                <button
-                  type="button"
-                  class="primary"
-                  aria-disabled={access.unlocking()}
-                  onClick={() => void access.unlock()}
-                >
-                  Renew
-                </button>
-                <p class="key-prompt" role="status">
-                  {access.unlocking() ? 'Touch your security key now…' : ''}
-                </p>
-                <ErrorAlert error={access.unlockError()} />
+                <UnlockButton label="Renew" />
               </div>
             </Show>
             <button type="button" class="lock-now" onClick={() => void access.lock()}>

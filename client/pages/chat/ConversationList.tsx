@@ -1,14 +1,16 @@
-import { A, useAction, useSubmission } from '@solidjs/router';
-import { createSignal, createUniqueId, For, onMount, Show, type Component } from 'solid-js';
+import { A } from '@solidjs/router';
+import { createUniqueId, For, Show, type Component } from 'solid-js';
 import { CONVERSATION_TITLE_MAX, type ConversationView } from '../../../shared/api.ts';
 import { deleteConversation, listConversations, renameConversation } from '../../api/conversations.ts';
 import { ConfirmDialog, createConfirmation, type ConfirmRequest } from '../../components/ConfirmDialog.tsx';
 import { DataBoundary } from '../../components/DataBoundary.tsx';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
+import { InlineForm } from '../../components/InlineForm.tsx';
+import { LoadMore } from '../../components/LoadMore.tsx';
+import { RowButton } from '../../components/RowButton.tsx';
 import { Time } from '../../components/Time.tsx';
 import { createCursorPages } from '../../lib/cursorPages.ts';
-import { settled } from '../../lib/settled.ts';
-import { LoadMore } from '../../components/LoadMore.tsx';
+import { useRowActions } from '../../lib/rowActions.ts';
 
 export interface ConversationListProps {
   /** The conversation open now, marked as the current page. */
@@ -95,121 +97,61 @@ interface ConversationItemProps {
  * enabled while a change is in flight (disabling would drop keyboard focus); a second click is ignored.
  */
 const ConversationItem: Component<ConversationItemProps> = (props) => {
-  const titleId = createUniqueId();
-  const renaming = useSubmission(renameConversation, ([id]) => id === props.conversation.id);
-  const deleting = useSubmission(deleteConversation, ([id]) => id === props.conversation.id);
-  const rename = useAction(renameConversation);
-  const remove = useAction(deleteConversation);
-  const [editing, setEditing] = createSignal(false);
-  const busy = () => Boolean(renaming.pending || deleting.pending);
-  let renameButton: HTMLButtonElement | undefined;
-
-  function startRename() {
-    if (busy()) return;
-    renaming.clear();
-    deleting.clear();
-    setEditing(true);
-  }
-
-  function stopRename() {
-    setEditing(false);
-    renameButton?.focus();
-  }
+  const row = useRowActions({
+    id: () => props.conversation.id,
+    actions: { rename: renameConversation, remove: deleteConversation },
+    confirm: (request) => props.confirm(request),
+  });
 
   async function save(title: string) {
-    if (busy()) return;
-    if (title === props.conversation.title) return stopRename();
-    const renamed = await settled(rename(props.conversation.id, title));
+    if (row.busy() || title === '') return;
+    if (title === props.conversation.title) return row.stopEditing();
+    const renamed = await row.act(() => row.run.rename(props.conversation.id, title));
     if (renamed) {
       props.onRenamed(renamed.conversation);
-      stopRename();
+      row.stopEditing();
     }
   }
 
   async function removeConversation() {
-    if (busy()) return;
-    const confirmed = await props.confirm({
+    const question = {
       title: `Delete “${props.conversation.title}”?`,
       message: 'The conversation and all its messages are deleted. This cannot be undone.',
       confirmLabel: 'Delete',
-    });
-    if (!confirmed) return;
-    renaming.clear();
-    const deleted = await settled(remove(props.conversation.id));
-    if (deleted) props.onDeleted(props.conversation.id);
+    };
+    if (await row.act(() => row.run.remove(props.conversation.id), question)) props.onDeleted(props.conversation.id);
   }
 
   return (
-    <li class="conversation-item" classList={{ current: props.current }} aria-busy={busy()}>
+    <li class="conversation-item" classList={{ current: props.current }} aria-busy={row.busy()}>
       <Show
-        when={editing()}
+        when={row.editing()}
         fallback={
           <>
-            <A href={`/chat/${encodeURIComponent(props.conversation.id)}`} end id={titleId} class="conversation-link">
+            <A href={`/chat/${encodeURIComponent(props.conversation.id)}`} end id={row.headerId} class="conversation-link">
               {props.conversation.title}
             </A>
             <small class="muted">
               <Time value={props.conversation.updatedAt} />
             </small>
-            <div class="row-actions">
-              <button type="button" ref={renameButton} aria-describedby={titleId} onClick={startRename}>
-                Rename
-              </button>
-              <button type="button" class="danger" aria-describedby={titleId} onClick={() => void removeConversation()}>
-                Delete
-              </button>
+            <div class="row-actions" ref={row.actionsRef}>
+              <RowButton describedBy={row.headerId} onClick={() => row.startEditing('title')}>Rename</RowButton>
+              <RowButton describedBy={row.headerId} danger onClick={() => void removeConversation()}>Delete</RowButton>
             </div>
           </>
         }
       >
-        <RenameForm title={props.conversation.title} onSave={(title) => void save(title)} onCancel={stopRename} />
+        <InlineForm
+          label="New title"
+          name="title"
+          value={props.conversation.title}
+          maxLength={CONVERSATION_TITLE_MAX}
+          submitLabel="Save"
+          onSubmit={(title) => void save(title)}
+          onCancel={row.stopEditing}
+        />
       </Show>
-      <ErrorAlert error={renaming.error ?? deleting.error} />
+      <ErrorAlert error={row.error()} />
     </li>
-  );
-};
-
-interface RenameFormProps {
-  title: string;
-  onSave: (title: string) => void;
-  onCancel: () => void;
-}
-
-/** The inline editor an item shows in place of its link. Escape cancels. */
-const RenameForm: Component<RenameFormProps> = (props) => {
-  let input!: HTMLInputElement;
-  onMount(() => input.select());
-
-  return (
-    <form
-      class="rename"
-      onSubmit={(event) => {
-        event.preventDefault();
-        const title = input.value.trim();
-        if (title !== '') props.onSave(title);
-      }}
-    >
-      <input
-        ref={input}
-        name="title"
-        aria-label="New title"
-        value={props.title}
-        maxLength={CONVERSATION_TITLE_MAX}
-        autocomplete="off"
-        required
-        onKeyDown={(event) => {
-          if (event.key === 'Escape') {
-            event.preventDefault();
-            props.onCancel();
-          }
-        }}
-      />
-      <button type="submit" class="primary">
-        Save
-      </button>
-      <button type="button" onClick={() => props.onCancel()}>
-        Cancel
-      </button>
-    </form>
   );
 };

@@ -21,18 +21,31 @@ export const UnlockAction: Component<{ wanted: ModelView | undefined }> = (props
       >
         <p class="unlock-hint">Your key is back — unlock?</p>
       </Show>
+      <UnlockButton label="Unlock restricted models" />
+    </div>
+  );
+};
+
+/**
+ * A button that asks for the key touch which unlocks (or renews) restricted models, the
+ * prompt to touch the key while it waits, and why it failed.
+ */
+export const UnlockButton: Component<{ label: string }> = (props) => {
+  const access = useModelAccess();
+  return (
+    <>
       <button
         type="button"
         class="primary"
         aria-disabled={access.unlocking()}
         onClick={() => void access.unlock()}
       >
-        Unlock restricted models
+        {props.label}
       </button>
       <p class="key-prompt" role="status">
         {access.unlocking() ? 'Touch your security key now…' : ''}
       </p>
       <ErrorAlert error={access.unlockError()} />
-    </div>
+    </>
   );
 };

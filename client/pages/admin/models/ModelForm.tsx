@@ -1,12 +1,14 @@
-import { For, Show, type Component } from 'solid-js';
+import { Show, type Component } from 'solid-js';
 import { MODEL_PROVIDERS, MODEL_TIERS, type AdminModelView, type ModelSettings } from '../../../../shared/api.ts';
-import { Field } from '../../../components/Field.tsx';
+import { Field, Select } from '../../../components/Field.tsx';
 import { MODEL_PROVIDER_VIEWS } from './modelProviderViews.ts';
 
 const TIER_LABELS: Record<(typeof MODEL_TIERS)[number], string> = {
   standard: 'Standard — any signed-in user',
   restricted: 'Restricted — unlocked by a key touch',
 };
+
+const PROVIDER_LABELS = Object.fromEntries(MODEL_PROVIDERS.map((provider) => [provider, MODEL_PROVIDER_VIEWS[provider].label]));
 
 /** What the form holds: every setting, and the id for a new model. */
 export type ModelFormValues = ModelSettings & { id: string };
@@ -49,17 +51,7 @@ export const ModelFields: Component<{ model?: AdminModelView }> = (props) => (
       {(control) => <input {...control} name="displayName" required maxLength={100} value={props.model?.displayName ?? ''} autocomplete="off" />}
     </Field>
     <Field label="Provider">
-      {(control) => (
-        <select {...control} name="provider">
-          <For each={MODEL_PROVIDERS}>
-            {(provider) => (
-              <option value={provider} selected={provider === (props.model?.provider ?? 'openai')}>
-                {MODEL_PROVIDER_VIEWS[provider].label}
-              </option>
-            )}
-          </For>
-        </select>
-      )}
+      {(control) => <Select control={control} name="provider" values={MODEL_PROVIDERS} labels={PROVIDER_LABELS} selected={props.model?.provider ?? 'openai'} />}
     </Field>
     <Field label="Base URL" hint="e.g. http://127.0.0.1:11434/v1 (required for an OpenAI-compatible server)">
       {(control) => <input {...control} name="baseUrl" type="url" maxLength={500} value={props.model?.baseUrl ?? ''} autocomplete="off" spellcheck={false} />}
@@ -73,17 +65,7 @@ export const ModelFields: Component<{ model?: AdminModelView }> = (props) => (
       )}
     </Field>
     <Field label="Tier">
-      {(control) => (
-        <select {...control} name="tier">
-          <For each={MODEL_TIERS}>
-            {(tier) => (
-              <option value={tier} selected={tier === (props.model?.tier ?? 'standard')}>
-                {TIER_LABELS[tier]}
-              </option>
-            )}
-          </For>
-        </select>
-      )}
+      {(control) => <Select control={control} name="tier" values={MODEL_TIERS} labels={TIER_LABELS} selected={props.model?.tier ?? 'standard'} />}
     </Field>
     <Field label="Grant lifetime (seconds)" hint="30–3600; how long one key touch unlocks a restricted model">
       {(control) => <input {...control} name="grantSeconds" type="number" min={30} max={3600} required value={props.model?.grantSeconds ?? 300} />}
