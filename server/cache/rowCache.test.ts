@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PublicUser } from '../../shared/api.ts';
 import { createPool } from '../db/pool.ts';
 import { createLogger } from '../log.ts';
-import { enrollUser, startTestNode, TestClient, type TestNode } from '../test/harness.ts';
+import { enrollUser, startTestNode, type TestNode } from '../test/harness.ts';
 import { RowCache } from './rowCache.ts';
 
 describe('RowCache', () => {
@@ -68,16 +68,9 @@ describe('cached users, models and sessions across nodes', () => {
     await nodeA.destroy();
   });
 
-  /** The same signed-in session, talking to node B. */
-  function onNodeB(client: TestClient): TestClient {
-    const other = new TestClient(nodeB.url, client.origin);
-    other.cookie = client.cookie;
-    return other;
-  }
-
   it('a role changed on any node takes effect on the next request to every node', async () => {
     const admin = await enrollUser(nodeA, { username: 'ada', role: 'admin' });
-    const bClient = onNodeB(admin.client);
+    const bClient = admin.client.sameSessionOn(nodeB);
     expect((await bClient.get('/api/admin/users')).status).toBe(200); // now cached on B as an admin
     expect(nodeB.deps.rows.users.size).toBeGreaterThan(0);
     await nodeA.deps.pool.query(`UPDATE app_user SET role = 'user' WHERE id = $1`, [admin.userId]);
@@ -87,7 +80,7 @@ describe('cached users, models and sessions across nodes', () => {
 
   it('a session signed out through one node is refused at once by another that holds it in memory', async () => {
     const user = await enrollUser(nodeA, { username: 'dov' });
-    const bClient = onNodeB(user.client);
+    const bClient = user.client.sameSessionOn(nodeB);
     expect((await bClient.get('/api/session')).body).toMatchObject({ user: { username: 'dov' } });
     // The first request's refresh of the session's lifetime (a PEXPIRE) evicted it; the next reads it again.
     await bClient.get('/api/session');
@@ -110,7 +103,7 @@ describe('cached users, models and sessions across nodes', () => {
 
   it('a model disabled on any node is refused at once by every node', async () => {
     const user = await enrollUser(nodeA, { username: 'bea' });
-    const bClient = onNodeB(user.client);
+    const bClient = user.client.sameSessionOn(nodeB);
     const ask = async () => {
       const response = await fetch(`${nodeB.url}/api/chat/stream`, {
         method: 'POST',

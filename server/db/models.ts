@@ -1,4 +1,4 @@
-import type { ModelProvider, ModelTier } from '../../shared/api.ts';
+import type { ModelProvider, ModelSettings, ModelTier } from '../../shared/api.ts';
 import { query, type Queryable } from './pool.ts';
 
 export interface ModelRow {
@@ -35,18 +35,8 @@ export async function getAllModels(db: Queryable): Promise<ModelRow[]> {
   return rows;
 }
 
-export interface NewModel {
+export interface NewModel extends ModelSettings {
   id: string;
-  displayName: string;
-  description: string;
-  provider: ModelProvider;
-  baseUrl: string | null;
-  upstreamModel: string;
-  apiKeyEnv: string | null;
-  tier: ModelTier;
-  grantSeconds: number;
-  requiresUserVerification: boolean;
-  maxOutputTokens: number;
 }
 
 export async function insertModel(db: Queryable, m: NewModel): Promise<ModelRow> {

@@ -5,8 +5,7 @@ import type { ChainVerification } from '../../shared/audit.ts';
 import { query } from '../db/pool.ts';
 import type { Grant } from '../grants/grants.ts';
 import { dbTransactionRetries } from '../metrics.ts';
-import { createUserWithEnrollment } from '../users/createUser.ts';
-import { enrollUser, insertKeyRow, startTestNode, stepUpWith, type TestClient, type TestNode, type TestResponse } from '../test/harness.ts';
+import { createEnrollee, enrollSteppedUpAdmin, insertKeyRow, startTestNode, type TestClient, type TestNode, type TestResponse } from '../test/harness.ts';
 import { fuzzRuns } from './arbitraries.ts';
 import { liftRateLimits } from './invariants.ts';
 
@@ -31,10 +30,7 @@ const started = Date.now();
 
 beforeAll(async () => {
   node = await startTestNode({ SIGNIN_RATE_PER_MINUTE: '10000', ROUTE_RATE_LIMIT_FACTOR: '1000' });
-  const enrolled = await enrollUser(node, { username: 'race-admin', role: 'admin' });
-  admin = enrolled.client;
-  adminId = enrolled.userId;
-  await stepUpWith(admin, enrolled.authenticator);
+  ({ client: admin, userId: adminId } = await enrollSteppedUpAdmin(node, 'race-admin'));
 });
 afterAll(async () => {
   console.info(`admin races: ${RUNS} runs in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -51,16 +47,8 @@ async function castForRun(): Promise<Cast> {
   run += 1;
   const users: string[] = [];
   for (let i = 0; i < USERS; i += 1) {
-    const created = await createUserWithEnrollment({
-      pool: node.deps.pool,
-      config: node.deps.config,
-      username: `race-${run}-${i}`,
-      displayName: `Racer ${run}.${i}`,
-      role: 'user',
-      context: { actor: null, ip: null, userAgent: 'test' },
-    });
-    if (!created.created) throw new Error('test user exists');
-    users.push(created.user.id);
+    const { user } = await createEnrollee(node, { username: `race-${run}-${i}`, displayName: `Racer ${run}.${i}` });
+    users.push(user.id);
   }
   const keys: string[] = [];
   for (let i = 0; i < KEYS; i += 1) {

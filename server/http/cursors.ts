@@ -38,6 +38,16 @@ export const timeIdCursor = {
   }).meta(CURSOR_META),
 };
 
+/**
+ * One page of a keyset list read with `limit + 1` rows: the extra row only tells that there is
+ * a next page, which starts after the last row kept.
+ */
+export function pageOf<Row>(rows: Row[], limit: number, cursorOf: (last: Row) => string): { page: Row[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return { page, nextCursor: rows.length > limit && last ? cursorOf(last) : null };
+}
+
 /** What a lowercased username can be (sql/000001's CHECK on app_user.username). */
 const LOWERCASE_USERNAME = /^[a-z0-9][a-z0-9._-]{1,62}$/;
 

@@ -15,13 +15,12 @@ interface KeyChange {
   ownerId: string | null;
   /**
    * Makes the change and records it, inside the transaction, with the key and its owner
-   * locked. Returns a refusal, or whether sessions signed in with the key must end.
+   * locked. Returns a refusal, or whether sessions signed in with the key must end: false,
+   * or why the key's grants end with them.
    */
-  apply: (client: PoolClient, key: KeyRow) => Promise<KeyChangeFailure | { endSessions: boolean }>;
+  apply: (client: PoolClient, key: KeyRow) => Promise<KeyChangeFailure | { endSessions: GrantEndReason | false }>;
   /** A session to spare when ending the key's sessions (the one making the change). */
   exceptSessionId?: string | null;
-  /** Why the key's grants end when the change does end its sessions. */
-  grantEndReason: GrantEndReason;
   /** Another user the change touches (a reassignment's new owner), locked with the owner. */
   otherUserId?: string;
 }
@@ -64,7 +63,7 @@ async function changeKey({ pool, sessions, grants }: KeyDeps, change: KeyChange)
   for (let tries = 1; outcome === 'owner_moved' && tries < OWNER_MOVED_ATTEMPTS; tries += 1) outcome = await attempt();
   if (typeof outcome === 'string') return { changed: false, reason: outcome };
   // Grants first: access ends before anything else (docs/architecture.md invariant 2).
-  if (outcome.endSessions) await grants.endForKey(change.keyId, change.grantEndReason, change.context);
+  if (outcome.endSessions) await grants.endForKey(change.keyId, outcome.endSessions, change.context);
   const sessionsEnded = outcome.endSessions ? await sessions.destroyAllForKey(change.keyId, change.exceptSessionId ?? null) : 0;
   return { changed: true, key: outcome.key, sessionsEnded };
 }
@@ -76,7 +75,6 @@ export function renameOwnKey(deps: KeyDeps, { userId, keyId, nickname, context }
     keyId,
     context,
     ownerId: userId,
-    grantEndReason: 'key_deleted',
     async apply(client, key) {
       await renameKey(client, key.id, nickname);
       await recordAuditEvent(client, context, { action: 'key.renamed', outcome: 'success', target: target(key), details: { before: key.nickname, after: nickname } });
@@ -113,7 +111,6 @@ export function setKeyStatusAsAdmin(
     keyId,
     context,
     ownerId: null,
-    grantEndReason: 'key_deactivated',
     async apply(client, key) {
       if (key.status === status) return 'no_change';
       if (key.status === 'suspended' && status === 'active' && !reason) return 'reason_required';
@@ -125,7 +122,7 @@ export function setKeyStatusAsAdmin(
         target: target(key),
         details: { ownerId: key.user_id, ownerUsername: key.owner_username, before: key.status, after: status, reason: reason ?? null },
       });
-      return { endSessions: status === 'deactivated' };
+      return { endSessions: status === 'deactivated' ? 'key_deactivated' : false };
     },
   });
 }
@@ -139,7 +136,6 @@ export function reassignKeyAsAdmin(
     keyId,
     context,
     ownerId: null,
-    grantEndReason: 'key_reassigned',
     otherUserId: userId,
     async apply(client, key) {
       if (key.user_id === userId) return 'no_change';
@@ -153,7 +149,7 @@ export function reassignKeyAsAdmin(
         target: target(key),
         details: { fromUserId: key.user_id, fromUsername: key.owner_username, toUserId: newOwner.id, toUsername: newOwner.username },
       });
-      return { endSessions: true };
+      return { endSessions: 'key_reassigned' };
     },
   });
 }
@@ -181,12 +177,11 @@ interface KeyRemoval extends Pick<KeyChange, 'keyId' | 'context' | 'ownerId' | '
 function removeKey(deps: KeyDeps, { lastKeyOf, action, details, ...change }: KeyRemoval) {
   return changeKey(deps, {
     ...change,
-    grantEndReason: 'key_deleted',
     async apply(client, key) {
       if (key.user_id === lastKeyOf && (await wouldRemoveLastActiveKey(client, key))) return 'last_key';
       await deleteKey(client, key.id);
       await recordAuditEvent(client, change.context, { action, outcome: 'success', target: target(key), details: details(key) });
-      return { endSessions: true };
+      return { endSessions: 'key_deleted' };
     },
   });
 }

@@ -11,6 +11,15 @@ export type RegistrationFailure = VerificationFailure | 'already_registered' | '
 
 export type RegistrationResult = { registered: true; key: KeyRow } | { registered: false; reason: RegistrationFailure };
 
+/** A registration response from the browser, with the session whose challenge it answers. */
+export interface KeyRegistration {
+  sessionId: string;
+  response: RegistrationResponseJSON;
+  nickname: string | undefined;
+  hid: HidDeviceInfo | undefined;
+  context: AuditContext;
+}
+
 /**
  * Verifies a registration response against this session's single-use challenge and stores
  * the new key for the user, audited in the same transaction as the caller's own change.
@@ -25,13 +34,8 @@ export async function registerKey(
     hid,
     context,
     onRegistered,
-  }: {
-    sessionId: string;
+  }: KeyRegistration & {
     user: { id: string; username: string };
-    response: RegistrationResponseJSON;
-    nickname: string | undefined;
-    hid: HidDeviceInfo | undefined;
-    context: AuditContext;
     /**
      * The caller's own change, made with the key's row: answers the audit events that record
      * it, appended after key.registered once every row is written (docs/locking.md).

@@ -4,24 +4,9 @@ import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
 import { getModel, getModelForUpdate, insertModel, updateModel, type ModelRow } from '../db/models.ts';
 import { PG_UNIQUE_VIOLATION, pgErrorCode, withTransaction } from '../db/pool.ts';
 import type { Deps } from '../deps.ts';
-import { modelRuleIssues, type ModelChange, type ModelSettingsInput, type NewModelInput } from './modelSettings.ts';
+import { modelRuleIssues, type ModelChange, type NewModelInput } from './modelSettings.ts';
+import { modelSettingsOf } from './modelViews.ts';
 import { ProviderError, streamCompletion } from './providers.ts';
-
-function settingsOf(model: ModelRow): ModelSettingsInput & { enabled: boolean } {
-  return {
-    displayName: model.display_name,
-    description: model.description,
-    provider: model.provider,
-    baseUrl: model.base_url,
-    upstreamModel: model.upstream_model,
-    apiKeyEnv: model.api_key_env,
-    tier: model.tier,
-    grantSeconds: model.grant_seconds,
-    requiresUserVerification: model.requires_user_verification,
-    maxOutputTokens: model.max_output_tokens,
-    enabled: model.enabled,
-  };
-}
 
 export type AddModelResult = { added: true; model: ModelRow } | { added: false; reason: 'exists' };
 
@@ -37,7 +22,7 @@ export async function addModel(deps: Pick<Deps, 'pool'>, { model, context }: { m
         severity: row.tier === 'restricted' ? 'high' : undefined,
         target: { type: 'model', id: row.id },
         model: row.id,
-        details: { after: settingsOf(row) },
+        details: { after: modelSettingsOf(row) },
       });
       return { added: true as const, model: row };
     });
@@ -95,7 +80,7 @@ async function updateModelRow(
   return withTransaction(deps.pool, async (client) => {
     const before = await getModelForUpdate(client, id);
     if (!before) return { changed: false as const, reason: 'not_found' as const };
-    const current = settingsOf(before);
+    const current = modelSettingsOf(before);
     const merged = { ...current, ...change };
     const issues = modelRuleIssues(merged);
     if (issues.length > 0) return { changed: false as const, reason: 'invalid' as const, issues };

@@ -1,5 +1,5 @@
 /** The public encoders of a model row: what a chat user and what an admin may see of it. */
-import type { AdminModelView, ModelView } from '../../shared/api.ts';
+import type { AdminModelView, ModelSettings, ModelView } from '../../shared/api.ts';
 import type { ModelRow } from '../db/models.ts';
 import type { Grant } from '../grants/grants.ts';
 
@@ -17,22 +17,29 @@ export function toModelView(model: ModelRow, grant: Grant | null): ModelView {
   };
 }
 
-/** What an admin sees of a model: its settings and whether its key variable is set, never the key. */
-export function toAdminModelView(model: ModelRow): AdminModelView {
+/** A model's settings and whether it is enabled: what an admin changes, and what the audit log records of a change. */
+export function modelSettingsOf(model: ModelRow): ModelSettings & { enabled: boolean } {
   return {
-    id: model.id,
     displayName: model.display_name,
     description: model.description,
     provider: model.provider,
     baseUrl: model.base_url,
     upstreamModel: model.upstream_model,
     apiKeyEnv: model.api_key_env,
-    apiKeyConfigured: model.api_key_env ? Boolean(process.env[model.api_key_env]) : false,
     tier: model.tier,
-    enabled: model.enabled,
     grantSeconds: model.grant_seconds,
     requiresUserVerification: model.requires_user_verification,
     maxOutputTokens: model.max_output_tokens,
+    enabled: model.enabled,
+  };
+}
+
+/** What an admin sees of a model: its settings and whether its key variable is set, never the key. */
+export function toAdminModelView(model: ModelRow): AdminModelView {
+  return {
+    id: model.id,
+    ...modelSettingsOf(model),
+    apiKeyConfigured: model.api_key_env ? Boolean(process.env[model.api_key_env]) : false,
     updatedAt: model.updated_at.toISOString(),
   };
 }

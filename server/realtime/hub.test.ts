@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GrantResponse } from '../../shared/api.ts';
 import { WS_CLOSE } from '../../shared/events.ts';
-import { enrollUser, signIn, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
+import { enrollUser, signIn, startSiblingNode, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
 import { ThrowawayRedis } from '../test/throwawayRedis.ts';
 import { TestSocket } from '../test/wsClient.ts';
 import { WS_LIMITS } from './hub.ts';
@@ -121,13 +121,12 @@ describe('the live audit feed', () => {
 
 describe('two nodes on one Postgres and one Redis', () => {
   it('a grant revoked on node A is refused on node B at once, and B’s sockets hear of it', async () => {
-    const nodeB = await startTestNode({ SIGNIN_RATE_PER_MINUTE: '1000' }, { databaseUrl: node.databaseUrl, redisPrefix: node.redisPrefix });
+    const nodeB = await startSiblingNode(node);
     try {
       const carol = await enrollUser(node, { username: 'carol', password: 'the jumblies went to sea' });
       const grantId = await unlock(carol.client, carol.authenticator);
       // The same session cookie works on B: sessions live in the shared Redis.
-      const onB = new (carol.client.constructor as typeof import('../test/harness.ts').TestClient)(nodeB.url, 'http://argus.test');
-      onB.cookie = carol.client.cookie;
+      const onB = carol.client.sameSessionOn(nodeB);
       expect((await onB.get<GrantResponse>('/api/grants/current')).body.grant?.id).toBe(grantId);
       const socketOnB = await TestSocket.open(nodeB.url, { origin: 'http://argus.test', cookie: carol.client.cookie });
 

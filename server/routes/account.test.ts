@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyListResponse, SecurityKeyView, SessionListResponse, SessionResponse, StepResponse } from '../../shared/api.ts';
 import { query } from '../db/pool.ts';
-import { SYSTEM_CONTEXT } from '../audit/record.ts';
-import { createUserWithEnrollment } from '../users/createUser.ts';
-import { enrollUser, errorCode, expireStepUp, sessionIdOf, signIn, startTestNode, tokenOf, type TestClient, type TestNode } from '../test/harness.ts';
+import { createEnrollee, enrollUser, errorCode, expireStepUp, sessionIdOf, signIn, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
 import type { SoftAuthenticator } from '../test/softAuthenticator.ts';
 
 let node: TestNode;
@@ -101,16 +99,7 @@ describe('managing your own keys', () => {
 
 describe('enrollment that stops half-way', () => {
   it('resumes with the same link after the password is confirmed, and only then', async () => {
-    const created = await createUserWithEnrollment({
-      pool: node.deps.pool,
-      config: node.deps.config,
-      username: 'nora',
-      displayName: 'Nora',
-      role: 'user',
-      context: SYSTEM_CONTEXT,
-    });
-    if (!created.created) throw new Error('not created');
-    const token = tokenOf(created.enrollment.url);
+    const { token } = await createEnrollee(node, { username: 'nora', displayName: 'Nora' });
     const first = node.client();
     await first.post(`/api/enrollment/${token}/password`, { password: 'a fox under the bridge' });
     // The browser closes. Another browser with the same link must prove the password first.

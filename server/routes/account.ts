@@ -12,7 +12,7 @@ import { removeOwnKey, renameOwnKey } from '../keys/manageKeys.ts';
 import { registerKey } from '../keys/registerKey.ts';
 import { verifyKeyAssertion } from '../keys/verifyKeyAssertion.ts';
 import { issueAssertionOptions, issueRegistrationOptions } from '../keys/issueOptions.ts';
-import { AuthenticationResponseSchema, HidDeviceInfoSchema, Nickname, RegistrationResponseSchema } from '../webauthn/schemas.ts';
+import { AuthenticationResponseSchema, KeyRegistrationBody, Nickname } from '../webauthn/schemas.ts';
 
 const KeyParams = z.strictObject({ id: z.uuid('not a key id') });
 const SessionParams = z.strictObject({ id: z.string().max(32).regex(/^[0-9a-f]{32}$/, 'not a session id') });
@@ -139,7 +139,7 @@ export const accountRoutes = [
     summary: 'Register another security key. Needs a fresh assertion with an existing key.',
     response: responds<KeyResponse>(),
     stepUp: true,
-    body: z.strictObject({ response: RegistrationResponseSchema, nickname: Nickname.optional(), hid: HidDeviceInfoSchema.optional() }),
+    body: KeyRegistrationBody,
     async handler({ req, user, body, deps, audit }) {
       const result = await registerKey(deps, {
         sessionId: req.sessionID,

@@ -4,7 +4,7 @@ import type { AuditListResponse, ChainVerification } from '../../shared/audit.ts
 import { WS_CLOSE } from '../../shared/events.ts';
 import { API_ROUTES } from '../app.ts';
 import { query } from '../db/pool.ts';
-import { enrollUser, errorCode, expireStepUp, lastAudit, startTestNode, stepUpWith, TestClient, type TestNode } from '../test/harness.ts';
+import { enrollUser, errorCode, expireStepUp, lastAudit, startSiblingNode, startTestNode, stepUpWith, TestClient, type TestNode } from '../test/harness.ts';
 import type { SoftAuthenticator } from '../test/softAuthenticator.ts';
 import { TestSocket } from '../test/wsClient.ts';
 
@@ -151,12 +151,11 @@ describe('the last active admin', () => {
 
 describe('disabling a user', () => {
   it('ends their sessions, grants and WebSockets on every node at once', async () => {
-    const nodeB = await startTestNode({ SIGNIN_RATE_PER_MINUTE: '1000' }, { databaseUrl: node.databaseUrl, redisPrefix: node.redisPrefix });
+    const nodeB = await startSiblingNode(node);
     try {
       const vic = await enrollUser(node, { username: 'vic', password: 'a candle in the window' });
       const grantId = await unlock(vic.client, vic.authenticator);
-      const onB = new TestClient(nodeB.url, vic.client.origin);
-      onB.cookie = vic.client.cookie;
+      const onB = vic.client.sameSessionOn(nodeB);
       const socketA = await TestSocket.open(node.url, { origin: vic.client.origin, cookie: vic.client.cookie });
       const socketB = await TestSocket.open(nodeB.url, { origin: vic.client.origin, cookie: vic.client.cookie });
 

@@ -11,7 +11,7 @@ import { changeUser } from '../users/changeUser.ts';
 import { createUserWithEnrollment } from '../users/createUser.ts';
 import { deleteUser } from '../users/deleteUser.ts';
 import { issueEnrollmentLink } from '../users/enrollmentLink.ts';
-import { timeIdCursor, usernameCursor } from '../http/cursors.ts';
+import { pageOf, timeIdCursor, usernameCursor } from '../http/cursors.ts';
 import { refusalFor, type Refusal } from '../keys/errors.ts';
 
 const ADMIN = ['admin'] as const;
@@ -48,12 +48,8 @@ export const adminRoutes = [
       // A search that is a user id (a link from the audit log) finds that user.
       const byId = query.q !== undefined && UUID.test(query.q);
       const rows = await listUsers(deps.pool, { ...query, q: byId ? undefined : query.q, id: byId ? query.q : undefined, afterUsername: query.after, limit: query.limit + 1 });
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return { body: {
-        users: page.map(toPublicUser),
-        nextCursor: rows.length > query.limit && last ? usernameCursor.encode(last.username) : null,
-      } };
+      const { page, nextCursor } = pageOf(rows, query.limit, (last) => usernameCursor.encode(last.username));
+      return { body: { users: page.map(toPublicUser), nextCursor } };
     },
   }),
 
@@ -174,9 +170,8 @@ export const adminKeyRoutes = [
         return { body: { keys: [], nextCursor: null } };
       }
       const rows = await listKeys(deps.pool, { ...query, id: query.key, userId: owner?.id ?? query.userId, limit: query.limit + 1 });
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return { body: { keys: page.map(toKeyView), nextCursor: rows.length > query.limit && last ? timeIdCursor.encode(last.created_cursor, last.id) : null } };
+      const { page, nextCursor } = pageOf(rows, query.limit, (last) => timeIdCursor.encode(last.created_cursor, last.id));
+      return { body: { keys: page.map(toKeyView), nextCursor } };
     },
   }),
 

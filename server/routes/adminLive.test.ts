@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdminGrantListResponse, AdminSessionListResponse, GrantResponse, SessionResponse } from '../../shared/api.ts';
 import type { AuditListResponse } from '../../shared/audit.ts';
 import { WS_CLOSE } from '../../shared/events.ts';
-import { enrollUser, errorCode, expireStepUp, sessionIdOf, signIn, startTestNode, stepUpWith, TestClient, type TestNode } from '../test/harness.ts';
+import { enrollUser, errorCode, expireStepUp, sessionIdOf, signIn, startSiblingNode, startTestNode, stepUpWith, TestClient, type TestNode } from '../test/harness.ts';
 import { TestSocket } from '../test/wsClient.ts';
 
 let node: TestNode;
@@ -102,15 +102,14 @@ describe('ending a session', () => {
   });
 
   it('closes the WebSocket on another node too', async () => {
-    const nodeB = await startTestNode({ SIGNIN_RATE_PER_MINUTE: '1000' }, { databaseUrl: node.databaseUrl, redisPrefix: node.redisPrefix });
+    const nodeB = await startSiblingNode(node);
     try {
       const tablet = await signIn(node, { username: 'rosa', password: rosa.password, authenticator: rosa.authenticator });
       const socketOnB = await TestSocket.open(nodeB.url, { origin: 'http://argus.test', cookie: tablet.cookie });
       const target = (await handleOf(tablet))!;
       expect((await admin.client.request('DELETE', `/api/admin/sessions/${target.id}`)).status).toBe(204);
       expect((await socketOnB.closedWith()).code).toBe(WS_CLOSE.SESSION_ENDED);
-      const onB = new TestClient(nodeB.url, 'http://argus.test');
-      onB.cookie = tablet.cookie;
+      const onB = tablet.sameSessionOn(nodeB);
       expect((await onB.get<SessionResponse>('/api/session')).body.signedIn).toBe(false);
     } finally {
       await nodeB.close();

@@ -3,7 +3,7 @@ import type { CreateUserResponse } from '../../shared/api.ts';
 import type { ChainVerification } from '../../shared/audit.ts';
 import { query } from '../db/pool.ts';
 import { dbTransactionRetries } from '../metrics.ts';
-import { enrollUser, insertKeyRow, startTestNode, stepUpWith, type TestClient, type TestNode, type TestResponse } from '../test/harness.ts';
+import { enrollSteppedUpAdmin, enrollUser, insertKeyRow, startTestNode, type TestClient, type TestNode, type TestResponse } from '../test/harness.ts';
 
 /**
  * Admins working at the same time (issue #26, found by an outside fuzz run): each case runs
@@ -18,10 +18,7 @@ let admin: TestClient;
 let adminId: string;
 beforeAll(async () => {
   node = await startTestNode({ SIGNIN_RATE_PER_MINUTE: '1000', ROUTE_RATE_LIMIT_FACTOR: '1000' });
-  const enrolled = await enrollUser(node, { username: 'racer', role: 'admin' });
-  admin = enrolled.client;
-  adminId = enrolled.userId;
-  await stepUpWith(admin, enrolled.authenticator);
+  ({ client: admin, userId: adminId } = await enrollSteppedUpAdmin(node, 'racer'));
 });
 afterAll(() => node.destroy());
 

@@ -5,6 +5,7 @@ import { ExportAborted } from '../audit/export/streamExport.ts';
 import { claimExportSlot, getExportManifest, prepareExport, runExport } from '../audit/export/exportAuditEvents.ts';
 import { verifyAuditChain } from '../audit/verify.ts';
 import { getAuditEvent, searchAuditEvents } from '../db/audit.ts';
+import { pageOf } from '../http/cursors.ts';
 import { defineRoute, responds } from '../http/route.ts';
 import { notFound } from '../http/errors.ts';
 import { IsoTimestamp } from '../http/timestamps.ts';
@@ -38,11 +39,8 @@ export const auditRoutes = [
     async handler({ query, deps }) {
       const { after, limit, ...filter } = query;
       const events = await searchAuditEvents(deps.pool, filter, { beforeSeq: after, limit: limit + 1 });
-      const page = events.slice(0, limit);
-      const body: AuditListResponse = {
-        events: page,
-        nextCursor: events.length > limit ? String(page[page.length - 1]!.seq) : null,
-      };
+      const { page, nextCursor } = pageOf(events, limit, (last) => String(last.seq));
+      const body: AuditListResponse = { events: page, nextCursor };
       return { body };
     },
   }),

@@ -2,9 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SessionResponse, StepResponse } from '../../shared/api.ts';
 import type { AuditListResponse } from '../../shared/audit.ts';
 import { query } from '../db/pool.ts';
-import { SYSTEM_CONTEXT } from '../audit/record.ts';
-import { createUserWithEnrollment } from '../users/createUser.ts';
-import { enrollUser, errorCode, signIn, startTestNode, tokenOf, type TestNode } from '../test/harness.ts';
+import { createEnrollee, enrollUser, errorCode, signIn, startTestNode, tokenOf, type TestNode } from '../test/harness.ts';
 import type { SoftAuthenticator } from '../test/softAuthenticator.ts';
 
 let node: TestNode;
@@ -26,16 +24,8 @@ async function auditActions(): Promise<string[]> {
 
 describe('enrollment link', () => {
   it('lets the person choose a password once, signs them in, and is audited', async () => {
-    const created = await createUserWithEnrollment({
-      pool: node.deps.pool,
-      config: node.deps.config,
-      username: 'Enrollee',
-      displayName: 'Erin Enrollee',
-      role: 'user',
-      context: SYSTEM_CONTEXT,
-    });
-    if (!created.created) throw new Error('not created');
-    const token = tokenOf(created.enrollment.url);
+    const created = await createEnrollee(node, { username: 'Enrollee', displayName: 'Erin Enrollee' });
+    const token = created.token;
     expect(created.enrollment.url).toBe(`http://argus.test/enroll/${token}`);
 
     // Only the hash of the token is stored.
@@ -87,15 +77,7 @@ describe('enrollment link', () => {
   });
 
   it('refuses expired and replaced links', async () => {
-    const created = await createUserWithEnrollment({
-      pool: node.deps.pool,
-      config: node.deps.config,
-      username: 'late',
-      displayName: 'Late',
-      role: 'user',
-      context: SYSTEM_CONTEXT,
-    });
-    if (!created.created) throw new Error('not created');
+    const created = await createEnrollee(node, { username: 'late', displayName: 'Late' });
     await query(node.deps.pool, 't', "UPDATE enrollment SET expires_at = now() - interval '1 second' WHERE user_id = $1", [created.user.id]);
     const client = node.client();
     expect(errorCode(await client.get(`/api/enrollment/${tokenOf(created.enrollment.url)}`))).toBe('ENROLLMENT_INVALID');

@@ -7,7 +7,7 @@ import { detectorViews, revokeDetectorAs } from '../detector/manageDetectors.ts'
 import { issuePairingCode, pairDetector } from '../detector/pairing.ts';
 import { HttpError, notFound, rateLimited } from '../http/errors.ts';
 import { defineRoute, responds } from '../http/route.ts';
-import { timeIdCursor } from '../http/cursors.ts';
+import { pageOf, timeIdCursor } from '../http/cursors.ts';
 
 const DetectorParams = z.strictObject({ id: z.uuid('not a detector id') });
 
@@ -103,12 +103,8 @@ export const detectorRoutes = [
     }),
     async handler({ query, deps }) {
       const rows = await listLiveDetectors(deps.pool, { after: query.after, limit: query.limit + 1 });
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return { body: {
-        detectors: await detectorViews(deps, page),
-        nextCursor: rows.length > query.limit && last ? timeIdCursor.encode(last.created_cursor, last.id) : null,
-      } };
+      const { page, nextCursor } = pageOf(rows, query.limit, (last) => timeIdCursor.encode(last.created_cursor, last.id));
+      return { body: { detectors: await detectorViews(deps, page), nextCursor } };
     },
   }),
 

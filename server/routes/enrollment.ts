@@ -13,7 +13,7 @@ import { defineRoute, responds } from '../http/route.ts';
 import { registrationError } from '../keys/errors.ts';
 import { issueRegistrationOptions } from '../keys/issueOptions.ts';
 import { completeEnrollment, confirmEnrollmentPassword, findOpenEnrollment, setEnrollmentPassword, type OpenEnrollment } from '../users/enrollment.ts';
-import { HidDeviceInfoSchema, Nickname, RegistrationResponseSchema } from '../webauthn/schemas.ts';
+import { KeyRegistrationBody } from '../webauthn/schemas.ts';
 
 const TokenParams = z.strictObject({
   // 32 random bytes, base64url without padding.
@@ -38,6 +38,12 @@ function requireEnrollingSession(req: Request, enrollment: EnrollmentRow): void 
   if (userId !== enrollment.user_id || req.session.enrollmentId !== enrollment.id) {
     throw new HttpError(409, 'WRONG_STEP', 'Choose or confirm your password first.');
   }
+}
+
+/** The password is chosen or confirmed: this browser may register the security key next. */
+async function toKeyStep(req: Request, { enrollment, user }: OpenEnrollment): Promise<{ body: StepResponse }> {
+  await beginPendingStage(req, { userId: user.id, stage: 'enrolling', enrollmentId: enrollment.id });
+  return { body: { next: 'security_key' } };
 }
 
 function actorOf(audit: AuditContext, user: UserRow): AuditContext {
@@ -80,9 +86,7 @@ export const enrollmentRoutes = [
       if (!result.set && result.reason === 'password_already_set') throw new HttpError(409, 'WRONG_STEP', 'The password was already chosen: confirm it to continue.');
       if (!result.set && result.reason === 'weak_password') throw new HttpError(400, 'WEAK_PASSWORD', result.message);
       if (!result.set) throw invalidLink();
-      await beginPendingStage(req, { userId: user.id, stage: 'enrolling', enrollmentId: enrollment.id });
-      const response: StepResponse = { next: 'security_key' };
-      return { body: response };
+      return toKeyStep(req, { enrollment, user });
     },
   }),
 
@@ -100,9 +104,7 @@ export const enrollmentRoutes = [
       if (!result.confirmed && result.reason === 'password_not_set') throw new HttpError(409, 'WRONG_STEP', 'Choose a password first.');
       if (!result.confirmed && result.reason === 'rate_limited') throw rateLimited(result.retryAfter, `Too many attempts. Try again in ${result.retryAfter} seconds.`);
       if (!result.confirmed) throw new HttpError(401, 'INVALID_CREDENTIALS', 'That is not the password chosen for this account.');
-      await beginPendingStage(req, { userId: user.id, stage: 'enrolling', enrollmentId: enrollment.id });
-      const response: StepResponse = { next: 'security_key' };
-      return { body: response };
+      return toKeyStep(req, { enrollment, user });
     },
   }),
 
@@ -134,7 +136,7 @@ export const enrollmentRoutes = [
     summary: 'Enrollment step 2b: register the security key; completes enrollment and signs in.',
     response: responds<StepResponse>(),
     params: TokenParams,
-    body: z.strictObject({ response: RegistrationResponseSchema, nickname: Nickname.optional(), hid: HidDeviceInfoSchema.optional() }),
+    body: KeyRegistrationBody,
     async handler({ req, params, body, deps, audit }) {
       const { enrollment, user } = await openEnrollment(deps, params.token);
       requireEnrollingSession(req, enrollment);

@@ -96,6 +96,13 @@ export class TestClient {
     readonly origin: string,
   ) {}
 
+  /** The same signed-in session (the same cookie), talking to another node. */
+  sameSessionOn(node: { url: string }): TestClient {
+    const other = new TestClient(node.url, this.origin);
+    other.cookie = this.cookie;
+    return other;
+  }
+
   get sessionId(): string | null {
     return this.cookie?.match(/argus\.sid=([^;]+)/)?.[1] ?? null;
   }
@@ -145,9 +152,30 @@ export function errorCode(response: TestResponse): string | undefined {
 }
 
 /**
- * Creates a user through the same path an admin would (enrollment link), completes the
- * enrollment over HTTP with a software security key, and returns a client signed in as
- * that user, with the authenticator that holds their key.
+ * A new user with an open enrollment link, made through the same path an admin would;
+ * `token` is the link's.
+ */
+export async function createEnrollee(
+  node: TestNode,
+  { username, displayName = username, role = 'user' }: { username: string; displayName?: string; role?: 'user' | 'admin' | 'auditor' },
+) {
+  const { createUserWithEnrollment } = await import('../users/createUser.ts');
+  const result = await createUserWithEnrollment({
+    pool: node.deps.pool,
+    config: node.deps.config,
+    username,
+    displayName,
+    role,
+    context: { actor: null, ip: null, userAgent: 'test' },
+  });
+  if (!result.created) throw new Error(`test user ${username} exists`);
+  return { user: result.user, enrollment: result.enrollment, token: tokenOf(result.enrollment.url) };
+}
+
+/**
+ * Creates a user with an enrollment link, completes the enrollment over HTTP with a software
+ * security key, and returns a client signed in as that user, with the authenticator that
+ * holds their key.
  */
 export async function enrollUser(
   node: TestNode,
@@ -158,24 +186,26 @@ export async function enrollUser(
     authenticator?: SoftAuthenticator;
   },
 ): Promise<{ client: TestClient; userId: string; password: string; authenticator: SoftAuthenticator; keyId: string }> {
-  const { createUserWithEnrollment } = await import('../users/createUser.ts');
-  const result = await createUserWithEnrollment({
-    pool: node.deps.pool,
-    config: node.deps.config,
-    username,
-    displayName: username,
-    role,
-    context: { actor: null, ip: null, userAgent: 'test' },
-  });
-  if (!result.created) throw new Error(`test user ${username} exists`);
-  const token = tokenOf(result.enrollment.url);
+  const { user, token } = await createEnrollee(node, { username, role });
   const client = node.client();
   const key = authenticator ?? node.authenticator();
   await expectOk(client.post(`/api/enrollment/${token}/password`, { password }));
   const { options } = (await expectOk(client.post<{ options: { challenge: string } }>(`/api/enrollment/${token}/key/options`))).body;
   await expectOk(client.post(`/api/enrollment/${token}/key`, { response: key.register(options), nickname: `${username}'s key` }));
   const keyId = (await client.get<{ keys: Array<{ id: string }> }>('/api/account/keys')).body.keys.at(-1)?.id ?? '';
-  return { client, userId: result.user.id, password, authenticator: key, keyId };
+  return { client, userId: user.id, password, authenticator: key, keyId };
+}
+
+/** An admin, enrolled and freshly stepped up: ready for the routes that ask for a recent assertion. */
+export async function enrollSteppedUpAdmin(node: TestNode, username: string): ReturnType<typeof enrollUser> {
+  const admin = await enrollUser(node, { username, role: 'admin' });
+  await stepUpWith(admin.client, admin.authenticator);
+  return admin;
+}
+
+/** Another node on this node's Postgres and Redis, as a second server behind the load balancer. */
+export function startSiblingNode(node: TestNode, env: Env = { SIGNIN_RATE_PER_MINUTE: '1000' }): Promise<TestNode> {
+  return startTestNode(env, { databaseUrl: node.databaseUrl, redisPrefix: node.redisPrefix });
 }
 
 /** Both sign-in steps: password, then an assertion from the authenticator. */

@@ -1,5 +1,3 @@
-import type { RegistrationResponseJSON } from '@simplewebauthn/server';
-import type { HidDeviceInfo } from '../../shared/api.ts';
 import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
 import { checkPassword } from '../auth/passwordPolicy.ts';
 import { getOpenEnrollment, markEnrollmentUsed, markKeyRegistered, markPasswordSet, type EnrollmentRow } from '../db/enrollments.ts';
@@ -7,7 +5,7 @@ import type { KeyRow } from '../db/keys.ts';
 import { withTransaction } from '../db/pool.ts';
 import { getUserById, lockUser, setPasswordHash, type UserRow } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
-import { registerKey, type RegistrationFailure } from '../keys/registerKey.ts';
+import { registerKey, type KeyRegistration, type RegistrationFailure } from '../keys/registerKey.ts';
 import { hashEnrollmentToken } from './enrollmentLink.ts';
 
 /*
@@ -110,32 +108,12 @@ class LinkNoLongerOpen extends Error {
  */
 export async function completeEnrollment(
   deps: Pick<Deps, 'pool' | 'config' | 'challenges'>,
-  {
-    token,
-    enrollment,
-    user,
-    sessionId,
-    response,
-    nickname,
-    hid,
-    context,
-  }: OpenEnrollment & {
-    token: string;
-    sessionId: string;
-    response: RegistrationResponseJSON;
-    nickname: string | undefined;
-    hid: HidDeviceInfo | undefined;
-    context: AuditContext;
-  },
+  { token, enrollment, user, ...registration }: OpenEnrollment & KeyRegistration & { token: string },
 ): Promise<CompleteEnrollmentResult> {
   try {
     const result = await registerKey(deps, {
-      sessionId,
+      ...registration,
       user,
-      response,
-      nickname,
-      hid,
-      context,
       onRegistered: async (client, key) => {
         // Under a row lock: the link is used exactly once even if two requests race here.
         const locked = await getOpenEnrollment(client, hashEnrollmentToken(token), true);

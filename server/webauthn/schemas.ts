@@ -49,3 +49,6 @@ export const HidDeviceInfoSchema = z.strictObject({
 });
 
 export const Nickname = z.string().trim().min(1, 'Give the key a name.').max(64);
+
+/** A new key, on the account page or at enrollment: the browser's response, a name, and what WebHID told of the device. */
+export const KeyRegistrationBody = z.strictObject({ response: RegistrationResponseSchema, nickname: Nickname.optional(), hid: HidDeviceInfoSchema.optional() });

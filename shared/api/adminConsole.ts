@@ -4,38 +4,6 @@ import type { GrantEndReason, GrantView, ModelTier } from './grants.ts';
 export const MODEL_PROVIDERS = ['openai', 'demo'] as const;
 export type ModelProvider = (typeof MODEL_PROVIDERS)[number];
 
-/**
- * A model as an admin configures it. `apiKeyEnv` names the server's environment variable
- * that holds the upstream key; the key itself never leaves the server.
- */
-export interface AdminModelView {
-  id: string;
-  displayName: string;
-  description: string;
-  provider: ModelProvider;
-  baseUrl: string | null;
-  upstreamModel: string;
-  apiKeyEnv: string | null;
-  /** Whether that variable is set on the server that answered. */
-  apiKeyConfigured: boolean;
-  tier: ModelTier;
-  enabled: boolean;
-  grantSeconds: number;
-  requiresUserVerification: boolean;
-  maxOutputTokens: number;
-  updatedAt: string;
-}
-
-/** GET /api/admin/models */
-/** POST /api/admin/models, PATCH /api/admin/models/:id */
-export interface AdminModelResponse {
-  model: AdminModelView;
-}
-
-export interface AdminModelListResponse {
-  models: AdminModelView[];
-}
-
 /** The settings an admin may change (PATCH sends any of them). */
 export interface ModelSettings {
   displayName: string;
@@ -43,11 +11,31 @@ export interface ModelSettings {
   provider: ModelProvider;
   baseUrl: string | null;
   upstreamModel: string;
+  /** Names the server's environment variable that holds the upstream key; the key itself never leaves the server. */
   apiKeyEnv: string | null;
   tier: ModelTier;
   grantSeconds: number;
   requiresUserVerification: boolean;
   maxOutputTokens: number;
+}
+
+/** A model as an admin configures it. */
+export interface AdminModelView extends ModelSettings {
+  id: string;
+  /** Whether the `apiKeyEnv` variable is set on the server that answered. */
+  apiKeyConfigured: boolean;
+  enabled: boolean;
+  updatedAt: string;
+}
+
+/** POST /api/admin/models, PATCH /api/admin/models/:id */
+export interface AdminModelResponse {
+  model: AdminModelView;
+}
+
+/** GET /api/admin/models */
+export interface AdminModelListResponse {
+  models: AdminModelView[];
 }
 
 /** POST /api/admin/models (defaults apply to what is left out, as in the CLI). */
