@@ -83,15 +83,39 @@ export interface AuditEventView {
   hash: string;
 }
 
-/** GET /api/audit/events */
-/** GET /api/audit/events/:seq */
-export interface AuditEventResponse {
-  event: AuditEventView;
+/**
+ * An event as search and get show it: the stored event and the target's current name, read
+ * at answer time. The name is not part of the event: it is never hashed, exported or signed.
+ */
+export interface ResolvedAuditEvent extends AuditEventView {
+  /**
+   * The target's name (username, key nickname, model or detector name); for a target since
+   * deleted, the name its event recorded; null when there is none (a grant, an export).
+   */
+  targetName: string | null;
 }
 
+/** GET /api/audit/events/:seq */
+export interface AuditEventResponse {
+  event: ResolvedAuditEvent;
+}
+
+/** A search counts its events up to this many; beyond, it says "10,000+" (an exact count of millions costs a scan). */
+export const AUDIT_COUNT_LIMIT = 10_000;
+
+/** How many events a search matches: exact up to AUDIT_COUNT_LIMIT, else at least that many. */
+export interface AuditCount {
+  count: number;
+  /** True when there are more than `count` (counting stopped at the limit). */
+  more: boolean;
+}
+
+/** GET /api/audit/events */
 export interface AuditListResponse {
-  events: AuditEventView[];
+  events: ResolvedAuditEvent[];
   nextCursor: string | null;
+  /** On the first page only; null when it was not counted (a later page, or counting took too long). */
+  total: AuditCount | null;
 }
 
 /** GET /api/audit/verify */
@@ -149,6 +173,22 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** The file name extension of each export format (the server names files with it; the SPA suggests it). */
 export const EXPORT_FILE_EXTENSIONS: Record<ExportFormat, string> = { jsonl: 'jsonl', csv: 'csv', cef: 'cef', ocsf: 'ocsf.jsonl' };
+
+/** A UTC date as YYYY-MM-DD. */
+const utcDate = (time: Date) => time.toISOString().slice(0, 10);
+
+/**
+ * The name of an export file, by the dates it covers (UTC, the log's time zone), e.g.
+ * `argus-audit-2026-12-01_to_2026-12-06.jsonl`, or `argus-audit-all-to-2026-12-06.jsonl`
+ * without a start (one date for a range within a day). `to` is exclusive, so an end at midnight names the day before; without
+ * one the range ends `now`. The server names the download with it and the SPA the picked file.
+ */
+export function exportFileName({ format, from, to, now = new Date() }: { format: ExportFormat; from?: string | undefined; to?: string | undefined; now?: Date }): string {
+  const last = to ? utcDate(new Date(Date.parse(to) - 1)) : utcDate(now);
+  const first = from ? utcDate(new Date(from)) : null;
+  const range = first === null ? `all-to-${last}` : first === last ? first : `${first}_to_${last}`;
+  return `argus-audit-${range}.${EXPORT_FILE_EXTENSIONS[format]}`;
+}
 
 /** POST /api/audit/exports */
 export interface ExportRequest {

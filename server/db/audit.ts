@@ -1,5 +1,5 @@
-import type { AuditCheckpoint, AuditEventView, AuditSearch, Outcome, Severity } from '../../shared/audit.ts';
-import { query, type Queryable } from './pool.ts';
+import { AUDIT_COUNT_LIMIT, type AuditCheckpoint, type AuditCount, type AuditEventView, type AuditSearch, type Outcome, type ResolvedAuditEvent, type Severity } from '../../shared/audit.ts';
+import { pgErrorCode, query, withTransaction, type Pool, type Queryable } from './pool.ts';
 
 /** The NOTIFY channel that announces each committed audit event's seq (named again in sql/000011's audit_append). */
 export const AUDIT_CHANNEL = 'argus_audit';
@@ -160,9 +160,43 @@ export async function listAuditEventsAscending(db: Queryable, afterSeq: number, 
   return rows.map(toView);
 }
 
-export async function getAuditEvent(db: Queryable, seq: number): Promise<AuditEventView | null> {
-  const { rows } = await query<AuditRow>(db, 'audit_by_seq', `SELECT ${COLUMNS} FROM audit_event WHERE seq = $1::bigint`, [seq]);
-  return rows[0] ? toView(rows[0]) : null;
+/** A target id as a uuid where it is one (only then can it name a user, key or detector row). */
+const TARGET_UUID = `CASE WHEN e.target_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN e.target_id::uuid END`;
+
+/**
+ * The target's name now, from its row, by primary key; for a target since deleted, the name
+ * its event recorded (user.deleted keeps the username, key.deleted the nickname); else null.
+ * Applied to the rows of a page `e` after its LIMIT, so it costs a few key lookups per row and
+ * never changes which index the search uses.
+ */
+const TARGET_NAME = `COALESCE(
+    CASE e.target_type
+      WHEN 'user' THEN (SELECT u.username FROM app_user u WHERE u.id = ${TARGET_UUID})
+      WHEN 'security_key' THEN (SELECT k.nickname FROM security_key k WHERE k.id = ${TARGET_UUID})
+      WHEN 'detector' THEN (SELECT d.name FROM detector d WHERE d.id = ${TARGET_UUID})
+      WHEN 'model' THEN (SELECT m.display_name FROM model m WHERE m.id = e.target_id)
+    END,
+    CASE e.target_type
+      WHEN 'user' THEN e.details->>'username'
+      WHEN 'security_key' THEN COALESCE(e.details->>'nickname', CASE WHEN e.action = 'key.renamed' THEN e.details->>'after' END)
+      WHEN 'detector' THEN e.details->>'name'
+    END
+  ) AS target_name`;
+
+/** What a page of events selects: its columns and the target's name. */
+const RESOLVED_COLUMNS = `e.*, ${TARGET_NAME}`;
+
+const toResolvedView = (row: AuditRow & { target_name: string | null }): ResolvedAuditEvent => ({ ...toView(row), targetName: row.target_name });
+
+/** One event with its target's name (the API's view; the live feed reads it too). */
+export async function getAuditEvent(db: Queryable, seq: number): Promise<ResolvedAuditEvent | null> {
+  const { rows } = await query<AuditRow & { target_name: string | null }>(
+    db,
+    'audit_by_seq',
+    `SELECT ${RESOLVED_COLUMNS} FROM (SELECT ${COLUMNS} FROM audit_event WHERE seq = $1::bigint) e`,
+    [seq],
+  );
+  return rows[0] ? toResolvedView(rows[0]) : null;
 }
 
 /** A search as SQL: only the predicates a filter uses, so each can use its index. */
@@ -197,12 +231,15 @@ function whereClause(filter: AuditWhere, values: unknown[]): string[] {
   return clauses;
 }
 
-/** One page of a search, newest first, older than the keyset cursor `beforeSeq`. */
+/**
+ * One page of a search, newest first, older than the keyset cursor `beforeSeq`, with each
+ * target's name. The page is picked first (the keyset query on its own, as before), then named.
+ */
 export async function searchAuditEvents(
   db: Queryable,
   filter: AuditWhere,
   { beforeSeq, limit }: { beforeSeq?: number | undefined; limit: number },
-): Promise<AuditEventView[]> {
+): Promise<ResolvedAuditEvent[]> {
   const values: unknown[] = [];
   const clauses = whereClause(filter, values);
   if (beforeSeq !== undefined) {
@@ -210,16 +247,51 @@ export async function searchAuditEvents(
     clauses.push(`seq < $${values.length}::bigint`);
   }
   values.push(limit);
-  const { rows } = await query<AuditRow>(
+  const { rows } = await query<AuditRow & { target_name: string | null }>(
     db,
     'audit_search',
-    `SELECT ${COLUMNS} FROM audit_event
-     ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}
-     ORDER BY seq DESC
-     LIMIT $${values.length}::int`,
+    `SELECT ${RESOLVED_COLUMNS}
+     FROM (SELECT ${COLUMNS} FROM audit_event
+           ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}
+           ORDER BY seq DESC
+           LIMIT $${values.length}::int) e
+     ORDER BY e.seq DESC`,
     values,
   );
-  return rows.map(toView);
+  return rows.map(toResolvedView);
+}
+
+/** 57014 query_canceled: here, the count's statement_timeout ran out. */
+const PG_QUERY_CANCELED = '57014';
+
+/**
+ * How many events a search matches, counted up to AUDIT_COUNT_LIMIT (one more row tells
+ * that there are more) and for at most `budgetMs`: an exact count of a large log is a scan of
+ * millions of rows, on every page view. Null when the budget ran out first.
+ */
+export async function countAuditEventsUpTo(pool: Pool, filter: AuditWhere, { budgetMs }: { budgetMs: number }): Promise<AuditCount | null> {
+  const values: unknown[] = [];
+  const clauses = whereClause(filter, values);
+  values.push(AUDIT_COUNT_LIMIT + 1);
+  try {
+    return await withTransaction(pool, async (client) => {
+      // SET takes no parameters; budgetMs is a number the server chose, never input.
+      await query(client, 'audit_count_budget', `SET LOCAL statement_timeout = ${Math.max(1, Math.round(budgetMs))}`);
+      const { rows } = await query<{ count: number }>(
+        client,
+        'audit_count_bounded',
+        `SELECT count(*)::int AS count FROM (
+           SELECT 1 FROM audit_event ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} LIMIT $${values.length}::int
+         ) matched`,
+        values,
+      );
+      const count = rows[0]!.count;
+      return count > AUDIT_COUNT_LIMIT ? { count: AUDIT_COUNT_LIMIT, more: true } : { count, more: false };
+    });
+  } catch (error) {
+    if (pgErrorCode(error) === PG_QUERY_CANCELED) return null;
+    throw error;
+  }
 }
 
 /** COLUMNS with the time as ISO 8601 UTC text with milliseconds (what the chain hashes), formatted by Postgres. */

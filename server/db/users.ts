@@ -1,4 +1,4 @@
-import type { PublicUser, Role, UserStatus } from '../../shared/api.ts';
+import type { AdminUserView, EnrollmentState, PublicUser, Role, UserStatus } from '../../shared/api.ts';
 import { query, type Queryable } from './pool.ts';
 
 export interface UserRow {
@@ -113,18 +113,57 @@ export interface UserFilter {
   limit: number;
 }
 
-export async function listUsers(db: Queryable, filter: UserFilter): Promise<UserRow[]> {
-  const { rows } = await query<UserRow>(
+/** A user as the admin list reads them: the row, how far their enrollment got, keys, last sign-in. */
+export interface AdminUserRow extends UserRow {
+  enrollment: EnrollmentState;
+  key_count: number;
+  last_sign_in_at: Date | null;
+}
+
+export function toAdminUserView(row: AdminUserRow): AdminUserView {
+  return {
+    ...toPublicUser(row),
+    enrollment: row.enrollment,
+    keyCount: row.key_count,
+    lastSignInAt: row.last_sign_in_at?.toISOString() ?? null,
+  };
+}
+
+/**
+ * One page of users for the admin console. The page is cut first (the inner query, served by
+ * migration 000005's indexes), then each of its rows looks up its keys (security_key_user),
+ * whether a link was used up (enrollment_user) and its last sign-in (the partial index
+ * audit_event_signin_target of migration 000014: one index probe per row, however many
+ * events the user has). Enrolled means a link was used up or a key exists (an account made
+ * before links, or keys added by hand).
+ */
+export async function listUsers(db: Queryable, filter: UserFilter): Promise<AdminUserRow[]> {
+  const { rows } = await query<AdminUserRow>(
     db,
     'user_list',
-    `SELECT ${COLUMNS} FROM app_user
-     WHERE ($1::text IS NULL OR lower(username) LIKE '%' || $1::text || '%' OR lower(display_name) LIKE '%' || $1::text || '%')
-       AND ($6::uuid IS NULL OR id = $6::uuid)
-       AND ($2::text IS NULL OR role = $2::text)
-       AND ($3::text IS NULL OR status = $3::text)
-       AND ($4::text IS NULL OR lower(username) > $4::text)
-     ORDER BY lower(username)
-     LIMIT $5::int`,
+    `SELECT u.*, keys.key_count, signin.last_sign_in_at,
+            CASE WHEN keys.key_count > 0 OR EXISTS (SELECT 1 FROM enrollment n WHERE n.user_id = u.id AND n.used_at IS NOT NULL)
+                   THEN 'complete'
+                 WHEN u.password_hash IS NOT NULL THEN 'password_set'
+                 ELSE 'link_sent'
+            END AS enrollment
+     FROM (
+       SELECT ${COLUMNS} FROM app_user
+       WHERE ($1::text IS NULL OR lower(username) LIKE '%' || $1::text || '%' OR lower(display_name) LIKE '%' || $1::text || '%')
+         AND ($6::uuid IS NULL OR id = $6::uuid)
+         AND ($2::text IS NULL OR role = $2::text)
+         AND ($3::text IS NULL OR status = $3::text)
+         AND ($4::text IS NULL OR lower(username) > $4::text)
+       ORDER BY lower(username)
+       LIMIT $5::int
+     ) u
+     CROSS JOIN LATERAL (SELECT count(*)::int AS key_count FROM security_key k WHERE k.user_id = u.id) keys
+     LEFT JOIN LATERAL (
+       SELECT e.time AS last_sign_in_at FROM audit_event e
+       WHERE e.target_id = u.id::text AND e.action = 'auth.signin' AND e.outcome = 'success'
+       ORDER BY e.seq DESC LIMIT 1
+     ) signin ON true
+     ORDER BY lower(u.username)`,
     [filter.q ? escapeLike(filter.q.toLowerCase()) : null, filter.role ?? null, filter.status ?? null, filter.afterUsername ?? null, filter.limit, filter.id ?? null],
   );
   return rows;

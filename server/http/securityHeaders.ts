@@ -20,19 +20,22 @@ export const CONTENT_SECURITY_POLICY = [
   "object-src 'none'",
 ].join('; ');
 
-/** Powerful features: WebHID and WebAuthn for this origin only, everything else off. */
+/**
+ * Powerful features: WebHID and WebAuthn for this origin only, the rest off. Name only
+ * features Chromium knows: it reports every other one ("Unrecognized feature: 'bluetooth'")
+ * in the console of every page. Web Bluetooth is not a policy-controlled feature, and FLoC
+ * (`interest-cohort`) is gone from browsers, so neither is listed.
+ */
 export const PERMISSIONS_POLICY = [
   'hid=(self)',
   'publickey-credentials-get=(self)',
   'publickey-credentials-create=(self)',
   'usb=()',
   'serial=()',
-  'bluetooth=()',
   'camera=()',
   'microphone=()',
   'geolocation=()',
   'payment=()',
-  'interest-cohort=()',
 ].join(', ');
 
 /**

@@ -4,7 +4,20 @@ import type { AuditListResponse, ChainVerification } from '../../shared/audit.ts
 import { WS_CLOSE } from '../../shared/events.ts';
 import { API_ROUTES } from '../app.ts';
 import { query } from '../db/pool.ts';
-import { enrollUser, errorCode, expireStepUp, lastAudit, startSiblingNode, startTestNode, stepUpWith, TestClient, type TestNode } from '../test/harness.ts';
+import {
+  createEnrollee,
+  enrollUser,
+  errorCode,
+  expireStepUp,
+  insertKeyRow,
+  lastAudit,
+  signIn,
+  startSiblingNode,
+  startTestNode,
+  stepUpWith,
+  TestClient,
+  type TestNode,
+} from '../test/harness.ts';
 import type { SoftAuthenticator } from '../test/softAuthenticator.ts';
 import { TestSocket } from '../test/wsClient.ts';
 
@@ -268,6 +281,47 @@ describe('listing users and keys', () => {
     // A user id (the audit log links with ids) finds exactly that user.
     const gamma = (await admin.client.get<UserListResponse>('/api/admin/users?q=lister-gamma')).body.users[0]!;
     expect((await admin.client.get<UserListResponse>(`/api/admin/users?q=${gamma.id}`)).body.users.map((u) => u.username)).toEqual(['lister-gamma']);
+  });
+
+  it("shows how far each user got with enrollment, their key count and last sign-in, and never a password hash", async () => {
+    const find = async (username: string) => {
+      const { body } = await admin.client.get<UserListResponse>(`/api/admin/users?q=${username}`);
+      return body.users.find((user) => user.username === username)!;
+    };
+    // Link sent, nothing done yet.
+    const { token } = await createEnrollee(node, { username: 'state-new' });
+    expect(await find('state-new')).toMatchObject({ enrollment: 'link_sent', status: 'active', keyCount: 0, lastSignInAt: null });
+
+    // Password chosen, key step left.
+    const halfway = node.client();
+    expect((await halfway.post(`/api/enrollment/${token}/password`, { password: 'a gull on the breakwater' })).status).toBeLessThan(300);
+    expect(await find('state-new')).toMatchObject({ enrollment: 'password_set', keyCount: 0, lastSignInAt: null });
+
+    // Enrolled: one key, signed in by the enrollment itself; then a second key and a sign-in.
+    const done = await enrollUser(node, { username: 'state-done', password: 'a ferry in the mist' });
+    const enrolled = await find('state-done');
+    expect(enrolled).toMatchObject({ enrollment: 'complete', status: 'active', keyCount: 1 });
+    expect(Date.now() - Date.parse(enrolled.lastSignInAt!)).toBeLessThan(60_000);
+    await insertKeyRow(node, done.userId, 'spare');
+    await signIn(node, { username: 'state-done', password: done.password, authenticator: done.authenticator });
+    const signedIn = await find('state-done');
+    expect(signedIn.keyCount).toBe(2);
+    expect(Date.parse(signedIn.lastSignInAt!)).toBeGreaterThan(Date.parse(enrolled.lastSignInAt!));
+
+    // A failed sign-in is not a sign-in.
+    await node.client().post('/api/auth/signin', { username: 'state-done', password: 'not the password at all' });
+    expect((await find('state-done')).lastSignInAt).toBe(signedIn.lastSignInAt);
+
+    // Disabled: the status says so, and the enrollment they finished stays complete.
+    expect((await admin.client.request('PATCH', `/api/admin/users/${done.userId}`, { status: 'disabled' })).status).toBe(200);
+    expect(await find('state-done')).toMatchObject({ status: 'disabled', enrollment: 'complete', keyCount: 2 });
+
+    // A new link for someone already enrolled does not make them look unenrolled.
+    expect((await admin.client.post(`/api/admin/users/${done.userId}/enrollment`)).status).toBe(201);
+    expect((await find('state-done')).enrollment).toBe('complete');
+
+    const listed = JSON.stringify((await admin.client.get<UserListResponse>('/api/admin/users?q=state-')).body);
+    expect(listed).not.toMatch(/argon2|password_?hash/i);
   });
 
   it('lists keys by owner username, moves one to a user named by username, and refuses a stranger', async () => {

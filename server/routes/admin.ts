@@ -4,7 +4,7 @@ import { KEY_STATUSES, ROLES, USER_STATUSES } from '../../shared/api.ts';
 import { listKeys, toKeyView } from '../db/keys.ts';
 import { deleteKeyAsAdmin, reassignKeyAsAdmin, setKeyStatusAsAdmin, type KeyChangeFailure } from '../keys/manageKeys.ts';
 import { withTransaction } from '../db/pool.ts';
-import { getUserByUsername, listUsers, toPublicUser } from '../db/users.ts';
+import { getUserByUsername, listUsers, toAdminUserView, toPublicUser } from '../db/users.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import { defineRoute, responds } from '../http/route.ts';
 import { changeUser } from '../users/changeUser.ts';
@@ -49,7 +49,7 @@ export const adminRoutes = [
       const byId = query.q !== undefined && UUID.test(query.q);
       const rows = await listUsers(deps.pool, { ...query, q: byId ? undefined : query.q, id: byId ? query.q : undefined, afterUsername: query.after, limit: query.limit + 1 });
       const { page, nextCursor } = pageOf(rows, query.limit, (last) => usernameCursor.encode(last.username));
-      return { body: { users: page.map(toPublicUser), nextCursor } };
+      return { body: { users: page.map(toAdminUserView), nextCursor } };
     },
   }),
 

@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { OverviewHour, OverviewResponse } from '../../shared/api.ts';
 import type { AuditAction } from '../../shared/audit.ts';
 import { recordAuditEvent, SYSTEM_CONTEXT } from '../audit/record.ts';
+import { downloadExport } from '../audit/testing/auditTestKit.ts';
 import { verifyAuditChain } from '../audit/verify.ts';
-import { withTransaction } from '../db/pool.ts';
-import { enrollUser, errorCode, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
+import { query, withTransaction } from '../db/pool.ts';
+import { enrollSteppedUpAdmin, enrollUser, errorCode, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
 
 let node: TestNode;
 let admin: TestClient;
@@ -110,5 +111,39 @@ describe('the admin overview', () => {
       expect(errorCode(refused)).toBe('FORBIDDEN');
     }
     expect(errorCode(await admin.get('/api/admin/overview?hours=48'))).toBe('VALIDATION_FAILED');
+  });
+});
+
+describe("the first admin's checklist", () => {
+  let fresh: TestNode;
+  beforeAll(async () => {
+    fresh = await startTestNode({ SIGNIN_RATE_PER_MINUTE: '1000' });
+  });
+  afterAll(() => fresh.destroy());
+
+  it('starts with nothing done and ticks each step off from the data, not from clicks', async () => {
+    const first = (await enrollSteppedUpAdmin(fresh, 'first-admin')).client;
+    const setup = async () => (await first.get<OverviewResponse>('/api/admin/overview')).body.setup;
+    // Only the first admin, only the demo models, no detector, no export.
+    expect(await setup()).toEqual({ usersCreated: false, realModel: false, detectorPaired: false, auditExported: false });
+
+    expect((await first.post('/api/admin/users', { username: 'second-person', role: 'user' })).status).toBe(201);
+    expect(await setup()).toMatchObject({ usersCreated: true, realModel: false });
+
+    // A demo model is not a real one, enabled or not.
+    const model = { displayName: 'Office model', provider: 'openai', baseUrl: 'http://127.0.0.1:9/v1', upstreamModel: 'llama3.2', tier: 'standard' };
+    expect((await first.post('/api/admin/models', { id: 'office', ...model })).status).toBe(201);
+    expect((await setup()).realModel).toBe(true);
+    // Disabled, it no longer counts: nobody could chat with it.
+    expect((await first.request('PATCH', '/api/admin/models/office', { enabled: false })).status).toBe(200);
+    expect((await setup()).realModel).toBe(false);
+    expect((await first.request('PATCH', '/api/admin/models/office', { enabled: true })).status).toBe(200);
+
+    const { rows } = await query<{ id: string }>(fresh.deps.pool, 't', "SELECT id FROM app_user WHERE username = 'first-admin'");
+    await query(fresh.deps.pool, 't', "INSERT INTO detector (user_id, key_id, key_hash, name) VALUES ($1, 'kid_0123456789abcdef', 'x', 'Desk')", [rows[0]!.id]);
+    expect((await setup()).detectorPaired).toBe(true);
+
+    await downloadExport(first, 'jsonl');
+    expect(await setup()).toEqual({ usersCreated: true, realModel: true, detectorPaired: true, auditExported: true });
   });
 });

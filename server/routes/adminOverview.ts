@@ -2,6 +2,7 @@ import type { GrantEndReason, OverviewHour, OverviewResponse } from '../../share
 import type { AuditAction } from '../../shared/audit.ts';
 import { countActionsByHour } from '../db/auditCounts.ts';
 import { countEnabledModels } from '../db/models.ts';
+import { getSetupProgress } from '../db/setupProgress.ts';
 import { countActiveUsers } from '../db/users.ts';
 import { defineRoute, responds } from '../http/route.ts';
 
@@ -52,23 +53,25 @@ export const adminOverviewRoutes = [
     method: 'get',
     path: '/api/admin/overview',
     access: ['admin'],
-    summary: 'Counts for the last 24 hours from the audit log, hour by hour, and what is live now.',
+    summary: 'Counts for the last 24 hours from the audit log, hour by hour, what is live now, and the first steps of setting up.',
     response: responds<OverviewResponse>(),
     async handler({ deps }) {
       // The current hour and the 23 before it.
       const firstHour = Math.floor(Date.now() / HOUR_MS) - (HOURS - 1);
       const since = new Date(firstHour * HOUR_MS);
-      const [rows, activeUsers, enabledModels, sessions, grants] = await Promise.all([
+      const [rows, activeUsers, enabledModels, sessions, grants, setup] = await Promise.all([
         countActionsByHour(deps.pool, { since, actions: [...SERIES_OF.keys()] }),
         countActiveUsers(deps.pool),
         countEnabledModels(deps.pool),
         deps.sessions.listLive(1),
         deps.grants.listLive(),
+        getSetupProgress(deps.pool),
       ]);
       return { body: {
         since: since.toISOString(),
         ...buildOverviewHours(rows, firstHour),
         current: { activeUsers, liveSessions: sessions.total, liveGrants: grants.length, enabledModels },
+        setup,
       } };
     },
   }),

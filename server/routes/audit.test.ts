@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { AUDIT_ACTIONS, type AuditEventView, type AuditListResponse, type AuditSigningKeyView } from '../../shared/audit.ts';
+import { AUDIT_ACTIONS, AUDIT_COUNT_LIMIT, type AuditEventView, type AuditListResponse, type AuditSigningKeyView, type ResolvedAuditEvent } from '../../shared/audit.ts';
 import { canonicalJson } from '../audit/canonicalJson.ts';
 import { checkpointChainHead } from '../audit/checkpointTimer.ts';
 import { OCSF_CLASSES } from '../audit/export/ocsf.ts';
@@ -90,6 +90,74 @@ describe('search', () => {
     expect(errorCode(await auditor.get('/api/audit/events?severity=apocalyptic'))).toBe('VALIDATION_FAILED');
     expect(errorCode(await auditor.get('/api/audit/events?from=yesterday'))).toBe('VALIDATION_FAILED');
     expect(errorCode(await auditor.get('/api/audit/events?sql=1'))).toBe('VALIDATION_FAILED');
+  });
+});
+
+describe('target names', () => {
+  const DELETED_USER_ID = '0b7e4a32-9a51-4c8e-8f0e-3c1c2f1d9a77';
+  let userEvent: number;
+  let keyEvent: number;
+  let modelEvent: number;
+  let deletedEvent: number;
+  let grantEvent: number;
+  let oddIdEvent: number;
+
+  beforeAll(async () => {
+    const alice = await enrollUser(node, { username: 'alice-names' });
+    const record = (input: Parameters<typeof recordAuditEvent>[2]) =>
+      withTransaction(node.deps.pool, (client) => recordAuditEvent(client, { actor: { id: adminId, username: 'adele' }, ip: null, userAgent: null }, input));
+    userEvent = (await record({ action: 'user.role_changed', outcome: 'success', target: { type: 'user', id: alice.userId } })).seq;
+    keyEvent = (await record({ action: 'key.deactivated', outcome: 'success', target: { type: 'security_key', id: alice.keyId } })).seq;
+    modelEvent = (await record({ action: 'model.disabled', outcome: 'success', target: { type: 'model', id: 'demo-restricted' } })).seq;
+    // A user deleted since: only the event remembers the name.
+    deletedEvent = (await record({ action: 'user.deleted', outcome: 'success', target: { type: 'user', id: DELETED_USER_ID }, details: { username: 'gone-gus' } })).seq;
+    grantEvent = (await record({ action: 'grant.revoked', outcome: 'success', target: { type: 'grant', id: 'g-names' } })).seq;
+    // Not a uuid: nothing to look up, and no cast error.
+    oddIdEvent = (await record({ action: 'user.enabled', outcome: 'success', target: { type: 'user', id: 'not-a-uuid' } })).seq;
+  });
+
+  const bySeq = (events: ResolvedAuditEvent[], seq: number) => events.find((e) => e.seq === seq)!;
+
+  it('names each target by its username, key nickname or model name, in search and get', async () => {
+    const { events } = await list('?limit=20');
+    expect(bySeq(events, userEvent).targetName).toBe('alice-names');
+    expect(bySeq(events, keyEvent).targetName).toBe("alice-names's key");
+    expect(bySeq(events, modelEvent).targetName).toBe('Demo Restricted');
+    for (const seq of [userEvent, keyEvent, modelEvent]) {
+      expect((await auditor.get<{ event: ResolvedAuditEvent }>(`/api/audit/events/${seq}`)).body.event).toEqual(bySeq(events, seq));
+    }
+  });
+
+  it('falls back to the name the event recorded for a deleted target, else null', async () => {
+    const { events } = await list('?limit=20');
+    expect(bySeq(events, deletedEvent)).toMatchObject({ targetId: DELETED_USER_ID, targetName: 'gone-gus' });
+    expect(bySeq(events, grantEvent).targetName).toBeNull();
+    expect(bySeq(events, oddIdEvent).targetName).toBeNull();
+  });
+
+  it('keeps names out of the hashed record and of every export', async () => {
+    const { events } = await list('?limit=20');
+    const named = bySeq(events, userEvent);
+    // The stored hash is the hash of the event without its name.
+    const { targetName: _name, ...stored } = named;
+    const [fromChain] = await (await import('../db/audit.ts')).listAuditEventsAscending(node.deps.pool, named.seq - 1, 1);
+    expect(fromChain).toEqual(stored);
+    for (const format of ['jsonl', 'csv', 'cef', 'ocsf'] as const) {
+      // As the admin: the auditor's exports in this file come close to the route's budget of 20 a minute.
+      const exported = await downloadExport(admin, format, { target: named.targetId! });
+      expect(exported.manifest.eventCount, format).toBeGreaterThan(0);
+      expect(exported.body.toString('utf8'), format).not.toMatch(/targetName|target_name/);
+    }
+  });
+});
+
+describe('result count', () => {
+  it('counts what the search matches on its first page only', async () => {
+    const first = await list('?severity=critical&limit=1');
+    const all = (await list('?severity=critical&limit=500')).events;
+    expect(first.total).toEqual({ count: all.length, more: false });
+    expect((await list(`?severity=critical&limit=1&after=${first.events[0]!.seq}`)).total).toBeNull();
+    expect((await list('?actor=nobody-at-all')).total).toEqual({ count: 0, more: false });
   });
 });
 
@@ -217,6 +285,37 @@ describe('export limits', () => {
     for (const request of stalled) request.destroy();
     // Slots come back when the clients go away.
     await expect.poll(async () => (await downloadExport(auditor, 'csv', { severity: 'critical' })).manifest.eventCount).toBe(1);
+  });
+});
+
+describe('result count over a large log', () => {
+  it(`stops counting at ${AUDIT_COUNT_LIMIT.toLocaleString('en')} and says there are more`, async () => {
+    // The export-limits test above seeded 30,000 events.
+    expect((await list('?limit=1')).total).toEqual({ count: AUDIT_COUNT_LIMIT, more: true });
+  });
+});
+
+describe('export file names', () => {
+  const exportName = async (filter: Record<string, string>) => {
+    const response = await fetch(`${otherAuditor.baseUrl}/api/audit/exports`, {
+      method: 'POST',
+      headers: { origin: otherAuditor.origin, 'content-type': 'application/json', cookie: otherAuditor.cookie ?? '' },
+      body: JSON.stringify({ format: 'jsonl', filter }),
+    });
+    await response.arrayBuffer();
+    const exportId = response.headers.get('x-argus-export-id')!;
+    const manifest = await fetch(`${otherAuditor.baseUrl}/api/audit/exports/${exportId}/manifest`, { headers: { cookie: otherAuditor.cookie ?? '' } });
+    return { file: response.headers.get('content-disposition'), manifest: manifest.headers.get('content-disposition') };
+  };
+
+  it('name the dates an export covers, not its id', async () => {
+    // `to` is exclusive: an end at midnight is the day before.
+    expect(await exportName({ from: '2026-12-01T00:00:00.000Z', to: '2026-12-07T00:00:00.000Z' })).toEqual({
+      file: 'attachment; filename="argus-audit-2026-12-01_to_2026-12-06.jsonl"',
+      manifest: 'attachment; filename="argus-audit-2026-12-01_to_2026-12-06.jsonl.manifest.json"',
+    });
+    const today = new Date().toISOString().slice(0, 10);
+    expect((await exportName({})).file).toBe(`attachment; filename="argus-audit-all-to-${today}.jsonl"`);
   });
 });
 

@@ -1,16 +1,19 @@
 import { z } from 'zod';
 import type { AuditEventResponse, ChainVerification, ExportManifest } from '../../shared/audit.ts';
-import { EXPORT_FORMATS, OUTCOMES, SEVERITIES, type AuditListResponse, type AuditSigningKeyView } from '../../shared/audit.ts';
+import { EXPORT_FORMATS, exportFileName, OUTCOMES, SEVERITIES, type AuditListResponse, type AuditSigningKeyView } from '../../shared/audit.ts';
 import { ExportAborted } from '../audit/export/streamExport.ts';
 import { claimExportSlot, getExportManifest, prepareExport, runExport } from '../audit/export/exportAuditEvents.ts';
 import { verifyAuditChain } from '../audit/verify.ts';
-import { getAuditEvent, searchAuditEvents } from '../db/audit.ts';
+import { countAuditEventsUpTo, getAuditEvent, searchAuditEvents } from '../db/audit.ts';
 import { pageOf } from '../http/cursors.ts';
 import { defineRoute, responds } from '../http/route.ts';
 import { notFound } from '../http/errors.ts';
 import { IsoTimestamp } from '../http/timestamps.ts';
 
 const AUDIT_READERS = ['auditor', 'admin'] as const;
+
+/** How long a search may spend counting its events; past it the page comes without a total. */
+const COUNT_BUDGET_MS = 250;
 
 /** The filters a search and an export share. */
 const auditSearch = {
@@ -29,7 +32,8 @@ export const auditRoutes = [
     method: 'get',
     path: '/api/audit/events',
     access: AUDIT_READERS,
-    summary: 'Search audit events, newest first (keyset pagination by sequence number).',
+    summary:
+      "Search audit events, newest first (keyset pagination by sequence number), each with its target's name; the first page also counts the matches (up to 10,000).",
     response: responds<AuditListResponse>(),
     query: z.strictObject({
       after: z.coerce.number().int().positive().optional(),
@@ -38,9 +42,13 @@ export const auditRoutes = [
     }),
     async handler({ query, deps }) {
       const { after, limit, ...filter } = query;
-      const events = await searchAuditEvents(deps.pool, filter, { beforeSeq: after, limit: limit + 1 });
+      // Only the first page is counted: paging on does not change the total.
+      const [events, total] = await Promise.all([
+        searchAuditEvents(deps.pool, filter, { beforeSeq: after, limit: limit + 1 }),
+        after === undefined ? countAuditEventsUpTo(deps.pool, filter, { budgetMs: COUNT_BUDGET_MS }) : null,
+      ]);
       const { page, nextCursor } = pageOf(events, limit, (last) => String(last.seq));
-      const body: AuditListResponse = { events: page, nextCursor };
+      const body: AuditListResponse = { events: page, nextCursor, total };
       return { body };
     },
   }),
@@ -147,7 +155,9 @@ export const auditRoutes = [
     async handler({ res, params, user, deps }) {
       const manifest = await getExportManifest(deps.redis, params.id, user.id);
       if (!manifest) throw notFound('No finished export with that id is yours to fetch (manifests are kept for 24 hours).');
-      res.setHeader('Content-Disposition', `attachment; filename="argus-audit-${params.id}.manifest.json"`);
+      // Named after its file, which it signs: "argus-audit-2026-12-01_to_2026-12-06.jsonl.manifest.json".
+      const fileName = exportFileName({ format: manifest.format, from: manifest.filter.from, to: manifest.filter.to, now: new Date(manifest.exportedAt) });
+      res.setHeader('Content-Disposition', `attachment; filename="${fileName}.manifest.json"`);
       return { body: manifest };
     },
   }),

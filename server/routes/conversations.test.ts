@@ -101,6 +101,35 @@ describe('conversations', () => {
     expect(fake.requests.at(-1)!.body.messages.map((m) => m.content)).toEqual(['first question', expect.any(String), 'second question']);
   });
 
+  it('edit replaces the last question and its answer, under the same grant check as retry', async () => {
+    const conversation = await newConversation(amy.client, 'upstream');
+    await stream(amy.client, `/api/conversations/${conversation.id}/messages`, { content: 'first question', model: 'upstream' });
+    await stream(amy.client, `/api/conversations/${conversation.id}/messages`, { content: 'second qestion', model: 'upstream' });
+    const before = (await amy.client.get<ConversationResponse>(`/api/conversations/${conversation.id}`)).body.messages;
+
+    const edited = await stream(amy.client, `/api/conversations/${conversation.id}/edit`, { content: 'second question', model: 'upstream' });
+    expect(edited.events[0]).toMatchObject({ type: 'start', userMessageId: expect.any(String) });
+    expect(edited.events.at(-1)).toEqual({ type: 'done', finishReason: 'stop' });
+    expect(fake.requests.at(-1)!.body.messages.map((m) => m.content)).toEqual(['first question', expect.any(String), 'second question']);
+    const after = (await amy.client.get<ConversationResponse>(`/api/conversations/${conversation.id}`)).body.messages;
+    expect(after.map((m) => [m.role, m.content.slice(0, 15)])).toEqual([
+      ['user', 'first question'],
+      ['assistant', before[1]!.content.slice(0, 15)],
+      ['user', 'second question'],
+      ['assistant', expect.any(String)],
+    ]);
+    expect(after.slice(2).map((m) => m.id)).not.toContain(before[2]!.id);
+
+    // A restricted model without a grant: refused, and the question and answer stay as they were.
+    const refused = await stream(amy.client, `/api/conversations/${conversation.id}/edit`, { content: 'sneaky', model: 'demo-restricted' });
+    expect(refused.error).toBe('GRANT_REQUIRED');
+    expect((await amy.client.get<ConversationResponse>(`/api/conversations/${conversation.id}`)).body.messages).toEqual(after);
+    // Someone else's conversation, or one without a question, is not edited.
+    expect((await stream(ben.client, `/api/conversations/${conversation.id}/edit`, { content: 'mine', model: 'upstream' })).error).toBe('NOT_FOUND');
+    const empty = await newConversation(amy.client);
+    expect((await stream(amy.client, `/api/conversations/${empty.id}/edit`, { content: 'hi', model: 'demo-standard' })).error).toBe('CONFLICT');
+  });
+
   it("answers with the stream's headers at once, before a slow model's first token", async () => {
     fake.tokens = 2;
     fake.tokenDelayMs = 1_500;

@@ -15,7 +15,9 @@ import {
   toMessageView,
   updateConversation,
 } from '../db/conversations.ts';
-import { timeIdCursor } from '../http/cursors.ts';
+import type { ModelRow } from '../db/models.ts';
+import type { Deps } from '../deps.ts';
+import { pageOf, timeIdCursor } from '../http/cursors.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import { defineRoute, responds } from '../http/route.ts';
 import { enabledModel, answerRefusalError, MessageContent } from './chat.ts';
@@ -36,6 +38,41 @@ function history(messages: Array<{ role: 'user' | 'assistant'; content: string }
   return messages.filter((m) => m.content.length > 0).map((m) => ({ role: m.role, content: m.content }));
 }
 
+/**
+ * Streams the model's answer into a new assistant message, finished with its outcome, and
+ * moves the conversation to the model (and to `title`, when given). Nothing is stored before
+ * the guards have passed: `beforeAnswer` makes the request's own change (storing the question,
+ * or dropping the answer it replaces) only then, so a refused request leaves nothing behind.
+ */
+async function answerInConversation(
+  deps: Deps,
+  {
+    conversationId,
+    model,
+    beforeAnswer,
+    ...stream
+  }: Pick<Parameters<typeof streamAnswer>[1], 'req' | 'res' | 'user' | 'context' | 'messages'> & {
+    conversationId: string;
+    model: ModelRow;
+    beforeAnswer: () => Promise<{ userMessageId: string | null; title?: string }>;
+  },
+): Promise<void> {
+  let answerId = '';
+  const result = await streamAnswer(deps, {
+    ...stream,
+    model,
+    beforeStream: async () => {
+      const { userMessageId, title } = await beforeAnswer();
+      const answer = await insertMessage(deps.pool, { conversationId, role: 'assistant', content: '', modelId: model.id, status: 'streaming' });
+      answerId = answer.id;
+      await updateConversation(deps.pool, stream.user.id, conversationId, { modelId: model.id, ...(title ? { title } : {}) });
+      return { type: 'start', userMessageId, assistantMessageId: answer.id };
+    },
+    afterStream: (outcome) => finishMessage(deps.pool, answerId, outcome),
+  });
+  if (!result.streamed) throw answerRefusalError(result);
+}
+
 export const conversationRoutes = [
   defineRoute({
     method: 'get',
@@ -46,9 +83,8 @@ export const conversationRoutes = [
     query: z.strictObject({ after: timeIdCursor.schema.optional(), limit: z.coerce.number().int().min(1).max(100).default(30) }),
     async handler({ user, query, deps }) {
       const rows = await listConversations(deps.pool, user.id, query.after, query.limit + 1);
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return { body: { conversations: page.map(toConversationView), nextCursor: rows.length > query.limit && last ? timeIdCursor.encode(last.updated_cursor, last.id) : null } };
+      const { page, nextCursor } = pageOf(rows, query.limit, (last) => timeIdCursor.encode(last.updated_cursor, last.id));
+      return { body: { conversations: page.map(toConversationView), nextCursor } };
     },
   }),
 
@@ -119,26 +155,15 @@ export const conversationRoutes = [
       if (!conversation) throw notFound('No such conversation.');
       const model = await enabledModel(deps, body.model);
       const earlier = await getMessages(deps.pool, conversation.id);
-      let answerId = '';
-      const result = await streamAnswer(deps, {
-        req,
-        res,
-        user,
-        model,
+      await answerInConversation(deps, {
+        req, res, user, context: audit, conversationId: conversation.id, model,
         messages: [...history(earlier), { role: 'user', content: body.content }],
-        context: audit,
-        // Stored only once the guards have passed: a refused request leaves nothing behind.
-        beforeStream: async () => {
+        beforeAnswer: async () => {
           const question = await insertMessage(deps.pool, { conversationId: conversation.id, role: 'user', content: body.content, modelId: null, status: 'complete' });
-          const answer = await insertMessage(deps.pool, { conversationId: conversation.id, role: 'assistant', content: '', modelId: model.id, status: 'streaming' });
-          answerId = answer.id;
           const title = earlier.length === 0 && conversation.title === NEW_TITLE ? titleFrom(body.content) : undefined;
-          await updateConversation(deps.pool, user.id, conversation.id, { modelId: model.id, ...(title ? { title } : {}) });
-          return { type: 'start', userMessageId: question.id, assistantMessageId: answer.id };
+          return { userMessageId: question.id, title };
         },
-        afterStream: (outcome) => finishMessage(deps.pool, answerId, outcome),
       });
-      if (!result.streamed) throw answerRefusalError(result);
       return {};
     },
   }),
@@ -160,24 +185,47 @@ export const conversationRoutes = [
       const kept = replaced ? messages.slice(0, -1) : messages;
       if (kept.at(-1)?.role !== 'user') throw new HttpError(409, 'CONFLICT', 'There is no question to answer again.');
       if (replaced?.status === 'streaming') throw new HttpError(409, 'CONFLICT', 'The last answer is still being written.');
-      let answerId = '';
-      const result = await streamAnswer(deps, {
-        req,
-        res,
-        user,
-        model,
+      await answerInConversation(deps, {
+        req, res, user, context: audit, conversationId: conversation.id, model,
         messages: history(kept),
-        context: audit,
-        beforeStream: async () => {
+        beforeAnswer: async () => {
           if (replaced) await deleteMessage(deps.pool, replaced.id);
-          const answer = await insertMessage(deps.pool, { conversationId: conversation.id, role: 'assistant', content: '', modelId: model.id, status: 'streaming' });
-          answerId = answer.id;
-          await updateConversation(deps.pool, user.id, conversation.id, { modelId: model.id });
-          return { type: 'start', userMessageId: null, assistantMessageId: answer.id };
+          return { userMessageId: null };
         },
-        afterStream: (outcome) => finishMessage(deps.pool, answerId, outcome),
       });
-      if (!result.streamed) throw answerRefusalError(result);
+      return {};
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/api/conversations/:id/edit',
+    access: 'signed-in',
+    summary: 'Replace the last question (and its answer) with new words, and stream the answer.',
+    params: IdParams,
+    body: z.strictObject({ content: MessageContent, model: ModelId }),
+    async handler({ req, res, user, params, body, deps, audit }) {
+      const conversation = await getConversation(deps.pool, user.id, params.id);
+      if (!conversation) throw notFound('No such conversation.');
+      const model = await enabledModel(deps, body.model);
+      const messages = await getMessages(deps.pool, conversation.id);
+      const last = messages.at(-1);
+      const replaced = last?.role === 'assistant' ? last : null;
+      const kept = replaced ? messages.slice(0, -1) : messages;
+      const question = kept.at(-1);
+      if (question?.role !== 'user') throw new HttpError(409, 'CONFLICT', 'There is no question to edit.');
+      if (replaced?.status === 'streaming') throw new HttpError(409, 'CONFLICT', 'The last answer is still being written.');
+      // The same stream (and grant check) as a retry: nothing changes before the guards have passed.
+      await answerInConversation(deps, {
+        req, res, user, context: audit, conversationId: conversation.id, model,
+        messages: [...history(kept.slice(0, -1)), { role: 'user', content: body.content }],
+        beforeAnswer: async () => {
+          if (replaced) await deleteMessage(deps.pool, replaced.id);
+          await deleteMessage(deps.pool, question.id);
+          const edited = await insertMessage(deps.pool, { conversationId: conversation.id, role: 'user', content: body.content, modelId: null, status: 'complete' });
+          return { userMessageId: edited.id };
+        },
+      });
       return {};
     },
   }),

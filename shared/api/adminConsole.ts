@@ -95,8 +95,21 @@ export interface OverviewHour {
   mismatches: number;
 }
 
+/**
+ * The first steps of a new installation, each true once done, as the data shows it: another
+ * account exists, a model other than the offline demo is enabled, a detector was paired, the
+ * audit log was exported.
+ */
+export interface SetupProgress {
+  usersCreated: boolean;
+  realModel: boolean;
+  detectorPaired: boolean;
+  auditExported: boolean;
+}
+
 /** GET /api/admin/overview */
 export interface OverviewResponse {
+  setup: SetupProgress;
   since: string;
   hours: OverviewHour[];
   /** Revoked grants over the whole window, by reason. */

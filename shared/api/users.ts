@@ -63,9 +63,25 @@ export interface EnrollmentLink {
   expiresAt: string;
 }
 
+/**
+ * How far a user got with enrollment: `link_sent` (no password yet), `password_set` (the key
+ * step is left), `complete` (a key is registered: the link was used up).
+ */
+export const ENROLLMENT_STATES = ['link_sent', 'password_set', 'complete'] as const;
+export type EnrollmentState = (typeof ENROLLMENT_STATES)[number];
+
+/** A user as the admin console lists them. */
+export interface AdminUserView extends PublicUser {
+  enrollment: EnrollmentState;
+  /** Security keys of any status. */
+  keyCount: number;
+  /** The last successful sign-in (enrollment's included); null if never. */
+  lastSignInAt: string | null;
+}
+
 /** GET /api/admin/users */
 export interface UserListResponse {
-  users: PublicUser[];
+  users: AdminUserView[];
   /** Pass as `after` to fetch the next page; null on the last page. */
   nextCursor: string | null;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
-import type { AuditSearch, ExportFormat, ExportManifest } from '../../../shared/audit.ts';
+import { exportFileName, type AuditSearch, type ExportFormat, type ExportManifest } from '../../../shared/audit.ts';
 import { countAuditEvents, getAuditChainHead, getLatestCheckpoint, seqRangeOf, type AuditWhere } from '../../db/audit.ts';
 import type { Pool } from '../../db/pool.ts';
 import { ServerBusyError } from '../../auth/hashLimiter.ts';
@@ -85,7 +85,7 @@ export async function prepareExport({
     where,
     contiguous,
     expectedEvents,
-    fileName: `argus-audit-${exportId}.${writer.extension}`,
+    fileName: exportFileName({ format, from: filter.from, to: filter.to }),
     contentType: writer.contentType,
   };
 }
