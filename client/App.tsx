@@ -1,4 +1,4 @@
-import { Route, Router } from '@solidjs/router';
+import { Route, Router, type RoutePreloadFunc } from '@solidjs/router';
 import type { Component } from 'solid-js';
 import { Layout } from './components/Layout.tsx';
 import { RequireSession } from './components/RequireSession.tsx';
@@ -13,7 +13,12 @@ import { Enroll, route as enrollRoute } from './pages/Enroll.tsx';
 import { Home } from './pages/Home.tsx';
 import { NotFound } from './pages/NotFound.tsx';
 import { SignIn } from './pages/SignIn.tsx';
-import { SessionProvider } from './session.tsx';
+import { isSignedIn, SessionProvider } from './session.tsx';
+
+/** A signed-in page's preload, skipped for a visitor: RequireSession sends them to sign in instead. */
+function whenSignedIn(preload: RoutePreloadFunc | undefined): RoutePreloadFunc | undefined {
+  return preload && ((args) => (isSignedIn() ? preload(args) : undefined));
+}
 
 export const App: Component = () => (
   <SessionProvider>
@@ -25,15 +30,15 @@ export const App: Component = () => (
           <Route path="/enroll/:token" component={Enroll} preload={enrollRoute.preload} />
           <Route path="/" component={RequireSession}>
             <Route path="/" component={Home} />
-            <Route path="/chat/:id?" component={Chat} preload={chatRoute.preload} />
-            <Route path="/account" component={Account} preload={accountRoute.preload} />
+            <Route path="/chat/:id?" component={Chat} preload={whenSignedIn(chatRoute.preload)} />
+            <Route path="/account" component={Account} preload={whenSignedIn(accountRoute.preload)} />
             <Route path="/admin" component={AdminConsole}>
               <Route path="/" component={AdminHome} />
               {ADMIN_TABS.map((tab) => (
-                <Route path={`/${tab.path}`} component={tab.component} preload={tab.preload} />
+                <Route path={`/${tab.path}`} component={tab.component} preload={whenSignedIn(tab.preload)} />
               ))}
             </Route>
-            <Route path="/audit" component={AuditLog} preload={auditRoute.preload} />
+            <Route path="/audit" component={AuditLog} preload={whenSignedIn(auditRoute.preload)} />
           </Route>
           <Route path="*" component={NotFound} />
         </Router>

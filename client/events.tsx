@@ -34,6 +34,8 @@ export const EventsProvider: Component<{ children: JSX.Element }> = (props) => {
       reportSessionLost(SESSION_ENDED());
       return;
     }
+    // A late event of a socket closing at sign-out: nobody signed in may act on it.
+    if (!session.user()) return;
     for (const listener of listeners.get(event.type) ?? []) listener(event);
   }
 
@@ -45,12 +47,15 @@ export const EventsProvider: Component<{ children: JSX.Element }> = (props) => {
         const stream = openEventStream({
           onEvent: dispatch,
           onOpen: () => {
+            // Listeners refetch signed-in data: not for a socket that opened as the person left.
+            if (session.user()?.id !== userId) return;
             for (const listener of connectListeners) listener();
           },
           onState: setState,
           onSessionEnded: () => reportSessionLost(SESSION_ENDED()),
           // Refused or down? Ask: a session that ended quietly stops the retries and goes to sign-in.
           onAttemptFailed: () => {
+            if (session.user()?.id !== userId) return;
             fetchSession().then(
               (answer) => {
                 if (!answer.signedIn) reportSessionLost(SESSION_ENDED());

@@ -30,16 +30,15 @@ import { ApiError } from './api/http.ts';
 import { fetchCurrentGrant, listModels, revokeGrant, verifyKeyOwnership, type PresenceClaim } from './api/models.ts';
 import { useEvents } from './events.tsx';
 import { grantEndedNotice, KEY_REMOVED_NOTICE } from './lib/grantReasons.ts';
+import { createGrantClock, hasRunOut, isExpiring, msLeft as msLeftOf, type ClockedGrant } from './lib/grantClock.ts';
+import { createUnlockMachine, isOwnMismatchEcho, type UnlockIntent, type UnlockState } from './lib/unlock.ts';
 import { sameDevice, webHid } from './lib/hid.ts';
 import { startPresenceMonitor, type PresenceMonitor } from './lib/presence.ts';
 import { createDetectorPresence, type DetectorPresence } from './lib/detectorPresence.ts';
 import { useSession } from './session.tsx';
 
-/** The warning (and "Renew") shows this long before the grant ends; the server's GRANT_EXPIRING default too. */
-export const EXPIRY_WARNING_MS = 30_000;
+export { EXPIRY_WARNING_MS } from './lib/grantClock.ts';
 const TICK_MS = 250;
-/** How long after this tab's own KEY_MISMATCH the server's KEY_MISMATCH_ERROR push counts as its echo. */
-const OWN_MISMATCH_ECHO_MS = 5_000;
 
 export interface AccessNotice {
   /** 'alert' for access taken away; 'status' for what the person did themselves. */
@@ -47,13 +46,8 @@ export interface AccessNotice {
   text: string;
 }
 
-export interface LiveGrant {
-  view: GrantView;
-  /** When the grant ends by this browser's clock. */
-  deadline: number;
-  /** The key WebHID saw at the unlock, if it saw exactly one. */
-  device: HidDeviceInfo | undefined;
-}
+/** The live grant: its view, its deadline by this browser's clock, and the key WebHID saw at the unlock. */
+export type LiveGrant = ClockedGrant<HidDeviceInfo>;
 
 export interface KeyPresence {
   /** This browser has WebHID. */
@@ -81,10 +75,17 @@ export interface ModelAccess {
   notice: () => AccessNotice | undefined;
   /** The key was plugged back in while locked. */
   keyBack: () => boolean;
+  /** Where the latest touch stands: idle, touching, unlocked, or refused and why. */
+  unlockState: () => UnlockState;
   unlocking: () => boolean;
   unlockError: () => unknown;
-  /** Unlocks, or renews a live grant: one touch of the user's own key. */
-  unlock: () => Promise<void>;
+  /** Forgets a refused touch: the person answered it (picked another model, typed on). */
+  clearUnlockError: () => void;
+  /**
+   * Unlocks, or renews a live grant: one touch of the user's own key. Resolves to true once
+   * a grant is live. `intent` 'send': the touch is for the message in the box.
+   */
+  unlock: (intent?: UnlockIntent) => Promise<boolean>;
   lock: () => Promise<void>;
   /** The server refused a restricted request for want of a grant: lock now, then ask it. */
   refused: () => void;
@@ -105,52 +106,38 @@ export const ModelAccessProvider: Component<{ children: JSX.Element }> = (props)
   const [expiringFor, setExpiringFor] = createSignal<string>();
   const [notice, setNotice] = createSignal<AccessNotice>();
   const [keyBack, setKeyBack] = createSignal(false);
-  const [unlocking, setUnlocking] = createSignal(false);
-  const [unlockError, setUnlockError] = createSignal<unknown>();
+  const [unlockState, setUnlockState] = createSignal<UnlockState>({ phase: 'idle' });
+  const unlocker = createUnlockMachine(setUnlockState);
+  const unlocking = () => unlockState().phase === 'touching';
+  const unlockError = () => {
+    const state = unlockState();
+    return state.phase === 'refused' ? state.error : undefined;
+  };
   const [monitor, setMonitor] = createSignal<PresenceMonitor>();
   const detectors = createDetectorPresence(events, () => session.user()?.id);
 
-  /** Grants this tab ended: a late answer from the server never brings one back. */
-  const ended = new Set<string>();
+  /** The deadline, the server's clock, and the grants this tab ended (a late answer never brings one back). */
+  const clock = createGrantClock();
   /** Grants this tab's person locked: the server's GRANT_REVOKED for them needs no alert. */
   const lockedHere = new Set<string>();
   /** Bumped on every change, so an answer to an older question does not overwrite a newer state. */
   let version = 0;
-  /** Server clock minus ours, learned from a fresh grant's issue time. */
-  let serverAhead: number | undefined;
   /** A revocation the server has not confirmed yet (it was unreachable); sent again on reconnect. */
   let pendingRevocation: RevokeGrantRequest['reason'] | undefined;
   /** When this tab's own unlock was last refused as KEY_MISMATCH: the pushed twin of that refusal is not news. */
   let ownMismatchAt = Number.NEGATIVE_INFINITY;
 
-  function deadlineOf(view: GrantView, receivedAt: number, fresh: boolean): number {
-    const expires = Date.parse(view.expiresAt);
-    const issued = Date.parse(view.issuedAt);
-    if (fresh && Number.isFinite(issued)) serverAhead = issued - receivedAt;
-    if (serverAhead !== undefined) return expires - serverAhead;
-    // Not knowing the server's clock: never later than the grant's length from now.
-    return Number.isFinite(issued) ? Math.min(expires, receivedAt + (expires - issued)) : expires;
-  }
-
   /** Shows `view` as the live grant. `fresh`: just issued (the unlock's answer, MODELS_UNLOCKED). */
   function adopt(view: GrantView, fresh: boolean, device?: HidDeviceInfo) {
     const receivedAt = Date.now();
-    if (fresh) ended.delete(view.id);
-    if (ended.has(view.id)) return;
-    const current = live();
-    let deadline = deadlineOf(view, receivedAt, fresh);
-    if (current?.view.id === view.id) {
-      // The same grant again (the answer and MODELS_UNLOCKED both tell of it): never later.
-      deadline = Math.min(deadline, current.deadline);
-      device ??= current.device;
-    }
-    if (deadline <= receivedAt) return;
+    const next = clock.adopt({ current: live(), view, fresh, receivedAt, device });
+    if (!next) return;
     version += 1;
     setNow(receivedAt);
-    setLive({ view, deadline, device });
+    setLive(next);
     setKeyBack(false);
     // An earlier failed attempt says nothing once a fresh grant is here (another tab's, say).
-    if (fresh) setUnlockError(undefined);
+    if (fresh && unlockState().phase === 'refused') unlocker.reset();
   }
 
   /** Locks restricted models here and now, saying why unless `quiet`. */
@@ -158,7 +145,7 @@ export const ModelAccessProvider: Component<{ children: JSX.Element }> = (props)
     const current = live();
     if (!current) return;
     version += 1;
-    ended.add(current.view.id);
+    clock.ended(current.view.id);
     setLive(null);
     setExpiringFor(undefined);
     if (!options.quiet) setNotice({ tone: 'alert', text: grantEndedNotice(reason) });
@@ -179,6 +166,8 @@ export const ModelAccessProvider: Component<{ children: JSX.Element }> = (props)
 
   /** Catches up after a (re)connect or a refusal: the grant, then the model list. */
   async function resync(options: { quiet?: boolean } = {}) {
+    // Signed out: nothing of the grant is ours to ask about (a 401 would only say so).
+    if (!session.user()) return;
     if (pendingRevocation) await revokeOnServer(pendingRevocation).catch(() => undefined);
     void revalidate(listModels.key);
     const asked = version;
@@ -207,14 +196,10 @@ export const ModelAccessProvider: Component<{ children: JSX.Element }> = (props)
   );
   // At zero the UI locks, whether or not the server has said so yet.
   createEffect(() => {
-    const current = live();
-    if (current && now() >= current.deadline) end('expired');
+    if (hasRunOut(live(), now())) end('expired');
   });
 
-  const msLeft = () => {
-    const current = live();
-    return current ? Math.max(0, current.deadline - now()) : 0;
-  };
+  const msLeft = () => msLeftOf(live(), now());
 
   // ── Presence ──────────────────────────────────────────────────────────────────────
   function onKeyRemoved(device: HidDeviceInfo) {
@@ -265,7 +250,7 @@ export const ModelAccessProvider: Component<{ children: JSX.Element }> = (props)
   onCleanup(
     events.subscribe('KEY_MISMATCH_ERROR', (event) => {
       // This tab's own unlock already says so, in its own words.
-      if (unlocking() || Date.now() - ownMismatchAt < OWN_MISMATCH_ECHO_MS) return;
+      if (isOwnMismatchEcho({ now: Date.now(), ownMismatchAt, touching: unlocking() })) return;
       setNotice({ tone: 'alert', text: event.message });
     }),
   );
@@ -299,15 +284,14 @@ export const ModelAccessProvider: Component<{ children: JSX.Element }> = (props)
           setMonitor(undefined);
           // Nothing of this user's access may show to the next one.
           version += 1;
-          ended.clear();
+          clock.reset();
           lockedHere.clear();
           pendingRevocation = undefined;
-          serverAhead = undefined;
           setLive(null);
           setExpiringFor(undefined);
           setNotice(undefined);
           setKeyBack(false);
-          setUnlockError(undefined);
+          unlocker.reset();
         });
       },
     ),
@@ -324,10 +308,7 @@ export const ModelAccessProvider: Component<{ children: JSX.Element }> = (props)
   const access: ModelAccess = {
     grant: live,
     msLeft,
-    expiring: () => {
-      const current = live();
-      return current !== null && (msLeft() <= EXPIRY_WARNING_MS || expiringFor() === current.view.id);
-    },
+    expiring: () => isExpiring(live(), now(), expiringFor()),
     isUnlocked: (model) => {
       if (model.tier === 'standard') return true;
       const current = live();
@@ -336,35 +317,36 @@ export const ModelAccessProvider: Component<{ children: JSX.Element }> = (props)
     presence,
     notice,
     keyBack,
+    unlockState,
     unlocking,
     unlockError,
-    unlock: async () => {
-      if (unlocking()) return;
-      setUnlocking(true);
-      setUnlockError(undefined);
+    clearUnlockError: () => {
+      if (unlockState().phase === 'refused') unlocker.reset();
+    },
+    unlock: (intent = 'unlock') => {
       // An older notice is answered by this attempt; its outcome speaks for itself.
-      setNotice(undefined);
-      let claim: PresenceClaim = { presenceMode: 'assertion' };
-      try {
-        const { grant } = await verifyKeyOwnership(async () => {
-          claim = (await monitor()?.report()) ?? claim;
-          // Without a key in WebHID's view, a paired detector watching is how presence is kept.
-          if (claim.presenceMode === 'assertion' && detectors.online().length > 0) claim = { presenceMode: 'detector' };
-          return claim;
-        });
-        if (!grant) {
-          throw new ApiError({ code: 'INTERNAL', status: 200, message: 'Argus did not unlock restricted models. Try again.' });
+      if (!unlocking()) setNotice(undefined);
+      return unlocker.run(async () => {
+        let claim: PresenceClaim = { presenceMode: 'assertion' };
+        try {
+          const { grant } = await verifyKeyOwnership(async () => {
+            claim = (await monitor()?.report()) ?? claim;
+            // Without a key in WebHID's view, a paired detector watching is how presence is kept.
+            if (claim.presenceMode === 'assertion' && detectors.online().length > 0) claim = { presenceMode: 'detector' };
+            return claim;
+          });
+          if (!grant) {
+            throw new ApiError({ code: 'INTERNAL', status: 200, message: 'Argus did not unlock restricted models. Try again.' });
+          }
+          // The new grant replaced whatever an unconfirmed revocation was meant to end.
+          pendingRevocation = undefined;
+          adopt(grant, true, claim.presenceMode === 'webhid' ? claim.device : undefined);
+          setNotice(undefined);
+        } catch (error) {
+          if (error instanceof ApiError && error.code === 'KEY_MISMATCH') ownMismatchAt = Date.now();
+          throw error;
         }
-        // The new grant replaced whatever an unconfirmed revocation was meant to end.
-        pendingRevocation = undefined;
-        adopt(grant, true, claim.presenceMode === 'webhid' ? claim.device : undefined);
-        setNotice(undefined);
-      } catch (error) {
-        if (error instanceof ApiError && error.code === 'KEY_MISMATCH') ownMismatchAt = Date.now();
-        setUnlockError(error);
-      } finally {
-        setUnlocking(false);
-      }
+      }, intent);
     },
     lock: async () => {
       const current = live();

@@ -1,5 +1,5 @@
 import { query } from '@solidjs/router';
-import { createContext, createResource, onCleanup, useContext, type Component, type JSX } from 'solid-js';
+import { createComputed, createContext, createResource, createSignal, onCleanup, useContext, type Component, type JSX } from 'solid-js';
 import type { PublicUser, SessionResponse } from '../shared/api.ts';
 import { onSessionLost, type ApiError } from './api/http.ts';
 import { fetchSession, signOut as signOutRequest } from './api/session.ts';
@@ -19,10 +19,25 @@ export interface Session {
 
 const SessionContext = createContext<Session>();
 
+const [signedIn, setSignedIn] = createSignal(false);
+
+/**
+ * Whether someone is known to be signed in, outside the component tree: for route preloads,
+ * which run before any page (and its RequireSession) does, and must not fetch signed-in data
+ * for a visitor (every such fetch answers 401). False while the first probe is in flight.
+ */
+export const isSignedIn = signedIn;
+
 export const SessionProvider: Component<{ children: JSX.Element }> = (props) => {
   const [probe, { refetch, mutate }] = createResource(fetchSession);
+  /**
+   * True from the click on Sign out: the person is gone for every signed-in concern at once
+   * (the socket closes, nothing refetches), before the server's answer, whose grant and
+   * session events would otherwise send the page asking for data it may no longer read.
+   */
+  const [leaving, setLeaving] = createSignal(false);
 
-  const current = (): SessionResponse | undefined => (probe.error ? undefined : probe.latest);
+  const current = (): SessionResponse | undefined => (probe.error || leaving() ? undefined : probe.latest);
   const forget = () => {
     // Cached answers belong to the user who just left; none may show to the next one.
     query.clear();
@@ -45,10 +60,18 @@ export const SessionProvider: Component<{ children: JSX.Element }> = (props) => 
       await refetch();
     },
     signOut: async () => {
-      await signOutRequest();
-      forget();
+      setLeaving(true);
+      try {
+        await signOutRequest();
+        forget();
+      } finally {
+        // Signed out (the probe now says so), or still signed in after a failure: the probe decides again.
+        setLeaving(false);
+      }
     },
   };
+
+  createComputed(() => setSignedIn(session.user() !== null));
 
   return <SessionContext.Provider value={session}>{props.children}</SessionContext.Provider>;
 };

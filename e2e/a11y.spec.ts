@@ -2,6 +2,7 @@ import type { Page } from '@playwright/test';
 import { expectAccessible, holdKeyTouch } from './a11y.ts';
 import { streamedAnswer, test, expect } from './fixtures.ts';
 import { AdminConsolePage } from './pages/AdminConsolePage.ts';
+import { ChatPage } from './pages/ChatPage.ts';
 import { SignInPage, signInWith } from './pages/SignInPage.ts';
 import { expireStepUp, STEP_UP_PROMPT } from './stepUp.ts';
 
@@ -19,7 +20,8 @@ async function streamMarkdownAnswer(page: Page): Promise<void> {
 }
 
 test.describe('no serious or critical axe violations (WCAG 2.0–2.2 A/AA, best practices)', () => {
-  test('sign-in: both steps and a refused password', async ({ page, argus, key }) => {
+  test('sign-in: both steps and a refused password', async ({ page, argus, key, consoleErrors }) => {
+    consoleErrors.allowResponse(401, '/api/auth/signin', 'a wrong password on purpose, to check the refusal is accessible');
     const account = await argus.account('user');
     await key.addCredential(account.credential, 'localhost');
     const signIn = new SignInPage(page);
@@ -65,25 +67,27 @@ test.describe('no serious or critical axe violations (WCAG 2.0–2.2 A/AA, best 
     const account = await argus.account('user');
     await signInWith(page, key, account, '/chat');
     await expect(page.getByRole('heading', { name: 'Chat', level: 1 })).toBeVisible();
-    await expect(page.getByRole('radio', { name: /Demo Restricted/ })).toBeVisible();
+    const chat = new ChatPage(page);
+    await expect(chat.modelPicker).toBeVisible();
     await expectAccessible(page, 'chat, empty, restricted model locked');
 
-    await page.getByRole('radio', { name: /Demo Restricted/ }).check();
-    await expect(page.getByText(/is restricted\./)).toBeVisible();
+    await chat.pickModel(/Demo Restricted/);
+    await expect(chat.sendButton).toHaveText('Touch your key to send');
     await expectAccessible(page, 'chat, locked restricted model picked');
 
     const release = await holdKeyTouch(page);
-    await page.getByRole('button', { name: 'Unlock restricted models' }).click();
+    await chat.unlockButton.click();
     await expect(page.getByRole('status').filter({ hasText: 'Touch your security key now…' })).toBeVisible();
     await expectAccessible(page, 'chat, touch-your-key prompt');
     await release();
     await expect(page.getByTestId('grant-countdown')).toBeVisible();
     await expectAccessible(page, 'chat, restricted models unlocked');
     // End the grant: other specs (admin-live) expect no live grant but their own.
+    await chat.grantCountdown.click();
     await page.getByRole('button', { name: 'Lock now' }).click();
     await expect(page.getByTestId('grant-countdown')).toHaveCount(0);
 
-    await page.getByRole('radio', { name: /Demo Standard/ }).check();
+    await chat.pickModel(/Demo Standard/);
     await streamMarkdownAnswer(page);
     await page.getByLabel('Message').fill('How do I run the tests?');
     await page.getByRole('button', { name: 'Send' }).click();
@@ -146,7 +150,7 @@ test.describe('no serious or critical axe violations (WCAG 2.0–2.2 A/AA, best 
       await console.searchUsers(admin.username);
       await expect(console.userRow(admin.username)).toBeVisible();
       await expectAccessible(page, 'admin, users, filtered');
-      await console.userRow(admin.username).getByRole('button', { name: 'Delete' }).click();
+      await console.rowAction(console.userRow(admin.username), 'Delete');
       await expect(console.dialog).toBeVisible();
       await expectAccessible(page, 'admin, users, confirm dialog open');
       await page.keyboard.press('Escape');
@@ -157,7 +161,7 @@ test.describe('no serious or critical axe violations (WCAG 2.0–2.2 A/AA, best 
     await console.rowsSettled();
     await expectAccessible(page, 'admin, security keys');
     await console.filterKeysByOwner(admin.username);
-    await console.keyRow('Test key', admin.username).getByRole('button', { name: 'Reassign' }).click();
+    await console.rowAction(console.keyRow('Test key', admin.username), 'Reassign');
     await expect(page.getByLabel('New owner of Test key (username)')).toBeFocused();
     await expectAccessible(page, 'admin, security keys, reassign form open');
 

@@ -5,6 +5,7 @@ import type { AuditEventView, ExportManifest } from '../shared/audit.ts';
 import { recordAuditEvent } from '../server/audit/record.ts';
 import { withTransaction, type Pool } from '../server/db/pool.ts';
 import type { Page } from '@playwright/test';
+import { expectAccessible } from './a11y.ts';
 import { expect, test, type ArgusFixture } from './fixtures.ts';
 import { AuditPage } from './pages/AuditPage.ts';
 import { signInWith } from './pages/SignInPage.ts';
@@ -22,7 +23,7 @@ async function auditorWithMarkedEvents(page: Page, argus: ArgusFixture, key: Vir
   for (let i = 0; i < count; i += 1) await record(argus.pool, { action: 'user.disabled', outcome: 'success', target: { type: 'user', id: marker }, details: { i } });
   await signInWith(page, key, auditor, `/audit?target=${marker}`);
   const audit = new AuditPage(page);
-  await expect(audit.events.locator('tr.event')).toHaveCount(count);
+  await expect(audit.rows).toHaveCount(count);
   return { auditor, marker, audit };
 }
 
@@ -74,24 +75,120 @@ test('an auditor searches the log by filters and opens an event to see every fie
       await form.getByLabel('Severity').selectOption('critical');
     });
     await expect(page).toHaveURL(new RegExp(`target=${marker}`));
-    await expect(audit.events.locator('tr.event')).toHaveCount(1);
+    await expect(audit.rows).toHaveCount(1);
+    await expect(audit.count).toHaveText('1 event');
     await expect(audit.row(suspended.seq)).toHaveClass(/alert/);
+    await expect(audit.cell(suspended.seq, 'Action')).toHaveText('Clone detected: key suspended');
   });
 
-  await test.step('open the event', async () => {
-    await audit.row(suspended.seq).getByRole('button', { name: `#${suspended.seq}` }).click();
-    const facts = page.getByRole('definition');
-    await expect(page.getByText(suspended.hash)).toBeVisible();
-    await expect(page.getByText('counter went backwards')).toBeVisible();
-    await expect(facts.filter({ hasText: '198.51.100.9' })).toBeVisible();
+  await test.step('open the event in the drawer: every field', async () => {
+    const drawer = await audit.open(suspended.seq);
+    await expect(drawer.getByRole('heading', { name: 'Clone detected: key suspended' })).toBeVisible();
+    for (const text of [suspended.hash, suspended.prevHash, suspended.time, 'key.suspended', 'counter went backwards', '198.51.100.9', 'e2e', marker]) {
+      await expect(drawer.getByText(text, { exact: false }).first()).toBeVisible();
+    }
+    await expectAccessible(page, 'audit log, an event open in the drawer');
     // Auditors see ids as text, not links into the admin console.
-    await expect(page.getByRole('link', { name: marker })).toHaveCount(0);
+    await expect(drawer.getByRole('link', { name: marker })).toHaveCount(0);
+    await page.keyboard.press('Escape');
+    await expect(drawer).toBeHidden();
   });
 
   await test.step('clear the search', async () => {
     await audit.search.getByRole('button', { name: 'Clear' }).click();
-    await expect(audit.events.locator('tr.event').nth(2)).toBeVisible();
+    await expect(audit.rows.nth(2)).toBeVisible();
   });
+});
+
+test('one line per event: when, who, what, to whom by name, with the exact time and the id on hover, and a count', async ({ page, argus, key }) => {
+  const auditor = await argus.account('auditor');
+  const subject = await argus.account('user');
+  const marker = randomBytes(4).toString('hex');
+  const about = { type: 'user', id: subject.userId };
+  const events: AuditEventView[] = [];
+  for (let i = 0; i < 24; i += 1) events.push(await record(argus.pool, { action: 'user.role_changed', outcome: 'success', target: about, details: { marker, i } }));
+  const last = events.at(-1)!;
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await signInWith(page, key, auditor, `/audit?target=${subject.userId}&action=user.role_changed`);
+  const audit = new AuditPage(page);
+  await expect(audit.rows).toHaveCount(24);
+  await expect(audit.count).toHaveText('24 events');
+
+  await test.step('names before ids, words before codes', async () => {
+    await expect(audit.cell(last.seq, 'Target')).toHaveText(`user${subject.username}`);
+    await expect(audit.cell(last.seq, 'Target')).toHaveAttribute('title', `user ${subject.userId}`);
+    await expect(audit.cell(last.seq, 'Action')).toHaveText('Role changed');
+    await expect(audit.cell(last.seq, 'Time').locator('time')).toHaveText('just now');
+    const exact = await audit.cell(last.seq, 'Time').locator('time').getAttribute('title');
+    expect(exact).toMatch(new RegExp(String(new Date(last.time).getFullYear())));
+  });
+
+  await test.step('every row is one line, and 20 fit on a 1280×800 screen', async () => {
+    const heights = await audit.rows.evaluateAll((rows) => rows.map((row) => row.getBoundingClientRect().height));
+    expect(Math.max(...heights)).toBeLessThanOrEqual(38);
+    expect(Math.max(...heights) - Math.min(...heights)).toBeLessThanOrEqual(1);
+    await audit.events.evaluate((table) => window.scrollTo(0, table.getBoundingClientRect().top + window.scrollY));
+    const visible = await audit.rows.evaluateAll((rows) => rows.filter((row) => row.getBoundingClientRect().bottom <= window.innerHeight).length);
+    expect(visible).toBeGreaterThanOrEqual(20);
+  });
+
+  await test.step('the filters sit in aligned rows, and Live tail on one line', async () => {
+    const labels = await audit.search.locator('label').evaluateAll((all) => all.map((label) => Math.round(label.getBoundingClientRect().top)));
+    // Every label shares its row's top with the others: at most two rows of filters here.
+    expect(new Set(labels).size).toBeLessThanOrEqual(2);
+    const toggle = await page.locator('label.toggle').boundingBox();
+    expect(toggle!.height).toBeLessThan(30);
+  });
+});
+
+test('the drawer works from the keyboard and gives the focus back to the row', async ({ page, argus, key }) => {
+  const { audit } = await auditorWithMarkedEvents(page, argus, key, 3);
+  const first = audit.rows.first();
+  const second = audit.rows.nth(1);
+
+  await test.step('arrow keys move between rows; Enter opens, Escape closes', async () => {
+    await first.focus();
+    await page.keyboard.press('ArrowDown');
+    await expect(second).toBeFocused();
+    await page.keyboard.press('Enter');
+    await expect(audit.drawer).toBeVisible();
+    await expect(audit.drawer.getByRole('heading', { name: 'User disabled' })).toBeVisible();
+    await page.keyboard.press('Escape');
+    await expect(audit.drawer).toBeHidden();
+    await expect(second).toBeFocused();
+  });
+
+  await test.step('the close button returns the focus too', async () => {
+    await page.keyboard.press('Enter');
+    await audit.drawer.getByRole('button', { name: 'Close event details' }).click();
+    await expect(audit.drawer).toBeHidden();
+    await expect(second).toBeFocused();
+  });
+});
+
+test('no sideways scrolling on a phone, a tablet or a laptop; events stack on narrow screens and the drawer fills a phone', async ({ page, argus, key }) => {
+  const { audit } = await auditorWithMarkedEvents(page, argus, key, 3);
+  for (const viewport of [
+    { width: 390, height: 844 },
+    { width: 768, height: 1024 },
+    { width: 1280, height: 800 },
+  ]) {
+    await test.step(`${viewport.width}×${viewport.height}`, async () => {
+      await page.setViewportSize(viewport);
+      await expect(audit.rows.first()).toBeVisible();
+      expect(await audit.scrollsSideways()).toBe(false);
+      const row = (await audit.rows.first().boundingBox())!;
+      expect(row.x + row.width).toBeLessThanOrEqual(viewport.width);
+      const seq = Number(await audit.rows.first().getAttribute('data-seq'));
+      const drawer = (await (await audit.open(seq)).boundingBox())!;
+      if (viewport.width < 720) expect(drawer.width).toBeGreaterThanOrEqual(viewport.width - 1);
+      // Wider screens: a drawer on the right, the list still in sight beside it.
+      else expect([Math.round(drawer.x + drawer.width), drawer.x > 0]).toEqual([viewport.width, true]);
+      expect(await audit.scrollsSideways()).toBe(false);
+      await page.keyboard.press('Escape');
+      await expect(audit.drawer).toBeHidden();
+    });
+  }
 });
 
 test('new events appear live, high and critical ones highlighted', async ({ page, argus, key }) => {
@@ -117,7 +214,8 @@ test('an auditor exports a filtered range as CSV and JSON Lines, with progress a
   await test.step('CSV', async () => {
     await audit.exportForm.getByLabel('Format').selectOption('csv');
     const [download] = await Promise.all([page.waitForEvent('download'), audit.exportForm.getByRole('button', { name: 'Export' }).click()]);
-    expect(download.suggestedFilename()).toMatch(/^argus-audit-.+\.csv$/);
+    // Named by the dates it covers: no start, so from the beginning to today.
+    expect(download.suggestedFilename()).toBe(`argus-audit-all-to-${new Date().toISOString().slice(0, 10)}.csv`);
     const rows = parseCsv(readFileSync((await download.path())!), { columns: true }) as Array<Record<string, string>>;
     expect(rows.map((row) => row.target_id)).toEqual([marker, marker, marker]);
     await expect(audit.exportStatus).toContainText('3 events');
@@ -129,6 +227,7 @@ test('an auditor exports a filtered range as CSV and JSON Lines, with progress a
     const lines = readFileSync((await download.path())!, 'utf8').split('\n').filter(Boolean);
     expect(lines.map((line) => (JSON.parse(line) as AuditEventView).targetId)).toEqual([marker, marker, marker]);
     const [manifestDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download signed manifest' }).click()]);
+    expect(manifestDownload.suggestedFilename()).toBe(`${download.suggestedFilename()}.manifest.json`);
     const manifest = JSON.parse(readFileSync((await manifestDownload.path())!, 'utf8')) as ExportManifest;
     expect(manifest).toMatchObject({ format: 'jsonl', eventCount: 3, filter: { target: marker }, exporter: { username: auditor.username } });
     await expect(audit.exportStatus).toContainText(manifest.fileSha256);
@@ -137,6 +236,16 @@ test('an auditor exports a filtered range as CSV and JSON Lines, with progress a
   await test.step('both exports are in the audit log', async () => {
     const response = await page.request.get(`/api/audit/events?action=audit.export&actor=${auditor.username}`);
     expect(((await response.json()) as { events: unknown[] }).events).toHaveLength(2);
+  });
+
+  await test.step('an export of a time range is named by its first and last day', async () => {
+    const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    // `to` is exclusive: up to tomorrow's midnight is up to today.
+    await audit.goto(`?target=${marker}&from=${day(-1)}T00:00:00.000Z&to=${day(1)}T00:00:00.000Z`);
+    await expect(audit.rows).toHaveCount(3);
+    await audit.exportForm.getByLabel('Format').selectOption('csv');
+    const [download] = await Promise.all([page.waitForEvent('download'), audit.exportForm.getByRole('button', { name: 'Export' }).click()]);
+    expect(download.suggestedFilename()).toBe(`argus-audit-${day(-1)}_to_${day(0)}.csv`);
   });
 });
 
@@ -151,7 +260,7 @@ test('where the browser has a file picker, an export streams into the file the u
     await audit.exportForm.getByRole('button', { name: 'Export' }).click();
     await expect(audit.exportStatus).toContainText('5 events');
     const picked = await pickedFile(page);
-    expect(picked.name).toMatch(/^argus-audit-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.jsonl$/);
+    expect(picked.name).toBe(`argus-audit-all-to-${new Date().toISOString().slice(0, 10)}.jsonl`);
     await expect(audit.exportStatus).toContainText(picked.name);
     const lines = picked.text.split('\n').filter(Boolean);
     expect(lines.map((line) => (JSON.parse(line) as AuditEventView).targetId)).toEqual(Array(5).fill(marker));
@@ -165,7 +274,7 @@ test('where the browser has a file picker, an export streams into the file the u
   await test.step('closing the picker exports nothing', async () => {
     await withFilePicker(page, { cancel: true });
     await page.reload();
-    await expect(audit.events.locator('tr.event')).toHaveCount(5);
+    await expect(audit.rows).toHaveCount(5);
     await audit.exportForm.getByRole('button', { name: 'Export' }).click();
     await expect.poll(() => page.evaluate(() => (window as unknown as { e2ePicks: string[] }).e2ePicks.length)).toBe(1);
     await expect(audit.exportStatus).toBeEmpty();
@@ -181,8 +290,9 @@ test('an admin follows an event to the user it concerns, and sees the signing ke
   const event = await record(argus.pool, { action: 'user.enabled', outcome: 'success', target: { type: 'user', id: marker } });
   await signInWith(page, key, admin, `/audit?target=${marker}`);
   const audit = new AuditPage(page);
-  await audit.row(event.seq).getByRole('button', { name: `#${event.seq}` }).click();
-  await expect(page.getByRole('link', { name: marker })).toHaveAttribute('href', `/admin/users?q=${marker}`);
+  const drawer = await audit.open(event.seq);
+  await expect(drawer.getByRole('link', { name: marker })).toHaveAttribute('href', `/admin/users?q=${marker}`);
+  await page.keyboard.press('Escape');
   const fingerprint = (await page.request.get('/api/audit/signing-key').then((r) => r.json())) as { fingerprint: string };
   await expect(page.getByTestId('signing-key-fingerprint')).toHaveText(fingerprint.fingerprint);
   await page.getByRole('button', { name: 'Verify chain' }).click();

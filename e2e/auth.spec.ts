@@ -3,7 +3,9 @@ import { AppShell } from './pages/AppShell.ts';
 import { SignInPage } from './pages/SignInPage.ts';
 import { offerAnyCredential } from './virtualAuthenticator.ts';
 
-test('an enrollment link takes a new admin through a password and a security key to signed in', async ({ page, argus, key }) => {
+test('an enrollment link takes a new admin through a password and a security key to signed in', async ({ page, argus, key, consoleErrors }) => {
+  consoleErrors.allowResponse(400, /\/api\/enrollment\/[A-Za-z0-9_-]{43}\/password$/, 'a weak password on purpose (WEAK_PASSWORD)');
+  consoleErrors.allowResponse(404, /\/api\/enrollment\/[A-Za-z0-9_-]{43}$/, 'the used link opened again on purpose (ENROLLMENT_INVALID)');
   const invited = await argus.invite('admin');
 
   await test.step('the link shows who it is for and both steps', async () => {
@@ -42,7 +44,8 @@ test('an enrollment link takes a new admin through a password and a security key
   });
 });
 
-test('sign in with password and key, see who you are, sign out', async ({ page, argus, key }) => {
+test('sign in with password and key, see who you are, sign out', async ({ page, argus, key, consoleErrors }) => {
+  consoleErrors.allowResponse(401, '/api/auth/signin', 'a wrong password on purpose');
   const account = await argus.account('user');
   await key.addCredential(account.credential, 'localhost');
   const signIn = new SignInPage(page);
@@ -81,7 +84,8 @@ test('after sign-in, the page that was asked for opens', async ({ page, argus, k
   await expect(page.getByRole('heading', { name: 'Audit log' })).toBeVisible();
 });
 
-test("touching another user's key says so and signs nobody in", async ({ page, argus, key }) => {
+test("touching another user's key says so and signs nobody in", async ({ page, argus, key, consoleErrors }) => {
+  consoleErrors.allowResponse(403, /\/api\/auth\/key$/, 'the server refuses another user’s key on purpose (KEY_MISMATCH)');
   const bob = await argus.account('user');
   const alice = await argus.account('user');
   // Bob's browser holds Alice's key, as a discoverable credential that names her account.

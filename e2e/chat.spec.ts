@@ -1,5 +1,6 @@
 import type { Page } from '@playwright/test';
 import { streamedAnswer, test, expect, type TestAccount } from './fixtures.ts';
+import { ChatPage } from './pages/ChatPage.ts';
 import { signInWith } from './pages/SignInPage.ts';
 import type { VirtualAuthenticator } from './virtualAuthenticator.ts';
 
@@ -8,7 +9,10 @@ async function signInToChat(page: Page, key: VirtualAuthenticator, account: Test
   await expect(page.getByRole('heading', { name: 'Chat', level: 1 })).toBeVisible();
 }
 
-test('conversations: create, reload, rename, retry, delete', async ({ page, argus, key }) => {
+test('conversations: create, reload, rename, retry, delete', async ({ page, argus, key, consoleErrors }) => {
+  consoleErrors.allowResponse(429, /\/api\/conversations\/[^/]+\/messages/, 'a mocked TOO_MANY_STREAMS refusal');
+  consoleErrors.allowResponse(400, /\/api\/conversations\/[^/]+\/messages/, 'a mocked VALIDATION_FAILED refusal');
+  consoleErrors.allowResponse(404, /\/api\/conversations\/[0-9a-f-]+$/, 'the deleted conversation\'s address, opened again on purpose');
   const account = await argus.account('user');
   await signInToChat(page, key, account);
   const sidebar = page.getByRole('region', { name: 'Conversations' });
@@ -39,12 +43,36 @@ test('conversations: create, reload, rename, retry, delete', async ({ page, argu
     await expect(log.locator('.message.assistant')).toHaveCount(1);
   });
 
-  await test.step('rename', async () => {
-    await sidebar.getByRole('button', { name: 'Rename' }).first().click();
-    await sidebar.getByLabel('New title').fill('My renamed chat');
-    await sidebar.getByRole('button', { name: 'Save' }).click();
+  await test.step('edit-and-resend replaces the last question and its answer', async () => {
+    const chat = new ChatPage(page);
+    await log.locator('.message.user').last().getByRole('button', { name: 'Edit' }).click();
+    await expect(page.getByLabel('Message')).toHaveValue('Hello **world** <img src=x onerror="window.pwned=1">');
+    await expect(chat.sendButton).toHaveText('Resend');
+    const response = await chat.send('Hello again, edited');
+    expect(response.url()).toMatch(/\/edit$/);
+    await expect(log).toContainText('Until then, this reply streams', { timeout: 10_000 });
+    await expect(log.locator('.message.user')).toHaveCount(1);
+    await expect(log.locator('.message.user')).toContainText('Hello again, edited');
+    await expect(log.locator('.message.assistant')).toHaveCount(1);
+    await page.reload();
+    await expect(log.locator('.message.user')).toContainText('Hello again, edited');
+    await expect(log.locator('.message.assistant')).toHaveCount(1);
+  });
+
+  await test.step('rename, from the row menu', async () => {
+    const chat = new ChatPage(page);
+    const title = (await sidebar.getByRole('link').first().textContent())!.trim();
+    await chat.rename(title, 'My renamed chat');
     await expect(sidebar.getByRole('link', { name: 'My renamed chat' })).toBeVisible();
-    await expect(sidebar.getByRole('button', { name: 'Rename' }).first()).toBeFocused();
+    await expect(chat.rowMenu('My renamed chat')).toBeFocused();
+  });
+
+  await test.step('search by title', async () => {
+    await sidebar.getByRole('searchbox').fill('renamed');
+    await expect(sidebar.getByRole('link')).toHaveCount(1);
+    await sidebar.getByRole('searchbox').fill('nothing like this');
+    await expect(sidebar.getByText('No conversation title matches.')).toBeVisible();
+    await sidebar.getByRole('searchbox').fill('');
   });
 
   await test.step('markdown, code blocks and model errors from a mocked stream', async () => {
@@ -95,7 +123,7 @@ test('conversations: create, reload, rename, retry, delete', async ({ page, argu
   });
 
   await test.step('a second conversation, switching, and delete', async () => {
-    await sidebar.getByRole('button', { name: 'New conversation' }).click();
+    await sidebar.getByRole('button', { name: 'New chat' }).click();
     await expect(page).toHaveURL(/\/chat$/);
     await expect(page.getByLabel('Message')).toBeFocused();
     await page.getByLabel('Message').fill('Second one');
@@ -105,10 +133,10 @@ test('conversations: create, reload, rename, retry, delete', async ({ page, argu
     await expect(sidebar.getByRole('link')).toHaveCount(2);
     await expect(sidebar.getByRole('link').first()).toHaveText('Second one');
     await sidebar.getByRole('link', { name: 'My renamed chat' }).click();
-    await expect(log).toContainText('Hello **world**');
+    // Its question is the one edit-and-resend left there.
+    await expect(log).toContainText('Hello again, edited');
     await expect(page.getByLabel('Message')).toBeFocused();
-    await sidebar.getByRole('listitem').filter({ hasText: 'My renamed chat' }).getByRole('button', { name: 'Delete' }).click();
-    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await new ChatPage(page).remove('My renamed chat');
     await expect(page).toHaveURL(/\/chat$/);
     await expect(sidebar.getByRole('link')).toHaveCount(1);
     await page.goto(url);

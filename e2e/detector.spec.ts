@@ -7,6 +7,7 @@ import { fakeSecurityKey, FakeHidSource } from '../client/detector/hidSource.ts'
 import { pair } from '../client/detector/pair.ts';
 import { query } from '../server/db/pool.ts';
 import { test, expect } from './fixtures.ts';
+import { ChatPage } from './pages/ChatPage.ts';
 import { signInWith } from './pages/SignInPage.ts';
 
 /**
@@ -51,7 +52,9 @@ test('a paired detector shows online, switches presence to detector mode, and un
 
     await test.step('the presence panel says the detector is online and what it sees', async () => {
       await page.goto('/chat');
-      await expect(page.getByTestId('presence-mode')).toContainText('Detector');
+      await expect(page.getByTestId('presence-mode')).toContainText('watched by detector');
+      // The details are one click away, in the presence chip's popover.
+      await new ChatPage(page).presenceChip.click();
       await expect(page.getByTestId('detector-status')).toContainText('Detector online: e2e laptop');
       await expect(page.getByTestId('detector-keys')).toContainText('E2E-SERIAL-1');
     });
@@ -65,7 +68,8 @@ test('a paired detector shows online, switches presence to detector mode, and un
       expect(Date.now() - startedAt).toBeLessThan(2_000);
       await expect(page.getByTestId('grant-countdown')).toHaveCount(0);
       expect(await page.request.get('/api/grants/current').then((r) => r.json())).toEqual({ grant: null });
-      await expect(page.getByTestId('presence-mode')).toContainText('It sees no security key right now.');
+      await new ChatPage(page).presenceChip.click();
+      await expect(page.getByText('It sees no security key right now.')).toBeVisible();
     });
 
     await test.step("plugging in another user's key says so", async () => {

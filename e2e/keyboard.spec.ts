@@ -128,7 +128,7 @@ test.describe('with the keyboard alone', () => {
     });
   });
 
-  test('chat: pick a model with the arrows, send, stop, retry, rename, delete', async ({ page, argus, key }) => {
+  test('chat: pick a model from the picker, send, stop, retry, rename and delete from the row menu', async ({ page, argus, key }) => {
     test.setTimeout(60_000);
     const account = await argus.account('user');
     await signInByKeyboard(page, key, account);
@@ -137,16 +137,20 @@ test.describe('with the keyboard alone', () => {
     const log = page.getByRole('log', { name: 'Conversation' });
     const message = page.getByLabel('Message');
 
-    await test.step('the arrow keys move through the models', async () => {
-      const standard = page.getByRole('radio', { name: /Demo Standard/ });
-      const restricted = page.getByRole('radio', { name: /Demo Restricted/ });
-      await tabTo(page, standard);
+    await test.step('the model picker opens with Enter; the arrows move through the models', async () => {
+      const picker = page.locator('.chat-header').getByRole('button', { name: /Model/ });
+      await tabTo(page, picker);
+      await page.keyboard.press('Enter');
+      await expect(page.getByRole('listbox')).toBeVisible();
       await page.keyboard.press('ArrowDown');
-      await expect(restricted).toBeChecked();
-      await expect(restricted).toBeFocused();
+      await page.keyboard.press('Enter');
+      await expect(picker).toContainText('Demo Restricted');
+      await expect(picker).toBeFocused();
       await expect(page.getByText(/is restricted\./)).toBeVisible();
+      await page.keyboard.press('Enter');
       await page.keyboard.press('ArrowUp');
-      await expect(standard).toBeChecked();
+      await page.keyboard.press('Enter');
+      await expect(picker).toContainText('Demo Standard');
     });
 
     await test.step('Enter sends; Stop cuts the answer and the focus goes back to the message box', async () => {
@@ -170,32 +174,43 @@ test.describe('with the keyboard alone', () => {
       await expectFocusKept(page);
     });
 
-    await test.step('rename: Enter edits, typing replaces the title, Enter saves, the focus returns', async () => {
-      await renameByKeyboard(page, {
-        rename: sidebar.getByRole('button', { name: 'Rename' }),
-        reach: 'Shift+Tab',
-        field: sidebar.getByLabel('New title'),
-        name: 'Keyboard chat',
-        renamed: sidebar.getByRole('link', { name: 'Keyboard chat' }),
-      });
+    await test.step('rename from the row menu: Enter opens it, Enter renames, Enter saves, the focus returns', async () => {
+      const menu = sidebar.getByRole('button', { name: /^Actions for / });
+      await tabTo(page, menu, 'Shift+Tab');
+      await page.keyboard.press('Enter');
+      await expect(page.getByRole('menuitem', { name: 'Rename' })).toBeFocused();
+      await page.keyboard.press('Enter');
+      await expect(sidebar.getByLabel('New title')).toBeFocused();
+      await page.keyboard.type('Keyboard chat');
+      await page.keyboard.press('Enter');
+      await expect(sidebar.getByRole('link', { name: 'Keyboard chat' })).toBeVisible();
+      await expect(menu).toBeFocused();
     });
 
     await test.step('Escape cancels the delete question and gives the focus back; Enter deletes', async () => {
-      const remove = sidebar.getByRole('button', { name: 'Delete' });
-      await tabTo(page, remove);
+      const menu = sidebar.getByRole('button', { name: 'Actions for Keyboard chat' });
+      await page.keyboard.press('Enter');
+      // The menu opens on its first item; the arrow moves on from there.
+      await expect(page.getByRole('menuitem', { name: 'Rename' })).toBeFocused();
+      await page.keyboard.press('ArrowDown');
+      await expect(page.getByRole('menuitem', { name: 'Delete' })).toBeFocused();
       await page.keyboard.press('Enter');
       const dialog = page.getByRole('dialog');
       await expect(dialog).toBeVisible();
       await expect(dialog.getByRole('button', { name: 'Cancel' })).toBeFocused();
       await page.keyboard.press('Escape');
       await expect(dialog).toHaveCount(0);
-      await expect(remove).toBeFocused();
+      await expect(menu).toBeFocused();
 
+      await page.keyboard.press('Enter');
+      await expect(page.getByRole('menuitem', { name: 'Rename' })).toBeFocused();
+      await page.keyboard.press('ArrowDown');
+      await expect(page.getByRole('menuitem', { name: 'Delete' })).toBeFocused();
       await page.keyboard.press('Enter');
       await tabTo(page, dialog.getByRole('button', { name: 'Delete' }));
       await page.keyboard.press('Enter');
       await expect(sidebar.getByRole('link')).toHaveCount(0);
-      await expect(sidebar.getByRole('button', { name: 'New conversation' })).toBeFocused();
+      await expect(sidebar.getByRole('button', { name: 'New chat' })).toBeFocused();
     });
   });
 

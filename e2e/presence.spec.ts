@@ -1,6 +1,7 @@
 import type { Page } from '@playwright/test';
 import { installFakeHid } from './fakeHid.ts';
 import { test, expect, type TestAccount } from './fixtures.ts';
+import { ChatPage } from './pages/ChatPage.ts';
 import { signInWith } from './pages/SignInPage.ts';
 import { offerAnyCredential, type VirtualAuthenticator } from './virtualAuthenticator.ts';
 
@@ -12,7 +13,7 @@ async function signInToChat(page: Page, key: VirtualAuthenticator, account: Test
 async function unlock(page: Page, button = 'Unlock restricted models'): Promise<void> {
   const [response] = await Promise.all([
     page.waitForResponse((r) => r.url().endsWith('/api/verify-key-ownership') && r.request().method() === 'POST'),
-    page.getByRole('button', { name: button }).first().click(),
+    page.getByRole('button', { name: button, exact: true }).first().click(),
   ]);
   expect(response.status()).toBe(200);
 }
@@ -23,17 +24,21 @@ async function expectLocked(page: Page): Promise<void> {
   expect(await page.request.get('/api/grants/current').then((r) => r.json())).toEqual({ grant: null });
 }
 
-const restricted = (page: Page) => page.getByRole('radio', { name: /Demo Restricted/ });
-
-test('without WebHID access the panel says so; unlocking shows a countdown, renewing and locking work', async ({ page, argus, key }) => {
+test('without WebHID access the chip says so; unlocking shows a countdown, renewing and locking work', async ({ page, argus, key }) => {
   // The page's clock is ours to move, so the warning before expiry can be reached at once.
   await page.clock.install();
   const account = await argus.account('user');
   await signInToChat(page, key, account);
 
-  await test.step('assertion-only mode is explained', async () => {
-    await expect(page.getByTestId('presence-mode')).toContainText('Assertion only');
-    await expect(page.getByRole('region', { name: 'Key presence' })).toContainText(/hide FIDO security keys/i);
+  await test.step('assertion-only mode is a chip, explained one click away', async () => {
+    const chat = new ChatPage(page);
+    await expect(chat.presenceChip).toContainText('Key: assertion only — renews by touch');
+    await chat.presenceChip.click();
+    const details = page.getByRole('dialog', { name: 'Key presence' });
+    await expect(details).toContainText('Assertion only');
+    await expect(details).toContainText(/hide FIDO security keys/i);
+    await page.keyboard.press('Escape');
+    await expect(details).toHaveCount(0);
   });
 
   await test.step('touching the key unlocks the restricted model with a countdown', async () => {
@@ -41,17 +46,18 @@ test('without WebHID access the panel says so; unlocking shows a countdown, rene
     await expect(page.getByTestId('grant-countdown')).toContainText(/4:5\d|5:00/);
   });
 
-  await test.step('shortly before expiry a warning offers to renew, and one touch replaces the grant', async () => {
+  await test.step('shortly before expiry a warning in the conversation offers to renew, and one touch replaces the grant', async () => {
     const before = await page.request.get('/api/grants/current').then((r) => r.json() as Promise<{ grant: { id: string } }>);
-    await expect(page.getByRole('button', { name: 'Renew' })).toHaveCount(0);
+    await expect(page.getByRole('button', { name: 'Renew', exact: true })).toHaveCount(0);
     await page.clock.fastForward('04:35');
-    await expect(page.getByText(/Access ends in/)).toBeVisible();
+    await expect(page.locator('.chat-bottom').getByText(/Access to restricted models ends in/)).toBeVisible();
     await unlock(page, 'Renew');
     const after = await page.request.get('/api/grants/current').then((r) => r.json() as Promise<{ grant: { id: string } }>);
     expect(after.grant.id).not.toBe(before.grant.id);
   });
 
-  await test.step('locking ends the grant on the server', async () => {
+  await test.step('locking (from the countdown chip) ends the grant on the server', async () => {
+    await page.getByTestId('grant-countdown').click();
     await page.getByRole('button', { name: 'Lock now' }).click();
     await expectLocked(page);
   });
@@ -61,13 +67,14 @@ test('with the key visible over WebHID, unplugging it locks the restricted model
   const hid = await installFakeHid(page);
   const account = await argus.account('user');
   await signInToChat(page, key, account);
-  await expect(page.getByTestId('presence-mode')).toContainText('WebHID');
+  await expect(page.getByTestId('presence-mode')).toContainText('Key: watched by this browser');
   await unlock(page);
   await expect(page.getByTestId('grant-countdown')).toBeVisible();
 
   const revoked = page.waitForResponse((r) => r.url().endsWith('/api/grants/current') && r.request().method() === 'DELETE');
   const unpluggedAt = await hid.unplug();
-  await expect(page.getByRole('alert').filter({ hasText: 'Your security key was removed' })).toBeVisible({ timeout: 1_000 });
+  // Said in the conversation, above the message box.
+  await expect(page.locator('.chat-bottom').getByRole('alert').filter({ hasText: 'Your security key was removed' })).toBeVisible({ timeout: 1_000 });
   const lockedAt = await page.evaluate(() => performance.now());
   expect(lockedAt - unpluggedAt).toBeLessThan(1_000);
   expect((await revoked).status()).toBe(204);
@@ -79,7 +86,7 @@ test('unplugging during a restricted answer cuts the stream and keeps what was w
   const account = await argus.account('user');
   await signInToChat(page, key, account);
   await unlock(page);
-  await restricted(page).check();
+  await new ChatPage(page).pickModel(/Demo Restricted/);
   await page.getByLabel('Message').fill('Tell me a long story');
   await page.getByRole('button', { name: 'Send' }).click();
   const log = page.getByRole('log', { name: 'Conversation' });
@@ -89,7 +96,8 @@ test('unplugging during a restricted answer cuts the stream and keeps what was w
   await expect(log).toContainText('demo model');
 });
 
-test("touching another user's key to unlock says so and unlocks nothing", async ({ page, argus, key }) => {
+test("touching another user's key to unlock says so and unlocks nothing", async ({ page, argus, key, consoleErrors }) => {
+  consoleErrors.allowResponse(403, '/api/verify-key-ownership', 'the server refuses another user’s key (KEY_MISMATCH)');
   const bob = await argus.account('user');
   const alice = await argus.account('user');
   await signInToChat(page, key, bob);

@@ -32,7 +32,7 @@ test('an auditor reads and verifies the audit log but has no admin console', asy
   await shell.link('Audit log').click();
   await expect(page.getByRole('heading', { name: 'Audit log' })).toBeVisible();
   // Our own sign-in is in the log.
-  await expect(page.getByRole('cell', { name: 'auth.signin', exact: true }).first()).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'Signed in', exact: true }).first()).toBeVisible();
   await page.getByRole('button', { name: 'Verify chain' }).click();
   await expect(page.getByTestId('chain-status')).toContainText(/Intact/i);
 });

@@ -20,12 +20,23 @@ export async function expireStepUp(page: Page): Promise<void> {
   }
 }
 
+export interface StepUpWatch {
+  /** The API calls seen so far, in order: `METHOD /path status`, ids as `:id`. */
+  calls: () => string[];
+  /** How many times the step-up dialog came up asking for the touch. */
+  prompts: () => Promise<number>;
+  /** Whether it came up at all. */
+  promptSeen: () => Promise<boolean>;
+}
+
 /**
- * Watches a step-up as the person lives it: whether the touch prompt was ever on screen (it
- * shows only while the browser waits for the key, which the virtual key answers at once),
- * and the API calls in order — the refused change, the touch, the retried change.
+ * Watches a step-up as the person lives it: how many times the step-up dialog ("Confirm with
+ * your key", mounted once by the layout) came up asking for the touch (it is up only while
+ * the browser waits for the key, which the virtual key answers at once, so a MutationObserver
+ * counts each time it appears), and the API calls in order — the refused change, the touch,
+ * the retried change.
  */
-export async function watchStepUp(page: Page, changePath: RegExp): Promise<{ calls: () => string[]; promptSeen: () => Promise<boolean> }> {
+export async function watchStepUp(page: Page, changePath: RegExp): Promise<StepUpWatch> {
   const calls: string[] = [];
   page.on('response', (response) => {
     const path = new URL(response.url()).pathname;
@@ -34,13 +45,18 @@ export async function watchStepUp(page: Page, changePath: RegExp): Promise<{ cal
     }
   });
   await page.evaluate((text) => {
-    (window as unknown as { __stepUpPromptSeen: boolean }).__stepUpPromptSeen = false;
+    const watch = { shown: 0, up: false };
+    (window as unknown as { __stepUpPrompts: typeof watch }).__stepUpPrompts = watch;
     new MutationObserver(() => {
-      if (document.body.textContent?.includes(text)) (window as unknown as { __stepUpPromptSeen: boolean }).__stepUpPromptSeen = true;
+      const up = [...document.querySelectorAll('[role="dialog"]')].some((dialog) => dialog.textContent?.includes(text));
+      if (up && !watch.up) watch.shown += 1;
+      watch.up = up;
     }).observe(document.body, { childList: true, subtree: true, characterData: true });
   }, STEP_UP_PROMPT);
+  const prompts = () => page.evaluate(() => (window as unknown as { __stepUpPrompts: { shown: number } }).__stepUpPrompts.shown);
   return {
     calls: () => [...calls],
-    promptSeen: () => page.evaluate(() => (window as unknown as { __stepUpPromptSeen: boolean }).__stepUpPromptSeen),
+    prompts,
+    promptSeen: async () => (await prompts()) > 0,
   };
 }

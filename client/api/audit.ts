@@ -1,12 +1,13 @@
 import { action, json, query } from '@solidjs/router';
-import type {
-  AuditEventView,
-  AuditListResponse,
-  AuditSearch,
-  AuditSigningKeyView,
-  ChainVerification,
-  ExportFormat,
-  ExportManifest,
+import {
+  exportFileName,
+  type AuditListResponse,
+  type AuditSearch,
+  type AuditSigningKeyView,
+  type ChainVerification,
+  type ExportFormat,
+  type ExportManifest,
+  type ResolvedAuditEvent,
 } from '../../shared/audit.ts';
 import { ApiError, request, withQuery } from './http.ts';
 
@@ -21,7 +22,7 @@ export const listAuditEvents = query(
 
 /** GET /api/audit/events/:seq */
 export const getAuditEvent = query(
-  async (seq: number) => (await request<{ event: AuditEventView }>('GET', `/api/audit/events/${seq}`)).event,
+  async (seq: number) => (await request<{ event: ResolvedAuditEvent }>('GET', `/api/audit/events/${seq}`)).event,
   'auditEvent',
 );
 
@@ -156,7 +157,7 @@ async function streamExportInto(
   }
   const exportId = response.headers.get('X-Argus-Export-Id') ?? '';
   const expectedEvents = Number(response.headers.get('X-Argus-Export-Events') ?? 0);
-  const fileName = /filename="([^"]+)"/.exec(response.headers.get('Content-Disposition') ?? '')?.[1] ?? `argus-audit-${exportId}.${format}`;
+  const fileName = /filename="([^"]+)"/.exec(response.headers.get('Content-Disposition') ?? '')?.[1] ?? exportFileName({ format, from: filter.from, to: filter.to });
   const headerLines = format === 'csv' ? 1 : 0;
 
   let bytes = 0;

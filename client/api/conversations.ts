@@ -1,6 +1,6 @@
 /**
- * Saved conversations: the list in the sidebar, one conversation's messages, and the two
- * streams that add to it (a new message, or another go at the last answer).
+ * Saved conversations: the list in the sidebar, one conversation's messages, and the three
+ * streams that add to it (a new message, another go at the last answer, or the last question edited).
  */
 import { action, json, query } from '@solidjs/router';
 import type {
@@ -82,4 +82,18 @@ export function streamRetry(
   onEvent: (event: ChatStreamEvent) => void,
 ): Promise<void> {
   return readChatStream(`${conversationPath(id)}/retry`, body, signal, onEvent);
+}
+
+/**
+ * POST /api/conversations/:id/edit: replaces the last question (and its answer) with `content`
+ * and streams the new answer; `start` carries the stored ids of both. Restricted models need
+ * a grant, as for a retry.
+ */
+export function streamEdit(
+  id: string,
+  body: SendMessageRequest,
+  signal: AbortSignal,
+  onEvent: (event: ChatStreamEvent) => void,
+): Promise<void> {
+  return readChatStream(`${conversationPath(id)}/edit`, body, signal, onEvent);
 }

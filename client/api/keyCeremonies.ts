@@ -11,14 +11,16 @@ import { request } from './http.ts';
 /**
  * Proves possession of a registered key to `path` (sign-in, step-up, unlocking restricted
  * models). `details`, if given, adds fields to the answer; it runs after the touch, when the
- * key is surely plugged in.
+ * key is surely plugged in. `signal` stops the wait for options or for the touch; once the
+ * key has answered, the answer is sent regardless.
  */
 export async function assertionCeremony<T, D extends object = object>(
   path: string,
   details?: () => Promise<D>,
+  signal?: AbortSignal,
 ): Promise<T> {
-  const { options } = await request<WebAuthnOptionsResponse>('POST', `${path}/options`);
-  const response = await getAssertion(options);
+  const { options } = await request<WebAuthnOptionsResponse>('POST', `${path}/options`, signal ? { signal } : {});
+  const response = await getAssertion(options, signal);
   const body: KeyAssertionRequest & D = { ...((await details?.()) as D), response };
   return request<T>('POST', path, { body });
 }

@@ -3,10 +3,15 @@ import { ApiError } from './http.ts';
 
 const calls: string[] = [];
 let stepUpStatus: { validUntil: string | null } = { validUntil: null };
+/** When false, the key is never touched: the ceremony waits until its signal aborts, as the browser does. */
+let touched = true;
 
 vi.mock('./keyCeremonies.ts', () => ({
-  assertionCeremony: vi.fn(async (path: string) => {
+  assertionCeremony: vi.fn(async (path: string, _details: unknown, signal?: AbortSignal) => {
     calls.push(`touch ${path}`);
+    if (!touched) {
+      await new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason)));
+    }
     return { validUntil: new Date(Date.now() + 300_000).toISOString() };
   }),
 }));
@@ -18,7 +23,7 @@ vi.mock('./http.ts', async (original) => ({
   }),
 }));
 
-const { withStepUp } = await import('./stepUp.ts');
+const { withStepUp, stepUp, pendingStepUp, STEP_UP_WAIT_MS } = await import('./stepUp.ts');
 
 const stepUpRequired = () =>
   new ApiError({ code: 'STEP_UP_REQUIRED', status: 403, message: 'Touch your security key to continue.' });
@@ -26,6 +31,8 @@ const stepUpRequired = () =>
 beforeEach(() => {
   calls.length = 0;
   stepUpStatus = { validUntil: null };
+  touched = true;
+  vi.useRealTimers();
 });
 
 describe('withStepUp', () => {
@@ -73,5 +80,51 @@ describe('withStepUp', () => {
     stepUpStatus = { validUntil: new Date(Date.now() + 240_000).toISOString() };
     await withStepUp(async () => 'changed', { checkFirst: true });
     expect(calls).toEqual(['GET /api/account/step-up']);
+  });
+});
+
+describe('stepUp', () => {
+  it('is pending (for the dialog) while it waits, and not after', async () => {
+    const done = stepUp();
+    expect(pendingStepUp()?.reason).toBe('stale');
+    await done;
+    expect(pendingStepUp()).toBeUndefined();
+  });
+
+  it('Cancel stops the wait: STOPPED, and the change is never sent', async () => {
+    touched = false;
+    const change = vi.fn().mockRejectedValueOnce(stepUpRequired()).mockResolvedValueOnce('changed');
+    const attempt = withStepUp(change);
+    await vi.waitFor(() => expect(pendingStepUp()).toBeDefined());
+    pendingStepUp()!.cancel();
+    await expect(attempt).rejects.toMatchObject({ name: 'SecurityKeyError', code: 'STOPPED' });
+    expect(change).toHaveBeenCalledTimes(1);
+    expect(pendingStepUp()).toBeUndefined();
+  });
+
+  it('stops waiting by itself after STEP_UP_WAIT_MS: NOT_TOUCHED', async () => {
+    vi.useFakeTimers();
+    touched = false;
+    const attempt = stepUp();
+    const outcome = expect(attempt).rejects.toMatchObject({ code: 'NOT_TOUCHED' });
+    await vi.advanceTimersByTimeAsync(STEP_UP_WAIT_MS - 1);
+    expect(pendingStepUp()).toBeDefined();
+    await vi.advanceTimersByTimeAsync(1);
+    await outcome;
+    expect(pendingStepUp()).toBeUndefined();
+  });
+
+  it('with checkFirst, says why: nothing on record, or what is on record ends too soon', async () => {
+    touched = false;
+    const reasons: string[] = [];
+    for (const validUntil of [null, new Date(Date.now() + 5_000).toISOString()]) {
+      stepUpStatus = { validUntil };
+      const attempt = withStepUp(async () => 'changed', { checkFirst: true });
+      await vi.waitFor(() => expect(pendingStepUp()).toBeDefined());
+      reasons.push(pendingStepUp()!.reason);
+      pendingStepUp()!.cancel();
+      await expect(attempt).rejects.toMatchObject({ code: 'STOPPED' });
+    }
+    expect(reasons).toEqual(['stale', 'ending']);
   });
 });

@@ -1,8 +1,9 @@
 import { A, useNavigate, type RouteSectionProps } from '@solidjs/router';
-import { createEffect, createSignal, For, on, Show, type Component } from 'solid-js';
-import { sectionsFor } from '../access.ts';
+import { createEffect, createSignal, createUniqueId, For, on, onCleanup, Show, type Component } from 'solid-js';
+import { ROLE_LABELS, sectionsFor } from '../access.ts';
 import type { ConnectionState } from '../api/events.ts';
 import { useEvents } from '../events.tsx';
+import { StepUpDialog } from '../pages/account/StepUpPrompt.tsx';
 import { useSession } from '../session.tsx';
 import { ErrorAlert } from './ErrorAlert.tsx';
 
@@ -27,11 +28,32 @@ const ConnectionIndicator: Component = () => {
   );
 };
 
+/**
+ * The app shell: a compact top bar (brand, navigation, connection, the person and Sign out)
+ * of a fixed height, exported to CSS as --topbar-height (styles/shell.css) so a page can fill
+ * what is left. On narrow screens the navigation and Sign out fold into a Menu button.
+ */
 export const Layout: Component<RouteSectionProps> = (props) => {
   const session = useSession();
   const navigate = useNavigate();
   const [signOutError, setSignOutError] = createSignal<unknown>();
+  const [menuOpen, setMenuOpen] = createSignal(false);
+  const menuId = createUniqueId();
   let main!: HTMLElement;
+  let menuToggle: HTMLButtonElement | undefined;
+
+  // Following a link of the folded menu closes it.
+  createEffect(on(() => props.location.pathname, () => setMenuOpen(false), { defer: true }));
+  // So does a click anywhere else.
+  createEffect(() => {
+    if (!menuOpen()) return;
+    const outside = (event: PointerEvent) => {
+      const target = event.target as Node | null;
+      if (target && !document.getElementById(menuId)?.contains(target) && !menuToggle?.contains(target)) setMenuOpen(false);
+    };
+    document.addEventListener('pointerdown', outside);
+    onCleanup(() => document.removeEventListener('pointerdown', outside));
+  });
 
   // After a navigation, focus the new page's heading so keyboard and screen reader users start there.
   createEffect(
@@ -52,6 +74,7 @@ export const Layout: Component<RouteSectionProps> = (props) => {
 
   async function signOut() {
     setSignOutError(undefined);
+    setMenuOpen(false);
     try {
       await session.signOut();
       navigate('/signin', { replace: true });
@@ -81,28 +104,61 @@ export const Layout: Component<RouteSectionProps> = (props) => {
         <Show when={session.user()}>
           {(user) => (
             <>
-              <nav aria-label="Main">
-                <ul>
-                  <li>
-                    <A href="/" end>
-                      Home
-                    </A>
-                  </li>
-                  <For each={sectionsFor(user().role)}>
-                    {(section) => (
-                      <li>
-                        <A href={section.path}>{section.title}</A>
-                      </li>
-                    )}
-                  </For>
-                </ul>
-              </nav>
-              <div class="who">
-                <ConnectionIndicator />
-                <span class="who-name">{user().displayName}</span>
-                <button type="button" class="quiet" onClick={signOut}>
-                  Sign out
-                </button>
+              <ConnectionIndicator />
+              {/* Shown on narrow screens only (shell.css); wide ones show the menu's contents in the bar. */}
+              <button
+                type="button"
+                class="menu-toggle quiet"
+                ref={menuToggle}
+                aria-expanded={menuOpen()}
+                aria-controls={menuId}
+                onClick={() => setMenuOpen((open) => !open)}
+              >
+                Menu
+              </button>
+              <div
+                id={menuId}
+                class="topbar-menu"
+                classList={{ open: menuOpen() }}
+                onKeyDown={(event) => {
+                  if (event.key !== 'Escape' || !menuOpen()) return;
+                  setMenuOpen(false);
+                  menuToggle?.focus();
+                }}
+                onFocusOut={(event) => {
+                  // Tabbing out of the open menu closes it, as leaving any disclosure does.
+                  const next = event.relatedTarget;
+                  if (menuOpen() && next instanceof Node && !event.currentTarget.contains(next) && next !== menuToggle) setMenuOpen(false);
+                }}
+              >
+                <nav aria-label="Main">
+                  <ul>
+                    <li>
+                      <A href="/" end>
+                        Home
+                      </A>
+                    </li>
+                    <For each={sectionsFor(user().role)}>
+                      {(section) => (
+                        <li>
+                          <A href={section.path}>{section.title}</A>
+                        </li>
+                      )}
+                    </For>
+                  </ul>
+                </nav>
+                <div class="who">
+                  <span class="who-name" title={`Signed in as ${user().username}`}>
+                    {user().displayName}
+                  </span>
+                  {/* Admins and auditors see other people's data: the bar says which hat they wear. */}
+                  <Show when={user().role !== 'user'}>
+                    <span class="who-role">{ROLE_LABELS[user().role]}</span>
+                  </Show>
+                  <button type="button" class="quiet" onClick={signOut}>
+                    Sign out
+                  </button>
+                </div>
               </div>
             </>
           )}
@@ -116,6 +172,7 @@ export const Layout: Component<RouteSectionProps> = (props) => {
       <main id="main" ref={main} tabIndex={-1}>
         {props.children}
       </main>
+      <StepUpDialog />
     </>
   );
 };

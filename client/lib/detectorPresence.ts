@@ -33,7 +33,7 @@ export function createDetectorPresence(events: Events, userId: () => string | un
     const asked = version;
     try {
       const { detectors } = await request<DetectorListResponse>('GET', '/api/detectors');
-      if (asked !== version) return;
+      if (asked !== version || !userId()) return;
       setOnline(detectors.filter((d) => d.online).map((d) => ({ id: d.id, name: d.name, keys: d.keys })));
     } catch {
       // Keep what the events said; the next reconnect asks again.
@@ -45,7 +45,8 @@ export function createDetectorPresence(events: Events, userId: () => string | un
       version += 1;
       const others = online().filter((d) => d.id !== event.detectorId);
       setOnline(event.status === 'online' ? [...others, { id: event.detectorId, name: event.name, keys: event.keys }] : others);
-      void revalidate(listMyDetectors.key);
+      // The account page's list, if it is open; never once signed out (it would only answer 401).
+      if (userId()) void revalidate(listMyDetectors.key);
     }),
   );
   onCleanup(events.onConnect(() => void refresh()));

@@ -6,6 +6,7 @@ import {
   browserSupportsWebAuthn,
   startAuthentication,
   startRegistration,
+  WebAuthnAbortService,
   type PublicKeyCredentialCreationOptionsJSON,
   type PublicKeyCredentialRequestOptionsJSON,
 } from '@simplewebauthn/browser';
@@ -14,6 +15,8 @@ import type { WebAuthnOptionsJSON, WebAuthnResponseJSON } from '../../shared/api
 
 export type SecurityKeyErrorCode =
   | 'CANCELLED'
+  | 'STOPPED'
+  | 'NOT_TOUCHED'
   | 'ALREADY_REGISTERED'
   | 'INTERRUPTED'
   | 'UNSUPPORTED_BROWSER'
@@ -24,6 +27,8 @@ export type SecurityKeyErrorCode =
 
 const MESSAGES: Record<SecurityKeyErrorCode, string> = {
   CANCELLED: 'The security key prompt was closed or timed out. Try again.',
+  STOPPED: 'Cancelled. Nothing was changed.',
+  NOT_TOUCHED: 'Your key was not touched in time. Nothing was changed; try again.',
   ALREADY_REGISTERED: 'This key is already registered.',
   INTERRUPTED: 'The security key prompt was interrupted by another one. Try again.',
   UNSUPPORTED_BROWSER: 'This browser cannot use security keys. Use a current Chrome, Edge, Firefox or Safari.',
@@ -68,6 +73,16 @@ function securityKeyErrorFrom(error: unknown): SecurityKeyError {
   }
 }
 
+/** Whether the person cancelled the prompt from the page: nothing to alert them about. */
+export function isStoppedByUser(error: unknown): boolean {
+  return error instanceof SecurityKeyError && error.code === 'STOPPED';
+}
+
+/** Why a prompt ended on `signal`: its reason when that is ours to tell, else a plain stop. */
+function stoppedBy(signal: AbortSignal): SecurityKeyError {
+  return signal.reason instanceof SecurityKeyError ? signal.reason : new SecurityKeyError('STOPPED', signal.reason);
+}
+
 export type KeyCeremony = 'assertion' | 'registration';
 
 interface RunningCeremony {
@@ -82,7 +97,13 @@ const [running, setRunning] = createSignal<RunningCeremony>();
  */
 export const keyCeremony = (): KeyCeremony | undefined => running()?.kind;
 
-async function prompt<T>(kind: KeyCeremony, options: WebAuthnOptionsJSON, ceremony: () => Promise<T>): Promise<T> {
+async function prompt<T>(
+  kind: KeyCeremony,
+  options: WebAuthnOptionsJSON,
+  ceremony: () => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
+  if (signal?.aborted) throw stoppedBy(signal);
   // Fail before the prompt rather than with a TypeError from inside the library.
   if (!browserSupportsWebAuthn()) throw new SecurityKeyError('UNSUPPORTED_BROWSER');
   // Options come from Argus's own endpoints; a missing challenge means the page is stale or broken.
@@ -94,22 +115,38 @@ async function prompt<T>(kind: KeyCeremony, options: WebAuthnOptionsJSON, ceremo
   }
   const mine: RunningCeremony = { kind };
   setRunning(mine);
+  // @simplewebauthn/browser hands navigator.credentials an AbortController of its own; its
+  // abort service aborts that one. Only while this prompt is the one running.
+  const abort = () => {
+    if (running() === mine) WebAuthnAbortService.cancelCeremony();
+  };
+  signal?.addEventListener('abort', abort, { once: true });
   try {
     return await ceremony();
   } catch (error) {
-    throw securityKeyErrorFrom(error);
+    throw signal?.aborted ? stoppedBy(signal) : securityKeyErrorFrom(error);
   } finally {
+    signal?.removeEventListener('abort', abort);
     // A newer prompt aborts this one; it is not ours to clear then.
     setRunning((current) => (current === mine ? undefined : current));
   }
 }
 
-/** navigator.credentials.get with options from a `…/options` endpoint: a signed challenge. */
-export function getAssertion(options: WebAuthnOptionsJSON): Promise<WebAuthnResponseJSON> {
-  return prompt('assertion', options, async () => ({
-    // The server made these with @simplewebauthn/server's generateAuthenticationOptions.
-    ...(await startAuthentication({ optionsJSON: options as unknown as PublicKeyCredentialRequestOptionsJSON })),
-  }));
+/**
+ * navigator.credentials.get with options from a `…/options` endpoint: a signed challenge.
+ * Aborting `signal` closes the browser's prompt; the promise then rejects with the signal's
+ * reason if it is a SecurityKeyError, else with STOPPED.
+ */
+export function getAssertion(options: WebAuthnOptionsJSON, signal?: AbortSignal): Promise<WebAuthnResponseJSON> {
+  return prompt(
+    'assertion',
+    options,
+    async () => ({
+      // The server made these with @simplewebauthn/server's generateAuthenticationOptions.
+      ...(await startAuthentication({ optionsJSON: options as unknown as PublicKeyCredentialRequestOptionsJSON })),
+    }),
+    signal,
+  );
 }
 
 /** navigator.credentials.create with options from a `…/options` endpoint: a new credential. */

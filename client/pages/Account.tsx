@@ -58,10 +58,12 @@ export const Account: Component = () => {
           <Panel title="Security keys">
             {(focusHeading) => (
               <>
-                <DataBoundary queryKey={listMyKeys.key}>
-                  {/* A removed key takes its row and the focus with it: start again at the heading. */}
-                  <KeyTable confirm={confirmation.confirm} onRemoved={focusHeading} />
-                </DataBoundary>
+                <div class="account-keys">
+                  <DataBoundary queryKey={listMyKeys.key}>
+                    {/* A removed key takes its row and the focus with it: start again at the heading. */}
+                    <KeyTable confirm={confirmation.confirm} onRemoved={focusHeading} />
+                  </DataBoundary>
+                </div>
                 <AddKeyForm />
               </>
             )}
@@ -69,9 +71,11 @@ export const Account: Component = () => {
 
           <Panel title="Sessions">
             {(focusHeading) => (
-              <DataBoundary queryKey={listMySessions.key}>
-                <SessionTable onEnded={focusHeading} />
-              </DataBoundary>
+              <div class="account-sessions">
+                <DataBoundary queryKey={listMySessions.key}>
+                  <SessionTable onEnded={focusHeading} />
+                </DataBoundary>
+              </div>
             )}
           </Panel>
 

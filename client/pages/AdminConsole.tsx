@@ -18,7 +18,7 @@ export const AdminConsole: Component<RouteSectionProps> = (props) => (
         </For>
       </ul>
     </nav>
-    {props.children}
+    <div class="admin-console">{props.children}</div>
   </>
 );
 

@@ -21,29 +21,25 @@ export const AuditLog: Component = () => {
   const [live, setLive] = createSignal(true);
 
   return (
-    <>
+    <div class="audit-page">
       <PageTitle>Audit log</PageTitle>
       <ChainStatus />
-      <section class="panel" aria-labelledby={eventsHeadingId}>
-        <h2 id={eventsHeadingId}>Events</h2>
+      <section class="audit-events" aria-labelledby={eventsHeadingId}>
+        <h2 id={eventsHeadingId} class="visually-hidden">
+          Events
+        </h2>
         <AuditFilterBar
           search={search()}
           onSearch={(next) => setParams(Object.fromEntries(FILTER_NAMES.map((name) => [name, next[name] ?? undefined])))}
         />
-        <div class="chain-row">
-          <p class="muted">Newest first. Select an event to see everything recorded with it.</p>
-          <label class="toggle">
-            <input type="checkbox" checked={live()} onChange={(event) => setLive(event.currentTarget.checked)} /> Live tail
-          </label>
-        </div>
         <DataBoundary queryKey={listAuditEvents.key}>
           {/* A new search makes a new list: paging starts again from the first page. */}
           <Show when={search()} keyed>
-            {(current) => <EventTable search={current} live={live()} />}
+            {(current) => <EventTable search={current} live={live()} onLiveChange={setLive} />}
           </Show>
         </DataBoundary>
       </section>
       <ExportPanel search={search()} />
-    </>
+    </div>
   );
 };

@@ -1,18 +1,18 @@
+import { Dialog } from '@kobalte/core/dialog';
 import { createAsync, revalidate, useNavigate, useParams, type RouteDefinition } from '@solidjs/router';
-import { createEffect, createSignal, on, Show, type Component } from 'solid-js';
+import { createEffect, createSignal, on, onCleanup, onMount, Show, type Component } from 'solid-js';
 import type { ModelView } from '../../shared/api.ts';
 import { listConversations } from '../api/conversations.ts';
 import { listModels } from '../api/models.ts';
 import { DataBoundary } from '../components/DataBoundary.tsx';
 import { PageTitle } from '../components/PageTitle.tsx';
 import { useModelAccess } from '../modelAccess.tsx';
-import { AccessNotices } from './chat/AccessNotices.tsx';
-import { AccessPanel } from './chat/AccessPanel.tsx';
 import { createConversation } from './chat/conversation.ts';
-import { ConversationList } from './chat/ConversationList.tsx';
+import { ConversationList, type ConversationListProps } from './chat/ConversationList.tsx';
 import { ConversationPanel } from './chat/ConversationPanel.tsx';
+import { GrantChip } from './chat/GrantChip.tsx';
 import { ModelPicker } from './chat/ModelPicker.tsx';
-import { PresencePanel } from './chat/PresencePanel.tsx';
+import { PresenceChip } from './chat/PresenceChip.tsx';
 
 export const route = {
   preload: () => {
@@ -24,10 +24,25 @@ export const route = {
 /** A navigation within the chat screen that should leave the focus where the page puts it (see Layout). */
 const KEEP_FOCUS = { state: { keepFocus: true } };
 
+/** Below this width the sidebar is a drawer opened from the header. */
+const DRAWER_QUERY = '(max-width: 50rem)';
+const COLLAPSED_KEY = 'argus.chat.sidebarCollapsed';
+
+/** Whether `query` matches, kept current. */
+function createMediaQuery(query: string): () => boolean {
+  const media = window.matchMedia(query);
+  const [matches, setMatches] = createSignal(media.matches);
+  const update = () => setMatches(media.matches);
+  media.addEventListener('change', update);
+  onCleanup(() => media.removeEventListener('change', update));
+  return matches;
+}
+
 /**
- * Saved conversations, one open at a time (/chat/:id; /chat starts a new one with the first
- * message). Standard models open to everyone signed in; restricted ones while a touch of the
- * user's own key lasts.
+ * The chat workspace: a narrow sidebar of saved conversations (a drawer on phones), the model
+ * picker and the security chips in the header, the conversation filling the height below.
+ * /chat/:id opens a conversation; /chat starts a new one with the first message. Standard
+ * models are open to everyone signed in; restricted ones while a touch of the user's own key lasts.
  */
 export const Chat: Component = () => {
   const access = useModelAccess();
@@ -35,7 +50,29 @@ export const Chat: Component = () => {
   const navigate = useNavigate();
   const models = createAsync(() => listModels());
   const [chosenId, setChosenId] = createSignal<string>();
+  const drawer = createMediaQuery(DRAWER_QUERY);
+  const [drawerOpen, setDrawerOpen] = createSignal(false);
+  let drawerButton: HTMLButtonElement | undefined;
+  const [collapsed, setCollapsed] = createSignal(localStorage.getItem(COLLAPSED_KEY) === 'true');
+  let chat!: HTMLDivElement;
   let composer: HTMLTextAreaElement | undefined;
+
+  // The page fills the window below the app's top bar, however tall that bar wraps.
+  onMount(() => {
+    const place = () => chat.style.setProperty('--chat-top', `${Math.max(0, chat.getBoundingClientRect().top + window.scrollY)}px`);
+    place();
+    const observer = new ResizeObserver(place);
+    const bar = document.querySelector('body > * > header, header.topbar');
+    if (bar) observer.observe(bar);
+    window.addEventListener('resize', place);
+    onCleanup(() => {
+      observer.disconnect();
+      window.removeEventListener('resize', place);
+    });
+  });
+  createEffect(() => localStorage.setItem(COLLAPSED_KEY, String(collapsed())));
+  // Leaving phone width with the drawer open: the sidebar is back in place, the drawer goes.
+  createEffect(on(drawer, (isDrawer) => !isDrawer && setDrawerOpen(false), { defer: true }));
 
   // Kept here, above the data boundary, so a failed refetch of the model list loses no words.
   const conversation = createConversation({
@@ -70,30 +107,93 @@ export const Chat: Component = () => {
   );
 
   function startNew() {
+    setDrawerOpen(false);
     if (params.id !== undefined) navigate('/chat', KEEP_FOCUS);
     composer?.focus();
   }
 
+  const sidebar = (extra: Partial<ConversationListProps> = {}) => (
+    <ConversationList
+      currentId={conversation.id()}
+      onNew={startNew}
+      onRenamed={(renamed) => conversation.renamed(renamed)}
+      onDeleted={(id) => {
+        if (id === conversation.id()) navigate('/chat', KEEP_FOCUS);
+      }}
+      {...extra}
+    />
+  );
+
   return (
-    <div class="chat">
+    <div ref={chat} class="chat" classList={{ 'sidebar-collapsed': collapsed() && !drawer(), 'with-drawer': drawer() }}>
       <PageTitle>Chat</PageTitle>
-      <AccessNotices />
-      <DataBoundary queryKey={listModels.key}>
-        <div class="chat-layout">
-          <div class="chat-side">
-            <ConversationList
-              currentId={conversation.id()}
-              onNew={startNew}
-              onRenamed={(renamed) => conversation.renamed(renamed)}
-              onDeleted={(id) => {
-                if (id === conversation.id()) navigate('/chat', KEEP_FOCUS);
+      <Show when={!drawer() && !collapsed()}>
+        <aside class="chat-sidebar" id="chat-sidebar" aria-label="Chats">
+          {sidebar()}
+        </aside>
+      </Show>
+      <Show when={drawer()}>
+        <Dialog open={drawerOpen()} onOpenChange={setDrawerOpen}>
+          <Dialog.Portal>
+            <Dialog.Overlay class="chat-drawer-overlay" />
+            <Dialog.Content
+              class="chat-drawer"
+              // The drawer opens from a header button outside the dialog: the focus goes back there.
+              onCloseAutoFocus={(event) => {
+                event.preventDefault();
+                drawerButton?.focus();
               }}
-            />
+            >
+              <div class="chat-drawer-head">
+                <Dialog.Title class="chat-drawer-title">Chats</Dialog.Title>
+                <Dialog.CloseButton class="quiet icon-button" aria-label="Close chats">
+                  ✕
+                </Dialog.CloseButton>
+              </div>
+              {sidebar({ onOpened: () => setDrawerOpen(false) })}
+            </Dialog.Content>
+          </Dialog.Portal>
+        </Dialog>
+      </Show>
+      <div class="chat-main">
+        <div class="chat-header">
+          <Show
+            when={drawer()}
+            fallback={
+              <button
+                type="button"
+                class="quiet icon-button chat-sidebar-toggle"
+                aria-label={collapsed() ? 'Show chats' : 'Hide chats'}
+                aria-expanded={!collapsed()}
+                aria-controls={collapsed() ? undefined : 'chat-sidebar'}
+                onClick={() => setCollapsed(!collapsed())}
+              >
+                <span aria-hidden="true">☰</span>
+              </button>
+            }
+          >
+            <button
+              ref={drawerButton}
+              type="button"
+              class="quiet icon-button chat-sidebar-toggle"
+              aria-label="Open chats"
+              aria-haspopup="dialog"
+              onClick={() => setDrawerOpen(true)}
+            >
+              <span aria-hidden="true">☰</span>
+            </button>
+          </Show>
+          <DataBoundary queryKey={listModels.key}>
             <ModelPicker models={list()} selectedId={selected()?.id} onSelect={setChosenId} />
-            <Show when={list().some((model) => model.tier === 'restricted')}>
-              <AccessPanel wanted={locked() ? selected() : undefined} />
-            </Show>
-          </div>
+            <div class="chat-chips">
+              <Show when={list().some((model) => model.tier === 'restricted')}>
+                <GrantChip />
+              </Show>
+              <PresenceChip />
+            </div>
+          </DataBoundary>
+        </div>
+        <DataBoundary queryKey={listModels.key}>
           <ConversationPanel
             conversation={conversation}
             models={list()}
@@ -101,9 +201,8 @@ export const Chat: Component = () => {
             locked={locked()}
             composerRef={(textarea) => (composer = textarea)}
           />
-          <PresencePanel />
-        </div>
-      </DataBoundary>
+        </DataBoundary>
+      </div>
     </div>
   );
 };

@@ -1,9 +1,10 @@
 import { A } from '@solidjs/router';
-import { For, Show, type Component } from 'solid-js';
+import { ErrorBoundary, For, Show, Suspense, type Component } from 'solid-js';
 import { Badge } from '../components/Badge.tsx';
 import { PageTitle } from '../components/PageTitle.tsx';
 import { sectionsFor } from '../access.ts';
 import { useSession } from '../session.tsx';
+import { SetupChecklist } from './admin/SetupChecklist.tsx';
 
 export const Home: Component = () => {
   const session = useSession();
@@ -19,6 +20,14 @@ export const Home: Component = () => {
           <p class="role-line">
             Role: <Badge kind="role" value={user().role} />
           </p>
+          <Show when={user().role === 'admin'}>
+            {/* A first admin lands here: the setup steps come first. Without them the page still works. */}
+            <ErrorBoundary fallback={null}>
+              <Suspense>
+                <SetupChecklist />
+              </Suspense>
+            </ErrorBoundary>
+          </Show>
           <ul class="cards">
             <For each={sectionsFor(user().role)}>
               {(section) => (

@@ -1,12 +1,16 @@
 import { expect, type Locator, type Page, type Response } from '@playwright/test';
+import { StepUpDialog } from './StepUpDialog.ts';
 
 /** The admin console: its tabs, and the tables an admin works in. */
 export class AdminConsolePage {
   readonly tabs: Locator;
   readonly stepUpPrompt: Locator;
   readonly dialog: Locator;
+  /** The step-up dialog, with its Cancel. */
+  readonly stepUp: StepUpDialog;
 
   constructor(readonly page: Page) {
+    this.stepUp = new StepUpDialog(page);
     this.tabs = page.getByRole('navigation', { name: 'Admin console' });
     this.stepUpPrompt = page.getByRole('status').filter({ hasText: 'Touch a key you already registered to confirm.' });
     this.dialog = page.getByRole('dialog');
@@ -91,11 +95,26 @@ export class AdminConsolePage {
    * dialog `says` what will happen. Resolves to the answer to `method` on a path that ends with `pathEnd`.
    */
   async confirmRowAction(row: Locator, action: string, options: { says?: string; method: string; pathEnd: string | RegExp }): Promise<Response> {
-    await row.getByRole('button', { name: action }).click();
+    await this.rowAction(row, action);
     if (options.says !== undefined) await expect(this.dialog).toContainText(options.says);
     const answered = this.answer(options.method, options.pathEnd);
     await this.confirm(action);
     return answered;
+  }
+
+  /** The row's Actions menu button (users and keys; rows with one or two actions show buttons instead). */
+  rowMenu(row: Locator): Locator {
+    return row.getByRole('button', { name: 'Actions', exact: true });
+  }
+
+  /** Chooses `action` from the row's Actions menu, or clicks its button where the row has no menu. */
+  async rowAction(row: Locator, action: string): Promise<void> {
+    if ((await this.rowMenu(row).count()) === 0) {
+      await row.getByRole('button', { name: action }).click();
+      return;
+    }
+    await this.rowMenu(row).click();
+    await this.page.getByRole('menu').getByRole('menuitem', { name: action, exact: true }).click();
   }
 
   /** Answers the open confirmation dialog with its go-ahead button. */

@@ -3,12 +3,13 @@ import { createSignal, createUniqueId, type Component } from 'solid-js';
 import { addMyKey } from '../../api/account.ts';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { Field } from '../../components/Field.tsx';
-import { keyCeremony } from '../../lib/securityKey.ts';
+import { isStoppedByUser, keyCeremony } from '../../lib/securityKey.ts';
 import { settled } from '../../lib/settled.ts';
 
 /**
  * Adding a key takes two touches: a key already registered (the step-up, skipped while a
- * recent one is on record), then the new key. The prompt says which touch is which.
+ * recent one is on record; the step-up dialog asks for it), then the new key. The prompt
+ * says which touch is which.
  */
 export const AddKeyForm: Component = () => {
   const submission = useSubmission(addMyKey);
@@ -20,7 +21,7 @@ export const AddKeyForm: Component = () => {
     if (!submission.pending) return added() ? `Added “${added()}”.` : '';
     switch (keyCeremony()) {
       case 'assertion':
-        return 'Touch a key you already registered';
+        return 'Confirming it is you…';
       case 'registration':
         return 'Now touch the new key';
       default:
@@ -57,7 +58,8 @@ export const AddKeyForm: Component = () => {
       <p class="key-prompt" role="status">
         {prompt()}
       </p>
-      <ErrorAlert error={submission.error} />
+      {/* Cancelled in the step-up dialog: the form stays as it was, nothing to alert. */}
+      <ErrorAlert error={isStoppedByUser(submission.error) ? undefined : submission.error} />
     </section>
   );
 };

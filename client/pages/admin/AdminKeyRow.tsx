@@ -3,11 +3,11 @@ import type { SecurityKeyView } from '../../../shared/api.ts';
 import { deleteAdminKey, reassignAdminKey, setAdminKeyStatus } from '../../api/adminKeys.ts';
 import type { ConfirmRequest } from '../../components/ConfirmDialog.tsx';
 import { InlineForm } from '../../components/InlineForm.tsx';
-import { RowButton } from '../../components/RowButton.tsx';
-import { TimeCell } from '../../components/TimeCell.tsx';
 import { useRowActions } from '../../lib/rowActions.ts';
 import { KeyStatusBadges } from '../account/KeyStatusBadges.tsx';
 import { StepUpRowAlert } from '../account/StepUpPrompt.tsx';
+import { RelativeTimeCell } from './RelativeTime.tsx';
+import { RowMenu, type RowMenuItem } from './RowMenu.tsx';
 
 /** The admin key table's headings, in the order AdminKeyRow renders its cells. */
 export const ADMIN_KEY_HEADINGS = [
@@ -21,7 +21,6 @@ export const ADMIN_KEY_HEADINGS = [
   'Device (WebHID)',
   'Actions',
 ] as const;
-
 
 export interface AdminKeyRowProps {
   securityKey: SecurityKeyView;
@@ -85,74 +84,69 @@ export const AdminKeyRow: Component<AdminKeyRowProps> = (props) => {
     if (deleted) props.onDeleted();
   }
 
+  const menu = (): RowMenuItem[] => [
+    key().status === 'active'
+      ? { label: 'Deactivate', danger: true, run: () => void deactivate() }
+      : key().status === 'suspended'
+        ? { label: 'Reactivate', takesFocus: true, run: () => row.startEditing('reason') }
+        : { label: 'Reactivate', run: () => void reactivate() },
+    { label: 'Reassign', takesFocus: true, run: () => row.startEditing('owner') },
+    { label: 'Delete', danger: true, group: true, run: () => void deleteKey() },
+  ];
+
   return (
     <>
       <tr aria-busy={row.busy()}>
         <th scope="row" id={row.headerId}>{key().nickname}</th>
-        <td>{key().ownerUsername}</td>
-        <td>{key().modelName}</td>
-        <td>
+        <td data-label="Owner">{key().ownerUsername}</td>
+        <td data-label="Model">{key().modelName}</td>
+        <td data-label="Status">
           <KeyStatusBadges securityKey={key()} />
         </td>
-        <TimeCell value={key().createdAt} />
-        <TimeCell value={key().lastUsedAt} />
-        <td class="numeric">{key().signCount}</td>
-        <td>
+        <RelativeTimeCell label="Added" value={key().createdAt} />
+        <RelativeTimeCell label="Last used" value={key().lastUsedAt} />
+        <td data-label="Counter" class="numeric">{key().signCount}</td>
+        <td data-label="Device (WebHID)">
           <DeviceInfo securityKey={key()} />
         </td>
-        <td>
-          <Switch
-            fallback={
-              <div class="row-actions" ref={row.actionsRef}>
-                <Switch>
-                  <Match when={key().status === 'active'}>
-                    <RowButton describedBy={row.headerId} danger onClick={deactivate}>Deactivate</RowButton>
-                  </Match>
-                  <Match when={key().status === 'suspended'}>
-                    <RowButton describedBy={row.headerId} onClick={() => row.startEditing('reason')}>Reactivate</RowButton>
-                  </Match>
-                  <Match when={key().status === 'deactivated'}>
-                    <RowButton describedBy={row.headerId} onClick={() => void reactivate()}>Reactivate</RowButton>
-                  </Match>
-                </Switch>
-                <RowButton describedBy={row.headerId} onClick={() => row.startEditing('owner')}>Reassign</RowButton>
-                <RowButton describedBy={row.headerId} danger onClick={deleteKey}>Delete</RowButton>
-              </div>
-            }
-          >
-            <Match when={row.editing() === 'reason'}>
-              <InlineForm
-                label={`Reason to reactivate ${key().nickname}`}
-                submitLabel="Reactivate"
-                spellcheck={false}
-                minLength={3}
-                maxLength={500}
-                onSubmit={(reason) => void reactivate(reason)}
-                onCancel={row.stopEditing}
-              />
-            </Match>
-            <Match when={row.editing() === 'owner'}>
-              <InlineForm
-                label={`New owner of ${key().nickname} (username)`}
-                submitLabel="Move key"
-                spellcheck={false}
-                maxLength={63}
-                onSubmit={(username) => void moveTo(username)}
-                onCancel={row.stopEditing}
-              />
-            </Match>
-          </Switch>
+        <td class="row-menu-cell" ref={row.actionsRef}>
+          <RowMenu describedBy={row.headerId} items={menu()} />
         </td>
       </tr>
-      <Show when={row.editing() === 'reason'}>
-        <tr class="row-alert">
-          <td colspan={ADMIN_KEY_HEADINGS.length}>
-            <p class="muted">
-              Clone detection suspended this key: its signature counter went backwards, which a copied key would
-              cause. Say why it is safe to use again; the audit log keeps your reason.
-            </p>
-          </td>
-        </tr>
+      <Show when={row.editing()}>
+        {(editing) => (
+          <tr class="row-alert">
+            <td colspan={ADMIN_KEY_HEADINGS.length}>
+              <Switch>
+                <Match when={editing() === 'reason'}>
+                  <p class="muted">
+                    Clone detection suspended this key: its signature counter went backwards, which a copied key would
+                    cause. Say why it is safe to use again; the audit log keeps your reason.
+                  </p>
+                  <InlineForm
+                    label={`Reason to reactivate ${key().nickname}`}
+                    submitLabel="Reactivate"
+                    spellcheck={false}
+                    minLength={3}
+                    maxLength={500}
+                    onSubmit={(reason) => void reactivate(reason)}
+                    onCancel={row.stopEditing}
+                  />
+                </Match>
+                <Match when={editing() === 'owner'}>
+                  <InlineForm
+                    label={`New owner of ${key().nickname} (username)`}
+                    submitLabel="Move key"
+                    spellcheck={false}
+                    maxLength={63}
+                    onSubmit={(username) => void moveTo(username)}
+                    onCancel={row.stopEditing}
+                  />
+                </Match>
+              </Switch>
+            </td>
+          </tr>
+        )}
       </Show>
       <StepUpRowAlert columns={ADMIN_KEY_HEADINGS.length} busy={row.busy()} error={row.error()} />
     </>

@@ -3,6 +3,7 @@ import { listAdminKeys, type KeyFilters } from '../../api/adminKeys.ts';
 import { DataTable } from '../../components/DataTable.tsx';
 import { LoadMore } from '../../components/LoadMore.tsx';
 import { createCursorPages } from '../../lib/cursorPages.ts';
+import { ResultCount } from './ResultCount.tsx';
 import { ADMIN_KEY_HEADINGS, AdminKeyRow, type AdminKeyRowProps } from './AdminKeyRow.tsx';
 
 type AdminKeyTableProps = Omit<AdminKeyRowProps, 'securityKey'> & { filters: KeyFilters };
@@ -13,7 +14,17 @@ export const AdminKeyTable: Component<AdminKeyTableProps> = (props) => {
   const keys = () => list.pages()?.flatMap((page) => page.keys) ?? [];
 
   return (
-    <DataTable columns={ADMIN_KEY_HEADINGS} count={keys().length} empty="No security keys match" footer={<LoadMore list={list} />}>
+    <DataTable
+      columns={ADMIN_KEY_HEADINGS}
+      count={keys().length}
+      empty="No security keys match"
+      footer={
+        <>
+          <ResultCount count={keys().length} noun="security key" more={list.nextCursor() !== null} />
+          <LoadMore list={list} />
+        </>
+      }
+    >
       <For each={keys()}>
         {(securityKey) => <AdminKeyRow securityKey={securityKey} confirm={props.confirm} onDeleted={props.onDeleted} />}
       </For>

@@ -3,11 +3,11 @@ import { createUniqueId, For, type Component } from 'solid-js';
 import { ROLES } from '../../../shared/api.ts';
 import { ROLE_LABELS } from '../../access.ts';
 import { createUser } from '../../api/admin.ts';
+import { isStoppedByUser } from '../../lib/securityKey.ts';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { Field } from '../../components/Field.tsx';
 import { settled } from '../../lib/settled.ts';
 import type { IssuedLink } from './types.ts';
-import { StepUpPrompt } from '../account/StepUpPrompt.tsx';
 
 export const CreateUserForm: Component<{ onCreated: (issued: IssuedLink) => void }> = (props) => {
   const submission = useSubmission(createUser);
@@ -56,8 +56,8 @@ export const CreateUserForm: Component<{ onCreated: (issued: IssuedLink) => void
           Create user
         </button>
       </form>
-      <StepUpPrompt active={Boolean(submission.pending)} />
-      <ErrorAlert error={submission.error} />
+      {/* A cancelled key touch leaves the form as it was: nothing to report. */}
+      <ErrorAlert error={isStoppedByUser(submission.error) ? undefined : submission.error} />
     </section>
   );
 };

@@ -5,7 +5,6 @@ import { ConfirmDialog, createConfirmation } from '../../components/ConfirmDialo
 import { DataBoundary } from '../../components/DataBoundary.tsx';
 import { Panel } from '../../components/Panel.tsx';
 import { useEvents } from '../../events.tsx';
-import './console.css';
 import { GrantsPanel } from './live/GrantsPanel.tsx';
 import { SecurityFeed } from './live/SecurityFeed.tsx';
 import { SessionsPanel } from './live/SessionsPanel.tsx';

@@ -3,7 +3,6 @@ import { createUniqueId, For, Show, type Component } from 'solid-js';
 import { listAdminModels } from '../../api/adminModels.ts';
 import { ConfirmDialog, createConfirmation, type ConfirmRequest } from '../../components/ConfirmDialog.tsx';
 import { DataBoundary } from '../../components/DataBoundary.tsx';
-import './console.css';
 import { AddModelForm } from './models/AddModelForm.tsx';
 import { ModelRow } from './models/ModelRow.tsx';
 

@@ -3,9 +3,9 @@ import { createUniqueId, For, onCleanup, Show, type Component } from 'solid-js';
 import type { GrantEndReason, OverviewHour, OverviewResponse } from '../../../shared/api.ts';
 import { fetchOverview } from '../../api/adminOverview.ts';
 import { DataBoundary } from '../../components/DataBoundary.tsx';
-import { GRANT_END_TEXT } from '../../lib/grantReasons.ts';
-import './console.css';
 import { HourlyChart } from './overview/HourlyChart.tsx';
+import { REVOKED_BECAUSE } from './overview/revokedBecause.ts';
+import { SetupChecklist } from './SetupChecklist.tsx';
 
 export const route = {
   preload: () => fetchOverview(),
@@ -50,7 +50,7 @@ const RevokedByReason: Component<{ counts: OverviewResponse['revokedByReason'] }
         <For each={rows()}>
           {([reason, count]) => (
             <li>
-              <span>{GRANT_END_TEXT[reason] ?? reason}</span>
+              <span>{REVOKED_BECAUSE[reason] ?? reason}</span>
               <span class="bar" style={{ width: `${(count / max()) * 100}%` }} aria-hidden="true" />
               <span>{count}</span>
             </li>
@@ -69,6 +69,7 @@ const OverviewBody: Component = () => {
     <Show when={overview()}>
       {(o) => (
         <>
+          <SetupChecklist />
           <Stats overview={o()} />
           <section class="panel" aria-labelledby={chartsHeadingId}>
             <h2 id={chartsHeadingId}>Last 24 hours, hour by hour</h2>

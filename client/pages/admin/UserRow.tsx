@@ -1,19 +1,36 @@
 import { A, useAction, useSubmission } from '@solidjs/router';
-import { createUniqueId, For, Show, type Component } from 'solid-js';
-import { ROLES, type PublicUser } from '../../../shared/api.ts';
+import { createUniqueId, Show, type Component } from 'solid-js';
+import { ROLES, type AdminUserView, type Role } from '../../../shared/api.ts';
 import { ROLE_LABELS } from '../../access.ts';
 import { deleteUser, issueEnrollmentLink, updateUser } from '../../api/admin.ts';
-import { Badge } from '../../components/Badge.tsx';
 import type { ConfirmRequest } from '../../components/ConfirmDialog.tsx';
-import { Time } from '../../components/Time.tsx';
 import { settled } from '../../lib/settled.ts';
 import { StepUpRowAlert } from '../account/StepUpPrompt.tsx';
+import { plural } from '../../lib/plural.ts';
+import { RelativeTimeCell } from './RelativeTime.tsx';
+import { RowMenu, type RowMenuItem } from './RowMenu.tsx';
 import type { IssuedLink } from './types.ts';
 
-const USER_COLUMNS = 6;
+/** The headings, in the order UserRow renders its cells. */
+export const USER_HEADINGS = ['Username', 'Display name', 'Role', 'State', 'Keys', 'Last sign-in', 'Created', 'Actions'] as const;
+
+type UserState = 'link_sent' | 'password_set' | 'active' | 'disabled';
+
+/** Where the account stands, in the admin's words: disabled first, then how far enrollment got. */
+const STATE_TEXT: Record<UserState, string> = {
+  link_sent: 'Link sent — not started',
+  password_set: 'Password set — key pending',
+  active: 'Active',
+  disabled: 'Disabled',
+};
+
+function stateOf(user: AdminUserView): UserState {
+  if (user.status === 'disabled') return 'disabled';
+  return user.enrollment === 'complete' ? 'active' : user.enrollment;
+}
 
 export interface UserRowProps {
-  user: PublicUser;
+  user: AdminUserView;
   confirm: (request: ConfirmRequest) => Promise<boolean>;
   onIssued: (issued: IssuedLink) => void;
   /** After the user is gone, with their row: somewhere to put the focus. */
@@ -21,11 +38,11 @@ export interface UserRowProps {
 }
 
 /**
- * One user and what an admin can do to them. Controls stay enabled while a change is in
- * flight (disabling would drop keyboard focus); a second click is ignored instead.
+ * One user and what an admin can do to them, behind the row's Actions menu. A second choice
+ * while a change is in flight is ignored.
  */
 export const UserRow: Component<UserRowProps> = (props) => {
-  // Row buttons say which row they act on ("Delete", described by the row's name).
+  // The menu button says which row it acts on ("Actions", described by the row's name).
   const rowId = createUniqueId();
   const updating = useSubmission(updateUser, ([id]) => id === props.user.id);
   const issuing = useSubmission(issueEnrollmentLink, ([id]) => id === props.user.id);
@@ -57,25 +74,16 @@ export const UserRow: Component<UserRowProps> = (props) => {
     await settled(update(props.user.id, { status }));
   }
 
-  async function changeRole(select: HTMLSelectElement) {
-    const role = ROLES.find((candidate) => candidate === select.value);
-    if (busy() || !role) {
-      select.value = props.user.role;
-      return;
-    }
+  async function changeRole(role: Role) {
+    if (busy()) return;
     const confirmed = await props.confirm({
       title: `Change the role of @${props.user.username} to ${ROLE_LABELS[role]}?`,
       message: `${props.user.displayName} is signed out everywhere and signs in again with the new role.`,
       confirmLabel: 'Change role',
     });
-    if (!confirmed) {
-      select.value = props.user.role;
-      return;
-    }
+    if (!confirmed) return;
     clearErrors();
-    const updated = await settled(update(props.user.id, { role }));
-    // Refused (the last admin, say): show the role the user still has.
-    if (!updated) select.value = props.user.role;
+    await settled(update(props.user.id, { role }));
   }
 
   async function issueLink() {
@@ -98,44 +106,41 @@ export const UserRow: Component<UserRowProps> = (props) => {
     if (deleted) props.onDeleted();
   }
 
+  const menu = (): RowMenuItem[] => [
+    { label: active() ? 'Disable' : 'Enable', danger: active(), run: () => void toggleStatus() },
+    ...ROLES.filter((role) => role !== props.user.role).map(
+      (role, index): RowMenuItem => ({ label: `Change role to ${ROLE_LABELS[role]}`, group: index === 0, run: () => void changeRole(role) }),
+    ),
+    { label: 'New enrollment link', group: true, run: () => void issueLink() },
+    { label: 'Delete', danger: true, group: true, run: () => void deleteAccount() },
+  ];
+
   return (
     <>
       <tr aria-busy={busy()}>
-        <th scope="row" id={rowId}>{props.user.username}</th>
-        <td>{props.user.displayName}</td>
-        <td>
-          <select aria-label={`Change role for ${props.user.username}`} onChange={(event) => changeRole(event.currentTarget)}>
-            <For each={ROLES}>
-              {(role) => (
-                <option value={role} selected={role === props.user.role}>
-                  {ROLE_LABELS[role]}
-                </option>
-              )}
-            </For>
-          </select>
+        <th scope="row" id={rowId} class="nowrap">{props.user.username}</th>
+        <td data-label="Display name">{props.user.displayName}</td>
+        <td data-label="Role">
+          <span class={`badge badge-role-${props.user.role}`}>{ROLE_LABELS[props.user.role]}</span>
         </td>
-        <td>
-          <Badge kind="status" value={props.user.status} />
+        <td data-label="State">
+          <span class={`badge user-state user-state-${stateOf(props.user)}`}>{STATE_TEXT[stateOf(props.user)]}</span>
         </td>
-        <td>
-          <Time value={props.user.createdAt} />
+        <td data-label="Keys" class="nowrap">
+          <Show when={props.user.keyCount > 0} fallback={<span class="muted">None</span>}>
+            <A href={`/admin/keys?owner=${encodeURIComponent(props.user.username)}`}>
+              {plural(props.user.keyCount, 'key')}
+              <span class="visually-hidden"> of {props.user.username}</span>
+            </A>
+          </Show>
         </td>
-        <td class="row-actions">
-          <button type="button" aria-describedby={rowId} class={active() ? 'danger' : undefined} onClick={toggleStatus}>
-            {active() ? 'Disable' : 'Enable'}
-          </button>
-          <A href={`/admin/keys?owner=${encodeURIComponent(props.user.username)}`} aria-label={`Security keys of ${props.user.username}`}>
-            Keys
-          </A>
-          <button type="button" aria-describedby={rowId} onClick={issueLink}>
-            New enrollment link
-          </button>
-          <button type="button" aria-describedby={rowId} class="danger" onClick={deleteAccount}>
-            Delete
-          </button>
+        <RelativeTimeCell label="Last sign-in" value={props.user.lastSignInAt} />
+        <RelativeTimeCell label="Created" value={props.user.createdAt} />
+        <td class="row-menu-cell">
+          <RowMenu describedBy={rowId} items={menu()} />
         </td>
       </tr>
-      <StepUpRowAlert columns={USER_COLUMNS} busy={busy()} error={updating.error ?? issuing.error ?? deleting.error} />
+      <StepUpRowAlert columns={USER_HEADINGS.length} busy={busy()} error={updating.error ?? issuing.error ?? deleting.error} />
     </>
   );
 };

@@ -3,10 +3,8 @@ import { listUsers, type UserFilters } from '../../api/admin.ts';
 import { DataTable } from '../../components/DataTable.tsx';
 import { LoadMore } from '../../components/LoadMore.tsx';
 import { createCursorPages } from '../../lib/cursorPages.ts';
-import { UserRow, type UserRowProps } from './UserRow.tsx';
-
-/** The headings, in the order UserRow renders its cells. */
-const USER_HEADINGS = ['Username', 'Display name', 'Role', 'Status', 'Created', 'Actions'];
+import { ResultCount } from './ResultCount.tsx';
+import { USER_HEADINGS, UserRow, type UserRowProps } from './UserRow.tsx';
 
 type UserTableProps = Omit<UserRowProps, 'user'> & { filters: UserFilters };
 
@@ -17,7 +15,17 @@ export const UserTable: Component<UserTableProps> = (props) => {
   const users = () => list.pages()?.flatMap((page) => page.users) ?? [];
 
   return (
-    <DataTable columns={USER_HEADINGS} count={users().length} empty="No users match" footer={<LoadMore list={list} />}>
+    <DataTable
+      columns={USER_HEADINGS}
+      count={users().length}
+      empty="No users match"
+      footer={
+        <>
+          <ResultCount count={users().length} noun="user" more={list.nextCursor() !== null} />
+          <LoadMore list={list} />
+        </>
+      }
+    >
       <For each={users()}>{(user) => <UserRow user={user} {...rowProps} />}</For>
     </DataTable>
   );

@@ -1,3 +1,4 @@
+import { plural } from '../../lib/plural.ts';
 import { createAsync, useAction, useSubmission } from '@solidjs/router';
 import { createUniqueId, Match, Show, Switch, type Component } from 'solid-js';
 import type { ChainVerification } from '../../../shared/audit.ts';
@@ -17,13 +18,18 @@ const BREAK_REASONS: Record<Break['reason'], string> = {
   truncated: 'the chain ends before the latest signed checkpoint: events deleted',
 };
 
+
+/** "1 event", "2,431 events". */
+
 function summary(verification: ChainVerification): string {
   if (!verification.intact) {
     return `BROKEN at event #${verification.brokenAt} (${BREAK_REASONS[verification.reason]})`;
   }
   const head = verification.headSeq === null ? '' : `, head #${verification.headSeq}`;
-  const checkpoints = verification.checkpoints ? `; ${verification.checkpoints.checked} signed checkpoints match` : '';
-  return `Intact — ${verification.checked} events checked${head}${checkpoints}`;
+  const checked = verification.checkpoints?.checked;
+  const checkpoints =
+    checked === undefined ? '' : `; ${plural(checked, 'signed checkpoint')} ${checked === 1 ? 'matches' : 'match'}`;
+  return `Intact — ${plural(verification.checked, 'event')} checked${head}${checkpoints}`;
 }
 
 /** Verify the chain on demand; the signing key's fingerprint for checking exports offline. */
@@ -34,9 +40,9 @@ export const ChainStatus: Component = () => {
   const headingId = createUniqueId();
 
   return (
-    <section class="panel" aria-labelledby={headingId}>
-      <h2 id={headingId}>Chain status</h2>
+    <section class="audit-chain" aria-labelledby={headingId}>
       <div class="chain-row">
+        <h2 id={headingId}>Chain status</h2>
         {/* aria-disabled, not disabled: a disabled button would drop the keyboard focus to <body>. */}
         <button type="button" class="primary" aria-disabled={submission.pending} onClick={() => !submission.pending && void settled(verify())}>
           Verify chain
@@ -60,7 +66,7 @@ export const ChainStatus: Component = () => {
       </div>
       <Show when={submission.result?.checkpoints?.latest}>
         {(latest) => (
-          <p class="muted">
+          <p class="muted chain-checkpoint">
             Latest signed checkpoint: event #{latest().seq} at <Time value={latest().time} />.
           </p>
         )}
@@ -70,7 +76,7 @@ export const ChainStatus: Component = () => {
         {(key) => (
           <details class="signing-key">
             <summary>
-              Signing key (Ed25519) SHA-256 fingerprint: <code data-testid="signing-key-fingerprint">{key().fingerprint}</code>
+              Signing key (Ed25519) SHA-256 fingerprint <code data-testid="signing-key-fingerprint">{key().fingerprint}</code>
             </summary>
             <p class="muted">
               Export manifests and checkpoints are signed with this key. Check exports offline with{' '}

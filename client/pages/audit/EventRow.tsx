@@ -1,116 +1,77 @@
-import { A } from '@solidjs/router';
-import { createSignal, createUniqueId, Show, type Component, type JSX } from 'solid-js';
-import type { AuditEventView } from '../../../shared/audit.ts';
+import { Show, type Component } from 'solid-js';
 import { Badge } from '../../components/Badge.tsx';
-import { Time } from '../../components/Time.tsx';
+import { actionLabel } from '../../lib/auditLabels.ts';
 import { isAlert } from './filters.ts';
+import { exactTime, relativeTime } from '../../lib/relativeTime.ts';
+import { OUTCOME_LABELS, targetText, targetTypeText, type ShownAuditEvent } from './eventText.ts';
 
-const EVENT_COLUMNS = 8;
+/**
+ * One audit event on one line: when, who, what, to what, how it ended. The whole row opens the
+ * event's drawer (a click, or Enter while it has the focus); the drawer has every field.
+ * Each cell carries its column's name for the stacked layout of narrow screens.
+ */
+export const EventRow: Component<{
+  event: ShownAuditEvent;
+  now: number;
+  fresh?: boolean;
+  /** The one row in the Tab order (the table moves the focus between rows with the arrow keys). */
+  tabbable: boolean;
+  onOpen: () => void;
+}> = (props) => {
+  const actor = () => props.event.actorUsername ?? props.event.actorId;
+  const target = () => targetText(props.event);
+  const targetTitle = () => [props.event.targetType, props.event.targetId].filter(Boolean).join(' ');
 
-/** Where the admin console shows a target; auditors have no console, so they see plain ids. */
-const ADMIN_PAGES: Partial<Record<string, (id: string) => string>> = {
-  user: (id) => `/admin/users?q=${encodeURIComponent(id)}`,
-  key: (id) => `/admin/keys?key=${encodeURIComponent(id)}`,
-};
-
-/** A user, key or grant id: a link into the admin console for admins, plain text otherwise. */
-const Concerned: Component<{ type: string | null; id: string | null; linked: boolean }> = (props) => {
-  const href = () => (props.linked && props.type && props.id ? ADMIN_PAGES[props.type]?.(props.id) : undefined);
   return (
-    <Show when={props.id} fallback="—">
-      {(id) => (
-        <Show when={href()} fallback={<code>{id()}</code>}>
-          {(link) => (
-            <A href={link()}>
-              <code>{id()}</code>
-            </A>
+    <tr
+      role="row"
+      class="event"
+      classList={{ alert: isAlert(props.event), fresh: props.fresh === true }}
+      data-seq={props.event.seq}
+      tabIndex={props.tabbable ? 0 : -1}
+      onClick={() => props.onOpen()}
+      onKeyDown={(event) => {
+        if (event.key !== 'Enter' && event.key !== ' ') return;
+        if (event.target !== event.currentTarget) return;
+        event.preventDefault();
+        props.onOpen();
+      }}
+    >
+      <td role="cell" class="event-time" data-label="Time">
+        <time datetime={props.event.time} title={exactTime(props.event.time)}>
+          {relativeTime(props.event.time, props.now)}
+        </time>
+      </td>
+      <td role="cell" class="event-actor" data-label="Actor" title={props.event.actorId ?? 'No signed-in user: the system or an anonymous request'}>
+        <Show when={actor()} fallback={<span class="muted">system</span>}>
+          {(name) => name()}
+        </Show>
+      </td>
+      <td role="cell" class="event-action" data-label="Action" title={props.event.action}>
+        {actionLabel(props.event.action)}
+      </td>
+      <td role="cell" class="event-target" data-label="Target" title={targetTitle() || undefined}>
+        <Show when={target()} fallback={<span class="muted">—</span>}>
+          {(text) => (
+            <>
+              <Show when={props.event.targetType}>{(type) => <span class="target-type">{targetTypeText(type())}</span>}</Show>
+              <span classList={{ 'target-name': true, 'target-id': !props.event.targetName }}>{text()}</span>
+            </>
           )}
         </Show>
-      )}
-    </Show>
-  );
-};
-
-function target(event: AuditEventView): string {
-  if (!event.targetType && !event.targetId) return '—';
-  return [event.targetType, event.targetId].filter(Boolean).join(' ');
-}
-
-const Fact: Component<{ term: string; children: JSX.Element }> = (props) => (
-  <>
-    <dt>{props.term}</dt>
-    <dd>{props.children}</dd>
-  </>
-);
-
-/** One audit event; a click (or Enter on its number) opens everything recorded with it. */
-export const EventRow: Component<{ event: AuditEventView; linkToAdmin: boolean; fresh?: boolean }> = (props) => {
-  const [open, setOpen] = createSignal(false);
-  const detailsId = createUniqueId();
-
-  return (
-    <>
-      <tr
-        class="event"
-        classList={{ open: open(), alert: isAlert(props.event), fresh: props.fresh === true }}
-        data-seq={props.event.seq}
-        onClick={() => setOpen(!open())}
-      >
-        <td>
-          {/* The row's click handler toggles; this button makes that reachable by keyboard. */}
-          <button type="button" class="link" aria-expanded={open()} aria-controls={detailsId}>
-            #{props.event.seq}
-          </button>
-        </td>
-        <td>
-          <Time value={props.event.time} />
-        </td>
-        <td>{props.event.actorUsername ?? props.event.actorId ?? 'system'}</td>
-        <td>
-          <code>{props.event.action}</code>
-        </td>
-        <td>{target(props.event)}</td>
-        <td>{props.event.outcome}</td>
-        <td>
-          <Badge kind="severity" value={props.event.severity} />
-        </td>
-        <td>{props.event.ip ?? '—'}</td>
-      </tr>
-      <Show when={open()}>
-        <tr class="event-details" id={detailsId}>
-          <td colspan={EVENT_COLUMNS}>
-            <dl class="facts" aria-label={`Event #${props.event.seq}`}>
-              <Fact term="Sequence">#{props.event.seq}</Fact>
-              <Fact term="Time">
-                <code>{props.event.time}</code>
-              </Fact>
-              <Fact term="Actor">
-                {props.event.actorUsername ?? 'system'}{' '}
-                <Concerned type="user" id={props.event.actorId} linked={props.linkToAdmin} />
-              </Fact>
-              <Fact term="Action">
-                <code>{props.event.action}</code>
-              </Fact>
-              <Fact term="Target">
-                {props.event.targetType ?? '—'} <Concerned type={props.event.targetType} id={props.event.targetId} linked={props.linkToAdmin} />
-              </Fact>
-              <Fact term="Outcome">{props.event.outcome}</Fact>
-              <Fact term="Severity">{props.event.severity}</Fact>
-              <Fact term="IP">{props.event.ip ?? '—'}</Fact>
-              <Fact term="User agent">{props.event.userAgent ?? '—'}</Fact>
-              <Fact term="Model">{props.event.model ?? '—'}</Fact>
-              <Fact term="Hash">
-                <code>{props.event.hash}</code>
-              </Fact>
-              <Fact term="Previous hash">
-                <code>{props.event.prevHash}</code>
-              </Fact>
-            </dl>
-            {/* Text, never markup: details hold whatever a client sent. */}
-            <pre class="details">{JSON.stringify(props.event.details, null, 2)}</pre>
-          </td>
-        </tr>
-      </Show>
-    </>
+      </td>
+      <td role="cell" class="event-outcome" data-label="Outcome">
+        <span class={`outcome outcome-${props.event.outcome}`}>{OUTCOME_LABELS[props.event.outcome]}</span>
+      </td>
+      <td role="cell" class="event-severity" data-label="Severity">
+        <Badge kind="severity" value={props.event.severity} />
+      </td>
+      <td role="cell" class="event-ip" data-label="IP">
+        {props.event.ip ?? <span class="muted">—</span>}
+      </td>
+      <td role="cell" class="event-seq" data-label="Seq">
+        #{props.event.seq}
+      </td>
+    </tr>
   );
 };

@@ -1,5 +1,5 @@
 import { createSignal, createUniqueId, For, Match, onCleanup, Show, Switch, type Component } from 'solid-js';
-import { EXPORT_FILE_EXTENSIONS, EXPORT_FORMATS, type AuditSearch, type ExportFormat } from '../../../shared/audit.ts';
+import { EXPORT_FORMATS, exportFileName, type AuditSearch, type ExportFormat } from '../../../shared/audit.ts';
 import { exportAuditEvents, memoryExportSink, pickExportFile, saveFile, type ExportProgress, type ExportSink, type FinishedExport } from '../../api/audit.ts';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { Field } from '../../components/Field.tsx';
@@ -44,7 +44,8 @@ export const ExportPanel: Component<{ search: AuditSearch }> = (props) => {
     // memory); elsewhere it is held in memory and offered as a download at the end.
     let sink: ExportSink;
     try {
-      sink = (await pickExportFile(`argus-audit-${new Date().toISOString().slice(0, 19).replaceAll(':', '-')}.${EXPORT_FILE_EXTENSIONS[format()]}`)) ?? memoryExportSink();
+      // Named by the dates it covers, as the server names the download.
+      sink = (await pickExportFile(exportFileName({ format: format(), from: props.search.from, to: props.search.to }))) ?? memoryExportSink();
     } catch (error) {
       // Closing the picker cancels; a picker the browser refused (no gesture, a policy) falls back.
       if (error instanceof DOMException && error.name === 'AbortError') return;
@@ -114,7 +115,8 @@ export const ExportPanel: Component<{ search: AuditSearch }> = (props) => {
                 <progress max={Math.max(now().expectedEvents, 1)} value={now().events} aria-label="Export progress" />
                 <span>
                   Exporting… {numbers.format(now().events)}
-                  <Show when={now().expectedEvents > 0}> of {numbers.format(now().expectedEvents)}</Show> events, {sizeText(now().bytes)}
+                  <Show when={now().expectedEvents > 0}> of {numbers.format(now().expectedEvents)}</Show>{' '}
+                  {(now().expectedEvents || now().events) === 1 ? 'event' : 'events'}, {sizeText(now().bytes)}
                 </span>
               </>
             )}
@@ -123,7 +125,8 @@ export const ExportPanel: Component<{ search: AuditSearch }> = (props) => {
             {(done) => (
               <div class="export-done">
                 <p>
-                  Saved <code>{done().fileName}</code>: {numbers.format(done().manifest.eventCount)} events, {sizeText(done().manifest.fileBytes)}.
+                  Saved <code>{done().fileName}</code>: {numbers.format(done().manifest.eventCount)} {done().manifest.eventCount === 1 ? 'event' : 'events'},{' '}
+                  {sizeText(done().manifest.fileBytes)}.
                 </p>
                 <p class="muted">
                   SHA-256 <code>{done().manifest.fileSha256}</code>
@@ -131,7 +134,7 @@ export const ExportPanel: Component<{ search: AuditSearch }> = (props) => {
                 <button
                   type="button"
                   onClick={() =>
-                    saveFile(new Blob([JSON.stringify(done().manifest, null, 2)], { type: 'application/json' }), `argus-audit-${done().exportId}.manifest.json`)
+                    saveFile(new Blob([JSON.stringify(done().manifest, null, 2)], { type: 'application/json' }), `${done().fileName}.manifest.json`)
                   }
                 >
                   Download signed manifest

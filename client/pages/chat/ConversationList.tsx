@@ -1,5 +1,6 @@
+import { DropdownMenu } from '@kobalte/core/dropdown-menu';
 import { A } from '@solidjs/router';
-import { createUniqueId, For, Show, type Component } from 'solid-js';
+import { createSignal, createUniqueId, For, Show, type Component } from 'solid-js';
 import { CONVERSATION_TITLE_MAX, type ConversationView } from '../../../shared/api.ts';
 import { deleteConversation, listConversations, renameConversation } from '../../api/conversations.ts';
 import { ConfirmDialog, createConfirmation, type ConfirmRequest } from '../../components/ConfirmDialog.tsx';
@@ -7,8 +8,6 @@ import { DataBoundary } from '../../components/DataBoundary.tsx';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { InlineForm } from '../../components/InlineForm.tsx';
 import { LoadMore } from '../../components/LoadMore.tsx';
-import { RowButton } from '../../components/RowButton.tsx';
-import { Time } from '../../components/Time.tsx';
 import { createCursorPages } from '../../lib/cursorPages.ts';
 import { useRowActions } from '../../lib/rowActions.ts';
 
@@ -18,26 +17,40 @@ export interface ConversationListProps {
   onNew: () => void;
   onRenamed: (conversation: ConversationView) => void;
   onDeleted: (id: string) => void;
+  /** A conversation link was followed (the drawer closes). */
+  onOpened?: () => void;
 }
 
-/** The saved conversations, newest activity first, with a way to start another. */
+/** The sidebar: a new chat, the saved conversations (newest activity first), a search by title. */
 export const ConversationList: Component<ConversationListProps> = (props) => {
   const headingId = createUniqueId();
   const confirmation = createConfirmation();
+  const [search, setSearch] = createSignal('');
   let newButton!: HTMLButtonElement;
 
   return (
-    <section class="panel conversation-list" aria-labelledby={headingId}>
-      <div class="panel-head">
-        <h2 id={headingId}>Conversations</h2>
-        <button type="button" ref={newButton} class="primary" onClick={() => props.onNew()}>
-          New conversation
-        </button>
-      </div>
+    <section class="chat-sidebar-body" aria-labelledby={headingId}>
+      <button type="button" ref={newButton} class="primary chat-new" onClick={() => props.onNew()}>
+        <span aria-hidden="true">+</span> New chat
+      </button>
+      <h2 id={headingId} class="chat-sidebar-heading">
+        Conversations
+      </h2>
+      <input
+        type="search"
+        class="chat-search"
+        aria-label="Search conversations by title"
+        placeholder="Search by title"
+        autocomplete="off"
+        value={search()}
+        onInput={(event) => setSearch(event.currentTarget.value)}
+      />
       <DataBoundary queryKey={listConversations.key}>
         <ConversationItems
           currentId={props.currentId}
+          search={search().trim().toLocaleLowerCase()}
           confirm={confirmation.confirm}
+          onOpened={() => props.onOpened?.()}
           onRenamed={(conversation) => props.onRenamed(conversation)}
           onDeleted={(id) => {
             // Its row is gone: the focus goes somewhere that stays.
@@ -53,7 +66,10 @@ export const ConversationList: Component<ConversationListProps> = (props) => {
 
 interface ConversationItemsProps {
   currentId: string | undefined;
+  /** Lower-case words a title must contain; empty shows all. */
+  search: string;
   confirm: (request: ConfirmRequest) => Promise<boolean>;
+  onOpened: () => void;
   onRenamed: (conversation: ConversationView) => void;
   onDeleted: (id: string) => void;
 }
@@ -61,17 +77,26 @@ interface ConversationItemsProps {
 const ConversationItems: Component<ConversationItemsProps> = (props) => {
   const list = createCursorPages((after) => listConversations(after), 'id');
   const conversations = () => list.pages()?.flatMap((page) => page.conversations) ?? [];
+  // Searches the titles loaded so far; "Load more" brings older ones into the search.
+  const shown = () =>
+    props.search === '' ? conversations() : conversations().filter((c) => c.title.toLocaleLowerCase().includes(props.search));
 
   return (
     <>
-      <Show when={conversations().length > 0} fallback={<p class="empty">No saved conversations yet.</p>}>
+      <Show
+        when={shown().length > 0}
+        fallback={
+          <p class="empty">{conversations().length === 0 ? 'No saved conversations yet.' : 'No conversation title matches.'}</p>
+        }
+      >
         <ul class="conversation-items" aria-busy={list.loadingMore()}>
-          <For each={conversations()}>
+          <For each={shown()}>
             {(conversation) => (
               <ConversationItem
                 conversation={conversation}
                 current={conversation.id === props.currentId}
                 confirm={props.confirm}
+                onOpened={props.onOpened}
                 onRenamed={props.onRenamed}
                 onDeleted={props.onDeleted}
               />
@@ -88,14 +113,12 @@ interface ConversationItemProps {
   conversation: ConversationView;
   current: boolean;
   confirm: (request: ConfirmRequest) => Promise<boolean>;
+  onOpened: () => void;
   onRenamed: (conversation: ConversationView) => void;
   onDeleted: (id: string) => void;
 }
 
-/**
- * One saved conversation: a link that opens it, and what can be done to it. Controls stay
- * enabled while a change is in flight (disabling would drop keyboard focus); a second click is ignored.
- */
+/** One saved conversation: a link that opens it, and a row menu to rename or delete it. */
 const ConversationItem: Component<ConversationItemProps> = (props) => {
   const row = useRowActions({
     id: () => props.conversation.id,
@@ -113,6 +136,21 @@ const ConversationItem: Component<ConversationItemProps> = (props) => {
     }
   }
 
+  /** The menu's choice, acted on once the menu has closed and put the focus back on its button. */
+  let chosen: 'rename' | 'delete' | undefined;
+  function afterMenu(event: Event) {
+    const action = chosen;
+    chosen = undefined;
+    if (action === 'rename') {
+      // The title field takes the focus, not the menu button it replaces.
+      event.preventDefault();
+      row.startEditing('title');
+    } else if (action === 'delete') {
+      // Asked once the focus is back on the menu button: the answer returns it there.
+      setTimeout(() => void removeConversation());
+    }
+  }
+
   async function removeConversation() {
     const question = {
       title: `Delete “${props.conversation.title}”?`,
@@ -127,18 +165,35 @@ const ConversationItem: Component<ConversationItemProps> = (props) => {
       <Show
         when={row.editing()}
         fallback={
-          <>
-            <A href={`/chat/${encodeURIComponent(props.conversation.id)}`} end id={row.headerId} class="conversation-link">
+          <div class="conversation-row">
+            <A
+              href={`/chat/${encodeURIComponent(props.conversation.id)}`}
+              end
+              id={row.headerId}
+              class="conversation-link"
+              title={props.conversation.title}
+              onClick={() => props.onOpened()}
+            >
               {props.conversation.title}
             </A>
-            <small class="muted">
-              <Time value={props.conversation.updatedAt} />
-            </small>
-            <div class="row-actions" ref={row.actionsRef}>
-              <RowButton describedBy={row.headerId} onClick={() => row.startEditing('title')}>Rename</RowButton>
-              <RowButton describedBy={row.headerId} danger onClick={() => void removeConversation()}>Delete</RowButton>
+            <div class="conversation-menu" ref={row.actionsRef}>
+              <DropdownMenu placement="bottom-end" gutter={4} modal={false}>
+                <DropdownMenu.Trigger class="quiet icon-button row-menu-trigger" aria-label={`Actions for ${props.conversation.title}`}>
+                  <span aria-hidden="true">⋯</span>
+                </DropdownMenu.Trigger>
+                <DropdownMenu.Portal>
+                  <DropdownMenu.Content class="row-menu" onCloseAutoFocus={afterMenu}>
+                    <DropdownMenu.Item class="row-menu-item" onSelect={() => (chosen = 'rename')}>
+                      Rename
+                    </DropdownMenu.Item>
+                    <DropdownMenu.Item class="row-menu-item danger" onSelect={() => (chosen = 'delete')}>
+                      Delete
+                    </DropdownMenu.Item>
+                  </DropdownMenu.Content>
+                </DropdownMenu.Portal>
+              </DropdownMenu>
             </div>
-          </>
+          </div>
         }
       >
         <InlineForm

@@ -1,10 +1,12 @@
 import { A } from '@solidjs/router';
-import { createEffect, createSignal, createUniqueId, For, Match, on, Show, Switch, type Component } from 'solid-js';
+import { createEffect, createSignal, createUniqueId, For, Match, on, onCleanup, onMount, Show, Switch, type Component } from 'solid-js';
 import { MESSAGE_MAX_CHARS, type ModelView } from '../../../shared/api.ts';
 import { ApiError } from '../../api/http.ts';
-import { Alert, ErrorAlert, GRANT_REQUIRED_MESSAGE } from '../../components/ErrorAlert.tsx';
-import { Field } from '../../components/Field.tsx';
+import { Alert, describeError, ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { Loading } from '../../components/Loading.tsx';
+import { secondsText } from '../../lib/countdown.ts';
+import { unlockThenSend } from '../../lib/unlock.ts';
+import { useModelAccess } from '../../modelAccess.tsx';
 import type { ChatEntry, Conversation } from './conversation.ts';
 import { Markdown } from './Markdown.tsx';
 
@@ -13,7 +15,7 @@ export interface ConversationPanelProps {
   /** Every model this user may see, to name the one that wrote each answer. */
   models: readonly ModelView[];
   model: ModelView | undefined;
-  /** The picked model is restricted and locked: nothing is sent until it is unlocked. */
+  /** The picked model is restricted and locked: sending asks for the key first. */
   locked: boolean;
   /** The message box, for the page to put the focus in. */
   composerRef?: (textarea: HTMLTextAreaElement) => void;
@@ -33,11 +35,20 @@ function isNotFound(error: unknown): boolean {
   return error instanceof ApiError && (error.status === 404 || error.code === 'VALIDATION_FAILED');
 }
 
+/**
+ * The open conversation: the messages filling the height, what happened to restricted access
+ * said inline, and the message box pinned at the bottom. With a locked model picked, sending
+ * asks for the key first and then sends: one touch, nothing typed is lost.
+ */
 export const ConversationPanel: Component<ConversationPanelProps> = (props) => {
+  const access = useModelAccess();
   const headingId = createUniqueId();
   const [draft, setDraft] = createSignal('');
   const [following, setFollowing] = createSignal(true);
+  /** The last question is being edited in the message box: sending replaces it. */
+  const [editing, setEditing] = createSignal(false);
   let log!: HTMLDivElement;
+  let inner!: HTMLDivElement;
   let form!: HTMLFormElement;
   let composer!: HTMLTextAreaElement;
 
@@ -48,11 +59,17 @@ export const ConversationPanel: Component<ConversationPanelProps> = (props) => {
     !tooLong() &&
     ready() &&
     props.model !== undefined &&
-    !props.locked &&
-    !props.conversation.streaming();
-  const canRetry = () => props.conversation.canRetry() && props.model !== undefined && !props.locked;
+    !props.conversation.streaming() &&
+    !access.unlocking();
+  const canRetry = () => props.conversation.canRetry() && props.model !== undefined && !access.unlocking();
   const modelName = (id: string | null) =>
     props.models.find((model) => model.id === id)?.displayName ?? id ?? 'Assistant';
+  const sendLabel = () => (props.locked ? 'Touch your key to send' : editing() ? 'Resend' : 'Send');
+
+  function scrollToLatest() {
+    log.scrollTop = log.scrollHeight;
+    setFollowing(true);
+  }
 
   // Follow the answer as it grows, unless the reader scrolled up to read something earlier.
   createEffect(
@@ -63,27 +80,78 @@ export const ConversationPanel: Component<ConversationPanelProps> = (props) => {
       },
     ),
   );
-  // Another conversation starts at its latest message.
-  createEffect(on(props.conversation.id, () => setFollowing(true), { defer: true }));
+  // Answers render (Markdown, code blocks) after their text arrives: follow what the log grows to.
+  onMount(() => {
+    const observer = new ResizeObserver(() => {
+      if (following()) log.scrollTop = log.scrollHeight;
+    });
+    observer.observe(inner);
+    observer.observe(log);
+    onCleanup(() => observer.disconnect());
+  });
+  // Another conversation starts at its latest message, and is not being edited.
+  createEffect(
+    on(
+      props.conversation.id,
+      () => {
+        setFollowing(true);
+        setEditing(false);
+      },
+      { defer: true },
+    ),
+  );
+  // A refused touch is answered by typing on or picking another model.
+  createEffect(on([draft, () => props.model?.id], () => access.clearUnlockError(), { defer: true }));
 
+  /** Sends (or resends the edited question), touching the key first when the model is locked. */
   async function submit(event: SubmitEvent) {
     event.preventDefault();
     const model = props.model;
     const text = draft().trim();
     if (!canSend() || !model) return;
-    setDraft('');
-    setFollowing(true);
-    const accepted = await props.conversation.send(model, text);
-    // Refused before anything streamed: give the words back, unless something new was typed.
-    if (!accepted && draft() === '') setDraft(text);
+    const replacing = editing();
+    const outcome = await unlockThenSend({
+      locked: () => props.locked,
+      unlock: () => access.unlock('send'),
+      send: async () => {
+        setDraft('');
+        setFollowing(true);
+        const accepted = replacing ? await props.conversation.edit(model, text) : await props.conversation.send(model, text);
+        // Refused before anything streamed: give the words back, unless something new was typed.
+        if (!accepted && draft() === '') setDraft(text);
+        return accepted;
+      },
+    });
+    if (outcome === 'sent' && replacing) setEditing(false);
+    composer.focus();
   }
 
-  function retry() {
+  async function retry() {
     const model = props.model;
     if (!canRetry() || !model) return;
-    setFollowing(true);
-    void props.conversation.retry(model);
     // The Retry button goes while the new answer streams: the focus waits in the message box.
+    composer.focus();
+    await unlockThenSend({
+      locked: () => props.locked,
+      unlock: () => access.unlock('send'),
+      send: async () => {
+        setFollowing(true);
+        await props.conversation.retry(model);
+        return true;
+      },
+    });
+  }
+
+  function startEditing(entry: ChatEntry) {
+    setEditing(true);
+    setDraft(entry.text);
+    composer.focus();
+    composer.setSelectionRange(composer.value.length, composer.value.length);
+  }
+
+  function cancelEditing() {
+    setEditing(false);
+    setDraft('');
     composer.focus();
   }
 
@@ -94,6 +162,11 @@ export const ConversationPanel: Component<ConversationPanelProps> = (props) => {
   }
 
   function onKeyDown(event: KeyboardEvent) {
+    if (event.key === 'Escape' && editing()) {
+      event.preventDefault();
+      cancelEditing();
+      return;
+    }
     // Enter sends, Shift+Enter is a new line; an IME composing text keeps its Enter.
     if (event.key !== 'Enter' || event.shiftKey || event.isComposing || event.altKey || event.ctrlKey || event.metaKey)
       return;
@@ -101,134 +174,200 @@ export const ConversationPanel: Component<ConversationPanelProps> = (props) => {
     form.requestSubmit();
   }
 
+  const isLast = (index: number) => index === props.conversation.entries.length - 1;
+  const editable = (entry: ChatEntry) => !editing() && props.conversation.lastQuestion()?.key === entry.key;
+
   return (
-    <section class="panel conversation" aria-labelledby={headingId}>
-      <h2 id={headingId}>Conversation</h2>
-      <div
-        ref={log}
-        role="log"
-        aria-labelledby={headingId}
-        aria-busy={props.conversation.loading()}
-        class="messages"
-        tabIndex={0}
-        onScroll={() => setFollowing(log.scrollHeight - log.scrollTop - log.clientHeight < FOLLOW_SLACK)}
-      >
-        <For each={props.conversation.entries}>
-          {(entry, index) => (
-            <Message
-              entry={entry}
-              modelName={modelName(entry.model)}
-              retry={
-                index() === props.conversation.entries.length - 1 && props.conversation.canRetry()
-                  ? { enabled: canRetry(), run: retry }
-                  : undefined
-              }
-            />
-          )}
-        </For>
+    <section class="chat-conversation" aria-labelledby={headingId}>
+      <h2 id={headingId} class="visually-hidden">
+        Conversation
+      </h2>
+      <div class="chat-log-wrap">
+        <div
+          ref={log}
+          role="log"
+          aria-labelledby={headingId}
+          aria-busy={props.conversation.loading()}
+          class="messages"
+          tabIndex={0}
+          onScroll={() => setFollowing(log.scrollHeight - log.scrollTop - log.clientHeight < FOLLOW_SLACK)}
+        >
+          <div ref={inner} class="messages-inner">
+            <Switch>
+              <Match when={props.conversation.loading()}>
+                <Loading />
+              </Match>
+              <Match when={props.conversation.loadError()}>
+                {(loadError) => (
+                  <div class="load-failed">
+                    <Show
+                      when={isNotFound(loadError())}
+                      fallback={
+                        <>
+                          <ErrorAlert error={loadError()} />
+                          <button type="button" onClick={() => props.conversation.reload()}>
+                            Try again
+                          </button>
+                        </>
+                      }
+                    >
+                      <Alert>
+                        <p>This conversation does not exist, or it is not yours.</p>
+                      </Alert>
+                    </Show>
+                    <A href="/chat">Start a new conversation</A>
+                  </div>
+                )}
+              </Match>
+              <Match when={props.conversation.entries.length === 0 && props.conversation.id() === undefined}>
+                <div class="chat-empty">
+                  <p class="chat-empty-title">What shall we talk about?</p>
+                  <p class="muted">
+                    Pick a model and send a message to start a conversation. It is saved under Conversations.
+                  </p>
+                </div>
+              </Match>
+            </Switch>
+            <For each={props.conversation.entries}>
+              {(entry, index) => (
+                <Message
+                  entry={entry}
+                  modelName={modelName(entry.model)}
+                  onEdit={editable(entry) ? () => startEditing(entry) : undefined}
+                  retry={
+                    isLast(index()) && props.conversation.canRetry() ? { enabled: canRetry(), run: () => void retry() } : undefined
+                  }
+                />
+              )}
+            </For>
+          </div>
+        </div>
+        <Show when={!following()}>
+          <button type="button" class="jump-latest" onClick={scrollToLatest}>
+            ↓ Jump to latest
+          </button>
+        </Show>
       </div>
 
-      <Switch>
-        <Match when={props.conversation.loading()}>
-          <Loading />
-        </Match>
-        <Match when={props.conversation.loadError()}>
-          {(loadError) => (
-            <div class="load-failed">
-              <Show
-                when={isNotFound(loadError())}
-                fallback={
-                  <>
-                    <ErrorAlert error={loadError()} />
-                    <button type="button" onClick={() => props.conversation.reload()}>
-                      Try again
-                    </button>
-                  </>
-                }
-              >
-                <Alert>
-                  <p>This conversation does not exist, or it is not yours.</p>
-                </Alert>
-              </Show>
-              <A href="/chat">Start a new conversation</A>
+      <div class="chat-bottom">
+        <AccessNotices model={props.model} locked={props.locked} />
+        {/* A missing grant is said by the notice above, and only while the model is locked. */}
+        <Show when={!isGrantRequired(props.conversation.error()) || !props.locked}>
+          <ErrorAlert error={props.conversation.error()} />
+        </Show>
+        <Show when={access.unlockError()}>
+          {(refusal) => (
+            <div class="alert chat-refusal" role="alert">
+              <p>
+                <strong>{draft() !== '' ? 'Not sent:' : 'Not unlocked:'}</strong> {describeError(refusal())}
+                <Show when={draft() !== ''}> Your message is kept; send it again to retry.</Show>
+              </p>
             </div>
           )}
-        </Match>
-        <Match when={props.conversation.entries.length === 0 && props.conversation.id() === undefined}>
-          <p class="empty">
-            Pick a model and send a message to start a conversation. It is saved and listed under Conversations;
-            answers appear here as they are written.
+        </Show>
+        <p class="key-prompt chat-status" role="status">
+          {access.unlocking() ? 'Touch your security key now…' : ''}
+        </p>
+        <Show when={editing()}>
+          <div class="chat-editing">
+            <span>Editing your last question — sending replaces it and its answer.</span>
+            <button type="button" class="quiet" onClick={cancelEditing}>
+              Cancel edit
+            </button>
+          </div>
+        </Show>
+        <form ref={form} class="composer" classList={{ locked: props.locked }} onSubmit={(event) => void submit(event)}>
+          <label class="visually-hidden" for={`${headingId}-message`}>
+            Message
+          </label>
+          <textarea
+            id={`${headingId}-message`}
+            ref={(textarea) => {
+              composer = textarea;
+              props.composerRef?.(textarea);
+            }}
+            name="message"
+            rows={1}
+            placeholder={props.model ? `Message ${props.model.displayName}` : 'Message'}
+            aria-describedby={`${headingId}-hint`}
+            value={draft()}
+            aria-invalid={tooLong()}
+            onInput={(event) => setDraft(event.currentTarget.value)}
+            onKeyDown={onKeyDown}
+          />
+          <div class="composer-actions">
+            <Show when={props.conversation.streaming()}>
+              <button type="button" class="stop" onClick={stop}>
+                Stop
+              </button>
+            </Show>
+            <button type="submit" class="primary send" classList={{ 'send-locked': props.locked }} aria-disabled={!canSend()}>
+              {sendLabel()}
+            </button>
+          </div>
+        </form>
+        <p id={`${headingId}-hint`} class="composer-hint muted">
+          Enter sends; Shift+Enter starts a new line.
+        </p>
+        <Show when={tooLong()}>
+          <p class="field-error" role="alert">
+            This message is longer than {MAX_CHARS_TEXT} characters. Shorten it to send it.
           </p>
-        </Match>
-        <Match when={props.conversation.entries.length === 0}>
-          <p class="empty">No messages yet. Send one to begin.</p>
-        </Match>
-      </Switch>
+        </Show>
+      </div>
+    </section>
+  );
+};
 
-      <Show when={props.locked && props.model}>
-        {(model) => (
-          <Show
-            when={isGrantRequired(props.conversation.error())}
-            fallback={
-              <p class="gate">
-                “{model().displayName}” is restricted. {GRANT_REQUIRED_MESSAGE}
-              </p>
-            }
-          >
-            <Alert>
-              <p>
-                “{model().displayName}” is restricted. {GRANT_REQUIRED_MESSAGE}
-              </p>
-            </Alert>
-          </Show>
+/**
+ * What happened to restricted access, said where the person types: access ended and why, the
+ * warning before it ends (with Renew), and what a locked model needs.
+ */
+const AccessNotices: Component<{ model: ModelView | undefined; locked: boolean }> = (props) => {
+  const access = useModelAccess();
+  const notice = () => access.notice();
+  const secondsLeft = () => Math.ceil(access.msLeft() / 1000);
+  return (
+    <div class="chat-notices">
+      <Show when={notice()?.tone === 'alert' ? notice() : undefined}>
+        {(alert) => (
+          <Alert>
+            <p>{alert().text}</p>
+          </Alert>
         )}
       </Show>
-      {/* A missing grant is said by the gate above, and only while the model is locked. */}
-      <Show when={!isGrantRequired(props.conversation.error())}>
-        <ErrorAlert error={props.conversation.error()} />
-      </Show>
-
-      <form ref={form} class="composer" onSubmit={submit}>
-        <Field label="Message" class="grow" hint="Enter sends; Shift+Enter starts a new line.">
-          {(control) => (
-            <textarea
-              {...control}
-              ref={(textarea) => {
-                composer = textarea;
-                props.composerRef?.(textarea);
-              }}
-              name="message"
-              rows={3}
-              value={draft()}
-              aria-invalid={tooLong()}
-              onInput={(event) => setDraft(event.currentTarget.value)}
-              onKeyDown={onKeyDown}
-            />
-          )}
-        </Field>
-        <div class="composer-actions">
-          <Show when={props.conversation.streaming()}>
-            <button type="button" onClick={stop}>
-              Stop
-            </button>
-          </Show>
-          <button type="submit" class="primary" aria-disabled={!canSend()}>
-            Send
+      <p class="access-status" role="status">
+        {notice()?.tone === 'status' ? notice()?.text : ''}
+      </p>
+      <Show when={access.grant() && access.expiring()}>
+        <div class="grant-warning">
+          <p>Access to restricted models ends in {secondsText(secondsLeft())}.</p>
+          <button type="button" class="primary" aria-disabled={access.unlocking()} onClick={() => void access.unlock()}>
+            Renew
           </button>
         </div>
-      </form>
-      <Show when={tooLong()}>
-        <p class="field-error" role="alert">
-          This message is longer than {MAX_CHARS_TEXT} characters. Shorten it to send it.
-        </p>
       </Show>
-    </section>
+      {/* Said once when the warning appears; the countdown itself is not read out every second. */}
+      <p class="visually-hidden" role="status">
+        {access.expiring() ? 'Access to restricted models ends soon. Renew to keep it.' : ''}
+      </p>
+      <Show when={props.locked && props.model}>
+        {(model) => (
+          <p class="gate">
+            <span class="gate-dot" aria-hidden="true" />“{model().displayName}” is restricted. Sending asks for a touch of your own
+            security key, then sends.
+          </p>
+        )}
+      </Show>
+    </div>
   );
 };
 
 interface MessageProps {
   entry: ChatEntry;
   modelName: string;
+  /** The last question, when it can be edited and sent again. */
+  onEdit: (() => void) | undefined;
   /** The last message, when its answer can be asked for again. */
   retry: { enabled: boolean; run: () => void } | undefined;
 }
@@ -238,15 +377,9 @@ interface MessageProps {
  * is Markdown, sanitised before it reaches the DOM.
  */
 const Message: Component<MessageProps> = (props) => (
-  <article
-    class={`message ${props.entry.role} ${props.entry.state}`}
-    aria-busy={props.entry.state === 'streaming'}
-  >
+  <article class={`message ${props.entry.role} ${props.entry.state}`} aria-busy={props.entry.state === 'streaming'}>
     <p class="message-author">{props.entry.role === 'user' ? 'You' : props.modelName}</p>
-    <Show
-      when={props.entry.role === 'assistant'}
-      fallback={<p class="message-text">{props.entry.text}</p>}
-    >
+    <Show when={props.entry.role === 'assistant'} fallback={<p class="message-text">{props.entry.text}</p>}>
       <Markdown text={props.entry.text} />
       <Show when={props.entry.state === 'streaming' && props.entry.text === ''}>
         <p class="typing" aria-hidden="true">
@@ -254,20 +387,27 @@ const Message: Component<MessageProps> = (props) => (
         </p>
       </Show>
     </Show>
-    <Show when={props.entry.note}>
-      {(note) => <p class="message-note">{note()}</p>}
-    </Show>
-    <Show when={props.retry}>
-      {(retry) => (
-        <div class="message-actions">
-          <Show when={props.entry.role === 'user'}>
-            <span class="muted">No answer yet.</span>
-          </Show>
-          <button type="button" aria-disabled={!retry().enabled} onClick={() => retry().run()}>
-            Retry
-          </button>
-        </div>
-      )}
+    <Show when={props.entry.note}>{(note) => <p class="message-note">{note()}</p>}</Show>
+    <Show when={props.onEdit || props.retry}>
+      <div class="message-actions">
+        <Show when={props.retry && props.entry.role === 'user'}>
+          <span class="muted">No answer yet.</span>
+        </Show>
+        <Show when={props.onEdit}>
+          {(edit) => (
+            <button type="button" class="quiet" onClick={() => edit()()}>
+              Edit
+            </button>
+          )}
+        </Show>
+        <Show when={props.retry}>
+          {(retry) => (
+            <button type="button" class="quiet" aria-disabled={!retry().enabled} onClick={() => retry().run()}>
+              Retry
+            </button>
+          )}
+        </Show>
+      </div>
     </Show>
   </article>
 );

@@ -1,7 +1,6 @@
-import { createUniqueId, For, Show, type Component } from 'solid-js';
-import type { ModelView } from '../../../shared/api.ts';
-import { Badge } from '../../components/Badge.tsx';
-import { formatCountdown } from '../../lib/countdown.ts';
+import { Select } from '@kobalte/core/select';
+import { Show, type Component } from 'solid-js';
+import type { ModelTier, ModelView } from '../../../shared/api.ts';
 import { useModelAccess } from '../../modelAccess.tsx';
 
 export interface ModelPickerProps {
@@ -10,66 +9,94 @@ export interface ModelPickerProps {
   onSelect: (id: string) => void;
 }
 
-/** One radio per model, named by its display name alone; the rest describes it. */
+interface ModelGroup {
+  label: string;
+  tier: ModelTier;
+  models: ModelView[];
+}
+
+const GROUPS: ReadonlyArray<Omit<ModelGroup, 'models'>> = [
+  { label: 'Standard', tier: 'standard' },
+  { label: 'Restricted', tier: 'restricted' },
+];
+
+/**
+ * The model picker in the chat header: a listbox grouped by tier, each model with its tier,
+ * whether it is locked, and a "demo" tag for the offline demo models.
+ */
 export const ModelPicker: Component<ModelPickerProps> = (props) => {
-  const headingId = createUniqueId();
+  const groups = (): ModelGroup[] =>
+    GROUPS.map((group) => ({ ...group, models: props.models.filter((model) => model.tier === group.tier) })).filter(
+      (group) => group.models.length > 0,
+    );
+  const selected = () => props.models.find((model) => model.id === props.selectedId) ?? null;
+
   return (
-    <div class="panel model-picker">
-      <h2 id={headingId}>Model</h2>
-      <Show when={props.models.length > 0} fallback={<p class="empty">No models are available to you yet.</p>}>
-        <div role="radiogroup" aria-labelledby={headingId} class="model-list">
-          <For each={props.models}>
-            {(model) => (
-              <ModelOption
-                model={model}
-                selected={model.id === props.selectedId}
-                onSelect={() => props.onSelect(model.id)}
-              />
+    <Show when={props.models.length > 0} fallback={<p class="chat-no-models muted">No models are available to you yet.</p>}>
+      <Select<ModelView, ModelGroup>
+        class="model-picker"
+        options={groups()}
+        optionValue="id"
+        optionTextValue="displayName"
+        optionGroupChildren="models"
+        value={selected()}
+        onChange={(model) => model && props.onSelect(model.id)}
+        disallowEmptySelection
+        gutter={6}
+        placement="bottom-start"
+        sectionComponent={(section) => <Select.Section class="model-section">{section.section.rawValue.label}</Select.Section>}
+        itemComponent={(item) => (
+          // Named by all it shows: the model's name, then its tier, lock state and "demo".
+          <Select.Item item={item.item} class="model-option">
+            <span class="model-option-name">{item.item.rawValue.displayName}</span>
+            <span class="model-option-tags">
+              <ModelTags model={item.item.rawValue} />
+            </span>
+            <Select.ItemIndicator class="model-option-check">✓</Select.ItemIndicator>
+          </Select.Item>
+        )}
+      >
+        <Select.Label class="visually-hidden">Model</Select.Label>
+        <Select.Trigger class="model-trigger">
+          <Select.Value<ModelView> class="model-trigger-value">
+            {(state) => (
+              <>
+                <span class="model-trigger-name">{state.selectedOption().displayName}</span>
+                <ModelTags model={state.selectedOption()} compact />
+              </>
             )}
-          </For>
-        </div>
-      </Show>
-    </div>
+          </Select.Value>
+          <Select.Icon class="model-trigger-icon">▾</Select.Icon>
+        </Select.Trigger>
+        <Select.Portal>
+          <Select.Content class="model-menu">
+            <Select.Listbox class="model-listbox" />
+          </Select.Content>
+        </Select.Portal>
+      </Select>
+    </Show>
   );
 };
 
-const ModelOption: Component<{ model: ModelView; selected: boolean; onSelect: () => void }> = (props) => {
+/** Tier, lock state and "demo", as small tags; `compact` (the trigger) shows only what matters. */
+const ModelTags: Component<{ model: ModelView; compact?: boolean }> = (props) => {
   const access = useModelAccess();
-  const inputId = createUniqueId();
-  const detailsId = createUniqueId();
   const restricted = () => props.model.tier === 'restricted';
-  const unlocked = () => access.isUnlocked(props.model);
-
   return (
-    <div class="model-option" classList={{ selected: props.selected, locked: !unlocked() }}>
-      <input
-        type="radio"
-        name="model"
-        id={inputId}
-        value={props.model.id}
-        checked={props.selected}
-        aria-describedby={detailsId}
-        onChange={() => props.onSelect()}
-      />
-      <div class="model-body">
-        <label for={inputId} class="model-name">
-          {props.model.displayName}
-        </label>
-        <div id={detailsId} class="model-details">
-          <div class="badges">
-            <Badge kind="tier" value={props.model.tier} />
-            <Show when={props.model.demo}>
-              <Badge kind="flag" value="demo" />
-            </Show>
-            <Show when={restricted()}>
-              <span class="lock-state" classList={{ unlocked: unlocked() }}>
-                {unlocked() ? `Unlocked · ${formatCountdown(access.msLeft() / 1000)}` : 'Locked'}
-              </span>
-            </Show>
-          </div>
-          <p class="muted model-description">{props.model.description}</p>
-        </div>
-      </div>
-    </div>
+    <span class="model-tags">
+      <Show when={!props.compact || restricted()}>
+        <span class={`tag tag-${props.model.tier}`}>{restricted() ? 'Restricted' : 'Standard'}</span>
+      </Show>
+      <Show when={restricted()}>
+        <span class="tag tag-lock" classList={{ open: access.isUnlocked(props.model) }}>
+          {access.isUnlocked(props.model) ? 'unlocked' : 'locked'}
+        </span>
+      </Show>
+      <Show when={props.model.demo}>
+        <span class="tag tag-demo" title="Offline demo model, not a real AI">
+          demo
+        </span>
+      </Show>
+    </span>
   );
 };

@@ -7,7 +7,7 @@ import { createSignal } from 'solid-js';
 import { createStore, produce } from 'solid-js/store';
 import type { ConversationView, ModelView } from '../../../shared/api.ts';
 import type { ChatStreamEvent } from '../../../shared/events.ts';
-import { fetchConversation, startConversation, streamMessage, streamRetry } from '../../api/conversations.ts';
+import { fetchConversation, startConversation, streamEdit, streamMessage, streamRetry } from '../../api/conversations.ts';
 import { ApiError } from '../../api/http.ts';
 import { GRANT_END_TEXT } from '../../lib/grantReasons.ts';
 import { cutNote, entryOf, STREAM_ERROR_TEXT, type ChatEntry } from './entries.ts';
@@ -37,6 +37,13 @@ export interface Conversation {
   retry: (model: ModelView) => Promise<void>;
   /** The last answer can be asked for again. */
   canRetry: () => boolean;
+  /** The last question, when it can be edited and sent again. */
+  lastQuestion: () => ChatEntry | undefined;
+  /**
+   * Replaces the last question with `text` and asks `model` again; resolves to false when it
+   * was refused (the question and its answer are back as they were).
+   */
+  edit: (model: ModelView, text: string) => Promise<boolean>;
   /** A new title, from the sidebar. */
   renamed: (conversation: ConversationView) => void;
   /** Stops the answer streaming in; what came so far stays. */
@@ -260,6 +267,36 @@ export function createConversation(options: ConversationOptions): Conversation {
     return id() !== undefined && !streaming() && !loading() && last !== undefined && last.state !== 'streaming';
   }
 
+  function lastQuestion(): ChatEntry | undefined {
+    if (!canRetry()) return undefined;
+    const last = entries.at(-1);
+    const question = last?.role === 'assistant' ? entries.at(-2) : last;
+    return question?.role === 'user' ? question : undefined;
+  }
+
+  async function edit(model: ModelView, text: string): Promise<boolean> {
+    const conversationId = id();
+    const question = lastQuestion();
+    if (!conversationId || !question) return false;
+    setError(undefined);
+    const before = entries.map((entry) => ({ ...entry }));
+    const questionKey = question.key;
+    const answerKey = localKey();
+    // The old question's answer goes; the edited question gets a new one.
+    setEntries((all) => [
+      ...all.slice(0, all.findIndex((entry) => entry.key === questionKey)),
+      { ...question, text },
+      { key: answerKey, role: 'assistant', text: '', model: model.id, state: 'streaming' },
+    ]);
+    const undo = () => setEntries(before);
+    return run(
+      answerKey,
+      (signal, onEvent) => streamEdit(conversationId, { content: text, model: model.id }, signal, onEvent),
+      undo,
+      questionKey,
+    );
+  }
+
   async function retry(model: ModelView): Promise<void> {
     const conversationId = id();
     const last = entries.at(-1);
@@ -305,6 +342,8 @@ export function createConversation(options: ConversationOptions): Conversation {
     send,
     retry,
     canRetry,
+    lastQuestion,
+    edit,
     renamed: (conversation) => {
       if (conversation.id === id()) setCurrent(conversation);
     },

@@ -44,10 +44,10 @@ const GrantRow: Component<{ grant: AdminGrantView; now: Accessor<number>; confir
     <>
       <tr aria-busy={row.busy()}>
         <th scope="row" id={row.headerId}>{props.grant.username}</th>
-        <td>{props.grant.models.join(', ')}</td>
-        <td>{PRESENCE_TEXT[props.grant.presenceMode]}</td>
-        <td>{props.grant.keyNickname}</td>
-        <td>
+        <td data-label="Models">{props.grant.models.join(', ')}</td>
+        <td data-label="Presence">{PRESENCE_TEXT[props.grant.presenceMode]}</td>
+        <td data-label="Key">{props.grant.keyNickname}</td>
+        <td data-label="Ends in">
           {/* Read out on request, not every second. */}
           <span class="countdown" classList={{ soon: secondsLeft() <= SOON_SECONDS }} role="timer" aria-live="off">
             {secondsLeft() > 0 ? formatCountdown(secondsLeft()) : 'ending…'}

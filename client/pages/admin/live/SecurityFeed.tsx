@@ -4,7 +4,8 @@ import type { AuditEventView } from '../../../../shared/audit.ts';
 import { listRecentSecurityEvents } from '../../../api/adminLive.ts';
 import { Badge } from '../../../components/Badge.tsx';
 import { useEvents } from '../../../events.tsx';
-import { addToFeed, describeAction, detectStorm, isHighlighted, STORM } from '../../../lib/securityFeed.ts';
+import { actionLabel } from '../../../lib/auditLabels.ts';
+import { addToFeed, detectStorm, isHighlighted, STORM } from '../../../lib/securityFeed.ts';
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
 
@@ -51,7 +52,7 @@ export const SecurityFeed: Component = () => {
       </Show>
       {/* Only the newest high or critical event is announced; the list itself stays quiet. */}
       <p class="visually-hidden" role="status">
-        {latestAlarm() ? `${latestAlarm()!.severity} security event: ${describeAction(latestAlarm()!.action)}` : ''}
+        {latestAlarm() ? `${latestAlarm()!.severity} security event: ${actionLabel(latestAlarm()!.action)}` : ''}
       </p>
       <Show when={feed().length > 0 && events.state() !== 'connected'}>
         <p class="muted">Live updates are paused until the connection is back; nothing recorded meanwhile is lost from the audit log.</p>
@@ -67,11 +68,8 @@ export const SecurityFeed: Component = () => {
                   <Badge kind="severity" value={event.severity} />
                 </span>
                 <span class="feed-what">
-                  <strong>{describeAction(event.action)}</strong>
-                  <Show when={describeAction(event.action) !== event.action}>
-                    {' '}
-                    <code class="muted">{event.action}</code>
-                  </Show>
+                  {/* The same words as the audit log; the code is a hover away. */}
+                  <strong title={event.action}>{actionLabel(event.action)}</strong>
                   {event.outcome !== 'success' ? ` (${event.outcome})` : ''}
                   <br />
                   <small class="muted">{who(event)}</small>

@@ -4,10 +4,10 @@ import type { AdminSessionView } from '../../../../shared/api.ts';
 import { endAdminSession, listAdminSessions } from '../../../api/adminLive.ts';
 import { Badge } from '../../../components/Badge.tsx';
 import type { ConfirmRequest } from '../../../components/ConfirmDialog.tsx';
-import { Time } from '../../../components/Time.tsx';
 import { settled } from '../../../lib/settled.ts';
 import { describeUserAgent } from '../../../lib/userAgent.ts';
 import { StepUpRowAlert } from '../../account/StepUpPrompt.tsx';
+import { RelativeTimeCell } from '../RelativeTime.tsx';
 
 const SESSION_COLUMNS = 7;
 
@@ -45,15 +45,11 @@ const SessionRow: Component<{ session: AdminSessionView; confirm: Confirm; onGon
             <Badge kind="flag" value="current" />
           </Show>
         </th>
-        <td>{props.session.ip ?? <span class="muted">Unknown</span>}</td>
-        <td title={props.session.userAgent ?? undefined}>{describeUserAgent(props.session.userAgent)}</td>
-        <td>
-          <Time value={props.session.signedInAt} />
-        </td>
-        <td>
-          <Time value={props.session.lastSeenAt} />
-        </td>
-        <td>
+        <td data-label="IP address">{props.session.ip ?? <span class="muted">Unknown</span>}</td>
+        <td data-label="Browser" title={props.session.userAgent ?? undefined}>{describeUserAgent(props.session.userAgent)}</td>
+        <RelativeTimeCell label="Signed in" value={props.session.signedInAt} />
+        <RelativeTimeCell label="Last seen" value={props.session.lastSeenAt} />
+        <td data-label="How">
           {METHOD_TEXT[props.session.method]}
           <Show when={props.session.keyNickname}>
             {(nickname) => (

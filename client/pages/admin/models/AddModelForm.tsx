@@ -2,9 +2,9 @@ import { useAction, useSubmission } from '@solidjs/router';
 import { createSignal, createUniqueId, Show, type Component } from 'solid-js';
 import type { CreateModelRequest } from '../../../../shared/api.ts';
 import { addModel } from '../../../api/adminModels.ts';
+import { isStoppedByUser } from '../../../lib/securityKey.ts';
 import { ErrorAlert } from '../../../components/ErrorAlert.tsx';
 import { settled } from '../../../lib/settled.ts';
-import { StepUpPrompt } from '../../account/StepUpPrompt.tsx';
 import { ModelFields, readModelForm } from './ModelForm.tsx';
 
 /** Adds a model to the catalog. It is enabled at once; test its connection from the table. */
@@ -39,8 +39,8 @@ export const AddModelForm: Component = () => {
           </button>
         </div>
       </form>
-      <StepUpPrompt active={Boolean(submission.pending)} />
-      <ErrorAlert error={submission.error} />
+      {/* A cancelled key touch leaves the form as it was: nothing to report. */}
+      <ErrorAlert error={isStoppedByUser(submission.error) ? undefined : submission.error} />
     </section>
   );
 };

@@ -11,6 +11,9 @@ const TIER_LABELS: Record<(typeof MODEL_TIERS)[number], string> = {
 const PROVIDER_LABELS = Object.fromEntries(MODEL_PROVIDERS.map((provider) => [provider, MODEL_PROVIDER_VIEWS[provider].label]));
 
 /** What the form holds: every setting, and the id for a new model. */
+
+/** As a JS string: the browser compiles `pattern` with the v flag, where a literal `-` in a class must be escaped. */
+const MODEL_ID_PATTERN = '[a-z0-9][a-z0-9._\\-]{0,63}';
 export type ModelFormValues = ModelSettings & { id: string };
 
 function text(fields: FormData, name: string): string {
@@ -44,7 +47,7 @@ export const ModelFields: Component<{ model?: AdminModelView }> = (props) => (
   <>
     <Show when={!props.model}>
       <Field label="Model id" hint="Lower-case letters, digits, dot, dash, underscore. Cannot change later.">
-        {(control) => <input {...control} name="id" required pattern="[a-z0-9][a-z0-9._\-]{0,63}" autocomplete="off" spellcheck={false} />}
+        {(control) => <input {...control} name="id" required pattern={MODEL_ID_PATTERN} autocomplete="off" spellcheck={false} />}
       </Field>
     </Show>
     <Field label="Display name">

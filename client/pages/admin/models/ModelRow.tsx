@@ -6,11 +6,16 @@ import { Badge } from '../../../components/Badge.tsx';
 import type { ConfirmRequest } from '../../../components/ConfirmDialog.tsx';
 import { ErrorAlert } from '../../../components/ErrorAlert.tsx';
 import { settled } from '../../../lib/settled.ts';
-import { StepUpPrompt } from '../../account/StepUpPrompt.tsx';
 import { ModelFields, readModelForm } from './ModelForm.tsx';
 import { MODEL_PROVIDER_VIEWS } from './modelProviderViews.ts';
+import { plural } from '../../../lib/plural.ts';
 
 export const MODEL_COLUMNS = 6;
+
+/** "5 minutes", "90 seconds": whole minutes when they are. */
+function grantLength(seconds: number): string {
+  return seconds % 60 === 0 ? plural(seconds / 60, 'minute') : plural(seconds, 'second');
+}
 
 /** Only the settings that differ from the model's: the audit log then records just those. */
 function changesFrom(model: AdminModelView, form: HTMLFormElement): UpdateModelRequest {
@@ -93,16 +98,16 @@ export const ModelRow: Component<{ model: AdminModelView; confirm: (request: Con
           <br />
           <code class="muted">{props.model.id}</code>
         </th>
-        <td>
+        <td data-label="Tier">
           <Badge kind="tier" value={props.model.tier} />
           <Show when={props.model.tier === 'restricted'}>
             <br />
             <small class="muted">
-              {props.model.grantSeconds} s grant{props.model.requiresUserVerification ? ', PIN or fingerprint' : ''}
+              Grants last {grantLength(props.model.grantSeconds)}{props.model.requiresUserVerification ? '; PIN or fingerprint' : ''}
             </small>
           </Show>
         </td>
-        <td>
+        <td data-label="Upstream">
           <Show
             when={MODEL_PROVIDER_VIEWS[props.model.provider].badge}
             fallback={
@@ -116,7 +121,7 @@ export const ModelRow: Component<{ model: AdminModelView; confirm: (request: Con
             {(flag) => <Badge kind="flag" value={flag()} />}
           </Show>
         </td>
-        <td>
+        <td data-label="API key variable">
           <Show when={props.model.apiKeyEnv} fallback={<span class="muted">None</span>}>
             {(name) => (
               <>
@@ -127,7 +132,7 @@ export const ModelRow: Component<{ model: AdminModelView; confirm: (request: Con
             )}
           </Show>
         </td>
-        <td>{props.model.enabled ? 'Enabled' : <strong>Disabled</strong>}</td>
+        <td data-label="Status">{props.model.enabled ? 'Enabled' : <strong>Disabled</strong>}</td>
         <td class="row-actions">
           <button type="button" aria-describedby={rowId} ref={editButton} aria-expanded={editing()} onClick={() => (busy() ? undefined : setEditing(!editing()))}>
             Edit
@@ -160,7 +165,6 @@ export const ModelRow: Component<{ model: AdminModelView; confirm: (request: Con
       <Show when={busy() || updating.error || testing.error || testing.result}>
         <tr class="row-alert">
           <td colspan={MODEL_COLUMNS}>
-            <StepUpPrompt active={busy()} />
             <Show when={!testing.pending && testing.result}>{(result) => <TestResult result={result()} />}</Show>
             <ErrorAlert error={updating.error ?? testing.error} />
           </td>

@@ -1,8 +1,16 @@
+import { Popover } from '@kobalte/core/popover';
 import { A } from '@solidjs/router';
-import { createSignal, createUniqueId, For, Match, Show, Switch, type Component } from 'solid-js';
+import { createSignal, For, Match, Show, Switch, type Component } from 'solid-js';
 import type { PresenceMode } from '../../../shared/api.ts';
 import { useModelAccess } from '../../modelAccess.tsx';
 import { useSession } from '../../session.tsx';
+
+/** What the chip says: how this browser keeps track of the key. */
+const CHIP_TEXT: Record<PresenceMode, { short: string; more: string }> = {
+  assertion: { short: 'Key: assertion only', more: ' — renews by touch' },
+  webhid: { short: 'Key: watched by this browser', more: '' },
+  detector: { short: 'Key: watched by detector', more: '' },
+};
 
 const MODE_NAMES: Record<PresenceMode, string> = {
   webhid: 'WebHID',
@@ -11,14 +19,41 @@ const MODE_NAMES: Record<PresenceMode, string> = {
 };
 
 /**
- * How this browser watches the key, in plain words. The assertion-only text avoids the word
- * "WebHID" on purpose: the mode name is the one place it appears, so the panel's text tells
- * the modes apart.
+ * How this browser watches the key, as a chip in the chat header; the full explanation is one
+ * click away. Rendered in place (no portal) so the explanation sits next to its chip.
  */
-export const PresencePanel: Component = () => {
+export const PresenceChip: Component = () => {
+  const access = useModelAccess();
+  const mode = () => access.presence.mode();
+  return (
+    <div class="presence-chip" data-testid="presence-mode">
+      <Popover placement="bottom-end" gutter={6}>
+        <Popover.Trigger class="chip" classList={{ watched: mode() !== 'assertion' }}>
+          <span class="chip-dot" aria-hidden="true" />
+          {CHIP_TEXT[mode()].short}
+          <span class="chip-more">{CHIP_TEXT[mode()].more}</span>
+        </Popover.Trigger>
+        <Popover.Content class="chat-popover presence-details">
+          <div class="chat-popover-head">
+            <Popover.Title as="h2">Key presence</Popover.Title>
+            <Popover.CloseButton class="quiet icon-button" aria-label="Close">
+              ✕
+            </Popover.CloseButton>
+          </div>
+          <PresenceDetails />
+        </Popover.Content>
+      </Popover>
+    </div>
+  );
+};
+
+/**
+ * The explanation. The assertion-only text avoids the word "WebHID" on purpose: the mode name
+ * is the one place it appears, so the text tells the modes apart.
+ */
+const PresenceDetails: Component = () => {
   const session = useSession();
   const access = useModelAccess();
-  const headingId = createUniqueId();
   const [watchStatus, setWatchStatus] = createSignal('');
   const mode = () => access.presence.mode();
 
@@ -37,8 +72,7 @@ export const PresencePanel: Component = () => {
   }
 
   return (
-    <section class="panel presence" aria-labelledby={headingId} data-testid="presence-mode">
-      <h2 id={headingId}>Key presence</h2>
+    <>
       <p class="presence-mode">
         Mode: <strong>{MODE_NAMES[mode()]}</strong>
       </p>
@@ -55,8 +89,8 @@ export const PresencePanel: Component = () => {
           </p>
           <p>Your paired detector watches your security key. Unplugging the key you unlocked with locks restricted models at once.</p>
           <Show when={access.presence.detectors.keys().length > 0} fallback={<p class="muted">It sees no security key right now.</p>}>
-            <p id={`${headingId}-keys`}>Keys it sees:</p>
-            <ul aria-labelledby={`${headingId}-keys`} data-testid="detector-keys">
+            <p>Keys it sees:</p>
+            <ul data-testid="detector-keys">
               <For each={access.presence.detectors.keys()}>
                 {(key) => (
                   <li>
@@ -92,6 +126,6 @@ export const PresencePanel: Component = () => {
           {watchStatus()}
         </p>
       </Show>
-    </section>
+    </>
   );
 };
