@@ -10,7 +10,7 @@ interface ConversationRow {
   updated_cursor: string;
 }
 
-interface MessageRow {
+export interface MessageRow {
   id: string;
   role: 'user' | 'assistant';
   content: string;

@@ -14,6 +14,7 @@ import {
   toConversationView,
   toMessageView,
   updateConversation,
+  type MessageRow,
 } from '../db/conversations.ts';
 import type { ModelRow } from '../db/models.ts';
 import type { Deps } from '../deps.ts';
@@ -71,6 +72,20 @@ async function answerInConversation(
     afterStream: (outcome) => finishMessage(deps.pool, answerId, outcome),
   });
   if (!result.streamed) throw answerRefusalError(result);
+}
+
+/**
+ * The last question and the answer to it (if any), for a retry or an edit: `kept` is every
+ * message but that answer. Refused (409) without a question, or while the answer is still streaming.
+ */
+function lastExchange(messages: MessageRow[], noQuestion: string): { replaced: MessageRow | null; kept: MessageRow[]; question: MessageRow } {
+  const last = messages.at(-1);
+  const replaced = last?.role === 'assistant' ? last : null;
+  const kept = replaced ? messages.slice(0, -1) : messages;
+  const question = kept.at(-1);
+  if (question?.role !== 'user') throw new HttpError(409, 'CONFLICT', noQuestion);
+  if (replaced?.status === 'streaming') throw new HttpError(409, 'CONFLICT', 'The last answer is still being written.');
+  return { replaced, kept, question };
 }
 
 export const conversationRoutes = [
@@ -179,12 +194,7 @@ export const conversationRoutes = [
       const conversation = await getConversation(deps.pool, user.id, params.id);
       if (!conversation) throw notFound('No such conversation.');
       const model = await enabledModel(deps, body.model ?? conversation.model_id);
-      const messages = await getMessages(deps.pool, conversation.id);
-      const last = messages.at(-1);
-      const replaced = last?.role === 'assistant' ? last : null;
-      const kept = replaced ? messages.slice(0, -1) : messages;
-      if (kept.at(-1)?.role !== 'user') throw new HttpError(409, 'CONFLICT', 'There is no question to answer again.');
-      if (replaced?.status === 'streaming') throw new HttpError(409, 'CONFLICT', 'The last answer is still being written.');
+      const { replaced, kept } = lastExchange(await getMessages(deps.pool, conversation.id), 'There is no question to answer again.');
       await answerInConversation(deps, {
         req, res, user, context: audit, conversationId: conversation.id, model,
         messages: history(kept),
@@ -208,13 +218,7 @@ export const conversationRoutes = [
       const conversation = await getConversation(deps.pool, user.id, params.id);
       if (!conversation) throw notFound('No such conversation.');
       const model = await enabledModel(deps, body.model);
-      const messages = await getMessages(deps.pool, conversation.id);
-      const last = messages.at(-1);
-      const replaced = last?.role === 'assistant' ? last : null;
-      const kept = replaced ? messages.slice(0, -1) : messages;
-      const question = kept.at(-1);
-      if (question?.role !== 'user') throw new HttpError(409, 'CONFLICT', 'There is no question to edit.');
-      if (replaced?.status === 'streaming') throw new HttpError(409, 'CONFLICT', 'The last answer is still being written.');
+      const { replaced, kept, question } = lastExchange(await getMessages(deps.pool, conversation.id), 'There is no question to edit.');
       // The same stream (and grant check) as a retry: nothing changes before the guards have passed.
       await answerInConversation(deps, {
         req, res, user, context: audit, conversationId: conversation.id, model,
