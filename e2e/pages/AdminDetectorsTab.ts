@@ -3,14 +3,10 @@ import { AdminTab } from './AdminTab.ts';
 
 /** Admin console, Detectors: every paired detector, online or not. */
 export class AdminDetectorsTab extends AdminTab {
-  readonly path = 'detectors';
-  readonly title = 'Detectors';
-  readonly heading: Locator;
   readonly panel: Locator;
 
   constructor(page: Page) {
-    super(page);
-    this.heading = page.getByRole('heading', { name: 'Detectors', level: 2 });
+    super(page, { path: 'detectors', title: 'Detectors', heading: 'Detectors' });
     this.panel = page.getByRole('region', { name: 'Detectors' });
   }
 

@@ -3,16 +3,12 @@ import { AdminTab } from './AdminTab.ts';
 
 /** Admin console, Live: the security feed, live grants to restricted models, and sessions. */
 export class AdminLiveTab extends AdminTab {
-  readonly path = 'live';
-  readonly title = 'Live';
-  readonly heading: Locator;
   readonly feed: Locator;
   readonly grants: Locator;
   readonly sessions: Locator;
 
   constructor(page: Page) {
-    super(page);
-    this.heading = page.getByRole('heading', { name: 'Security events', level: 2 });
+    super(page, { path: 'live', title: 'Live', heading: 'Security events' });
     this.feed = page.getByRole('list', { name: 'Security events, newest first' });
     this.grants = page.getByRole('region', { name: 'Restricted access' });
     this.sessions = page.getByRole('region', { name: 'Sessions' });

@@ -3,15 +3,11 @@ import { AdminTab } from './AdminTab.ts';
 
 /** Admin console, Models: the model catalog and the form that adds one. */
 export class AdminModelsTab extends AdminTab {
-  readonly path = 'models';
-  readonly title = 'Models';
-  readonly heading: Locator;
   readonly catalog: Locator;
   readonly addForm: Locator;
 
   constructor(page: Page) {
-    super(page);
-    this.heading = page.getByRole('heading', { name: 'Model catalog', level: 2 });
+    super(page, { path: 'models', title: 'Models', heading: 'Model catalog' });
     this.catalog = page.getByRole('region', { name: 'Model catalog' });
     this.addForm = page.getByRole('form', { name: 'Add model' });
   }

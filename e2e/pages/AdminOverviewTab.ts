@@ -3,14 +3,10 @@ import { AdminTab } from './AdminTab.ts';
 
 /** Admin console, Overview: the last 24 hours in hourly charts, and why grants ended. */
 export class AdminOverviewTab extends AdminTab {
-  readonly path = 'overview';
-  readonly title = 'Overview';
-  readonly heading: Locator;
   readonly revokeReasons: Locator;
 
   constructor(page: Page) {
-    super(page);
-    this.heading = page.getByRole('heading', { name: 'Last 24 hours, hour by hour', level: 2 });
+    super(page, { path: 'overview', title: 'Overview', heading: 'Last 24 hours, hour by hour' });
     this.revokeReasons = page.getByRole('heading', { name: 'Why grants were revoked', level: 2 });
   }
 

@@ -8,15 +8,21 @@ import { AdminConsolePage } from './AdminConsolePage.ts';
  */
 export abstract class AdminTab {
   /** Under /admin: `users` is /admin/users. */
-  abstract readonly path: string;
+  readonly path: string;
   /** The tab's link text in the console's tab bar. */
-  abstract readonly title: string;
-  /** The heading that shows the tab has rendered. */
-  abstract readonly heading: Locator;
+  readonly title: string;
+  /** The heading (h2) that shows the tab has rendered. */
+  readonly heading: Locator;
   readonly pageHeading: Locator;
   readonly console: AdminConsolePage;
 
-  constructor(readonly page: Page) {
+  constructor(
+    readonly page: Page,
+    tab: { path: string; title: string; heading: string },
+  ) {
+    this.path = tab.path;
+    this.title = tab.title;
+    this.heading = page.getByRole('heading', { name: tab.heading, level: 2 });
     this.pageHeading = page.getByRole('heading', { name: 'Admin console', level: 1 });
     this.console = new AdminConsolePage(page);
   }

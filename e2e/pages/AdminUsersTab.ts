@@ -3,17 +3,13 @@ import { AdminTab } from './AdminTab.ts';
 
 /** Admin console, Users: create a user (with a one-time enrollment link), find, change, remove. */
 export class AdminUsersTab extends AdminTab {
-  readonly path = 'users';
-  readonly title = 'Users';
-  readonly heading: Locator;
   readonly createForm: Locator;
   readonly newUsername: Locator;
   readonly createButton: Locator;
   readonly enrollmentLink: Locator;
 
   constructor(page: Page) {
-    super(page);
-    this.heading = page.getByRole('heading', { name: 'Users', level: 2 });
+    super(page, { path: 'users', title: 'Users', heading: 'Users' });
     this.createForm = page.getByRole('form', { name: 'Create user' });
     this.newUsername = this.createForm.getByLabel('Username');
     this.createButton = this.createForm.getByRole('button', { name: 'Create user' });
