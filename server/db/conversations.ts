@@ -1,7 +1,7 @@
 import type { ConversationView, MessageStatus, MessageView } from '../../shared/api.ts';
 import { query, type Queryable } from './pool.ts';
 
-interface ConversationRow {
+export interface ConversationRow {
   id: string;
   title: string;
   model_id: string;

@@ -14,6 +14,7 @@ import {
   toConversationView,
   toMessageView,
   updateConversation,
+  type ConversationRow,
   type MessageRow,
 } from '../db/conversations.ts';
 import type { ModelRow } from '../db/models.ts';
@@ -74,6 +75,13 @@ async function answerInConversation(
   if (!result.streamed) throw answerRefusalError(result);
 }
 
+/** The user's own conversation `id`, or 404 (another user's conversation is not found either). */
+async function ownConversation(deps: Deps, userId: string, id: string): Promise<ConversationRow> {
+  const conversation = await getConversation(deps.pool, userId, id);
+  if (!conversation) throw notFound('No such conversation.');
+  return conversation;
+}
+
 /**
  * The last question and the answer to it (if any), for a retry or an edit: `kept` is every
  * message but that answer. Refused (409) without a question, or while the answer is still streaming.
@@ -125,8 +133,7 @@ export const conversationRoutes = [
     response: responds<ConversationResponse>(),
     params: IdParams,
     async handler({ user, params, deps }) {
-      const conversation = await getConversation(deps.pool, user.id, params.id);
-      if (!conversation) throw notFound('No such conversation.');
+      const conversation = await ownConversation(deps, user.id, params.id);
       return { body: { conversation: toConversationView(conversation), messages: (await getMessages(deps.pool, conversation.id)).map(toMessageView) } };
     },
   }),
@@ -166,8 +173,7 @@ export const conversationRoutes = [
     params: IdParams,
     body: z.strictObject({ content: MessageContent, model: ModelId }),
     async handler({ req, res, user, params, body, deps, audit }) {
-      const conversation = await getConversation(deps.pool, user.id, params.id);
-      if (!conversation) throw notFound('No such conversation.');
+      const conversation = await ownConversation(deps, user.id, params.id);
       const model = await enabledModel(deps, body.model);
       const earlier = await getMessages(deps.pool, conversation.id);
       await answerInConversation(deps, {
@@ -191,8 +197,7 @@ export const conversationRoutes = [
     params: IdParams,
     body: z.strictObject({ model: ModelId.optional() }),
     async handler({ req, res, user, params, body, deps, audit }) {
-      const conversation = await getConversation(deps.pool, user.id, params.id);
-      if (!conversation) throw notFound('No such conversation.');
+      const conversation = await ownConversation(deps, user.id, params.id);
       const model = await enabledModel(deps, body.model ?? conversation.model_id);
       const { replaced, kept } = lastExchange(await getMessages(deps.pool, conversation.id), 'There is no question to answer again.');
       await answerInConversation(deps, {
@@ -215,8 +220,7 @@ export const conversationRoutes = [
     params: IdParams,
     body: z.strictObject({ content: MessageContent, model: ModelId }),
     async handler({ req, res, user, params, body, deps, audit }) {
-      const conversation = await getConversation(deps.pool, user.id, params.id);
-      if (!conversation) throw notFound('No such conversation.');
+      const conversation = await ownConversation(deps, user.id, params.id);
       const model = await enabledModel(deps, body.model);
       const { replaced, kept, question } = lastExchange(await getMessages(deps.pool, conversation.id), 'There is no question to edit.');
       // The same stream (and grant check) as a retry: nothing changes before the guards have passed.
