@@ -29,7 +29,7 @@ function label(props: BadgeProps): string {
   }
 }
 
-/** A short label whose colour follows its value (see `.badge-*` in styles.css). */
+/** A short label whose colour follows its value (see client/styles/badges.css). */
 export const Badge: Component<BadgeProps> = (props) => (
   <span class={`badge badge-${props.kind}-${props.value}`}>{label(props)}</span>
 );

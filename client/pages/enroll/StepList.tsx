@@ -5,7 +5,7 @@ const STEPS: readonly EnrollmentStep[] = ['password', 'security_key'];
 
 const STEP_TITLES: Record<EnrollmentStep, string> = { password: 'Password', security_key: 'Security key' };
 
-/** Every enrollment step, numbered (see `.steps` in styles.css): done, current, or still to come. */
+/** Every enrollment step, numbered (see `.steps` in client/styles/pages.css): done, current, or still to come. */
 export const StepList: Component<{ current: EnrollmentStep }> = (props) => (
   <ol class="steps" aria-label="Steps">
     <For each={STEPS}>
