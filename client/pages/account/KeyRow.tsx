@@ -46,10 +46,10 @@ export const KeyRow: Component<KeyRowProps> = (props) => {
     <>
       <tr aria-busy={row.busy()}>
         <th scope="row" id={row.headerId}>{props.securityKey.nickname}</th>
-        <td>{props.securityKey.modelName}</td>
-        <TimeCell value={props.securityKey.createdAt} />
-        <TimeCell value={props.securityKey.lastUsedAt} />
-        <td>
+        <td data-label="Model">{props.securityKey.modelName}</td>
+        <TimeCell label="Added" value={props.securityKey.createdAt} />
+        <TimeCell label="Last used" value={props.securityKey.lastUsedAt} />
+        <td data-label="Status">
           <KeyStatusBadges securityKey={props.securityKey} />
         </td>
         <td>

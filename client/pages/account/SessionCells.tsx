@@ -13,7 +13,9 @@ export const CurrentSessionFlag: Component<{ current: boolean }> = (props) => (
 /** Where a session signed in from: its IP address cell and its browser cell. */
 export const SessionOriginCells: Component<{ session: { ip: string | null; userAgent: string | null } }> = (props) => (
   <>
-    <td>{props.session.ip ?? <span class="muted">Unknown</span>}</td>
-    <td title={props.session.userAgent ?? undefined}>{describeUserAgent(props.session.userAgent)}</td>
+    <td data-label="IP address">{props.session.ip ?? <span class="muted">Unknown</span>}</td>
+    <td data-label="Browser" title={props.session.userAgent ?? undefined}>
+      {describeUserAgent(props.session.userAgent)}
+    </td>
   </>
 );

@@ -27,7 +27,7 @@ const SessionRow: Component<{ session: SessionView; onEnded: () => void }> = (pr
           <CurrentSessionFlag current={props.session.current} />
         </th>
         <SessionOriginCells session={props.session} />
-        <td>{props.session.keyNickname ?? <span class="muted">Not on record</span>}</td>
+        <td data-label="Key used">{props.session.keyNickname ?? <span class="muted">Not on record</span>}</td>
         <td>
           <Show when={!props.session.current}>
             <div class="row-actions">

@@ -2,12 +2,12 @@ import { createAsync, useAction, useSubmission } from '@solidjs/router';
 import { createUniqueId, For, Show, type Component } from 'solid-js';
 import type { AdminSessionView } from '../../../../shared/api.ts';
 import { endAdminSession, listAdminSessions } from '../../../api/adminLive.ts';
-import { Badge } from '../../../components/Badge.tsx';
 import type { ConfirmRequest } from '../../../components/ConfirmDialog.tsx';
 import { settled } from '../../../lib/settled.ts';
 import { describeUserAgent } from '../../../lib/userAgent.ts';
 import { StepUpRowAlert } from '../../account/StepUpPrompt.tsx';
 import { RelativeTimeCell } from '../RelativeTime.tsx';
+import { CurrentSessionFlag, SessionOriginCells } from '../../account/SessionCells.tsx';
 
 const SESSION_COLUMNS = 7;
 
@@ -40,13 +40,9 @@ const SessionRow: Component<{ session: AdminSessionView; confirm: Confirm; onGon
       <tr aria-busy={Boolean(ending.pending)}>
         <th scope="row" id={rowId}>
           {props.session.username}
-          <Show when={props.session.current}>
-            {' '}
-            <Badge kind="flag" value="current" />
-          </Show>
+          <CurrentSessionFlag current={props.session.current} />
         </th>
-        <td data-label="IP address">{props.session.ip ?? <span class="muted">Unknown</span>}</td>
-        <td data-label="Browser" title={props.session.userAgent ?? undefined}>{describeUserAgent(props.session.userAgent)}</td>
+        <SessionOriginCells session={props.session} />
         <RelativeTimeCell label="Signed in" value={props.session.signedInAt} />
         <RelativeTimeCell label="Last seen" value={props.session.lastSeenAt} />
         <td data-label="How">
