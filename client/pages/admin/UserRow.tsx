@@ -119,7 +119,9 @@ export const UserRow: Component<UserRowProps> = (props) => {
     <>
       <tr aria-busy={busy()}>
         <th scope="row" id={rowId} class="nowrap">{props.user.username}</th>
-        <td data-label="Display name">{props.user.displayName}</td>
+        <td data-label="Display name" class="truncate" title={props.user.displayName}>
+          {props.user.displayName}
+        </td>
         <td data-label="Role">
           <span class={`badge badge-role-${props.user.role}`}>{ROLE_LABELS[props.user.role]}</span>
         </td>
