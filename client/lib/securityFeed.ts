@@ -30,22 +30,3 @@ export function detectStorm(feed: readonly AuditEventView[], now: number): { cou
   const count = feed.filter((event) => STORM_ACTIONS.has(event.action) && now - Date.parse(event.time) <= STORM.windowMs).length;
   return count >= STORM.threshold ? { count } : null;
 }
-
-/** Plain words for the actions an admin most needs to read at a glance; the action name otherwise. */
-const ACTION_TEXT: Record<string, string> = {
-  'auth.key_mismatch': 'Key registered to another account was used',
-  'key.suspended': 'Clone detected: key suspended',
-  'auth.rate_limited': 'Sign-in rate limit tripped',
-  'auth.signin_failed': 'Sign-in failed',
-  'webauthn.assertion_failed': 'Security key check failed',
-  'grant.denied': 'Restricted access refused',
-  'grant.issued': 'Restricted models unlocked',
-  'grant.revoked': 'Restricted access ended',
-  'device_info_mismatch': 'Key hardware did not match its registration',
-  'auth.signin': 'Signed in',
-  'auth.session_ended': 'Session ended',
-};
-
-export function describeAction(action: string): string {
-  return ACTION_TEXT[action] ?? action;
-}
