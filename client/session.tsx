@@ -62,8 +62,10 @@ export const SessionProvider: Component<{ children: JSX.Element }> = (props) => 
     signOut: async () => {
       setLeaving(true);
       try {
-        await signOutRequest();
+        const answer = await signOutRequest();
         forget();
+        // Signed in through the company's provider: sign out there too (RP-initiated logout).
+        if (answer?.providerSignOutUrl) window.location.assign(answer.providerSignOutUrl);
       } finally {
         // Signed out (the probe now says so), or still signed in after a failure: the probe decides again.
         setLeaving(false);

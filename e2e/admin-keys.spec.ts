@@ -13,7 +13,8 @@ test('an admin sees every key with its details and filters by owner and status',
   const owner = await argus.account('user');
   const keyId = await keyIdOf(argus, owner);
   await argus.pool.query(
-    "UPDATE security_key SET hid_vendor_id = 4176, hid_product_id = 1031, hid_product_name = 'YubiKey OTP+FIDO+CCID', sign_count = 7 WHERE id = $1",
+    // As an attestation verified against FIDO metadata would leave it (the virtual authenticator's cannot be).
+    "UPDATE security_key SET hid_vendor_id = 4176, hid_product_id = 1031, hid_product_name = 'YubiKey OTP+FIDO+CCID', sign_count = 7, attested = true, certified_aaguid = aaguid, certification_level = 'FIDO_CERTIFIED_L1' WHERE id = $1",
     [keyId],
   );
   await signInWith(page, key, admin, '/admin');
@@ -41,6 +42,7 @@ test('an admin sees every key with its details and filters by owner and status',
     await expect(row.getByRole('cell', { name: '7', exact: true })).toBeVisible();
     await expect(row).toContainText('YubiKey OTP+FIDO+CCID');
     await expect(row).toContainText('0x1050:0x0407');
+    await expect(row.getByRole('cell').nth(1)).toHaveText(/security key\s*Attested\s*FIDO Certified L1$/i);
   });
 
   await test.step('a status with no keys of theirs says so; nobody by that name neither', async () => {
@@ -49,6 +51,11 @@ test('an admin sees every key with its details and filters by owner and status',
     await console.selectFilter('Filter by key status', '');
     await console.filterKeysByOwner('nobody-at-all');
     await expect(page.getByText('No security keys match')).toBeVisible();
+  });
+
+  await test.step('a key whose attestation was not verified says so plainly', async () => {
+    await console.filterKeysByOwner(admin.username);
+    await expect(console.keyRow('Test key', admin.username).getByRole('cell').nth(1)).toHaveText(/security key\s*Unattested$/i);
   });
 });
 

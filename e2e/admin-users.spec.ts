@@ -134,6 +134,8 @@ test('an admin changes a role, issues a new enrollment link and deletes a user',
   });
 
   await test.step('a new enrollment link, for someone who lost every key, is shown once with its expiry', async () => {
+    // They lost every key: for someone who still has one, the link would wait for a second admin (e2e/admin-approvals.spec.ts).
+    await argus.pool.query("UPDATE security_key SET status = 'deactivated' WHERE user_id = $1", [target.userId]);
     await console.rowAction(row, 'New enrollment link');
     const shown = page.getByRole('region', { name: `Enrollment link for @${target.username}` });
     await expect(shown.getByTestId('enrollment-link')).toContainText('/enroll/');

@@ -298,3 +298,16 @@ test('an admin follows an event to the user it concerns, and sees the signing ke
   await page.getByRole('button', { name: 'Verify chain' }).click();
   await expect(audit.chainStatus).toContainText(/Intact/);
 });
+
+test('the audit page shows where the log streams: each sink, its state and how far behind it is', async ({ page, argus, key }) => {
+  const auditor = await argus.account('auditor');
+  await signInWith(page, key, auditor, '/audit');
+  const sinks = page.getByRole('region', { name: 'SIEM streaming' });
+  // The browser suite's node appends its signed checkpoints to a file (e2e/global-setup.ts).
+  const sink = sinks.getByTestId('audit-sink');
+  await expect(sink).toHaveCount(1);
+  await expect(sink.getByRole('cell').first()).toHaveText('Checkpoint file');
+  await expect(sink).toContainText(/checkpoints\.jsonl/);
+  await expect(sink).toContainText(/Delivering|Retrying|Down/);
+  await expectAccessible(page, 'audit page with a SIEM sink');
+});

@@ -100,3 +100,27 @@ test("touching another user's key says so and signs nobody in", async ({ page, a
   await expect(page.getByRole('alert')).toContainText('This key belongs to another account.');
   expect(await (await page.request.get('/api/session')).json()).toEqual({ signedIn: false });
 });
+
+test('with password sign-in turned off the form is hidden; a break-glass admin opens it with ?method=password', async ({ page, argus, key }) => {
+  // This server has passwords on; the page is told otherwise, as under PASSWORD_SIGNIN=false
+  // (what the server then refuses is server/auth/passwordSignInOff.test.ts's part).
+  await page.route('**/api/auth/methods', (route) => route.fulfill({ json: { password: false, company: null } }));
+  const signIn = new SignInPage(page);
+
+  await test.step('no password form, and the page says why', async () => {
+    await signIn.goto();
+    await expect(page.getByText('Password sign-in is turned off on this server.')).toBeVisible();
+    await expect(signIn.password).toHaveCount(0);
+    await expect(signIn.submit).toHaveCount(0);
+  });
+
+  await test.step('?method=password shows the form, and the key is still asked for', async () => {
+    const admin = await argus.account('admin');
+    await key.addCredential(admin.credential, 'localhost');
+    await page.goto('/signin?method=password');
+    await expect(signIn.password).toBeVisible();
+    await expect(page.getByText('Password sign-in is turned off on this server.')).toHaveCount(0);
+    expect(await signIn.signIn(admin.username, admin.password)).toBe(200);
+    await expect(page).toHaveURL(/\/$/);
+  });
+});

@@ -9,6 +9,7 @@ import { query } from '../server/db/pool.ts';
 import { test, expect } from './fixtures.ts';
 import { ChatPage } from './pages/ChatPage.ts';
 import { signInWith } from './pages/SignInPage.ts';
+import { expireStepUp, watchStepUp } from './stepUp.ts';
 
 /**
  * The fallback detector with a real browser: paired from the account page, run in this
@@ -32,9 +33,20 @@ test('a paired detector shows online, switches presence to detector mode, and un
   await signInWith(page, key, account, '/account');
 
   try {
-    await test.step('the account page gives a one-time code and the command that uses it', async () => {
+    await test.step('the account page gives a one-time code and the command that uses it, after a touch of the key', async () => {
+      // A detector paired from a stolen session could end the owner's grants: pairing needs a fresh step-up.
+      await expireStepUp(page);
+      const stepUp = await watchStepUp(page, /^\/api\/detectors\/pairing-codes$/);
       await page.getByRole('button', { name: 'Pair a detector' }).click();
       const shown = page.getByTestId('pairing-code');
+      await expect(shown).toBeVisible();
+      expect(stepUp.calls()).toEqual([
+        'POST /api/detectors/pairing-codes 403',
+        'POST /api/account/step-up/options 200',
+        'POST /api/account/step-up 200',
+        'POST /api/detectors/pairing-codes 201',
+      ]);
+      expect(await stepUp.promptSeen()).toBe(true);
       await expect(shown).toContainText(`npx argus-detector pair`);
       await expect(shown).toContainText(`--server ${argus.url}`);
       const code = (await shown.locator('.pairing-code').textContent())!.trim();

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { loadConfig } from '../server/config.ts';
 import { createAdminClient } from '../server/db/pool.ts';
 import { createLogger } from '../server/log.ts';
@@ -17,18 +20,27 @@ export default async function globalSetup() {
   await admin.end();
 
   const port = await freePort();
+  // A SIEM sink the audit page can show: signed checkpoints appended to a local file.
+  const sinkDir = mkdtempSync(path.join(tmpdir(), 'argus-e2e-sink-'));
   const redisPrefix = `argus-e2e:${randomBytes(6).toString('hex')}:`;
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: String(port),
     ARGUS_ORIGIN: `http://localhost:${port}`,
     DATABASE_URL: databaseUrl(name),
+    // A fresh database: the node migrates it as the owner (the cluster's admin role).
+    DATABASE_OWNER_URL: databaseUrl(name),
     REDIS_URL: TEST_REDIS_URL,
     REDIS_KEY_PREFIX: redisPrefix,
     SESSION_SECRET: randomBytes(32).toString('base64url'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     // Every browser test signs in from the same address; the throttles have their own tests.
     SIGNIN_RATE_PER_MINUTE: '1000',
+    // …and opens a socket on every page it visits (server/realtime/hub.test.ts tests the limit).
+    WS_CONNECTIONS_PER_MINUTE_PER_IP: '1000',
+    // e2e/admin-models.spec.ts's model server (FakeOpenAI) listens on 127.0.0.1.
+    MODEL_HOST_ALLOWLIST: '127.0.0.1',
+    AUDIT_CHECKPOINT_FILE: path.join(sinkDir, 'checkpoints.jsonl'),
   });
   const running = await startArgus(config, createLogger(config.logLevel));
   process.env.ARGUS_E2E_URL = config.origin;
@@ -39,6 +51,7 @@ export default async function globalSetup() {
   return async () => {
     await running.close();
     await clearRedisPrefix(redisPrefix);
+    rmSync(sinkDir, { recursive: true, force: true });
     const cleanup = createAdminClient(ADMIN_DATABASE_URL);
     await cleanup.connect();
     await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

@@ -1,5 +1,6 @@
 import { test, expect } from './fixtures.ts';
 import { SignInPage } from './pages/SignInPage.ts';
+import { expireStepUp, watchStepUp } from './stepUp.ts';
 import { VirtualAuthenticator } from './virtualAuthenticator.ts';
 
 test('on the account page a user adds, renames and removes security keys', async ({ page, argus, key, consoleErrors }) => {
@@ -68,8 +69,25 @@ test('a user sees their sessions and ends another one', async ({ page, browser, 
   await page.goto('/account');
   const sessions = page.locator('section').filter({ has: page.getByRole('heading', { name: 'Sessions' }) });
   await expect(sessions.getByText('This session')).toBeVisible();
-  await sessions.getByRole('button', { name: 'End session' }).click();
+  // Ending another session needs a fresh touch of the key (a stolen session must not lock the owner out).
+  await expireStepUp(page);
+  // The other browser's copy of the key counted on; this copy catches up, as one physical key's
+  // counter would (a lower counter than the server's last is a clone, and suspends the key).
+  await key.clear();
+  await key.addCredential({ ...account.credential, signCount: account.credential.signCount + 20 }, 'localhost');
+  const stepUp = await watchStepUp(page, /^\/api\/account\/sessions\//);
+  await Promise.all([
+    page.waitForResponse((r) => r.url().includes('/api/account/sessions/') && r.request().method() === 'DELETE' && r.status() === 204),
+    sessions.getByRole('button', { name: 'End session' }).click(),
+  ]);
   await expect(sessions.getByRole('button', { name: 'End session' })).toHaveCount(0);
+  expect(stepUp.calls()).toEqual([
+    'DELETE /api/account/sessions/:id 403',
+    'POST /api/account/step-up/options 200',
+    'POST /api/account/step-up 200',
+    'DELETE /api/account/sessions/:id 204',
+  ]);
+  expect(await stepUp.promptSeen()).toBe(true);
   expect(await (await other.request.get('/api/session')).json()).toEqual({ signedIn: false });
   await otherContext.close();
 });

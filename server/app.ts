@@ -21,6 +21,7 @@ import { grantRoutes } from './routes/grants.ts';
 import { modelRoutes } from './routes/models.ts';
 import { adminKeyRoutes, adminRoutes } from './routes/admin.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { auditSinkRoutes } from './routes/auditSinks.ts';
 import { authRoutes } from './routes/auth.ts';
 import { enrollmentRoutes } from './routes/enrollment.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -31,12 +32,15 @@ const ARGUS_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import
 import { adminModelRoutes } from './routes/adminModels.ts';
 import { adminLiveRoutes } from './routes/adminLive.ts';
 import { adminOverviewRoutes } from './routes/adminOverview.ts';
+import { pendingChangeRoutes } from './routes/pendingChanges.ts';
+import { oidcBackchannelRoute, oidcRoutes } from './routes/oidc.ts';
 
 export const CLIENT_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/client');
 
 /** Every API route, in one list: mounted here, and walked by the authorisation tests. */
 export const API_ROUTES: readonly RouteSpec[] = [
   ...authRoutes,
+  ...oidcRoutes,
   ...enrollmentRoutes,
   ...accountRoutes,
   ...modelRoutes,
@@ -46,10 +50,12 @@ export const API_ROUTES: readonly RouteSpec[] = [
   ...adminRoutes,
   ...adminKeyRoutes,
   ...auditRoutes,
+  ...auditSinkRoutes,
   ...detectorRoutes,
   ...adminModelRoutes,
   ...adminLiveRoutes,
   ...adminOverviewRoutes,
+  ...pendingChangeRoutes,
   openApiRoute(() => API_ROUTES, ARGUS_VERSION),
 ];
 
@@ -72,6 +78,8 @@ export function createApp(deps: Deps, options: AppOptions = {}): express.Express
   app.use(securityHeaders({ https: config.secureCookies, viteDev: options.clientMiddleware !== undefined }));
   app.use(healthRoutes(deps));
   if (config.metrics.token) app.get('/metrics', metricsWithToken(config.metrics.token));
+  // The provider's back-channel logout: form-encoded, no session, no Origin, so before the API router's CSRF guard.
+  app.use(oidcBackchannelRoute(deps));
 
   const api = express.Router();
   api.use(requireSameOriginJson(config.origin));

@@ -4,10 +4,10 @@ import type { AuditContext } from './audit/record.ts';
 import { AuditSigner } from './audit/signingKey.ts';
 import { verifyAuditCommand } from './audit/verify.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { migrate } from './db/migrate.ts';
+import { MigrationDriftError, MigrationsPendingError } from './db/migrate.ts';
 import { createPool, withTransaction, type Pool } from './db/pool.ts';
 import { getUserByUsername } from './db/users.ts';
-import { startEmbeddedPostgres } from './infra/embeddedPostgres.ts';
+import { prepareDatabase } from './infra/database.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createUserWithEnrollment } from './users/createUser.ts';
 import { issueEnrollmentLink } from './users/enrollmentLink.ts';
@@ -16,28 +16,41 @@ import { MODEL_USAGE, modelCommand } from './models/modelCommand.ts';
 const USAGE = `Usage: npm run argus -- <command> [options]
 
 Commands:
-  migrate                                 apply pending database migrations
+  migrate                                 apply pending database migrations, as DATABASE_OWNER_URL
+                                          (falls back to DATABASE_URL, with a warning)
   create-admin <username> [--name "Display Name"]
                                           create an admin and print a one-time enrollment link
   create-user <username> --role user|auditor|admin [--name "Display Name"]
                                           create a user and print a one-time enrollment link
   enrollment-link <username>              issue a new one-time enrollment link for a user
-  verify-audit [--chain-only]             verify the audit hash chain and the checkpoints signed with
+  verify-audit [--chain-only] [--checkpoints FILE ...]
+                                          verify the audit hash chain and the checkpoints signed with
                                           this installation's key (--chain-only: the chain alone,
-                                          e.g. after a signing-key rotation)
+                                          e.g. after a signing-key rotation; --checkpoints: also hold it
+                                          against checkpoints received elsewhere, such as the
+                                          AUDIT_CHECKPOINT_FILE sink or lines copied from the SIEM)
 ${MODEL_USAGE}`;
 
 const CLI_CONTEXT: AuditContext = { actor: null, ip: null, userAgent: 'argus-cli' };
 
-async function withDatabase<T>(config: Config, log: Logger, fn: (pool: Pool) => Promise<T>): Promise<T> {
-  const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPorts.postgres, log });
-  const pool = createPool(config.databaseUrl ?? embedded!.url, log, 2);
+/**
+ * Runs a command on the server's own role, as a node would: migrated first as the owner
+ * (DATABASE_OWNER_URL or the embedded superuser), or refused while migrations are pending.
+ * `migrateWithDatabaseUrl`: `npm run migrate` without DATABASE_OWNER_URL migrates with DATABASE_URL.
+ */
+async function withDatabase<T>(
+  config: Config,
+  log: Logger,
+  fn: (pool: Pool) => Promise<T>,
+  { migrateWithDatabaseUrl = false }: { migrateWithDatabaseUrl?: boolean } = {},
+): Promise<T> {
+  const database = await prepareDatabase({ config, log, migrateWithDatabaseUrl });
+  const pool = createPool(database.url, log, 2);
   try {
-    await migrate(pool, log);
     return await fn(pool);
   } finally {
     await pool.end();
-    await embedded?.stop();
+    await database.stop();
   }
 }
 
@@ -72,6 +85,7 @@ async function run(argv: string[]): Promise<number> {
       'max-tokens': { type: 'string' },
       'require-uv': { type: 'boolean' },
       'chain-only': { type: 'boolean' },
+      checkpoints: { type: 'string', multiple: true },
       description: { type: 'string' },
     },
   });
@@ -90,10 +104,21 @@ async function run(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'migrate':
-      return withDatabase(config, log, async () => {
-        console.log('Migrations are up to date.');
-        return 0;
-      });
+      if (config.databaseUrl && !config.databaseOwnerUrl) {
+        console.error(
+          'Warning: DATABASE_OWNER_URL is not set, so migrating with DATABASE_URL. Migrations need the role that owns the schema; ' +
+            'if the server connects with that same role, it can rewrite the audit log. See docs/deploy.md, "Database roles".',
+        );
+      }
+      return withDatabase(
+        config,
+        log,
+        async () => {
+          console.log('Migrations are up to date.');
+          return 0;
+        },
+        { migrateWithDatabaseUrl: true },
+      );
     case 'create-admin':
       return withDatabase(config, log, (pool) => createAccount(config, pool, username!, 'admin', values.name));
     case 'create-user': {
@@ -120,11 +145,20 @@ async function run(argv: string[]): Promise<number> {
         return 0;
       });
     case 'model':
-      return withDatabase(config, log, (pool) => modelCommand(pool, positionals.slice(1), values));
+      return withDatabase(config, log, (pool) => modelCommand(pool, positionals.slice(1), { ...values, checkpoints: undefined }, config));
     case 'verify-audit':
       // Holds the chain against the checkpoints signed with this installation's key, unless --chain-only.
+      if (values['chain-only'] && values.checkpoints?.length) {
+        console.error('--checkpoints needs the signing key: it cannot be combined with --chain-only.');
+        return 2;
+      }
       return withDatabase(config, log, (pool) =>
-        verifyAuditCommand(pool, values['chain-only'] ? null : AuditSigner.fromPem(config.audit.signingKeyPem, config.audit.retiredPublicKeysPem).trustedPublicKeys),
+        verifyAuditCommand(
+          pool,
+          values['chain-only'] ? null : AuditSigner.fromPem(config.audit.signingKeyPem, config.audit.retiredPublicKeysPem).trustedPublicKeys,
+          console,
+          { checkpointsFiles: values.checkpoints ?? [] },
+        ),
       );
     default:
       console.error(`Unknown command "${command}".\n\n${USAGE}`);
@@ -135,7 +169,9 @@ async function run(argv: string[]): Promise<number> {
 run(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof ConfigError || (error instanceof TypeError && 'code' in error)) console.error((error as Error).message);
+    // Errors that say what to do: the message alone.
+    const plain = error instanceof ConfigError || error instanceof MigrationDriftError || error instanceof MigrationsPendingError;
+    if (plain || (error instanceof TypeError && 'code' in error)) console.error((error as Error).message);
     else console.error(error);
     process.exit(1);
   },

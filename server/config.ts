@@ -1,10 +1,15 @@
-import { createPublicKey, randomBytes } from 'node:crypto';
+import { X509Certificate, createPublicKey, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { AuditSigner, persistedSigningKeyPem } from './audit/signingKey.ts';
+import { AUDIT_SINK_ENV, auditSinksFromEnv, type AuditSinkConfig } from './audit/sinks/sinkConfig.ts';
+import { modelHostAllowlistProblem, parseModelHostAllowlist, type ModelHostAllowlist } from './models/modelHosts.ts';
+import { parseRecordMacKeys, persistedRecordMacKey, type RecordMacKey } from './crypto/recordMac.ts';
+import { OIDC_ENV, oidcFromEnv, type OidcConfig } from './oidc/oidcConfig.ts';
 
 const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
@@ -36,8 +41,14 @@ export interface Config {
   rpName: string;
   host: string;
   port: number;
-  /** Unset: an embedded PostgreSQL is started under dataDir. */
+  /** Unset: an embedded PostgreSQL is started under dataDir. The server connects as this role (a member of argus_app). */
   databaseUrl: string | null;
+  /**
+   * The role that owns the schema, for migrations (sql/000015: the server's own role may not
+   * apply them). Unset with DATABASE_URL set: the server checks that none are pending and
+   * `npm run migrate` falls back to DATABASE_URL.
+   */
+  databaseOwnerUrl: string | null;
   /** Unset: a local redis-server is started as a child process. */
   redisUrl: string | null;
   redisKeyPrefix: string;
@@ -75,6 +86,24 @@ export interface Config {
     warnSeconds: number;
     /** If set, only keys of these models (AAGUIDs) unlock restricted models. */
     aaguidAllowList: string[] | null;
+    /**
+     * HMAC keys of the grant and audit-outbox records in Redis (threat-model G4): the first
+     * signs, every one verifies. The same list on every node.
+     */
+    signingKeys: RecordMacKey[];
+  };
+  /** Attestation against FIDO metadata (threat-model G16, docs/deploy.md "FIDO metadata"). */
+  attestation: {
+    /**
+     * off: attestation is recorded, never required. restricted: only attested hardware keys
+     * unlock restricted models (and the AAGUID allow-list counts attested AAGUIDs only).
+     * all: restricted, and unattested keys cannot be registered.
+     */
+    policy: 'off' | 'restricted' | 'all';
+    /** The FIDO MDS3 blob (a JWT) the operator downloaded; read at start and on SIGHUP. Null: no metadata. */
+    mdsFile: string | null;
+    /** PEM certificates the blob's x5c chain must end at (the shipped FIDO roots unless FIDO_MDS_ROOT_FILE). */
+    mdsRootsPem: string[];
   };
   rateLimits: {
     signinPerMinutePerIp: number;
@@ -85,6 +114,22 @@ export interface Config {
   };
   argon2: { maxConcurrent: number; maxQueue: number };
   bodyLimitBytes: number;
+  /** Model servers inside Argus's own network that may be reached all the same (threat model G8). */
+  modelHostAllowlist: ModelHostAllowlist;
+  /**
+   * The two-person rule (threat model G9): 'on', the riskiest admin changes wait for a second
+   * admin's approval whenever another admin could give it; 'off', they go through at once.
+   */
+  twoPersonRule: 'on' | 'off';
+  /** Company sign-in through OpenID Connect (issue #20; README "Company sign-in"); null when OIDC_ISSUER is unset. */
+  oidc: OidcConfig | null;
+  /** The password first factor (issue #20). The key step follows whatever the first factor. */
+  passwordSignIn: {
+    /** false: only the break-glass admins may sign in with a password; everyone else uses company sign-in. */
+    enabled: boolean;
+    /** Lower-cased usernames of admins who keep password sign-in while it is off. */
+    breakGlassAdmins: string[];
+  };
   chat: {
     /** Longest wait for a model server's first byte, and between two chunks. */
     modelTimeoutSeconds: number;
@@ -93,6 +138,8 @@ export interface Config {
   };
   /** Ping interval on WebSockets; a peer that misses one pong is dropped (docs/architecture.md: 30 s). */
   wsHeartbeatSeconds: number;
+  /** New browser WebSocket connections allowed a minute from one address (every user behind it). */
+  wsConnectionsPerMinutePerIp: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /**
    * Prometheus /metrics: on the main port behind a bearer token, and/or on a port of its own
@@ -114,6 +161,8 @@ export interface Config {
     retiredPublicKeysPem: string[];
     /** How often one node signs the current chain head. */
     checkpointSeconds: number;
+    /** SIEM sinks every event and checkpoint is streamed to (docs/deploy.md "Streaming the audit log to a SIEM"). */
+    sinks: AuditSinkConfig[];
   };
 }
 
@@ -139,6 +188,7 @@ const envSchema = z.object({
   ARGUS_RP_ID: z.string().min(1).optional(),
   ARGUS_RP_NAME: z.string().min(1).max(64).default('Argus'),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  DATABASE_OWNER_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
   REDIS_KEY_PREFIX: z.string().regex(/^[\w:.-]{1,64}$/, 'letters, digits, : . - _ only').default('argus:'),
   EMBEDDED_PG_PORT: intFrom(1, 65535).default(54329),
@@ -164,19 +214,33 @@ const envSchema = z.object({
   KEY_STEP_MINUTES: intFrom(1, 30).default(5),
   STEP_UP_MINUTES: intFrom(1, 60).default(5),
   GRANT_WARN_SECONDS: intFrom(5, 600).default(30),
+  // One key (GRANT_SIGNING_KEY) or, while rotating, `id:secret,id:secret` (the first signs); validated in loadConfig.
+  GRANT_SIGNING_KEY: z.string().optional(),
+  GRANT_SIGNING_KEYS: z.string().optional(),
   GRANT_AAGUID_ALLOWLIST: z
     .string()
     .regex(/^[0-9a-fA-F-]{36}(,[0-9a-fA-F-]{36})*$/, 'comma-separated AAGUIDs')
     .optional(),
+  FIDO_MDS_FILE: z.string().min(1).optional(),
+  FIDO_MDS_ROOT_FILE: z.string().min(1).optional(),
+  ATTESTATION_POLICY: z.enum(['off', 'restricted', 'all']).optional(),
   SIGNIN_RATE_PER_MINUTE: intFrom(1, 10_000).default(10),
   SIGNIN_FAILURES_PER_USERNAME: intFrom(1, 10_000).default(10),
   SIGNIN_FAILURE_WINDOW_MINUTES: intFrom(1, 24 * 60).default(15),
   ARGON2_MAX_CONCURRENT: intFrom(1, 64).default(Math.min(threadPoolSize, availableParallelism())),
   ARGON2_MAX_QUEUE: intFrom(0, 10_000).default(32),
   MODEL_TIMEOUT_SECONDS: intFrom(1, 600).default(60),
+  MODEL_HOST_ALLOWLIST: z
+    .string()
+    .superRefine((value, ctx) => {
+      const problem = modelHostAllowlistProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
   CHAT_REQUESTS_PER_MINUTE: intFrom(1, 100_000).default(30),
   CHAT_MAX_CONCURRENT_STREAMS: intFrom(1, 10_000).default(3),
   WS_HEARTBEAT_SECONDS: intFrom(1, 300).default(30),
+  WS_CONNECTIONS_PER_MINUTE_PER_IP: intFrom(1, 100_000).default(60),
   BODY_LIMIT_BYTES: intFrom(1024, 10 * 1024 * 1024).default(64 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
@@ -191,6 +255,7 @@ const envSchema = z.object({
   AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
   AUDIT_RETIRED_PUBLIC_KEYS_FILE: z.string().min(1).optional(),
   AUDIT_CHECKPOINT_SECONDS: intFrom(5, 86_400).default(300),
+  ...AUDIT_SINK_ENV,
   REDIS_SENTINELS: z
     .string()
     .regex(/^[\w.:[\]-]+:\d{1,5}(,[\w.:[\]-]+:\d{1,5})*$/, 'comma-separated host:port list')
@@ -198,6 +263,13 @@ const envSchema = z.object({
   REDIS_SENTINEL_NAME: z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, . - _ only').default('mymaster'),
   REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
   ROUTE_RATE_LIMIT_FACTOR: intFrom(1, 10_000).default(1),
+  TWO_PERSON_RULE: z.enum(['on', 'off']).default('on'),
+  PASSWORD_SIGNIN: z.enum(['true', 'false']).default('true'),
+  ...OIDC_ENV,
+  BREAK_GLASS_ADMINS: z
+    .string()
+    .regex(/^\s*[A-Za-z0-9][A-Za-z0-9._-]{1,62}\s*(,\s*[A-Za-z0-9][A-Za-z0-9._-]{1,62}\s*)*$/, 'comma-separated usernames')
+    .optional(),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -222,6 +294,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (originHost !== rpId && !originHost.endsWith(`.${rpId}`)) {
     throw new ConfigError(`Invalid configuration:\n  ARGUS_RP_ID: "${rpId}" is not ${originHost} or a parent domain of it`);
   }
+  if (e.DATABASE_OWNER_URL && !e.DATABASE_URL) {
+    // The embedded PostgreSQL has its own owner; an owner URL alone would be silently ignored.
+    throw new ConfigError('Invalid configuration:\n  DATABASE_OWNER_URL: needs DATABASE_URL too (the role the server connects as)');
+  }
   if (e.REDIS_SENTINELS && !e.REDIS_URL) {
     throw new ConfigError('Invalid configuration:\n  REDIS_SENTINELS: needs REDIS_URL too (for the password, database and TLS of the master)');
   }
@@ -230,6 +306,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const dataDir = path.resolve(e.ARGUS_DATA_DIR);
   const auditSigningKeyPem = auditSigningKey(e, dataDir);
+  const grantSigningKeys = recordMacKeys(e, dataDir);
   const sessionSecrets = e.SESSION_SECRET ? e.SESSION_SECRET.split(',').map((secret) => secret.trim()) : [persistedSecret(dataDir)];
   return {
     env: e.NODE_ENV,
@@ -239,6 +316,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: e.HOST,
     port: e.PORT,
     databaseUrl: e.DATABASE_URL ?? null,
+    databaseOwnerUrl: e.DATABASE_OWNER_URL ?? null,
     redisUrl: e.REDIS_URL ?? null,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     redisSentinel: e.REDIS_SENTINELS
@@ -263,7 +341,9 @@ export function loadConfig(env: Env = process.env): Config {
     grants: {
       warnSeconds: e.GRANT_WARN_SECONDS,
       aaguidAllowList: e.GRANT_AAGUID_ALLOWLIST ? e.GRANT_AAGUID_ALLOWLIST.toLowerCase().split(',') : null,
+      signingKeys: grantSigningKeys,
     },
+    attestation: attestationConfig(e),
     webauthn: {
       userVerification: e.WEBAUTHN_USER_VERIFICATION,
       allowSyncedPasskeys: e.ALLOW_SYNCED_PASSKEYS === 'true',
@@ -280,6 +360,11 @@ export function loadConfig(env: Env = process.env): Config {
     argon2: { maxConcurrent: e.ARGON2_MAX_CONCURRENT, maxQueue: e.ARGON2_MAX_QUEUE },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     wsHeartbeatSeconds: e.WS_HEARTBEAT_SECONDS,
+    wsConnectionsPerMinutePerIp: e.WS_CONNECTIONS_PER_MINUTE_PER_IP,
+    modelHostAllowlist: parseModelHostAllowlist(e.MODEL_HOST_ALLOWLIST),
+    twoPersonRule: e.TWO_PERSON_RULE,
+    oidc: oidcFromEnv(e, origin, (message) => new ConfigError(`Invalid configuration:\n  ${message}`)),
+    passwordSignIn: passwordSignInConfig(e),
     chat: {
       modelTimeoutSeconds: e.MODEL_TIMEOUT_SECONDS,
       requestsPerMinute: e.CHAT_REQUESTS_PER_MINUTE,
@@ -293,9 +378,61 @@ export function loadConfig(env: Env = process.env): Config {
       connectionsPerMinutePerDetector: e.DETECTOR_CONNECTIONS_PER_MINUTE,
       heartbeatSeconds: e.DETECTOR_HEARTBEAT_SECONDS,
     },
-    audit: { signingKeyPem: auditSigningKeyPem, retiredPublicKeysPem: retiredAuditKeys(e.AUDIT_RETIRED_PUBLIC_KEYS_FILE), checkpointSeconds: e.AUDIT_CHECKPOINT_SECONDS },
+    audit: {
+      signingKeyPem: auditSigningKeyPem,
+      retiredPublicKeysPem: retiredAuditKeys(e.AUDIT_RETIRED_PUBLIC_KEYS_FILE),
+      checkpointSeconds: e.AUDIT_CHECKPOINT_SECONDS,
+      sinks: auditSinksFromEnv(e, (message) => new ConfigError(`Invalid configuration:\n  ${message}`)),
+    },
   };
 }
+
+/**
+ * FIDO metadata settings. With a blob file the policy defaults to `restricted`; without one,
+ * `off`, and a stricter policy is refused: nothing could ever be attested.
+ */
+function attestationConfig(e: z.infer<typeof envSchema>): Config['attestation'] {
+  const invalid = (message: string) => new ConfigError(`Invalid configuration:\n  ${message}`);
+  const mdsFile = e.FIDO_MDS_FILE ?? null;
+  const policy = e.ATTESTATION_POLICY ?? (mdsFile ? 'restricted' : 'off');
+  if (policy !== 'off' && !mdsFile) throw invalid(`ATTESTATION_POLICY: ${policy} needs FIDO_MDS_FILE (a FIDO MDS3 blob; docs/deploy.md "FIDO metadata")`);
+  const rootFile = e.FIDO_MDS_ROOT_FILE ?? SHIPPED_FIDO_MDS_ROOTS;
+  let text: string;
+  try {
+    text = readFileSync(rootFile, 'utf8');
+  } catch {
+    throw invalid(`FIDO_MDS_ROOT_FILE: cannot read ${rootFile}`);
+  }
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw invalid(`FIDO_MDS_ROOT_FILE: ${rootFile} holds no PEM certificate`);
+  for (const block of blocks) {
+    try {
+      new X509Certificate(block);
+    } catch {
+      throw invalid(`FIDO_MDS_ROOT_FILE: ${rootFile} holds a certificate that cannot be read`);
+    }
+  }
+  return { policy, mdsFile, mdsRootsPem: blocks };
+}
+
+/**
+ * PASSWORD_SIGNIN and BREAK_GLASS_ADMINS. Turning passwords off with no company sign-in and
+ * no break-glass admin would leave nobody able to sign in: refused. Company sign-in counts as
+ * configured when OIDC_ISSUER is set (its own variables are checked with it).
+ */
+function passwordSignInConfig(e: z.infer<typeof envSchema>): Config['passwordSignIn'] {
+  const enabled = e.PASSWORD_SIGNIN === 'true';
+  const breakGlassAdmins = e.BREAK_GLASS_ADMINS ? e.BREAK_GLASS_ADMINS.split(',').map((name) => name.trim().toLowerCase()) : [];
+  if (!enabled && breakGlassAdmins.length === 0 && !e.OIDC_ISSUER) {
+    throw new ConfigError(
+      'Invalid configuration:\n  PASSWORD_SIGNIN: false leaves nobody a way to sign in: configure company sign-in (OIDC_ISSUER …) or name BREAK_GLASS_ADMINS',
+    );
+  }
+  return { enabled, breakGlassAdmins };
+}
+
+/** The FIDO MDS3 roots Argus ships (their source is noted in the file). */
+const SHIPPED_FIDO_MDS_ROOTS = fileURLToPath(new URL('./webauthn/fido-mds-roots.pem', import.meta.url));
 
 /** The public halves of retired audit signing keys, from one PEM file (one or more `PUBLIC KEY` blocks). */
 function retiredAuditKeys(file: string | undefined): string[] {
@@ -343,6 +480,24 @@ function auditSigningKey(e: z.infer<typeof envSchema>, dataDir: string): string 
     throw invalid(`${e.AUDIT_SIGNING_KEY ? 'AUDIT_SIGNING_KEY' : 'AUDIT_SIGNING_KEY_FILE'}: not an Ed25519 private key in PKCS#8 PEM`);
   }
   return pem;
+}
+
+/** The grant/outbox record MAC keys: configured in production, generated once under the data directory otherwise. */
+function recordMacKeys(e: z.infer<typeof envSchema>, dataDir: string): RecordMacKey[] {
+  const invalid = (message: string) => new ConfigError(`Invalid configuration:\n  ${message}`);
+  if (e.GRANT_SIGNING_KEY && e.GRANT_SIGNING_KEYS) throw invalid('GRANT_SIGNING_KEY: set it or GRANT_SIGNING_KEYS, not both');
+  const name = e.GRANT_SIGNING_KEY ? 'GRANT_SIGNING_KEY' : 'GRANT_SIGNING_KEYS';
+  const value = e.GRANT_SIGNING_KEY ?? e.GRANT_SIGNING_KEYS;
+  if (value === undefined) {
+    // Every node must hold the same key, and a key made up on each start would refuse every live grant.
+    if (e.NODE_ENV === 'production') throw invalid('GRANT_SIGNING_KEYS: required when NODE_ENV=production (id:secret, the secret from `openssl rand -base64 32`)');
+    return [persistedRecordMacKey(dataDir)];
+  }
+  try {
+    return parseRecordMacKeys(value, { single: name === 'GRANT_SIGNING_KEY' });
+  } catch (error) {
+    throw invalid(`${name}: ${(error as Error).message}`);
+  }
 }
 
 /** Development only: a session secret generated once and kept under the data directory. */

@@ -14,6 +14,8 @@ import type { KeyRow } from './db/keys.ts';
 import type { UserRow } from './db/users.ts';
 import type { ModelRow } from './db/models.ts';
 import type { AuditSigner } from './audit/signingKey.ts';
+import type { FidoMetadata } from './webauthn/fidoMetadata.ts';
+import type { OidcRelyingParty } from './oidc/relyingParty.ts';
 
 /** Everything a route or domain function may need, built once at start-up. */
 export interface Deps {
@@ -33,4 +35,8 @@ export interface Deps {
   rows: { users: RowCache<UserRow>; models: RowCache<ModelRow>; keys: RowCache<KeyRow> };
   /** Signs audit export manifests and chain checkpoints. */
   auditSigner: AuditSigner;
+  /** The FIDO metadata this node loaded from FIDO_MDS_FILE, to judge attestations (threat-model G16). */
+  fidoMetadata: FidoMetadata;
+  /** Company sign-in (OIDC_ISSUER, issue #20): the provider as a relying party sees it; null when not configured. */
+  oidc: OidcRelyingParty | null;
 }

@@ -8,10 +8,9 @@ import { RedisSessionStore } from './auth/sessionStore.ts';
 import { SessionReadCache } from './auth/sessionReadCache.ts';
 import { SignInThrottle } from './auth/signInThrottle.ts';
 import type { Config } from './config.ts';
-import { migrate } from './db/migrate.ts';
 import { createPool } from './db/pool.ts';
 import type { Deps } from './deps.ts';
-import { startEmbeddedPostgres } from './infra/embeddedPostgres.ts';
+import { checkServerRole, prepareDatabase } from './infra/database.ts';
 import { startLocalRedis } from './infra/localRedis.ts';
 import type { Logger } from './log.ts';
 import { connectRedis } from './redis.ts';
@@ -19,6 +18,8 @@ import { ChallengeStore } from './webauthn/challenges.ts';
 import { EventBus } from './realtime/bus.ts';
 import { GrantService } from './grants/grants.ts';
 import { AuditOutbox } from './outbox/auditOutbox.ts';
+import { RecordMac } from './crypto/recordMac.ts';
+import { ForgedRecordAlarm } from './crypto/forgedRecordAlarm.ts';
 import { auditFeedChannel } from './realtime/auditFeed.ts';
 import { startPgListener } from './realtime/pgListener.ts';
 import { setActiveGrantsSource, setAuditOutboxSource } from './metrics.ts';
@@ -30,7 +31,12 @@ import type { ModelRow } from './db/models.ts';
 import { attachHub, type Hub, type SessionParser } from './realtime/hub.ts';
 import { attachDetectorHub, type DetectorHub } from './detector/detectorHub.ts';
 import { AuditSigner } from './audit/signingKey.ts';
-import { startCheckpointTimer } from './audit/checkpointTimer.ts';
+import { startCheckpointTimer, type CheckpointTimer } from './audit/checkpointTimer.ts';
+import { startPendingChangeExpiry } from './pendingChanges/decideChange.ts';
+import { startAuditSinks } from './audit/sinks/sinks.ts';
+import { FidoMetadata } from './webauthn/fidoMetadata.ts';
+import { startFidoMetadata } from './keys/loadFidoMetadata.ts';
+import { OidcRelyingParty } from './oidc/relyingParty.ts';
 
 export interface Running {
   deps: Deps;
@@ -39,21 +45,24 @@ export interface Running {
   hub: Hub;
   /** Paired detectors' connections at /ws/detector. */
   detectors: DetectorHub;
+  /** The node's checkpoint timer: verifies the audit chain, then signs its head (or raises a break). */
+  checkpoints: CheckpointTimer;
   url: string;
   /** Closes the HTTP server, then Redis and Postgres, then any child services. */
   close(): Promise<void>;
 }
 
-/** Resolves the database and Redis (starting embedded ones when no URL is set). */
+/**
+ * Resolves the database and Redis (starting embedded ones when no URL is set). The database is
+ * migrated as its owner here, or found up to date (infra/database.ts); `databaseUrl` is then
+ * the server's own, least-privileged role.
+ */
 export async function resolveServices(config: Config, log: Logger) {
   const stops: Array<() => Promise<void>> = [];
   try {
-    let databaseUrl = config.databaseUrl;
-    if (!databaseUrl) {
-      const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPorts.postgres, log });
-      stops.push(embedded.stop);
-      databaseUrl = embedded.url;
-    }
+    const database = await prepareDatabase({ config, log });
+    stops.push(database.stop);
+    const databaseUrl = database.url;
     let redisUrl = config.redisUrl;
     if (!redisUrl) {
       const local = await startLocalRedis({ dataDir: config.dataDir, port: config.embeddedPorts.redis, log });
@@ -83,8 +92,10 @@ export async function buildDeps(config: Config, log: Logger, urls: { databaseUrl
     throw error;
   });
   const idleMs = config.session.idleMinutes * 60_000;
-  const auditOutbox = new AuditOutbox(redis, pool, log);
-  const grants = new GrantService(redis, auditOutbox, bus, log, config.grants.warnSeconds);
+  // Grant and outbox records carry a MAC under the nodes' key: Redis alone cannot mint them (threat-model G4).
+  const integrity = { mac: new RecordMac(config.grants.signingKeys), forgedRecords: new ForgedRecordAlarm(pool, log) };
+  const auditOutbox = new AuditOutbox(redis, pool, log, integrity);
+  const grants = new GrantService(redis, auditOutbox, bus, log, config.grants.warnSeconds, integrity);
   const sessionReads =
     config.session.cacheSeconds > 0
       ? await SessionReadCache.connect({ url: urls.redisUrl, keyPrefix: config.redisKeyPrefix, sentinel: config.redisSentinel, log, fallback: redis, ttlMs: config.session.cacheSeconds * 1_000 }).catch(async (error: unknown) => {
@@ -113,7 +124,7 @@ export async function buildDeps(config: Config, log: Logger, urls: { databaseUrl
     auditOutbox,
     sessions,
     hasher: new PasswordHasher(new HashLimiter(config.argon2.maxConcurrent, config.argon2.maxQueue)),
-    signInThrottle: new SignInThrottle(redis, config.rateLimits),
+    signInThrottle: new SignInThrottle(redis, config.rateLimits, config.sessionSecret),
     challenges: new ChallengeStore(redis, config.webauthn.challengeTtlSeconds),
     rows: {
       users: new RowCache<UserRow>(ROW_CACHE_TTL_MS, 50_000),
@@ -121,6 +132,8 @@ export async function buildDeps(config: Config, log: Logger, urls: { databaseUrl
       keys: new RowCache<KeyRow>(ROW_CACHE_TTL_MS, 50_000),
     },
     auditSigner: AuditSigner.fromPem(config.audit.signingKeyPem, config.audit.retiredPublicKeysPem),
+    fidoMetadata: new FidoMetadata(config.attestation.mdsFile !== null),
+    oidc: config.oidc ? new OidcRelyingParty(config.oidc, log) : null,
   };
 }
 
@@ -160,7 +173,12 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
   let deps: Deps | null = null;
   try {
     deps = await buildDeps(config, log, services);
-    await migrate(deps.pool, log);
+    // Migrated (or checked) in resolveServices; a role that can still write the audit tables is only warned about.
+    await checkServerRole(deps.pool, log);
+    // FIDO metadata (FIDO_MDS_FILE): loaded now and on every SIGHUP; a refused blob never stops the node.
+    const stopFidoMetadata = await startFidoMetadata(deps);
+    // Company sign-in: discovered now so a wrong OIDC_ISSUER shows at once; an unreachable provider never stops the node.
+    deps.oidc?.start();
     const app = createApp(deps, appOptions);
     // Slow-loris bounds: headers within 10 s, whole requests within 30 s. Node enforces them
     // when it sweeps connections, every 30 s by default: sweep every 2 s so they hold.
@@ -169,18 +187,21 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
     const detectors = attachDetectorHub(server, deps);
     const stopSweeper = deps.grants.startSweeper();
     const stopOutbox = deps.auditOutbox.start();
+    const stopPendingChangeExpiry = startPendingChangeExpiry(deps);
     const stopListener = listenToPostgres(deps, services.databaseUrl, hub);
     const grantsForMetrics = deps.grants;
     setActiveGrantsSource(() => grantsForMetrics.countLive());
     const outboxForMetrics = deps.auditOutbox;
     setAuditOutboxSource(() => outboxForMetrics.pending());
     const metricsServer = config.metrics.port ? await startMetricsListener({ ...config.metrics, port: config.metrics.port }) : null;
-    const stopCheckpoints = startCheckpointTimer({ pool: deps.pool, signer: deps.auditSigner, seconds: config.audit.checkpointSeconds, log });
+    const checkpoints = startCheckpointTimer({ pool: deps.pool, signer: deps.auditSigner, seconds: config.audit.checkpointSeconds, log });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());
     });
     const { port } = server.address() as AddressInfo;
+    // SIEM streaming (AUDIT_SINK_*, AUDIT_CHECKPOINT_FILE): on connections of its own, so a sink that is down never holds up appends.
+    const stopAuditSinks = startAuditSinks({ sinks: config.audit.sinks, databaseUrl: services.databaseUrl, pool: deps.pool, log });
     const ready = deps;
     return {
       deps: ready,
@@ -189,12 +210,16 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
       url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
       hub,
       detectors,
+      checkpoints,
       async close() {
         stopSweeper();
         stopOutbox();
+        stopPendingChangeExpiry();
         await stopListener();
         await new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(null)));
-        stopCheckpoints();
+        checkpoints.stop();
+        await stopAuditSinks();
+        stopFidoMetadata();
         hub.close();
         detectors.close();
         await new Promise<void>((resolve) => {

@@ -7,3 +7,4 @@ export * from './api/keys.ts';
 export * from './api/grants.ts';
 export * from './api/conversations.ts';
 export * from './api/adminConsole.ts';
+export * from './api/pendingChanges.ts';

@@ -27,12 +27,14 @@ export const AUDIT_ACTIONS = {
   'key.reassigned': 'high',
   'key.deleted': 'high',
   'key.suspended': 'critical',
+  'key.model_compromised': 'critical',
   'enrollment.resumed': 'info',
   'grant.issued': 'medium',
   'grant.renewed': 'low',
   'grant.revoked': 'medium',
   'grant.expired': 'info',
   'grant.denied': 'medium',
+  'grant.forged_record': 'critical',
   'device_info_mismatch': 'medium',
   'model.access': 'low',
   'model.stream_cut': 'medium',
@@ -58,8 +60,29 @@ export const AUDIT_ACTIONS = {
   'model.enabled': 'medium',
   'model.disabled': 'medium',
   'model.tested': 'info',
+  // The two-person rule (threat model G9): each step of a change a second admin must approve.
+  'pending_change.requested': 'medium',
+  'pending_change.approved': 'high',
+  'pending_change.rejected': 'medium',
+  'pending_change.cancelled': 'low',
+  'pending_change.expired': 'low',
+  'pending_change.applied': 'high',
   'auth.rate_limited': 'high',
   'audit.export': 'medium',
+  'audit.chain_break_detected': 'critical',
+  'audit.chain_break_acknowledged': 'high',
+  'audit.outbox_forged_record': 'critical',
+  // Company sign-in (OIDC, issue #20).
+  'auth.oidc_verified': 'info',
+  'auth.oidc_failed': 'medium',
+  'auth.backchannel_logout': 'medium',
+  'auth.backchannel_logout_refused': 'medium',
+  'user.identity_linked': 'high',
+  'user.identity_unlinked': 'high',
+  'user.company_signin_allowed': 'medium',
+  'user.role_change_refused': 'high',
+  'key.first_key_registered': 'high',
+  'key.approved': 'high',
 } as const satisfies Record<string, Severity>;
 
 export type AuditAction = keyof typeof AUDIT_ACTIONS;
@@ -123,9 +146,12 @@ export type ChainVerification =
   | { intact: true; checked: number; headSeq: number | null; headHash: string | null; checkpoints?: CheckpointSummary }
   | {
       intact: false;
+      /** Events before the break (all of them verified). */
       checked: number;
       brokenAt: number;
       reason: 'hash_mismatch' | 'prev_hash_mismatch' | 'sequence_gap' | CheckpointBreakReason;
+      /** The event found where the chain breaks (for a gap, the one after the hole); null when the chain ends there. */
+      found?: { seq: number; action: string } | null;
       checkpoints?: CheckpointSummary;
     };
 
@@ -227,4 +253,52 @@ export interface AuditSigningKeyView {
   algorithm: 'Ed25519';
   publicKeyPem: string;
   fingerprint: string;
+}
+
+/**
+ * Why the checkpoint timer found the chain broken: a chain or checkpoint reason as
+ * verification names them, or one only the timer sees: the latest checkpoint is lower than
+ * one this node signed or saw (checkpoint rows deleted), or an acknowledgement's signature
+ * does not verify.
+ */
+export type ChainAlarmReason = Extract<ChainVerification, { intact: false }>['reason'] | 'checkpoints_deleted' | 'acknowledgement_invalid';
+
+/** An auditor's signed statement about a break; Argus signs it with the audit signing key. */
+export interface BreakAcknowledgement {
+  /** ISO 8601 UTC; the `time` the signature covers. */
+  acknowledgedAt: string;
+  acknowledgedBy: { id: string; username: string };
+  statement: string;
+  keyFingerprint: string;
+  /** Base64 Ed25519 signature over the canonical JSON of the acknowledgement (docs/audit-chain.md). */
+  signature: string;
+}
+
+/** A break the checkpoint timer found. While one is unacknowledged, no checkpoint is signed. */
+export interface ChainAlarm {
+  id: number;
+  detectedAt: string;
+  brokenSeq: number;
+  reason: ChainAlarmReason;
+  /** The chain head when the break was found; verification resumes from it once acknowledged. */
+  headSeq: number | null;
+  headHash: string | null;
+  acknowledgement: BreakAcknowledgement | null;
+}
+
+/** An acknowledgement's statement, in characters: long enough to say something, short enough to sign and record whole. */
+export const BREAK_STATEMENT_LENGTH = { min: 10, max: 500 } as const;
+
+/** GET /api/audit/chain-alarms: the newest first. */
+export interface ChainAlarmsResponse {
+  alarms: ChainAlarm[];
+}
+
+/** POST /api/audit/chain-alarms/:id/acknowledge */
+export interface AcknowledgeBreakRequest {
+  statement: string;
+}
+
+export interface AcknowledgeBreakResponse {
+  alarm: ChainAlarm;
 }

@@ -17,10 +17,18 @@ export const ERROR_CODES = [
   'SERVER_BUSY',
   'SERVICE_UNAVAILABLE',
   'INVALID_CREDENTIALS',
+  // PASSWORD_SIGNIN=false: passwords are for break-glass admins only; everyone else uses company sign-in.
+  'PASSWORD_SIGNIN_DISABLED',
   'ACCOUNT_DISABLED',
   'ENROLLMENT_INVALID',
   'WEAK_PASSWORD',
   'LAST_ADMIN',
+  // The two-person rule (threat model G9): approving one's own change; a change already decided,
+  // past its 24 h, or whose target changed since it was asked.
+  'SELF_APPROVAL',
+  'PENDING_CHANGE_CLOSED',
+  'PENDING_CHANGE_EXPIRED',
+  'PENDING_CHANGE_STALE',
   // Security keys (WebAuthn).
   'NO_ACTIVE_KEY',
   'WRONG_STEP',
@@ -31,6 +39,9 @@ export const ERROR_CODES = [
   'KEY_INACTIVE',
   'KEY_SUSPENDED',
   'SYNCED_PASSKEY_NOT_ALLOWED',
+  // FIDO metadata (ATTESTATION_POLICY): a key whose maker's attestation did not verify; a key model reported compromised.
+  'KEY_NOT_ATTESTED',
+  'KEY_MODEL_COMPROMISED',
   'STEP_UP_REQUIRED',
   'LAST_KEY',
   // Model access.
@@ -43,6 +54,9 @@ export const ERROR_CODES = [
   'MODEL_ERROR',
   'MODEL_TIMEOUT',
   'MODEL_BAD_RESPONSE',
+  // A model server's address inside Argus's network, not in MODEL_HOST_ALLOWLIST; a redirect from one.
+  'MODEL_HOST_FORBIDDEN',
+  'MODEL_REDIRECT_REFUSED',
   'TOO_MANY_STREAMS',
   // Detectors.
   'PAIRING_CODE_INVALID',
@@ -50,6 +64,23 @@ export const ERROR_CODES = [
   'INTERNAL',
   // Input limits.
   'JSON_TOO_DEEP',
+  // Company sign-in (OIDC, issue #20): not configured; the provider cannot be reached; the
+  // answer does not belong to a sign-in this browser started (state), or was used already;
+  // the provider said no; its tokens did not validate (signature, iss, aud, exp, nonce); no
+  // account is linked and none may be made; the username claim is missing, unusable or taken.
+  'OIDC_NOT_CONFIGURED',
+  'OIDC_UNAVAILABLE',
+  'OIDC_STATE_INVALID',
+  'OIDC_PROVIDER_ERROR',
+  'OIDC_TOKEN_INVALID',
+  'OIDC_NO_ACCOUNT',
+  'OIDC_USERNAME_INVALID',
+  'OIDC_USERNAME_TAKEN',
+  // A first key registered after company sign-in that an admin has not approved yet.
+  'KEY_PENDING_APPROVAL',
+  // Back-Channel Logout 1.0: a logout token that does not validate, or one seen before.
+  'LOGOUT_TOKEN_INVALID',
+  'LOGOUT_TOKEN_REPLAYED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -3,6 +3,8 @@ import type {
   CreateUserRequest,
   CreateUserResponse,
   NewEnrollmentResponse,
+  PendingChangeResponse,
+  PendingEnrollmentLinkResponse,
   PublicUser,
   Role,
   UpdateUserRequest,
@@ -14,6 +16,8 @@ import { listAdminKeys } from './adminKeys.ts';
 import { withStepUp } from './stepUp.ts';
 
 const USER_PAGE_SIZE = 50;
+/** listPendingChanges' key (client/api/pendingChanges.ts), named here: that module reads this one's lists. */
+const PENDING_CHANGES_KEY = 'pendingChanges';
 
 /** What the users table is narrowed to; an empty string means any. */
 export interface UserFilters {
@@ -43,26 +47,33 @@ export const listUsers = query(
  * answers STEP_UP_REQUIRED and sends the change once more.
  */
 
-/** POST /api/admin/users */
+/** POST /api/admin/users. An admin may be created as a user whose promotion waits for a second admin. */
 export const createUser = action(async (user: CreateUserRequest) => {
   const created = await withStepUp(() => request<CreateUserResponse>('POST', '/api/admin/users', { body: user }));
-  return json(created, { revalidate: listUsers.key });
+  return json(created, { revalidate: created.pendingChange ? [listUsers.key, PENDING_CHANGES_KEY] : listUsers.key });
 }, 'createUser');
 
-/** PATCH /api/admin/users/:id */
+/**
+ * PATCH /api/admin/users/:id. A promotion to admin may answer a pending change instead (202):
+ * it waits for a second admin (the two-person rule).
+ */
 export const updateUser = action(async (id: string, changes: UpdateUserRequest) => {
   const updated = await withStepUp(() =>
-    request<{ user: PublicUser }>('PATCH', `/api/admin/users/${encodeURIComponent(id)}`, { body: changes }),
+    request<{ user: PublicUser } | PendingChangeResponse>('PATCH', `/api/admin/users/${encodeURIComponent(id)}`, { body: changes }),
   );
-  return json(updated, { revalidate: listUsers.key });
+  return json(updated, { revalidate: 'pendingChange' in updated ? PENDING_CHANGES_KEY : listUsers.key });
 }, 'updateUser');
 
-/** POST /api/admin/users/:id/enrollment: a new one-time link, revoking the older ones. */
+/**
+ * POST /api/admin/users/:id/enrollment: a new one-time link, revoking the older ones. For a user
+ * with keys or an admin it may answer a pending change with the link (202): the link works once
+ * a second admin approves.
+ */
 export const issueEnrollmentLink = action(async (id: string) => {
   const link = await withStepUp(() =>
-    request<NewEnrollmentResponse>('POST', `/api/admin/users/${encodeURIComponent(id)}/enrollment`),
+    request<NewEnrollmentResponse | PendingEnrollmentLinkResponse>('POST', `/api/admin/users/${encodeURIComponent(id)}/enrollment`),
   );
-  return json(link, { revalidate: [] });
+  return json(link, { revalidate: 'pendingChange' in link ? PENDING_CHANGES_KEY : [] });
 }, 'issueEnrollmentLink');
 
 /** DELETE /api/admin/users/:id: the user and their keys go; their audit history stays. */

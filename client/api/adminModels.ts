@@ -4,6 +4,7 @@ import type {
   AdminModelView,
   CreateModelRequest,
   ModelTestResult,
+  PendingChangeResponse,
   UpdateModelRequest,
 } from '../../shared/api.ts';
 import { request } from './http.ts';
@@ -23,10 +24,14 @@ export const addModel = action(async (model: CreateModelRequest) => {
   return json(added, { revalidate: listAdminModels.key });
 }, 'addModel');
 
-/** PATCH /api/admin/models/:id: settings, or enabled. */
+/**
+ * PATCH /api/admin/models/:id: settings, or enabled. A new base URL or API-key variable may
+ * answer a pending change instead (202): it waits for a second admin (the two-person rule).
+ */
 export const updateModel = action(async (id: string, changes: UpdateModelRequest) => {
-  const updated = await withStepUp(() => request<{ model: AdminModelView }>('PATCH', modelPath(id), { body: changes }));
-  return json(updated, { revalidate: listAdminModels.key });
+  const updated = await withStepUp(() => request<{ model: AdminModelView } | PendingChangeResponse>('PATCH', modelPath(id), { body: changes }));
+  // listPendingChanges' key (client/api/pendingChanges.ts): that module reads this one's list.
+  return json(updated, { revalidate: 'pendingChange' in updated ? 'pendingChanges' : listAdminModels.key });
 }, 'updateModel');
 
 /** POST /api/admin/models/:id/test: ok with the latency, or what failed. */

@@ -1,7 +1,9 @@
 import { action, json, query } from '@solidjs/router';
 import {
   exportFileName,
+  type AcknowledgeBreakResponse,
   type AuditListResponse,
+  type ChainAlarmsResponse,
   type AuditSearch,
   type AuditSigningKeyView,
   type ChainVerification,
@@ -10,6 +12,7 @@ import {
   type ResolvedAuditEvent,
 } from '../../shared/audit.ts';
 import { ApiError, request, withQuery } from './http.ts';
+import { withStepUp } from './stepUp.ts';
 
 const AUDIT_PAGE_SIZE = 50;
 
@@ -37,6 +40,23 @@ export const verifyAuditChain = action(async () => {
   const verification = await request<ChainVerification>('GET', '/api/audit/verify');
   return json(verification, { revalidate: [] });
 }, 'verifyAuditChain');
+
+/** GET /api/audit/chain-alarms: breaks the checkpoint timer found, newest first. */
+export const listChainAlarms = query(
+  async () => (await request<ChainAlarmsResponse>('GET', '/api/audit/chain-alarms')).alarms,
+  'auditChainAlarms',
+);
+
+/**
+ * POST /api/audit/chain-alarms/:id/acknowledge (auditors): the statement Argus signs. A
+ * sensitive change: the server asks for a fresh key touch, and withStepUp gets one.
+ */
+export const acknowledgeChainBreak = action(async (alarmId: number, statement: string) => {
+  const answer = await withStepUp(() =>
+    request<AcknowledgeBreakResponse>('POST', `/api/audit/chain-alarms/${alarmId}/acknowledge`, { body: { statement } }),
+  );
+  return json(answer, { revalidate: listChainAlarms.key });
+}, 'acknowledgeChainBreak');
 
 export interface ExportProgress {
   events: number;

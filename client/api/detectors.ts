@@ -6,9 +6,12 @@ import { withStepUp } from './stepUp.ts';
 /** GET /api/detectors: the signed-in user's paired detectors, with online status and keys seen. */
 export const listMyDetectors = query(() => request<DetectorListResponse>('GET', '/api/detectors'), 'myDetectors');
 
-/** POST /api/detectors/pairing-codes: a one-time code and the command that pairs a detector with it. */
+/**
+ * POST /api/detectors/pairing-codes: a one-time code and the command that pairs a detector
+ * with it. A paired detector can end the owner's grants, so it needs a fresh step-up.
+ */
 export function createPairingCode(): Promise<PairingCodeResponse> {
-  return request<PairingCodeResponse>('POST', '/api/detectors/pairing-codes');
+  return withStepUp(() => request<PairingCodeResponse>('POST', '/api/detectors/pairing-codes'));
 }
 
 /** DELETE /api/detectors/:id: its connection closes at once. */

@@ -1,5 +1,5 @@
-import { action, json } from '@solidjs/router';
-import type { SessionResponse, SignInRequest, StepResponse } from '../../shared/api.ts';
+import { action, json, query } from '@solidjs/router';
+import type { SessionResponse, SignInMethodsResponse, SignInRequest, SignOutResponse, StepResponse } from '../../shared/api.ts';
 import { request } from './http.ts';
 import { assertionCeremony } from './keyCeremonies.ts';
 
@@ -7,6 +7,18 @@ import { assertionCeremony } from './keyCeremonies.ts';
 export function fetchSession(): Promise<SessionResponse> {
   return request<SessionResponse>('GET', '/api/session', { sessionProbe: true });
 }
+
+/**
+ * GET /api/auth/methods: the first factors this server offers. When it cannot be asked, the
+ * password form shows, and its own answer says what is wrong.
+ */
+export const getSignInMethods = query(async (): Promise<SignInMethodsResponse> => {
+  try {
+    return await request<SignInMethodsResponse>('GET', '/api/auth/methods');
+  } catch {
+    return { password: true, company: null };
+  }
+}, 'signInMethods');
 
 /** POST /api/auth/signin: the password step. */
 export const signIn = action(async (credentials: SignInRequest) => {
@@ -28,6 +40,7 @@ export const signInWithKey = action(async () => {
  * POST /api/auth/signout. A plain call rather than an action: revalidating the open page's
  * queries after signing out would only fetch 401s.
  */
-export function signOut(): Promise<void> {
-  return request<void>('POST', '/api/auth/signout');
+export function signOut(): Promise<SignOutResponse | undefined> {
+  // A body only after a company sign-in with RP-initiated logout configured (OIDC_POST_LOGOUT_REDIRECT).
+  return request<SignOutResponse | undefined>('POST', '/api/auth/signout');
 }

@@ -25,7 +25,8 @@ function label(props: BadgeProps): string {
     case 'tier':
       return TIER_LABELS[props.value];
     default:
-      return props.value;
+      // pending_approval reads "Pending approval".
+      return props.value.replaceAll('_', ' ');
   }
 }
 

@@ -1,14 +1,19 @@
-import { createSignal, createUniqueId, onMount, type Component } from 'solid-js';
-import type { EnrollmentLink } from '../../shared/api.ts';
+import { A } from '@solidjs/router';
+import { createSignal, createUniqueId, onMount, Show, type Component } from 'solid-js';
+import type { EnrollmentLink, PendingChangeView, PendingEnrollmentLinkResponse } from '../../shared/api.ts';
 import { Time } from './Time.tsx';
 
 /**
  * An enrollment link, shown to the admin who made it and never again: the server keeps only
- * its hash.
+ * its hash. With `waitsFor`, the link works only once a second admin approves that pending
+ * change (the two-person rule), and then for `validHoursAfterApproval` hours.
  */
-export const OneTimeLink: Component<{ username: string; link: EnrollmentLink; onDismiss: () => void }> = (
-  props,
-) => {
+export const OneTimeLink: Component<{
+  username: string;
+  link: EnrollmentLink | PendingEnrollmentLinkResponse['enrollment'];
+  waitsFor?: PendingChangeView | undefined;
+  onDismiss: () => void;
+}> = (props) => {
   let heading!: HTMLHeadingElement;
   let url!: HTMLElement;
   const headingId = createUniqueId();
@@ -41,9 +46,28 @@ export const OneTimeLink: Component<{ username: string; link: EnrollmentLink; on
           Copy
         </button>
       </div>
-      <p class="muted">
-        Expires <Time value={props.link.expiresAt} />
-      </p>
+      <Show
+        when={props.waitsFor}
+        fallback={
+          <Show when={'expiresAt' in props.link && props.link.expiresAt}>
+            {(expiresAt) => (
+              <p class="muted">
+                Expires <Time value={expiresAt()} />
+              </p>
+            )}
+          </Show>
+        }
+      >
+        {(change) => (
+          <div class="pending-notice" role="status">
+            <p>
+              <strong>Waiting for a second admin.</strong> This link works only once another admin approves it under{' '}
+              <A href="/admin/approvals">Approvals</A>, before <Time value={change().expiresAt} />
+              {'validHoursAfterApproval' in props.link ? `, and then for ${props.link.validHoursAfterApproval} hours` : ''}. Keep it until then.
+            </p>
+          </div>
+        )}
+      </Show>
       <p class="muted" role="status">
         {copyState()}
       </p>

@@ -8,6 +8,7 @@ import { ChainStatus } from './audit/ChainStatus.tsx';
 import { EventTable } from './audit/EventTable.tsx';
 import { ExportPanel } from './audit/ExportPanel.tsx';
 import { FILTER_NAMES, sameSearch, searchFrom } from './audit/filters.ts';
+import { SinkStatus } from './audit/SinkStatus.tsx';
 
 export const route = {
   preload: ({ location }) => listAuditEvents(searchFrom(Object.fromEntries(new URLSearchParams(location.search))), null),
@@ -40,6 +41,7 @@ export const AuditLog: Component = () => {
         </DataBoundary>
       </section>
       <ExportPanel search={search()} />
+      <SinkStatus />
     </div>
   );
 };

@@ -13,7 +13,11 @@
  * 3. Times one search page (keyset, newest first) for each kind of filter over those
  *    events, and verifying the whole chain.
  *
+ * 4. SIEM sinks (e2e/bench/auditSinks.ts): events/s to an HTTP collector and to rsyslog over
+ *    TLS, delivery lag at 1,000 appends/s, appends with a sink down against no sink.
+ *
  * Targets (issue #7): ≥ 2,000 appends/s; exports > 50,000 events/s with flat memory.
+ * Issue #19: ≥ 20,000 events/s to each sink, lag p99 < 1 s, appends with a sink down ≥ 0.95×.
  */
 import { Writable } from 'node:stream';
 import { EXPORT_FORMATS } from '../../shared/audit.ts';
@@ -26,6 +30,7 @@ import { searchAuditEvents, type AuditWhere } from '../../server/db/audit.ts';
 import { createPool, query, withTransaction, type Pool } from '../../server/db/pool.ts';
 import { createLogger } from '../../server/log.ts';
 import { benchDatabase } from './benchSetup.ts';
+import { benchSinks } from './auditSinks.ts';
 
 const EVENTS = Number(process.env.EVENTS ?? 1_000_000);
 const APPEND_SECONDS = Number(process.env.APPEND_SECONDS ?? 5);
@@ -108,10 +113,11 @@ async function baselineInsert(databaseUrl: string, pool: Pool): Promise<void> {
   console.log(`baseline, 1 writer, in a transaction, plain INSERT without the chain: ${rate(inserted, ms)} rows/s`);
 }
 
-async function seed(pool: Pool, count: number): Promise<void> {
+/** `ownerPool`: seeding writes audit_event directly, which only the owner may (sql/000015). */
+async function seed(ownerPool: Pool, count: number): Promise<void> {
   const started = performance.now();
-  await seedChain(pool, count);
-  await query(pool, 'bench_analyze', 'ANALYZE audit_event');
+  await seedChain(ownerPool, count);
+  await query(ownerPool, 'bench_analyze', 'ANALYZE audit_event');
   console.log(`seeded ${count.toLocaleString('en')} chained events in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
@@ -175,6 +181,8 @@ async function benchExports(pool: Pool, toSeq: number): Promise<void> {
 }
 
 const database = await benchDatabase();
+// As the owner (the cluster's admin role): it migrates, creates the baseline table and seeds
+// audit_event directly, none of which the server's role (argus_app, sql/000015) may do.
 const pool = createPool(database.databaseUrl, log, 10);
 try {
   await migrate(pool, log);
@@ -190,6 +198,23 @@ try {
   // Read the table once so every format starts from the same (warm) buffer cache.
   await query(pool, 'bench_warm', 'SELECT count(*), sum(length(details::text)) FROM audit_event');
   await benchExports(pool, Number(rows[0]!.seq));
+  // SIEM sinks (issue #19), on the same chain: e2e/bench/auditSinks.ts.
+  const lagWriters = Array.from({ length: 16 }, () => createPool(database.databaseUrl, log, 1));
+  await benchSinks({
+    databaseUrl: database.databaseUrl,
+    pool,
+    writers: lagWriters,
+    appendSeconds: APPEND_SECONDS,
+    appendFor: async (seconds) => {
+      const writers = Array.from({ length: 8 }, () => createPool(database.databaseUrl, log, 1));
+      const started = performance.now();
+      const appended = await appendFor(writers, seconds, false);
+      const ms = performance.now() - started;
+      await Promise.all(writers.map((writer) => writer.end()));
+      return { appended, ms };
+    },
+  });
+  await Promise.all(lagWriters.map((writer) => writer.end()));
 } finally {
   await pool.end();
   await database.drop();

@@ -32,6 +32,8 @@ export async function benchDatabase(): Promise<BenchDatabase> {
       PORT: '0',
       ARGUS_ORIGIN: 'http://bench.argus',
       DATABASE_URL: databaseUrl(name),
+      // The database is fresh: the node migrates it as the owner (here the same admin role).
+      DATABASE_OWNER_URL: databaseUrl(name),
       REDIS_URL: TEST_REDIS_URL,
       REDIS_KEY_PREFIX: redisPrefix,
       SESSION_SECRET: sessionSecret,

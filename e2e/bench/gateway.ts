@@ -183,7 +183,8 @@ const bareProxy = FLOOR ? benchChild('./bareProxy.ts', [], { UPSTREAM: upstreamU
 const bareProxyUrl = bareProxy ? ((await bareProxy.ask()).ready as string) : '';
 
 const database = await benchDatabase();
-const env = database.nodeEnv({ ARGUS_ORIGIN: ORIGIN, CHAT_REQUESTS_PER_MINUTE: '100000', CHAT_MAX_CONCURRENT_STREAMS: '1000' });
+// The bench's upstream listens on 127.0.0.1, inside Argus's network: allowed by address.
+const env = database.nodeEnv({ ARGUS_ORIGIN: ORIGIN, CHAT_REQUESTS_PER_MINUTE: '100000', CHAT_MAX_CONCURRENT_STREAMS: '1000', MODEL_HOST_ALLOWLIST: '127.0.0.1' });
 const config = loadConfig(env);
 const argus = benchChild('./argusNode.ts', process.env.PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [], env);
 const url = (await argus.ask()).ready as string;

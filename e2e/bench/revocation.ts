@@ -122,7 +122,7 @@ async function grantCheckCost(node: Running): Promise<void> {
 }
 
 const database = await benchDatabase();
-const shared = { DATABASE_URL: database.databaseUrl, REDIS_KEY_PREFIX: database.redisPrefix, SESSION_SECRET: randomBytes(32).toString('hex') };
+const shared = { DATABASE_URL: database.databaseUrl, DATABASE_OWNER_URL: database.databaseUrl, REDIS_KEY_PREFIX: database.redisPrefix, SESSION_SECRET: randomBytes(32).toString('hex') };
 const nodeA = await startNode(shared);
 const nodeB = await startNode(shared);
 try {

@@ -9,8 +9,8 @@ import { tamper as tamperWith } from './testing/auditTestKit.ts';
 
 const db = useTestDatabase();
 
-/** Tampering as an attacker with database access would: triggers bypassed for this session. */
-const tamper = (sql: string, values: unknown[] = []) => tamperWith(db.pool, sql, values);
+/** Tampering as an attacker with superuser access would: triggers bypassed for this session. */
+const tamper = (sql: string, values: unknown[] = []) => tamperWith(db.ownerPool, sql, values);
 
 async function appendEvents(count: number): Promise<void> {
   for (let i = 0; i < count; i += 1) {
@@ -38,10 +38,11 @@ describe('audit chain', () => {
     expect(await verifyAuditChain(db.pool)).toEqual({ intact: true, checked: 5, headSeq: 5, headHash: rows[4]!.hash });
   });
 
-  it('is append-only: UPDATE, DELETE and TRUNCATE are refused by the database', async () => {
-    await expect(db.pool.query("UPDATE audit_event SET outcome = 'failure' WHERE seq = 2")).rejects.toThrow(/append-only/);
-    await expect(db.pool.query('DELETE FROM audit_event WHERE seq = 2')).rejects.toThrow(/append-only/);
-    await expect(db.pool.query('TRUNCATE audit_event')).rejects.toThrow(/append-only/);
+  it('is append-only: UPDATE, DELETE and TRUNCATE are refused by the database, even to its owner', async () => {
+    // The server's own role may not even try (server/db/leastPrivilege.test.ts); the triggers hold for the owner.
+    await expect(db.ownerPool.query("UPDATE audit_event SET outcome = 'failure' WHERE seq = 2")).rejects.toThrow(/append-only/);
+    await expect(db.ownerPool.query('DELETE FROM audit_event WHERE seq = 2')).rejects.toThrow(/append-only/);
+    await expect(db.ownerPool.query('TRUNCATE audit_event')).rejects.toThrow(/append-only/);
   });
 
   it('detects an edited row', async () => {

@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,7 +17,7 @@ const signer = new AuditSigner(generateKeyPairSync('ed25519').privateKey);
 const db = useTestDatabase();
 
 describe('checkpoints', () => {
-  beforeEach(() => resetChain(db.pool, 3));
+  beforeEach(() => resetChain(db.ownerPool, 3));
 
   it('signs the chain head; the signature covers seq, hash and time', async () => {
     const checkpoint = (await checkpointChainHead({ pool: db.pool, signer }))!;
@@ -54,8 +54,8 @@ describe('checkpoints', () => {
 
   it('is append-only', async () => {
     await checkpointChainHead({ pool: db.pool, signer });
-    await expect(db.pool.query('DELETE FROM audit_checkpoint')).rejects.toThrow(/append-only/);
-    await expect(db.pool.query("UPDATE audit_checkpoint SET hash = repeat('a', 64)")).rejects.toThrow(/append-only/);
+    await expect(db.ownerPool.query('DELETE FROM audit_checkpoint')).rejects.toThrow(/append-only/);
+    await expect(db.ownerPool.query("UPDATE audit_checkpoint SET hash = repeat('a', 64)")).rejects.toThrow(/append-only/);
   });
 });
 
@@ -67,14 +67,16 @@ describe('signing key configuration', () => {
   });
 
   it('accepts an Ed25519 PKCS#8 PEM from a file or the environment, and refuses anything else', () => {
+    // Production also requires the grant-record MAC key; this test is about the audit key.
+    const production = { ...base, NODE_ENV: 'production', GRANT_SIGNING_KEY: randomBytes(32).toString('base64') };
     const dir = mkdtempSync(path.join(tmpdir(), 'argus-key-'));
     const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     writeFileSync(path.join(dir, 'key.pem'), pem);
-    expect(loadConfig({ ...base, NODE_ENV: 'production', AUDIT_SIGNING_KEY_FILE: path.join(dir, 'key.pem') }).audit.signingKeyPem).toBe(pem);
-    expect(loadConfig({ ...base, NODE_ENV: 'production', AUDIT_SIGNING_KEY: pem }).audit.signingKeyPem).toBe(pem);
+    expect(loadConfig({ ...production, AUDIT_SIGNING_KEY_FILE: path.join(dir, 'key.pem') }).audit.signingKeyPem).toBe(pem);
+    expect(loadConfig({ ...production, AUDIT_SIGNING_KEY: pem }).audit.signingKeyPem).toBe(pem);
     const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    expect(() => loadConfig({ ...base, NODE_ENV: 'production', AUDIT_SIGNING_KEY: rsa })).toThrow(ConfigError);
-    expect(() => loadConfig({ ...base, NODE_ENV: 'production', AUDIT_SIGNING_KEY_FILE: path.join(dir, 'missing.pem') })).toThrow(/cannot read/);
+    expect(() => loadConfig({ ...production, AUDIT_SIGNING_KEY: rsa })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...production, AUDIT_SIGNING_KEY_FILE: path.join(dir, 'missing.pem') })).toThrow(/cannot read/);
   });
 
   it('reads retired public keys from AUDIT_RETIRED_PUBLIC_KEYS_FILE, naming the variable when it cannot', () => {

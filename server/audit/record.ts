@@ -3,6 +3,7 @@ import { appendAuditEvent } from '../db/audit.ts';
 import type { Queryable } from '../db/pool.ts';
 import { canonicalJsonAround } from './canonicalJson.ts';
 import { countAuditEvent } from '../metrics.ts';
+import { truncateText } from '../http/headerText.ts';
 
 /** Who did it and from where; taken from the request when there is one. */
 export interface AuditContext {
@@ -26,10 +27,14 @@ export interface AuditInput {
 
 const MAX_TEXT = 512;
 
-/** Postgres text and jsonb cannot hold NUL; long attacker-supplied strings are cut. */
+/**
+ * Postgres text and jsonb cannot hold NUL; long attacker-supplied strings are cut, never
+ * inside a surrogate pair: half of one would be stored as U+FFFD, not the text that was
+ * hashed, and the event would fail verification.
+ */
 function clean(value: string | null | undefined): string | null {
   if (value === null || value === undefined) return null;
-  return value.replaceAll('\u0000', '\uFFFD').slice(0, MAX_TEXT);
+  return truncateText(value.replaceAll('\u0000', '\uFFFD'), MAX_TEXT);
 }
 
 function cleanDetails(value: unknown): unknown {

@@ -24,6 +24,8 @@ beforeAll(async () => {
 afterAll(() => node.destroy());
 
 const pool = () => node.deps.pool;
+/** The owner's connection: the node's own role may not write the audit tables (sql/000015), an attacker with the owner's may. */
+const ownerPool = () => node.ownerPool();
 const trustedKey = () => node.deps.auditSigner.publicKey;
 const verifyInApp = async () => (await auditor.get<ChainVerification>('/api/audit/verify')).body;
 
@@ -37,7 +39,7 @@ const chainBreak = (result: ExportVerification) => result.problems.find((p) => p
 
 describe('tampering is caught in the app and offline', () => {
   beforeEach(async () => {
-    await resetChain(pool(), 8);
+    await resetChain(ownerPool(), 8);
   });
 
   it('an intact chain verifies in the app and offline', async () => {
@@ -52,29 +54,29 @@ describe('tampering is caught in the app and offline', () => {
   });
 
   it('an edited row', async () => {
-    await tamper(pool(), `UPDATE audit_event SET outcome = 'success' WHERE seq = 3`);
+    await tamper(ownerPool(), `UPDATE audit_event SET outcome = 'success' WHERE seq = 3`);
     expect(await verifyInApp()).toMatchObject({ intact: false, brokenAt: 3, reason: 'hash_mismatch' });
     expect(chainBreak(await exportAndVerifyOffline())).toMatchObject({ seq: 3, line: 3, reason: 'hash_mismatch' });
   });
 
   it('a deleted row', async () => {
-    await tamper(pool(), 'DELETE FROM audit_event WHERE seq = 4');
+    await tamper(ownerPool(), 'DELETE FROM audit_event WHERE seq = 4');
     expect(await verifyInApp()).toMatchObject({ intact: false, brokenAt: 4, reason: 'sequence_gap' });
     expect(chainBreak(await exportAndVerifyOffline())).toMatchObject({ seq: 4, reason: 'sequence_gap' });
   });
 
   it('two swapped rows', async () => {
-    await tamper(pool(), 'UPDATE audit_event SET seq = 1000000 WHERE seq = 5');
-    await tamper(pool(), 'UPDATE audit_event SET seq = 5 WHERE seq = 6');
-    await tamper(pool(), 'UPDATE audit_event SET seq = 6 WHERE seq = 1000000');
+    await tamper(ownerPool(), 'UPDATE audit_event SET seq = 1000000 WHERE seq = 5');
+    await tamper(ownerPool(), 'UPDATE audit_event SET seq = 5 WHERE seq = 6');
+    await tamper(ownerPool(), 'UPDATE audit_event SET seq = 6 WHERE seq = 1000000');
     expect(await verifyInApp()).toMatchObject({ intact: false, brokenAt: 5, reason: 'prev_hash_mismatch' });
     expect(chainBreak(await exportAndVerifyOffline())).toMatchObject({ seq: 5, reason: 'prev_hash_mismatch' });
   });
 
   it('an inserted row, with a correct hash of its own', async () => {
     // Make room at seq 3, then insert an event that links correctly to #2.
-    await tamper(pool(), 'UPDATE audit_event SET seq = seq + 1000 WHERE seq >= 3');
-    await tamper(pool(), 'UPDATE audit_event SET seq = seq - 999 WHERE seq >= 1003');
+    await tamper(ownerPool(), 'UPDATE audit_event SET seq = seq + 1000 WHERE seq >= 3');
+    await tamper(ownerPool(), 'UPDATE audit_event SET seq = seq - 999 WHERE seq >= 1003');
     const { rows } = await pool().query<{ hash: string }>('SELECT hash FROM audit_event WHERE seq = 2');
     const forged = {
       seq: 3,
@@ -92,7 +94,7 @@ describe('tampering is caught in the app and offline', () => {
       details: {},
     };
     await tamper(
-      pool(),
+      ownerPool(),
       `INSERT INTO audit_event (seq, time, actor_username, action, outcome, severity, details, prev_hash, hash)
        VALUES (3, $1, 'mallory', 'user.enabled', 'success', 'medium', '{}', $2, $3)`,
       [forged.time, rows[0]!.hash, eventHash(rows[0]!.hash, forged)],
@@ -103,20 +105,20 @@ describe('tampering is caught in the app and offline', () => {
 
   it('an edited row whose whole chain was recomputed is caught by a signed checkpoint', async () => {
     expect(await checkpointChainHead({ pool: pool(), signer: node.deps.auditSigner })).toMatchObject({ seq: 8 });
-    await tamper(pool(), `UPDATE audit_event SET actor_username = 'mallory' WHERE seq = 3`);
-    await rewriteChainFrom(pool(), 3);
+    await tamper(ownerPool(), `UPDATE audit_event SET actor_username = 'mallory' WHERE seq = 3`);
+    await rewriteChainFrom(ownerPool(), 3);
     // The chain alone is consistent again …
     const verified = await verifyInApp();
     expect(verified).toMatchObject({ intact: false, brokenAt: 8, reason: 'checkpoint_mismatch' });
     // … and offline, the manifest's checkpoint (inside the exported range) catches it too.
     const offline = await exportAndVerifyOffline();
     expect(chainBreak(offline)).toBeUndefined();
-    expect(offline.problems).toContainEqual({ kind: 'checkpoint', seq: 8, reason: 'checkpoint_mismatch' });
+    expect(offline.problems).toContainEqual({ kind: 'checkpoint', seq: 8, reason: 'checkpoint_mismatch', source: 'manifest' });
     // … and so does `npm run argus -- verify-audit`.
     const printed: string[] = [];
     const code = await verifyAuditCommand(pool(), trustedKey(), { log: (text) => printed.push(text), error: (text) => printed.push(text) });
     expect(code).toBe(1);
-    expect(printed).toEqual([expect.stringMatching(/^Audit chain BROKEN at event #8 \(checkpoint_mismatch\).*; 0 signed checkpoints matched, latest at #8\.$/)]);
+    expect(printed).toEqual(['Audit chain BROKEN at #8 (checkpoint_mismatch; found #8 auth.signin there); 7 events verified before it; 0 signed checkpoints matched, latest at #8.']);
     // --chain-only sees a consistent chain: only the checkpoint catches a full recompute.
     printed.length = 0;
     expect(await verifyAuditCommand(pool(), null, { log: (text) => printed.push(text), error: (text) => printed.push(text) })).toBe(0);
@@ -125,7 +127,7 @@ describe('tampering is caught in the app and offline', () => {
 
   it('a tail cut off below the latest checkpoint', async () => {
     await checkpointChainHead({ pool: pool(), signer: node.deps.auditSigner });
-    await tamper(pool(), 'DELETE FROM audit_event WHERE seq >= 7');
+    await tamper(ownerPool(), 'DELETE FROM audit_event WHERE seq >= 7');
     expect(await verifyInApp()).toMatchObject({ intact: false, brokenAt: 7, reason: 'truncated' });
   });
 
@@ -176,7 +178,7 @@ describe('tampering is caught in the app and offline', () => {
     const manifestJson = readFileSync(exported.files.manifestPath, 'utf8');
     expect((JSON.parse(manifestJson) as ExportManifest).checkpoint).toMatchObject({ seq: 8, keyFingerprint: retired.fingerprint });
     const alone = await verifyExport({ exportPath: exported.files.exportPath, manifestJson, publicKey: trustedKey() });
-    expect(alone.problems).toEqual([{ kind: 'checkpoint', seq: 8, reason: 'checkpoint_signature_invalid' }]);
+    expect(alone.problems).toEqual([{ kind: 'checkpoint', seq: 8, reason: 'checkpoint_signature_invalid', source: 'manifest' }]);
     expect(await verifyExport({ exportPath: exported.files.exportPath, manifestJson, publicKey: [trustedKey(), retired.publicKey] })).toMatchObject({
       ok: true,
       checkpointMatched: true,

@@ -5,7 +5,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { AuditEventView, ExportManifest } from '../../shared/audit.ts';
+import type { AuditCheckpoint, AuditEventView, ExportManifest } from '../../shared/audit.ts';
 import { ChainVerifier, eventHash } from './chain.ts';
 import { CheckpointWitness } from './checkpoint.ts';
 import { verifyManifestSignature } from './manifest.ts';
@@ -14,9 +14,19 @@ export type ExportProblem =
   | { kind: 'manifest_unreadable'; message: string }
   | { kind: 'manifest_signature'; reason: 'wrong_key' | 'bad_signature' }
   | { kind: 'file_changed'; expectedSha256: string; actualSha256: string }
-  | { kind: 'line_unreadable'; line: number }
-  | { kind: 'chain_broken'; seq: number; line: number; reason: 'hash_mismatch' | 'prev_hash_mismatch' | 'sequence_gap' | 'out_of_order' }
-  | { kind: 'checkpoint'; seq: number; reason: 'checkpoint_signature_invalid' | 'checkpoint_mismatch' }
+  | { kind: 'line_unreadable'; line: number; verifiedBefore: number }
+  | {
+      kind: 'chain_broken';
+      /** Where the chain breaks: for a gap, the seq that was due. */
+      seq: number;
+      line: number;
+      reason: 'hash_mismatch' | 'prev_hash_mismatch' | 'sequence_gap' | 'out_of_order';
+      /** The event on that line, as found there. */
+      found: { seq: number; action: string };
+      /** Events on the lines before it, each verified. */
+      verifiedBefore: number;
+    }
+  | { kind: 'checkpoint'; seq: number; reason: 'checkpoint_signature_invalid' | 'checkpoint_mismatch'; source: 'manifest' | 'external' }
   | { kind: 'manifest_mismatch'; field: 'eventCount' | 'firstSeq' | 'lastSeq' | 'prevHash' | 'lastHash' };
 
 export interface ExportVerification {
@@ -26,6 +36,8 @@ export interface ExportVerification {
   chainChecked: boolean;
   eventsChecked: number;
   checkpointMatched: boolean;
+  /** External checkpoints (given with --checkpoints) that fell on an exported event and matched it. */
+  externalCheckpointsMatched: number;
   /** Every problem found, the first broken link first among chain problems. */
   problems: ExportProblem[];
 }
@@ -52,17 +64,20 @@ function isExportedEvent(value: unknown): value is ExportedEvent {
  * the current and retired keys); every JSON Lines
  * event's hash, and its link to the event before it (an unbroken chain from the manifest's
  * prevHash when the export is contiguous); the signed checkpoint, if the manifest carries
- * one inside the range; the counts and end hashes the manifest states; and the file's
- * SHA-256. Reads the file once, line by line, in constant memory.
+ * one inside the range, and every `externalCheckpoints` (received elsewhere: the file sink,
+ * a SIEM) whose seq is an exported event; the counts and end hashes the manifest states; and
+ * the file's SHA-256. Reads the file once, line by line, in constant memory.
  */
 export async function verifyExport({
   exportPath,
   manifestJson,
   publicKey,
+  externalCheckpoints = [],
 }: {
   exportPath: string;
   manifestJson: string;
   publicKey: KeyObject | readonly KeyObject[];
+  externalCheckpoints?: readonly AuditCheckpoint[];
 }): Promise<ExportVerification> {
   const problems: ExportProblem[] = [];
   let manifest: ExportManifest;
@@ -70,7 +85,15 @@ export async function verifyExport({
     manifest = JSON.parse(manifestJson) as ExportManifest;
     if (manifest?.type !== 'argus.audit.export-manifest' || manifest.version !== 1) throw new Error('not an Argus export manifest (version 1)');
   } catch (error) {
-    return { ok: false, manifest: null, chainChecked: false, eventsChecked: 0, checkpointMatched: false, problems: [{ kind: 'manifest_unreadable', message: (error as Error).message }] };
+    return {
+      ok: false,
+      manifest: null,
+      chainChecked: false,
+      eventsChecked: 0,
+      checkpointMatched: false,
+      externalCheckpointsMatched: 0,
+      problems: [{ kind: 'manifest_unreadable', message: (error as Error).message }],
+    };
   }
   const signature = verifyManifestSignature(manifest, publicKey);
   if (!signature.valid) problems.push({ kind: 'manifest_signature', reason: signature.reason });
@@ -80,9 +103,15 @@ export async function verifyExport({
   const file = createReadStream(exportPath);
   file.on('data', (chunk) => sha256.update(chunk));
 
-  const witness = manifest.checkpoint ? new CheckpointWitness([manifest.checkpoint], publicKey) : null;
-  const witnessForged = witness?.finish(0, { complete: false });
-  if (witnessForged) problems.push({ kind: 'checkpoint', seq: witnessForged.seq, reason: 'checkpoint_signature_invalid' });
+  // The manifest's own checkpoint and the ones received elsewhere, each held against the events.
+  const witnesses: Array<{ source: 'manifest' | 'external'; witness: CheckpointWitness }> = [];
+  if (manifest.checkpoint) witnesses.push({ source: 'manifest', witness: new CheckpointWitness([manifest.checkpoint], publicKey) });
+  if (externalCheckpoints.length > 0) witnesses.push({ source: 'external', witness: new CheckpointWitness(externalCheckpoints, publicKey) });
+  for (const { source, witness } of witnesses) {
+    const forged = witness.finish(0, { complete: false });
+    // Before any event is read, only the signatures (and two signed checkpoints that disagree) can fail.
+    if (forged && forged.reason !== 'truncated') problems.push({ kind: 'checkpoint', seq: forged.seq, reason: forged.reason, source });
+  }
 
   let eventsChecked = 0;
   let first: ExportedEvent | null = null;
@@ -102,7 +131,7 @@ export async function verifyExport({
         event = null;
       }
       if (!isExportedEvent(event)) {
-        if (!chainBroken) problems.push({ kind: 'line_unreadable', line: lineNumber });
+        if (!chainBroken) problems.push({ kind: 'line_unreadable', line: lineNumber, verifiedBefore: eventsChecked });
         chainBroken = true;
         continue;
       }
@@ -110,11 +139,14 @@ export async function verifyExport({
       if (!chainBroken) {
         const broken = chain ? checkLinked(chain, event) : checkAlone(event, last);
         if (broken) {
-          problems.push({ kind: 'chain_broken', seq: broken.seq, line: lineNumber, reason: broken.reason });
+          const found = { seq: event.seq, action: event.action };
+          problems.push({ kind: 'chain_broken', seq: broken.seq, line: lineNumber, reason: broken.reason, found, verifiedBefore: eventsChecked });
           chainBroken = true;
         } else {
           eventsChecked += 1;
-          if (witness && !witness.broken && !witness.observe(event.seq, event.hash)) problems.push({ kind: 'checkpoint', seq: event.seq, reason: 'checkpoint_mismatch' });
+          for (const { source, witness } of witnesses) {
+            if (!witness.broken && !witness.observe(event.seq, event.hash)) problems.push({ kind: 'checkpoint', seq: event.seq, reason: 'checkpoint_mismatch', source });
+          }
         }
       }
       last = event;
@@ -140,7 +172,8 @@ export async function verifyExport({
     manifest,
     chainChecked,
     eventsChecked,
-    checkpointMatched: witness !== null && witness.checked > 0,
+    checkpointMatched: witnesses.some(({ source, witness }) => source === 'manifest' && witness.checked > 0),
+    externalCheckpointsMatched: witnesses.find(({ source }) => source === 'external')?.witness.checked ?? 0,
     problems,
   };
 }
@@ -157,6 +190,18 @@ function checkAlone(event: ExportedEvent, previous: ExportedEvent | null): { seq
   return null;
 }
 
+const events = (count: number) => `${count} event${count === 1 ? '' : 's'}`;
+
+/**
+ * Text read from a file or a table under suspicion (an action as found at a break), made
+ * safe to print on a terminal: anything but printable ASCII is shown as \u{…}, so no escape
+ * sequence or line break in it acts on the reader's screen; long text is cut.
+ */
+export function printable(text: string): string {
+  const cut = text.length > 80 ? `${text.slice(0, 80)}…` : text;
+  return cut.replace(/[^\x20-\x7e…]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+}
+
 /** One line per problem, in words an auditor can act on. */
 export function describeProblem(problem: ExportProblem): string {
   switch (problem.kind) {
@@ -169,13 +214,17 @@ export function describeProblem(problem: ExportProblem): string {
     case 'file_changed':
       return `The export file is not the one the manifest signed: SHA-256 ${problem.actualSha256}, signed ${problem.expectedSha256}.`;
     case 'line_unreadable':
-      return `Line ${problem.line} is not an audit event.`;
-    case 'chain_broken':
-      return `First broken link: event #${problem.seq} (line ${problem.line}): ${problem.reason.replaceAll('_', ' ')}.`;
-    case 'checkpoint':
+      return `Line ${problem.line} is not an audit event; ${events(problem.verifiedBefore)} verified before it.`;
+    case 'chain_broken': {
+      const due = problem.reason === 'sequence_gap' && problem.found.seq !== problem.seq ? ` where #${problem.seq} was due` : '';
+      return `First broken link: line ${problem.line}, event #${problem.found.seq} ${printable(problem.found.action)}${due}: ${problem.reason.replaceAll('_', ' ')}; ${events(problem.verifiedBefore)} verified before it.`;
+    }
+    case 'checkpoint': {
+      const which = problem.source === 'manifest' ? 'the signed checkpoint in the manifest' : 'an external signed checkpoint';
       return problem.reason === 'checkpoint_mismatch'
-        ? `Event #${problem.seq} does not have the hash the signed checkpoint recorded: history was rewritten.`
-        : `The checkpoint at #${problem.seq} in the manifest is not signed by the trusted key.`;
+        ? `Event #${problem.seq} does not have the hash ${which} recorded: history was rewritten.`
+        : `${problem.source === 'manifest' ? 'The checkpoint at' : 'An external checkpoint at'} #${problem.seq} is not signed by the trusted key.`;
+    }
     case 'manifest_mismatch':
       return `The file's ${problem.field} differs from the manifest's.`;
   }

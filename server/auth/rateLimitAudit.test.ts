@@ -37,3 +37,14 @@ describe('a sign-in throttle that trips is a security event', () => {
     expect(events[0]).toMatchObject({ severity: 'high', ip: expect.stringMatching(/127\.0\.0\.1/), details: { retryAfter: expect.any(Number) } });
   });
 });
+
+describe('what is typed into the username box stays out of Redis', () => {
+  it('names a username throttle by a keyed hash, never by the text', async () => {
+    // The first test above failed five times as "target", which started that name's count.
+    const keys = await node.deps.redis.keys('*signin-user*');
+    expect(keys.length).toBeGreaterThan(0);
+    expect(keys.filter((key) => key.toLowerCase().includes('target'))).toEqual([]);
+    // Kept under the hash of the lower-cased name, so another case counts against the same budget.
+    expect(keys.some((key) => key.endsWith(`:${node.deps.signInThrottle.keyOf('TARGET')}`))).toBe(true);
+  });
+});

@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { getUserById, type UserRow } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
 import { HttpError } from '../http/errors.ts';
+import { headerText, truncateText } from '../http/headerText.ts';
 import './sessionData.ts';
 
 declare global {
@@ -42,13 +43,14 @@ export function sessionExpiresAt(req: Request, maxHours: number): Date {
  */
 export async function beginPendingStage(
   req: Request,
-  { userId, stage, enrollmentId }: { userId: string; stage: 'needs_key' | 'enrolling'; enrollmentId?: string },
+  { userId, stage, enrollmentId, oidc }: { userId: string; stage: 'needs_key' | 'enrolling' | 'first_key'; enrollmentId?: string; oidc?: { sid: string | null } },
 ): Promise<void> {
   await regenerateSession(req);
   req.session.userId = userId;
   req.session.stage = stage;
   req.session.stageStartedAt = Date.now();
   if (enrollmentId) req.session.enrollmentId = enrollmentId;
+  if (oidc) req.session.oidc = oidc;
   await saveSession(req);
 }
 
@@ -58,8 +60,10 @@ export async function beginPendingStage(
  */
 export async function completeSignIn(
   req: Request,
-  { userId, keyId, method = 'password_and_key' }: { userId: string; keyId: string; method?: 'password_and_key' | 'enrollment' },
+  { userId, keyId, method }: { userId: string; keyId: string; method?: 'password_and_key' | 'enrollment' | 'oidc_first_key' },
 ): Promise<void> {
+  // A company sign-in's provider session goes with it, for back-channel logout (issue #20).
+  const oidc = req.session.oidc;
   await regenerateSession(req);
   const now = Date.now();
   Object.assign(req.session, {
@@ -69,9 +73,10 @@ export async function completeSignIn(
     signedInAt: now,
     stepUpAt: now,
     keyId,
-    signInMethod: method,
+    signInMethod: method ?? (oidc ? 'oidc_and_key' : 'password_and_key'),
+    ...(oidc ? { oidc } : {}),
     ip: req.ip ?? '',
-    userAgent: (req.get('user-agent') ?? '').slice(0, 256),
+    userAgent: truncateText(headerText(req.get('user-agent')) ?? '', 256),
   });
   await saveSession(req);
 }

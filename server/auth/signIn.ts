@@ -1,5 +1,9 @@
+import { deviceNonceFor } from './deviceCookie.ts';
 import { ServerBusyError } from './hashLimiter.ts';
+import { UNKNOWN_DEVICES, type DeviceBucket } from './signInThrottle.ts';
+import { unknownUsernameDetails } from '../audit/attemptedUsername.ts';
 import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
+import type { Config } from '../config.ts';
 import { withTransaction } from '../db/pool.ts';
 import { countActiveKeysForUser } from '../db/keys.ts';
 import { getUserByUsername, setPasswordHash, type UserRow } from '../db/users.ts';
@@ -9,17 +13,33 @@ export type SignInOutcome =
   | { result: 'ok'; user: UserRow }
   | { result: 'throttled'; retryAfter: number }
   | { result: 'invalid' }
+  | { result: 'password_signin_disabled' }
   | { result: 'disabled' }
   | { result: 'no_active_key'; user: UserRow };
 
 /**
- * The password step of sign-in (the security-key step follows). Throttles are checked before any hashing (Argon2 is a
- * DoS surface); unknown users are verified against a dummy hash so they cost the same
- * time and get the same answer as a wrong password.
+ * Whether an account may use a password as its first factor: always, unless
+ * PASSWORD_SIGNIN=false; then only an admin named in BREAK_GLASS_ADMINS.
+ */
+export function mayUsePassword(config: Pick<Config, 'passwordSignIn'>, user: Pick<UserRow, 'username' | 'role'>): boolean {
+  const { enabled, breakGlassAdmins } = config.passwordSignIn;
+  return enabled || (user.role === 'admin' && breakGlassAdmins.includes(user.username.toLowerCase()));
+}
+
+/**
+ * The password step of sign-in (the security-key step follows). Throttles are checked before
+ * any hashing (Argon2 is a DoS surface); unknown users are verified against a dummy hash so
+ * they cost the same time and get the same answer as a wrong password.
+ * `deviceCookie` is this browser's device cookie, if any: a valid entry for this username
+ * makes the attempt spend that device's own failure budget instead of the one shared by
+ * unknown devices (server/auth/signInThrottle.ts).
+ * With PASSWORD_SIGNIN=false every attempt still goes through the throttles and a hash, and
+ * anything but a break-glass admin's right password answers `password_signin_disabled`: the
+ * answer does not tell which accounts are break-glass ones, nor whether a password was right.
  */
 export async function signInWithPassword(
-  { pool, hasher, signInThrottle, log }: Pick<Deps, 'pool' | 'hasher' | 'signInThrottle' | 'log'>,
-  { username, password, ip, context }: { username: string; password: string; ip: string; context: AuditContext },
+  { config, pool, hasher, signInThrottle, log }: Pick<Deps, 'config' | 'pool' | 'hasher' | 'signInThrottle' | 'log'>,
+  { username, password, ip, deviceCookie, context }: { username: string; password: string; ip: string; deviceCookie: string | null; context: AuditContext },
 ): Promise<SignInOutcome> {
   const byIp = await signInThrottle.consumeIp(ip);
   if (!byIp.allowed) {
@@ -30,39 +50,58 @@ export async function signInWithPassword(
     }
     return { result: 'throttled', retryAfter: byIp.retryAfter };
   }
-  const byUsername = await signInThrottle.checkUsername(username);
-  if (!byUsername.allowed) {
-    log.warn({ limiter: 'signin-username' }, 'sign-in rate limited');
-    return { result: 'throttled', retryAfter: byUsername.retryAfter };
+
+  // Shed load before touching the failure budgets or the database when the hash queue is already full.
+  if (hasher.limiter.full) throw new ServerBusyError('password hash queue full');
+  const nonce = deviceNonceFor({ secrets: config.sessionSecrets, cookie: deviceCookie, username });
+  const bucket: DeviceBucket = nonce ? { device: 'known', nonce } : UNKNOWN_DEVICES;
+  const attempt = await signInThrottle.takeAttempt(username, bucket);
+  if (!attempt.allowed) {
+    log.warn({ limiter: 'signin-username', device: bucket.device }, 'sign-in rate limited');
+    return { result: 'throttled', retryAfter: attempt.retryAfter };
   }
 
-  // Shed load before touching the database when the hash queue is already full.
-  if (hasher.limiter.full) throw new ServerBusyError('password hash queue full');
-  const user = await getUserByUsername(pool, username);
-  const check = await hasher.verify(user?.password_hash ?? null, password);
+  let user: UserRow | null;
+  let check: Awaited<ReturnType<typeof hasher.verify>>;
+  try {
+    user = await getUserByUsername(pool, username);
+    check = await hasher.verify(user?.password_hash ?? null, password);
+  } catch (error) {
+    // Not a failure of this password (server busy, database away): the attempt is not spent.
+    // The error to answer with is this one, even if Redis cannot take the point back either.
+    await signInThrottle.giveBack(username, bucket).catch(() => undefined);
+    throw error;
+  }
+  const allowed = user !== null && mayUsePassword(config, user);
 
-  if (!user || !check.ok) {
-    const { locked } = await signInThrottle.recordFailure(username);
+  if (!user || !check.ok || !allowed) {
+    // The point taken above stays spent. A name that matches no account may be a password
+    // typed into the wrong box: the log keeps only a keyed hash and the length, enough to see
+    // the same name tried again.
+    const attempted = user ? { username } : unknownUsernameDetails(config.sessionSecret, username);
+    const reason = !user ? 'unknown_user' : !user.password_hash ? 'no_password_yet' : !check.ok ? 'bad_password' : 'password_signin_disabled';
     await withTransaction(pool, async (client) => {
       await recordAuditEvent(client, context, {
         action: 'auth.signin_failed',
         outcome: 'failure',
         target: user ? { type: 'user', id: user.id } : null,
-        details: { username, reason: user ? (user.password_hash ? 'bad_password' : 'no_password_yet') : 'unknown_user' },
+        details: { ...attempted, reason, device: bucket.device },
       });
-      // The failure that locks the username is the one worth an alarm; the refusals after it are not audited.
-      if (locked) {
+      // The failure that locks the bucket is the one worth an alarm; the refusals after it are not audited.
+      if (attempt.lastInBudget) {
         await recordAuditEvent(client, context, {
           action: 'auth.rate_limited',
           outcome: 'denied',
           target: user ? { type: 'user', id: user.id } : null,
-          details: { limiter: 'signin-username', username },
+          details: { limiter: 'signin-username', bucket: bucket.device === 'known' ? 'this_device' : 'unknown_devices', ...attempted },
         });
       }
     });
-    return { result: 'invalid' };
+    return config.passwordSignIn.enabled ? { result: 'invalid' } : { result: 'password_signin_disabled' };
   }
 
+  // The right password is no failure: its point goes back to the budget.
+  await signInThrottle.giveBack(username, bucket);
   if (user.status !== 'active') {
     await recordAuditEvent(pool, context, {
       action: 'auth.signin_failed',
@@ -73,7 +112,6 @@ export async function signInWithPassword(
     return { result: 'disabled' };
   }
 
-  await signInThrottle.clearFailures(username);
   // Argon2 parameters changed since this hash was made: upgrade it now that we know the password.
   const newHash = check.needsRehash ? await hasher.hash(password) : null;
   const actor = { ...context, actor: { id: user.id, username: user.username } };
@@ -88,7 +126,12 @@ export async function signInWithPassword(
       action: activeKeys > 0 ? 'auth.password_verified' : 'auth.signin_failed',
       outcome: activeKeys > 0 ? 'success' : 'denied',
       target: { type: 'user', id: user.id },
-      details: activeKeys > 0 ? {} : { reason: 'no_active_key' },
+      details: {
+        ...(activeKeys > 0 ? {} : { reason: 'no_active_key' }),
+        device: bucket.device,
+        // A break-glass admin using the password while it is off for everyone else: worth seeing in the log.
+        ...(config.passwordSignIn.enabled ? {} : { breakGlass: true }),
+      },
     });
   });
   return activeKeys > 0 ? { result: 'ok', user } : { result: 'no_active_key', user };

@@ -9,6 +9,7 @@ import type { Deps } from '../deps.ts';
 import type { Grant } from '../grants/grants.ts';
 import { claimStreamSlot, type SlotRefusal } from './streamSlots.ts';
 import { ProviderError, streamCompletion, type Usage } from '../models/providers.ts';
+import { modelHostGuard } from '../models/modelHosts.ts';
 import { grantEndText } from './grantEndText.ts';
 
 /** How an answer ended, for storing it. */
@@ -170,6 +171,8 @@ export async function streamAnswer(
       maxTokens: model.max_output_tokens,
       signal: controller.signal,
       timeoutMs: deps.config.chat.modelTimeoutSeconds * 1000,
+      // Every upstream connection is checked against MODEL_HOST_ALLOWLIST as it is made (G8).
+      hosts: modelHostGuard(deps.config),
       onText: (text) => {
         content += text;
         if (streaming) send(res, { type: 'delta', text });

@@ -119,7 +119,10 @@ export async function appendAuditEvent(
 
 /**
  * Appends already-chained events in one statement. Only for seeding benchmarks and tests:
- * it takes no lock, so the caller must own the chain.
+ * it takes no lock, so the caller must own the chain. It writes audit_event directly, which
+ * the server's role may not (sql/000015): `db` must be a connection as the owner role (in
+ * tests `useTestDatabase().ownerPool` or a node's `ownerPool()`); as the server's role it
+ * fails with 42501 insufficient_privilege.
  */
 export async function insertChainedEventsForSeeding(db: Queryable, events: AuditEventView[]): Promise<void> {
   const column = <K extends keyof AuditEventView>(key: K) => events.map((event) => event[key]);
@@ -378,12 +381,16 @@ export async function tryLockCheckpoints(db: Queryable): Promise<boolean> {
   return rows[0]!.locked;
 }
 
+/**
+ * Stores a signed checkpoint through audit_checkpoint_append (sql/000015), the only way the
+ * server's role can write audit_checkpoint. The function refuses a checkpoint whose seq and hash
+ * are not those of an event in the chain (PG_AUDIT_CHECKPOINT_UNKNOWN_EVENT).
+ */
 export async function insertCheckpoint(db: Queryable, checkpoint: AuditCheckpoint): Promise<void> {
   await query(
     db,
     'audit_checkpoint_insert',
-    `INSERT INTO audit_checkpoint (seq, hash, time, key_fingerprint, signature)
-     VALUES ($1::bigint, $2::text, $3::timestamptz, $4::text, $5::text)`,
+    'SELECT audit_checkpoint_append($1::bigint, $2::text, $3::timestamptz, $4::text, $5::text)',
     [checkpoint.seq, checkpoint.hash, checkpoint.time, checkpoint.keyFingerprint, checkpoint.signature],
   );
 }

@@ -19,6 +19,13 @@ export interface KeyRow {
   hid_product_name: string | null;
   status: KeyStatus;
   status_reason: string | null;
+  /** The registration's attestation chained to the model's FIDO metadata roots (sql/000018). */
+  attested: boolean;
+  certified_aaguid: string | null;
+  attestation_key_id: string | null;
+  certification_level: string | null;
+  /** The metadata compromise report (STATUS@date) the key was last suspended for, if any. */
+  compromise_report: string | null;
   created_at: Date;
   /** created_at with microseconds, for keyset cursors (a JS Date keeps only milliseconds). */
   created_cursor: string;
@@ -27,7 +34,8 @@ export interface KeyRow {
 
 const SELECT = `SELECT k.id, k.user_id, u.username AS owner_username, k.credential_id, k.public_key, k.sign_count,
   k.transports, k.aaguid, k.model_name, k.device_type, k.backed_up, k.nickname, k.hid_vendor_id, k.hid_product_id,
-  k.hid_product_name, k.status, k.status_reason, k.created_at, k.last_used_at,
+  k.hid_product_name, k.status, k.status_reason, k.attested, k.certified_aaguid, k.attestation_key_id, k.certification_level,
+  k.compromise_report, k.created_at, k.last_used_at,
   to_char(k.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_cursor
   FROM security_key k JOIN app_user u ON u.id = k.user_id`;
 
@@ -49,6 +57,7 @@ export function toKeyView(row: KeyRow): SecurityKeyView {
     transports: row.transports,
     status: row.status,
     statusReason: row.status_reason,
+    attestation: { attested: row.attested, certifiedAaguid: row.certified_aaguid, certificationLevel: row.certification_level },
     signCount: Number(row.sign_count),
     hid:
       row.hid_vendor_id !== null && row.hid_product_id !== null
@@ -111,6 +120,8 @@ export interface NewKey {
   backedUp: boolean;
   nickname: string;
   hid: HidDeviceInfo | null;
+  /** What the attestation proved against FIDO metadata; unattested keys carry nulls. */
+  attestation: { attested: boolean; certifiedAaguid: string | null; attestationKeyId: string | null; certificationLevel: string | null };
 }
 
 export async function insertKey(db: Queryable, key: NewKey): Promise<KeyRow> {
@@ -118,9 +129,10 @@ export async function insertKey(db: Queryable, key: NewKey): Promise<KeyRow> {
     db,
     'key_insert',
     `INSERT INTO security_key (user_id, credential_id, public_key, sign_count, transports, aaguid, model_name, device_type,
-       backed_up, nickname, hid_vendor_id, hid_product_id, hid_product_name)
+       backed_up, nickname, hid_vendor_id, hid_product_id, hid_product_name, attested, certified_aaguid, attestation_key_id,
+       certification_level)
      VALUES ($1::uuid, $2::bytea, $3::bytea, $4::bigint, $5::text[], $6::uuid, $7::text, $8::text, $9::boolean, $10::text,
-       $11::int, $12::int, $13::text)
+       $11::int, $12::int, $13::text, $14::boolean, $15::uuid, $16::text, $17::text)
      RETURNING id`,
     [
       key.userId,
@@ -136,6 +148,10 @@ export async function insertKey(db: Queryable, key: NewKey): Promise<KeyRow> {
       key.hid?.vendorId ?? null,
       key.hid?.productId ?? null,
       key.hid?.productName ?? null,
+      key.attestation.attested,
+      key.attestation.certifiedAaguid,
+      key.attestation.attestationKeyId,
+      key.attestation.certificationLevel,
     ],
   );
   return (await getKeyById(db, rows[0]!.id))!;
@@ -152,6 +168,26 @@ export async function setKeyStatus(db: Queryable, id: string, status: KeyStatus,
     status,
     reason,
   ]);
+}
+
+/**
+ * Keys of the given models not yet suspended: by claimed AAGUID (a key claiming a compromised
+ * model is suspended whether or not it proved it), or by U2F attestation key identifier.
+ */
+export async function getUnsuspendedKeysOfModels(db: Queryable, models: { aaguids: readonly string[]; attestationKeyIds: readonly string[] }): Promise<KeyRow[]> {
+  if (models.aaguids.length === 0 && models.attestationKeyIds.length === 0) return [];
+  const { rows } = await query<KeyRow>(
+    db,
+    'keys_of_models',
+    `${SELECT} WHERE k.status <> 'suspended' AND (k.aaguid = ANY($1::uuid[]) OR k.attestation_key_id = ANY($2::text[])) ORDER BY k.created_at, k.id`,
+    [models.aaguids, models.attestationKeyIds],
+  );
+  return rows;
+}
+
+/** Suspends a key for a metadata compromise report, remembering which report (see compromise_report). */
+export async function suspendKeyForReport(db: Queryable, id: string, reason: string, report: string): Promise<void> {
+  await query(db, 'key_suspend_for_report', "UPDATE security_key SET status = 'suspended', status_reason = $2::text, compromise_report = $3::text WHERE id = $1::uuid", [id, reason, report]);
 }
 
 export async function renameKey(db: Queryable, id: string, nickname: string): Promise<void> {

@@ -17,7 +17,8 @@ let pool: Pool;
 let dir: string;
 beforeEach(async () => {
   database = await createTestDatabase();
-  pool = createPool(database.url, log, 2);
+  // Migrations run as the owner (sql/000015: the server's role cannot apply them).
+  pool = createPool(database.ownerUrl, log, 2);
   dir = await mkdtemp(path.join(tmpdir(), 'argus-sql-'));
   await cp(SQL_DIR, dir, { recursive: true });
 });

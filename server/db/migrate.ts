@@ -64,6 +64,23 @@ export class MigrationDriftError extends Error {
   }
 }
 
+/**
+ * Migrations are pending, and this connection will not apply them: the server was started
+ * without an owner URL (it never migrates as its own role), or migrate() was called as a role
+ * that does not own the schema.
+ */
+export class MigrationsPendingError extends Error {
+  readonly code = 'MIGRATIONS_PENDING';
+
+  constructor(
+    readonly pending: readonly Migration[],
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MigrationsPendingError';
+  }
+}
+
 interface AppliedMigration {
   version: number;
   name: string;
@@ -111,20 +128,23 @@ export async function migrate(pool: Pool, log: Logger, { dir = SQL_DIR }: { dir?
   return withClient(pool, async (client) => {
     await query(client, 'migration_lock', 'SELECT pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
     try {
-      await ensureMigrationTable(client);
-      const { rows: applied } = await query<AppliedMigration>(
-        client,
-        'migration_applied',
-        'SELECT version, name, checksum FROM schema_migration ORDER BY version',
-      );
+      // The server's own role (sql/000015) may read schema_migration but change nothing: it
+      // gets no DDL, and pending migrations are refused plainly below instead of failing
+      // half-way through the first file with "permission denied".
+      const state = await migrationTableState(client);
+      const owner = await ownsSchema(client);
+      if (owner) await ensureMigrationTable(client, state);
+      const applied = owner ? await readApplied(client) : state.table ? await readApplied(client, state) : [];
       const drift = findDrift({ applied, migrations });
       if (drift.length > 0) throw new MigrationDriftError(drift, dir);
-      await recordMissingChecksums({ client, applied, migrations, log });
-
       const appliedVersions = new Set(applied.map((row) => row.version));
+      const pending = migrations.filter((migration) => !appliedVersions.has(migration.version));
+      if (pending.length > 0 && !owner) throw pendingForRole(pending, await currentRole(client));
+      // Left for the owner's next run: trust on first use needs to write schema_migration.
+      if (owner) await recordMissingChecksums({ client, applied, migrations, log });
+
       const done: number[] = [];
-      for (const migration of migrations) {
-        if (appliedVersions.has(migration.version)) continue;
+      for (const migration of pending) {
         await client.query('BEGIN');
         try {
           await client.query(migration.sql);
@@ -150,24 +170,109 @@ export async function migrate(pool: Pool, log: Logger, { dir = SQL_DIR }: { dir?
 }
 
 /**
- * The table predates checksums: databases created before them have it without the column, so
- * the column is added rather than declared, and both kinds of database end up alike.
+ * What a node started without an owner URL does instead of migrate(): it never applies
+ * migrations as its own role. Refuses drift exactly as migrate() does (MigrationDriftError),
+ * and pending migrations with MigrationsPendingError, whose message says to run `npm run
+ * migrate`. Only reads: the server's role may not write schema_migration.
  */
-async function ensureMigrationTable(client: PoolClient): Promise<void> {
-  await query(
+export async function checkMigrations(pool: Pool, { dir = SQL_DIR }: { dir?: string } = {}): Promise<void> {
+  const migrations = await listMigrations({ dir });
+  await withClient(pool, async (client) => {
+    const state = await migrationTableState(client);
+    const applied = state.table ? await readApplied(client, state) : [];
+    const drift = findDrift({ applied, migrations });
+    if (drift.length > 0) throw new MigrationDriftError(drift, dir);
+    const appliedVersions = new Set(applied.map((row) => row.version));
+    const pending = migrations.filter((migration) => !appliedVersions.has(migration.version));
+    if (pending.length === 0) return;
+    throw new MigrationsPendingError(
+      pending,
+      `Refusing to start: ${describePending(pending)} and DATABASE_OWNER_URL is not set; Argus never migrates as the role it serves with ` +
+        `(${await currentRole(client)}). Run \`npm run migrate\` with DATABASE_OWNER_URL naming the role that owns the schema ` +
+        `(docs/deploy.md, "Database roles"), then start Argus again; or set DATABASE_OWNER_URL for this node so that it migrates at start.`,
+    );
+  });
+}
+
+/** `checksum: false`: a table from before checksums were kept (only checkMigrations reads one as it is). */
+async function readApplied(client: PoolClient, { checksum = true }: { checksum?: boolean } = {}): Promise<AppliedMigration[]> {
+  const { rows } = await query<AppliedMigration>(
     client,
-    'migration_table',
-    `CREATE TABLE IF NOT EXISTS schema_migration (
-       version integer PRIMARY KEY,
-       name text NOT NULL,
-       applied_at timestamptz NOT NULL DEFAULT now()
-     )`,
+    checksum ? 'migration_applied' : 'migration_applied_without_checksums',
+    `SELECT version, name, ${checksum ? 'checksum' : 'NULL::text AS checksum'} FROM schema_migration ORDER BY version`,
   );
-  // NULL: applied before checksums were recorded; filled in on the next start.
-  await query(
+  return rows;
+}
+
+async function migrationTableState(client: PoolClient): Promise<{ table: boolean; checksum: boolean }> {
+  const { rows } = await query<{ table: boolean; checksum: boolean }>(
     client,
-    'migration_checksum_column',
-    `ALTER TABLE schema_migration ADD COLUMN IF NOT EXISTS checksum text CHECK (checksum ~ '^[0-9a-f]{64}$')`,
+    'migration_table_state',
+    `SELECT to_regclass('schema_migration') IS NOT NULL AS table,
+            EXISTS (SELECT 1 FROM pg_attribute
+                     WHERE attrelid = to_regclass('schema_migration') AND attname = 'checksum' AND NOT attisdropped) AS checksum`,
+  );
+  return rows[0]!;
+}
+
+/**
+ * The table predates checksums: databases created before them have it without the column, so
+ * the column is added rather than declared, and both kinds of database end up alike. The DDL
+ * runs only when something is missing.
+ */
+async function ensureMigrationTable(client: PoolClient, state: { table: boolean; checksum: boolean }): Promise<void> {
+  if (!state.table) {
+    await query(
+      client,
+      'migration_table',
+      `CREATE TABLE IF NOT EXISTS schema_migration (
+         version integer PRIMARY KEY,
+         name text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+  }
+  // NULL: applied before checksums were recorded; filled in on the next start.
+  if (!state.checksum) {
+    await query(
+      client,
+      'migration_checksum_column',
+      `ALTER TABLE schema_migration ADD COLUMN IF NOT EXISTS checksum text CHECK (checksum ~ '^[0-9a-f]{64}$')`,
+    );
+  }
+}
+
+/**
+ * Whether this connection's role may apply migrations: it owns schema_migration (or acts as
+ * its owner), or, in a database that has none yet, may create tables.
+ */
+async function ownsSchema(client: PoolClient): Promise<boolean> {
+  const { rows } = await query<{ owns: boolean }>(
+    client,
+    'migration_owner',
+    `SELECT CASE WHEN to_regclass('schema_migration') IS NULL THEN has_schema_privilege(current_schema(), 'CREATE')
+                 ELSE (SELECT pg_has_role(c.relowner, 'USAGE') FROM pg_class c WHERE c.oid = to_regclass('schema_migration'))
+            END AS owns`,
+  );
+  return rows[0]?.owns === true;
+}
+
+async function currentRole(client: PoolClient): Promise<string> {
+  const { rows } = await query<{ role: string }>(client, 'migration_current_role', 'SELECT current_user AS role');
+  return rows[0]!.role;
+}
+
+function describePending(pending: readonly Migration[]): string {
+  const files = pending.map((migration) => path.basename(migration.file));
+  const listed = files.length > 3 ? `${files.slice(0, 3).join(', ')} and ${files.length - 3} more` : files.join(', ');
+  return `${pending.length} migration${pending.length === 1 ? ' is' : 's are'} pending (${listed})`;
+}
+
+function pendingForRole(pending: readonly Migration[], role: string): MigrationsPendingError {
+  return new MigrationsPendingError(
+    pending,
+    `${describePending(pending)}, but the role ${role} does not own the schema and cannot apply them. ` +
+      `Run \`npm run migrate\` with DATABASE_OWNER_URL naming the owner role (docs/deploy.md, "Database roles").`,
   );
 }
 

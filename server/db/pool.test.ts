@@ -5,9 +5,13 @@ import { PG_DEADLOCK_DETECTED, pgErrorCode, withTransaction, type PoolClient } f
 
 const db = useTestDatabase();
 beforeAll(async () => {
-  await db.pool.query(`CREATE TABLE lock_probe (id int PRIMARY KEY, runs int NOT NULL DEFAULT 0); INSERT INTO lock_probe (id) VALUES (1), (2)`);
+  // Schema changes are the owner's; the transactions below run as the server's role, like the server's.
+  await db.ownerPool.query(
+    `CREATE TABLE lock_probe (id int PRIMARY KEY, runs int NOT NULL DEFAULT 0); INSERT INTO lock_probe (id) VALUES (1), (2);
+     GRANT SELECT, UPDATE ON lock_probe TO argus_app`,
+  );
   // Find the deadlock in a tenth of a second rather than a whole one.
-  await db.pool.query(`ALTER DATABASE ${db.database.name} SET deadlock_timeout = '100ms'`);
+  await db.ownerPool.query(`ALTER DATABASE ${db.database.name} SET deadlock_timeout = '100ms'`);
 });
 
 const retries = async () => (await dbTransactionRetries.get()).values.find((sample) => sample.labels.code === PG_DEADLOCK_DETECTED)?.value ?? 0;

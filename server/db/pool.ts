@@ -20,6 +20,13 @@ export const PG_RAISE_EXCEPTION = 'P0001';
 /** 40001 serialization_failure and 40P01 deadlock_detected: the transaction may simply run again. */
 export const PG_SERIALIZATION_FAILURE = '40001';
 export const PG_DEADLOCK_DETECTED = '40P01';
+/** 42501 insufficient_privilege: the connected role may not do this (least privilege, sql/000015). */
+export const PG_INSUFFICIENT_PRIVILEGE = '42501';
+/**
+ * Raised by audit_checkpoint_append (sql/000015): the chain has no event with the checkpoint's
+ * seq and hash. Class ZA is Argus's own: PostgreSQL uses no class starting with Z.
+ */
+export const PG_AUDIT_CHECKPOINT_UNKNOWN_EVENT = 'ZA001';
 
 // Return bigint (int8) columns as strings is pg's default; we convert where a row is read.
 // timestamptz stays a Date.
@@ -109,6 +116,13 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
     }
   }
 }
+
+/**
+ * Quoting for the few statements that take no parameters (ALTER ROLE … PASSWORD, CREATE ROLE):
+ * a value as a string literal, a name as an identifier.
+ */
+export const escapeLiteral: (value: string) => string = pg.escapeLiteral;
+export const escapeIdentifier: (name: string) => string = pg.escapeIdentifier;
 
 /** A plain pg client for administrative work (creating databases in tests, migrations). */
 export function createAdminClient(connectionString: string): pg.Client {

@@ -1,4 +1,4 @@
-import type { AdminUserView, EnrollmentState, PublicUser, Role, UserStatus } from '../../shared/api.ts';
+import type { AdminUserView, CompanySignIn, EnrollmentState, PublicUser, Role, UserStatus } from '../../shared/api.ts';
 import { query, type Queryable } from './pool.ts';
 
 export interface UserRow {
@@ -118,6 +118,8 @@ export interface AdminUserRow extends UserRow {
   enrollment: EnrollmentState;
   key_count: number;
   last_sign_in_at: Date | null;
+  /** A company (OIDC) identity is linked, an admin allowed the next company sign-in to link, or neither (sql/000020). */
+  company_sign_in: CompanySignIn;
 }
 
 export function toAdminUserView(row: AdminUserRow): AdminUserView {
@@ -126,6 +128,7 @@ export function toAdminUserView(row: AdminUserRow): AdminUserView {
     enrollment: row.enrollment,
     keyCount: row.key_count,
     lastSignInAt: row.last_sign_in_at?.toISOString() ?? null,
+    signIn: { password: row.password_hash !== null, company: row.company_sign_in },
   };
 }
 
@@ -146,7 +149,11 @@ export async function listUsers(db: Queryable, filter: UserFilter): Promise<Admi
                    THEN 'complete'
                  WHEN u.password_hash IS NOT NULL THEN 'password_set'
                  ELSE 'link_sent'
-            END AS enrollment
+            END AS enrollment,
+            CASE WHEN EXISTS (SELECT 1 FROM user_identity i WHERE i.user_id = u.id) THEN 'linked'
+                 WHEN EXISTS (SELECT 1 FROM oidc_link_allowance a WHERE a.user_id = u.id) THEN 'allowed'
+                 ELSE 'none'
+            END AS company_sign_in
      FROM (
        SELECT ${COLUMNS} FROM app_user
        WHERE ($1::text IS NULL OR lower(username) LIKE '%' || $1::text || '%' OR lower(display_name) LIKE '%' || $1::text || '%')

@@ -14,7 +14,7 @@ import { DetectorClient, detectorUrl, type DetectorState, type DetectorTimings }
 import { fakeSecurityKey, FakeHidSource } from '../../client/detector/hidSource.ts';
 import { pair, PairingError } from '../../client/detector/pair.ts';
 import { query } from '../db/pool.ts';
-import { enrollUser, errorCode, lastAudit, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
+import { enrollUser, errorCode, expireStepUp, lastAudit, startTestNode, stepUpWith, type TestClient, type TestNode } from '../test/harness.ts';
 import { freePort } from '../test/env.ts';
 import type { SoftAuthenticator } from '../test/softAuthenticator.ts';
 import { TestSocket } from '../test/wsClient.ts';
@@ -159,6 +159,20 @@ describe('pairing', () => {
     expect((await lastAudit(node, 'detector.pairing_failed'))?.details).toEqual({ reason: 'expired' });
     // Only the one good attempt paired anything.
     expect((await p.client.get<DetectorListResponse>('/api/detectors')).body.detectors).toHaveLength(1);
+  });
+
+  it("issues a pairing code only after a fresh touch of the owner's key (STEP_UP_REQUIRED before)", async () => {
+    const p = await person();
+    await expireStepUp(node, p.client);
+    const refused = await p.client.post('/api/detectors/pairing-codes');
+    expect(refused.status).toBe(403);
+    expect(errorCode(refused)).toBe('STEP_UP_REQUIRED');
+    // Nothing was issued: no code row, no audit record for this user.
+    const { rows } = await query<{ n: number }>(node.deps.pool, 't', 'SELECT count(*)::int AS n FROM detector_pairing_code WHERE user_id = $1', [p.userId]);
+    expect(rows[0]!.n).toBe(0);
+    await stepUpWith(p.client, p.authenticator);
+    const { credentials } = await pair({ code: (await pairingCode(p.client)).code, server: node.deps.config.origin, configDir: configDir() });
+    expect((await p.client.get<DetectorListResponse>('/api/detectors')).body.detectors.map((d) => d.id)).toEqual([credentials.detectorId]);
   });
 
   it('limits pairing attempts per address before looking at the code', async () => {

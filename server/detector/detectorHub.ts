@@ -18,6 +18,7 @@ import { applyDetectorReport } from './reports.ts';
 import { DetectorMessageSchema, diffKeys, distinctKeys, keyIdentity } from './protocol.ts';
 import { detectorPresence } from './presence.ts';
 import { clientAddress, trustProxyFn } from '../http/clientAddress.ts';
+import { headerText } from '../http/headerText.ts';
 import { wsConnectionsActive, wsConnectionsTotal, wsMessages } from '../metrics.ts';
 import { UpgradeRefused } from '../realtime/upgradeRefusal.ts';
 import { MessageBudget } from '../realtime/messageBudget.ts';
@@ -104,7 +105,7 @@ export function attachDetectorHub(server: Server, deps: Deps): DetectorHub {
     const detector = await getLiveDetectorByKeyId(pool, keyId);
     // Unknown ids cost one hash too (the hasher's dummy), so timing does not tell them apart.
     const check = await hasher.verify(detector?.key_hash ?? null, secret);
-    const userAgent = req.headers['user-agent'] ?? null;
+    const userAgent = headerText(req.headers['user-agent']) ?? null;
     if (!detector || !check.ok) {
       await recordAuditEvent(pool, { actor: null, ip, userAgent }, {
         action: 'detector.auth_failed',

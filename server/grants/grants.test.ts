@@ -1,11 +1,15 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { GrantResponse, ModelListResponse } from '../../shared/api.ts';
 import type { ChatStreamEvent } from '../../shared/events.ts';
+import { RecordMac } from '../crypto/recordMac.ts';
+import { searchAuditEvents } from '../db/audit.ts';
 import { query } from '../db/pool.ts';
 import { enrollUser, errorCode, lastAudit, signIn, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
 import type { SoftAuthenticator, Tamper } from '../test/softAuthenticator.ts';
 import { TestSocket } from '../test/wsClient.ts';
 import { FakeOpenAI } from '../test/fakeOpenAI.ts';
+import type { Grant } from './grants.ts';
 
 let node: TestNode;
 beforeAll(async () => {
@@ -24,6 +28,14 @@ async function unlock(client: TestClient, authenticator: SoftAuthenticator, extr
   const options = await client.post<{ options: { challenge: string } }>('/api/verify-key-ownership/options');
   expect(options.status).toBe(200);
   return client.post<GrantResponse>('/api/verify-key-ownership', { response: authenticator.assert(options.body.options, tamper), presenceMode: 'assertion', ...extra });
+}
+
+function sessionIdOf(client: TestClient): string {
+  return decodeURIComponent(client.sessionId!).slice(2).split('.')[0]!;
+}
+
+async function countAudit(action: string): Promise<number> {
+  return (await query<{ n: number }>(node.deps.pool, 't', 'SELECT count(*)::int AS n FROM audit_event WHERE action = $1', [action])).rows[0]!.n;
 }
 
 function socketFor(client: TestClient, target = node): Promise<TestSocket> {
@@ -208,10 +220,12 @@ describe('grants only end early', () => {
     const b = await unlocked();
     // Make the stored grant's time run out without waiting: the check compares expiresAt itself.
     const sid = decodeURIComponent(b.client.sessionId!).slice(2).split('.')[0]!;
-    const stored = JSON.parse((await node.deps.redis.get(`sgrant:${sid}`))!) as { expiresAt: number };
-    stored.expiresAt = Date.now() - 1;
-    await node.deps.redis.set(`sgrant:${sid}`, JSON.stringify(stored), 'PX', 60_000);
+    // Re-sealed with the node's key, so that it is the time the check refuses, not the record.
+    const stored = JSON.parse((await node.deps.redis.get(`sgrant:${sid}`))!) as Grant;
+    await node.deps.redis.set(`sgrant:${sid}`, node.deps.grants.seal({ ...stored, expiresAt: Date.now() - 1 }), 'PX', 60_000);
+    const forgedAlarms = await countAudit('grant.forged_record');
     expect((await chat(b.client, 'demo-restricted')).status).toBe(403);
+    expect(await countAudit('grant.forged_record')).toBe(forgedAlarms);
   });
 
   it('warns GRANT_EXPIRING before the end', async () => {
@@ -401,6 +415,186 @@ describe('fail closed', () => {
     } finally {
       await node.deps.pool.query(`DELETE FROM model WHERE id = 'audited-upstream'`);
       await upstream.stop();
+    }
+  });
+});
+
+describe('grant records Redis alone cannot mint (threat-model G4)', () => {
+  const redis = () => node.deps.redis;
+  const keyId = () => node.deps.config.grants.signingKeys[0]!.id;
+
+  /** A grant record as a node would store it for this person's session, with or without a MAC. */
+  function grantFor(p: Person, overrides: Partial<Grant> = {}): Grant {
+    const now = Date.now();
+    return {
+      id: randomUUID(),
+      userId: p.userId,
+      username: 'forger',
+      sessionId: sessionIdOf(p.client),
+      keyId: p.keyId,
+      keyNickname: 'k',
+      models: ['demo-restricted'],
+      issuedAt: now,
+      expiresAt: now + 300_000,
+      presenceMode: 'assertion',
+      device: null,
+      ...overrides,
+    };
+  }
+
+  /** The record with a version and a MAC under the node's key id that no key made. */
+  const withWrongMac = (grant: Grant) => ({ ...grant, v: 1, mac: `${keyId()}.${randomBytes(32).toString('base64url')}` });
+
+  async function write(grant: Grant, record: unknown): Promise<string> {
+    const raw = typeof record === 'string' ? record : JSON.stringify(record);
+    await redis().set(`sgrant:${grant.sessionId}`, raw, 'PX', 300_000);
+    await redis().set(`grant:${grant.id}`, raw, 'PX', 300_000);
+    return raw;
+  }
+
+  /** Refused where it matters (a restricted answer, the grant the SPA is shown), deleted, and raised. */
+  async function expectRefused(p: Person, grantId: string, reason: string) {
+    const alarms = await countAudit('grant.forged_record');
+    const denied = await chat(p.client, 'demo-restricted');
+    expect(denied.status).toBe(403);
+    expect((denied.body as { error: { code: string } }).error.code).toBe('GRANT_REQUIRED');
+    expect(await redis().exists(`sgrant:${sessionIdOf(p.client)}`)).toBe(0);
+    expect((await p.client.get<GrantResponse>('/api/grants/current')).body.grant).toBeNull();
+    expect(await countAudit('grant.forged_record')).toBe(alarms + 1);
+    expect(await lastAudit(node, 'grant.forged_record')).toMatchObject({
+      severity: 'critical',
+      outcome: 'denied',
+      targetId: grantId,
+      details: { reason, record: 'sgrant', claimed: { grantId, userId: p.userId } },
+    });
+  }
+
+  it('refuses a grant record with no MAC (written straight into Redis, or from before records had one), deletes it and raises a critical event', async () => {
+    const p = await person();
+    const grant = grantFor(p);
+    await write(grant, grant);
+    await expectRefused(p, grant.id, 'missing_mac');
+    // The session's own unlock still works afterwards.
+    expect((await unlock(p.client, p.authenticator)).status).toBe(200);
+    expect((await chat(p.client, 'demo-restricted')).status).toBe(200);
+  });
+
+  it('refuses a grant record with a wrong MAC, or one made for an outbox record', async () => {
+    const p = await person();
+    const wrong = grantFor(p);
+    await write(wrong, withWrongMac(wrong));
+    await expectRefused(p, wrong.id, 'bad_mac');
+    // A MAC under the nodes' own key, but in the outbox's domain: still no grant.
+    const crossed = grantFor(p);
+    const fields = { ...crossed, v: 1 };
+    await write(crossed, { ...fields, mac: new RecordMac(node.deps.config.grants.signingKeys).sign('audit-outbox', fields) });
+    await expectRefused(p, crossed.id, 'bad_mac');
+  });
+
+  it('refuses a genuine grant with one field edited in Redis: models widened, expiry extended, key swapped', async () => {
+    await query(node.deps.pool, 't', "INSERT INTO model (id, display_name, provider, upstream_model, tier, requires_user_verification) VALUES ('g4-restricted', 'G4', 'demo', 'demo', 'restricted', true)");
+    try {
+      const edits: Array<[string, (grant: Grant, other: Person) => Grant, string]> = [
+        ['models widened', (grant) => ({ ...grant, models: [...grant.models, 'g4-restricted'] }), 'g4-restricted'],
+        ['expiry extended', (grant) => ({ ...grant, expiresAt: grant.expiresAt + 3_600_000 }), 'demo-restricted'],
+        ['key swapped', (grant, other) => ({ ...grant, keyId: other.keyId }), 'demo-restricted'],
+      ];
+      for (const [edit, apply, model] of edits) {
+        const p = await person();
+        const other = await person();
+        // Without user verification: the grant covers demo-restricted only, not g4-restricted.
+        const options = (await p.client.post<{ options: { challenge: string } }>('/api/verify-key-ownership/options')).body.options;
+        const unlocked = await p.client.post<GrantResponse>('/api/verify-key-ownership', { response: p.authenticator.assert(options, { userVerified: false }), presenceMode: 'assertion' });
+        expect(unlocked.body.grant!.models, edit).toEqual(['demo-restricted']);
+        const key = `sgrant:${sessionIdOf(p.client)}`;
+        const { mac, ...stored } = JSON.parse((await redis().get(key))!) as Grant & { mac: string };
+        await redis().set(key, JSON.stringify({ ...apply(stored, other), mac }), 'KEEPTTL');
+        const alarms = await countAudit('grant.forged_record');
+        expect((await chat(p.client, model)).status, edit).toBe(403);
+        expect(await redis().exists(key), edit).toBe(0);
+        expect(await countAudit('grant.forged_record'), edit).toBe(alarms + 1);
+        expect((await lastAudit(node, 'grant.forged_record'))?.details, edit).toMatchObject({ reason: 'bad_mac' });
+      }
+    } finally {
+      await query(node.deps.pool, 't', "DELETE FROM model WHERE id = 'g4-restricted'");
+    }
+  });
+
+  it("refuses a genuine grant copied into another of the same user's sessions", async () => {
+    const p = await person();
+    const grant = (await unlock(p.client, p.authenticator)).body.grant!;
+    const keyless = await signIn(node, { username: `person${counter}`, password: `ninety-nine balloons ${counter}`, authenticator: p.authenticator });
+    await redis().set(`sgrant:${sessionIdOf(keyless)}`, (await redis().get(`sgrant:${sessionIdOf(p.client)}`))!, 'PX', 300_000);
+    expect((await chat(keyless, 'demo-restricted')).status).toBe(403);
+    expect(await redis().exists(`sgrant:${sessionIdOf(keyless)}`)).toBe(0);
+    expect(await lastAudit(node, 'grant.forged_record')).toMatchObject({ targetId: grant.id, details: { reason: 'misplaced' } });
+    // The genuine one, where it belongs, is untouched.
+    expect((await chat(p.client, 'demo-restricted')).status).toBe(200);
+  });
+
+  it('leaves forged records out of the live-grant list and the expiry sweep, and deletes them', async () => {
+    const p = await person();
+    const grant = grantFor(p, { expiresAt: Date.now() + 20_000 });
+    const forged = withWrongMac(grant);
+    await write(grant, forged);
+    await redis().zadd('grant-deadlines', grant.expiresAt, grant.id);
+    await redis().zadd('grant-warnings', grant.expiresAt - 30_000, grant.id);
+    const socket = await socketFor(p.client);
+    expect((await node.deps.grants.listLive()).map((g) => g.id)).not.toContain(grant.id);
+    expect(await redis().exists(`grant:${grant.id}`)).toBe(0);
+    await write(grant, forged);
+    expect(await node.deps.grants.sweep(Date.now())).toMatchObject({ warned: 0 });
+    expect(await node.deps.grants.end(grant.id, 'admin_revoked', null)).toBeNull();
+    expect(await redis().exists(`grant:${grant.id}`)).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(socket.events.map((e) => e.type)).not.toContain('GRANT_EXPIRING');
+    expect(socket.events.map((e) => e.type)).not.toContain('GRANT_REVOKED');
+    socket.close();
+  });
+
+  it('raises one alarm per forged record, however often it is written again', async () => {
+    const p = await person();
+    const forged = withWrongMac(grantFor(p));
+    const before = await countAudit('grant.forged_record');
+    for (let i = 0; i < 3; i += 1) {
+      await write(forged, forged);
+      expect((await chat(p.client, 'demo-restricted')).status).toBe(403);
+      expect(await redis().exists(`sgrant:${forged.sessionId}`)).toBe(0);
+    }
+    expect(await countAudit('grant.forged_record')).toBe(before + 1);
+  });
+});
+
+describe('rotating the grant signing key (GRANT_SIGNING_KEYS)', () => {
+  const secret = () => randomBytes(32).toString('base64');
+
+  it('accepts a grant MACed with a retired key while it is still listed, and refuses it once the key is gone', async () => {
+    const [oldSecret, newSecret] = [secret(), secret()];
+    const before = await startTestNode({ GRANT_SIGNING_KEYS: `old:${oldSecret}` });
+    const shared = { databaseUrl: before.databaseUrl, redisPrefix: before.redisPrefix };
+    const rotating = await startTestNode({ GRANT_SIGNING_KEYS: `new:${newSecret},old:${oldSecret}` }, shared);
+    const after = await startTestNode({ GRANT_SIGNING_KEYS: `new:${newSecret}` }, shared);
+    try {
+      const p = await enrollUser(before, { username: 'rotator', password: 'seven slow turtles' });
+      const sid = sessionIdOf(p.client);
+      expect((await unlock(p.client, p.authenticator)).status).toBe(200);
+      expect(JSON.parse((await before.deps.redis.get(`sgrant:${sid}`))!)).toMatchObject({ mac: expect.stringMatching(/^old\./) });
+      // Still listed: accepted.
+      expect((await chat(p.client.sameSessionOn(rotating), 'demo-restricted')).status).toBe(200);
+      // No longer listed: refused, deleted, raised.
+      expect((await chat(p.client.sameSessionOn(after), 'demo-restricted')).status).toBe(403);
+      expect(await after.deps.redis.exists(`sgrant:${sid}`)).toBe(0);
+      const [event] = await searchAuditEvents(after.deps.pool, { action: 'grant.forged_record' }, { limit: 1 });
+      expect(event).toMatchObject({ severity: 'critical', details: { reason: 'unknown_key', claimed: { macKeyId: 'old' } } });
+      // The first key listed signs: a rotating node's grant carries the new key's id.
+      const options = (await p.client.sameSessionOn(rotating).post<{ options: { challenge: string } }>('/api/verify-key-ownership/options')).body.options;
+      expect((await p.client.sameSessionOn(rotating).post('/api/verify-key-ownership', { response: p.authenticator.assert(options), presenceMode: 'assertion' })).status).toBe(200);
+      expect(JSON.parse((await rotating.deps.redis.get(`sgrant:${sid}`))!)).toMatchObject({ mac: expect.stringMatching(/^new\./) });
+      expect((await chat(p.client.sameSessionOn(after), 'demo-restricted')).status).toBe(200);
+    } finally {
+      await after.destroy();
+      await rotating.destroy();
+      await before.destroy();
     }
   });
 });

@@ -1,6 +1,8 @@
 import type { ClientContext, Redis, Result } from 'ioredis';
 import type { GrantEndReason, GrantView, HidDeviceInfo, PresenceMode } from '../../shared/api.ts';
 import { SYSTEM_CONTEXT, type AuditContext, type AuditInput } from '../audit/record.ts';
+import { recordFingerprint, type ForgedRecordAlarm, type ForgeryReason } from '../crypto/forgedRecordAlarm.ts';
+import type { RecordMac } from '../crypto/recordMac.ts';
 import type { Logger } from '../log.ts';
 import type { AuditOutbox } from '../outbox/auditOutbox.ts';
 import type { EventBus } from '../realtime/bus.ts';
@@ -35,6 +37,21 @@ export function toGrantView(grant: Grant): GrantView {
 
 export type GrantCheck = { allowed: true; grant: Grant } | { allowed: false; reason: 'no_grant' | 'model_not_covered' };
 
+/** What makes grant records in Redis unforgeable (threat-model G4): the nodes' MAC key and the alarm for forgeries. */
+export interface GrantIntegrity {
+  mac: RecordMac;
+  forgedRecords: ForgedRecordAlarm;
+}
+
+/**
+ * The stored record's version, covered by its MAC. Version 1 is the first with a MAC: a record
+ * from before (no `v`, no `mac`) is refused like any forgery, and simply needs a new touch.
+ */
+const GRANT_RECORD_VERSION = 1;
+
+/** A grant read from Redis: one a node made, or why it is not. */
+type OpenedGrant = { grant: Grant } | { forged: ForgeryReason; claimed: Record<string, unknown> | null };
+
 /** Kept a little past expiry so the sweeper can still read and announce an expired grant. */
 const GRACE_MS = 60_000;
 /** The longest a grant can live (a model's grant_seconds is capped at an hour). */
@@ -45,12 +62,18 @@ const COMPARE_AND_DELETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return
 
 /**
  * Presence-bound grants (docs/architecture.md invariants 1–4). In Redis:
- *   sgrant:<sessionId>  → grant JSON, TTL = its lifetime: the one key read per restricted request;
- *   grant:<grantId>     → the same JSON, TTL + grace: claimed with GETDEL by whoever ends it;
+ *   sgrant:<sessionId>  → grant record, TTL = its lifetime: the one key read per restricted request;
+ *   grant:<grantId>     → the same record, TTL + grace: claimed with GETDEL by whoever ends it;
  *   key-grants:<keyId>, user-grants:<userId> → grant ids, to end them by key or by user;
  *   grant-deadlines, grant-warnings → sorted sets the sweeper walks for expiry and warnings.
  * Grants are only ever created from a verified assertion and only ever end early: nothing
  * here extends one (a renewal is a new grant from a new assertion).
+ *
+ * A grant record is the grant's JSON with its version and a MAC over every field under the
+ * nodes' key (invariant 10, threat-model G4), so write access to Redis alone cannot create one
+ * or edit one (widen its models, extend its expiry, move it to another session). A record
+ * whose MAC is missing or wrong is refused as no grant, deleted, and raises a critical
+ * `grant.forged_record` event.
  */
 export class GrantService {
   /**
@@ -66,6 +89,7 @@ export class GrantService {
     private readonly bus: EventBus,
     private readonly log: Logger,
     readonly warnSeconds: number,
+    private readonly integrity: GrantIntegrity,
   ) {
     redis.defineCommand('compareAndDelete', { numberOfKeys: 1, lua: COMPARE_AND_DELETE });
   }
@@ -76,8 +100,8 @@ export class GrantService {
    */
   async issue(grant: Grant): Promise<{ grant: Grant; replaced: Grant | null }> {
     const previous = await this.forSession(grant.sessionId);
-    const stored = grant;
-    const json = JSON.stringify(stored);
+    const stored = grantFields(grant);
+    const json = this.seal(stored);
     const ttl = Math.max(1, stored.expiresAt - Date.now());
     // The new grant is in place before the old one ends, so whoever hears GRANT_REVOKED
     // 'replaced' (a stream following its grant) already finds the new one.
@@ -98,11 +122,74 @@ export class GrantService {
     return { grant: stored, replaced };
   }
 
+  /** The record stored for a grant: its fields, the record version and their MAC. */
+  seal(grant: Grant): string {
+    const fields = { ...grantFields(grant), v: GRANT_RECORD_VERSION };
+    return JSON.stringify({ ...fields, mac: this.integrity.mac.sign('grant', fields) });
+  }
+
+  /**
+   * Reads a stored record: the grant, if a node made it (its MAC verifies under a listed key)
+   * and it sits where it belongs (the sgrant slot of its own session, or grant:<its id>).
+   */
+  private open(raw: string, place: { sessionId: string } | { grantId: string }): OpenedGrant {
+    let record: unknown;
+    try {
+      record = JSON.parse(raw);
+    } catch {
+      return { forged: 'unreadable', claimed: null };
+    }
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) return { forged: 'unreadable', claimed: null };
+    const claimed = record as Record<string, unknown>;
+    const { mac, ...fields } = claimed;
+    const verified = this.integrity.mac.verify('grant', fields, mac);
+    if (!verified.valid) return { forged: verified.reason, claimed };
+    // The MAC covers `v`: only a future version of Argus writes another, and this one cannot read it.
+    if (fields.v !== GRANT_RECORD_VERSION) return { forged: 'unknown_version', claimed };
+    const grant = grantFields(fields as unknown as Grant);
+    // A genuine record copied elsewhere (another session of the same user) is no grant there.
+    if ('sessionId' in place ? grant.sessionId !== place.sessionId : grant.id !== place.grantId) return { forged: 'misplaced', claimed };
+    return { grant };
+  }
+
+  /**
+   * A record no node made: refused (the caller treats it as no grant), deleted (only if it
+   * still holds what was read, so a genuine grant written since stays) and raised as a
+   * critical audit event, rate-limited. Neither step failing changes the refusal.
+   */
+  private async discardForged(key: string, raw: string, opened: Extract<OpenedGrant, { forged: ForgeryReason }>, { deleted = false } = {}): Promise<void> {
+    if (!deleted) await this.redis.compareAndDelete(key, raw).catch((error: unknown) => this.log.warn({ err: (error as Error).message }, 'forged grant record not deleted'));
+    const claimed = opened.claimed ?? {};
+    const text = (value: unknown) => (typeof value === 'string' ? value.slice(0, 64) : null);
+    const claimedId = text(claimed.id);
+    const fingerprint = recordFingerprint(raw);
+    await this.integrity.forgedRecords
+      .raise({
+        action: 'grant.forged_record',
+        // One alarm per forged record in a place, however often it is read or written again.
+        recordKey: `${key}#${fingerprint}`,
+        reason: opened.forged,
+        target: claimedId ? { type: 'grant', id: claimedId } : null,
+        // What the record claims, never the session it names; the fingerprint ties the event to the record.
+        details: {
+          record: key.startsWith('sgrant:') ? 'sgrant' : 'grant',
+          fingerprint,
+          claimed: { grantId: claimedId, userId: text(claimed.userId), keyId: text(claimed.keyId), macKeyId: text(typeof claimed.mac === 'string' ? claimed.mac.split('.')[0] : null) },
+        },
+      })
+      .catch((error: unknown) => this.log.error({ err: (error as Error).message }, 'forged grant record refused, but its audit event could not be recorded'));
+  }
+
   async forSession(sessionId: string): Promise<Grant | null> {
-    const json = await this.redis.get(`sgrant:${sessionId}`);
+    const key = `sgrant:${sessionId}`;
+    const json = await this.redis.get(key);
     if (!json) return null;
-    const grant = JSON.parse(json) as Grant;
-    return grant.expiresAt > Date.now() ? grant : null;
+    const opened = this.open(json, { sessionId });
+    if ('forged' in opened) {
+      await this.discardForged(key, json, opened);
+      return null;
+    }
+    return opened.grant.expiresAt > Date.now() ? opened.grant : null;
   }
 
   /**
@@ -127,7 +214,13 @@ export class GrantService {
     const startedAt = performance.now();
     const json = await this.redis.getdel(`grant:${grantId}`);
     if (!json) return null;
-    const grant = JSON.parse(json) as Grant;
+    const opened = this.open(json, { grantId });
+    if ('forged' in opened) {
+      // Already deleted by GETDEL; there is nothing genuine to end or announce.
+      await this.discardForged(`grant:${grantId}`, json, opened, { deleted: true });
+      return null;
+    }
+    const { grant } = opened;
     const multi = this.redis
       .multi()
       .compareAndDelete(`sgrant:${grant.sessionId}`, json)
@@ -172,7 +265,16 @@ export class GrantService {
     const ids = await this.redis.zrangebyscore('grant-deadlines', Date.now(), '+inf', 'LIMIT', 0, limit);
     if (ids.length === 0) return [];
     const values = await this.redis.mget(ids.map((id) => `grant:${id}`));
-    return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as Grant);
+    const live: Grant[] = [];
+    const forged: Array<Promise<void>> = [];
+    values.forEach((raw, index) => {
+      if (raw === null) return;
+      const opened = this.open(raw, { grantId: ids[index]! });
+      if ('forged' in opened) forged.push(this.discardForged(`grant:${ids[index]!}`, raw, opened));
+      else live.push(opened.grant);
+    });
+    await Promise.all(forged);
+    return live;
   }
 
   /**
@@ -189,7 +291,12 @@ export class GrantService {
       if ((await this.redis.zrem('grant-warnings', id)) !== 1) continue;
       const json = await this.redis.get(`grant:${id}`);
       if (!json) continue;
-      const grant = JSON.parse(json) as Grant;
+      const opened = this.open(json, { grantId: id });
+      if ('forged' in opened) {
+        await this.discardForged(`grant:${id}`, json, opened);
+        continue;
+      }
+      const { grant } = opened;
       this.bus.notify({ sessionId: grant.sessionId }, { type: 'GRANT_EXPIRING', grantId: grant.id, expiresAt: new Date(grant.expiresAt).toISOString() });
       warned += 1;
     }
@@ -209,6 +316,26 @@ export class GrantService {
     timer.unref();
     return () => clearInterval(timer);
   }
+}
+
+/**
+ * Exactly a grant's fields, in one order: what is stored and MACed, and what a verified record
+ * is read back as (anything else a record carried is dropped).
+ */
+function grantFields(grant: Grant): Grant {
+  return {
+    id: grant.id,
+    userId: grant.userId,
+    username: grant.username,
+    sessionId: grant.sessionId,
+    keyId: grant.keyId,
+    keyNickname: grant.keyNickname,
+    models: grant.models,
+    issuedAt: grant.issuedAt,
+    expiresAt: grant.expiresAt,
+    presenceMode: grant.presenceMode,
+    device: grant.device ?? null,
+  };
 }
 
 function grantEndRecord(grant: Grant, reason: GrantEndReason): AuditInput {

@@ -7,9 +7,10 @@ import type { KeyRow } from '../db/keys.ts';
 import type { UserRow } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
 import { verifyKeyAssertion, type AssertionFailure } from '../keys/verifyKeyAssertion.ts';
+import { restrictedUnlockRefusal, type RestrictedUnlockRefusal } from '../keys/hardwareKeyPolicy.ts';
 import { toGrantView, type Grant } from './grants.ts';
 
-export type UnlockFailure = AssertionFailure | 'no_restricted_models' | 'aaguid_not_allowed' | 'user_verification_required';
+export type UnlockFailure = AssertionFailure | RestrictedUnlockRefusal | 'no_restricted_models' | 'user_verification_required';
 export type UnlockResult = { unlocked: true; grant: Grant; renewed: boolean } | { unlocked: false; reason: UnlockFailure };
 
 /** Thrown inside the assertion's transaction to refuse after verification (rolls the key use back). */
@@ -65,8 +66,9 @@ export async function unlockModels(
       allowSynced: false,
       context,
       onVerified: async (client, key, { userVerified }) => {
-        const allowList = deps.config.grants.aaguidAllowList;
-        if (allowList && !allowList.includes(key.aaguid.toLowerCase())) throw new Refusal('aaguid_not_allowed');
+        // ATTESTATION_POLICY and the AAGUID allow-list (threat-model G16): server/keys/hardwareKeyPolicy.ts.
+        const keyRefusal = restrictedUnlockRefusal(deps.config, key);
+        if (keyRefusal) throw new Refusal(keyRefusal);
         const unlocked = unlockable(models, userVerified);
         if (unlocked.length === 0) throw new Refusal('user_verification_required');
         const lifetimeMs = Math.min(...unlocked.map((m) => m.grant_seconds)) * 1000;

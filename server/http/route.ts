@@ -7,6 +7,7 @@ import type { UserRow } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
 import { stepUpValidUntil } from '../auth/stepUp.ts';
 import { HttpError, badRequest, forbidden, unauthenticated } from './errors.ts';
+import { headerText } from './headerText.ts';
 import { consumeRouteLimit, type RouteLimit } from './routeLimit.ts';
 
 /**
@@ -141,7 +142,8 @@ export function auditContextOf(req: Request, user: UserRow | null): AuditContext
   return {
     actor: user ? { id: user.id, username: user.username } : null,
     ip: req.ip ?? null,
-    userAgent: req.get('user-agent') ?? null,
+    // Non-ASCII text as the client sent it (Node reads header bytes as Latin-1).
+    userAgent: headerText(req.get('user-agent')) ?? null,
   };
 }
 

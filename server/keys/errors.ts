@@ -29,7 +29,8 @@ export const ASSERTION_REFUSALS = {
   key_unknown: [403, 'KEY_UNKNOWN', 'This security key is not registered to your account.'],
   key_mismatch: [403, 'KEY_MISMATCH', 'This key belongs to another account.'],
   key_inactive: [403, 'KEY_INACTIVE', 'This security key has been deactivated. Use another key or ask an administrator.'],
-  key_suspended: [403, 'KEY_SUSPENDED', 'This security key is suspended because it may have been cloned. Contact an administrator.'],
+  key_suspended: [403, 'KEY_SUSPENDED', 'This security key is suspended: it may have been cloned, or its model was reported compromised. Contact an administrator.'],
+  key_pending_approval: [403, 'KEY_PENDING_APPROVAL', 'This security key waits for an administrator to approve it. Ask an administrator, then sign in again.'],
   clone_detected: [403, 'KEY_SUSPENDED', 'This security key is suspended because it may have been cloned. Contact an administrator.'],
   synced_not_allowed: [403, 'SYNCED_PASSKEY_NOT_ALLOWED', 'Synced passkeys are not accepted here. Use a hardware security key.'],
 } as const satisfies Record<AssertionFailure, Refusal>;
@@ -38,6 +39,16 @@ const REGISTRATION_REFUSALS = {
   ...VERIFICATION_REFUSALS,
   already_registered: [409, 'CONFLICT', 'This security key is already registered.'],
   synced_not_allowed: [403, 'SYNCED_PASSKEY_NOT_ALLOWED', 'Synced passkeys cannot be registered. Use a hardware security key.'],
+  not_attested: [
+    403,
+    'KEY_NOT_ATTESTED',
+    "This key could not prove it is a certified security key: its maker's attestation did not verify against the FIDO Metadata Service. Use a FIDO-certified hardware key, or ask an administrator.",
+  ],
+  key_model_compromised: [
+    403,
+    'KEY_MODEL_COMPROMISED',
+    'The FIDO Metadata Service reports this key model as compromised, so it cannot be registered. Use another security key.',
+  ],
 } as const satisfies Record<RegistrationFailure, Refusal>;
 
 export function assertionError(reason: AssertionFailure): HttpError {

@@ -1,9 +1,10 @@
 import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
-import { countActiveKeysForUser, deleteKey, getKeyById, reassignKey, renameKey, setKeyStatus, type KeyRow } from '../db/keys.ts';
+import { countActiveKeysForUser, deleteKey, getKeyById, reassignKey, renameKey, setKeyStatus, suspendKeyForReport, type KeyRow } from '../db/keys.ts';
 import { withTransaction, type PoolClient } from '../db/pool.ts';
 import { lockUser } from '../db/users.ts';
 import type { GrantEndReason } from '../../shared/api.ts';
 import type { Deps } from '../deps.ts';
+import type { KeyModelStatement } from '../webauthn/fidoMetadata.ts';
 
 export type KeyChangeFailure = 'not_found' | 'last_key' | 'reason_required' | 'no_change' | 'target_not_found' | 'owner_moved';
 export type KeyChangeResult = { changed: true; key: KeyRow | null; sessionsEnded: number } | { changed: false; reason: KeyChangeFailure };
@@ -117,12 +118,43 @@ export function setKeyStatusAsAdmin(
       if (status === 'deactivated' && key.user_id === context.actor?.id && (await wouldRemoveLastActiveKey(client, key))) return 'last_key';
       await setKeyStatus(client, key.id, status, reason ?? null);
       await recordAuditEvent(client, context, {
-        action: status === 'active' ? 'key.reactivated' : 'key.deactivated',
+        // Activating a key registered after company sign-in (OIDC_FIRST_KEY=approval) is its approval.
+        action: status === 'deactivated' ? 'key.deactivated' : key.status === 'pending_approval' ? 'key.approved' : 'key.reactivated',
         outcome: 'success',
         target: target(key),
         details: { ownerId: key.user_id, ownerUsername: key.owner_username, before: key.status, after: status, reason: reason ?? null },
       });
       return { endSessions: status === 'deactivated' ? 'key_deactivated' : false };
+    },
+  });
+}
+
+/**
+ * FIDO metadata reports the key's model compromised (its latest status report): the key is
+ * suspended, like a clone, with a critical audit event, and its grants and sessions end. An
+ * admin may reactivate it with a reason, which accepts that report: later loads leave the key
+ * be until a newer report comes. Already suspended: no change (each node loading the blob tries).
+ */
+export function suspendKeyOfCompromisedModel(
+  deps: KeyDeps,
+  { keyId, statement, blobNo, context }: { keyId: string; statement: Pick<KeyModelStatement, 'latestStatus' | 'latestReport' | 'description'>; blobNo: number; context: AuditContext },
+) {
+  return changeKey(deps, {
+    keyId,
+    context,
+    ownerId: null,
+    async apply(client, key) {
+      // Suspended already, or reactivated by an admin who accepted this very report.
+      if (key.status === 'suspended' || key.compromise_report === statement.latestReport) return 'no_change';
+      const model = statement.description.slice(0, 200);
+      await suspendKeyForReport(client, key.id, `FIDO metadata (blob no. ${blobNo}) reports ${statement.latestStatus} for ${model}`, statement.latestReport ?? '');
+      await recordAuditEvent(client, context, {
+        action: 'key.model_compromised',
+        outcome: 'success',
+        target: target(key),
+        details: { ownerId: key.user_id, ownerUsername: key.owner_username, aaguid: key.aaguid, attested: key.attested, status: statement.latestStatus, report: statement.latestReport, model, blobNo, before: key.status },
+      });
+      return { endSessions: 'key_suspended' };
     },
   });
 }

@@ -12,6 +12,7 @@ export type AssertionFailure =
   | 'key_mismatch'
   | 'key_inactive'
   | 'key_suspended'
+  | 'key_pending_approval'
   | 'clone_detected'
   | 'synced_not_allowed';
 
@@ -69,6 +70,8 @@ export async function verifyKeyAssertion<T>(
     // A real signature from a key registered to someone else: the seeds' flaw, refused loudly.
     if (key.user_id !== expectedUserId) return refuse('key_mismatch', key);
     if (key.status === 'suspended') return refuse('key_suspended', key);
+    // A first key registered after company sign-in (OIDC_FIRST_KEY=approval) counts only once an admin approved it.
+    if (key.status === 'pending_approval') return refuse('key_pending_approval', key);
     if (key.status !== 'active') return refuse('key_inactive', key);
 
     const stored = Number(key.sign_count);

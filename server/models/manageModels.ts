@@ -1,17 +1,35 @@
 import type { ModelTestResult } from '../../shared/api.ts';
 import type { Severity } from '../../shared/audit.ts';
-import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
+import { recordAuditEvent, type AuditContext, type AuditInput } from '../audit/record.ts';
 import { getModel, getModelForUpdate, insertModel, updateModel, type ModelRow } from '../db/models.ts';
-import { PG_UNIQUE_VIOLATION, pgErrorCode, withTransaction } from '../db/pool.ts';
+import { PG_UNIQUE_VIOLATION, pgErrorCode, withTransaction, type PoolClient } from '../db/pool.ts';
 import type { Deps } from '../deps.ts';
+import type { TwoPersonRuleNote } from '../pendingChanges/twoPersonRule.ts';
+import { ModelHostForbiddenError, modelHostGuard, type HostRefusal } from './modelHosts.ts';
 import { modelRuleIssues, type ModelChange, type NewModelInput } from './modelSettings.ts';
 import { modelSettingsOf } from './modelViews.ts';
 import { ProviderError, streamCompletion } from './providers.ts';
 
-export type AddModelResult = { added: true; model: ModelRow } | { added: false; reason: 'exists' };
+export type AddModelResult =
+  | { added: true; model: ModelRow }
+  | { added: false; reason: 'exists' }
+  | { added: false; reason: 'host_forbidden'; refusal: HostRefusal };
+
+/**
+ * Why a base URL is refused when it is saved (its host is, or resolves to, an address inside
+ * Argus's network that MODEL_HOST_ALLOWLIST does not allow), or null. An early, friendly
+ * answer only: the connection itself is checked again, on the address it is made to.
+ */
+export async function baseUrlRefusal(config: Deps['config'], baseUrl: string | null | undefined): Promise<HostRefusal | null> {
+  if (!baseUrl) return null;
+  const verdict = await modelHostGuard(config).checkBaseUrl(baseUrl);
+  return verdict.allowed ? null : { host: verdict.host, address: verdict.address, range: verdict.range };
+}
 
 /** Adds a model to the catalog (settings already validated by NewModelSchema), audited with it. */
-export async function addModel(deps: Pick<Deps, 'pool'>, { model, context }: { model: NewModelInput; context: AuditContext }): Promise<AddModelResult> {
+export async function addModel(deps: Pick<Deps, 'pool' | 'config'>, { model, context }: { model: NewModelInput; context: AuditContext }): Promise<AddModelResult> {
+  const refusal = await baseUrlRefusal(deps.config, model.baseUrl);
+  if (refusal) return { added: false, reason: 'host_forbidden', refusal };
   try {
     return await withTransaction(deps.pool, async (client) => {
       const row = await insertModel(client, model);
@@ -36,7 +54,8 @@ export async function addModel(deps: Pick<Deps, 'pool'>, { model, context }: { m
 export type ChangeModelResult =
   | { changed: true; model: ModelRow }
   | { changed: false; reason: 'not_found' | 'no_change' }
-  | { changed: false; reason: 'invalid'; issues: Array<{ path: string; message: string }> };
+  | { changed: false; reason: 'invalid'; issues: Array<{ path: string; message: string }> }
+  | { changed: false; reason: 'host_forbidden'; refusal: HostRefusal };
 
 /** Loosening access to a model is a high-severity change. */
 function changeSeverity(before: ModelRow, after: ModelRow): Severity | undefined {
@@ -62,47 +81,81 @@ function tightensGrants(before: ModelRow, after: ModelRow): boolean {
  * grants covering it at once (their streams stop), as any other loss of access does.
  */
 export async function changeModel(
-  deps: Pick<Deps, 'pool' | 'grants'>,
-  { id, change, context }: { id: string; change: ModelChange; context: AuditContext },
+  deps: Pick<Deps, 'pool' | 'grants' | 'config'>,
+  { id, change, context, twoPersonRule }: { id: string; change: ModelChange; context: AuditContext; twoPersonRule?: TwoPersonRuleNote | undefined },
 ): Promise<ChangeModelResult> {
-  const result = await updateModelRow(deps, { id, change, context });
-  if (result.changed && tightensGrants(result.before, result.model)) {
-    const covering = (await deps.grants.listLive(10_000)).filter((grant) => grant.models.includes(id));
-    await Promise.all(covering.map((grant) => deps.grants.end(grant.id, 'model_changed', context)));
-  }
+  // Resolved before the row is locked: a slow name server must not hold the lock.
+  const refusal = await baseUrlRefusal(deps.config, change.baseUrl);
+  if (refusal) return { changed: false, reason: 'host_forbidden', refusal };
+  const result = await withTransaction(deps.pool, async (client) => {
+    const applied = await applyModelChange(client, { id, change, twoPersonRule });
+    if (applied.changed) await recordAuditEvent(client, context, applied.auditEvent);
+    return applied;
+  });
+  if (result.changed) await endGrantsLostTo(deps, { before: result.before, after: result.model, context });
   return result.changed ? { changed: true, model: result.model } : result;
 }
 
-async function updateModelRow(
-  deps: Pick<Deps, 'pool'>,
-  { id, change, context }: { id: string; change: ModelChange; context: AuditContext },
-): Promise<Exclude<ChangeModelResult, { changed: true }> | { changed: true; model: ModelRow; before: ModelRow }> {
-  return withTransaction(deps.pool, async (client) => {
-    const before = await getModelForUpdate(client, id);
-    if (!before) return { changed: false as const, reason: 'not_found' as const };
-    const current = modelSettingsOf(before);
-    const merged = { ...current, ...change };
-    const issues = modelRuleIssues(merged);
-    if (issues.length > 0) return { changed: false as const, reason: 'invalid' as const, issues };
-    const changes = Object.fromEntries(
-      (Object.keys(change) as Array<keyof typeof current>)
-        .filter((field) => merged[field] !== current[field])
-        .map((field) => [field, { from: current[field], to: merged[field] }]),
-    );
-    const fields = Object.keys(changes);
-    if (fields.length === 0) return { changed: false as const, reason: 'no_change' as const };
-    const after = await updateModel(client, { id, ...merged });
-    const onlyEnabled = fields.length === 1 && fields[0] === 'enabled';
-    await recordAuditEvent(client, context, {
+/** What a change would do to a model: the settings after it and each changed setting's before and after. */
+export type PlannedModelChange =
+  | { ok: true; merged: ReturnType<typeof modelSettingsOf>; changes: Record<string, { from: unknown; to: unknown }> }
+  | { changed: false; reason: 'no_change' }
+  | { changed: false; reason: 'invalid'; issues: Array<{ path: string; message: string }> };
+
+/** Merges a change into a model and checks the result as a whole (an openai model keeps a base URL); writes nothing. */
+export function planModelChange(before: ModelRow, change: ModelChange): PlannedModelChange {
+  const current = modelSettingsOf(before);
+  const merged = { ...current, ...change };
+  const issues = modelRuleIssues(merged);
+  if (issues.length > 0) return { changed: false, reason: 'invalid', issues };
+  const changes = Object.fromEntries(
+    (Object.keys(change) as Array<keyof typeof current>)
+      .filter((field) => merged[field] !== current[field])
+      .map((field) => [field, { from: current[field], to: merged[field] }]),
+  );
+  if (Object.keys(changes).length === 0) return { changed: false, reason: 'no_change' };
+  return { ok: true, merged, changes };
+}
+
+/**
+ * The row of a model change, in the caller's transaction: the row is locked, the change planned
+ * and written, and its audit event (each changed setting's before and after) answered for the
+ * caller to append once all its rows are written (the chain lock is last, docs/locking.md).
+ */
+export async function applyModelChange(
+  client: PoolClient,
+  { id, change, twoPersonRule }: { id: string; change: ModelChange; twoPersonRule?: TwoPersonRuleNote | undefined },
+): Promise<Exclude<ChangeModelResult, { changed: true }> | { changed: true; model: ModelRow; before: ModelRow; auditEvent: AuditInput }> {
+  const before = await getModelForUpdate(client, id);
+  if (!before) return { changed: false, reason: 'not_found' };
+  const plan = planModelChange(before, change);
+  if (!('ok' in plan)) return plan;
+  const fields = Object.keys(plan.changes);
+  const after = await updateModel(client, { id, ...plan.merged });
+  const onlyEnabled = fields.length === 1 && fields[0] === 'enabled';
+  return {
+    changed: true,
+    model: after,
+    before,
+    auditEvent: {
       action: onlyEnabled ? (after.enabled ? 'model.enabled' : 'model.disabled') : 'model.changed',
       outcome: 'success',
       severity: changeSeverity(before, after),
       target: { type: 'model', id },
       model: id,
-      details: { changes },
-    });
-    return { changed: true as const, model: after, before };
-  });
+      details: { changes: plan.changes, ...twoPersonRule },
+    },
+  };
+}
+
+/** After a model change has committed: one that tightens a restricted model ends the live grants covering it. */
+export async function endGrantsLostTo(
+  deps: Pick<Deps, 'grants'>,
+  { before, after, context }: { before: ModelRow; after: ModelRow; context: AuditContext },
+): Promise<void> {
+  if (!tightensGrants(before, after)) return;
+  const covering = (await deps.grants.listLive(10_000)).filter((grant) => grant.models.includes(after.id));
+  await Promise.all(covering.map((grant) => deps.grants.end(grant.id, 'model_changed', context)));
 }
 
 const TEST_PROMPT = 'Reply with the single word OK.';
@@ -123,6 +176,8 @@ export async function testModelConnection(
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   let result: ModelTestResult;
+  /** A connection refused by MODEL_HOST_ALLOWLIST: where it would have gone, for the audit record. */
+  let refused: HostRefusal | null = null;
   try {
     let reply = '';
     await streamCompletion(model, {
@@ -130,19 +185,21 @@ export async function testModelConnection(
       maxTokens: TEST_MAX_TOKENS,
       signal: new AbortController().signal,
       timeoutMs: Math.min(TEST_TIMEOUT_MS, deps.config.chat.modelTimeoutSeconds * 1000),
+      hosts: modelHostGuard(deps.config),
       onText: (text) => (reply += text),
     });
     result = { ok: true, latencyMs: elapsed(), reply: reply.trim().slice(0, 200) };
   } catch (error) {
     if (!(error instanceof ProviderError)) throw error;
     result = { ok: false, latencyMs: elapsed(), code: error.code, message: error.message };
+    if (error.cause instanceof ModelHostForbiddenError) refused = error.cause.refusal;
   }
   await recordAuditEvent(deps.pool, context, {
     action: 'model.tested',
     outcome: result.ok ? 'success' : 'failure',
     target: { type: 'model', id },
     model: id,
-    details: result.ok ? { latencyMs: result.latencyMs } : { latencyMs: result.latencyMs, code: result.code },
+    details: result.ok ? { latencyMs: result.latencyMs } : { latencyMs: result.latencyMs, code: result.code, ...(refused ? { refused } : {}) },
   });
   return result;
 }

@@ -5,6 +5,7 @@ import { migrate } from '../db/migrate.ts';
 import { createLogger } from '../log.ts';
 import { createTestDatabase } from '../test/harness.ts';
 import { modelCommand } from './modelCommand.ts';
+import { NO_MODEL_HOST_ALLOWLIST, parseModelHostAllowlist, type ModelHostAllowlist } from './modelHosts.ts';
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let pool: Pool;
@@ -19,12 +20,12 @@ afterAll(async () => {
 });
 
 /** Runs the command, returning its exit code and what it printed to stderr. */
-async function run(args: string[], values: Record<string, string | boolean | undefined>) {
+async function run(args: string[], values: Record<string, string | boolean | undefined>, modelHostAllowlist: ModelHostAllowlist = parseModelHostAllowlist('127.0.0.1')) {
   const errors: string[] = [];
   const error = vi.spyOn(console, 'error').mockImplementation((line: string) => void errors.push(line));
   const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
   try {
-    return { code: await modelCommand(pool, args, values), errors };
+    return { code: await modelCommand(pool, args, values, { modelHostAllowlist }), errors };
   } finally {
     error.mockRestore();
     log.mockRestore();
@@ -47,5 +48,12 @@ describe('npm run argus -- model add (the same validation as the admin API)', ()
     expect(refused.errors.join('\n')).toMatch(/--key-env: an environment variable name/);
     expect((await run(['add', 'no-url'], { name: 'No URL' })).errors).toEqual(['  --base-url: a base URL is required for an openai provider']);
     expect(await getModel(pool, 'no-url')).toBeNull();
+  });
+
+  it('refuses a base URL inside Argus\'s network unless MODEL_HOST_ALLOWLIST allows it', async () => {
+    const refused = await run(['add', 'inside'], { name: 'Inside', 'base-url': 'http://169.254.169.254/v1' }, NO_MODEL_HOST_ALLOWLIST);
+    expect(refused.code).toBe(2);
+    expect(refused.errors.join('\n')).toMatch(/--base-url: 169\.254\.169\.254 is inside .*MODEL_HOST_ALLOWLIST/);
+    expect(await getModel(pool, 'inside')).toBeNull();
   });
 });

@@ -1,6 +1,7 @@
 import { MODEL_PROVIDERS } from '../../shared/api.ts';
 import { getAllModels, insertModel, setModelEnabled } from '../db/models.ts';
 import { PG_UNIQUE_VIOLATION, pgErrorCode, type Pool } from '../db/pool.ts';
+import { modelHostGuard, type ModelHostAllowlist } from './modelHosts.ts';
 import { NewModelSchema } from './modelSettings.ts';
 import { MODEL_PROVIDER_REGISTRY } from './providers.ts';
 
@@ -41,7 +42,12 @@ function fromFlags(id: string | undefined, values: Record<string, string | boole
 }
 
 /** `npm run argus -- model …`: the catalog from the command line (the admin console adds a UI). */
-export async function modelCommand(pool: Pool, [sub, id]: string[], values: Record<string, string | boolean | undefined>): Promise<number> {
+export async function modelCommand(
+  pool: Pool,
+  [sub, id]: string[],
+  values: Record<string, string | boolean | undefined>,
+  config: { modelHostAllowlist: ModelHostAllowlist },
+): Promise<number> {
   switch (sub) {
     case 'list': {
       for (const m of await getAllModels(pool)) {
@@ -59,6 +65,12 @@ export async function modelCommand(pool: Pool, [sub, id]: string[], values: Reco
         return 2;
       }
       const o = parsed.data;
+      // The same early refusal as the admin API: connections are checked again when made.
+      const verdict = o.baseUrl ? await modelHostGuard(config).checkBaseUrl(o.baseUrl) : { allowed: true as const };
+      if (!verdict.allowed) {
+        console.error(`  --base-url: ${verdict.host} is inside Argus's network (${verdict.range}); add it to MODEL_HOST_ALLOWLIST to allow it.`);
+        return 2;
+      }
       try {
         const model = await insertModel(pool, o);
         console.log(`Added ${model.tier} model "${model.display_name}" (${model.id}).`);

@@ -5,6 +5,10 @@ import { freePort } from '../test/env.ts';
 import { FakeOpenAI } from '../test/fakeOpenAI.ts';
 import { ProviderError, type CompletionRequest } from './providers.ts';
 import { streamOpenAI } from './openaiProvider.ts';
+import { ModelHostGuard, parseModelHostAllowlist } from './modelHosts.ts';
+
+/** The fake model server listens on 127.0.0.1, inside: allowed as an operator would (MODEL_HOST_ALLOWLIST). */
+const hosts = new ModelHostGuard({ allowlist: parseModelHostAllowlist('127.0.0.1') });
 
 let fake: FakeOpenAI;
 beforeAll(async () => {
@@ -37,6 +41,7 @@ function ask(overrides: Partial<CompletionRequest> = {}, target: ModelRow = mode
     maxTokens: 64,
     signal: new AbortController().signal,
     timeoutMs: 2_000,
+    hosts,
     onText: (piece) => pieces.push(piece),
     ...overrides,
   });

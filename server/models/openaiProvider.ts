@@ -3,6 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import { urlToHttpOptions } from 'node:url';
 import type { ModelRow } from '../db/models.ts';
 import { ProviderError, type Completion, type CompletionRequest, type Usage } from './completion.ts';
+import { ModelHostForbiddenError } from './modelHosts.ts';
 
 interface ChunkJSON {
   choices?: Array<{ delta?: { content?: unknown }; finish_reason?: unknown }>;
@@ -22,6 +23,7 @@ function errorCode(error: unknown): string | undefined {
 /** Where a model's completions go, parsed once per base URL rather than once per request. */
 interface Endpoint {
   send: typeof httpRequest;
+  protocol: string;
   options: RequestOptions;
 }
 
@@ -34,6 +36,7 @@ function endpointOf(baseUrl: string): Endpoint {
     const url = new URL('chat/completions', baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
     endpoint = {
       send: url.protocol === 'https:' ? httpsRequest : httpRequest,
+      protocol: url.protocol,
       options: urlToHttpOptions(url),
     };
     if (endpoints.size >= MAX_ENDPOINTS) endpoints.delete(endpoints.keys().next().value!);
@@ -50,9 +53,11 @@ function endpointOf(baseUrl: string): Endpoint {
  * caller's abort reaches the upstream (the connection is closed); a silent upstream times
  * out; a non-200 answer, a malformed chunk or a connection dropped mid-answer become
  * ProviderErrors, after the text that came before them has been handed over.
- * Uses node:http(s) on the global keep-alive agents: a connection that ends cleanly goes back to the pool.
+ * Uses node:http(s) on the keep-alive agents of `hosts`, which refuse addresses inside Argus's
+ * network as each connection is made (threat model G8); a connection that ends cleanly goes
+ * back to the pool. Redirects are never followed: one is a MODEL_REDIRECT_REFUSED.
  */
-export function streamOpenAI(model: ModelRow, { messages, maxTokens, signal, timeoutMs, onText }: CompletionRequest): Promise<Completion> {
+export function streamOpenAI(model: ModelRow, { messages, maxTokens, signal, timeoutMs, hosts, onText }: CompletionRequest): Promise<Completion> {
   if (!model.base_url) return Promise.reject(new ProviderError('MODEL_ERROR', `The model "${model.display_name}" has no server address configured.`));
   const apiKey = model.api_key_env ? process.env[model.api_key_env] : undefined;
   if (model.api_key_env && !apiKey) return Promise.reject(new ProviderError('MODEL_ERROR', `The API key for "${model.display_name}" is not configured on the server.`));
@@ -70,7 +75,7 @@ export function streamOpenAI(model: ModelRow, { messages, maxTokens, signal, tim
 
     // An abort or a timeout ends the answer at once, whatever the socket does next, and destroys
     // the request: its connection closes, which is how the model server learns of it.
-    const request = endpoint.send({ ...endpoint.options, method: 'POST', headers }, onResponse);
+    const request = endpoint.send({ ...endpoint.options, agent: hosts.agentFor(endpoint.protocol), method: 'POST', headers }, onResponse);
     const onAbort = () => {
       settle({ finishReason: 'stop', usage });
       request.destroy();
@@ -92,6 +97,10 @@ export function streamOpenAI(model: ModelRow, { messages, maxTokens, signal, tim
     };
     /** The connection failed or closed early (after an abort or a timeout, this changes nothing). */
     const broken = (error: unknown) => {
+      // The detail (the address, its range) is for the server's log, through `cause`: never for the browser.
+      if (error instanceof ModelHostForbiddenError) {
+        return settle(new ProviderError('MODEL_HOST_FORBIDDEN', "The model server's address is inside the network Argus runs in, and MODEL_HOST_ALLOWLIST does not allow it.", { cause: error }));
+      }
       const code = errorCode(error);
       if (!response && code && UNREACHABLE_CODES.has(code)) return settle(new ProviderError('MODEL_UNREACHABLE', 'The model server cannot be reached.', { cause: error }));
       if (response) return settle(new ProviderError('MODEL_ERROR', 'The model server closed the connection in the middle of the answer.', { cause: error }));
@@ -102,7 +111,14 @@ export function streamOpenAI(model: ModelRow, { messages, maxTokens, signal, tim
 
     function onResponse(answer: IncomingMessage) {
       response = answer;
-      if (answer.statusCode !== 200) {
+      const status = answer.statusCode ?? 0;
+      if (status >= 300 && status < 400) {
+        answer.resume();
+        // A redirect could lead anywhere, inside too; its Location is not followed, nor repeated.
+        settle(new ProviderError('MODEL_REDIRECT_REFUSED', `The model server answered with a redirect (HTTP ${status}), which Argus does not follow: give its final address as the base URL.`));
+        return;
+      }
+      if (status !== 200) {
         answer.resume(); // drain, so the connection can be reused
         // The upstream's body may hold anything (even secrets echoed back): never pass it on.
         settle(new ProviderError('MODEL_ERROR', `The model server answered with an error (HTTP ${answer.statusCode}).`));

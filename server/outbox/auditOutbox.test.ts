@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { verifyAuditChain } from '../audit/verify.ts';
 import { lockAuditChainAndReadHead } from '../db/audit.ts';
 import { createPool, query, type Pool } from '../db/pool.ts';
@@ -8,6 +8,8 @@ import { createLogger } from '../log.ts';
 import { connectRedis } from '../redis.ts';
 import { createTestDatabase } from '../test/harness.ts';
 import { clearRedisPrefix, freePort, TEST_REDIS_URL } from '../test/env.ts';
+import { ForgedRecordAlarm } from '../crypto/forgedRecordAlarm.ts';
+import { RecordMac } from '../crypto/recordMac.ts';
 import { AuditOutbox } from './auditOutbox.ts';
 
 const log = createLogger('silent');
@@ -16,6 +18,13 @@ let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let pool: Pool;
 let redis: Redis;
 const prefix = `argus-test:${randomBytes(6).toString('hex')}:`;
+const nodeKey = { id: 'node', secret: randomBytes(32) };
+const mac = new RecordMac([nodeKey]);
+
+/** One node's outbox: its own alarm (rate limits are per node), the deployment's MAC key. */
+function outboxOn(on: Pool, alarmLimits?: ConstructorParameters<typeof ForgedRecordAlarm>[2]): AuditOutbox {
+  return new AuditOutbox(redis, on, log, { mac, forgedRecords: new ForgedRecordAlarm(on, log, alarmLimits) });
+}
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -39,7 +48,7 @@ describe('the audit outbox', () => {
   it('keeps records queued while Postgres cannot take them, then appends them in order with their original time', async () => {
     // A pool on a port nothing listens on: Postgres is away.
     const away = createPool(`postgres://postgres@127.0.0.1:${await freePort()}/argus`, log);
-    const stranded = new AuditOutbox(redis, away, log);
+    const stranded = outboxOn(away);
     const first = new Date(Date.now() - 60_000);
     await stranded.queue(redis.multi(), context, revoked('g-1'), first).exec();
     await stranded.queue(redis.multi(), context, revoked('g-2')).exec();
@@ -47,7 +56,7 @@ describe('the audit outbox', () => {
     expect(await stranded.pending()).toBe(2);
     await away.end();
 
-    const outbox = new AuditOutbox(redis, pool, log);
+    const outbox = outboxOn(pool);
     expect(await outbox.drain()).toBe(2);
     expect(await outbox.pending()).toBe(0);
     const events = await grantEvents();
@@ -58,7 +67,7 @@ describe('the audit outbox', () => {
 
   it('appends a record once, however many nodes drain it and however often it is queued', async () => {
     const before = (await grantEvents()).length;
-    const nodes = [new AuditOutbox(redis, pool, log), new AuditOutbox(redis, pool, log), new AuditOutbox(redis, pool, log)];
+    const nodes = [outboxOn(pool), outboxOn(pool), outboxOn(pool)];
     await nodes[0]!.queue(redis.multi(), context, revoked('g-3')).exec();
     // A node that died between appending a record and removing it leaves it queued: simulate by queuing the same record twice.
     const [raw] = await redis.lrange('audit-outbox', 0, 0);
@@ -79,7 +88,7 @@ describe('the audit outbox', () => {
     try {
       await holder.query('BEGIN');
       await lockAuditChainAndReadHead(holder);
-      const outbox = new AuditOutbox(redis, impatient, log);
+      const outbox = outboxOn(impatient);
       await outbox.queue(redis.multi(), context, revoked('g-locked')).exec();
       expect(await outbox.drain()).toBe(0);
       expect(await outbox.pending()).toBe(1);
@@ -94,13 +103,93 @@ describe('the audit outbox', () => {
   });
 
   it('sets aside a record that can never be appended instead of blocking the ones behind it', async () => {
-    const outbox = new AuditOutbox(redis, pool, log);
-    await redis.rpush('audit-outbox', 'not json');
+    const outbox = outboxOn(pool);
     await outbox.queue(redis.multi(), context, { action: 'no.such.action' as never, outcome: 'success' }).exec();
     await outbox.queue(redis.multi(), context, revoked('g-after')).exec();
     expect(await outbox.drain()).toBe(1);
     expect((await grantEvents()).at(-1)?.target_id).toBe('g-after');
-    expect(await redis.llen('audit-outbox-dead')).toBe(2);
+    expect(await redis.llen('audit-outbox-dead')).toBe(1);
     expect(await outbox.pending()).toBe(0);
+  });
+}); 
+
+describe('outbox records Redis alone cannot mint (threat-model G4)', () => {
+  async function forgedAlarms(): Promise<Array<{ severity: string; outcome: string; details: Record<string, unknown> }>> {
+    return (await query<{ severity: string; outcome: string; details: Record<string, unknown> }>(pool, 't', "SELECT severity, outcome, details FROM audit_event WHERE action = 'audit.outbox_forged_record' ORDER BY seq")).rows;
+  }
+  /** A record as a node queues it, with its MAC made by `signer` as a record of `type` (or none). */
+  function injected(id: string, { signer = mac, type = 'audit-outbox' as const, sign = true }: { signer?: RecordMac; type?: 'audit-outbox' | 'grant'; sign?: boolean } = {}): string {
+    const fields = { v: 1, id: `forged-${id}`, occurredAt: new Date().toISOString(), context, input: revoked(id) };
+    return JSON.stringify(sign ? { ...fields, mac: signer.sign(type as 'audit-outbox', fields) } : fields);
+  }
+
+  it('does not append a record injected with no MAC, a wrong one, one made for a grant or under an unlisted key: it is deleted and raises a critical event', async () => {
+    const outbox = outboxOn(pool);
+    const before = (await forgedAlarms()).length;
+    const deadBefore = await redis.llen('audit-outbox-dead');
+    const genuine = JSON.parse(injected('g-genuine')) as Record<string, unknown>;
+    const forged = [
+      'not json',
+      injected('g-no-mac', { sign: false }),
+      JSON.stringify({ ...genuine, mac: `node.${randomBytes(32).toString('base64url')}` }),
+      // A genuine record with its payload edited after it was queued.
+      JSON.stringify({ ...genuine, input: revoked('g-edited') }),
+      injected('g-grant-mac', { type: 'grant' }),
+      injected('g-other-key', { signer: new RecordMac([{ id: 'node', secret: randomBytes(32) }]) }),
+      injected('g-retired', { signer: new RecordMac([{ id: 'retired', secret: randomBytes(32) }]) }),
+    ];
+    await redis.rpush('audit-outbox', ...forged);
+    await outbox.queue(redis.multi(), context, revoked('g-real')).exec();
+    expect(await outbox.drain()).toBe(1);
+    expect(await outbox.pending()).toBe(0);
+    expect(await redis.llen('audit-outbox-dead')).toBe(deadBefore);
+    const appended = (await grantEvents()).map((e) => e.target_id);
+    expect(appended).toContain('g-real');
+    for (const id of ['g-genuine', 'g-edited', 'g-no-mac', 'g-grant-mac', 'g-other-key', 'g-retired']) expect(appended).not.toContain(id);
+    const alarms = (await forgedAlarms()).slice(before);
+    expect(alarms.map((a) => a.details.reason)).toEqual(['unreadable', 'missing_mac', 'bad_mac', 'bad_mac', 'bad_mac', 'bad_mac', 'unknown_key']);
+    expect(alarms.every((a) => a.severity === 'critical' && a.outcome === 'denied')).toBe(true);
+    expect(await verifyAuditChain(pool)).toMatchObject({ intact: true });
+  });
+
+  it('keeps a forged record queued while its alarm cannot be recorded, then refuses it', async () => {
+    const away = createPool(`postgres://postgres@127.0.0.1:${await freePort()}/argus`, log);
+    try {
+      await redis.rpush('audit-outbox', injected('g-while-away', { sign: false }));
+      expect(await outboxOn(away).drain()).toBe(0);
+      expect(await outboxOn(away).pending()).toBe(1);
+    } finally {
+      await away.end();
+    }
+    const before = (await forgedAlarms()).length;
+    expect(await outboxOn(pool).drain()).toBe(0);
+    expect(await redis.llen('audit-outbox')).toBe(0);
+    expect((await forgedAlarms()).slice(before).map((a) => a.details.reason)).toEqual(['missing_mac']);
+  });
+
+  it('raises one alarm per record and at most so many a minute, however many forged records arrive, and says how many it held back', async () => {
+    const outbox = outboxOn(pool, { perRecordMs: 600_000, perMinute: 3 });
+    const before = (await forgedAlarms()).length;
+    const flood = Array.from({ length: 25 }, (_, i) => injected(`g-flood-${i}`, { sign: false }));
+    await redis.rpush('audit-outbox', flood[0]!, flood[0]!, ...flood);
+    await outbox.drain();
+    expect(await outbox.pending()).toBe(0);
+    expect((await forgedAlarms()).length - before).toBe(3);
+    // A minute later: a record already reported stays quiet; a new one is reported, with the count held back.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 61_000);
+      await redis.rpush('audit-outbox', flood[0]!, injected('g-flood-late', { sign: false }));
+      await outbox.drain();
+    } finally {
+      vi.useRealTimers();
+    }
+    const alarms = (await forgedAlarms()).slice(before);
+    expect(alarms).toHaveLength(4);
+    // Each alarm counts those held back since the one before: the first record's two repeats…
+    expect(alarms[1]!.details).toMatchObject({ alarmsSuppressedSinceLast: 2 });
+    // …then the 22 past the minute's limit and the repeat a minute later.
+    expect(alarms[3]!.details).toMatchObject({ reason: 'missing_mac', alarmsSuppressedSinceLast: 23 });
+    expect((await grantEvents()).map((e) => e.target_id).filter((id) => id.startsWith('g-flood'))).toEqual([]);
   });
 });

@@ -1,13 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { recordAuditEvent, type AuditContext, type AuditInput } from '../audit/record.ts';
+import { recordFingerprint, type ForgedRecordAlarm, type ForgeryReason } from '../crypto/forgedRecordAlarm.ts';
+import type { RecordMac } from '../crypto/recordMac.ts';
 import { markOutboxRecordApplied, pruneAppliedOutboxRecords } from '../db/auditOutbox.ts';
 import { pgErrorCode, withTransaction, type Pool } from '../db/pool.ts';
 import { isDependencyDown } from '../http/errors.ts';
 import type { Logger } from '../log.ts';
 
+const OUTBOX_RECORD_VERSION = 1;
+
 /** An audit record waiting in Redis for Postgres. */
 export interface QueuedAuditRecord {
+  /** The record version, covered by the MAC (1: the first with one; older records are refused). */
+  v: typeof OUTBOX_RECORD_VERSION;
   id: string;
   /** When the change it records happened (ISO 8601); kept in the appended record's details. */
   occurredAt: string;
@@ -15,9 +21,15 @@ export interface QueuedAuditRecord {
   input: AuditInput;
 }
 
+/** What makes outbox records unforgeable (threat-model G4): the nodes' MAC key and the alarm for forgeries. */
+export interface OutboxIntegrity {
+  mac: RecordMac;
+  forgedRecords: ForgedRecordAlarm;
+}
+
 /** Redis keys (under the deployment's prefix). */
 const OUTBOX = 'audit-outbox';
-/** Records that can never be appended (unreadable, or refused by Postgres for a reason other than being away). */
+/** Genuine records that can never be appended (refused by Postgres for a reason other than being away). */
 const DEAD_LETTERS = 'audit-outbox-dead';
 const LOCK = 'audit-outbox-lock';
 /** Longer than any one pass should take; a node that dies holding it blocks the others this long at most. */
@@ -31,6 +43,11 @@ const APPLIED_IDS_KEPT_DAYS = 30;
  * change, so the change and its record are stored together or not at all; a drainer on
  * every node (one at a time, under a Redis lock) then appends queued records to the audit
  * chain in order, as soon as Postgres answers. A record drained twice is appended once.
+ *
+ * Each record carries a MAC over its id, time, context and payload under the nodes' key
+ * (threat-model G4), so write access to Redis alone cannot put words in the audit chain: a
+ * record without a valid MAC is not appended, is deleted, and raises a critical
+ * `audit.outbox_forged_record` event (written straight to Postgres).
  */
 export class AuditOutbox {
   /** The pass queued behind the running one: later callers share it (it covers their records too). */
@@ -43,12 +60,15 @@ export class AuditOutbox {
     private readonly redis: Redis,
     private readonly pool: Pool,
     private readonly log: Logger,
+    private readonly integrity: OutboxIntegrity,
   ) {}
 
   /** Adds `record` to `multi`, the MULTI that makes the change it records. */
   queue(multi: ChainableCommander, context: AuditContext, input: AuditInput, occurredAt = new Date()): ChainableCommander {
-    const record: QueuedAuditRecord = { id: randomUUID(), occurredAt: occurredAt.toISOString(), context, input };
-    return multi.rpush(OUTBOX, JSON.stringify(record));
+    const record: QueuedAuditRecord = { v: OUTBOX_RECORD_VERSION, id: randomUUID(), occurredAt: occurredAt.toISOString(), context, input };
+    // MACed as the drainer will read it back: JSON drops undefined members and turns dates into strings.
+    const fields = JSON.parse(JSON.stringify(record)) as Record<string, unknown>;
+    return multi.rpush(OUTBOX, JSON.stringify({ ...fields, mac: this.integrity.mac.sign('audit-outbox', fields) }));
   }
 
   /** Records still waiting for Postgres. */
@@ -124,15 +144,17 @@ export class AuditOutbox {
     return null;
   }
 
-  /** Appends one record; false if it was appended before. Throws (record kept) while Postgres is away. */
+  /**
+   * Appends one record; false if it was appended before, or is forged. Throws (record kept)
+   * while Postgres is away.
+   */
   private async append(raw: string): Promise<boolean> {
-    let record: QueuedAuditRecord;
-    try {
-      record = JSON.parse(raw) as QueuedAuditRecord;
-    } catch {
-      await this.deadLetter(raw, 'unreadable');
+    const opened = this.open(raw);
+    if ('forged' in opened) {
+      await this.refuseForged(raw, opened.forged);
       return false;
     }
+    const { record } = opened;
     try {
       return await withTransaction(this.pool, async (client) => {
         if (!(await markOutboxRecordApplied(client, record.id))) return false;
@@ -147,6 +169,43 @@ export class AuditOutbox {
       // Refused for good (a bug, not an outage): set aside rather than block every later record.
       await this.deadLetter(raw, (error as Error).message);
       return false;
+    }
+  }
+
+  /** A record a node made (its MAC verifies under a listed key), or why not. */
+  private open(raw: string): { record: QueuedAuditRecord } | { forged: ForgeryReason } {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      return { forged: 'unreadable' };
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { forged: 'unreadable' };
+    const { mac, ...fields } = parsed as Record<string, unknown>;
+    const verified = this.integrity.mac.verify('audit-outbox', fields, mac);
+    if (!verified.valid) return { forged: verified.reason };
+    if (fields.v !== OUTBOX_RECORD_VERSION) return { forged: 'unknown_version' };
+    return { record: fields as unknown as QueuedAuditRecord };
+  }
+
+  /**
+   * Raises the alarm for a forged record; the caller then removes it from the outbox. While
+   * Postgres cannot take the alarm this throws, and the record stays queued until it can:
+   * a forged record is never removed unreported (unless its alarm is rate-limited).
+   */
+  private async refuseForged(raw: string, reason: ForgeryReason): Promise<void> {
+    const fingerprint = recordFingerprint(raw);
+    try {
+      await this.integrity.forgedRecords.raise({
+        action: 'audit.outbox_forged_record',
+        recordKey: `audit-outbox:${fingerprint}`,
+        reason,
+        target: null,
+        details: { fingerprint, bytes: raw.length },
+      });
+    } catch (error) {
+      if (isDependencyDown(error) || isTransient(error)) throw error;
+      this.log.error({ err: (error as Error).message }, 'forged audit-outbox record deleted, but its audit event could not be recorded');
     }
   }
 

@@ -16,7 +16,7 @@ import { acceptUpgrades, admitMessage, closeForShutdown, parseTextFrame, startHe
 
 export type SessionParser = RequestHandler;
 
-/** Limits from the seed design (Unhidra). */
+/** Limits from the seed design (Unhidra). The per-address one is the default of WS_CONNECTIONS_PER_MINUTE_PER_IP. */
 export const WS_LIMITS = {
   connectionsPerMinutePerIp: 60,
   connectionsPerMinutePerUser: 30,
@@ -57,7 +57,7 @@ export function attachHub(server: Server, deps: Deps, sessionParser: SessionPars
   const trustProxy = trustProxyFn(config.trustProxy);
   const wss = new WebSocketServer({ noServer: true, maxPayload: WS_LIMITS.maxFrameBytes });
   const connections = new Set<Connection>();
-  const perIp = new RateLimiterRedis({ storeClient: redis, keyPrefix: 'rl:ws-ip', points: WS_LIMITS.connectionsPerMinutePerIp, duration: 60 });
+  const perIp = new RateLimiterRedis({ storeClient: redis, keyPrefix: 'rl:ws-ip', points: config.wsConnectionsPerMinutePerIp, duration: 60 });
   const perUser = new RateLimiterRedis({ storeClient: redis, keyPrefix: 'rl:ws-user', points: WS_LIMITS.connectionsPerMinutePerUser, duration: 60 });
 
   async function authenticate(req: IncomingMessage): Promise<SignedInPeer> {

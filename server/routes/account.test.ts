@@ -88,12 +88,27 @@ describe('managing your own keys', () => {
     expect(JSON.stringify(list.body)).not.toContain(sessionIdOf(tablet));
     const other = list.body.sessions.find((s) => !s.current)!;
     expect(other.keyNickname).toBe("lena's key");
+    // Ending another session needs a fresh step-up: a stolen session must not lock the owner out.
+    await expireStepUp(node, lena.client);
+    const refused = await lena.client.request('DELETE', `/api/account/sessions/${other.id}`);
+    expect(refused.status).toBe(403);
+    expect(errorCode(refused)).toBe('STEP_UP_REQUIRED');
+    expect((await tablet.get<SessionResponse>('/api/session')).body.signedIn).toBe(true);
+    await stepUp(lena.client, lena.authenticator);
     expect((await lena.client.request('DELETE', `/api/account/sessions/${other.id}`)).status).toBe(204);
     expect((await tablet.get<SessionResponse>('/api/session')).body.signedIn).toBe(false);
     // Someone else's session handle is not found.
     const mo = await enrollUser(node, { username: 'mo', password: 'a bell in the tower' });
     const moSession = (await mo.client.get<SessionListResponse>('/api/account/sessions')).body.sessions[0]!;
     expect((await lena.client.request('DELETE', `/api/account/sessions/${moSession.id}`)).status).toBe(404);
+  });
+
+  it('ends the current session without a step-up: that is signing out', async () => {
+    const pia = await enrollUser(node, { username: 'pia-signs-out', password: 'a kettle on the stove' });
+    await expireStepUp(node, pia.client);
+    const current = (await pia.client.get<SessionListResponse>('/api/account/sessions')).body.sessions.find((s) => s.current)!;
+    expect((await pia.client.request('DELETE', `/api/account/sessions/${current.id}`)).status).toBe(204);
+    expect((await pia.client.get<SessionResponse>('/api/session')).body.signedIn).toBe(false);
   });
 });
 

@@ -183,9 +183,14 @@ export const accountRoutes = [
     method: 'delete',
     path: '/api/account/sessions/:id',
     access: 'signed-in',
-    summary: 'End one of your other sessions.',
+    summary: 'End one of your sessions. Ending another one than this needs a fresh step-up.',
     params: SessionParams,
-    async handler({ user, params, deps, audit }) {
+    async handler({ req, user, params, deps, audit }) {
+      // Ending this session is signing out; ending another one could lock the owner out of a
+      // device from a stolen or unattended session, so it needs a touch of their key (G19).
+      if (params.id !== sessionHandle(req.sessionID) && !stepUpValidUntil(req, deps.config)) {
+        throw new HttpError(403, 'STEP_UP_REQUIRED', 'Touch your security key to confirm this change.');
+      }
       const live = await deps.sessions.sessionsForUser(user.id);
       const match = live.find(({ sid }) => sessionHandle(sid) === params.id);
       if (!match) throw notFound('No such session.');

@@ -24,7 +24,8 @@ import { TestSocket } from '../test/wsClient.ts';
 let node: TestNode;
 let admin: Awaited<ReturnType<typeof enrollUser>>;
 beforeAll(async () => {
-  node = await startTestNode({ SIGNIN_RATE_PER_MINUTE: '1000' });
+  // The admin changes here are the direct ones; what the two-person rule holds is pendingChanges.test.ts's.
+  node = await startTestNode({ SIGNIN_RATE_PER_MINUTE: '1000', TWO_PERSON_RULE: 'off' });
   admin = await enrollUser(node, { username: 'chief', role: 'admin', password: 'a lighthouse in the fog' });
 });
 afterAll(() => node.destroy());
@@ -246,9 +247,10 @@ describe('deleting a user', () => {
 
   it('refuses, and changes nothing, while a row without an ON DELETE rule still points at them', async () => {
     const kim = await enrollUser(node, { username: 'kim', password: 'a lamp in the attic' });
-    await query(node.deps.pool, 't', 'CREATE TABLE test_pin (user_id uuid REFERENCES app_user (id))');
+    // A schema change: the owner's, not the node's role (sql/000015).
+    await query(node.ownerPool(), 't', 'CREATE TABLE test_pin (user_id uuid REFERENCES app_user (id))');
     try {
-      await query(node.deps.pool, 't', 'INSERT INTO test_pin VALUES ($1)', [kim.userId]);
+      await query(node.ownerPool(), 't', 'INSERT INTO test_pin VALUES ($1)', [kim.userId]);
       const refused = await admin.client.request('DELETE', `/api/admin/users/${kim.userId}`);
       expect(refused.status).toBe(409);
       expect(errorCode(refused)).toBe('CONFLICT');
@@ -256,7 +258,7 @@ describe('deleting a user', () => {
       const { rows } = await query<{ n: number }>(node.deps.pool, 't', "SELECT count(*)::int AS n FROM audit_event WHERE action = 'user.deleted' AND target_id = $1", [kim.userId]);
       expect(rows[0]!.n).toBe(0);
     } finally {
-      await query(node.deps.pool, 't', 'DROP TABLE test_pin');
+      await query(node.ownerPool(), 't', 'DROP TABLE test_pin');
     }
   });
 });

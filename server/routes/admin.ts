@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import type { CreateUserResponse, KeyListResponse, KeyResponse, NewEnrollmentResponse, UserListResponse, UserResponse } from '../../shared/api.ts';
+import type {
+  CreateUserResponse,
+  KeyListResponse,
+  KeyResponse,
+  NewEnrollmentResponse,
+  PendingChangeResponse,
+  PendingEnrollmentLinkResponse,
+  UserListResponse,
+  UserResponse,
+} from '../../shared/api.ts';
 import { KEY_STATUSES, ROLES, USER_STATUSES } from '../../shared/api.ts';
 import { listKeys, toKeyView } from '../db/keys.ts';
 import { deleteKeyAsAdmin, reassignKeyAsAdmin, setKeyStatusAsAdmin, type KeyChangeFailure } from '../keys/manageKeys.ts';
@@ -13,6 +22,10 @@ import { deleteUser } from '../users/deleteUser.ts';
 import { issueEnrollmentLink } from '../users/enrollmentLink.ts';
 import { pageOf, timeIdCursor, usernameCursor } from '../http/cursors.ts';
 import { refusalFor, type Refusal } from '../keys/errors.ts';
+import { toPendingChangeView } from '../pendingChanges/pendingChangeView.ts';
+import { gatePromotion, gateRecoveryLink } from '../pendingChanges/requestChange.ts';
+import { twoPersonVerdict } from '../pendingChanges/twoPersonRule.ts';
+import { alreadyWaiting } from './pendingChangeAnswers.ts';
 
 const ADMIN = ['admin'] as const;
 
@@ -65,17 +78,27 @@ export const adminRoutes = [
       displayName: z.string().trim().min(1).max(100).optional(),
       role: z.enum(ROLES),
     }),
-    async handler({ body, deps, audit }) {
+    async handler({ body, user, deps, audit }) {
+      // Threat model G9: an admin one admin made alone could approve that admin's changes. While
+      // the two-person rule holds, the account is made a user and its promotion waits for approval.
+      const verdict = body.role === 'admin' ? await twoPersonVerdict(deps.pool, deps.config, user.id) : null;
       const result = await createUserWithEnrollment({
         pool: deps.pool,
         config: deps.config,
         username: body.username,
         displayName: body.displayName ?? body.username,
-        role: body.role,
+        role: verdict?.hold ? 'user' : body.role,
         context: audit,
+        twoPersonRule: verdict && !verdict.hold ? verdict.note : undefined,
       });
       if (!result.created) throw new HttpError(409, 'CONFLICT', `The username "${body.username}" is taken.`);
-      return { status: 201, body: { user: toPublicUser(result.user), enrollment: result.enrollment } };
+      const created = { user: toPublicUser(result.user), enrollment: result.enrollment };
+      if (!verdict?.hold) return { status: 201, body: created };
+      const gate = await gatePromotion(deps, { requester: user, userId: result.user.id, change: { role: 'admin' }, context: audit });
+      if (gate.held === true) return { status: 201, body: { ...created, pendingChange: toPendingChangeView(gate.pendingChange) } };
+      // The rule stopped holding between the two checks (no other admin could approve any more): made as asked.
+      const promoted = await changeUser(deps, { userId: result.user.id, role: 'admin', context: audit, twoPersonRule: gate.held === false ? gate.note : undefined });
+      return { status: 201, body: promoted.changed ? { ...created, user: toPublicUser(promoted.user) } : created };
     },
   }),
 
@@ -83,15 +106,19 @@ export const adminRoutes = [
     method: 'patch',
     path: '/api/admin/users/:id',
     access: ADMIN,
-    summary: "Change a user's status or role. Either ends all their sessions.",
-    response: responds<UserResponse>(),
+    summary: "Change a user's status or role. Either ends all their sessions. A promotion to admin waits for a second admin (202) while the two-person rule applies.",
+    response: responds<UserResponse | PendingChangeResponse>(),
     stepUp: true,
     params: UserIdParams,
     body: z
       .strictObject({ status: z.enum(USER_STATUSES).optional(), role: z.enum(ROLES).optional() })
       .refine((b) => b.status !== undefined || b.role !== undefined, 'Give a status or a role to change.'),
-    async handler({ params, body, deps, audit }) {
-      const result = await changeUser(deps, { userId: params.id, status: body.status, role: body.role, context: audit });
+    async handler({ params, body, user, deps, audit }) {
+      // Threat model G9: a second admin approves every new admin.
+      const gate = await gatePromotion(deps, { requester: user, userId: params.id, change: body, context: audit });
+      if (gate.held === 'already_waiting') throw alreadyWaiting();
+      if (gate.held) return { status: 202, body: { pendingChange: toPendingChangeView(gate.pendingChange) } };
+      const result = await changeUser(deps, { userId: params.id, status: body.status, role: body.role, context: audit, twoPersonRule: gate.note });
       if (!result.changed && result.reason === 'not_found') throw notFound('No such user.');
       if (!result.changed) throw lastAdmin();
       return { body: { user: toPublicUser(result.user) } };
@@ -102,12 +129,22 @@ export const adminRoutes = [
     method: 'post',
     path: '/api/admin/users/:id/enrollment',
     access: ADMIN,
-    summary: 'Issue a new one-time enrollment link for a user (replaces any unused one).',
-    response: responds<NewEnrollmentResponse>(),
+    summary:
+      'Issue a new one-time enrollment link for a user (replaces any unused one). For a user with an active key or an admin, the link works only once a second admin approves (202) while the two-person rule applies.',
+    response: responds<NewEnrollmentResponse | PendingEnrollmentLinkResponse>(),
     stepUp: true,
     params: UserIdParams,
-    async handler({ params, deps, audit }) {
-      const link = await withTransaction(deps.pool, (client) => issueEnrollmentLink(client, { config: deps.config, userId: params.id, context: audit }));
+    async handler({ params, user, deps, audit }) {
+      // Threat model G9: whoever opens a recovery link for an enrolled user or an admin takes the account over.
+      const gate = await gateRecoveryLink(deps, { requester: user, userId: params.id, context: audit });
+      if (gate.held === 'already_waiting') throw alreadyWaiting();
+      if (gate.held) {
+        const enrollment = { url: gate.url, validHoursAfterApproval: deps.config.enrollmentTtlHours };
+        return { status: 202, body: { pendingChange: toPendingChangeView(gate.pendingChange), enrollment } };
+      }
+      const link = await withTransaction(deps.pool, (client) =>
+        issueEnrollmentLink(client, { config: deps.config, userId: params.id, context: audit, twoPersonRule: gate.note }),
+      );
       if (!link) throw notFound('No such user.');
       return { status: 201, body: link };
     },

@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import type { AuditEventResponse, ChainVerification, ExportManifest } from '../../shared/audit.ts';
+import type { AcknowledgeBreakResponse, AuditEventResponse, ChainAlarmsResponse, ChainVerification, ExportManifest } from '../../shared/audit.ts';
+import { BREAK_STATEMENT_LENGTH } from '../../shared/audit.ts';
+import { acknowledgeChainBreak } from '../audit/breakAcknowledgement.ts';
+import { listChainAlarms } from '../db/auditIntegrity.ts';
 import { EXPORT_FORMATS, exportFileName, OUTCOMES, SEVERITIES, type AuditListResponse, type AuditSigningKeyView } from '../../shared/audit.ts';
 import { ExportAborted } from '../audit/export/streamExport.ts';
 import { claimExportSlot, getExportManifest, prepareExport, runExport } from '../audit/export/exportAuditEvents.ts';
@@ -7,10 +10,13 @@ import { verifyAuditChain } from '../audit/verify.ts';
 import { countAuditEventsUpTo, getAuditEvent, searchAuditEvents } from '../db/audit.ts';
 import { pageOf } from '../http/cursors.ts';
 import { defineRoute, responds } from '../http/route.ts';
-import { notFound } from '../http/errors.ts';
+import { HttpError, notFound } from '../http/errors.ts';
 import { IsoTimestamp } from '../http/timestamps.ts';
 
 const AUDIT_READERS = ['auditor', 'admin'] as const;
+
+/** How many chain alarms the audit page is shown: the open one, if any, and the latest acknowledged. */
+const CHAIN_ALARMS_SHOWN = 20;
 
 /** How long a search may spend counting its events; past it the page comes without a total. */
 const COUNT_BUDGET_MS = 250;
@@ -159,6 +165,50 @@ export const auditRoutes = [
       const fileName = exportFileName({ format: manifest.format, from: manifest.filter.from, to: manifest.filter.to, now: new Date(manifest.exportedAt) });
       res.setHeader('Content-Disposition', `attachment; filename="${fileName}.manifest.json"`);
       return { body: manifest };
+    },
+  }),
+
+  defineRoute({
+    method: 'get',
+    path: '/api/audit/chain-alarms',
+    access: AUDIT_READERS,
+    summary: 'Breaks the checkpoint timer found in the audit chain, newest first, with their acknowledgements. While one is unacknowledged no checkpoint is signed.',
+    response: responds<ChainAlarmsResponse>(),
+    async handler({ deps }) {
+      return { body: { alarms: await listChainAlarms(deps.pool, CHAIN_ALARMS_SHOWN) } };
+    },
+  }),
+
+  // Auditors only: the people who review the log vouch for where it stands, not the admins
+  // whose actions it records. A fresh key touch, as for every sensitive change.
+  defineRoute({
+    method: 'post',
+    path: '/api/audit/chain-alarms/:id/acknowledge',
+    access: ['auditor'],
+    stepUp: true,
+    summary:
+      'Acknowledge a chain break with a statement. Argus signs it with the audit signing key, stores it on the alarm and records it in the chain; checkpoints are then signed again, verified onwards from the head the alarm recorded.',
+    response: responds<AcknowledgeBreakResponse>(),
+    params: z.strictObject({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) }),
+    body: z.strictObject({
+      statement: z
+        .string()
+        .trim()
+        .min(BREAK_STATEMENT_LENGTH.min, `Say what happened and what was done, in at least ${BREAK_STATEMENT_LENGTH.min} characters.`)
+        .max(BREAK_STATEMENT_LENGTH.max, `At most ${BREAK_STATEMENT_LENGTH.max} characters.`),
+    }),
+    async handler({ params, body, user, audit, deps }) {
+      const result = await acknowledgeChainBreak({
+        pool: deps.pool,
+        signer: deps.auditSigner,
+        alarmId: params.id,
+        statement: body.statement,
+        context: { ...audit, actor: { id: user.id, username: user.username } },
+      });
+      if (!result.acknowledged && result.reason === 'not_found') throw notFound(`There is no chain alarm #${params.id}.`);
+      if (!result.acknowledged) throw new HttpError(409, 'CONFLICT', `Chain alarm #${params.id} is already acknowledged.`);
+      deps.log.warn({ alarmId: result.alarm.id, brokenSeq: result.alarm.brokenSeq, by: user.id }, 'audit chain break acknowledged: checkpoints resume');
+      return { body: { alarm: result.alarm } };
     },
   }),
 ];

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import type { SessionResponse, StepResponse, WebAuthnOptionsResponse } from '../../shared/api.ts';
+import type { SessionResponse, SignInMethodsResponse, SignOutResponse, StepResponse, WebAuthnOptionsResponse } from '../../shared/api.ts';
 import { recordAuditEvent } from '../audit/record.ts';
+import { cookieFromHeader, DEVICE_COOKIE, deviceCookieAfterSignIn, deviceCookieOptions } from '../auth/deviceCookie.ts';
 import { beginPendingStage, completeSignIn, destroySession, pendingUserId, sessionExpiresAt } from '../auth/sessionUser.ts';
 import { signInWithPassword } from '../auth/signIn.ts';
 import { getActiveKeysForUser, isSynced } from '../db/keys.ts';
@@ -39,6 +40,19 @@ export const authRoutes = [
   }),
 
   defineRoute({
+    method: 'get',
+    path: '/api/auth/methods',
+    access: 'public',
+    summary: 'The first factors the sign-in page offers; the security-key step follows each.',
+    response: responds<SignInMethodsResponse>(),
+    async handler({ deps }) {
+      const { passwordSignIn, oidc } = deps.config;
+      const body: SignInMethodsResponse = { password: passwordSignIn.enabled, company: oidc ? { displayName: oidc.displayName } : null };
+      return { body };
+    },
+  }),
+
+  defineRoute({
     method: 'post',
     path: '/api/auth/signin',
     access: 'public',
@@ -46,12 +60,15 @@ export const authRoutes = [
     response: responds<StepResponse>(),
     body: SignInBody,
     async handler({ req, body, deps, audit }) {
-      const outcome = await signInWithPassword(deps, { ...body, ip: req.ip ?? 'unknown', context: audit });
+      const deviceCookie = cookieFromHeader(req.headers.cookie, DEVICE_COOKIE);
+      const outcome = await signInWithPassword(deps, { ...body, ip: req.ip ?? 'unknown', deviceCookie, context: audit });
       switch (outcome.result) {
         case 'throttled':
           throw rateLimited(outcome.retryAfter, `Too many sign-in attempts. Try again in ${outcome.retryAfter} seconds.`);
         case 'invalid':
           throw new HttpError(401, 'INVALID_CREDENTIALS', 'Username or password is incorrect.');
+        case 'password_signin_disabled':
+          throw new HttpError(403, 'PASSWORD_SIGNIN_DISABLED', 'Password sign-in is turned off here. Sign in with your company account.');
         case 'disabled':
           throw new HttpError(403, 'ACCOUNT_DISABLED', 'This account is disabled. Contact an administrator.');
         case 'no_active_key':
@@ -86,7 +103,7 @@ export const authRoutes = [
     summary: "Sign-in step 2b: verify the assertion from one of the user's own keys; completes sign-in.",
     response: responds<StepResponse>(),
     body: z.strictObject({ response: AuthenticationResponseSchema }),
-    async handler({ req, body, deps, audit }) {
+    async handler({ req, res, body, deps, audit }) {
       const userId = pendingUserId(req, 'needs_key');
       const user = await getUserById(deps.pool, userId);
       if (!user) throw new HttpError(409, 'WRONG_STEP', 'Sign in with your password first.');
@@ -104,11 +121,16 @@ export const authRoutes = [
             action: 'auth.signin',
             outcome: 'success',
             target: { type: 'user', id: user.id },
-            details: { method: 'password+security_key', keyId: key.id },
+            details: { method: req.session.oidc ? 'oidc+security_key' : 'password+security_key', keyId: key.id },
           }),
       });
       if (!result.verified) throw assertionError(result.reason);
+      // Signed in fully: this browser becomes a known device for this username, with a failure
+      // budget of its own at the password step (server/auth/signInThrottle.ts), under a new nonce.
+      const device = deviceCookieAfterSignIn({ secrets: deps.config.sessionSecrets, cookie: cookieFromHeader(req.headers.cookie, DEVICE_COOKIE), username: user.username });
+      if (device.previousNonce) await deps.signInThrottle.forgetDevice(user.username, device.previousNonce);
       await completeSignIn(req, { userId: user.id, keyId: result.key.id });
+      res.cookie(DEVICE_COOKIE, device.value, deviceCookieOptions(deps.config.secureCookies));
       const response: StepResponse = { next: 'done', user: toPublicUser(user) };
       return { body: response };
     },
@@ -118,14 +140,19 @@ export const authRoutes = [
     method: 'post',
     path: '/api/auth/signout',
     access: 'public',
-    summary: 'Sign out (or abandon a pending sign-in): the session is destroyed on the server.',
+    summary:
+      "Sign out (or abandon a pending sign-in): the session is destroyed on the server. After a company sign-in, may answer the provider's end-session URL to visit (OIDC_POST_LOGOUT_REDIRECT).",
+    response: responds<SignOutResponse>(),
     async handler({ req, res, user, deps, audit }) {
+      // RP-initiated logout (issue #20): only for a session whose first step was the company's provider.
+      const providerSignOutUrl = user && req.session.oidc && deps.oidc ? await deps.oidc.endSessionUrl() : null;
       if (user) {
         await deps.grants.endForSession(req.sessionID, 'signed_out', audit);
         await recordAuditEvent(deps.pool, audit, { action: 'auth.signout', outcome: 'success', target: { type: 'user', id: user.id } });
       }
       await destroySession(req);
       res.clearCookie(SESSION_COOKIE, { path: '/' });
+      if (providerSignOutUrl) return { body: { providerSignOutUrl } satisfies SignOutResponse };
       return {};
     },
   }),

@@ -34,7 +34,10 @@ export const detectorRoutes = [
     method: 'post',
     path: '/api/detectors/pairing-codes',
     access: 'signed-in',
-    summary: 'A one-time code (10 minutes, single use) to pair a detector, with the command to run.',
+    // A paired detector can end its owner's grants and raise alarms in their sessions: a stolen
+    // or unattended session must not pair one without a touch of the owner's key (G19).
+    stepUp: true,
+    summary: 'A one-time code (10 minutes, single use) to pair a detector, with the command to run. Needs a fresh step-up.',
     response: responds<PairingCodeResponse>(),
     // Each code is a row and an audit event; nobody pairs more than a few detectors an hour.
     rateLimit: { name: 'pairing-codes', points: 30, windowSeconds: 3600 },

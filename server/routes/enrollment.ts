@@ -22,6 +22,10 @@ const TokenParams = z.strictObject({
 
 const PasswordBody = z.strictObject({ password: z.string().min(1, 'Enter a password.').max(PASSWORD_MAX_LENGTH * 4) });
 
+// PASSWORD_SIGNIN=false: an enrollment link's password steps are for break-glass admins only (server/users/enrollment.ts).
+const passwordSignInDisabled = () =>
+  new HttpError(403, 'PASSWORD_SIGNIN_DISABLED', 'Password sign-in is turned off here. Sign in with your company account.');
+
 const invalidLink = () =>
   new HttpError(404, 'ENROLLMENT_INVALID', 'This enrollment link is invalid, expired or already used. Ask an administrator for a new one.');
 
@@ -85,6 +89,7 @@ export const enrollmentRoutes = [
       const result = await setEnrollmentPassword(deps, { token: params.token, enrollment, user, password: body.password, context: actorOf(audit, user) });
       if (!result.set && result.reason === 'password_already_set') throw new HttpError(409, 'WRONG_STEP', 'The password was already chosen: confirm it to continue.');
       if (!result.set && result.reason === 'weak_password') throw new HttpError(400, 'WEAK_PASSWORD', result.message);
+      if (!result.set && result.reason === 'password_signin_disabled') throw passwordSignInDisabled();
       if (!result.set) throw invalidLink();
       return toKeyStep(req, { enrollment, user });
     },
@@ -102,6 +107,7 @@ export const enrollmentRoutes = [
       const { enrollment, user } = await openEnrollment(deps, params.token);
       const result = await confirmEnrollmentPassword(deps, { enrollment, user, password: body.password, ip: req.ip ?? 'unknown', context: actorOf(audit, user) });
       if (!result.confirmed && result.reason === 'password_not_set') throw new HttpError(409, 'WRONG_STEP', 'Choose a password first.');
+      if (!result.confirmed && result.reason === 'password_signin_disabled') throw passwordSignInDisabled();
       if (!result.confirmed && result.reason === 'rate_limited') throw rateLimited(result.retryAfter, `Too many attempts. Try again in ${result.retryAfter} seconds.`);
       if (!result.confirmed) throw new HttpError(401, 'INVALID_CREDENTIALS', 'That is not the password chosen for this account.');
       return toKeyStep(req, { enrollment, user });

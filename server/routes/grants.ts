@@ -10,12 +10,14 @@ import { defineRoute, responds } from '../http/route.ts';
 import { ASSERTION_REFUSALS, refusalFor, type Refusal } from '../keys/errors.ts';
 import { bindDetectedSerial } from '../detector/bindSerial.ts';
 import { issueAssertionOptions } from '../keys/issueOptions.ts';
+import { restrictedUnlockRefusal } from '../keys/hardwareKeyPolicy.ts';
 import { AuthenticationResponseSchema, HidDeviceInfoSchema } from '../webauthn/schemas.ts';
 
 const UNLOCK_REFUSALS = {
   ...ASSERTION_REFUSALS,
   no_restricted_models: [404, 'MODEL_NOT_FOUND', 'There are no restricted models to unlock.'],
   aaguid_not_allowed: [403, 'HARDWARE_KEY_REQUIRED', 'Restricted models unlock only with an approved hardware security key.'],
+  not_attested: [403, 'KEY_NOT_ATTESTED', "Restricted models unlock only with a security key whose maker's attestation Argus verified (FIDO metadata). Register a certified hardware key."],
   synced_not_allowed: [403, 'HARDWARE_KEY_REQUIRED', 'Restricted models unlock only with an approved hardware security key.'],
   user_verification_required: [
     403,
@@ -34,10 +36,7 @@ export const grantRoutes = [
     // Each call writes a challenge and an audit event; renewals come minutes apart.
     rateLimit: { name: 'unlock-options', points: 60, windowSeconds: 60 },
     async handler({ req, user, deps, audit }) {
-      const allowList = deps.config.grants.aaguidAllowList;
-      const keys = (await getActiveKeysForUser(deps.pool, user.id)).filter(
-        (key) => !isSynced(key) && (!allowList || allowList.includes(key.aaguid.toLowerCase())),
-      );
+      const keys = (await getActiveKeysForUser(deps.pool, user.id)).filter((key) => !isSynced(key) && restrictedUnlockRefusal(deps.config, key) === null);
       if (keys.length === 0) throw new HttpError(403, 'HARDWARE_KEY_REQUIRED', 'Register a hardware security key to unlock restricted models.');
       const restricted = (await getEnabledModels(deps.pool)).filter((m) => m.tier === 'restricted');
       const userVerification = restricted.some((m) => m.requires_user_verification) ? 'required' : deps.config.webauthn.userVerification;

@@ -4,7 +4,8 @@ import type { AuditEventView } from '../../shared/audit.ts';
 import type { ErrorBody } from '../../shared/errors.ts';
 import { loadConfig, type Env } from '../config.ts';
 import { searchAuditEvents } from '../db/audit.ts';
-import { createAdminClient, query } from '../db/pool.ts';
+import { createAdminClient, createPool, query, type Pool } from '../db/pool.ts';
+import { ensureAppLoginRole } from '../db/privileges.ts';
 import { createLogger } from '../log.ts';
 import { startArgus, type Running } from '../runtime.ts';
 import { SoftAuthenticator } from './softAuthenticator.ts';
@@ -12,8 +13,64 @@ import { ADMIN_DATABASE_URL, TEST_REDIS_URL, clearRedisPrefix, databaseUrl } fro
 
 export const TEST_ORIGIN = 'http://argus.test';
 
+/**
+ * The login role tests connect as wherever the server would (Argus nodes, `useTestDatabase().pool`):
+ * a member of argus_app (sql/000015) and nothing else, so the whole suite runs with least
+ * privilege. Trust authentication, like the test cluster's other roles.
+ */
+export const TEST_APP_ROLE = 'argus_test_app';
+
+/** `url` (a database of the test cluster) as the test application role. */
+export function asTestAppRole(url: string): string {
+  const app = new URL(url);
+  app.username = TEST_APP_ROLE;
+  app.password = '';
+  return app.toString();
+}
+
+/**
+ * The owner's URL for a database a test node connects to: the cluster's admin role in place of
+ * the test application role; any other URL (a throwaway cluster's superuser) is its own owner.
+ */
+export function ownerUrlOf(url: string): string {
+  const parsed = new URL(url);
+  if (decodeURIComponent(parsed.username) !== TEST_APP_ROLE) return url;
+  const admin = new URL(ADMIN_DATABASE_URL);
+  parsed.username = admin.username;
+  parsed.password = admin.password;
+  return parsed.toString();
+}
+
+let testAppRole: Promise<unknown> | null = null;
+
+/**
+ * The role is the cluster's, made on first use by whichever test process gets there first
+ * (the others find it, or lose the race harmlessly); argus_app exists once the run's template
+ * is migrated.
+ */
+function ensureTestAppRole(): Promise<unknown> {
+  testAppRole ??= (async () => {
+    const admin = createPool(ADMIN_DATABASE_URL, createLogger('silent'), 1);
+    try {
+      await ensureAppLoginRole(admin, { role: TEST_APP_ROLE });
+    } finally {
+      await admin.end();
+    }
+  })();
+  return testAppRole;
+}
+
+export interface TestDatabase {
+  name: string;
+  /** As the test application role (TEST_APP_ROLE): what the server would connect with. */
+  url: string;
+  /** As the owner (the cluster's admin role): for tests that tamper with the audit tables, seed them or change the schema. */
+  ownerUrl: string;
+  drop(): Promise<void>;
+}
+
 /** A fresh database cloned from the run's migrated template. */
-export async function createTestDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+export async function createTestDatabase(): Promise<TestDatabase> {
   const name = `argus_t_${process.ppid}_${randomBytes(5).toString('hex')}`;
   const admin = createAdminClient(ADMIN_DATABASE_URL);
   await admin.connect();
@@ -22,9 +79,11 @@ export async function createTestDatabase(): Promise<{ url: string; name: string;
   } finally {
     await admin.end();
   }
+  await ensureTestAppRole();
   return {
     name,
-    url: databaseUrl(name),
+    url: asTestAppRole(databaseUrl(name)),
+    ownerUrl: databaseUrl(name),
     async drop() {
       const cleanup = createAdminClient(ADMIN_DATABASE_URL);
       await cleanup.connect();
@@ -38,7 +97,15 @@ export async function createTestDatabase(): Promise<{ url: string; name: string;
 }
 
 export interface TestNode extends Running {
+  /** What the node connects with: the test application role, unless a test gave it another URL. */
   databaseUrl: string;
+  /** The same database as its owner. */
+  databaseOwnerUrl: string;
+  /**
+   * A pool on the node's database as the owner, for tests that must do what the node cannot:
+   * tamper with or seed the audit tables, change the schema. Made on first use, ended by destroy().
+   */
+  ownerPool(): Pool;
   redisPrefix: string;
   client(): TestClient;
   /** A software security key for this node's origin and RP ID. */
@@ -47,34 +114,47 @@ export interface TestNode extends Running {
   destroy(): Promise<void>;
 }
 
-/** One real Argus node on a random port, on its own database and Redis prefix. */
+/**
+ * One real Argus node on a random port, on its own database and Redis prefix. It connects as the
+ * test application role and, like a production node without DATABASE_OWNER_URL, only checks
+ * that the (template-migrated) database has no pending migrations. Given another URL (a
+ * throwaway cluster's fresh database) it migrates with that URL as the owner.
+ */
 export async function startTestNode(
   env: Env = {},
-  shared?: { databaseUrl: string; redisPrefix: string; redisUrl?: string },
+  shared?: { databaseUrl: string; databaseOwnerUrl?: string; redisPrefix: string; redisUrl?: string },
 ): Promise<TestNode> {
   const database = shared ? null : await createTestDatabase();
   const redisPrefix = shared?.redisPrefix ?? `argus-test:${randomBytes(6).toString('hex')}:`;
   const dbUrl = shared?.databaseUrl ?? database!.url;
+  const dbOwnerUrl = shared?.databaseOwnerUrl ?? database?.ownerUrl ?? ownerUrlOf(dbUrl);
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: '0',
     ARGUS_ORIGIN: TEST_ORIGIN,
     DATABASE_URL: dbUrl,
+    ...(dbUrl === dbOwnerUrl ? { DATABASE_OWNER_URL: dbOwnerUrl } : {}),
     REDIS_URL: shared?.redisUrl ?? TEST_REDIS_URL,
     REDIS_KEY_PREFIX: redisPrefix,
     SESSION_SECRET: 'test-secret-test-secret-test-secret-0123',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // The tests' model servers (FakeOpenAI) listen on 127.0.0.1; `MODEL_HOST_ALLOWLIST: ''` takes this away.
+    MODEL_HOST_ALLOWLIST: '127.0.0.1',
     ...env,
   });
   const running = await startArgus(config, createLogger(config.logLevel), { serveClient: false });
+  let ownerPool: Pool | null = null;
   return {
     ...running,
     databaseUrl: dbUrl,
+    databaseOwnerUrl: dbOwnerUrl,
+    ownerPool: () => (ownerPool ??= createPool(dbOwnerUrl, createLogger('silent'), 2)),
     redisPrefix,
     client: () => new TestClient(running.url, config.origin),
     authenticator: (options) => new SoftAuthenticator(config.origin, config.rpId, options),
     async destroy() {
       await running.close();
+      await ownerPool?.end();
       if (database) await database.drop();
       if (!shared) await clearRedisPrefix(redisPrefix, config.redisUrl ?? TEST_REDIS_URL);
     },
@@ -125,7 +205,9 @@ export class TestClient {
     };
     if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
     const response = await fetch(this.baseUrl + path, init);
-    const setCookie = response.headers.get('set-cookie');
+    // The session cookie only: the device cookie a full sign-in also sets (argus.device) is read
+    // from the headers by the tests that need it (server/auth/deviceLockout.test.ts).
+    const setCookie = response.headers.getSetCookie().find((header) => header.startsWith('argus.sid='));
     if (setCookie) {
       const pair = setCookie.split(';')[0]!;
       this.cookie = /=$/.test(pair) || /Expires=Thu, 01 Jan 1970/i.test(setCookie) ? null : pair;
@@ -205,7 +287,7 @@ export async function enrollSteppedUpAdmin(node: TestNode, username: string): Re
 
 /** Another node on this node's Postgres and Redis, as a second server behind the load balancer. */
 export function startSiblingNode(node: TestNode, env: Env = { SIGNIN_RATE_PER_MINUTE: '1000' }): Promise<TestNode> {
-  return startTestNode(env, { databaseUrl: node.databaseUrl, redisPrefix: node.redisPrefix });
+  return startTestNode(env, { databaseUrl: node.databaseUrl, databaseOwnerUrl: node.databaseOwnerUrl, redisPrefix: node.redisPrefix });
 }
 
 /** Both sign-in steps: password, then an assertion from the authenticator. */

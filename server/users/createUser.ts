@@ -3,6 +3,7 @@ import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
 import type { Config } from '../config.ts';
 import { PG_UNIQUE_VIOLATION, pgErrorCode, withTransaction, type Pool } from '../db/pool.ts';
 import { insertUser, type UserRow } from '../db/users.ts';
+import type { TwoPersonRuleNote } from '../pendingChanges/twoPersonRule.ts';
 import { writeEnrollmentLink } from './enrollmentLink.ts';
 
 export type CreateUserResult = { created: true; user: UserRow; enrollment: EnrollmentLink } | { created: false; reason: 'username_taken' };
@@ -15,6 +16,7 @@ export async function createUserWithEnrollment({
   displayName,
   role,
   context,
+  twoPersonRule,
 }: {
   pool: Pool;
   config: Config;
@@ -22,6 +24,8 @@ export async function createUserWithEnrollment({
   displayName: string;
   role: Role;
   context: AuditContext;
+  /** For an admin: what the two-person rule made of it, recorded in user.admin_created. */
+  twoPersonRule?: TwoPersonRuleNote | undefined;
 }): Promise<CreateUserResult> {
   try {
     return await withTransaction(pool, async (client) => {
@@ -32,7 +36,7 @@ export async function createUserWithEnrollment({
         action: role === 'admin' ? 'user.admin_created' : 'user.created',
         outcome: 'success',
         target: { type: 'user', id: user.id },
-        details: { username: user.username, role },
+        details: { username: user.username, role, ...(role === 'admin' ? twoPersonRule : undefined) },
       });
       await recordAuditEvent(client, context, auditEvent);
       return { created: true as const, user, enrollment: link };

@@ -1,5 +1,7 @@
 import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
 import { checkPassword } from '../auth/passwordPolicy.ts';
+import { mayUsePassword } from '../auth/signIn.ts';
+import { UNKNOWN_DEVICES } from '../auth/signInThrottle.ts';
 import { getOpenEnrollment, markEnrollmentUsed, markKeyRegistered, markPasswordSet, type EnrollmentRow } from '../db/enrollments.ts';
 import type { KeyRow } from '../db/keys.ts';
 import { withTransaction } from '../db/pool.ts';
@@ -16,6 +18,9 @@ import { hashEnrollmentToken } from './enrollmentLink.ts';
  * - completeEnrollment: step 2, register the security key; the link is then used up.
  * Each step's audit event is written in the transaction of its change, after its rows
  * (docs/locking.md). `context` names the enrolling user as the actor.
+ * With PASSWORD_SIGNIN=false a password is of use to break-glass admins only: the password
+ * steps refuse everyone else (`password_signin_disabled`), whose accounts come through
+ * company sign-in instead.
  */
 
 export interface OpenEnrollment {
@@ -33,14 +38,15 @@ export async function findOpenEnrollment({ pool }: Pick<Deps, 'pool'>, token: st
 
 export type SetPasswordResult =
   | { set: true }
-  | { set: false; reason: 'link_invalid' | 'password_already_set' }
+  | { set: false; reason: 'link_invalid' | 'password_already_set' | 'password_signin_disabled' }
   | { set: false; reason: 'weak_password'; message: string };
 
 /** Step 1: sets the user's first password, once per enrollment. */
 export async function setEnrollmentPassword(
-  { pool, hasher }: Pick<Deps, 'pool' | 'hasher'>,
+  { config, pool, hasher }: Pick<Deps, 'config' | 'pool' | 'hasher'>,
   { token, enrollment, user, password, context }: OpenEnrollment & { token: string; password: string; context: AuditContext },
 ): Promise<SetPasswordResult> {
+  if (!mayUsePassword(config, user)) return { set: false, reason: 'password_signin_disabled' };
   // A password chosen earlier is confirmed (resume), never replaced through the link.
   if (enrollment.password_set_at) return { set: false, reason: 'password_already_set' };
   const verdict = checkPassword({ password, username: user.username });
@@ -67,30 +73,44 @@ export async function setEnrollmentPassword(
 
 export type ConfirmPasswordResult =
   | { confirmed: true }
-  | { confirmed: false; reason: 'password_not_set' | 'wrong_password' }
+  | { confirmed: false; reason: 'password_not_set' | 'wrong_password' | 'password_signin_disabled' }
   | { confirmed: false; reason: 'rate_limited'; retryAfter: number };
 
-/** Resuming: the password chosen in step 1 is confirmed before the key step may follow. */
+/**
+ * Resuming: the password chosen in step 1 is confirmed before the key step may follow.
+ * Its failures spend the username's unknown-devices budget, whatever device cookie the
+ * browser holds: a link is for a browser that never finished signing in as this user, and a
+ * stolen half-used link plus a guessed password would register the thief's key. So resume
+ * and the sign-in form share one budget, as strict as before device cookies.
+ */
 export async function confirmEnrollmentPassword(
-  { pool, hasher, signInThrottle }: Pick<Deps, 'pool' | 'hasher' | 'signInThrottle'>,
+  { config, pool, hasher, signInThrottle }: Pick<Deps, 'config' | 'pool' | 'hasher' | 'signInThrottle'>,
   { enrollment, user, password, ip, context }: OpenEnrollment & { password: string; ip: string; context: AuditContext },
 ): Promise<ConfirmPasswordResult> {
   if (!enrollment.password_set_at) return { confirmed: false, reason: 'password_not_set' };
+  if (!mayUsePassword(config, user)) return { confirmed: false, reason: 'password_signin_disabled' };
   // The same throttles as sign-in, before hashing: the link must not become a password oracle.
   const byIp = await signInThrottle.consumeIp(ip);
-  const byUser = byIp.allowed ? await signInThrottle.checkUsername(user.username) : byIp;
-  if (!byUser.allowed) return { confirmed: false, reason: 'rate_limited', retryAfter: byUser.retryAfter };
-  const check = await hasher.verify(user.password_hash, password);
+  if (!byIp.allowed) return { confirmed: false, reason: 'rate_limited', retryAfter: byIp.retryAfter };
+  const attempt = await signInThrottle.takeAttempt(user.username, UNKNOWN_DEVICES);
+  if (!attempt.allowed) return { confirmed: false, reason: 'rate_limited', retryAfter: attempt.retryAfter };
+  let check: Awaited<ReturnType<typeof hasher.verify>>;
+  try {
+    check = await hasher.verify(user.password_hash, password);
+  } catch (error) {
+    // Never checked (server busy): not a failure, and this error is the one to answer with.
+    await signInThrottle.giveBack(user.username, UNKNOWN_DEVICES).catch(() => undefined);
+    throw error;
+  }
   await recordAuditEvent(pool, context, {
     action: 'enrollment.resumed',
     outcome: check.ok ? 'success' : 'failure',
     target: { type: 'user', id: user.id },
     details: { enrollmentId: enrollment.id },
   });
-  if (!check.ok) {
-    await signInThrottle.recordFailure(user.username);
-    return { confirmed: false, reason: 'wrong_password' };
-  }
+  // A wrong password keeps the point it took; the right one gives it back.
+  if (!check.ok) return { confirmed: false, reason: 'wrong_password' };
+  await signInThrottle.giveBack(user.username, UNKNOWN_DEVICES);
   return { confirmed: true };
 }
 
@@ -107,7 +127,7 @@ class LinkNoLongerOpen extends Error {
  * auth.signin. Signing the session in is the caller's part.
  */
 export async function completeEnrollment(
-  deps: Pick<Deps, 'pool' | 'config' | 'challenges'>,
+  deps: Pick<Deps, 'pool' | 'config' | 'challenges' | 'fidoMetadata'>,
   { token, enrollment, user, ...registration }: OpenEnrollment & KeyRegistration & { token: string },
 ): Promise<CompleteEnrollmentResult> {
   try {

@@ -8,6 +8,7 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
+import { decodeAttestationObject } from '@simplewebauthn/server/helpers';
 import type { Config } from '../config.ts';
 import type { KeyRow } from '../db/keys.ts';
 import { webauthnVerifications } from '../metrics.ts';
@@ -88,8 +89,16 @@ export type RegistrationVerification =
       deviceType: 'singleDevice' | 'multiDevice';
       backedUp: boolean;
       userVerified: boolean;
+      /** The attestation's format and certificates (leaf first; none for `none` and self attestation), for the metadata check. */
+      attestation: { format: string; x5c: Uint8Array[] };
     }
   | { verified: false; reason: VerificationFailure };
+
+/** The x5c of a verified attestation object: SimpleWebAuthn has checked that its leaf belongs to this credential. */
+function attestationCertificates(attestationObject: Uint8Array): Uint8Array[] {
+  const x5c: unknown = decodeAttestationObject(new Uint8Array(attestationObject)).get('attStmt').get('x5c');
+  return Array.isArray(x5c) ? x5c.filter((cert): cert is Uint8Array => cert instanceof Uint8Array) : [];
+}
 
 export async function verifyRegistration({
   config,
@@ -125,6 +134,7 @@ export async function verifyRegistration({
       deviceType: info.credentialDeviceType,
       backedUp: info.credentialBackedUp,
       userVerified: info.userVerified,
+      attestation: { format: info.fmt, x5c: attestationCertificates(info.attestationObject) },
     };
   } catch (error) {
     return counted('registration', { verified: false, reason: classifyVerificationError(error) });

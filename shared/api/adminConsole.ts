@@ -47,10 +47,15 @@ export type UpdateModelRequest = Partial<ModelSettings> & { enabled?: boolean };
 /** POST /api/admin/models/:id/test: a tiny request to the model's server. */
 export type ModelTestResult =
   | { ok: true; latencyMs: number; reply: string }
-  | { ok: false; latencyMs: number; code: 'MODEL_UNREACHABLE' | 'MODEL_ERROR' | 'MODEL_TIMEOUT' | 'MODEL_BAD_RESPONSE'; message: string };
+  | {
+      ok: false;
+      latencyMs: number;
+      code: 'MODEL_UNREACHABLE' | 'MODEL_ERROR' | 'MODEL_TIMEOUT' | 'MODEL_BAD_RESPONSE' | 'MODEL_HOST_FORBIDDEN' | 'MODEL_REDIRECT_REFUSED';
+      message: string;
+    };
 
 /** How a session got signed in. */
-export type SignInMethod = 'password_and_key' | 'enrollment';
+export type SignInMethod = 'password_and_key' | 'oidc_and_key' | 'enrollment' | 'oidc_first_key';
 
 /** A live session of any user, as an admin sees it. `id` is a public handle, never the session id. */
 export interface AdminSessionView {

@@ -1,5 +1,6 @@
 /** Security keys: request and response types of the JSON API. */
-export const KEY_STATUSES = ['active', 'deactivated', 'suspended'] as const;
+/** `pending_approval`: registered after a company sign-in (OIDC_FIRST_KEY=approval), unusable until an admin approves it. */
+export const KEY_STATUSES = ['active', 'deactivated', 'suspended', 'pending_approval'] as const;
 export type KeyStatus = (typeof KEY_STATUSES)[number];
 
 /** What a browser's WebHID saw of the key (metadata, never proof). */
@@ -23,10 +24,24 @@ export interface SecurityKeyView {
   transports: string[];
   status: KeyStatus;
   statusReason: string | null;
+  /** What registration proved against FIDO metadata (threat-model G16). */
+  attestation: KeyAttestationView;
   signCount: number;
   hid: HidDeviceInfo | null;
   createdAt: string;
   lastUsedAt: string | null;
+}
+
+/**
+ * A key's attestation: `attested` when its registration chained to a root its model's FIDO
+ * metadata statement lists (none, self and unknown attestations are not). The AAGUID the
+ * metadata certifies (null for U2F keys, which metadata names by attestation key) and the
+ * certification status it reported then, e.g. `FIDO_CERTIFIED_L1`.
+ */
+export interface KeyAttestationView {
+  attested: boolean;
+  certifiedAaguid: string | null;
+  certificationLevel: string | null;
 }
 
 /**

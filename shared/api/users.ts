@@ -1,9 +1,8 @@
 /** Users, sessions, sign-in and enrollment: request and response types of the JSON API. */
-export const ROLES = ['user', 'admin', 'auditor'] as const;
-export type Role = (typeof ROLES)[number];
+import type { PendingChangeView } from './pendingChanges.ts';
+import type { Role, UserStatus } from './roles.ts';
 
-export const USER_STATUSES = ['active', 'disabled'] as const;
-export type UserStatus = (typeof USER_STATUSES)[number];
+export { ROLES, USER_STATUSES, type Role, type UserStatus } from './roles.ts';
 
 /** What the browser may know about a user. Never includes the password hash. */
 export interface PublicUser {
@@ -77,6 +76,50 @@ export interface AdminUserView extends PublicUser {
   keyCount: number;
   /** The last successful sign-in (enrollment's included); null if never. */
   lastSignInAt: string | null;
+  /** How the user can start signing in; the security key always follows. */
+  signIn: SignInFactors;
+}
+
+/**
+ * Company sign-in (OIDC) of one account: `linked` to a provider identity; `allowed`, an admin
+ * allowed the next company sign-in under this username to link to it; `none`.
+ */
+export const COMPANY_SIGN_IN = ['linked', 'allowed', 'none'] as const;
+export type CompanySignIn = (typeof COMPANY_SIGN_IN)[number];
+
+/** The first factors an account has: a password (chosen at enrollment) and/or a company identity. */
+export interface SignInFactors {
+  password: boolean;
+  company: CompanySignIn;
+}
+
+/** GET /api/auth/methods (served by server/routes/auth.ts): the ways to start signing in this deployment offers. */
+export interface SignInMethodsResponse {
+  /**
+   * False under PASSWORD_SIGNIN=false: the page hides the password form. Break-glass admins
+   * open it with /signin?method=password.
+   */
+  password: boolean;
+  /** Company sign-in (OIDC), when configured: the button reads "Sign in with <displayName>". */
+  company: { displayName: string } | null;
+}
+
+/**
+ * GET /api/auth/oidc/step: where a company sign-in stands after the provider answered.
+ * - security_key: touch one of your keys (POST /api/auth/key/options, /api/auth/key);
+ * - register_key: no key yet: register one (POST /api/auth/oidc/first-key/options, …/first-key);
+ * - none: no company sign-in is under way in this browser.
+ */
+export type CompanySignInStep =
+  | { step: 'security_key' | 'register_key'; username: string; displayName: string; firstKeyNeedsApproval: boolean }
+  | { step: 'none' };
+
+/** POST /api/auth/oidc/first-key: signed in, or the key waits for an admin's approval. */
+export type FirstKeyResponse = { next: 'done'; user: PublicUser } | { next: 'awaiting_approval' };
+
+/** POST /api/auth/signout: where to send the browser to sign out at the company's provider too, if anywhere. */
+export interface SignOutResponse {
+  providerSignOutUrl: string | null;
 }
 
 /** GET /api/admin/users */
@@ -95,6 +138,11 @@ export interface CreateUserRequest {
 export interface CreateUserResponse {
   user: PublicUser;
   enrollment: EnrollmentLink;
+  /**
+   * An admin asked for while the two-person rule applies: the user is created with the user
+   * role, and their promotion to admin waits for a second admin's approval.
+   */
+  pendingChange?: PendingChangeView;
 }
 
 /** PATCH /api/admin/users/:id: the user as the change left them. */

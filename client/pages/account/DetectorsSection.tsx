@@ -6,6 +6,7 @@ import type { ConfirmRequest } from '../../components/ConfirmDialog.tsx';
 import { DataBoundary } from '../../components/DataBoundary.tsx';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { Time } from '../../components/Time.tsx';
+import { isStoppedByUser } from '../../lib/securityKey.ts';
 import { DetectorRow, DetectorTableHead } from './DetectorRow.tsx';
 
 const DetectorList: Component<{ confirm: (request: ConfirmRequest) => Promise<boolean>; onRevoked: () => void }> = (props) => {
@@ -76,7 +77,8 @@ export const DetectorsSection: Component<{ confirm: (request: ConfirmRequest) =>
     try {
       setPairing(await createPairingCode());
     } catch (failure) {
-      setError(failure);
+      // Cancelling the step-up leaves the section as it was, with nothing to report.
+      setError(isStoppedByUser(failure) ? undefined : failure);
     } finally {
       setPending(false);
     }

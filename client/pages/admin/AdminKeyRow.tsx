@@ -1,5 +1,5 @@
 import { Match, Show, Switch, type Component } from 'solid-js';
-import type { SecurityKeyView } from '../../../shared/api.ts';
+import type { KeyAttestationView, SecurityKeyView } from '../../../shared/api.ts';
 import { deleteAdminKey, reassignAdminKey, setAdminKeyStatus } from '../../api/adminKeys.ts';
 import type { ConfirmRequest } from '../../components/ConfirmDialog.tsx';
 import { InlineForm } from '../../components/InlineForm.tsx';
@@ -45,6 +45,37 @@ const DeviceInfo: Component<{ securityKey: SecurityKeyView }> = (props) => (
   </Show>
 );
 
+/** FIDO metadata's certification statuses, as people say them (FIDO_CERTIFIED_L2plus → "FIDO Certified L2+"). */
+function certificationLabel(level: string): string {
+  if (level === 'NOT_FIDO_CERTIFIED') return 'Not FIDO certified';
+  if (level === 'SELF_ASSERTION_SUBMITTED') return 'Self-asserted';
+  const certified = /^FIDO_CERTIFIED(?:_(L\d)(plus)?)?$/.exec(level);
+  if (!certified) return level;
+  return ['FIDO Certified', certified[1], certified[2] ? '+' : ''].filter(Boolean).join(' ').replace(' +', '+');
+}
+
+/**
+ * What the key's registration proved about its model against FIDO metadata, under the model's
+ * name: "Attested" and the certification level as badges; an unattested key (no metadata,
+ * `none` or self attestation, an unknown maker) says so plainly, as the ordinary case it is
+ * without FIDO_MDS_FILE.
+ */
+const KeyAttestation: Component<{ attestation: KeyAttestationView }> = (props) => (
+  <Show when={props.attestation.attested} fallback={<small class="muted key-attestation">Unattested</small>}>
+    <div class="badges key-attestation">
+      <span
+        class="badge badge-attestation-attested"
+        title={props.attestation.certifiedAaguid ? `Certified AAGUID ${props.attestation.certifiedAaguid}` : 'Certified U2F attestation key'}
+      >
+        Attested
+      </span>
+      <Show when={props.attestation.certificationLevel}>
+        {(level) => <span class="badge badge-attestation-level">{certificationLabel(level())}</span>}
+      </Show>
+    </div>
+  </Show>
+);
+
 /**
  * One security key of any user and what an admin can do to it. Each change ends the grants
  * and sessions the key opened. A key suspended by clone detection is reactivated only with a
@@ -71,6 +102,15 @@ export const AdminKeyRow: Component<AdminKeyRowProps> = (props) => {
     if (await row.act(() => row.run.setStatus(key().id, change))) row.stopEditing();
   }
 
+  /** A first key registered after company sign-in: from now on it signs in and unlocks like any other. */
+  function approve() {
+    return row.act(() => row.run.setStatus(key().id, { status: 'active' }), {
+      title: `Approve “${key().nickname}” of @${key().ownerUsername}?`,
+      message: 'It was registered right after a company sign-in. Once approved, it signs in and unlocks restricted models like any other key.',
+      confirmLabel: 'Approve',
+    });
+  }
+
   async function moveTo(username: string) {
     if (await row.act(() => row.run.reassign(key().id, { username }))) row.stopEditing();
   }
@@ -89,7 +129,9 @@ export const AdminKeyRow: Component<AdminKeyRowProps> = (props) => {
       ? { label: 'Deactivate', danger: true, run: () => void deactivate() }
       : key().status === 'suspended'
         ? { label: 'Reactivate', takesFocus: true, run: () => row.startEditing('reason') }
-        : { label: 'Reactivate', run: () => void reactivate() },
+        : key().status === 'pending_approval'
+          ? { label: 'Approve', run: () => void approve() }
+          : { label: 'Reactivate', run: () => void reactivate() },
     { label: 'Reassign', takesFocus: true, run: () => row.startEditing('owner') },
     { label: 'Delete', danger: true, group: true, run: () => void deleteKey() },
   ];
@@ -99,7 +141,10 @@ export const AdminKeyRow: Component<AdminKeyRowProps> = (props) => {
       <tr aria-busy={row.busy()}>
         <th scope="row" id={row.headerId}>{key().nickname}</th>
         <td data-label="Owner">{key().ownerUsername}</td>
-        <td data-label="Model">{key().modelName}</td>
+        <td data-label="Model">
+          {key().modelName}
+          <KeyAttestation attestation={key().attestation} />
+        </td>
         <td data-label="Status">
           <KeyStatusBadges securityKey={key()} />
         </td>
@@ -120,8 +165,14 @@ export const AdminKeyRow: Component<AdminKeyRowProps> = (props) => {
               <Switch>
                 <Match when={editing() === 'reason'}>
                   <p class="muted">
-                    Clone detection suspended this key: its signature counter went backwards, which a copied key would
-                    cause. Say why it is safe to use again; the audit log keeps your reason.
+                    <Show
+                      when={key().statusReason?.startsWith('FIDO metadata')}
+                      fallback="Clone detection suspended this key: its signature counter went backwards, which a copied key would cause."
+                    >
+                      FIDO metadata reports this key's model as compromised: {key().statusReason}. Reactivated, it is
+                      not suspended again for this report, only for a newer one.
+                    </Show>{' '}
+                    Say why it is safe to use again; the audit log keeps your reason.
                   </p>
                   <InlineForm
                     label={`Reason to reactivate ${key().nickname}`}

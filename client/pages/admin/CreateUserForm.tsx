@@ -1,6 +1,6 @@
 import { useAction, useSubmission } from '@solidjs/router';
 import { createUniqueId, For, type Component } from 'solid-js';
-import { ROLES } from '../../../shared/api.ts';
+import { ROLES, type PendingChangeView } from '../../../shared/api.ts';
 import { ROLE_LABELS } from '../../access.ts';
 import { createUser } from '../../api/admin.ts';
 import { isStoppedByUser } from '../../lib/securityKey.ts';
@@ -9,7 +9,8 @@ import { Field } from '../../components/Field.tsx';
 import { settled } from '../../lib/settled.ts';
 import type { IssuedLink } from './types.ts';
 
-export const CreateUserForm: Component<{ onCreated: (issued: IssuedLink) => void }> = (props) => {
+/** `onHeld`: an admin asked for while the two-person rule holds is made a user whose promotion waits. */
+export const CreateUserForm: Component<{ onCreated: (issued: IssuedLink) => void; onHeld: (change: PendingChangeView) => void }> = (props) => {
   const submission = useSubmission(createUser);
   const create = useAction(createUser);
   const headingId = createUniqueId();
@@ -30,6 +31,7 @@ export const CreateUserForm: Component<{ onCreated: (issued: IssuedLink) => void
     if (!created) return;
     form.reset();
     props.onCreated({ username: created.user.username, link: created.enrollment });
+    if (created.pendingChange) props.onHeld(created.pendingChange);
   }
 
   return (

@@ -10,6 +10,7 @@ export const KEY_STATUS_LABELS: Record<KeyStatus, string> = {
   active: 'Active',
   deactivated: 'Deactivated',
   suspended: 'Suspended (clone detection)',
+  pending_approval: 'Awaiting approval',
 };
 
 function filtersFrom(fields: FormData): KeyFilters {

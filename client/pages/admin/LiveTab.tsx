@@ -1,10 +1,12 @@
 import { revalidate, type RouteDefinition } from '@solidjs/router';
 import { createUniqueId, onCleanup, type Component } from 'solid-js';
 import { listAdminGrants, listAdminSessions, listRecentSecurityEvents } from '../../api/adminLive.ts';
+import { listPendingChanges } from '../../api/pendingChanges.ts';
 import { ConfirmDialog, createConfirmation } from '../../components/ConfirmDialog.tsx';
 import { DataBoundary } from '../../components/DataBoundary.tsx';
 import { Panel } from '../../components/Panel.tsx';
 import { useEvents } from '../../events.tsx';
+import { PendingChangesPanel } from './approvals/PendingChangesPanel.tsx';
 import { GrantsPanel } from './live/GrantsPanel.tsx';
 import { SecurityFeed } from './live/SecurityFeed.tsx';
 import { SessionsPanel } from './live/SessionsPanel.tsx';
@@ -14,6 +16,7 @@ export const route = {
     void listAdminSessions();
     void listAdminGrants();
     void listRecentSecurityEvents();
+    void listPendingChanges();
   },
 } satisfies RouteDefinition;
 
@@ -67,6 +70,14 @@ export const LiveTab: Component = () => {
           <SecurityFeed />
         </DataBoundary>
       </section>
+      {/* The two-person rule: what waits for a second admin, as it happens. */}
+      <Panel title="Pending approvals">
+        {(focusHeading) => (
+          <DataBoundary queryKey={listPendingChanges.key}>
+            <PendingChangesPanel confirm={confirmation.confirm} onGone={focusHeading} />
+          </DataBoundary>
+        )}
+      </Panel>
       <Panel title="Restricted access">
         {(focusHeading) => (
           <DataBoundary queryKey={listAdminGrants.key}>

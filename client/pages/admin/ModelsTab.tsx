@@ -31,7 +31,10 @@ const ModelTable: Component<{ confirm: (request: ConfirmRequest) => Promise<bool
           </tbody>
         </table>
       </div>
-      <p class="muted">Changes and connection tests ask for a touch of your security key if you have not used it in the last few minutes.</p>
+      <p class="muted">
+        Changes and connection tests ask for a touch of your security key if you have not used it in the last few minutes. A new base URL or API key
+        variable waits for a second admin's approval whenever another admin could give it.
+      </p>
     </Show>
   );
 };

@@ -1,6 +1,6 @@
 import { A, useAction, useSubmission } from '@solidjs/router';
 import { createUniqueId, Show, type Component } from 'solid-js';
-import { ROLES, type AdminUserView, type Role } from '../../../shared/api.ts';
+import { isPendingChangeAnswer, ROLES, type AdminUserView, type PendingChangeView, type Role } from '../../../shared/api.ts';
 import { ROLE_LABELS } from '../../access.ts';
 import { deleteUser, issueEnrollmentLink, updateUser } from '../../api/admin.ts';
 import type { ConfirmRequest } from '../../components/ConfirmDialog.tsx';
@@ -9,10 +9,11 @@ import { StepUpRowAlert } from '../account/StepUpPrompt.tsx';
 import { plural } from '../../lib/plural.ts';
 import { RelativeTimeCell } from './RelativeTime.tsx';
 import { RowMenu, type RowMenuItem } from './RowMenu.tsx';
+import { SignInFactorsCell, useCompanySignInActions } from './SignInFactors.tsx';
 import type { IssuedLink } from './types.ts';
 
 /** The headings, in the order UserRow renders its cells. */
-export const USER_HEADINGS = ['Username', 'Display name', 'Role', 'State', 'Keys', 'Last sign-in', 'Created', 'Actions'] as const;
+export const USER_HEADINGS = ['Username', 'Display name', 'Role', 'State', 'Signs in with', 'Keys', 'Last sign-in', 'Created', 'Actions'] as const;
 
 type UserState = 'link_sent' | 'password_set' | 'active' | 'disabled';
 
@@ -33,6 +34,8 @@ export interface UserRowProps {
   user: AdminUserView;
   confirm: (request: ConfirmRequest) => Promise<boolean>;
   onIssued: (issued: IssuedLink) => void;
+  /** A change the two-person rule held for a second admin (a promotion to admin). */
+  onHeld: (change: PendingChangeView) => void;
   /** After the user is gone, with their row: somewhere to put the focus. */
   onDeleted: () => void;
 }
@@ -51,11 +54,13 @@ export const UserRow: Component<UserRowProps> = (props) => {
   const issue = useAction(issueEnrollmentLink);
   const remove = useAction(deleteUser);
   const active = () => props.user.status === 'active';
-  const busy = () => Boolean(updating.pending || issuing.pending || deleting.pending);
+  const company = useCompanySignInActions(() => props.user, (request) => props.confirm(request));
+  const busy = () => Boolean(updating.pending || issuing.pending || deleting.pending || company.pending());
   const clearErrors = () => {
     updating.clear();
     issuing.clear();
     deleting.clear();
+    company.clear();
   };
 
   async function toggleStatus() {
@@ -78,19 +83,27 @@ export const UserRow: Component<UserRowProps> = (props) => {
     if (busy()) return;
     const confirmed = await props.confirm({
       title: `Change the role of @${props.user.username} to ${ROLE_LABELS[role]}?`,
-      message: `${props.user.displayName} is signed out everywhere and signs in again with the new role.`,
+      message:
+        `${props.user.displayName} is signed out everywhere and signs in again with the new role.` +
+        (role === 'admin' ? ' While another admin could approve it, a second admin must: it waits under Approvals until then.' : ''),
       confirmLabel: 'Change role',
     });
     if (!confirmed) return;
     clearErrors();
-    await settled(update(props.user.id, { role }));
+    const answer = await settled(update(props.user.id, { role }));
+    if (answer && isPendingChangeAnswer(answer)) props.onHeld(answer.pendingChange);
   }
 
   async function issueLink() {
     if (busy()) return;
     clearErrors();
-    const link = await settled(issue(props.user.id));
-    if (link) props.onIssued({ username: props.user.username, link });
+    const answer = await settled(issue(props.user.id));
+    if (!answer) return;
+    props.onIssued(
+      isPendingChangeAnswer(answer)
+        ? { username: props.user.username, link: answer.enrollment, waitsFor: answer.pendingChange }
+        : { username: props.user.username, link: answer },
+    );
   }
 
   async function deleteAccount() {
@@ -112,6 +125,7 @@ export const UserRow: Component<UserRowProps> = (props) => {
       (role, index): RowMenuItem => ({ label: `Change role to ${ROLE_LABELS[role]}`, group: index === 0, run: () => void changeRole(role) }),
     ),
     { label: 'New enrollment link', group: true, run: () => void issueLink() },
+    ...company.items(),
     { label: 'Delete', danger: true, group: true, run: () => void deleteAccount() },
   ];
 
@@ -128,6 +142,9 @@ export const UserRow: Component<UserRowProps> = (props) => {
         <td data-label="State">
           <span class={`badge user-state user-state-${stateOf(props.user)}`}>{STATE_TEXT[stateOf(props.user)]}</span>
         </td>
+        <td data-label="Signs in with">
+          <SignInFactorsCell user={props.user} />
+        </td>
         <td data-label="Keys" class="nowrap">
           <Show when={props.user.keyCount > 0} fallback={<span class="muted">None</span>}>
             <A href={`/admin/keys?owner=${encodeURIComponent(props.user.username)}`}>
@@ -142,7 +159,7 @@ export const UserRow: Component<UserRowProps> = (props) => {
           <RowMenu describedBy={rowId} items={menu()} />
         </td>
       </tr>
-      <StepUpRowAlert columns={USER_HEADINGS.length} busy={busy()} error={updating.error ?? issuing.error ?? deleting.error} />
+      <StepUpRowAlert columns={USER_HEADINGS.length} busy={busy()} error={updating.error ?? issuing.error ?? deleting.error ?? company.error()} />
     </>
   );
 };

@@ -4,6 +4,8 @@ import { ALL_USERS, listUsers, sameFilters, type UserFilters } from '../../api/a
 import { ConfirmDialog, createConfirmation } from '../../components/ConfirmDialog.tsx';
 import { DataBoundary } from '../../components/DataBoundary.tsx';
 import { OneTimeLink } from '../../components/OneTimeLink.tsx';
+import type { PendingChangeView } from '../../../shared/api.ts';
+import { PendingNotice } from './approvals/PendingNotice.tsx';
 import { CreateUserForm } from './CreateUserForm.tsx';
 import type { IssuedLink } from './types.ts';
 import { UserFilterBar } from './UserFilterBar.tsx';
@@ -14,6 +16,8 @@ export const preloadUsers = () => void listUsers(ALL_USERS, null);
 /** Users: create them, hand out enrollment links, change roles, disable and delete. */
 export const UsersTab: Component = () => {
   const [issued, setIssued] = createSignal<IssuedLink>();
+  /** The latest change the two-person rule held for a second admin, said in place of a success. */
+  const [held, setHeld] = createSignal<PendingChangeView>();
   const [params] = useSearchParams();
   // A link (the audit log's) may open the list searched for one user.
   const linked = typeof params.q === 'string' ? params.q.trim() : '';
@@ -31,6 +35,7 @@ export const UsersTab: Component = () => {
           <OneTimeLink
             username={shown.username}
             link={shown.link}
+            waitsFor={shown.waitsFor}
             onDismiss={() => {
               setIssued(undefined);
               // The link and its Done button are gone: continue at the list the user is in.
@@ -39,7 +44,10 @@ export const UsersTab: Component = () => {
           />
         )}
       </Show>
-      <CreateUserForm onCreated={setIssued} />
+      <Show when={held()} keyed>
+        {(change) => <PendingNotice change={change} />}
+      </Show>
+      <CreateUserForm onCreated={setIssued} onHeld={setHeld} />
       <section class="panel" aria-labelledby={usersHeadingId}>
         <h2 id={usersHeadingId} ref={usersHeading} tabIndex={-1}>
           Users
@@ -54,6 +62,7 @@ export const UsersTab: Component = () => {
                   filters={current}
                   confirm={confirmation.confirm}
                   onIssued={setIssued}
+                  onHeld={setHeld}
                   onDeleted={() => usersHeading.focus()}
                 />
               )}

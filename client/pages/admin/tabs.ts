@@ -6,6 +6,7 @@ import { LiveTab, route as liveRoute } from './LiveTab.tsx';
 import { ModelsTab, route as modelsRoute } from './ModelsTab.tsx';
 import { OverviewTab, route as overviewRoute } from './OverviewTab.tsx';
 import { DetectorsTab } from './DetectorsTab.tsx';
+import { ApprovalsTab, route as approvalsRoute } from './ApprovalsTab.tsx';
 
 /** One tab of the admin console: a route under /admin and its link in the console's tab bar. */
 export interface AdminTab {
@@ -25,6 +26,7 @@ export const ADMIN_TABS: readonly AdminTab[] = [
   { path: 'keys', title: 'Security keys', component: KeysTab, preload: preloadKeys },
   { path: 'models', title: 'Models', component: ModelsTab, preload: modelsRoute.preload },
   { path: 'live', title: 'Live', component: LiveTab, preload: liveRoute.preload },
+  { path: 'approvals', title: 'Approvals', component: ApprovalsTab, preload: approvalsRoute.preload },
   { path: 'overview', title: 'Overview', component: OverviewTab, preload: overviewRoute.preload },
   { path: 'detectors', title: 'Detectors', component: DetectorsTab },
 ];

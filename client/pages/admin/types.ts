@@ -1,7 +1,9 @@
-import type { EnrollmentLink } from '../../../shared/api.ts';
+import type { EnrollmentLink, PendingChangeView, PendingEnrollmentLinkResponse } from '../../../shared/api.ts';
 
-/** A fresh enrollment link and whom it is for, until the admin has copied it. */
-export interface IssuedLink {
-  username: string;
-  link: EnrollmentLink;
-}
+/**
+ * A fresh enrollment link and whom it is for, until the admin has copied it. `waitsFor`: the
+ * link works only once a second admin approves that pending change (the two-person rule).
+ */
+export type IssuedLink =
+  | { username: string; link: EnrollmentLink; waitsFor?: undefined }
+  | { username: string; link: PendingEnrollmentLinkResponse['enrollment']; waitsFor: PendingChangeView };

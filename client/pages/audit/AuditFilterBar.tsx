@@ -1,7 +1,7 @@
 import { createSignal, createUniqueId, type Component } from 'solid-js';
 import { AUDIT_ACTIONS, OUTCOMES, SEVERITIES, type AuditSearch } from '../../../shared/audit.ts';
 import { Field, Select } from '../../components/Field.tsx';
-import { AUDIT_ACTION_LABELS } from '../../lib/auditLabels.ts';
+import { AUDIT_ACTION_LABELS } from '../../../shared/auditLabels.ts';
 import { OUTCOME_LABELS } from './eventText.ts';
 import { fromLocalInput, toLocalInput } from './filters.ts';
 

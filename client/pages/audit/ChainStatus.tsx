@@ -6,20 +6,8 @@ import { getSigningKey, verifyAuditChain } from '../../api/audit.ts';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { Time } from '../../components/Time.tsx';
 import { settled } from '../../lib/settled.ts';
-
-type Break = Extract<ChainVerification, { intact: false }>;
-
-const BREAK_REASONS: Record<Break['reason'], string> = {
-  hash_mismatch: 'hash mismatch',
-  prev_hash_mismatch: 'previous-hash mismatch',
-  sequence_gap: 'sequence gap',
-  checkpoint_mismatch: 'differs from a signed checkpoint: history rewritten',
-  checkpoint_signature_invalid: 'a checkpoint is not signed by the Argus key',
-  truncated: 'the chain ends before the latest signed checkpoint: events deleted',
-};
-
-
-/** "1 event", "2,431 events". */
+import { ChainAlarmBanner, createChainAlarms, LastAcknowledgedBreak } from './ChainAlarm.tsx';
+import { BREAK_REASONS } from './chainText.ts';
 
 function summary(verification: ChainVerification): string {
   if (!verification.intact) {
@@ -32,63 +20,76 @@ function summary(verification: ChainVerification): string {
   return `Intact — ${plural(verification.checked, 'event')} checked${head}${checkpoints}`;
 }
 
-/** Verify the chain on demand; the signing key's fingerprint for checking exports offline. */
+/**
+ * A break the checkpoint timer found, above everything while it waits for an auditor; then the
+ * chain verified on demand, the last acknowledged break, and the signing key's fingerprint for
+ * checking exports offline.
+ */
 export const ChainStatus: Component = () => {
   const submission = useSubmission(verifyAuditChain);
   const verify = useAction(verifyAuditChain);
   const signingKey = createAsync(() => getSigningKey());
+  const alarms = createChainAlarms();
   const headingId = createUniqueId();
+  let heading!: HTMLHeadingElement;
 
   return (
-    <section class="audit-chain" aria-labelledby={headingId}>
-      <div class="chain-row">
-        <h2 id={headingId}>Chain status</h2>
-        {/* aria-disabled, not disabled: a disabled button would drop the keyboard focus to <body>. */}
-        <button type="button" class="primary" aria-disabled={submission.pending} onClick={() => !submission.pending && void settled(verify())}>
-          Verify chain
-        </button>
-        <p
-          data-testid="chain-status"
-          role="status"
-          aria-busy={Boolean(submission.pending)}
-          class="chain-status"
-          classList={{
-            intact: submission.result?.intact === true,
-            broken: submission.result?.intact === false,
-          }}
-        >
-          <Switch fallback="Not verified yet.">
-            <Match when={submission.pending}>Verifying…</Match>
-            <Match when={submission.result}>{(verification) => summary(verification())}</Match>
-            <Match when={submission.error}>Verification failed.</Match>
-          </Switch>
-        </p>
-      </div>
-      <Show when={submission.result?.checkpoints?.latest}>
-        {(latest) => (
-          <p class="muted chain-checkpoint">
-            Latest signed checkpoint: event #{latest().seq} at <Time value={latest().time} />.
+    <>
+      <ChainAlarmBanner alarms={alarms()} onAcknowledged={() => heading.focus()} />
+      <section class="audit-chain" aria-labelledby={headingId}>
+        <div class="chain-row">
+          {/* Focusable from script: where the focus lands once an acknowledged break's banner is gone. */}
+          <h2 id={headingId} ref={heading} tabIndex={-1}>
+            Chain status
+          </h2>
+          {/* aria-disabled, not disabled: a disabled button would drop the keyboard focus to <body>. */}
+          <button type="button" class="primary" aria-disabled={submission.pending} onClick={() => !submission.pending && void settled(verify())}>
+            Verify chain
+          </button>
+          <p
+            data-testid="chain-status"
+            role="status"
+            aria-busy={Boolean(submission.pending)}
+            class="chain-status"
+            classList={{
+              intact: submission.result?.intact === true,
+              broken: submission.result?.intact === false,
+            }}
+          >
+            <Switch fallback="Not verified yet.">
+              <Match when={submission.pending}>Verifying…</Match>
+              <Match when={submission.result}>{(verification) => summary(verification())}</Match>
+              <Match when={submission.error}>Verification failed.</Match>
+            </Switch>
           </p>
-        )}
-      </Show>
-      <ErrorAlert error={submission.error} />
-      <Show when={signingKey()}>
-        {(key) => (
-          <details class="signing-key">
-            <summary>
-              Signing key (Ed25519) SHA-256 fingerprint <code data-testid="signing-key-fingerprint">{key().fingerprint}</code>
-            </summary>
-            <p class="muted">
-              Export manifests and checkpoints are signed with this key. Check exports offline with{' '}
-              <code>npm run audit:verify -- export manifest.json --key argus-audit-signing-key.pub.pem</code>.
+        </div>
+        <Show when={submission.result?.checkpoints?.latest}>
+          {(latest) => (
+            <p class="muted chain-checkpoint">
+              Latest signed checkpoint: event #{latest().seq} at <Time value={latest().time} />.
             </p>
-            <pre class="details">{key().publicKeyPem}</pre>
-            <a href="/api/audit/signing-key.pem" download="argus-audit-signing-key.pub.pem">
-              Download public key (PEM)
-            </a>
-          </details>
-        )}
-      </Show>
-    </section>
+          )}
+        </Show>
+        <LastAcknowledgedBreak alarms={alarms()} />
+        <ErrorAlert error={submission.error} />
+        <Show when={signingKey()}>
+          {(key) => (
+            <details class="signing-key">
+              <summary>
+                Signing key (Ed25519) SHA-256 fingerprint <code data-testid="signing-key-fingerprint">{key().fingerprint}</code>
+              </summary>
+              <p class="muted">
+                Export manifests and checkpoints are signed with this key. Check exports offline with{' '}
+                <code>npm run audit:verify -- export manifest.json --key argus-audit-signing-key.pub.pem</code>.
+              </p>
+              <pre class="details">{key().publicKeyPem}</pre>
+              <a href="/api/audit/signing-key.pem" download="argus-audit-signing-key.pub.pem">
+                Download public key (PEM)
+              </a>
+            </details>
+          )}
+        </Show>
+      </section>
+    </>
   );
 };

@@ -2,7 +2,7 @@ import { Dialog } from '@kobalte/core/dialog';
 import { A } from '@solidjs/router';
 import { Show, type Component, type JSX } from 'solid-js';
 import { Badge } from '../../components/Badge.tsx';
-import { actionLabel } from '../../lib/auditLabels.ts';
+import { actionLabel } from '../../../shared/auditLabels.ts';
 import { exactTime } from '../../lib/relativeTime.ts';
 import { OUTCOME_LABELS, targetTypeText, type ShownAuditEvent } from './eventText.ts';
 

@@ -1,6 +1,6 @@
 import { Show, type Component } from 'solid-js';
 import { Badge } from '../../components/Badge.tsx';
-import { actionLabel } from '../../lib/auditLabels.ts';
+import { actionLabel } from '../../../shared/auditLabels.ts';
 import { isAlert } from './filters.ts';
 import { exactTime, relativeTime } from '../../lib/relativeTime.ts';
 import { OUTCOME_LABELS, targetText, targetTypeText, type ShownAuditEvent } from './eventText.ts';

@@ -1,5 +1,7 @@
 import { EXPORT_FILE_EXTENSIONS, type AuditEventView, type ExportFormat, type Severity } from '../../../shared/audit.ts';
 import { canonicalJson } from '../canonicalJson.ts';
+import { actionLabel } from '../../../shared/auditLabels.ts';
+import { attemptedUsernameOf, attemptedUsernameText } from '../attemptedUsername.ts';
 import { toOcsf } from './ocsf.ts';
 
 /** How one export format writes a file: an optional header, then one record per event. */
@@ -53,14 +55,23 @@ const CSV_COLUMNS = [
 ] as const;
 
 /**
- * One RFC 4180 field: quoted when it holds a comma, quote, CR or LF, quotes doubled. Text
- * a spreadsheet would run as a formula (= + - @ tab CR at the start) gets a leading
- * apostrophe (OWASP CSV injection); such values come from clients, never from Argus.
+ * Text a spreadsheet would run as a formula: = + - @ tab or CR first (OWASP CSV injection),
+ * after any apostrophes. Counting the apostrophes makes the guard reversible: a value that
+ * already starts with ' followed by one of these gets one more, so undoing it is always
+ * "drop one leading ' where this pattern matches" (docs/audit-chain.md).
+ */
+export const CSV_FORMULA = /^'*[=+\-@\t\r]/;
+
+/**
+ * One RFC 4180 field: quoted when it holds a comma, quote, CR or LF, quotes doubled.
+ * A null is an empty field and an empty string a quoted one (`""`), so the two stay apart.
+ * Formula-like text gets a leading apostrophe; such values come from clients, never from Argus.
  */
 export function csvField(value: string | number | null): string {
   if (value === null) return '';
+  if (value === '') return '""';
   let text = String(value);
-  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  if (typeof value === 'string' && CSV_FORMULA.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
@@ -95,14 +106,45 @@ const csv: ExportFormatWriter = {
 /** CEF severity 0-10 for ours. */
 export const CEF_SEVERITY: Record<Severity, number> = { info: 1, low: 3, medium: 5, high: 8, critical: 10 };
 
-/** Header fields escape backslash and pipe; line breaks would end the record, so they become spaces. */
-const cefHeader = (text: string) =>
-  /[\\|\r\n]/.test(text) ? text.replaceAll('\\', '\\\\').replaceAll('|', '\\|').replace(/[\r\n]+/g, ' ') : text;
-/** Extension values escape backslash and equals; CR and LF are written as \r and \n. */
-const cefValue = (text: string) =>
-  !/[\\=\r\n]/.test(text) ? text : text.replaceAll('\\', '\\\\').replaceAll('=', '\\=').replaceAll('\r', '\\r').replaceAll('\n', '\\n');
+/**
+ * Every line break Unicode knows (CR, LF, VT, FF, NEL, LS, PS): a syslog or SIEM reader may
+ * end the record at any of them, so none may appear raw.
+ */
+const LINE_BREAKS = /[\r\n\v\f\u0085\u2028\u2029]/g;
+/** Whether a header field or extension value needs any escaping (most do not: the fast path for large exports). */
+const HEADER_SPECIAL = /[\\|\r\n\v\f\u0085\u2028\u2029]/;
+const EXTENSION_SPECIAL = /[\\=\r\n\v\f\u0085\u2028\u2029]/;
+
+/** Header fields (CEF: "pipes and backslashes must be escaped"); a line break would end the record, so it becomes a space. */
+export function cefHeaderField(text: string): string {
+  if (!HEADER_SPECIAL.test(text)) return text;
+  return text.replaceAll('\\', '\\\\').replaceAll('|', '\\|').replace(LINE_BREAKS, ' ');
+}
+
+/**
+ * Extension values (CEF: backslash and equals are escaped; "multi-line fields can be sent
+ * by CEF by encoding the newline character as \n or \r"): CR is written \r, every other
+ * line break \n (so CRLF is \r\n).
+ */
+export function cefExtensionValue(text: string): string {
+  if (!EXTENSION_SPECIAL.test(text)) return text;
+  return text
+    .replaceAll('\\', '\\\\')
+    .replaceAll('=', '\\=')
+    .replace(LINE_BREAKS, (lineBreak) => (lineBreak === '\r' ? '\\r' : '\\n'));
+}
 
 const IPV4 = /^(\d{1,3}\.){3}\d{1,3}$/;
+
+/**
+ * The source user: whoever acted, else the username a sign-in attempt typed (the account's
+ * name, or for a name matching no account its marked keyed hash, hmac-sha256:…).
+ */
+function cefSourceUser(e: AuditEventView): string | null {
+  if (e.actorUsername !== null) return e.actorUsername;
+  const attempted = attemptedUsernameOf(e);
+  return attempted ? attemptedUsernameText(attempted) : null;
+}
 
 function cefRecord(e: AuditEventView): string {
   const extension: Array<[string, string | number | null]> = [
@@ -111,26 +153,25 @@ function cefRecord(e: AuditEventView): string {
     ['act', e.action],
     ['outcome', e.outcome],
     ['suid', e.actorId],
-    ['suser', e.actorUsername],
+    ['suser', cefSourceUser(e)],
     // src takes an IPv4 address; IPv6 goes in c6a2.
     [IPV4.test(e.ip ?? '') ? 'src' : 'c6a2', e.ip],
     ['requestClientApplication', e.userAgent],
-    ['cs1Label', 'targetType'],
-    ['cs1', e.targetType],
-    ['cs2Label', 'targetId'],
-    ['cs2', e.targetId],
-    ['cs3Label', 'model'],
-    ['cs3', e.model],
-    ['cs4Label', 'details'],
-    ['cs4', canonicalJson(e.details)],
-    ['cs5Label', 'prevHash'],
-    ['cs5', e.prevHash],
-    ['cs6Label', 'hash'],
-    ['cs6', e.hash],
   ];
-  const pairs = extension.filter(([, value]) => value !== null && value !== '').map(([key, value]) => `${key}=${cefValue(String(value))}`);
-  const header = ['CEF:0', 'Argus', 'Argus', '0.1.0', e.action, e.action, String(CEF_SEVERITY[e.severity])].map((field, i) => (i === 0 ? field : cefHeader(field)));
-  return `${header.join('|')}|${pairs.join(' ')}\n`;
+  // Custom strings go as label and value together, or not at all: a label naming nothing is noise to a SIEM.
+  const custom: Array<[string, string | null]> = [
+    ['targetType', e.targetType],
+    ['targetId', e.targetId],
+    ['model', e.model],
+    ['details', canonicalJson(e.details)],
+    ['prevHash', e.prevHash],
+    ['hash', e.hash],
+  ];
+  custom.forEach(([label, value], i) => extension.push([`cs${i + 1}Label`, value === null || value === '' ? null : label], [`cs${i + 1}`, value]));
+  const pairs = extension.filter(([, value]) => value !== null && value !== '').map(([key, value]) => `${key}=${cefExtensionValue(String(value))}`);
+  // Name: what happened in words (the audit page's label); the class id keeps the action code.
+  const header = ['Argus', 'Argus', '0.1.0', e.action, actionLabel(e.action), String(CEF_SEVERITY[e.severity])].map(cefHeaderField);
+  return `CEF:0|${header.join('|')}|${pairs.join(' ')}\n`;
 }
 
 const cef: ExportFormatWriter = {

@@ -1,4 +1,5 @@
 import type { AuditEventView, Severity } from '../../../shared/audit.ts';
+import { attemptedUsernameOf, attemptedUsernameText } from '../attemptedUsername.ts';
 
 /**
  * Argus audit events as OCSF 1.3 events. Each action maps to the closest class:
@@ -7,8 +8,9 @@ import type { AuditEventView, Severity } from '../../../shared/audit.ts';
  * - model access, grants and everything else → API Activity (6003).
  * Every record carries the base event's required attributes (activity_id, category_uid,
  * class_uid, type_uid, severity_id, time, metadata) and its class's required ones
- * (3002/3001: user; 6003: actor, api, src_endpoint). The original event, with its
- * hashes, is kept under `unmapped.argus`.
+ * (3002/3001: user; 6003: actor, api, src_endpoint). `unmapped.argus` keeps what has no
+ * OCSF attribute: seq, action, target type and id, model, details, prevHash and hash — not
+ * the whole event (time, actor, outcome, severity, IP and user agent are mapped, reshaped).
  */
 export const OCSF_VERSION = '1.3.0';
 
@@ -90,10 +92,54 @@ export interface OcsfEvent {
   [attribute: string]: unknown;
 }
 
+/**
+ * Authentication steps in which the security key took part: only these claim `is_mfa`. The
+ * password step (accepted, refused or throttled) is one factor; other events say nothing.
+ */
+const KEY_STEP_ACTIONS: ReadonlySet<string> = new Set(['auth.signin', 'auth.step_up', 'auth.key_mismatch', 'webauthn.assertion_failed']);
+const PASSWORD_STEP_ACTIONS: ReadonlySet<string> = new Set(['auth.password_verified', 'auth.signin_failed', 'auth.rate_limited']);
+
+interface OcsfUser {
+  uid?: string;
+  name?: string;
+  type_id: number;
+  type?: string;
+}
+
+/**
+ * Who acted: the signed-in user; with no user, the system when there was no client (a timer,
+ * the CLI) and an unknown user when a request came from somewhere (a sign-in attempt).
+ */
+function actorUserOf(e: AuditEventView): OcsfUser {
+  if (e.actorId || e.actorUsername) return { uid: e.actorId ?? undefined, name: e.actorUsername ?? undefined, type_id: 1, type: 'User' };
+  return e.ip ? { type_id: 0, type: 'Unknown' } : { name: 'system', type_id: 3, type: 'System' };
+}
+
+/**
+ * Authentication's `user`: the account someone authenticated or tried to, which for a failed
+ * sign-in is not the (anonymous) actor. A name that matched no account is given as its keyed
+ * hash (hmac-sha256:…, see attemptedUsername.ts), never as typed.
+ */
+function authenticationUserOf(e: AuditEventView, actorUser: OcsfUser): OcsfUser {
+  const attempted = attemptedUsernameOf(e);
+  if (e.targetType === 'user' && e.targetId) {
+    const name = attempted?.known ? attempted.username : e.actorId === e.targetId ? e.actorUsername : null;
+    return { uid: e.targetId, name: name ?? undefined, type_id: 1, type: 'User' };
+  }
+  if (attempted) return attempted.known ? { name: attempted.username, type_id: 1, type: 'User' } : { name: attemptedUsernameText(attempted), type_id: 0, type: 'Unknown' };
+  return actorUser;
+}
+
+function isMfa(action: string): boolean | undefined {
+  if (KEY_STEP_ACTIONS.has(action)) return true;
+  if (PASSWORD_STEP_ACTIONS.has(action)) return false;
+  return undefined;
+}
+
 export function toOcsf(e: AuditEventView): OcsfEvent {
   const [klass, activityId] = classify(e.action);
   const { class_uid, category_uid, class_name, category_name } = OCSF_CLASSES[klass];
-  const actorUser = e.actorId || e.actorUsername ? { uid: e.actorId ?? undefined, name: e.actorUsername ?? undefined, type_id: 1 } : { name: 'system', type_id: 3 };
+  const actorUser = actorUserOf(e);
   // Account Change: the user whose account changed is the target when it is a user.
   const subject = e.targetType === 'user' && e.targetId ? { uid: e.targetId, type_id: 1 } : actorUser;
   const srcEndpoint = { ip: e.ip ?? undefined, name: e.ip ? undefined : 'unknown' };
@@ -134,7 +180,10 @@ export function toOcsf(e: AuditEventView): OcsfEvent {
       },
     },
   };
-  if (klass === 'authentication') return { ...base, user: actorUser, is_mfa: e.action !== 'auth.password_verified' };
+  if (klass === 'authentication') {
+    const mfa = isMfa(e.action);
+    return { ...base, user: authenticationUserOf(e, actorUser), ...(mfa === undefined ? {} : { is_mfa: mfa }) };
+  }
   if (klass === 'accountChange') return { ...base, user: subject };
   return {
     ...base,

@@ -11,7 +11,7 @@ const EVENTS = 2 * EXPORT_BATCH + 1_234;
 
 const testDb = useTestDatabase();
 beforeAll(async () => {
-  await seedChain(testDb.pool, EVENTS);
+  await seedChain(testDb.ownerPool, EVENTS);
 });
 
 /** The pool, counting the queries run through it. */

@@ -9,9 +9,13 @@ import type { TestClient } from '../../test/harness.ts';
 import { eventHash, GENESIS_HASH } from '../chain.ts';
 import { recordAuditEvent } from '../record.ts';
 
-/** Runs SQL with the append-only triggers bypassed, as an attacker with superuser access could. */
-export async function tamper(pool: Pool, sql: string, values: unknown[] = []): Promise<void> {
-  await withClient(pool, async (client) => {
+/**
+ * Runs SQL with the append-only triggers bypassed, as an attacker with superuser access could.
+ * `ownerPool` must connect as a superuser (the test cluster's admin role: `useTestDatabase().ownerPool`,
+ * `node.ownerPool()`); the server's role may not write the audit tables at all (sql/000015).
+ */
+export async function tamper(ownerPool: Pool, sql: string, values: unknown[] = []): Promise<void> {
+  await withClient(ownerPool, async (client) => {
     await client.query("SET session_replication_role = 'replica'");
     try {
       await client.query(sql, values);
@@ -21,12 +25,14 @@ export async function tamper(pool: Pool, sql: string, values: unknown[] = []): P
   });
 }
 
-/** Empties the chain (and its checkpoints) and appends `count` sign-in events. */
-export async function resetChain(pool: Pool, count: number): Promise<void> {
-  await tamper(pool, 'DELETE FROM audit_event');
-  await tamper(pool, 'DELETE FROM audit_checkpoint');
+/** Empties the chain (its checkpoints and break alarms too) as the owner, and appends `count` sign-in events. */
+export async function resetChain(ownerPool: Pool, count: number): Promise<void> {
+  await tamper(ownerPool, 'DELETE FROM audit_event');
+  await tamper(ownerPool, 'DELETE FROM audit_checkpoint');
+  // A break an earlier test left open would stop the checkpoint timer signing the new chain.
+  await tamper(ownerPool, 'DELETE FROM audit_chain_alarm');
   for (let i = 0; i < count; i += 1) {
-    await recordAuditEvent(pool, { actor: { id: '00000000-0000-4000-8000-000000000001', username: i % 2 ? 'alice' : 'bob' }, ip: '10.0.0.1', userAgent: 'test' }, {
+    await recordAuditEvent(ownerPool, { actor: { id: '00000000-0000-4000-8000-000000000001', username: i % 2 ? 'alice' : 'bob' }, ip: '10.0.0.1', userAgent: 'test' }, {
       action: i % 3 === 2 ? 'auth.signin_failed' : 'auth.signin',
       outcome: i % 3 === 2 ? 'failure' : 'success',
       details: { n: i, text: 'a "quoted", multi\nline value é' },
@@ -36,15 +42,15 @@ export async function resetChain(pool: Pool, count: number): Promise<void> {
 
 /**
  * Rewrites the whole chain from `fromSeq` with every hash recomputed, after `edit` changed
- * the rows: what a careful attacker does so the chain alone still verifies.
+ * the rows: what a careful attacker does so the chain alone still verifies. As the owner.
  */
-export async function rewriteChainFrom(pool: Pool, fromSeq: number): Promise<void> {
-  const events: AuditEventView[] = await listAuditEventsAscending(pool, 0, 100_000);
+export async function rewriteChainFrom(ownerPool: Pool, fromSeq: number): Promise<void> {
+  const events: AuditEventView[] = await listAuditEventsAscending(ownerPool, 0, 100_000);
   let prevHash = GENESIS_HASH;
   for (const event of events) {
     if (event.seq >= fromSeq) {
       const hash = eventHash(prevHash, event);
-      await tamper(pool, 'UPDATE audit_event SET prev_hash = $1, hash = $2 WHERE seq = $3', [prevHash, hash, event.seq]);
+      await tamper(ownerPool, 'UPDATE audit_event SET prev_hash = $1, hash = $2 WHERE seq = $3', [prevHash, hash, event.seq]);
       event.hash = hash;
     }
     prevHash = event.hash;

@@ -7,9 +7,13 @@ import { eventHash, GENESIS_HASH } from '../chain.ts';
 const ACTIONS = ['auth.signin', 'auth.signin_failed', 'model.access', 'grant.issued', 'key.registered', 'user.disabled'] as const;
 const BATCH = 5_000;
 
-/** Continues the chain from its head with `count` synthetic events, hashed here, inserted in batches. */
-export async function seedChain(pool: Pool, count: number): Promise<{ headSeq: number }> {
-  const head = await getAuditChainHead(pool);
+/**
+ * Continues the chain from its head with `count` synthetic events, hashed here, inserted in
+ * batches. Writes audit_event directly (insertChainedEventsForSeeding): `ownerPool` must connect
+ * as the owner (`useTestDatabase().ownerPool`, `node.ownerPool()`), never as the server's role.
+ */
+export async function seedChain(ownerPool: Pool, count: number): Promise<{ headSeq: number }> {
+  const head = await getAuditChainHead(ownerPool);
   let seq = head?.seq ?? 0;
   let prevHash = head?.hash ?? GENESIS_HASH;
   const start = Date.now() - count;
@@ -37,7 +41,7 @@ export async function seedChain(pool: Pool, count: number): Promise<{ headSeq: n
       batch.push({ ...event, prevHash, hash });
       prevHash = hash;
     }
-    await insertChainedEventsForSeeding(pool, batch);
+    await insertChainedEventsForSeeding(ownerPool, batch);
   }
   return { headSeq: seq };
 }

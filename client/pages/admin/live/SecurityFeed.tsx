@@ -4,7 +4,7 @@ import type { AuditEventView } from '../../../../shared/audit.ts';
 import { listRecentSecurityEvents } from '../../../api/adminLive.ts';
 import { Badge } from '../../../components/Badge.tsx';
 import { useEvents } from '../../../events.tsx';
-import { actionLabel } from '../../../lib/auditLabels.ts';
+import { actionLabel } from '../../../../shared/auditLabels.ts';
 import { addToFeed, detectStorm, isHighlighted, STORM } from '../../../lib/securityFeed.ts';
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });

@@ -13,7 +13,9 @@ const SESSION_COLUMNS = 7;
 
 const METHOD_TEXT: Record<AdminSessionView['method'], string> = {
   password_and_key: 'Password + security key',
+  oidc_and_key: 'Company sign-in + security key',
   enrollment: 'Enrollment (new key)',
+  oidc_first_key: 'Company sign-in (new key)',
 };
 
 type Confirm = (request: ConfirmRequest) => Promise<boolean>;

@@ -1,6 +1,6 @@
 import { useAction, useSubmission } from '@solidjs/router';
 import { createUniqueId, createSignal, Match, Show, Switch, type Component } from 'solid-js';
-import type { AdminModelView, ModelTestResult, UpdateModelRequest } from '../../../../shared/api.ts';
+import { isPendingChangeAnswer, type AdminModelView, type ModelTestResult, type PendingChangeView, type UpdateModelRequest } from '../../../../shared/api.ts';
 import { testModel, updateModel } from '../../../api/adminModels.ts';
 import { Badge } from '../../../components/Badge.tsx';
 import type { ConfirmRequest } from '../../../components/ConfirmDialog.tsx';
@@ -8,6 +8,7 @@ import { ErrorAlert } from '../../../components/ErrorAlert.tsx';
 import { settled } from '../../../lib/settled.ts';
 import { ModelFields, readModelForm } from './ModelForm.tsx';
 import { MODEL_PROVIDER_VIEWS } from './modelProviderViews.ts';
+import { PendingNotice } from '../approvals/PendingNotice.tsx';
 import { plural } from '../../../lib/plural.ts';
 
 export const MODEL_COLUMNS = 6;
@@ -53,6 +54,8 @@ export const ModelRow: Component<{ model: AdminModelView; confirm: (request: Con
   const update = useAction(updateModel);
   const test = useAction(testModel);
   const [editing, setEditing] = createSignal(false);
+  /** A new base URL or key variable the two-person rule held for a second admin: said in place of a success. */
+  const [held, setHeld] = createSignal<PendingChangeView>();
   const busy = () => Boolean(updating.pending || testing.pending);
   let editButton: HTMLButtonElement | undefined;
 
@@ -66,7 +69,11 @@ export const ModelRow: Component<{ model: AdminModelView; confirm: (request: Con
     if (busy()) return;
     const changes = changesFrom(props.model, event.currentTarget);
     if (Object.keys(changes).length === 0) return stopEditing();
-    if (await settled(update(props.model.id, changes))) stopEditing();
+    setHeld(undefined);
+    const answer = await settled(update(props.model.id, changes));
+    if (!answer) return;
+    if (isPendingChangeAnswer(answer)) setHeld(answer.pendingChange);
+    stopEditing();
   }
 
   async function toggleEnabled() {
@@ -162,9 +169,12 @@ export const ModelRow: Component<{ model: AdminModelView; confirm: (request: Con
           </td>
         </tr>
       </Show>
-      <Show when={busy() || updating.error || testing.error || testing.result}>
+      <Show when={busy() || updating.error || testing.error || testing.result || held()}>
         <tr class="row-alert">
           <td colspan={MODEL_COLUMNS}>
+            <Show when={!updating.pending && held()} keyed>
+              {(change) => <PendingNotice change={change} />}
+            </Show>
             <Show when={!testing.pending && testing.result}>{(result) => <TestResult result={result()} />}</Show>
             <ErrorAlert error={updating.error ?? testing.error} />
           </td>

@@ -1,8 +1,8 @@
-import type { AuditAction } from '../../shared/audit.ts';
+import type { AuditAction } from './audit.ts';
 
 /**
  * What each audit action means, in words a reviewer reads at a glance: the audit table, an
- * event's drawer and the live security feed all say it this way. Typed against the taxonomy,
+ * event's drawer, the live security feed and the CEF exports and sink records all say it this way. Typed against the taxonomy,
  * so an action added to AUDIT_ACTIONS without its label here does not compile.
  */
 export const AUDIT_ACTION_LABELS = {
@@ -25,6 +25,7 @@ export const AUDIT_ACTION_LABELS = {
   'key.reassigned': 'Key moved to another user',
   'key.deleted': 'Key deleted',
   'key.suspended': 'Clone detected: key suspended',
+  'key.model_compromised': 'Key model reported compromised: key suspended',
   'enrollment.created': 'Enrollment link issued',
   'enrollment.resumed': 'Enrollment resumed',
   'enrollment.password_set': 'Password chosen',
@@ -34,6 +35,7 @@ export const AUDIT_ACTION_LABELS = {
   'grant.revoked': 'Restricted access ended',
   'grant.expired': 'Restricted access expired',
   'grant.denied': 'Restricted access refused',
+  'grant.forged_record': 'Forged grant record refused',
   'device_info_mismatch': 'Key hardware did not match its registration',
   'model.access': 'Restricted model used',
   'model.stream_cut': 'Restricted answer cut off',
@@ -42,6 +44,12 @@ export const AUDIT_ACTION_LABELS = {
   'model.enabled': 'Model enabled',
   'model.disabled': 'Model disabled',
   'model.tested': 'Model tested',
+  'pending_change.requested': 'Change waiting for a second admin',
+  'pending_change.approved': 'Change approved by a second admin',
+  'pending_change.rejected': 'Change rejected',
+  'pending_change.cancelled': 'Change cancelled by its requester',
+  'pending_change.expired': 'Change expired unapproved',
+  'pending_change.applied': 'Approved change applied',
   'user.created': 'User created',
   'user.admin_created': 'Admin created',
   'user.disabled': 'User disabled',
@@ -50,6 +58,19 @@ export const AUDIT_ACTION_LABELS = {
   'user.password_rehashed': 'Password hash upgraded',
   'user.deleted': 'User deleted',
   'audit.export': 'Audit log exported',
+  'audit.chain_break_detected': 'Audit chain break detected',
+  'audit.chain_break_acknowledged': 'Audit chain break acknowledged',
+  'audit.outbox_forged_record': 'Forged audit record refused',
+  'auth.oidc_verified': 'Company sign-in accepted',
+  'auth.oidc_failed': 'Company sign-in refused',
+  'auth.backchannel_logout': 'Signed out by the company provider',
+  'auth.backchannel_logout_refused': 'Provider logout refused',
+  'user.identity_linked': 'Company account linked',
+  'user.identity_unlinked': 'Company sign-in removed',
+  'user.company_signin_allowed': 'Company sign-in allowed',
+  'user.role_change_refused': 'Role change from provider groups refused',
+  'key.first_key_registered': 'First key registered after company sign-in',
+  'key.approved': 'Key approved',
   'detector.pairing_code_issued': 'Detector pairing code issued',
   'detector.paired': 'Detector paired',
   'detector.pairing_failed': 'Detector pairing failed',

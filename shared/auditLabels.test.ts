@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AUDIT_ACTIONS } from '../../shared/audit.ts';
+import { AUDIT_ACTIONS } from './audit.ts';
 import { actionLabel, AUDIT_ACTION_LABELS } from './auditLabels.ts';
 
 describe('audit action labels', () => {

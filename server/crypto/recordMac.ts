@@ -1,0 +1,136 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { canonicalJson } from '../audit/canonicalJson.ts';
+
+/**
+ * MACs over the records Argus keeps in Redis (grants, audit-outbox records), so that write
+ * access to Redis alone cannot mint or edit one (threat-model G4, invariant 10). The key is
+ * held by the nodes (GRANT_SIGNING_KEYS), never by Redis.
+ *
+ * A MAC is HMAC-SHA-256 over
+ *   "argus.record-mac.v1" LF <record type> LF <key id> LF <RFC 8785 canonical JSON of the fields>
+ * The record type separates domains (a grant's MAC never passes as an outbox record's), the key
+ * id binds the MAC to the key that made it, and the canonical JSON covers every field the
+ * record has: a field added, removed, retyped or changed breaks it. Stored as
+ * `<key id>.<base64url tag>`.
+ */
+
+/** One key: its id (stored beside each MAC it makes) and its secret. */
+export interface RecordMacKey {
+  id: string;
+  secret: Buffer;
+}
+
+/** Each kind of record has a domain of its own. */
+export type MacRecordType = 'grant' | 'audit-outbox';
+
+/** Why a MAC was refused. */
+export type MacFailure = 'missing_mac' | 'malformed_mac' | 'unknown_key' | 'bad_mac';
+export type MacVerification = { valid: true } | { valid: false; reason: MacFailure };
+
+const DOMAIN = 'argus.record-mac.v1';
+const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
+/** HMAC-SHA-256 keys shorter than the hash give less than its strength (RFC 2104 §3). */
+export const MIN_SECRET_BYTES = 32;
+const TAG_BYTES = 32;
+
+export class RecordMac {
+  private readonly keys: ReadonlyMap<string, Buffer>;
+  /** The first key listed signs; every listed key verifies (rotation). */
+  readonly signingKeyId: string;
+
+  constructor(keys: readonly RecordMacKey[]) {
+    if (keys.length === 0) throw new Error('RecordMac: at least one key is needed');
+    const byId = new Map<string, Buffer>();
+    for (const key of keys) {
+      if (!KEY_ID.test(key.id)) throw new Error(`RecordMac: key id "${key.id}" must be 1–32 letters, digits, - or _`);
+      if (key.secret.length < MIN_SECRET_BYTES) throw new Error(`RecordMac: key "${key.id}" has ${key.secret.length} bytes; at least ${MIN_SECRET_BYTES} are needed`);
+      if (byId.has(key.id)) throw new Error(`RecordMac: key id "${key.id}" is listed twice`);
+      byId.set(key.id, key.secret);
+    }
+    this.keys = byId;
+    this.signingKeyId = keys[0]!.id;
+  }
+
+  /** The MAC of `fields` (every member is covered) as a record of `type`, under the signing key. */
+  sign(type: MacRecordType, fields: Record<string, unknown>): string {
+    const tag = macTag(type, this.signingKeyId, this.keys.get(this.signingKeyId)!, fields);
+    return `${this.signingKeyId}.${tag.toString('base64url')}`;
+  }
+
+  /** Whether `mac` (as stored, untrusted) is the MAC of `fields` as a record of `type` under a listed key. */
+  verify(type: MacRecordType, fields: Record<string, unknown>, mac: unknown): MacVerification {
+    if (typeof mac !== 'string' || mac === '') return { valid: false, reason: 'missing_mac' };
+    const dot = mac.indexOf('.');
+    if (dot <= 0) return { valid: false, reason: 'malformed_mac' };
+    const secret = this.keys.get(mac.slice(0, dot));
+    if (!secret) return { valid: false, reason: 'unknown_key' };
+    const given = Buffer.from(mac.slice(dot + 1), 'base64url');
+    // timingSafeEqual needs equal lengths; a tag's length is public anyway.
+    if (given.length !== TAG_BYTES) return { valid: false, reason: 'malformed_mac' };
+    let expected: Buffer;
+    try {
+      expected = macTag(type, mac.slice(0, dot), secret, fields);
+    } catch {
+      // canonicalJson refuses what JSON cannot hold; a record that parsed from JSON never has it.
+      return { valid: false, reason: 'bad_mac' };
+    }
+    return timingSafeEqual(expected, given) ? { valid: true } : { valid: false, reason: 'bad_mac' };
+  }
+}
+
+function macTag(type: MacRecordType, keyId: string, secret: Buffer, fields: Record<string, unknown>): Buffer {
+  return createHmac('sha256', secret).update(`${DOMAIN}\n${type}\n${keyId}\n`).update(canonicalJson(fields)).digest();
+}
+
+/**
+ * Reads GRANT_SIGNING_KEYS (`id:secret,id:secret…`, the first signs) or GRANT_SIGNING_KEY (one
+ * secret, id `default`, or one `id:secret`). Secrets are base64 or base64url of 32+ bytes.
+ * Throws an Error whose message names what is wrong (never the secret).
+ */
+export function parseRecordMacKeys(value: string, { single = false } = {}): RecordMacKey[] {
+  const entries = value.split(',').map((entry) => entry.trim());
+  if (single && entries.length > 1) throw new Error('holds one key; list several in GRANT_SIGNING_KEYS');
+  const keys = entries.map((entry, index) => {
+    const colon = entry.indexOf(':');
+    if (colon < 0 && !single) throw new Error(`entry ${index + 1} is not id:secret`);
+    const id = colon < 0 ? 'default' : entry.slice(0, colon);
+    const encoded = colon < 0 ? entry : entry.slice(colon + 1);
+    if (!KEY_ID.test(id)) throw new Error(`key id "${id.slice(0, 40)}" must be 1–32 letters, digits, - or _`);
+    if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(encoded)) throw new Error(`the secret of key "${id}" is not base64`);
+    // Node's base64 decoder reads the URL-safe alphabet too.
+    const secret = Buffer.from(encoded, 'base64');
+    if (secret.length < MIN_SECRET_BYTES) throw new Error(`the secret of key "${id}" is ${secret.length} bytes; at least ${MIN_SECRET_BYTES} are needed (openssl rand -base64 32)`);
+    return { id, secret };
+  });
+  const ids = keys.map((key) => key.id);
+  const repeated = ids.find((id, index) => ids.indexOf(id) !== index);
+  if (repeated) throw new Error(`key id "${repeated}" is listed twice`);
+  return keys;
+}
+
+const DEV_KEY_FILE = 'grant-signing-key';
+
+/**
+ * Development and tests: a key generated on first start and kept under the data directory,
+ * so every node started from the same directory accepts the others' records. Several
+ * processes may start at once: the file is written aside and hard-linked into place, so
+ * exactly one key wins.
+ */
+export function persistedRecordMacKey(dataDir: string): RecordMacKey {
+  const file = path.join(dataDir, DEV_KEY_FILE);
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o755 });
+    const aside = `${file}.${process.pid}.${Date.now()}`;
+    writeFileSync(aside, `local:${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+    try {
+      linkSync(aside, file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    } finally {
+      unlinkSync(aside);
+    }
+  }
+  return parseRecordMacKeys(readFileSync(file, 'utf8').trim())[0]!;
+}
