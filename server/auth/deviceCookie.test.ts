@@ -34,6 +34,13 @@ describe('a device cookie', () => {
     // Re-signed with another key (one the server never had): still no cookie.
     const other = issue('owner', null, ['attacker-secret-attacker-secret-0123']).value;
     expect(deviceNonceFor({ secrets: [NEW], cookie: other, username: 'owner' })).toBeNull();
+    // The last character carries two spare bits: a spelling that differs only there decodes to
+    // the same signature bytes, and is refused all the same (one spelling per cookie).
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet.indexOf(signature.at(-1)!);
+    const respelled = signature.slice(0, -1) + alphabet[last ^ 1];
+    expect(Buffer.from(respelled, 'base64url').equals(Buffer.from(signature, 'base64url'))).toBe(true);
+    expect(deviceNonceFor({ secrets: [NEW], cookie: [user, nonce, issued, respelled].join('.'), username: 'owner' })).toBeNull();
     // Malformed values are ignored, never thrown on.
     for (const junk of ['', '~~~', 'a.b.c.d', `${value}.extra`, 'x'.repeat(10_000)]) {
       expect(deviceNonceFor({ secrets: [NEW], cookie: junk, username: 'owner' })).toBeNull();

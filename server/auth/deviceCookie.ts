@@ -77,6 +77,9 @@ function validEntries(secrets: readonly string[], cookie: string | null, now: nu
     const issuedAt = Number(issued);
     if (issuedAt > nowSeconds + CLOCK_SKEW_SECONDS || nowSeconds - issuedAt > MAX_AGE_SECONDS) continue;
     const given = Buffer.from(signature, 'base64url');
+    // One spelling per signature: the last character's two spare bits must be zero, so a
+    // cookie with an edited last character is never the same cookie.
+    if (given.toString('base64url') !== signature) continue;
     const payload = `${user}.${nonce}.${issued}`;
     if (!keys.some((key) => timingSafeEqual(sign(key, payload), given))) continue;
     entries.push({ username: Buffer.from(user, 'base64url').toString('utf8'), nonce, issuedAt, text });

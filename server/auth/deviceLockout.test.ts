@@ -72,8 +72,10 @@ async function inParallel<T>(tasks: Array<() => Promise<T>>, limit: number): Pro
 }
 
 /** The same cookie with the last character of its signature changed. */
+/** The cookie with one character of its signature changed: the first, whose six bits all count. */
 function tampered(cookie: string): string {
-  return cookie.slice(0, -1) + (cookie.endsWith('A') ? 'B' : 'A');
+  const at = cookie.lastIndexOf('.') + 1;
+  return cookie.slice(0, at) + (cookie[at] === 'A' ? 'B' : 'A') + cookie.slice(at + 1);
 }
 
 describe('device cookies', () => {
