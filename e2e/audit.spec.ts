@@ -8,7 +8,8 @@ import type { Page } from '@playwright/test';
 import { expectAccessible } from './a11y.ts';
 import { expect, test, type ArgusFixture } from './fixtures.ts';
 import { AuditPage } from './pages/AuditPage.ts';
-import { signInWith } from './pages/SignInPage.ts';
+import { EnrollPage } from './pages/EnrollPage.ts';
+import { signInElsewhere, signInWith } from './pages/SignInPage.ts';
 import type { VirtualAuthenticator } from './virtualAuthenticator.ts';
 
 /** Records an event the way a server change would, and returns it. */
@@ -310,4 +311,65 @@ test('the audit page shows where the log streams: each sink, its state and how f
   await expect(sink).toContainText(/checkpoints\.jsonl/);
   await expect(sink).toContainText(/Delivering|Retrying|Down/);
   await expectAccessible(page, 'audit page with a SIEM sink');
+});
+
+test("a grant made in Chromium shows 'Proof: verified' with the key that signed it, and so does what ran under it", async ({ page, browser, baseURL, argus, key }) => {
+  // The whole round trip in the browser: Chromium's virtual authenticator makes the key at
+  // enrollment and signs the unlock; Argus recorded both, and re-verifies the signature.
+  const invited = await argus.invite('user');
+  const enroll = new EnrollPage(page);
+  await enroll.goto(invited.enrollmentUrl);
+  expect(await enroll.setPassword('a heron on one leg')).toBe(200);
+  expect(await enroll.registerKey('Proof key')).toBe(200);
+  expect(await key.credentialCount()).toBe(1);
+  await page.goto('/chat');
+  const [unlocked] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/verify-key-ownership') && r.request().method() === 'POST'),
+    page.getByRole('button', { name: 'Unlock restricted models', exact: true }).first().click(),
+  ]);
+  expect(unlocked.status()).toBe(200);
+  const grantId = ((await unlocked.json()) as { grant: { id: string } }).grant.id;
+  const { rows } = await argus.pool.query<{ seq: string; credential_id: string }>(
+    "SELECT seq, details->'assertion'->>'credentialId' AS credential_id FROM audit_event WHERE action = 'grant.issued' AND target_id = $1",
+    [grantId],
+  );
+  const issuedSeq = Number(rows[0]!.seq);
+  const credentialId = rows[0]!.credential_id;
+  // A restricted answer under the grant: its model.access names the grant.
+  const answer = await page.request.post('/api/chat/stream', {
+    headers: { origin: new URL(baseURL!).origin },
+    data: { model: 'demo-restricted', messages: [{ role: 'user', content: 'hello' }] },
+  });
+  expect(answer.status()).toBe(200);
+  const uses = await argus.pool.query<{ seq: string }>("SELECT seq FROM audit_event WHERE action = 'model.access' AND target_id = $1", [grantId]);
+  const use = { seq: Number(uses.rows[0]!.seq) };
+
+  const auditor = await signInElsewhere(browser, baseURL!, await argus.account('auditor'), `/audit?target=${grantId}`);
+  const audit = new AuditPage(auditor);
+  await expect(audit.row(issuedSeq)).toBeVisible();
+
+  for (const viewport of [
+    { width: 390, height: 844 },
+    { width: 1280, height: 800 },
+  ]) {
+    await test.step(`the grant's drawer at ${viewport.width} px`, async () => {
+      await auditor.setViewportSize(viewport);
+      const drawer = await audit.open(issuedSeq);
+      await expect(drawer.getByTestId('grant-proof')).toHaveText('Proof: verified');
+      await expect(drawer.getByText(`Signed by key ${credentialId.slice(0, 16)}…`)).toBeVisible();
+      await expect(drawer.locator(`code[title="${credentialId}"]`)).toBeVisible();
+      expect(await audit.scrollsSideways()).toBe(false);
+      await auditor.screenshot({ path: `/tmp/shots-P1/grant-proof-${viewport.width}.png` });
+      await auditor.keyboard.press('Escape');
+      await expect(audit.drawer).toBeHidden();
+    });
+  }
+
+  await test.step('the restricted use proves through its grant', async () => {
+    const drawer = await audit.open(use.seq);
+    await expect(drawer.getByTestId('grant-proof')).toHaveText('Proof: verified');
+    await expect(drawer).toContainText(`(grant event #${issuedSeq})`);
+    await expectAccessible(auditor, 'audit log, a grant proof open in the drawer');
+  });
+  await auditor.context().close();
 });

@@ -123,6 +123,65 @@ export interface AuditEventResponse {
   event: ResolvedAuditEvent;
 }
 
+/*
+ * Presence proofs (issue #25, docs/presence-proofs.md): what the audit log keeps so anyone can
+ * re-verify, offline, that a grant was made by a signature of the owner's own key. Public
+ * signature data, no secrets. Every binary value is base64url without padding.
+ */
+
+/** `credential` in the details of a registration event (key.registered, key.first_key_registered). */
+export interface CredentialRecord {
+  id: string;
+  /** The COSE_Key exactly as the authenticator returned it. */
+  publicKey: string;
+  /** COSE algorithm: -7 ES256, -8 EdDSA, -257 RS256. */
+  alg: number;
+  aaguid: string;
+  /** Hex SHA-256 of the attestationObject's bytes. */
+  attestationObjectSha256: string;
+  /** The owner at registration. */
+  userId: string;
+}
+
+/** `assertion` in the details of every assertion Argus accepted (auth.signin, auth.step_up, grant.issued, grant.renewed). */
+export interface AssertionRecord {
+  credentialId: string;
+  clientDataJSON: string;
+  authenticatorData: string;
+  signature: string;
+  userHandle: string | null;
+  /** The challenge Argus issued, as it appears in clientDataJSON. */
+  challenge: string;
+  /** What Argus expected: its origin and RP ID. */
+  origin: string;
+  rpId: string;
+  /** The user the assertion signed in, stepped up or unlocked for. */
+  userId: string;
+  requireUserVerification: boolean;
+}
+
+/** `grant` in the details of grant.issued (and of grant.renewed, a new grant from a new assertion). */
+export interface GrantRecord {
+  id: string;
+  models: string[];
+  issuedAt: string;
+  expiresAt: string;
+  presenceMode: string;
+}
+
+/** Whether a grant's recorded assertion verifies against its credential's registration event. */
+export type GrantProof = { verified: true; credentialId: string } | { verified: false; reason: string };
+
+/** GET /api/audit/events/:seq/proof: the proof of a grant event, or of the grant a restricted use names. */
+export interface GrantProofResponse {
+  /** The grant event checked: the event asked about, or the one that made its grant; null when no event made it. */
+  grantSeq: number | null;
+  grantId: string;
+  /** The registration event of the credential that signed; null when none was found. */
+  registrationSeq: number | null;
+  proof: GrantProof;
+}
+
 /** A search counts its events up to this many; beyond, it says "10,000+" (an exact count of millions costs a scan). */
 export const AUDIT_COUNT_LIMIT = 10_000;
 
@@ -243,6 +302,12 @@ export interface ExportManifest {
   exporter: { id: string; username: string };
   /** The latest checkpoint whose seq lies inside the exported range, if any. */
   checkpoint: AuditCheckpoint | null;
+  /**
+   * The grants the export holds (grant.issued and grant.renewed events) and how many of them
+   * Argus proved while exporting: the recorded assertion verifies against the credential's
+   * registration event (docs/presence-proofs.md). Absent from exports made before issue #25.
+   */
+  presence: { grants: number; proven: number };
   signingKey: { algorithm: 'Ed25519'; fingerprint: string };
   /** Base64 Ed25519 signature over the canonical JSON of every other member. */
   signature: string;

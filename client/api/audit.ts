@@ -9,6 +9,7 @@ import {
   type ChainVerification,
   type ExportFormat,
   type ExportManifest,
+  type GrantProofResponse,
   type ResolvedAuditEvent,
 } from '../../shared/audit.ts';
 import { ApiError, request, withQuery } from './http.ts';
@@ -28,6 +29,9 @@ export const getAuditEvent = query(
   async (seq: number) => (await request<{ event: ResolvedAuditEvent }>('GET', `/api/audit/events/${seq}`)).event,
   'auditEvent',
 );
+
+/** GET /api/audit/events/:seq/proof: whether the grant behind an event was signed by its owner's key. */
+export const getGrantProof = query((seq: number) => request<GrantProofResponse>('GET', `/api/audit/events/${seq}/proof`), 'auditGrantProof');
 
 /** GET /api/audit/signing-key: the public key that signs manifests and checkpoints. */
 export const getSigningKey = query(() => request<AuditSigningKeyView>('GET', '/api/audit/signing-key'), 'auditSigningKey');

@@ -26,24 +26,38 @@ export interface AuditInput {
 }
 
 const MAX_TEXT = 512;
+/**
+ * Signature data (details.assertion, details.credential: docs/presence-proofs.md) must be kept
+ * byte for byte or it no longer verifies; the request schemas already cap each value at 4,096
+ * characters, so these members are cut only beyond that.
+ */
+const PROOF_MEMBERS: ReadonlySet<string> = new Set(['assertion', 'credential']);
+const MAX_PROOF_TEXT = 8_192;
 
 /**
  * Postgres text and jsonb cannot hold NUL; long attacker-supplied strings are cut, never
  * inside a surrogate pair: half of one would be stored as U+FFFD, not the text that was
  * hashed, and the event would fail verification.
  */
-function clean(value: string | null | undefined): string | null {
+function clean(value: string | null | undefined, max = MAX_TEXT): string | null {
   if (value === null || value === undefined) return null;
-  return truncateText(value.replaceAll('\u0000', '\uFFFD'), MAX_TEXT);
+  return truncateText(value.replaceAll('\u0000', '\uFFFD'), max);
 }
 
-function cleanDetails(value: unknown): unknown {
-  if (typeof value === 'string') return clean(value);
-  if (Array.isArray(value)) return value.map(cleanDetails);
+function cleanDetails(value: unknown, max = MAX_TEXT): unknown {
+  if (typeof value === 'string') return clean(value, max);
+  if (Array.isArray(value)) return value.map((item) => cleanDetails(item, max));
   if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [clean(k), cleanDetails(v)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [clean(k), cleanDetails(v, max)]));
   }
   return value;
+}
+
+/** The event's details, cleaned: proof members (top level) keep their signature data whole. */
+function cleanEventDetails(details: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(details).map(([k, v]) => [clean(k), cleanDetails(v, PROOF_MEMBERS.has(k) ? MAX_PROOF_TEXT : MAX_TEXT)]),
+  );
 }
 
 /**
@@ -66,7 +80,7 @@ export async function recordAuditEvent(db: Queryable, context: AuditContext, inp
     ip: clean(context.ip),
     userAgent: clean(context.userAgent),
     model: clean(input.model),
-    details: cleanDetails(input.details ?? {}) as Record<string, unknown>,
+    details: cleanEventDetails(input.details ?? {}),
   };
   // Canonicalised here, outside the chain lock; the database fills in seq and prev_hash.
   // seq: 0 only reserves the member's place in the sort order (chain.ts names the hashed fields).

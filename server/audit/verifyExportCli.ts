@@ -1,13 +1,15 @@
 /**
  * npm run audit:verify -- <export> <manifest> [--key <public-key.pem>]... [--checkpoints <file>]...
  * npm run audit:verify -- --database [--key <public-key.pem>]... [--checkpoints <file>]...
+ * Either with --presence [--origin <origin>]... [--rp-id <rp-id>]...
  *
  * Verifies an export offline, or (--database) the chain in the database at $DATABASE_URL.
  * The trusted keys are every --key (after a signing-key rotation, the current and the retired
  * ones; a file may hold several PEM keys), else $AUDIT_PUBLIC_KEY_FILE, else the development
  * key under .argus/. Each --checkpoints file holds signed checkpoints received elsewhere (the
  * file sink's lines, or lines copied out of a SIEM or syslog file), held against the events
- * with the export's or the database's own.
+ * with the export's or the database's own. --presence then proves every grant from its
+ * recorded signature and every restricted use from a proven grant (docs/presence-proofs.md).
  * Exit code 0: verified; 1: a problem; 2: bad usage.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
@@ -16,13 +18,16 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AuditCheckpoint } from '../../shared/audit.ts';
 import { describeExternalCheckpoints, readExternalCheckpoints } from './externalCheckpoints.ts';
+import { presenceCommand } from './presence/presenceCommand.ts';
 import { DEV_PUBLIC_KEY_FILE, publicKeyFingerprint } from './signingKey.ts';
 import { describeProblem, verifyExport } from './verifyExport.ts';
 
 const USAGE = `Usage: npm run audit:verify -- <export-file> <manifest.json> [--key <public-key.pem>]... [--checkpoints <file>]...
        npm run audit:verify -- --database [--key <public-key.pem>]... [--checkpoints <file>]...   (reads $DATABASE_URL)
   --key           a trusted public key (several after a key rotation)
-  --checkpoints   signed checkpoints received elsewhere: the file sink's file, or lines taken from a SIEM`;
+  --checkpoints   signed checkpoints received elsewhere: the file sink's file, or lines taken from a SIEM
+  --presence      also prove every grant from its recorded key signature, and every restricted use from a grant
+  --origin, --rp-id   with --presence: the origins and RP IDs Argus serves (each assertion's recorded ones must be among them)`;
 
 function readTrustedKeys(keyPaths: string[]): KeyObject[] | string {
   const publicKeys: KeyObject[] = [];
@@ -45,7 +50,14 @@ export async function main(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { key: { type: 'string', multiple: true }, checkpoints: { type: 'string', multiple: true }, database: { type: 'boolean' } },
+      options: {
+        key: { type: 'string', multiple: true },
+        checkpoints: { type: 'string', multiple: true },
+        database: { type: 'boolean' },
+        presence: { type: 'boolean' },
+        origin: { type: 'string', multiple: true },
+        'rp-id': { type: 'string', multiple: true },
+      },
     });
   } catch (error) {
     console.error(`${(error as Error).message}\n${USAGE}`);
@@ -71,7 +83,12 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   for (const key of keys) console.log(`Trusted key SHA-256 fingerprint: ${publicKeyFingerprint(key)} (compare with the one Argus shows)`);
-  return database ? verifyDatabase(keys, checkpointFiles) : verifyExportFiles(exportPath!, manifestPath!, keys, checkpointFiles);
+  const chainCode = database ? await verifyDatabase(keys, checkpointFiles) : await verifyExportFiles(exportPath!, manifestPath!, keys, checkpointFiles);
+  if (parsed.values.presence !== true || chainCode === 2) return chainCode;
+  // The proofs are checked whatever the chain said: both reports help whoever reads them.
+  const presenceOptions = { expectedOrigins: parsed.values.origin ?? [], expectedRpIds: parsed.values['rp-id'] ?? [] };
+  const source = database ? { databaseUrl: process.env.DATABASE_URL! } : { exportPath: exportPath!, manifestPath: manifestPath! };
+  return Math.max(chainCode, await presenceCommand(source, presenceOptions));
 }
 
 async function verifyExportFiles(exportPath: string, manifestPath: string, publicKeys: KeyObject[], checkpointFiles: string[]): Promise<number> {

@@ -181,7 +181,8 @@ export async function streamAnswer(
     answer.catch(() => undefined); // its failure is handled where it is awaited
     let start: ChatStreamEvent | null;
     try {
-      if (grant) await recordAuditEvent(deps.pool, context, { action: 'model.access', outcome: 'success', model: model.id, target: { type: 'grant', id: grant.id } });
+      // details.grantId: the grant this use ran under, which a presence proof checks it against (docs/presence-proofs.md).
+      if (grant) await recordAuditEvent(deps.pool, context, { action: 'model.access', outcome: 'success', model: model.id, target: { type: 'grant', id: grant.id }, details: { grantId: grant.id } });
       start = beforeStream ? await beforeStream() : null;
     } catch (error) {
       stop('stopped');
@@ -228,8 +229,9 @@ export async function streamAnswer(
     }
     await afterStream?.(outcome).catch((error: unknown) => deps.log.error({ err: error }, 'answer not stored'));
     res.end();
-    if (grant && cut.reason && cut.reason !== 'stopped') {
-      await recordAuditEvent(deps.pool, context, { action: 'model.stream_cut', outcome: 'denied', model: model.id, target: { type: 'grant', id: grant.id }, details: { reason: cut.reason } }).catch(
+    if (watched && cut.reason && cut.reason !== 'stopped') {
+      // The grant the stream ran under when it was cut: a renewal may have taken it over from the first.
+      await recordAuditEvent(deps.pool, context, { action: 'model.stream_cut', outcome: 'denied', model: model.id, target: { type: 'grant', id: watched.id }, details: { reason: cut.reason, grantId: watched.id } }).catch(
         (error: unknown) => deps.log.error({ err: error }, 'stream cut not audited'),
       );
     }

@@ -4,7 +4,7 @@ import { pgErrorCode, query, withTransaction, type Pool, type Queryable } from '
 /** The NOTIFY channel that announces each committed audit event's seq (named again in sql/000011's audit_append). */
 export const AUDIT_CHANNEL = 'argus_audit';
 
-interface AuditRow {
+export interface AuditRow {
   seq: string;
   /** A Date, or already ISO 8601 text where a query formats it (cheaper for exports). */
   time: Date | string;
@@ -23,10 +23,10 @@ interface AuditRow {
   hash: string;
 }
 
-const COLUMNS = `seq, time, actor_id, actor_username, action, target_type, target_id, outcome,
+export const COLUMNS = `seq, time, actor_id, actor_username, action, target_type, target_id, outcome,
   severity, ip, user_agent, model, details, prev_hash, hash`;
 
-function toView(row: AuditRow): AuditEventView {
+export function toView(row: AuditRow): AuditEventView {
   return {
     seq: Number(row.seq),
     time: typeof row.time === 'string' ? row.time : row.time.toISOString(),

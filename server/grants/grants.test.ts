@@ -282,7 +282,7 @@ describe('grants only end early', () => {
 describe('restricted streams obey the grant to the last token', () => {
   it('stop within 100 ms of a revocation, keeping what was sent', async () => {
     const p = await person();
-    await unlock(p.client, p.authenticator);
+    const grant = (await unlock(p.client, p.authenticator)).body.grant!;
     let revokedAt = 0;
     const result = await chat(p.client, 'demo-restricted', () => {
       setTimeout(() => {
@@ -293,7 +293,7 @@ describe('restricted streams obey the grant to the last token', () => {
     expect(result.events.at(-1)).toEqual({ type: 'cut', reason: 'key_removed' });
     expect(result.events.filter((e) => e.type === 'delta').length).toBeGreaterThan(0);
     expect(result.endedAt - revokedAt).toBeLessThan(100);
-    await expect.poll(async () => (await lastAudit(node, 'model.stream_cut'))?.details).toEqual({ reason: 'key_removed' });
+    await expect.poll(async () => (await lastAudit(node, 'model.stream_cut'))?.details).toEqual({ reason: 'key_removed', grantId: grant.id });
   });
 });
 

@@ -344,6 +344,8 @@ function grantEndRecord(grant: Grant, reason: GrantEndReason): AuditInput {
     outcome: 'success',
     target: { type: 'grant', id: grant.id },
     details: {
+      // With the target, so a verifier reads which grant ended from the details alone (docs/presence-proofs.md).
+      grantId: grant.id,
       reason,
       userId: grant.userId,
       username: grant.username,

@@ -8,6 +8,7 @@ import type { UserRow } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
 import { verifyKeyAssertion, type AssertionFailure } from '../keys/verifyKeyAssertion.ts';
 import { restrictedUnlockRefusal, type RestrictedUnlockRefusal } from '../keys/hardwareKeyPolicy.ts';
+import { grantRecord } from '../keys/proofRecords.ts';
 import { toGrantView, type Grant } from './grants.ts';
 
 export type UnlockFailure = AssertionFailure | RestrictedUnlockRefusal | 'no_restricted_models' | 'user_verification_required';
@@ -65,7 +66,7 @@ export async function unlockModels(
       requireUserVerification: false,
       allowSynced: false,
       context,
-      onVerified: async (client, key, { userVerified }) => {
+      onVerified: async (client, key, { userVerified, proof }) => {
         // ATTESTATION_POLICY and the AAGUID allow-list (threat-model G16): server/keys/hardwareKeyPolicy.ts.
         const keyRefusal = restrictedUnlockRefusal(deps.config, key);
         if (keyRefusal) throw new Refusal(keyRefusal);
@@ -102,6 +103,7 @@ export async function unlockModels(
           outcome: 'success',
           target: { type: 'grant', id: grantId },
           details: {
+            grantId,
             models: grant.models,
             keyId: key.id,
             aaguid: key.aaguid,
@@ -109,6 +111,12 @@ export async function unlockModels(
             userVerified,
             expiresAt: new Date(grant.expiresAt).toISOString(),
             replaces: previous?.id ?? null,
+            // A renewal is a new grant from a new assertion: nothing else renews one (invariant 2).
+            ...(previous ? { renewedBy: 'assertion' } : {}),
+            // The proof (docs/presence-proofs.md): the signature that made this grant and what it
+            // covers. User verification was required of it if any model it unlocks requires it.
+            assertion: { ...proof, requireUserVerification: unlocked.some((m) => m.requires_user_verification) },
+            grant: grantRecord(grant),
           },
         });
         return grant;

@@ -71,6 +71,9 @@ async function changeKey({ pool, sessions, grants }: KeyDeps, change: KeyChange)
 
 const target = (key: KeyRow) => ({ type: 'security_key', id: key.id });
 
+/** The credential id as registration and assertion events name it (docs/presence-proofs.md). */
+const credentialId = (key: KeyRow) => key.credential_id.toString('base64url');
+
 export function renameOwnKey(deps: KeyDeps, { userId, keyId, nickname, context }: { userId: string; keyId: string; nickname: string; context: AuditContext }) {
   return changeKey(deps, {
     keyId,
@@ -179,7 +182,14 @@ export function reassignKeyAsAdmin(
         action: 'key.reassigned',
         outcome: 'success',
         target: target(key),
-        details: { fromUserId: key.user_id, fromUsername: key.owner_username, toUserId: newOwner.id, toUsername: newOwner.username },
+        details: {
+          fromUserId: key.user_id,
+          fromUsername: key.owner_username,
+          toUserId: newOwner.id,
+          toUsername: newOwner.username,
+          // The owner history a presence proof follows: from now on this credential signs for toUserId.
+          credential: { id: credentialId(key), fromUserId: key.user_id, toUserId: newOwner.id },
+        },
       });
       return { endSessions: 'key_reassigned' };
     },
@@ -212,7 +222,9 @@ function removeKey(deps: KeyDeps, { lastKeyOf, action, details, ...change }: Key
     async apply(client, key) {
       if (key.user_id === lastKeyOf && (await wouldRemoveLastActiveKey(client, key))) return 'last_key';
       await deleteKey(client, key.id);
-      await recordAuditEvent(client, change.context, { action, outcome: 'success', target: target(key), details: details(key) });
+      // The owner history a presence proof follows: this credential signs for nobody from now on.
+      const credential = { id: credentialId(key), userId: key.user_id };
+      await recordAuditEvent(client, change.context, { action, outcome: 'success', target: target(key), details: { ...details(key), credential } });
       return { endSessions: 'key_deleted' };
     },
   });

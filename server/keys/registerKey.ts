@@ -1,5 +1,6 @@
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { HidDeviceInfo } from '../../shared/api.ts';
+import type { CredentialRecord } from '../../shared/audit.ts';
 import { recordAuditEvent, type AuditContext, type AuditInput } from '../audit/record.ts';
 import { insertKey, isSynced, type KeyRow } from '../db/keys.ts';
 import { PG_UNIQUE_VIOLATION, pgErrorCode, withTransaction, type PoolClient } from '../db/pool.ts';
@@ -7,6 +8,7 @@ import type { Deps } from '../deps.ts';
 import { UNKNOWN_MODEL, modelNameFor } from '../webauthn/aaguids.ts';
 import { verifyAttestationTrust, type AttestationTrust } from '../webauthn/attestationTrust.ts';
 import { verifyRegistration, type VerificationFailure } from '../webauthn/ceremonies.ts';
+import { credentialRecord } from './proofRecords.ts';
 
 export type RegistrationFailure = VerificationFailure | 'already_registered' | 'synced_not_allowed' | 'not_attested' | 'key_model_compromised';
 
@@ -42,9 +44,11 @@ export async function registerKey(
     user: { id: string; username: string };
     /**
      * The caller's own change, made with the key's row: answers the audit events that record
-     * it, appended after key.registered once every row is written (docs/locking.md).
+     * it, appended after key.registered once every row is written (docs/locking.md). `credential`
+     * is what key.registered records for presence proofs, for an event of the caller's that
+     * records the registration too.
      */
-    onRegistered?: (client: PoolClient, key: KeyRow) => Promise<AuditInput[]>;
+    onRegistered?: (client: PoolClient, key: KeyRow, credential: CredentialRecord) => Promise<AuditInput[]>;
   },
 ): Promise<RegistrationResult> {
   const expectedChallenge = await challenges.consume(sessionId, 'register');
@@ -99,7 +103,15 @@ export async function registerKey(
           ? { attested: true, certifiedAaguid: trust.certifiedAaguid, attestationKeyId: trust.attestationKeyIdentifier, certificationLevel: trust.certificationLevel }
           : { attested: false, certifiedAaguid: null, attestationKeyId: null, certificationLevel: null },
       });
-      const callerEvents = (await onRegistered?.(client, key)) ?? [];
+      // What an offline verifier needs to check this key's signatures later (docs/presence-proofs.md).
+      const credential = credentialRecord({
+        credentialId: verification.credential.id,
+        publicKey: verification.credential.publicKey,
+        aaguid: verification.aaguid,
+        attestationObject: response.response.attestationObject,
+        userId: user.id,
+      });
+      const callerEvents = (await onRegistered?.(client, key, credential)) ?? [];
       await recordAuditEvent(client, context, {
         action: 'key.registered',
         outcome: 'success',
@@ -112,6 +124,7 @@ export async function registerKey(
           synced: isSynced(key),
           hid: hid ?? null,
           attestation: attestationAudit,
+          credential,
         },
       });
       for (const event of callerEvents) await recordAuditEvent(client, context, event);

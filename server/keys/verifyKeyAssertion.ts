@@ -1,10 +1,12 @@
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
+import type { AssertionRecord } from '../../shared/audit.ts';
 import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
 import { getKeyByCredentialId, isSynced, recordKeyUse, setKeyStatus, type KeyRow } from '../db/keys.ts';
 import { withTransaction, type PoolClient } from '../db/pool.ts';
 import type { Deps } from '../deps.ts';
 import type { Ceremony } from '../webauthn/challenges.ts';
 import { verifyAssertionSignature, type VerificationFailure } from '../webauthn/ceremonies.ts';
+import { assertionRecord } from './proofRecords.ts';
 
 export type AssertionFailure =
   | VerificationFailure
@@ -29,9 +31,10 @@ export interface AssertionRequest<T> {
   context: AuditContext;
   /**
    * Runs inside the transaction that records the key's use, for the caller's own change
-   * and its audit event, so they commit together.
+   * and its audit event, so they commit together. `proof` is the accepted assertion as its
+   * event must record it (details.assertion, docs/presence-proofs.md).
    */
-  onVerified: (client: PoolClient, key: KeyRow, assertion: { userVerified: boolean }) => Promise<T>;
+  onVerified: (client: PoolClient, key: KeyRow, assertion: { userVerified: boolean; proof: AssertionRecord }) => Promise<T>;
 }
 
 /**
@@ -90,7 +93,15 @@ export async function verifyKeyAssertion<T>(
     }
 
     await recordKeyUse(client, key.id, signature.newCounter);
-    const value = await request.onVerified(client, key, { userVerified: signature.userVerified });
+    const proof = assertionRecord({
+      config,
+      response,
+      credentialId: key.credential_id,
+      challenge: expectedChallenge,
+      userId: expectedUserId,
+      requireUserVerification: request.requireUserVerification,
+    });
+    const value = await request.onVerified(client, key, { userVerified: signature.userVerified, proof });
     return { verified: true, key, userVerified: signature.userVerified, value };
   });
 

@@ -115,6 +115,9 @@ describe('company sign-in with just-in-time accounts (OIDC_PROVISIONING=jit, OID
     expect((await client.get<SessionResponse>('/api/session')).body).toMatchObject({ signedIn: true, user: { username: 'alice' } });
     const registered = await lastAudit(node, 'key.first_key_registered');
     expect(registered).toMatchObject({ severity: 'high', details: { ownerUsername: 'alice', via: 'company_sign_in', approval: 'not_required' } });
+    // The credential a presence proof verifies with (docs/presence-proofs.md), as key.registered records it.
+    expect(registered?.details.credential).toEqual((await lastAudit(node, 'key.registered'))?.details.credential);
+    expect(registered?.details.credential).toMatchObject({ id: key.credentials[0]!.id.toString('base64url'), publicKey: Buffer.from(key.credentials[0]!.publicKeyCose).toString('base64url'), alg: -7 });
     expect(await lastAudit(node, 'user.identity_linked')).toMatchObject({ details: { username: 'alice', subject: 'sub-alice', issuer: provider.issuer, via: 'jit' } });
     expect(await lastAudit(node, 'auth.signin')).toMatchObject({ details: { method: 'oidc_first_key' } });
   });

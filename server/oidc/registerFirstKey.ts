@@ -31,7 +31,7 @@ export async function registerFirstKey(
     const result = await registerKey(deps, {
       ...registration,
       user,
-      onRegistered: async (client, key): Promise<AuditInput[]> => {
+      onRegistered: async (client, key, credential): Promise<AuditInput[]> => {
         // Under the user's row lock: only a user with no other key gets a key this way.
         await lockUser(client, user.id);
         const others = (await getKeysForUser(client, user.id)).filter((other) => other.id !== key.id);
@@ -43,7 +43,7 @@ export async function registerFirstKey(
             action: 'key.first_key_registered',
             outcome: 'success',
             target: { type: 'security_key', id: key.id },
-            details: { ownerId: user.id, ownerUsername: user.username, via: 'company_sign_in', approval: approvalRequired ? 'required' : 'not_required' },
+            details: { ownerId: user.id, ownerUsername: user.username, via: 'company_sign_in', approval: approvalRequired ? 'required' : 'not_required', credential },
           },
         ];
         if (!approvalRequired) events.push({ action: 'auth.signin', outcome: 'success', target, details: { method: 'oidc_first_key', keyId: key.id } });

@@ -101,8 +101,8 @@ export const accountRoutes = [
         requireUserVerification: deps.config.webauthn.userVerification === 'required',
         allowSynced: deps.config.webauthn.allowSyncedPasskeys,
         context: audit,
-        onVerified: (client, key) =>
-          recordAuditEvent(client, audit, { action: 'auth.step_up', outcome: 'success', target: { type: 'security_key', id: key.id } }),
+        onVerified: (client, key, { proof }) =>
+          recordAuditEvent(client, audit, { action: 'auth.step_up', outcome: 'success', target: { type: 'security_key', id: key.id }, details: { assertion: proof } }),
       });
       if (!result.verified) throw assertionError(result.reason);
       req.session.stepUpAt = Date.now();

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import type { AcknowledgeBreakResponse, AuditEventResponse, ChainAlarmsResponse, ChainVerification, ExportManifest } from '../../shared/audit.ts';
+import type { AcknowledgeBreakResponse, AuditEventResponse, ChainAlarmsResponse, ChainVerification, ExportManifest, GrantProofResponse } from '../../shared/audit.ts';
 import { BREAK_STATEMENT_LENGTH } from '../../shared/audit.ts';
 import { acknowledgeChainBreak } from '../audit/breakAcknowledgement.ts';
+import { proofForEvent } from '../audit/grantProof.ts';
 import { listChainAlarms } from '../db/auditIntegrity.ts';
 import { EXPORT_FORMATS, exportFileName, OUTCOMES, SEVERITIES, type AuditListResponse, type AuditSigningKeyView } from '../../shared/audit.ts';
 import { ExportAborted } from '../audit/export/streamExport.ts';
@@ -70,6 +71,25 @@ export const auditRoutes = [
       const event = await getAuditEvent(deps.pool, params.seq);
       if (!event) throw notFound(`There is no audit event #${params.seq}.`);
       return { body: { event } };
+    },
+  }),
+
+  defineRoute({
+    method: 'get',
+    path: '/api/audit/events/:seq/proof',
+    access: AUDIT_READERS,
+    summary:
+      "The presence proof of a grant event, or of the grant a restricted use or a grant's end names: whether its recorded assertion verifies with the public key of its credential's registration event (docs/presence-proofs.md).",
+    response: responds<GrantProofResponse>(),
+    // A few reads and one signature verification each: one per drawer opened.
+    rateLimit: { name: 'audit-proof', points: 120, windowSeconds: 60 },
+    params: z.strictObject({ seq: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) }),
+    async handler({ params, deps }) {
+      const event = await getAuditEvent(deps.pool, params.seq);
+      if (!event) throw notFound(`There is no audit event #${params.seq}.`);
+      const proof = await proofForEvent(deps.pool, event);
+      if (!proof) throw notFound(`Audit event #${params.seq} names no grant.`);
+      return { body: proof };
     },
   }),
 

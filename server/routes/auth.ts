@@ -116,12 +116,12 @@ export const authRoutes = [
         requireUserVerification: deps.config.webauthn.userVerification === 'required',
         allowSynced: deps.config.webauthn.allowSyncedPasskeys,
         context: actor,
-        onVerified: (client, key) =>
+        onVerified: (client, key, { proof }) =>
           recordAuditEvent(client, actor, {
             action: 'auth.signin',
             outcome: 'success',
             target: { type: 'user', id: user.id },
-            details: { method: req.session.oidc ? 'oidc+security_key' : 'password+security_key', keyId: key.id },
+            details: { method: req.session.oidc ? 'oidc+security_key' : 'password+security_key', keyId: key.id, assertion: proof },
           }),
       });
       if (!result.verified) throw assertionError(result.reason);

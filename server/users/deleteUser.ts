@@ -37,7 +37,14 @@ export async function deleteUser(
         displayName: user.display_name,
         role: user.role,
         status: user.status,
-        keysDeleted: keys.map((key) => ({ id: key.id, nickname: key.nickname, modelName: key.model_name, status: key.status })),
+        // Each key's credential, as key.deleted names it: the owner history presence proofs follow (docs/presence-proofs.md).
+        keysDeleted: keys.map((key) => ({
+          id: key.id,
+          nickname: key.nickname,
+          modelName: key.model_name,
+          status: key.status,
+          credential: { id: key.credential_id.toString('base64url'), userId },
+        })),
       },
     });
     return { deleted: true as const };

@@ -5,6 +5,7 @@ import { Badge } from '../../components/Badge.tsx';
 import { actionLabel } from '../../../shared/auditLabels.ts';
 import { exactTime } from '../../lib/relativeTime.ts';
 import { OUTCOME_LABELS, targetTypeText, type ShownAuditEvent } from './eventText.ts';
+import { GrantProof, namesGrant } from './GrantProof.tsx';
 
 /** Where the admin console shows a target; auditors have no console, so they see plain ids. */
 const ADMIN_PAGES: Partial<Record<string, (id: string) => string>> = {
@@ -123,6 +124,11 @@ export const EventDrawer: Component<{
                     <Fact term="IP">{event().ip ?? <None />}</Fact>
                     <Fact term="User agent">{event().userAgent ?? <None />}</Fact>
                     <Fact term="Model">{event().model ?? <None />}</Fact>
+                    <Show when={namesGrant(event())}>
+                      <Fact term="Presence">
+                        <GrantProof seq={event().seq} />
+                      </Fact>
+                    </Show>
                     <Fact term="Previous hash">
                       <code class="hash">{event().prevHash}</code>
                     </Fact>

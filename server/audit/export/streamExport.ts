@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream';
 import type { AuditEventView, ExportFormat, ExportManifest } from '../../../shared/audit.ts';
 import { searchAuditEventsAscending, type AuditWhere } from '../../db/audit.ts';
 import type { Queryable } from '../../db/pool.ts';
+import { ExportPresenceTally } from '../grantProof.ts';
 import { EXPORT_WRITERS } from './formats.ts';
 
 /** Rows read per query: large enough to amortise the round trip, small enough to keep memory flat. */
@@ -13,7 +14,7 @@ export class ExportAborted extends Error {
 }
 
 /** What an export wrote: the manifest's fields that describe the file. */
-export type ExportSummary = Pick<ExportManifest, 'eventCount' | 'firstSeq' | 'lastSeq' | 'prevHash' | 'lastHash' | 'fileSha256' | 'fileBytes'>;
+export type ExportSummary = Pick<ExportManifest, 'eventCount' | 'firstSeq' | 'lastSeq' | 'prevHash' | 'lastHash' | 'fileSha256' | 'fileBytes' | 'presence'>;
 
 /** Writes `chunk`; when the sink's buffer is full, waits for it to drain (or to close). */
 function write(sink: Writable, chunk: Buffer): Promise<void> {
@@ -70,6 +71,8 @@ export async function streamAuditExport({
   let first: AuditEventView | null = null;
   let last: AuditEventView | null = null;
   let eventCount = 0;
+  // How many grants the file holds and how many Argus proved (the manifest's `presence`).
+  const presence = new ExportPresenceTally(db);
   await emit(writer.header);
   // Keyset on seq from just before the range; one batch is read ahead while the last one
   // is formatted and written, so the database and this process work at the same time.
@@ -82,7 +85,10 @@ export async function streamAuditExport({
     last = batch[batch.length - 1]!;
     if (batch.length === EXPORT_BATCH) pending = fetchAfter(last.seq);
     let text = '';
-    for (const event of batch) text += writer.record(event);
+    for (const event of batch) {
+      text += writer.record(event);
+      if (ExportPresenceTally.concerns(event)) await presence.add(event);
+    }
     try {
       await emit(text);
     } catch (error) {
@@ -102,5 +108,6 @@ export async function streamAuditExport({
     lastHash: last?.hash ?? null,
     fileSha256: sha256.digest('hex'),
     fileBytes,
+    presence: presence.summary,
   };
 }
