@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { AuditEventView, ExportManifest } from '../shared/audit.ts';
+import { databaseEvents } from '../server/audit/presence/databaseEvents.ts';
+import { verifyPresence } from '../server/audit/presence/verifyPresence.ts';
 import { recordAuditEvent } from '../server/audit/record.ts';
 import { withTransaction, type Pool } from '../server/db/pool.ts';
 import type { Page } from '@playwright/test';
@@ -359,7 +361,6 @@ test("a grant made in Chromium shows 'Proof: verified' with the key that signed 
       await expect(drawer.getByText(`Signed by key ${credentialId.slice(0, 16)}…`)).toBeVisible();
       await expect(drawer.locator(`code[title="${credentialId}"]`)).toBeVisible();
       expect(await audit.scrollsSideways()).toBe(false);
-      await auditor.screenshot({ path: `/tmp/shots-P1/grant-proof-${viewport.width}.png` });
       await auditor.keyboard.press('Escape');
       await expect(audit.drawer).toBeHidden();
     });
@@ -370,6 +371,14 @@ test("a grant made in Chromium shows 'Proof: verified' with the key that signed 
     await expect(drawer.getByTestId('grant-proof')).toHaveText('Proof: verified');
     await expect(drawer).toContainText(`(grant event #${issuedSeq})`);
     await expectAccessible(auditor, 'audit log, a grant proof open in the drawer');
+  });
+
+  await test.step('and offline: the presence verifier proves the grant and its use from the log alone', async () => {
+    const report = await verifyPresence(databaseEvents(argus.pool));
+    const mine = report.problems.filter((problem) => problem.grantId === grantId || [issuedSeq, use.seq].includes(problem.seq));
+    expect(mine).toEqual([]);
+    expect(report.unprovenUses).not.toContain(use.seq);
+    expect(report.grants.proven).toBeGreaterThanOrEqual(1);
   });
   await auditor.context().close();
 });

@@ -139,6 +139,8 @@ describe('per-caller budgets on costly routes', () => {
   const VALID_INPUT: Record<string, { id?: string; body?: unknown }> = {
     'POST /api/audit/exports': { body: { format: 'jsonl', filter: { action: 'no.such_action' } } },
     'GET /api/audit/exports/:id/manifest': { id: '00000000-0000-4000-8000-000000000000' },
+    // Event #1 exists in every node's chain (it names no grant: a 404, which spends the budget as a lookup).
+    'GET /api/audit/events/:seq/proof': { id: '1' },
   };
 
   it('answers 429 RATE_LIMITED with Retry-After once a caller has spent a route’s budget, and only to that caller', async () => {
@@ -147,7 +149,7 @@ describe('per-caller budgets on costly routes', () => {
       const budget = route.rateLimit!.points;
       const method = route.method.toUpperCase();
       const sample = VALID_INPUT[`${method} ${route.path}`];
-      const path = route.path.replace(':id', sample?.id ?? 'demo-standard');
+      const path = route.path.replace(/:(id|seq)\b/, sample?.id ?? 'demo-standard');
       const body = method === 'GET' ? undefined : (sample?.body ?? {});
       const admin = await enrollUser(node, { username: `budget${(n += 1)}`, role: 'admin' });
       if (route.stepUp) await stepUpWith(admin.client, admin.authenticator);
