@@ -1,13 +1,10 @@
-import { mkdirSync } from 'node:fs';
 import { expectAccessible } from './a11y.ts';
 import { test, expect } from './fixtures.ts';
 import { AdminApprovalsTab } from './pages/AdminApprovalsTab.ts';
 import { AdminConsolePage } from './pages/AdminConsolePage.ts';
 import { signInElsewhere, signInWith } from './pages/SignInPage.ts';
+import { shotPath } from './screenshots.ts';
 import { expireStepUp, watchStepUp } from './stepUp.ts';
-
-/** Where this spec leaves its screenshots of the pending list, to look at. */
-const SHOTS = '/tmp/shots-G';
 
 test('one admin asks to promote a user, a second admin approves it in another browser', async ({ page, browser, argus, key }) => {
   // The e2e node has many admins with keys: the two-person rule holds (TWO_PERSON_RULE is on by default).
@@ -15,7 +12,6 @@ test('one admin asks to promote a user, a second admin approves it in another br
   const approver = await argus.account('admin');
   const target = await argus.account('user');
   const title = `Make @${target.username} an admin`;
-  mkdirSync(SHOTS, { recursive: true });
 
   await signInWith(page, key, asker, '/admin/users');
   const console = new AdminConsolePage(page);
@@ -57,10 +53,10 @@ test('one admin asks to promote a user, a second admin approves it in another br
         // Narrow screens stack the rows: nothing scrolls sideways.
         const overflow = await other.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         expect(overflow, `sideways scroll at ${width} px`).toBeLessThanOrEqual(0);
-        await other.screenshot({ path: `${SHOTS}/approvals-approver-${width}.png`, fullPage: true });
+        await other.screenshot({ path: shotPath(`approvals-approver-${width}.png`), fullPage: true });
         await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
         await expect(approvals.changeRow(title).getByRole('button', { name: 'Cancel' })).toBeVisible();
-        await page.screenshot({ path: `${SHOTS}/approvals-requester-${width}.png`, fullPage: true });
+        await page.screenshot({ path: shotPath(`approvals-requester-${width}.png`), fullPage: true });
       }
       await expectAccessible(other, 'admin, approvals, a change to approve');
       await expectAccessible(page, 'admin, approvals, my change waiting');
@@ -105,7 +101,6 @@ test('a recovery link and a new model URL say they wait for a second admin, and 
   const approver = await argus.account('admin');
   const target = await argus.account('user');
   const modelId = `held-${target.username}`;
-  mkdirSync(SHOTS, { recursive: true });
   // Disabled: it never shows in another test's chat.
   await argus.pool.query(
     "INSERT INTO model (id, display_name, provider, base_url, upstream_model, tier, enabled) VALUES ($1, $2, 'openai', 'https://203.0.113.10/v1', 'llama3.2', 'standard', false)",
@@ -126,7 +121,7 @@ test('a recovery link and a new model URL say they wait for a second admin, and 
       await expect(shown.getByRole('status').filter({ hasText: 'Waiting for a second admin' })).toContainText('This link works only once another admin approves it');
       link = (await shown.getByTestId('enrollment-link').textContent())!.trim();
       expect((await page.request.get(`/api/enrollment/${link.split('/').pop()}`)).status()).toBe(404);
-      await page.screenshot({ path: `${SHOTS}/recovery-link-waiting-1280.png`, fullPage: true });
+      await page.screenshot({ path: shotPath(`recovery-link-waiting-1280.png`), fullPage: true });
       await shown.getByRole('button', { name: 'Done' }).click();
     });
 
@@ -143,7 +138,7 @@ test('a recovery link and a new model URL say they wait for a second admin, and 
       await expect(notice).toContainText(`Re-point the model Held ${target.username}`);
       await expect(row).toContainText('https://203.0.113.10/v1');
       await notice.scrollIntoViewIfNeeded();
-      await page.screenshot({ path: `${SHOTS}/model-url-waiting-1280.png` });
+      await page.screenshot({ path: shotPath(`model-url-waiting-1280.png`) });
     });
 
     await test.step('approved in the other browser, the link works', async () => {
@@ -151,7 +146,7 @@ test('a recovery link and a new model URL say they wait for a second admin, and 
       const title = `New enrollment link for @${target.username}`;
       await expect(theirs.changeRow(title)).toContainText('whoever opens the link takes over the account');
       await expect(theirs.changeRow(`Re-point the model Held ${target.username}`)).toContainText('base URL: https://203.0.113.10/v1 → https://203.0.113.20/v1');
-      await other.screenshot({ path: `${SHOTS}/approvals-two-kinds-1280.png`, fullPage: true });
+      await other.screenshot({ path: shotPath(`approvals-two-kinds-1280.png`), fullPage: true });
       const approved = other.waitForResponse((r) => r.url().endsWith('/approve') && r.status() === 200);
       await theirs.approve(title);
       await approved;

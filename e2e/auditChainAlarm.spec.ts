@@ -6,15 +6,13 @@ import { withTransaction } from '../server/db/pool.ts';
 import { expectAccessible } from './a11y.ts';
 import { expect, test } from './fixtures.ts';
 import { signInElsewhere, signInWith } from './pages/SignInPage.ts';
+import { shotPath } from './screenshots.ts';
 import { expireStepUp, watchStepUp } from './stepUp.ts';
-
-/** Where the screenshots of the audit page with a break go (390 and 1280 px wide). */
-const SHOTS = process.env.ARGUS_SHOTS_DIR ?? '/tmp/shots-B';
 
 async function shoot(page: Page, name: string): Promise<void> {
   for (const width of [1280, 390]) {
     await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
-    await page.screenshot({ path: `${SHOTS}/${name}-${width}.png`, fullPage: true });
+    await page.screenshot({ path: shotPath(`${name}-${width}.png`), fullPage: true });
     // Narrow screens stack; nothing scrolls sideways.
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
   }

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { loadConfig } from '../server/config.ts';
 import { createAdminClient } from '../server/db/pool.ts';
 import { createLogger } from '../server/log.ts';
@@ -9,6 +8,7 @@ import { startTestProvider, type TestProvider } from '../server/test/oidcProvide
 import { expectAccessible } from './a11y.ts';
 import { expect, test } from './fixtures.ts';
 import { SignInPage } from './pages/SignInPage.ts';
+import { shotPath } from './screenshots.ts';
 
 /**
  * Company sign-in (OIDC, issue #20) in a real browser: the sign-in page's provider button,
@@ -107,13 +107,12 @@ test('company sign-in goes through the provider, then always the security key', 
     await page.goto(`${origin}/admin/users`);
     const row = page.getByRole('row', { name: /olivia/ });
     await expect(row.getByText('Company account')).toBeVisible();
-    mkdirSync('/tmp/shots-O', { recursive: true });
     for (const width of [1280, 390]) {
       await page.setViewportSize({ width, height: 800 });
       await page.reload();
       await expect(page.getByText('Company account').first()).toBeVisible();
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
-      await page.screenshot({ path: `/tmp/shots-O/admin-users-${width}.png`, fullPage: true });
+      await page.screenshot({ path: shotPath(`admin-users-${width}.png`), fullPage: true });
     }
   });
 });
@@ -126,7 +125,6 @@ test('a refused company sign-in comes back to the sign-in page as a clear messag
 });
 
 test('screenshots of the sign-in page with the provider button', async ({ page }) => {
-  mkdirSync('/tmp/shots-O', { recursive: true });
   for (const width of [390, 1280]) {
     await page.setViewportSize({ width, height: 800 });
     await page.goto(`${origin}/signin`);
@@ -134,7 +132,7 @@ test('screenshots of the sign-in page with the provider button', async ({ page }
     await expect(button).toBeVisible();
     // Nothing spills sideways on a phone.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
-    await page.screenshot({ path: `/tmp/shots-O/signin-company-${width}.png`, fullPage: true });
+    await page.screenshot({ path: shotPath(`signin-company-${width}.png`), fullPage: true });
   }
   await expectAccessible(page, 'the sign-in page with company sign-in');
 });
