@@ -3,26 +3,23 @@
  * rewrites a row, recomputes every later hash and deletes the checkpoint rows.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { finished } from 'node:stream/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AuditCheckpoint } from '../../shared/audit.ts';
-import { getAuditChainHead, getLatestCheckpoint, insertCheckpoint, listAuditEventsAscending } from '../db/audit.ts';
+import { getAuditChainHead, insertCheckpoint, listAuditEventsAscending } from '../db/audit.ts';
 import { useTestDatabase } from '../test/testDatabase.ts';
 import { signCheckpoint } from './checkpoint.ts';
 import { eventJson } from './export/formats.ts';
-import { streamAuditExport } from './export/streamExport.ts';
 import { checkpointInText, readExternalCheckpoints } from './externalCheckpoints.ts';
-import { signManifest } from './manifest.ts';
 import { checkpointRecord } from './sinks/records.ts';
 import { recordAuditEvent } from './record.ts';
 import { AuditSigner } from './signingKey.ts';
-import { resetChain, rewriteChainFrom, tamper } from './testing/auditTestKit.ts';
+import { exportWholeChain, resetChain, rewriteChainFrom, tamper } from './testing/auditTestKit.ts';
+import { runAuditVerify } from './testing/auditVerifyCli.ts';
 import { verifyAuditChain, verifyAuditCommand } from './verify.ts';
 import { verifyExport } from './verifyExport.ts';
-import { main as auditVerify } from './verifyExportCli.ts';
 
 const testDb = useTestDatabase();
 const signer = new AuditSigner(generateKeyPairSync('ed25519').privateKey);
@@ -67,51 +64,6 @@ function writeReceivedCheckpoints(checkpoints: AuditCheckpoint[], extra: string[
     ].join('\n') + '\n',
   );
   return file;
-}
-
-/** A contiguous JSON Lines export of the whole chain and its signed manifest, as runExport writes them. */
-async function exportChain(): Promise<{ exportPath: string; manifestPath: string }> {
-  const exportDir = mkdtempSync(path.join(dir, 'export-'));
-  const exportPath = path.join(exportDir, 'export.jsonl');
-  const head = (await getAuditChainHead(testDb.pool))!;
-  const sink = createWriteStream(exportPath);
-  const summary = await streamAuditExport({ db: testDb.pool, sink, format: 'jsonl', where: { fromSeq: 1, toSeq: head.seq } });
-  sink.end();
-  await finished(sink);
-  const manifest = signManifest(signer, {
-    type: 'argus.audit.export-manifest',
-    version: 1,
-    exportId: '00000000-0000-4000-8000-00000000e0e1',
-    format: 'jsonl',
-    filter: { fromSeq: 1, toSeq: head.seq },
-    contiguous: true,
-    ...summary,
-    exportedAt: new Date().toISOString(),
-    exporter: { id: '00000000-0000-4000-8000-000000000001', username: 'vera' },
-    checkpoint: await getLatestCheckpoint(testDb.pool, { minSeq: 1, maxSeq: head.seq }),
-  });
-  const manifestPath = path.join(exportDir, 'manifest.json');
-  writeFileSync(manifestPath, JSON.stringify(manifest));
-  return { exportPath, manifestPath };
-}
-
-/** Runs `npm run audit:verify -- …args` in-process; returns its exit code and what it printed. */
-async function auditVerifyCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
-  const printed: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((text: string) => void printed.push(text));
-  const error = vi.spyOn(console, 'error').mockImplementation((text: string) => void printed.push(text));
-  const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
-  Object.assign(process.env, env);
-  try {
-    return { code: await auditVerify(args), out: printed.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  }
 }
 
 describe('reading checkpoints received elsewhere', () => {
@@ -198,17 +150,17 @@ describe('a rewrite, recomputed hashes and deleted checkpoint rows', () => {
   it('are caught by `npm run audit:verify -- --database --checkpoints FILE`, and only with the file', async () => {
     await rewriteAndCoverTracks();
     const env = { DATABASE_URL: testDb.database.url };
-    const withFile = await auditVerifyCli(['--database', '--key', keyFile, '--checkpoints', received], env);
+    const withFile = await runAuditVerify(['--database', '--key', keyFile, '--checkpoints', received], env);
     expect(withFile.code).toBe(1);
     expect(withFile.out).toContain('Audit chain BROKEN at #5 (checkpoint_mismatch, by an external checkpoint; found #5 model.access there); 4 events verified before it');
-    const without = await auditVerifyCli(['--database', '--key', keyFile], env);
+    const without = await runAuditVerify(['--database', '--key', keyFile], env);
     expect(without.code).toBe(0);
     expect(without.out).toContain('Audit chain intact: 8 events');
   });
 
   it('are caught in an export taken afterwards, by the external checkpoints and only with them', async () => {
     await rewriteAndCoverTracks();
-    const exported = await exportChain();
+    const exported = await exportWholeChain(testDb.pool, signer, dir);
     const { checkpoints } = await readExternalCheckpoints(received, signer.trustedPublicKeys);
     const manifestJson = readFileSync(exported.manifestPath, 'utf8');
     // The export carries no checkpoint (the rows are gone) and its chain is consistent.
@@ -218,15 +170,15 @@ describe('a rewrite, recomputed hashes and deleted checkpoint rows', () => {
     expect(held.problems).toEqual([{ kind: 'checkpoint', seq: 5, reason: 'checkpoint_mismatch', source: 'external' }]);
 
     const args = [exported.exportPath, exported.manifestPath, '--key', keyFile];
-    const withFile = await auditVerifyCli([...args, '--checkpoints', received]);
+    const withFile = await runAuditVerify([...args, '--checkpoints', received]);
     expect(withFile.code).toBe(1);
     expect(withFile.out).toContain('FAIL: Event #5 does not have the hash an external signed checkpoint recorded: history was rewritten.');
-    expect((await auditVerifyCli(args)).code).toBe(0);
+    expect((await runAuditVerify(args)).code).toBe(0);
   });
 
   it('an untouched export matches the external checkpoints that fall on its events', async () => {
-    const exported = await exportChain();
-    const result = await auditVerifyCli([exported.exportPath, exported.manifestPath, '--key', keyFile, '--checkpoints', received]);
+    const exported = await exportWholeChain(testDb.pool, signer, dir);
+    const result = await runAuditVerify([exported.exportPath, exported.manifestPath, '--key', keyFile, '--checkpoints', received]);
     expect(result.code).toBe(0);
     expect(result.out).toContain('OK: matches 2 of 2 external checkpoints');
   });
@@ -249,16 +201,16 @@ describe('a rewrite, recomputed hashes and deleted checkpoint rows', () => {
   it('an external checkpoint not signed by a trusted key is reported, with its line, and fails the check', async () => {
     const forged = signCheckpoint(stranger, { seq: 8, hash: (await getAuditChainHead(testDb.pool))!.hash });
     const file = writeReceivedCheckpoints([forged]);
-    const result = await auditVerifyCli(['--database', '--key', keyFile, '--checkpoints', file], { DATABASE_URL: testDb.database.url });
+    const result = await runAuditVerify(['--database', '--key', keyFile, '--checkpoints', file], { DATABASE_URL: testDb.database.url });
     expect(result.code).toBe(1);
     expect(result.out).toContain(`FAIL: ${file} line 1: the checkpoint at #8 is not signed by a trusted key.`);
     expect(result.out).toContain('Audit chain BROKEN at #8 (checkpoint_signature_invalid, by an external checkpoint');
   });
 
   it('refuses bad usage with exit code 2', async () => {
-    expect((await auditVerifyCli(['--database', 'extra', '--key', keyFile])).code).toBe(2);
-    expect((await auditVerifyCli(['--database', '--key', keyFile, '--checkpoints', path.join(dir, 'missing.log')], { DATABASE_URL: testDb.database.url })).code).toBe(2);
-    const unset = await auditVerifyCli(['--database', '--key', keyFile], { DATABASE_URL: '' });
+    expect((await runAuditVerify(['--database', 'extra', '--key', keyFile])).code).toBe(2);
+    expect((await runAuditVerify(['--database', '--key', keyFile, '--checkpoints', path.join(dir, 'missing.log')], { DATABASE_URL: testDb.database.url })).code).toBe(2);
+    const unset = await runAuditVerify(['--database', '--key', keyFile], { DATABASE_URL: '' });
     expect(unset.code).toBe(2);
   });
 });

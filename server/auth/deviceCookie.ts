@@ -87,18 +87,16 @@ function validEntries(secrets: readonly string[], cookie: string | null, now: nu
   return entries;
 }
 
-/** The nonce of this browser's device entry for `username` (any case), or null when it holds no valid one. */
-export function deviceNonceFor({
-  secrets,
-  cookie,
-  username,
-  now = Date.now(),
-}: {
+/** What both questions about a browser's device cookie take: the secrets, its cookie value, whom it is asked about. */
+interface DeviceCookieQuery {
   secrets: readonly string[];
   cookie: string | null;
   username: string;
   now?: number;
-}): string | null {
+}
+
+/** The nonce of this browser's device entry for `username` (any case), or null when it holds no valid one. */
+export function deviceNonceFor({ secrets, cookie, username, now = Date.now() }: DeviceCookieQuery): string | null {
   const wanted = username.toLowerCase();
   return validEntries(secrets, cookie, now).find((entry) => entry.username === wanted)?.nonce ?? null;
 }
@@ -108,17 +106,7 @@ export function deviceNonceFor({
  * them first, then this browser's other valid entries. `previousNonce` is the nonce the
  * browser held for them, whose failure count can now be forgotten.
  */
-export function deviceCookieAfterSignIn({
-  secrets,
-  cookie,
-  username,
-  now = Date.now(),
-}: {
-  secrets: readonly string[];
-  cookie: string | null;
-  username: string;
-  now?: number;
-}): { value: string; previousNonce: string | null } {
+export function deviceCookieAfterSignIn({ secrets, cookie, username, now = Date.now() }: DeviceCookieQuery): { value: string; previousNonce: string | null } {
   const wanted = username.toLowerCase();
   const entries = validEntries(secrets, cookie, now);
   const user = Buffer.from(wanted, 'utf8').toString('base64url');

@@ -38,6 +38,25 @@ function refusalError(refusal: DecisionRefusal, decision: 'approve' | 'reject' |
   }
 }
 
+/** Closes a pending change unapplied: another admin rejects it, or its requester cancels it. */
+function closeRoute(decision: 'reject' | 'cancel', summary: string) {
+  return defineRoute({
+    method: 'post',
+    path: `/api/admin/pending-changes/:id/${decision}`,
+    access: ADMIN,
+    stepUp: true,
+    summary,
+    response: responds<PendingChangeResponse>(),
+    params: PendingChangeParams,
+    async handler({ params, user, deps, audit }) {
+      const by = { id: user.id, username: user.username };
+      const result = await closeUnapproved(deps, { id: params.id, by, decision: decision === 'reject' ? 'rejected' : 'cancelled', context: audit });
+      if (!result.decided) throw refusalError(result, decision);
+      return { body: { pendingChange: toPendingChangeView(result.pendingChange) } };
+    },
+  });
+}
+
 export const pendingChangeRoutes = [
   defineRoute({
     method: 'get',
@@ -68,33 +87,6 @@ export const pendingChangeRoutes = [
     },
   }),
 
-  defineRoute({
-    method: 'post',
-    path: '/api/admin/pending-changes/:id/reject',
-    access: ADMIN,
-    stepUp: true,
-    summary: "Reject another admin's pending change: nothing it asked for happens. Needs a fresh step-up.",
-    response: responds<PendingChangeResponse>(),
-    params: PendingChangeParams,
-    async handler({ params, user, deps, audit }) {
-      const result = await closeUnapproved(deps, { id: params.id, by: { id: user.id, username: user.username }, decision: 'rejected', context: audit });
-      if (!result.decided) throw refusalError(result, 'reject');
-      return { body: { pendingChange: toPendingChangeView(result.pendingChange) } };
-    },
-  }),
-
-  defineRoute({
-    method: 'post',
-    path: '/api/admin/pending-changes/:id/cancel',
-    access: ADMIN,
-    stepUp: true,
-    summary: 'Cancel a pending change you asked for. Needs a fresh step-up.',
-    response: responds<PendingChangeResponse>(),
-    params: PendingChangeParams,
-    async handler({ params, user, deps, audit }) {
-      const result = await closeUnapproved(deps, { id: params.id, by: { id: user.id, username: user.username }, decision: 'cancelled', context: audit });
-      if (!result.decided) throw refusalError(result, 'cancel');
-      return { body: { pendingChange: toPendingChangeView(result.pendingChange) } };
-    },
-  }),
+  closeRoute('reject', "Reject another admin's pending change: nothing it asked for happens. Needs a fresh step-up."),
+  closeRoute('cancel', 'Cancel a pending change you asked for. Needs a fresh step-up.'),
 ];

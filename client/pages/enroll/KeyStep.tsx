@@ -2,8 +2,7 @@ import { useAction } from '@solidjs/router';
 import type { Component } from 'solid-js';
 import { registerEnrollmentKey } from '../../api/enrollment.ts';
 import { ApiError } from '../../api/http.ts';
-import { ErrorAlert } from '../../components/ErrorAlert.tsx';
-import { Field } from '../../components/Field.tsx';
+import { RegisterKeyControls } from '../../components/RegisterKeyControls.tsx';
 import { useFreshSubmission } from '../../lib/submissions.ts';
 import { useFollowStep } from '../../steps.ts';
 import { StepHeading, type EnrollmentStepProps } from './StepHeading.tsx';
@@ -46,16 +45,7 @@ export const KeyStep: Component<KeyStepProps> = (props) => {
         Use a hardware key: a passkey synced by a phone or password manager can sign you in but never unlocks the
         restricted models.
       </p>
-      <Field label="Key nickname" hint="Optional. Helps you tell your keys apart.">
-        {(control) => <input {...control} name="nickname" placeholder="Blue YubiKey" autocomplete="off" />}
-      </Field>
-      <ErrorAlert error={submission.error} />
-      <p class="key-prompt" role="status">
-        {submission.pending ? 'Touch your key…' : ''}
-      </p>
-      <button type="submit" class="primary" aria-disabled={busy()}>
-        Register security key
-      </button>
+      <RegisterKeyControls error={submission.error} pending={Boolean(submission.pending)} busy={busy()} />
     </form>
   );
 };

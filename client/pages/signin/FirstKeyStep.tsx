@@ -3,8 +3,7 @@ import { onMount, Show, type Component } from 'solid-js';
 import type { FirstKeyResponse } from '../../../shared/api.ts';
 import { registerFirstKey } from '../../api/companySignIn.ts';
 import { ApiError } from '../../api/http.ts';
-import { ErrorAlert } from '../../components/ErrorAlert.tsx';
-import { Field } from '../../components/Field.tsx';
+import { RegisterKeyControls } from '../../components/RegisterKeyControls.tsx';
 import { useFreshSubmission } from '../../lib/submissions.ts';
 
 export interface FirstKeyStepProps {
@@ -54,16 +53,7 @@ export const FirstKeyStep: Component<FirstKeyStepProps> = (props) => {
       <Show when={props.needsApproval}>
         <p class="muted">An administrator approves new keys before they can be used.</p>
       </Show>
-      <Field label="Key nickname" hint="Optional. Helps you tell your keys apart.">
-        {(control) => <input {...control} name="nickname" placeholder="Blue YubiKey" autocomplete="off" />}
-      </Field>
-      <ErrorAlert error={submission.error} />
-      <p class="key-prompt" role="status">
-        {submission.pending ? 'Touch your key…' : ''}
-      </p>
-      <button type="submit" class="primary" aria-disabled={busy()}>
-        Register security key
-      </button>
+      <RegisterKeyControls error={submission.error} pending={Boolean(submission.pending)} busy={busy()} />
     </form>
   );
 };

@@ -4,18 +4,14 @@
  * is named with its seq, and the exit code says whether anything failed.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { finished } from 'node:stream/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { getAuditChainHead } from '../../db/audit.ts';
 import { useTestDatabase } from '../../test/testDatabase.ts';
-import { streamAuditExport } from '../export/streamExport.ts';
-import { signManifest } from '../manifest.ts';
 import { AuditSigner } from '../signingKey.ts';
-import { resetChain } from '../testing/auditTestKit.ts';
-import { main as auditVerify } from '../verifyExportCli.ts';
+import { exportWholeChain, resetChain } from '../testing/auditTestKit.ts';
+import { runAuditVerify } from '../testing/auditVerifyCli.ts';
 import { DatabaseSink, newUser, PresenceLog } from './testing/presenceLog.ts';
 
 const testDb = useTestDatabase();
@@ -24,40 +20,6 @@ const dir = mkdtempSync(path.join(tmpdir(), 'argus-presence-cli-'));
 const keyFile = path.join(dir, 'audit-signing-key.pub.pem');
 writeFileSync(keyFile, signer.publicKeyPem);
 const alice = newUser('alice');
-
-async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
-  const printed: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((text: string) => void printed.push(text));
-  vi.spyOn(console, 'error').mockImplementation((text: string) => void printed.push(text));
-  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
-  return { code: await auditVerify(args), out: printed.join('\n') };
-}
-
-/** A contiguous JSON Lines export of the whole chain and its signed manifest, as runExport writes them. */
-async function exportChain(): Promise<{ exportPath: string; manifestPath: string }> {
-  const exportDir = mkdtempSync(path.join(dir, 'export-'));
-  const exportPath = path.join(exportDir, 'export.jsonl');
-  const head = (await getAuditChainHead(testDb.pool))!;
-  const sink = createWriteStream(exportPath);
-  const summary = await streamAuditExport({ db: testDb.pool, sink, format: 'jsonl', where: { fromSeq: 1, toSeq: head.seq } });
-  sink.end();
-  await finished(sink);
-  const manifest = signManifest(signer, {
-    type: 'argus.audit.export-manifest',
-    version: 1,
-    exportId: '00000000-0000-4000-8000-00000000e0e1',
-    format: 'jsonl',
-    filter: { fromSeq: 1, toSeq: head.seq },
-    contiguous: true,
-    ...summary,
-    exportedAt: new Date().toISOString(),
-    exporter: { id: '00000000-0000-4000-8000-000000000001', username: 'vera' },
-    checkpoint: null,
-  });
-  const manifestPath = path.join(exportDir, 'manifest.json');
-  writeFileSync(manifestPath, JSON.stringify(manifest));
-  return { exportPath, manifestPath };
-}
 
 beforeEach(() => resetChain(testDb.ownerPool, 0));
 afterEach(() => {
@@ -72,9 +34,9 @@ describe('audit:verify --presence', () => {
     await log.signIn(alice, key);
     const { grant } = await log.grant(alice, key);
     await log.use(alice, grant.id);
-    const { exportPath, manifestPath } = await exportChain();
+    const { exportPath, manifestPath } = await exportWholeChain(testDb.pool, signer, dir, { withCheckpoint: false });
 
-    const offline = await run([exportPath, manifestPath, '--key', keyFile, '--presence']);
+    const offline = await runAuditVerify([exportPath, manifestPath, '--key', keyFile, '--presence']);
     expect(offline.code).toBe(0);
     expect(offline.out).toContain('OK: 4 events hash-verified');
     expect(offline.out).toContain('grants proven: 1 of 1');
@@ -82,7 +44,7 @@ describe('audit:verify --presence', () => {
     expect(offline.out).toContain('sign-in and step-up assertions verified: 1 of 1');
     expect(offline.out).not.toContain('FAIL');
 
-    const online = await run(['--database', '--key', keyFile, '--presence'], { DATABASE_URL: testDb.database.url });
+    const online = await runAuditVerify(['--database', '--key', keyFile, '--presence'], { DATABASE_URL: testDb.database.url });
     expect(online.code).toBe(0);
     expect(online.out).toContain('Audit chain intact: 4 events');
     expect(online.out).toContain('grants proven: 1 of 1');
@@ -94,11 +56,11 @@ describe('audit:verify --presence', () => {
     const forged = await log.grant(alice, key, { tamper: { badSignature: true } });
     const underForged = await log.use(alice, forged.grant.id);
     const outside = await log.use(alice, null);
-    const { exportPath, manifestPath } = await exportChain();
+    const { exportPath, manifestPath } = await exportWholeChain(testDb.pool, signer, dir, { withCheckpoint: false });
 
     for (const { code, out } of [
-      await run([exportPath, manifestPath, '--key', keyFile, '--presence']),
-      await run(['--database', '--key', keyFile, '--presence'], { DATABASE_URL: testDb.database.url }),
+      await runAuditVerify([exportPath, manifestPath, '--key', keyFile, '--presence']),
+      await runAuditVerify(['--database', '--key', keyFile, '--presence'], { DATABASE_URL: testDb.database.url }),
     ]) {
       expect(code).toBe(1);
       expect(out).toContain(`FAIL: #${forged.event.seq} grant.issued: signature_invalid (credential ${key.credentialId})`);
@@ -112,12 +74,12 @@ describe('audit:verify --presence', () => {
   it('without --presence the proofs are not checked; a non-JSON Lines export cannot carry them', async () => {
     const log = new PresenceLog(new DatabaseSink(testDb.pool));
     await log.use(alice, null);
-    const { exportPath, manifestPath } = await exportChain();
-    expect((await run([exportPath, manifestPath, '--key', keyFile])).code).toBe(0);
+    const { exportPath, manifestPath } = await exportWholeChain(testDb.pool, signer, dir, { withCheckpoint: false });
+    expect((await runAuditVerify([exportPath, manifestPath, '--key', keyFile])).code).toBe(0);
     const csvManifest = path.join(dir, 'csv-manifest.json');
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
     writeFileSync(csvManifest, JSON.stringify({ ...manifest, format: 'csv' }));
-    const { code, out } = await run([exportPath, csvManifest, '--key', keyFile, '--presence']);
+    const { code, out } = await runAuditVerify([exportPath, csvManifest, '--key', keyFile, '--presence']);
     expect(code).toBe(2);
     expect(out).toContain('--presence reads the recorded signatures from a JSON Lines export; this one is csv.');
   });

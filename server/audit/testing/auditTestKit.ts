@@ -1,13 +1,17 @@
 /** Helpers shared by the audit tests: tampering as a database attacker would, and exports over HTTP. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { finished } from 'node:stream/promises';
 import type { AuditEventView, AuditSearch, ExportFormat, ExportManifest } from '../../../shared/audit.ts';
-import { listAuditEventsAscending } from '../../db/audit.ts';
+import { getAuditChainHead, getLatestCheckpoint, listAuditEventsAscending } from '../../db/audit.ts';
 import { withClient, type Pool } from '../../db/pool.ts';
 import type { TestClient } from '../../test/harness.ts';
 import { eventHash, GENESIS_HASH } from '../chain.ts';
+import { streamAuditExport } from '../export/streamExport.ts';
+import { signManifest } from '../manifest.ts';
 import { recordAuditEvent } from '../record.ts';
+import type { AuditSigner } from '../signingKey.ts';
 
 /**
  * Runs SQL with the append-only triggers bypassed, as an attacker with superuser access could.
@@ -90,4 +94,39 @@ export async function downloadExport(client: TestClient, format: ExportFormat, f
     manifest: manifestResponse.body,
     files: { exportPath, manifestPath, dir },
   };
+}
+
+/**
+ * A contiguous JSON Lines export of the whole chain and its signed manifest, as runExport
+ * writes them, in a new folder under `dir`. `withCheckpoint`: the manifest names the latest
+ * checkpoint in range, as a real export does; without it, none.
+ */
+export async function exportWholeChain(
+  pool: Pool,
+  signer: AuditSigner,
+  dir: string,
+  { withCheckpoint = true }: { withCheckpoint?: boolean } = {},
+): Promise<{ exportPath: string; manifestPath: string }> {
+  const exportDir = mkdtempSync(path.join(dir, 'export-'));
+  const exportPath = path.join(exportDir, 'export.jsonl');
+  const head = (await getAuditChainHead(pool))!;
+  const sink = createWriteStream(exportPath);
+  const summary = await streamAuditExport({ db: pool, sink, format: 'jsonl', where: { fromSeq: 1, toSeq: head.seq } });
+  sink.end();
+  await finished(sink);
+  const manifest = signManifest(signer, {
+    type: 'argus.audit.export-manifest',
+    version: 1,
+    exportId: '00000000-0000-4000-8000-00000000e0e1',
+    format: 'jsonl',
+    filter: { fromSeq: 1, toSeq: head.seq },
+    contiguous: true,
+    ...summary,
+    exportedAt: new Date().toISOString(),
+    exporter: { id: '00000000-0000-4000-8000-000000000001', username: 'vera' },
+    checkpoint: withCheckpoint ? await getLatestCheckpoint(pool, { minSeq: 1, maxSeq: head.seq }) : null,
+  });
+  const manifestPath = path.join(exportDir, 'manifest.json');
+  writeFileSync(manifestPath, JSON.stringify(manifest));
+  return { exportPath, manifestPath };
 }
