@@ -65,6 +65,11 @@ export interface KeyPresence {
 export interface ModelAccess {
   /** The live grant, or null when restricted models are locked. */
   grant: () => LiveGrant | null;
+  /**
+   * The server has said whether this session holds a grant since sign-in (or a touch made one):
+   * until then `grant()` null means "not known yet", not "locked".
+   */
+  grantKnown: () => boolean;
   /** Milliseconds the grant has left; 0 when locked. */
   msLeft: () => number;
   /** The grant ends soon: warn and offer to renew. */
@@ -102,6 +107,7 @@ export const ModelAccessProvider: Component<{ children: JSX.Element }> = (props)
   const events = useEvents();
 
   const [live, setLive] = createSignal<LiveGrant | null>(null);
+  const [grantKnown, setGrantKnown] = createSignal(false);
   const [now, setNow] = createSignal(Date.now());
   const [expiringFor, setExpiringFor] = createSignal<string>();
   const [notice, setNotice] = createSignal<AccessNotice>();
@@ -135,6 +141,7 @@ export const ModelAccessProvider: Component<{ children: JSX.Element }> = (props)
     version += 1;
     setNow(receivedAt);
     setLive(next);
+    setGrantKnown(true);
     setKeyBack(false);
     // An earlier failed attempt says nothing once a fresh grant is here (another tab's, say).
     if (fresh && unlockState().phase === 'refused') unlocker.reset();
@@ -178,9 +185,13 @@ export const ModelAccessProvider: Component<{ children: JSX.Element }> = (props)
       // Keep what we know; the countdown still locks at the end, and the next reconnect asks again.
       return;
     }
-    if (asked !== version || !session.user()) return;
-    if (answer) adopt(answer, false);
-    else end(undefined, options);
+    if (!session.user()) return;
+    // A newer change (a touch, a push) already says where the grant stands.
+    if (asked === version) {
+      if (answer) adopt(answer, false);
+      else end(undefined, options);
+    }
+    setGrantKnown(true);
   }
 
   // ── The countdown ──────────────────────────────────────────────────────────────────
@@ -288,6 +299,7 @@ export const ModelAccessProvider: Component<{ children: JSX.Element }> = (props)
           lockedHere.clear();
           pendingRevocation = undefined;
           setLive(null);
+          setGrantKnown(false);
           setExpiringFor(undefined);
           setNotice(undefined);
           setKeyBack(false);
@@ -307,6 +319,7 @@ export const ModelAccessProvider: Component<{ children: JSX.Element }> = (props)
 
   const access: ModelAccess = {
     grant: live,
+    grantKnown,
     msLeft,
     expiring: () => isExpiring(live(), now(), expiringFor()),
     isUnlocked: (model) => {

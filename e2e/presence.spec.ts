@@ -81,7 +81,7 @@ test('with the key visible over WebHID, unplugging it locks the restricted model
   await expectLocked(page);
 });
 
-test('unplugging during a restricted answer cuts the stream and keeps what was written', async ({ page, argus, key }) => {
+test('unplugging during a restricted answer cuts the stream; what was written is kept, and read again after the next touch', async ({ page, argus, key }) => {
   const hid = await installFakeHid(page);
   const account = await argus.account('user');
   await signInToChat(page, key, account);
@@ -92,7 +92,12 @@ test('unplugging during a restricted answer cuts the stream and keeps what was w
   const log = page.getByRole('log', { name: 'Conversation' });
   await expect(log).toContainText('demo model');
   await hid.unplug();
-  await expect(log).toContainText(/Cut off/i, { timeout: 2_000 });
+  // Issue #21: a restricted conversation leaves the page the moment its grant ends.
+  await expect(log.locator('.message')).toHaveCount(0, { timeout: 2_000 });
+  await expect(log).toContainText('Restricted conversation — locked');
+  await hid.plug();
+  await unlock(page, 'Touch your key to read');
+  await expect(log).toContainText(/Cut off/i);
   await expect(log).toContainText('demo model');
 });
 

@@ -13,7 +13,7 @@ import { mountRoutes, type RouteSpec } from './http/route.ts';
 import { securityHeaders } from './http/securityHeaders.ts';
 import { JSON_MAX_DEPTH, refuseDeepJson } from './http/jsonDepth.ts';
 import { openApiRoute } from './http/openapi.ts';
-import { countLimited, measureRequests, metricsWithToken } from './http/metricsRoutes.ts';
+import { countLimited, metricsWithToken } from './http/metricsRoutes.ts';
 import { accountRoutes } from './routes/account.ts';
 import { chatRoutes } from './routes/chat.ts';
 import { conversationRoutes } from './routes/conversations.ts';
@@ -32,6 +32,7 @@ const ARGUS_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import
 import { adminModelRoutes } from './routes/adminModels.ts';
 import { adminLiveRoutes } from './routes/adminLive.ts';
 import { adminOverviewRoutes } from './routes/adminOverview.ts';
+import { dataKeyRoutes } from './routes/dataKeys.ts';
 import { pendingChangeRoutes } from './routes/pendingChanges.ts';
 import { oidcBackchannelRoute, oidcRoutes } from './routes/oidc.ts';
 
@@ -55,6 +56,7 @@ export const API_ROUTES: readonly RouteSpec[] = [
   ...adminModelRoutes,
   ...adminLiveRoutes,
   ...adminOverviewRoutes,
+  ...dataKeyRoutes,
   ...pendingChangeRoutes,
   openApiRoute(() => API_ROUTES, ARGUS_VERSION),
 ];
@@ -70,20 +72,27 @@ export function createApp(deps: Deps, options: AppOptions = {}): express.Express
   const { config, log } = deps;
   const app = express();
   app.disable('x-powered-by');
+  // API answers are per-user JSON that no one caches: no hash of every body (and a short body then
+  // leaves in one write with its headers). Static files keep theirs (express.static has its own);
+  // index.html is revalidated by Last-Modified.
+  app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
 
-  app.use(measureRequests());
   app.use(requestLog(log));
   app.use(securityHeaders({ https: config.secureCookies, viteDev: options.clientMiddleware !== undefined }));
-  app.use(healthRoutes(deps));
+  // Routers with a path or two of their own are entered only for those paths: every other
+  // request would otherwise walk their layers too.
+  app.use(onlyOnItsPaths(healthRoutes(deps)));
   if (config.metrics.token) app.get('/metrics', metricsWithToken(config.metrics.token));
   // The provider's back-channel logout: form-encoded, no session, no Origin, so before the API router's CSRF guard.
-  app.use(oidcBackchannelRoute(deps));
+  app.use(onlyOnItsPaths(oidcBackchannelRoute(deps)));
 
   const api = express.Router();
   api.use(requireSameOriginJson(config.origin));
-  api.use(express.json({ limit: config.bodyLimitBytes, strict: true, type: 'application/json', verify: refuseDeepJson }));
+  const jsonBody = express.json({ limit: config.bodyLimitBytes, strict: true, type: 'application/json', verify: refuseDeepJson });
+  // A request without a body (most GETs) has nothing to parse: body-parser would only say so.
+  api.use((req, res, next) => (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined ? next() : jsonBody(req, res, next)));
   const sessionParser = session({
       name: SESSION_COOKIE,
       // The first signs; all verify (express-session tries each), so secrets can be rotated without signing everyone out.
@@ -132,6 +141,24 @@ export function createApp(deps: Deps, options: AppOptions = {}): express.Express
     res.status(status).json(body);
   });
   return app;
+}
+
+/**
+ * A router entered only by requests for one of its routes' paths, as the router itself matches
+ * them (case-insensitive, a trailing slash allowed); everyone else goes straight on.
+ */
+function onlyOnItsPaths(router: express.Router): express.RequestHandler {
+  const normalise = (path: string) => (path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path).toLowerCase();
+  const paths = new Set<string>();
+  for (const layer of router.stack) {
+    const path: unknown = layer.route?.path;
+    if (typeof path !== 'string') throw new Error('onlyOnItsPaths: the router has a layer without a plain route path');
+    paths.add(normalise(path));
+  }
+  return (req, res, next) => {
+    const path = req.path;
+    return paths.has(path) || paths.has(normalise(path)) ? router(req, res, next) : next();
+  };
 }
 
 /** Maps body-parser's errors (they carry `type`) to our codes. */

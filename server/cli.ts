@@ -12,6 +12,7 @@ import { createLogger, type Logger } from './log.ts';
 import { createUserWithEnrollment } from './users/createUser.ts';
 import { issueEnrollmentLink } from './users/enrollmentLink.ts';
 import { MODEL_USAGE, modelCommand } from './models/modelCommand.ts';
+import { dataKeyCommand } from './conversations/dataKeyCommand.ts';
 
 const USAGE = `Usage: npm run argus -- <command> [options]
 
@@ -29,6 +30,11 @@ Commands:
                                           e.g. after a signing-key rotation; --checkpoints: also hold it
                                           against checkpoints received elsewhere, such as the
                                           AUDIT_CHECKPOINT_FILE sink or lines copied from the SIEM)
+  encrypt-conversations                   encrypt in place the restricted conversations still stored in
+                                          plaintext (also done in the background at start-up)
+  rotate-data-key                         re-wrap every conversation data key under the current key-
+                                          encryption key (the first of DATA_ENCRYPTION_KEYS); keep the
+                                          old keys configured until it reports that rotation is complete
 ${MODEL_USAGE}`;
 
 const CLI_CONTEXT: AuditContext = { actor: null, ip: null, userAgent: 'argus-cli' };
@@ -160,6 +166,9 @@ async function run(argv: string[]): Promise<number> {
           { checkpointsFiles: values.checkpoints ?? [] },
         ),
       );
+    case 'encrypt-conversations':
+    case 'rotate-data-key':
+      return withDatabase(config, log, (pool) => dataKeyCommand({ pool, config, log }, command, console));
     default:
       console.error(`Unknown command "${command}".\n\n${USAGE}`);
       return 2;

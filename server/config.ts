@@ -9,6 +9,7 @@ import { AuditSigner, persistedSigningKeyPem } from './audit/signingKey.ts';
 import { AUDIT_SINK_ENV, auditSinksFromEnv, type AuditSinkConfig } from './audit/sinks/sinkConfig.ts';
 import { modelHostAllowlistProblem, parseModelHostAllowlist, type ModelHostAllowlist } from './models/modelHosts.ts';
 import { parseRecordMacKeys, persistedRecordMacKey, type RecordMacKey } from './crypto/recordMac.ts';
+import { parseDataEncryptionKeys, persistedDataEncryptionKey, type DataEncryptionKey } from './crypto/dataKeys.ts';
 import { OIDC_ENV, oidcFromEnv, type OidcConfig } from './oidc/oidcConfig.ts';
 
 const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -41,6 +42,11 @@ export interface Config {
   rpName: string;
   host: string;
   port: number;
+  /**
+   * How many node:cluster workers `npm start` runs on this one port (server/cluster.ts): each a
+   * full node of the multi-node design. 1: a single process, no cluster primary.
+   */
+  workers: number;
   /** Unset: an embedded PostgreSQL is started under dataDir. The server connects as this role (a member of argus_app). */
   databaseUrl: string | null;
   /**
@@ -70,6 +76,11 @@ export interface Config {
   /** cacheSeconds: how long a node may keep a session it read while Redis reports changes to it (0: never). */
   session: { idleMinutes: number; maxHours: number; cacheSeconds: number };
   enrollmentTtlHours: number;
+  /**
+   * The key-encryption keys of restricted conversations (DATA_ENCRYPTION_KEY(S), issue #21): the
+   * first wraps new data keys, the others only unwrap until `rotate-data-key` has re-wrapped them.
+   */
+  dataEncryptionKeys: DataEncryptionKey[];
   webauthn: {
     /** WebAuthn userVerification: 'preferred' (default) or 'required' (a PIN or fingerprint every time). */
     userVerification: 'preferred' | 'required';
@@ -183,6 +194,11 @@ const threadPoolSize = Number(process.env.UV_THREADPOOL_SIZE ?? 4) || 4;
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: intFrom(0, 65535).default(8080),
+  // 'auto': one worker per core (os.availableParallelism()).
+  ARGUS_WORKERS: z
+    .string()
+    .refine((v) => v === 'auto' || (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 64), "'auto' (one per core) or a whole number from 1 to 64")
+    .default('auto'),
   HOST: z.string().min(1).default('127.0.0.1'),
   ARGUS_ORIGIN: z.url({ protocol: /^https?$/ }).optional(),
   ARGUS_RP_ID: z.string().min(1).optional(),
@@ -217,6 +233,10 @@ const envSchema = z.object({
   // One key (GRANT_SIGNING_KEY) or, while rotating, `id:secret,id:secret` (the first signs); validated in loadConfig.
   GRANT_SIGNING_KEY: z.string().optional(),
   GRANT_SIGNING_KEYS: z.string().optional(),
+  // Restricted conversations at rest (issue #21): one key, `id:base64,id:base64` while rotating, or a file; validated in loadConfig.
+  DATA_ENCRYPTION_KEY: z.string().optional(),
+  DATA_ENCRYPTION_KEYS: z.string().optional(),
+  DATA_ENCRYPTION_KEY_FILE: z.string().min(1).optional(),
   GRANT_AAGUID_ALLOWLIST: z
     .string()
     .regex(/^[0-9a-fA-F-]{36}(,[0-9a-fA-F-]{36})*$/, 'comma-separated AAGUIDs')
@@ -227,7 +247,9 @@ const envSchema = z.object({
   SIGNIN_RATE_PER_MINUTE: intFrom(1, 10_000).default(10),
   SIGNIN_FAILURES_PER_USERNAME: intFrom(1, 10_000).default(10),
   SIGNIN_FAILURE_WINDOW_MINUTES: intFrom(1, 24 * 60).default(15),
-  ARGON2_MAX_CONCURRENT: intFrom(1, 64).default(Math.min(threadPoolSize, availableParallelism())),
+  // One core is left to the event loop (issue #24): a hash thread on every core makes a
+  // sign-in flood's lag the loop's share of a core, not its own work.
+  ARGON2_MAX_CONCURRENT: intFrom(1, 64).default(Math.max(1, Math.min(threadPoolSize, availableParallelism() - 1))),
   ARGON2_MAX_QUEUE: intFrom(0, 10_000).default(32),
   MODEL_TIMEOUT_SECONDS: intFrom(1, 600).default(60),
   MODEL_HOST_ALLOWLIST: z
@@ -307,7 +329,9 @@ export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(e.ARGUS_DATA_DIR);
   const auditSigningKeyPem = auditSigningKey(e, dataDir);
   const grantSigningKeys = recordMacKeys(e, dataDir);
+  const dataEncryptionKeys = dataEncryptionKeysOf(e, dataDir);
   const sessionSecrets = e.SESSION_SECRET ? e.SESSION_SECRET.split(',').map((secret) => secret.trim()) : [persistedSecret(dataDir)];
+  const workers = e.ARGUS_WORKERS === 'auto' ? Math.min(64, availableParallelism()) : Number(e.ARGUS_WORKERS);
   return {
     env: e.NODE_ENV,
     origin,
@@ -315,6 +339,7 @@ export function loadConfig(env: Env = process.env): Config {
     rpName: e.ARGUS_RP_NAME,
     host: e.HOST,
     port: e.PORT,
+    workers,
     databaseUrl: e.DATABASE_URL ?? null,
     databaseOwnerUrl: e.DATABASE_OWNER_URL ?? null,
     redisUrl: e.REDIS_URL ?? null,
@@ -338,6 +363,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: e.TRUST_PROXY === undefined ? false : /^\d+$/.test(e.TRUST_PROXY) ? Number(e.TRUST_PROXY) : e.TRUST_PROXY,
     session: { idleMinutes: e.SESSION_IDLE_MINUTES, maxHours: e.SESSION_MAX_HOURS, cacheSeconds: e.SESSION_CACHE_SECONDS },
     enrollmentTtlHours: e.ENROLLMENT_TTL_HOURS,
+    dataEncryptionKeys,
     grants: {
       warnSeconds: e.GRANT_WARN_SECONDS,
       aaguidAllowList: e.GRANT_AAGUID_ALLOWLIST ? e.GRANT_AAGUID_ALLOWLIST.toLowerCase().split(',') : null,
@@ -495,6 +521,37 @@ function recordMacKeys(e: z.infer<typeof envSchema>, dataDir: string): RecordMac
   }
   try {
     return parseRecordMacKeys(value, { single: name === 'GRANT_SIGNING_KEY' });
+  } catch (error) {
+    throw invalid(`${name}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * The key-encryption keys of restricted conversations: configured in production (a key made up
+ * on each start would leave every stored conversation unreadable), generated once under the
+ * data directory otherwise.
+ */
+function dataEncryptionKeysOf(e: z.infer<typeof envSchema>, dataDir: string): DataEncryptionKey[] {
+  const invalid = (message: string) => new ConfigError(`Invalid configuration:\n  ${message}`);
+  const set = (['DATA_ENCRYPTION_KEY', 'DATA_ENCRYPTION_KEYS', 'DATA_ENCRYPTION_KEY_FILE'] as const).filter((name) => e[name] !== undefined);
+  if (set.length > 1) throw invalid(`${set[0]}: set only one of DATA_ENCRYPTION_KEY, DATA_ENCRYPTION_KEYS and DATA_ENCRYPTION_KEY_FILE`);
+  const name = set[0];
+  if (name === undefined) {
+    if (e.NODE_ENV === 'production') {
+      throw invalid('DATA_ENCRYPTION_KEYS: required when NODE_ENV=production (id:key, the key from `openssl rand -base64 32`; or DATA_ENCRYPTION_KEY_FILE)');
+    }
+    return [persistedDataEncryptionKey(dataDir)];
+  }
+  let value = e[name]!;
+  if (name === 'DATA_ENCRYPTION_KEY_FILE') {
+    try {
+      value = readFileSync(value, 'utf8').trim();
+    } catch {
+      throw invalid(`DATA_ENCRYPTION_KEY_FILE: cannot read ${value}`);
+    }
+  }
+  try {
+    return parseDataEncryptionKeys(value, { single: name === 'DATA_ENCRYPTION_KEY' });
   } catch (error) {
     throw invalid(`${name}: ${(error as Error).message}`);
   }

@@ -83,6 +83,8 @@ export const grantsActive = new Gauge({
   name: 'argus_grants_active',
   help: 'Grants live right now (all nodes; read from Redis at scrape time).',
   registers: [registry],
+  // Under node:cluster every worker reads the same number: the cluster's figure is that, not the sum.
+  aggregator: 'max',
   async collect() {
     if (activeGrantsSource) this.set(await activeGrantsSource().catch(() => Number.NaN));
   },
@@ -113,6 +115,13 @@ export const auditAppendDuration = new Histogram({
   name: 'argus_audit_append_duration_seconds',
   help: 'Time to append one event to the audit chain (lock, head, hash, insert).',
   buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+  registers: [registry],
+});
+
+export const auditAppendBatchSize = new Histogram({
+  name: 'argus_audit_append_batch_size',
+  help: 'Standalone audit events appended per group commit (server/audit/appender.ts).',
+  buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 500],
   registers: [registry],
 });
 
@@ -159,7 +168,15 @@ export function countAuditEvent(event: Pick<AuditEventView, 'action' | 'outcome'
 
 /** The text exposition of every metric, and its content type. */
 export async function exposition(): Promise<{ contentType: string; body: string }> {
+  if (clusterExposition) return clusterExposition();
   return { contentType: registry.contentType, body: await registry.metrics() };
+}
+
+let clusterExposition: (() => Promise<{ contentType: string; body: string }>) | null = null;
+
+/** Under ARGUS_WORKERS > 1: the whole cluster's metrics, summed over the workers by the primary (server/cluster.ts). */
+export function setClusterExposition(source: (() => Promise<{ contentType: string; body: string }>) | null): void {
+  clusterExposition = source;
 }
 
 let auditOutboxSource: (() => Promise<number>) | null = null;
@@ -169,6 +186,7 @@ export const auditOutboxPending = new Gauge({
   name: 'argus_audit_outbox_pending',
   help: 'Audit records queued in the Redis outbox, not yet appended to the chain (all nodes; read at scrape time).',
   registers: [registry],
+  aggregator: 'max',
   async collect() {
     if (auditOutboxSource) this.set(await auditOutboxSource().catch(() => Number.NaN));
   },

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type express from 'express';
@@ -15,7 +16,7 @@ import { startLocalRedis } from './infra/localRedis.ts';
 import type { Logger } from './log.ts';
 import { connectRedis } from './redis.ts';
 import { ChallengeStore } from './webauthn/challenges.ts';
-import { EventBus } from './realtime/bus.ts';
+import { EventBus, type Envelope } from './realtime/bus.ts';
 import { GrantService } from './grants/grants.ts';
 import { AuditOutbox } from './outbox/auditOutbox.ts';
 import { RecordMac } from './crypto/recordMac.ts';
@@ -36,6 +37,7 @@ import { startPendingChangeExpiry } from './pendingChanges/decideChange.ts';
 import { startAuditSinks } from './audit/sinks/sinks.ts';
 import { FidoMetadata } from './webauthn/fidoMetadata.ts';
 import { startFidoMetadata } from './keys/loadFidoMetadata.ts';
+import { startConversationEncryption } from './conversations/dataKeyJobs.ts';
 import { OidcRelyingParty } from './oidc/relyingParty.ts';
 
 export interface Running {
@@ -140,6 +142,9 @@ export async function buildDeps(config: Config, log: Logger, urls: { databaseUrl
 /** How long a client may take to send its headers, and its whole request. */
 export const SLOW_CLIENT_LIMITS = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, checkEveryMs: 2_000 };
 
+/** Who the live audit feed is for. */
+const STAFF: Envelope['target'] = { roles: ['admin', 'auditor'] };
+
 /** How long a cached row may live if its change notification were somehow lost. */
 const ROW_CACHE_TTL_MS = 10_000;
 
@@ -153,7 +158,12 @@ function listenToPostgres({ rows, log, pool }: Deps, databaseUrl: string, hub: H
     databaseUrl,
     log,
     channels: {
-      ...auditFeedChannel({ pool, log, onEvent: (event) => hub.deliverLocal({ roles: ['admin', 'auditor'] }, { type: 'SECURITY_EVENT', event }) }),
+      ...auditFeedChannel({
+        pool,
+        log,
+        wanted: () => hub.hasListeners(STAFF),
+        onEvent: (event) => hub.deliverLocal(STAFF, { type: 'SECURITY_EVENT', event }),
+      }),
       [ROW_CHANGE_CHANNEL]: (payload) => {
         const at = payload.indexOf(':');
         caches[payload.slice(0, at)]?.invalidate(payload.slice(at + 1));
@@ -193,7 +203,8 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
     setActiveGrantsSource(() => grantsForMetrics.countLive());
     const outboxForMetrics = deps.auditOutbox;
     setAuditOutboxSource(() => outboxForMetrics.pending());
-    const metricsServer = config.metrics.port ? await startMetricsListener({ ...config.metrics, port: config.metrics.port }) : null;
+    // Under ARGUS_WORKERS > 1 the cluster primary serves METRICS_PORT, with every worker's metrics (server/cluster.ts).
+    const metricsServer = config.metrics.port && !cluster.isWorker ? await startMetricsListener({ ...config.metrics, port: config.metrics.port }) : null;
     const checkpoints = startCheckpointTimer({ pool: deps.pool, signer: deps.auditSigner, seconds: config.audit.checkpointSeconds, log });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -202,6 +213,8 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
     const { port } = server.address() as AddressInfo;
     // SIEM streaming (AUDIT_SINK_*, AUDIT_CHECKPOINT_FILE): on connections of its own, so a sink that is down never holds up appends.
     const stopAuditSinks = startAuditSinks({ sinks: config.audit.sinks, databaseUrl: services.databaseUrl, pool: deps.pool, log });
+    // Restricted conversations sql/000023 marked but could not encrypt (no key in SQL): in the background, one node at a time.
+    const conversationEncryption = startConversationEncryption(deps);
     const ready = deps;
     return {
       deps: ready,
@@ -220,6 +233,7 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
         checkpoints.stop();
         await stopAuditSinks();
         stopFidoMetadata();
+        await conversationEncryption();
         hub.close();
         detectors.close();
         await new Promise<void>((resolve) => {

@@ -83,6 +83,9 @@ export const AUDIT_ACTIONS = {
   'user.role_change_refused': 'high',
   'key.first_key_registered': 'high',
   'key.approved': 'high',
+  // Restricted conversations (issue #21): opened under a live grant (details.grantId), or refused.
+  'conversation.read': 'low',
+  'conversation.read_denied': 'medium',
 } as const satisfies Record<string, Severity>;
 
 export type AuditAction = keyof typeof AUDIT_ACTIONS;

@@ -78,6 +78,8 @@ export const AUDIT_ACTION_LABELS = {
   'detector.auth_failed': 'Detector sign-in failed',
   'detector.serial_bound': 'Key serial number learned',
   'detector.key_mismatch': 'Detector saw another account’s key',
+  'conversation.read': 'Restricted conversation read',
+  'conversation.read_denied': 'Restricted conversation read refused',
 } as const satisfies Record<AuditAction, string>;
 
 function isKnownAction(action: string): action is AuditAction {

@@ -47,6 +47,9 @@ export const ERROR_CODES = [
   // Model access.
   'GRANT_REQUIRED',
   'GRANT_CHECK_UNAVAILABLE',
+  // A restricted conversation whose stored ciphertext does not open (moved between rows, altered,
+  // or its key-encryption key is no longer configured): never shown as garbage (issue #21).
+  'CONVERSATION_UNREADABLE',
   'HARDWARE_KEY_REQUIRED',
   'USER_VERIFICATION_REQUIRED',
   'MODEL_NOT_FOUND',
@@ -100,6 +103,11 @@ export interface ErrorBody {
     issues?: FieldIssue[];
     /** Seconds until a rate-limited request may be retried (also sent as Retry-After). */
     retryAfter?: number;
+    /**
+     * GRANT_REQUIRED on GET /api/conversations/:id: the locked conversation's metadata (no
+     * title, no messages), so the page can show what it is and offer the unlock.
+     */
+    conversation?: import('./api/conversations.ts').ConversationView;
   };
 }
 

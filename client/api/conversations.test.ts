@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ChatStreamEvent } from '../../shared/events.ts';
-import { fetchConversation, startConversation, streamMessage, streamRetry } from './conversations.ts';
+import type { ConversationView } from '../../shared/api.ts';
+import { fetchConversation, listConversations, startConversation, streamMessage, streamRetry } from './conversations.ts';
 
 // The router's query() and action() need a browser; these tests are about the requests underneath.
 vi.mock('@solidjs/router', () => ({
@@ -75,5 +76,56 @@ describe('conversation reads and writes', () => {
       vi.fn(async () => Response.json({ error: { code: 'NOT_FOUND', message: 'Not found.' } }, { status: 404 })),
     );
     await expect(fetchConversation('c1')).rejects.toMatchObject({ code: 'NOT_FOUND', status: 404 });
+  });
+
+  it('reads a readable conversation with its messages, never from the HTTP cache', async () => {
+    const conversation = { id: 'c1', title: 'Hello', model: 'demo', createdAt: '', updatedAt: '', restricted: false, restrictedModels: [], locked: false };
+    vi.stubGlobal('fetch', vi.fn(async () => Response.json({ conversation, messages: [] })));
+    expect(await fetchConversation('c1')).toEqual({ locked: false, conversation, messages: [] });
+    expect(vi.mocked(fetch).mock.calls[0]![1]).toMatchObject({ method: 'GET', cache: 'no-store' });
+  });
+});
+
+describe('restricted conversations without a grant', () => {
+  const metadata: ConversationView = {
+    id: 'c1',
+    title: null,
+    model: 'demo-restricted',
+    createdAt: '2026-12-06T10:00:00Z',
+    updatedAt: '2026-12-06T10:00:00Z',
+    restricted: true,
+    restrictedModels: ['demo-restricted'],
+    locked: true,
+  };
+
+  it('reads 403 GRANT_REQUIRED as the locked metadata it carries', async () => {
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () =>
+        Response.json({ error: { code: 'GRANT_REQUIRED', message: 'Unlock to read.', conversation: metadata } }, { status: 403 }),
+      ),
+    );
+    expect(await fetchConversation('c1')).toEqual({ locked: true, conversation: metadata });
+  });
+
+  it('shows no title even if a locked answer carried one', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => Response.json({ conversation: { ...metadata, title: 'Leaked' }, messages: [] })));
+    const read = await fetchConversation('c1');
+    expect(read).toEqual({ locked: true, conversation: metadata });
+    expect(JSON.stringify(read)).not.toContain('Leaked');
+  });
+
+  it('still fails with other refusals', async () => {
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => Response.json({ error: { code: 'FORBIDDEN', message: 'No.' } }, { status: 403 })),
+    );
+    await expect(fetchConversation('c1')).rejects.toMatchObject({ code: 'FORBIDDEN', status: 403 });
+  });
+
+  it('lists conversations without the HTTP cache', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => Response.json({ conversations: [metadata], nextCursor: null })));
+    expect((await listConversations(null)).conversations[0]!.title).toBeNull();
+    expect(vi.mocked(fetch).mock.calls[0]).toEqual(['/api/conversations?limit=30', expect.objectContaining({ cache: 'no-store' })]);
   });
 });

@@ -8,34 +8,65 @@ import type {
   ConversationResponse,
   ConversationView,
   CreateConversationRequest,
+  MessageView,
   RenameConversationRequest,
   RetryRequest,
   SendMessageRequest,
 } from '../../shared/api.ts';
 import type { ChatStreamEvent } from '../../shared/events.ts';
 import { readChatStream } from './chat.ts';
-import { request, withQuery } from './http.ts';
+import { ApiError, request, withQuery } from './http.ts';
 
 const CONVERSATION_PAGE_SIZE = 30;
 
 const conversationPath = (id: string) => `/api/conversations/${encodeURIComponent(id)}`;
 
-/** GET /api/conversations: newest activity first, one page after the keyset cursor `after`. */
+/**
+ * GET /api/conversations: newest activity first, one page after the keyset cursor `after`.
+ * A locked restricted conversation is listed with `title` null.
+ */
 export const listConversations = query(
   (after: string | null) =>
     request<ConversationListResponse>(
       'GET',
       withQuery('/api/conversations', { after, limit: CONVERSATION_PAGE_SIZE }),
+      // Titles of restricted conversations: never from (or into) the browser's HTTP cache.
+      { cache: 'no-store' },
     ),
   'conversations',
 );
 
 /**
- * GET /api/conversations/:id, messages oldest first; 404 NOT_FOUND for one that does not
- * exist or is someone else's. Not a cached query: the chat screen writes to what it reads.
+ * A conversation as read: its messages, or, for a restricted one this session holds no live
+ * grant to read, only its locked metadata (no title, no messages).
  */
-export function fetchConversation(id: string, signal?: AbortSignal): Promise<ConversationResponse> {
-  return request<ConversationResponse>('GET', conversationPath(id), { signal });
+export type ConversationRead =
+  | { locked: false; conversation: ConversationView; messages: MessageView[] }
+  | { locked: true; conversation: ConversationView };
+
+/** What is known of a locked conversation when the refusal came without its metadata. */
+function lockedPlaceholder(id: string): ConversationView {
+  return { id, title: null, model: '', createdAt: '', updatedAt: '', restricted: true, restrictedModels: [], locked: true };
+}
+
+/**
+ * GET /api/conversations/:id, messages oldest first; 403 GRANT_REQUIRED (a restricted one
+ * without a live grant) is read as its locked metadata; 404 NOT_FOUND for one that does not
+ * exist or is someone else's. Not a cached query: the chat screen writes to what it reads, and
+ * a restricted conversation must not stay in the browser's HTTP cache either.
+ */
+export async function fetchConversation(id: string, signal?: AbortSignal): Promise<ConversationRead> {
+  try {
+    const read = await request<ConversationResponse>('GET', conversationPath(id), { signal, cache: 'no-store' });
+    // Locked metadata, however it came: nothing of its content is shown.
+    if (read.conversation.locked) return { locked: true, conversation: { ...read.conversation, title: null } };
+    return { locked: false, conversation: read.conversation, messages: read.messages };
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'GRANT_REQUIRED') {
+      return { locked: true, conversation: { ...(error.conversation ?? lockedPlaceholder(id)), title: null, locked: true } };
+    }
+    throw error;
+  }
 }
 
 /** POST /api/conversations: an empty conversation with `model`; the first message names it. */

@@ -2,6 +2,7 @@
  * The one way the SPA talks to the API: same-origin fetch, JSON both ways, and every
  * failure turned into an ApiError. HTTP status is mapped to errors here and nowhere else.
  */
+import type { ConversationView } from '../../shared/api.ts';
 import { isErrorBody, type ErrorCode, type FieldIssue } from '../../shared/errors.ts';
 
 interface ApiErrorInit {
@@ -11,6 +12,7 @@ interface ApiErrorInit {
   issues?: FieldIssue[];
   retryAfter?: number;
   requestId?: string;
+  conversation?: ConversationView;
   cause?: unknown;
 }
 
@@ -25,6 +27,8 @@ export class ApiError extends Error {
   readonly retryAfter: number | undefined;
   /** Quote this to an operator: it finds the request in the server's log. */
   readonly requestId: string | undefined;
+  /** GRANT_REQUIRED on a conversation's read: its locked metadata (no title, no messages). */
+  readonly conversation: ConversationView | undefined;
 
   constructor(init: ApiErrorInit) {
     super(init.message, { cause: init.cause });
@@ -33,6 +37,7 @@ export class ApiError extends Error {
     this.issues = init.issues ?? [];
     this.retryAfter = init.retryAfter;
     this.requestId = init.requestId;
+    this.conversation = init.conversation;
   }
 }
 
@@ -64,7 +69,7 @@ async function errorFrom(response: Response): Promise<ApiError> {
   const body: unknown = await response.json().catch(() => undefined);
   const retryAfterHeader = Number(response.headers.get('Retry-After')) || undefined;
   if (isErrorBody(body)) {
-    const { code, message, issues, retryAfter, requestId } = body.error;
+    const { code, message, issues, retryAfter, requestId, conversation } = body.error;
     return new ApiError({
       code,
       message,
@@ -72,6 +77,7 @@ async function errorFrom(response: Response): Promise<ApiError> {
       issues,
       retryAfter: retryAfter ?? retryAfterHeader,
       requestId,
+      conversation,
     });
   }
   const [code, message] = statusError(response.status);
@@ -105,6 +111,8 @@ interface RequestOptions {
   signal?: AbortSignal;
   /** What to ask for; JSON unless said otherwise. */
   accept?: string;
+  /** 'no-store': the answer holds what must not stay in the browser's HTTP cache (restricted conversations). */
+  cache?: RequestCache;
 }
 
 /** The fetch under `request` and `openStream`: an ok Response, or an ApiError. */
@@ -112,6 +120,7 @@ async function send(method: Method, path: string, options: RequestOptions): Prom
   const headers: Record<string, string> = { Accept: options.accept ?? 'application/json' };
   const init: RequestInit = { method, credentials: 'same-origin', headers };
   if (options.signal) init.signal = options.signal;
+  if (options.cache) init.cache = options.cache;
   // Every write carries a JSON body: the server accepts writes only as application/json.
   if (method !== 'GET' && !(method === 'DELETE' && options.body === undefined)) {
     headers['Content-Type'] = 'application/json';

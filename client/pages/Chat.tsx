@@ -6,6 +6,7 @@ import { listConversations } from '../api/conversations.ts';
 import { listModels } from '../api/models.ts';
 import { DataBoundary } from '../components/DataBoundary.tsx';
 import { PageTitle } from '../components/PageTitle.tsx';
+import { useEvents } from '../events.tsx';
 import { useModelAccess } from '../modelAccess.tsx';
 import { createConversation } from './chat/conversation.ts';
 import { ConversationList, type ConversationListProps } from './chat/ConversationList.tsx';
@@ -13,6 +14,7 @@ import { ConversationPanel } from './chat/ConversationPanel.tsx';
 import { GrantChip } from './chat/GrantChip.tsx';
 import { ModelPicker } from './chat/ModelPicker.tsx';
 import { PresenceChip } from './chat/PresenceChip.tsx';
+import { grantCovers, onGrantChange, type GrantModels } from './chat/restricted.ts';
 
 export const route = {
   preload: () => {
@@ -46,6 +48,7 @@ function createMediaQuery(query: string): () => boolean {
  */
 export const Chat: Component = () => {
   const access = useModelAccess();
+  const events = useEvents();
   const params = useParams<{ id?: string }>();
   const navigate = useNavigate();
   const models = createAsync(() => listModels());
@@ -74,8 +77,16 @@ export const Chat: Component = () => {
   // Leaving phone width with the drawer open: the sidebar is back in place, the drawer goes.
   createEffect(on(drawer, (isDrawer) => !isDrawer && setDrawerOpen(false), { defer: true }));
 
+  /** What this tab's grant unlocks, as restricted conversations are shown (see restricted.ts). */
+  const grantModels = (): GrantModels => {
+    const grant = access.grant();
+    if (grant) return grant.view.models;
+    return access.grantKnown() ? null : undefined;
+  };
+
   // Kept here, above the data boundary, so a failed refetch of the model list loses no words.
   const conversation = createConversation({
+    canRead: (opened) => grantCovers(grantModels(), opened),
     onGrantRequired: () => access.refused(),
     onCreated: (created) => navigate(`/chat/${encodeURIComponent(created.id)}`, KEEP_FOCUS),
     onOpened: (opened) => {
@@ -83,9 +94,43 @@ export const Chat: Component = () => {
       setChosenId(opened.model);
       composer?.focus();
     },
+    onLocked: (locked) => {
+      // The picker shows the model it used: what a touch unlocks to read and continue it.
+      if (locked.conversation.model !== '') setChosenId(locked.conversation.model);
+    },
     onChanged: () => void revalidate(listConversations.key),
   });
   createEffect(on(() => params.id, (id) => conversation.open(id)));
+
+  // The grant ended (expired, key pulled, revoked, locked by hand) or a new one came: a
+  // restricted conversation open now loses its messages at once, or a locked one is read
+  // again; the sidebar's titles follow from the server.
+  createEffect(
+    on(
+      // Also when the grant first becomes known (none, say, though the page opened one readable).
+      () => (access.grantKnown() ? (access.grant()?.view.id ?? null) : undefined),
+      (_grantId, before) => {
+        const action = onGrantChange({
+          open: conversation.current(),
+          locked: conversation.locked() !== undefined,
+          grantModels: grantModels(),
+        });
+        if (action === 'lock') conversation.lock();
+        else if (action === 'reveal') void conversation.reveal();
+        // Just learnt, nothing changed since the list was read (and the masks cover a grant gone since).
+        if (before !== undefined) void revalidate(listConversations.key);
+      },
+      { defer: true },
+    ),
+  );
+  // The server's word that a grant ended (this tab may have locked first, before the server
+  // knew): the list is asked again, so no restricted title stays even in memory.
+  onCleanup(
+    events.subscribe('GRANT_REVOKED', (event) => {
+      // A renewal's replaced grant changes nothing a list would show.
+      if (event.reason !== 'replaced') void revalidate(listConversations.key);
+    }),
+  );
 
   const list = (): ModelView[] => models()?.models ?? [];
   const selected = (): ModelView | undefined => {
@@ -115,6 +160,7 @@ export const Chat: Component = () => {
   const sidebar = (extra: Partial<ConversationListProps> = {}) => (
     <ConversationList
       currentId={conversation.id()}
+      grantModels={grantModels()}
       onNew={startNew}
       onRenamed={(renamed) => conversation.renamed(renamed)}
       onDeleted={(id) => {

@@ -15,7 +15,7 @@
  * Collector and delivery run in this process, as they would share a machine's cores.
  */
 import { createLogger } from '../../server/log.ts';
-import { query, type Pool } from '../../server/db/pool.ts';
+import { createPool, query, type Pool } from '../../server/db/pool.ts';
 import { recordAuditEvent } from '../../server/audit/record.ts';
 import { startAuditSinkDelivery, type AuditSinkDelivery } from '../../server/audit/sinks/delivery.ts';
 import { sinkDefinition } from '../../server/audit/sinks/sinks.ts';
@@ -32,7 +32,11 @@ const log = createLogger('silent');
 const rate = (count: number, ms: number) => Math.round((count / ms) * 1000).toLocaleString('en');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
-/** Puts a sink's cursor `behind` events before the chain head (ownerPool: the cursor table is ordinary). */
+/**
+ * Puts a sink's cursor `behind` events before the chain head (ownerPool: the cursor table is
+ * ordinary) and returns how many events it placed behind it: fewer than asked when the chain is
+ * shorter (SINK_EVENTS above EVENTS), which the throughput runs must wait for, not SINK_EVENTS.
+ */
 async function placeCursor(pool: Pool, sinkId: string, behind: number): Promise<number> {
   const { rows } = await query<{ seq: string }>(pool, 'bench_sink_head', 'SELECT coalesce(max(seq), 0) AS seq FROM audit_event');
   const head = Number(rows[0]!.seq);
@@ -44,7 +48,7 @@ async function placeCursor(pool: Pool, sinkId: string, behind: number): Promise<
        delivered_checkpoint_id = (SELECT coalesce(max(id), 0) FROM audit_checkpoint)`,
     [sinkId, Math.max(0, head - behind)],
   );
-  return head;
+  return Math.min(behind, head);
 }
 
 async function deliveredSeq(pool: Pool, sinkId: string): Promise<number> {
@@ -68,14 +72,17 @@ async function httpThroughput(databaseUrl: string, pool: Pool): Promise<void> {
       for (let at = body.indexOf('\n'); at !== -1; at = body.indexOf('\n', at + 1)) lines += 1;
     },
   });
-  await placeCursor(pool, 'http', SINK_EVENTS);
+  const events = await placeCursor(pool, 'http', SINK_EVENTS);
   const started = performance.now();
   const delivery = start(databaseUrl, httpSink(collector.url));
-  while (lines < SINK_EVENTS) await sleep(20);
+  // Bounded: a delivery that stops short fails the bench instead of hanging it.
+  const deadline = started + 300_000;
+  while (lines < events && performance.now() < deadline) await sleep(20);
   const ms = performance.now() - started;
   await delivery.stop();
   await collector.halt();
-  console.log(`sink http (NDJSON, jsonl records): ${SINK_EVENTS.toLocaleString('en')} events in ${(ms / 1000).toFixed(1)} s = ${rate(SINK_EVENTS, ms)} events/s (target ≥ 20,000)`);
+  if (lines < events) throw new Error(`sink http: only ${lines} of ${events} events arrived within 300 s`);
+  console.log(`sink http (NDJSON, jsonl records): ${events.toLocaleString('en')} events in ${(ms / 1000).toFixed(1)} s = ${rate(events, ms)} events/s (target ≥ 20,000)`);
 }
 
 /** 1b. Events/s to a real rsyslog over TLS, until rsyslog has written the last one. */
@@ -89,19 +96,20 @@ async function syslogThroughput(databaseUrl: string, pool: Pool): Promise<void> 
     return;
   }
   try {
-    await placeCursor(pool, 'syslog', SINK_EVENTS);
+    const events = await placeCursor(pool, 'syslog', SINK_EVENTS);
     const sink: AuditSinkConfig = { kind: 'syslog', host: 'localhost', port: rsyslog.port, ca: rsyslog.caPem, cert: null, key: null, serverName: null, facility: 'authpriv', format: 'jsonl' };
     const started = performance.now();
     const delivery = start(databaseUrl, sink);
     const head = Number((await query<{ seq: string }>(pool, 'bench_sink_head', 'SELECT coalesce(max(seq), 0) AS seq FROM audit_event')).rows[0]!.seq);
-    while ((await deliveredSeq(pool, 'syslog')) < head) await sleep(50);
+    const deadline = started + 300_000;
+    while ((await deliveredSeq(pool, 'syslog')) < head && performance.now() < deadline) await sleep(50);
     const sentMs = performance.now() - started;
-    await rsyslog.waitForMessages(SINK_EVENTS, 120_000);
+    await rsyslog.waitForMessages(events, 120_000);
     const writtenMs = performance.now() - started;
     await delivery.stop();
     console.log(
-      `sink syslog (TLS to rsyslog, jsonl bodies): ${SINK_EVENTS.toLocaleString('en')} events written by rsyslog in ${(writtenMs / 1000).toFixed(1)} s = ${rate(SINK_EVENTS, writtenMs)} events/s ` +
-        `(sent in ${(sentMs / 1000).toFixed(1)} s = ${rate(SINK_EVENTS, sentMs)} events/s; target ≥ 20,000)`,
+      `sink syslog (TLS to rsyslog, jsonl bodies): ${events.toLocaleString('en')} events written by rsyslog in ${(writtenMs / 1000).toFixed(1)} s = ${rate(events, writtenMs)} events/s ` +
+        `(sent in ${(sentMs / 1000).toFixed(1)} s = ${rate(events, sentMs)} events/s; target ≥ 20,000)`,
     );
   } finally {
     await rsyslog.stop();
@@ -162,9 +170,12 @@ async function lag(databaseUrl: string, pool: Pool, writers: Pool[]): Promise<vo
   const steady = await lagAtSteadyRate(databaseUrl, pool, writers);
   console.log(`sink lag at ${steady.text}`);
   if (steady.rate >= 0.9 * LAG_RATE) return;
-  await Promise.all(writers.map((writer) => query(writer, 'bench_async_commit', 'SET synchronous_commit = off')));
-  const fast = await lagAtSteadyRate(databaseUrl, pool, writers);
-  await Promise.all(writers.map((writer) => query(writer, 'bench_sync_commit', 'SET synchronous_commit = on')));
+  // A node of the same size whose connections all run with synchronous_commit off.
+  const url = new URL(databaseUrl);
+  url.searchParams.set('options', '-c synchronous_commit=off');
+  const asyncNode = createPool(url.toString(), log, writers.length);
+  const fast = await lagAtSteadyRate(databaseUrl, pool, writers.map(() => asyncNode));
+  await asyncNode.end();
   console.log(`sink lag at ${fast.text} — appends with synchronous_commit=off: this machine's disk commits only ${Math.round(steady.rate)}/s`);
 }
 
@@ -215,7 +226,7 @@ export async function benchSinks({
   databaseUrl: string;
   /** The owner's pool (it places cursors). */
   pool: Pool;
-  /** Separate connections for the paced appends of the lag run. */
+  /** The paced appenders of the lag run: one per concurrent caller (the same node's pool, as requests share it). */
   writers: Pool[];
   /** Appends standalone events from 8 writers for that long. */
   appendFor: (seconds: number) => Promise<{ appended: number; ms: number }>;

@@ -26,10 +26,14 @@
  * measuring, 1000), TOKENS (256), TOKEN_DELAY_MS (1),
  * MODES (steady,burst; also paired), FLOOR=0 (skip the bare proxy), TIER=restricted (the model is restricted and
  * the session unlocks it first, so each stream also passes the grant check), PROF=1 (CPU profile
- * of the Argus node into /tmp/prof).
+ * of the Argus node into /tmp/prof), PIN=1 (after the tables above, the same again with Argus
+ * and the bare proxy pinned to core 1 and the model server and load generator to core 0 with
+ * `taskset`: the stand-in for a gateway on a host of its own. Redis is shared with the rest of
+ * the machine and is left where the scheduler puts it).
  */
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
+import { loadavg } from 'node:os';
 import { createPool } from '../../server/db/pool.ts';
 import { createLogger } from '../../server/log.ts';
 import { benchDatabase, enrollOverHttp, unlockOverHttp } from './benchSetup.ts';
@@ -174,7 +178,29 @@ function benchChild(script: string, execArgv: string[], env: NodeJS.ProcessEnv) 
     child.send('stop');
     await new Promise((resolve) => child.once('exit', resolve));
   };
-  return { ask, cpuMs, stop };
+  return { ask, cpuMs, stop, pid: child.pid! };
+}
+
+/** Streams that failed (a connection reset on a loaded machine), by path: tried again up to twice, and reported with each row. */
+const failures = new Map<string, number>();
+function retried(path: string, once: () => Promise<Sample>): () => Promise<Sample> {
+  return async () => {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await once();
+      } catch (error) {
+        failures.set(path, (failures.get(path) ?? 0) + 1);
+        if (attempt === 2) throw error;
+      }
+    }
+  };
+}
+
+const PIN = process.env.PIN === '1';
+
+/** Pins a process and every thread it has (tsx's loader, libuv's pool) to one core; threads it starts later inherit it. */
+function pin(pid: number, core: number): void {
+  execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', String(core), String(pid)], { stdio: 'ignore' });
 }
 
 const upstream = benchChild('./upstreamNode.ts', [], { TOKENS: String(TOKENS), TOKEN_DELAY_MS: String(TOKEN_DELAY_MS) });
@@ -202,19 +228,42 @@ try {
     timeStream(`${baseUrl}/chat/completions`, {}, JSON.stringify({ model: 'bench', stream: true, messages: [{ role: 'user', content: 'hi' }] }), (data) =>
       data.includes('"content"'),
     );
-  const direct = openAiStream(upstreamUrl);
-  const viaBareProxy = openAiStream(bareProxyUrl);
-  const viaArgus = (): Promise<Sample> =>
+  const direct = retried('direct', openAiStream(upstreamUrl));
+  const viaBareProxy = retried('bare proxy', openAiStream(bareProxyUrl));
+  const viaArgus = retried('Argus', (): Promise<Sample> =>
     timeStream(`${url}/api/chat/stream`, { origin: ORIGIN, cookie: user.cookie }, JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hi' }] }), (data) =>
       data.includes('"delta"'),
-    );
+    ),
+  );
 
-  console.log(`${TOKENS}-token streams from a ${TIER} model, upstream token delay ${TOKEN_DELAY_MS} ms, at least ${SAMPLES} streams per cell`);
+  console.log(`${TOKENS}-token streams from a ${TIER} model, upstream token delay ${TOKEN_DELAY_MS} ms, at least ${SAMPLES} streams per cell; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   // A node in service has run its request path thousands of times and V8 has compiled it; a
   // fresh node runs it in the interpreter. Each path is measured warm: WARMUP streams through each first.
   for (const once of FLOOR ? [direct, viaBareProxy, viaArgus] : [direct, viaArgus]) await warmUp(once);
   // One stream's length, to spread the steady clients' first starts over.
   const streamMs = (await direct()).total;
+  failures.clear();
+  await tables(streamMs, { direct, viaBareProxy, viaArgus });
+  if (PIN) {
+    // The gateway's own core: Argus, and the bare proxy it is compared with, on core 1; whatever
+    // stands for the rest of the world (model server, clients) on core 0.
+    pin(argus.pid, 1);
+    if (bareProxy) pin(bareProxy.pid, 1);
+    pin(upstream.pid, 0);
+    pin(process.pid, 0);
+    console.log(`\n=== pinned (taskset): Argus and the bare proxy on core 1, model server and load generator on core 0, Redis unpinned; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} ===`);
+    await tables(streamMs, { direct, viaBareProxy, viaArgus });
+  }
+} finally {
+  await argus.stop();
+  await pool.end();
+  await bareProxy?.stop();
+  await upstream.stop();
+  await database.drop();
+}
+
+/** Every mode's table, each at every level. */
+async function tables(streamMs: number, { direct, viaBareProxy, viaArgus }: Record<'direct' | 'viaBareProxy' | 'viaArgus', () => Promise<Sample>>): Promise<void> {
   for (const mode of MODES) {
     const heading = {
       steady: 'steady: N streams always open, starting at different moments',
@@ -222,7 +271,7 @@ try {
       paired: 'paired: N streams always open, each client taking direct, bare proxy and Argus in turn',
     };
     console.log(`\n${heading[mode]}`);
-    console.log(`concurrency | TTFT p50 direct → Argus (added, ratio) | TTFT p99 direct → Argus | total p50 direct → Argus (ratio) | throughput tok/s direct → Argus (ratio) | Argus CPU per stream${FLOOR ? ' | bare proxy: TTFT p50 added, throughput ratio, CPU per stream' : ''}`);
+    console.log(`concurrency | TTFT p50 direct → Argus (added, ratio) | TTFT p99 direct → Argus | total p50 direct → Argus (ratio) | throughput tok/s direct → Argus (ratio) | Argus CPU per stream${FLOOR ? ' | bare proxy: TTFT p50 added, throughput ratio, CPU per stream | Argus vs bare proxy' : ''}`);
     for (const concurrency of LEVELS) {
       let d: Cell, f: Cell | null, a: Cell;
       let floorCpuMs = 0;
@@ -251,14 +300,14 @@ try {
           ` | ${total(d, 0.5).toFixed(1)} → ${total(a, 0.5).toFixed(1)} ms (×${(total(a, 0.5) / total(d, 0.5)).toFixed(3)})` +
           ` | ${d.tokensPerSecond.toFixed(0)} → ${a.tokensPerSecond.toFixed(0)} (×${(a.tokensPerSecond / d.tokensPerSecond).toFixed(3)})` +
           ` | ${(cpuMs / a.streams).toFixed(2)} ms` +
-          (f ? ` | +${(ttft(f, 0.5) - ttft(d, 0.5)).toFixed(2)} ms, ×${(f.tokensPerSecond / d.tokensPerSecond).toFixed(3)}, ${(floorCpuMs / f.streams).toFixed(2)} ms CPU per stream` : ''),
+          (f ? ` | +${(ttft(f, 0.5) - ttft(d, 0.5)).toFixed(2)} ms, ×${(f.tokensPerSecond / d.tokensPerSecond).toFixed(3)}, ${(floorCpuMs / f.streams).toFixed(2)} ms CPU per stream` : '') +
+          // Argus against the bare proxy, as issue #24's targets are stated: CPU ratio, TTFT p50 added on top of the proxy's, throughput ratio.
+          (f
+            ? ` | Argus vs bare proxy: CPU ×${(cpuMs / a.streams / (floorCpuMs / f.streams)).toFixed(2)}, TTFT p50 ${ttft(a, 0.5) - ttft(f, 0.5) >= 0 ? '+' : ''}${(ttft(a, 0.5) - ttft(f, 0.5)).toFixed(2)} ms, throughput ×${(a.tokensPerSecond / f.tokensPerSecond).toFixed(3)}`
+            : '') +
+          (failures.size ? ` | failed and retried: ${[...failures].map(([path, n]) => `${path} ${n}`).join(', ')}` : ''),
       );
+      failures.clear();
     }
   }
-} finally {
-  await argus.stop();
-  await pool.end();
-  await bareProxy?.stop();
-  await upstream.stop();
-  await database.drop();
 }

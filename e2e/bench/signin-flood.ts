@@ -3,13 +3,16 @@
  *
  * 1. Argon2id (m = 48 MiB, t = 3, p = 1) hash and verify time, sequentially.
  * 2. A real Argus node (real Postgres and Redis, rate limits lifted so every attempt
- *    reaches the hashing path) hit by 200 concurrent sign-in attempts, twice: with the
- *    default hash queue (excess shed with 503) and with a queue deep enough for all 200.
- *    Reports throughput, latency, status mix, event-loop lag and peak memory.
+ *    reaches the hashing path) hit by 200 concurrent sign-in attempts: with the default
+ *    limits (excess shed with 503 before any other work), with a queue deep enough for all
+ *    200, and with a hash thread on every core (the default before issue #24, for the ratio).
+ *    Reports throughput, latency, status mix, event-loop lag and peak memory. `PROFILE=<dir>`
+ *    writes the node's CPU profile (--cpu-prof) there.
  */
 import argon2 from 'argon2';
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { ARGON2_OPTIONS } from '../../server/auth/password.ts';
 import { loadConfig } from '../../server/config.ts';
 import { createPool } from '../../server/db/pool.ts';
@@ -49,7 +52,7 @@ async function flood(label: string, env: Record<string, string>): Promise<void> 
   const nodeEnv = database.nodeEnv({ SIGNIN_FAILURES_PER_USERNAME: '10000', ...env });
   const config = loadConfig(nodeEnv);
   const child = fork(new URL('./argusNode.ts', import.meta.url).pathname, [], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...(process.env.PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE}`] : [])],
     env: { ...process.env, ...nodeEnv },
   });
   const messages: Array<(m: Record<string, unknown>) => void> = [];
@@ -100,7 +103,9 @@ async function flood(label: string, env: Record<string, string>): Promise<void> 
   }
 }
 
+const cores = availableParallelism();
 await hashTiming();
-await flood('Default limits', {});
+await flood(`Default limits (a hash thread on all but one core: ${Math.max(1, Math.min(4, cores - 1))})`, {});
 await flood('Queue deep enough for the whole flood', { ARGON2_MAX_QUEUE: String(FLOOD) });
-await flood('One hash at a time (leaves a core to the event loop on 2 cores)', { ARGON2_MAX_CONCURRENT: '1' });
+// The default before issue #24: the event loop then shares its core with a hash thread.
+await flood(`A hash thread on every core (${Math.min(4, cores)}, the default before issue #24)`, { ARGON2_MAX_CONCURRENT: String(Math.min(4, cores)) });

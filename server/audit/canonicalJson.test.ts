@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { canonicalJson, canonicalJsonAround } from './canonicalJson.ts';
+import { canonicalJson, canonicalJsonAround, jsonString } from './canonicalJson.ts';
 
 describe('canonicalJson (RFC 8785)', () => {
   it('sorts object members by UTF-16 code units, recursively', () => {
@@ -52,5 +52,33 @@ describe('canonicalJson (RFC 8785)', () => {
     );
     expect(canonicalJsonAround({ seq: 1 }, 'seq')).toEqual({ before: '{"seq":', after: '}' });
     expect(() => canonicalJsonAround({ a: 1 }, 'seq')).toThrow(/no member seq/);
+  });
+});
+
+describe('jsonString', () => {
+  it('writes the bytes JSON.stringify writes, for text that needs escaping and text that does not', () => {
+    const samples = [
+      '',
+      'plain',
+      'a'.repeat(64),
+      '2026-11-30T10:00:00.123Z',
+      'say "hi"',
+      'back\\slash',
+      'tab\tnew\nline\r',
+      '\u0000\u0001\u001f\u007f',
+      'zoë \u2028 \u2029 €',
+      '\ud83d\ude00 a pair',
+      'lone \ud800 high',
+      'lone \udfff low',
+      '\ude00\ud83d reversed',
+    ];
+    for (const text of samples) expect(jsonString(text), JSON.stringify(text)).toBe(JSON.stringify(text));
+    expect(jsonString(null)).toBe('null');
+  });
+});
+
+describe('jsonString, on any text', () => {
+  it('agrees with JSON.stringify (lone surrogates and control characters included)', () => {
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), (text) => jsonString(text) === JSON.stringify(text)), { numRuns: 2_000 });
   });
 });

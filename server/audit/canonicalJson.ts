@@ -66,3 +66,15 @@ export function canonicalJsonAround(record: Record<string, unknown>, key: string
   }
   return { before, after: `${after}}` };
 }
+
+/** What JSON.stringify escapes in a string: quote, backslash, control characters and (lone) surrogates. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/**
+ * JSON.stringify(text) for a string or null, the same bytes, faster for the common text that
+ * needs no escaping (hashes, ids, times, most user agents): exports write millions.
+ */
+export function jsonString(text: string | null): string {
+  if (text === null) return 'null';
+  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+}

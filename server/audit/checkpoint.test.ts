@@ -68,7 +68,7 @@ describe('signing key configuration', () => {
 
   it('accepts an Ed25519 PKCS#8 PEM from a file or the environment, and refuses anything else', () => {
     // Production also requires the grant-record MAC key; this test is about the audit key.
-    const production = { ...base, NODE_ENV: 'production', GRANT_SIGNING_KEY: randomBytes(32).toString('base64') };
+    const production = { ...base, NODE_ENV: 'production', GRANT_SIGNING_KEY: randomBytes(32).toString('base64'), DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64') };
     const dir = mkdtempSync(path.join(tmpdir(), 'argus-key-'));
     const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     writeFileSync(path.join(dir, 'key.pem'), pem);

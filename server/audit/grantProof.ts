@@ -78,19 +78,27 @@ export class ExportPresenceTally {
     return GRANT_ACTIONS.includes(event.action);
   }
 
-  async add(grant: AuditEventView): Promise<void> {
-    this.grants += 1;
+  /**
+   * Counts and proves one grant event. Returns a promise only when it must wait (a credential's
+   * history to read, or a turn for the node's other work): the export loop awaits nothing else.
+   */
+  add(grant: AuditEventView): Promise<void> | undefined {
     const credentialId = signingCredentialId(grant);
-    let history: AuditEventView[] = [];
-    if (credentialId) {
-      history = this.histories.get(credentialId) ?? (await getCredentialHistory(this.db, credentialId));
-      this.histories.set(credentialId, history);
+    if (credentialId && !this.histories.has(credentialId)) {
+      return getCredentialHistory(this.db, credentialId).then((history) => {
+        this.histories.set(credentialId, history);
+        return this.add(grant);
+      });
     }
+    this.grants += 1;
+    const history = credentialId ? this.histories.get(credentialId)! : [];
     if (proveWithHistory(grant, history).proof.verified) this.proven += 1;
     if (performance.now() - this.sliceStarted > VERIFY_SLICE_MS) {
-      await nextTurn();
-      this.sliceStarted = performance.now();
+      return nextTurn().then(() => {
+        this.sliceStarted = performance.now();
+      });
     }
+    return undefined;
   }
 
   get summary(): { grants: number; proven: number } {

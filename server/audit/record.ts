@@ -1,6 +1,7 @@
 import { AUDIT_ACTIONS, type AuditAction, type AuditEventView, type Outcome, type Severity } from '../../shared/audit.ts';
 import { appendAuditEvent } from '../db/audit.ts';
-import type { Queryable } from '../db/pool.ts';
+import { isPool, type Queryable } from '../db/pool.ts';
+import { auditAppenderFor } from './appender.ts';
 import { canonicalJsonAround } from './canonicalJson.ts';
 import { countAuditEvent } from '../metrics.ts';
 import { truncateText } from '../http/headerText.ts';
@@ -63,7 +64,8 @@ function cleanEventDetails(details: Record<string, unknown>): Record<string, unk
 /**
  * Appends one event to the chain. Given the client of the transaction that makes the change
  * it records, the change and its event commit or fail together; given the pool, a standalone
- * event (a denial, a model access) commits by itself, in one round trip.
+ * event (a denial, a model access) is group-committed with the node's other standalone events
+ * (appender.ts), and the promise resolves once it has committed.
  * The chain lock serialises writers on every node, so the chain cannot fork.
  */
 export async function recordAuditEvent(db: Queryable, context: AuditContext, input: AuditInput): Promise<AuditEventView> {
@@ -85,7 +87,7 @@ export async function recordAuditEvent(db: Queryable, context: AuditContext, inp
   // Canonicalised here, outside the chain lock; the database fills in seq and prev_hash.
   // seq: 0 only reserves the member's place in the sort order (chain.ts names the hashed fields).
   const canonical = canonicalJsonAround({ ...event, seq: 0 }, 'seq');
-  const chained = await appendAuditEvent(db, event, canonical);
+  const chained = isPool(db) ? await auditAppenderFor(db).append({ event, canonical }) : await appendAuditEvent(db, event, canonical);
   const view: AuditEventView = { seq: chained.seq, ...event, prevHash: chained.prevHash, hash: chained.hash };
   countAuditEvent(view, (performance.now() - started) / 1000);
   return view;

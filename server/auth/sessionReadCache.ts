@@ -190,7 +190,7 @@ export class SessionReadCache {
 
   private count(result: 'hits' | 'misses' | 'bypassed'): void {
     this.counts[result]++;
-    sessionCacheReads.inc({ result: result === 'hits' ? 'hit' : result === 'misses' ? 'miss' : 'bypassed' });
+    READ_COUNTERS[result].inc();
   }
 
   /** This node is about to change `key`: forget it now rather than when Redis says so. */
@@ -241,3 +241,10 @@ export class SessionReadCache {
 }
 
 const INVALIDATE_CHANNEL = '__redis__:invalidate';
+
+/** The read counter's three series, bound once rather than looked up by label on every read. */
+const READ_COUNTERS = {
+  hits: sessionCacheReads.labels({ result: 'hit' }),
+  misses: sessionCacheReads.labels({ result: 'miss' }),
+  bypassed: sessionCacheReads.labels({ result: 'bypassed' }),
+};

@@ -2,9 +2,9 @@ import { deviceNonceFor } from './deviceCookie.ts';
 import { ServerBusyError } from './hashLimiter.ts';
 import { UNKNOWN_DEVICES, type DeviceBucket } from './signInThrottle.ts';
 import { unknownUsernameDetails } from '../audit/attemptedUsername.ts';
-import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
+import { recordAuditEvent, type AuditContext, type AuditInput } from '../audit/record.ts';
 import type { Config } from '../config.ts';
-import { withTransaction } from '../db/pool.ts';
+import { withTransaction, type Pool } from '../db/pool.ts';
 import { countActiveKeysForUser } from '../db/keys.ts';
 import { getUserByUsername, setPasswordHash, type UserRow } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
@@ -41,6 +41,10 @@ export async function signInWithPassword(
   { config, pool, hasher, signInThrottle, log }: Pick<Deps, 'config' | 'pool' | 'hasher' | 'signInThrottle' | 'log'>,
   { username, password, ip, deviceCookie, context }: { username: string; password: string; ip: string; deviceCookie: string | null; context: AuditContext },
 ): Promise<SignInOutcome> {
+  // Shed load first, before Redis, the failure budgets or the database, when the hash queue is
+  // already full: in a flood most attempts end here, and each must cost as little as it can
+  // (the event loop serves everyone else meanwhile). Nothing is hashed for them either way.
+  if (hasher.limiter.full) throw new ServerBusyError('password hash queue full');
   const byIp = await signInThrottle.consumeIp(ip);
   if (!byIp.allowed) {
     log.warn({ ip, limiter: 'signin-ip' }, 'sign-in rate limited');
@@ -51,7 +55,7 @@ export async function signInWithPassword(
     return { result: 'throttled', retryAfter: byIp.retryAfter };
   }
 
-  // Shed load before touching the failure budgets or the database when the hash queue is already full.
+  // Checked again: the queue may have filled while the IP's count was taken.
   if (hasher.limiter.full) throw new ServerBusyError('password hash queue full');
   const nonce = deviceNonceFor({ secrets: config.sessionSecrets, cookie: deviceCookie, username });
   const bucket: DeviceBucket = nonce ? { device: 'known', nonce } : UNKNOWN_DEVICES;
@@ -80,23 +84,22 @@ export async function signInWithPassword(
     // the same name tried again.
     const attempted = user ? { username } : unknownUsernameDetails(config.sessionSecret, username);
     const reason = !user ? 'unknown_user' : !user.password_hash ? 'no_password_yet' : !check.ok ? 'bad_password' : 'password_signin_disabled';
-    await withTransaction(pool, async (client) => {
-      await recordAuditEvent(client, context, {
-        action: 'auth.signin_failed',
-        outcome: 'failure',
-        target: user ? { type: 'user', id: user.id } : null,
-        details: { ...attempted, reason, device: bucket.device },
-      });
-      // The failure that locks the bucket is the one worth an alarm; the refusals after it are not audited.
-      if (attempt.lastInBudget) {
-        await recordAuditEvent(client, context, {
+    const failure: AuditInput = {
+      action: 'auth.signin_failed',
+      outcome: 'failure',
+      target: user ? { type: 'user', id: user.id } : null,
+      details: { ...attempted, reason, device: bucket.device },
+    };
+    // The failure that locks the bucket is the one worth an alarm; the refusals after it are not audited.
+    const locking: AuditInput | null = attempt.lastInBudget
+      ? {
           action: 'auth.rate_limited',
           outcome: 'denied',
           target: user ? { type: 'user', id: user.id } : null,
           details: { limiter: 'signin-username', bucket: bucket.device === 'known' ? 'this_device' : 'unknown_devices', ...attempted },
-        });
-      }
-    });
+        }
+      : null;
+    await recordTogether(pool, context, locking ? [failure, locking] : [failure]);
     return config.passwordSignIn.enabled ? { result: 'invalid' } : { result: 'password_signin_disabled' };
   }
 
@@ -116,23 +119,40 @@ export async function signInWithPassword(
   const newHash = check.needsRehash ? await hasher.hash(password) : null;
   const actor = { ...context, actor: { id: user.id, username: user.username } };
   const activeKeys = await countActiveKeysForUser(pool, user.id);
-  await withTransaction(pool, async (client) => {
-    if (newHash) {
+  // The password alone signs nobody in: the security-key step must follow.
+  const verified: AuditInput = {
+    action: activeKeys > 0 ? 'auth.password_verified' : 'auth.signin_failed',
+    outcome: activeKeys > 0 ? 'success' : 'denied',
+    target: { type: 'user', id: user.id },
+    details: {
+      ...(activeKeys > 0 ? {} : { reason: 'no_active_key' }),
+      device: bucket.device,
+      // A break-glass admin using the password while it is off for everyone else: worth seeing in the log.
+      ...(config.passwordSignIn.enabled ? {} : { breakGlass: true }),
+    },
+  };
+  if (newHash) {
+    await withTransaction(pool, async (client) => {
       await setPasswordHash(client, user.id, newHash);
       await recordAuditEvent(client, actor, { action: 'user.password_rehashed', outcome: 'success', target: { type: 'user', id: user.id } });
-    }
-    // The password alone signs nobody in: the security-key step must follow.
-    await recordAuditEvent(client, actor, {
-      action: activeKeys > 0 ? 'auth.password_verified' : 'auth.signin_failed',
-      outcome: activeKeys > 0 ? 'success' : 'denied',
-      target: { type: 'user', id: user.id },
-      details: {
-        ...(activeKeys > 0 ? {} : { reason: 'no_active_key' }),
-        device: bucket.device,
-        // A break-glass admin using the password while it is off for everyone else: worth seeing in the log.
-        ...(config.passwordSignIn.enabled ? {} : { breakGlass: true }),
-      },
+      await recordAuditEvent(client, actor, verified);
     });
-  });
+  } else {
+    await recordAuditEvent(pool, actor, verified);
+  }
   return activeKeys > 0 ? { result: 'ok', user } : { result: 'no_active_key', user };
+}
+
+/**
+ * Events that change nothing else, in one commit: one alone is a standalone append (the node's
+ * appender commits it with whatever else is waiting); several share one transaction.
+ */
+async function recordTogether(pool: Pool, context: AuditContext, events: readonly AuditInput[]): Promise<void> {
+  if (events.length === 1) {
+    await recordAuditEvent(pool, context, events[0]!);
+    return;
+  }
+  await withTransaction(pool, async (client) => {
+    for (const event of events) await recordAuditEvent(client, context, event);
+  });
 }

@@ -45,17 +45,25 @@ export async function checkModelGrant(deps: Deps, { sessionId, userId, modelId, 
     await recordAuditEvent(deps.pool, context, { action: 'grant.denied', outcome: 'denied', model: modelId, details: { reason: check.reason } });
     return { allowed: false, reason: 'no_grant' };
   }
+  if (!(await grantKeyStillActive(deps, { grant: check.grant, userId, modelId, context }))) return { allowed: false, reason: 'key_not_active' };
+  return { allowed: true, grant: check.grant };
+}
+
+/**
+ * Whether the key that made a live grant is still active and this user's. If not, the grant is
+ * ended and the refusal audited. Also used for reading restricted conversations
+ * (server/conversations/conversationCover.ts).
+ */
+export async function grantKeyStillActive(deps: Deps, { grant, userId, modelId, context }: { grant: Grant; userId: string; modelId: string | null; context: AuditContext }): Promise<boolean> {
   // Revocation happens in Redis after the key change commits in Postgres. Should that step be
   // lost (Redis failing in between), or a grant be written just after its key was deactivated,
   // the grant would outlive its key: so the key is checked here too (threat-model G2, G3).
-  const key = await deps.rows.keys.get(check.grant.keyId, (id) => getKeyById(deps.pool, id));
-  if (!key || key.status !== 'active' || key.user_id !== userId) {
-    const reason: GrantEndReason = !key ? 'key_deleted' : key.user_id !== userId ? 'key_reassigned' : key.status === 'suspended' ? 'key_suspended' : 'key_deactivated';
-    await deps.grants.end(check.grant.id, reason, context).catch((error: unknown) => deps.log.error({ err: error }, 'grant of an inactive key not ended'));
-    await recordAuditEvent(deps.pool, context, { action: 'grant.denied', outcome: 'denied', model: modelId, target: { type: 'security_key', id: check.grant.keyId }, details: { reason: 'key_not_active' } });
-    return { allowed: false, reason: 'key_not_active' };
-  }
-  return { allowed: true, grant: check.grant };
+  const key = await deps.rows.keys.get(grant.keyId, (id) => getKeyById(deps.pool, id));
+  if (key && key.status === 'active' && key.user_id === userId) return true;
+  const reason: GrantEndReason = !key ? 'key_deleted' : key.user_id !== userId ? 'key_reassigned' : key.status === 'suspended' ? 'key_suspended' : 'key_deactivated';
+  await deps.grants.end(grant.id, reason, context).catch((error: unknown) => deps.log.error({ err: error }, 'grant of an inactive key not ended'));
+  await recordAuditEvent(deps.pool, context, { action: 'grant.denied', outcome: 'denied', model: modelId, target: { type: 'security_key', id: grant.keyId }, details: { reason: 'key_not_active' } });
+  return false;
 }
 
 /** The answer was streamed (its outcome is returned for storing), or refused before any byte of it. */
@@ -64,14 +72,30 @@ export type AnswerRefusal = { reason: GrantRefusal } | SlotRefusal;
 
 export type StreamAnswerResult = { streamed: true; outcome: AnswerOutcome } | ({ streamed: false } & AnswerRefusal);
 
+/**
+ * Writes one event. Tokens that arrive together leave together: node:http corks the socket at
+ * a response's first write in a tick and uncorks it on the next, so it is one write (and one
+ * TCP segment) per tick, not per token, with no corking of our own.
+ */
 function send(res: Response, event: ChatStreamEvent): void {
   if (res.writableEnded || res.destroyed) return;
-  // Tokens that arrive together leave together: one write (and one TCP segment) per tick, not per token.
-  if (!res.writableCorked) {
-    res.cork();
-    process.nextTick(() => res.uncork());
-  }
-  res.write(`data: ${JSON.stringify(event)}\n\n`);
+  res.write(eventText(event));
+}
+
+/** A `delta` event, the one sent per token. */
+function sendDelta(res: Response, text: string): void {
+  if (res.writableEnded || res.destroyed) return;
+  res.write(deltaEventText(text));
+}
+
+/** One Server-Sent Event carrying `event`. */
+export function eventText(event: ChatStreamEvent): string {
+  return `data: ${JSON.stringify(event)}\n\n`;
+}
+
+/** eventText({ type: 'delta', text }), with only the token to encode rather than an object built and walked per token. */
+export function deltaEventText(text: string): string {
+  return `data: {"type":"delta","text":${JSON.stringify(text)}}\n\n`;
 }
 
 /**
@@ -91,6 +115,7 @@ export async function streamAnswer(
     context,
     beforeStream,
     afterStream,
+    restricted = false,
   }: {
     req: Request;
     res: Response;
@@ -102,6 +127,8 @@ export async function streamAnswer(
     beforeStream?: () => Promise<ChatStreamEvent | null>;
     /** Runs with the outcome before the stream closes, so a client that reloads finds it stored. */
     afterStream?: (outcome: AnswerOutcome) => Promise<void>;
+    /** The stream carries restricted content even if the model is standard (a restricted conversation): never cached. */
+    restricted?: boolean;
   },
 ): Promise<StreamAnswerResult> {
   // The stream slot is claimed while the grant is checked: two Redis round trips at once, not one
@@ -175,7 +202,7 @@ export async function streamAnswer(
       hosts: modelHostGuard(deps.config),
       onText: (text) => {
         content += text;
-        if (streaming) send(res, { type: 'delta', text });
+        if (streaming) sendDelta(res, text);
       },
     });
     answer.catch(() => undefined); // its failure is handled where it is awaited
@@ -194,7 +221,8 @@ export async function streamAnswer(
 
     res.statusCode = 200;
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
-    res.setHeader('Cache-Control', 'no-cache, no-transform');
+    // A restricted answer is never kept by the browser or a proxy (issue #21).
+    res.setHeader('Cache-Control', restricted || model.tier === 'restricted' ? 'no-store, no-transform' : 'no-cache, no-transform');
     res.setHeader('X-Accel-Buffering', 'no');
     // The headers leave on their own once the upstream request is on the wire (it is written on
     // the next tick): writing them is work (the session cookie is signed then) that would
@@ -203,7 +231,7 @@ export async function streamAnswer(
       if (!res.headersSent && !res.destroyed) res.flushHeaders();
     });
     if (start) send(res, start);
-    if (content) send(res, { type: 'delta', text: content });
+    if (content) sendDelta(res, content);
     streaming = true;
 
     let outcome: AnswerOutcome;

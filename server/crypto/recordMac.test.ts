@@ -104,7 +104,7 @@ describe('GRANT_SIGNING_KEYS / GRANT_SIGNING_KEY', () => {
   it('is required in production, and generated once under the data directory otherwise', () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'argus-grant-key-'));
     const auditKey = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    const production = { ...base, ARGUS_DATA_DIR: dataDir, NODE_ENV: 'production', ARGUS_ORIGIN: 'https://argus.example.com', AUDIT_SIGNING_KEY: auditKey };
+    const production = { ...base, ARGUS_DATA_DIR: dataDir, NODE_ENV: 'production', ARGUS_ORIGIN: 'https://argus.example.com', AUDIT_SIGNING_KEY: auditKey, DATA_ENCRYPTION_KEY: secret() };
     expect(() => loadConfig(production)).toThrow(/GRANT_SIGNING_KEYS: required when NODE_ENV=production/);
     expect(existsSync(path.join(dataDir, 'grant-signing-key'))).toBe(false);
     expect(loadConfig({ ...production, GRANT_SIGNING_KEYS: `k1:${secret()}` }).grants.signingKeys.map((key) => key.id)).toEqual(['k1']);

@@ -117,6 +117,55 @@ export async function appendAuditEvent(
   return { seq: Number(row.appended_seq), prevHash: row.appended_prev_hash, hash: row.appended_hash };
 }
 
+/** An event ready to append: its fields and its canonical JSON around the seq. */
+export interface AppendableAuditEvent {
+  event: UnchainedAuditEvent;
+  canonical: { before: string; after: string };
+}
+
+/**
+ * Appends a batch of standalone events in one round trip and one commit (sql/000024), in
+ * order, each hashed on the one before it exactly as audit_append would. `batchId` names the
+ * batch: called again with the same id (its first call's connection failed), the function
+ * returns what the first call appended instead of appending twice. Outside any transaction
+ * (the pool, or a client with none open): the events commit by themselves.
+ */
+export async function appendAuditEvents(
+  db: Queryable,
+  batchId: string,
+  events: readonly AppendableAuditEvent[],
+): Promise<Array<{ seq: number; prevHash: string; hash: string }>> {
+  const column = <K extends keyof UnchainedAuditEvent>(key: K) => events.map(({ event }) => event[key]);
+  const { rows } = await query<{ appended_seq: string; appended_prev_hash: string; appended_hash: string }>(
+    db,
+    'audit_append_many',
+    `SELECT appended_seq, appended_prev_hash, appended_hash
+       FROM audit_append_many($1::uuid, $2::timestamptz[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                              $9::text[], $10::text[], $11::text[], $12::text[], $13::jsonb[], $14::bytea[], $15::bytea[])`,
+    [
+      batchId,
+      column('time'),
+      column('actorId'),
+      column('actorUsername'),
+      column('action'),
+      column('targetType'),
+      column('targetId'),
+      column('outcome'),
+      column('severity'),
+      column('ip'),
+      column('userAgent'),
+      column('model'),
+      events.map(({ event }) => JSON.stringify(event.details)),
+      events.map(({ canonical }) => Buffer.from(canonical.before, 'utf8')),
+      events.map(({ canonical }) => Buffer.from(canonical.after, 'utf8')),
+    ],
+    { prepare: true },
+  );
+  return rows
+    .map((row) => ({ seq: Number(row.appended_seq), prevHash: row.appended_prev_hash, hash: row.appended_hash }))
+    .sort((a, b) => a.seq - b.seq);
+}
+
 /**
  * Appends already-chained events in one statement. Only for seeding benchmarks and tests:
  * it takes no lock, so the caller must own the chain. It writes audit_event directly, which

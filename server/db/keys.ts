@@ -74,6 +74,8 @@ export async function getKeyByCredentialId(db: Queryable, credentialId: Buffer, 
     lock ? 'key_lock_by_credential' : 'key_by_credential',
     `${SELECT} WHERE k.credential_id = $1::bytea ${lock ? 'FOR UPDATE OF k' : ''}`,
     [credentialId],
+    // Every key step (sign-in, step-up, unlock) runs it: parsed and planned once per connection.
+    { prepare: true },
   );
   return rows[0] ?? null;
 }
@@ -94,6 +96,8 @@ export async function getActiveKeysForUser(db: Queryable, userId: string): Promi
     'active_keys_for_user',
     `${SELECT} WHERE k.user_id = $1::uuid AND k.status = 'active' ORDER BY k.created_at, k.id`,
     [userId],
+    // Every key step's options: parsed and planned once per connection.
+    { prepare: true },
   );
   return rows;
 }
@@ -159,7 +163,25 @@ export async function insertKey(db: Queryable, key: NewKey): Promise<KeyRow> {
 
 /** After a verified assertion: the new counter and the time of use. */
 export async function recordKeyUse(db: Queryable, id: string, signCount: number): Promise<void> {
-  await query(db, 'key_record_use', 'UPDATE security_key SET sign_count = $2::bigint, last_used_at = now() WHERE id = $1::uuid', [id, signCount]);
+  await query(db, 'key_record_use', 'UPDATE security_key SET sign_count = $2::bigint, last_used_at = now() WHERE id = $1::uuid', [id, signCount], { prepare: true });
+}
+
+/**
+ * After a verified assertion judged on `key` as read without a lock: the new counter and the
+ * time of use, written only if the row still has the owner, the active status and the counter
+ * that were judged (the UPDATE takes the row lock and compares under it). False: the row
+ * changed meanwhile (or is gone), nothing was written, and the caller decides again on the row locked.
+ */
+export async function recordKeyUseIfUnchanged(db: Queryable, key: Pick<KeyRow, 'id' | 'sign_count'>, use: { userId: string; signCount: number }): Promise<boolean> {
+  const { rowCount } = await query(
+    db,
+    'key_record_use_if_unchanged',
+    `UPDATE security_key SET sign_count = $2::bigint, last_used_at = now()
+      WHERE id = $1::uuid AND sign_count = $3::bigint AND user_id = $4::uuid AND status = 'active'`,
+    [key.id, use.signCount, key.sign_count, use.userId],
+    { prepare: true },
+  );
+  return rowCount === 1;
 }
 
 export async function setKeyStatus(db: Queryable, id: string, status: KeyStatus, reason: string | null): Promise<void> {

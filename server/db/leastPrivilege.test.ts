@@ -44,11 +44,15 @@ const NARROWER_GRANTS: Record<string, TablePrivileges> = {
   schema_migration: READ_ONLY,
   // Raised and acknowledged by the server, never deleted (sql/000016).
   audit_chain_alarm: { select: true, insert: true, update: true, delete: false },
+  // Written only by audit_append_many, as the owner (sql/000024): a forged receipt could make a retried batch vanish.
+  audit_append_receipt: { select: false, insert: false, update: false, delete: false },
 };
 
 /** audit_append's parameter types (sql/000011), for has_function_privilege. */
 const AUDIT_APPEND = 'audit_append(timestamptz, uuid, text, text, text, text, text, text, text, text, text, jsonb, bytea, bytea)';
 const AUDIT_CHECKPOINT_APPEND = 'audit_checkpoint_append(bigint, text, timestamptz, text, text)';
+/** audit_append_many's parameter types (sql/000024). */
+const AUDIT_APPEND_MANY = 'audit_append_many(uuid, timestamptz[], uuid[], text[], text[], text[], text[], text[], text[], text[], text[], text[], jsonb[], bytea[], bytea[])';
 
 /** The error a statement failed with, as SQLSTATE and message; fails the test if it succeeded. */
 async function refusal(pending: Promise<unknown>): Promise<{ code: string | undefined; message: string }> {
@@ -187,19 +191,62 @@ describe('appending through the SECURITY DEFINER functions', () => {
     expect(extra.code).toBe('42883'); // undefined_function
   });
 
-  it('runs both functions as their owner with a pinned search_path, executable by argus_app only', async () => {
+  it('audit_append_many (group commit) takes no seq, prev_hash or hash from its caller either', async () => {
+    const { rows } = await query<{ inputs: string[] }>(
+      db.pool,
+      't',
+      `SELECT array(SELECT name FROM unnest(p.proargnames, p.proargmodes::text[]) AS a(name, mode) WHERE mode = 'i') AS inputs
+         FROM pg_proc p WHERE p.proname = 'audit_append_many'`,
+    );
+    // A batch id (for a retry after a lost connection), then the same inputs as audit_append, one array each.
+    expect(rows).toEqual([
+      {
+        inputs: [
+          'p_batch_id',
+          'p_time',
+          'p_actor_id',
+          'p_actor_username',
+          'p_action',
+          'p_target_type',
+          'p_target_id',
+          'p_outcome',
+          'p_severity',
+          'p_ip',
+          'p_user_agent',
+          'p_model',
+          'p_details',
+          'p_json_before_seq',
+          'p_json_after_seq',
+        ],
+      },
+    ]);
+  });
+
+  it('refuses the server role any access to the batch receipts, so none can be forged to make a retried batch vanish', async () => {
+    for (const sql of [
+      'SELECT * FROM audit_append_receipt',
+      `INSERT INTO audit_append_receipt (batch_id, first_seq, last_seq) VALUES (gen_random_uuid(), 1, 1)`,
+      'DELETE FROM audit_append_receipt',
+    ]) {
+      const refused = await refusal(db.pool.query(sql));
+      expect(refused, sql).toEqual({ code: PG_INSUFFICIENT_PRIVILEGE, message: 'permission denied for table audit_append_receipt' });
+    }
+  });
+
+  it('runs the append functions as their owner with a pinned search_path, executable by argus_app only', async () => {
     const { rows } = await query<{ name: string; definer: boolean; config: string[] | null; public_exec: boolean; app_exec: boolean }>(
       db.pool,
       't',
       `SELECT p.proname AS name, p.prosecdef AS definer, p.proconfig AS config,
               has_function_privilege('public', p.oid, 'EXECUTE') AS public_exec,
               has_function_privilege('argus_app', p.oid, 'EXECUTE') AS app_exec
-         FROM pg_proc p WHERE p.oid IN ($1::regprocedure, $2::regprocedure) ORDER BY p.proname`,
-      [AUDIT_APPEND, AUDIT_CHECKPOINT_APPEND],
+         FROM pg_proc p WHERE p.oid IN ($1::regprocedure, $2::regprocedure, $3::regprocedure) ORDER BY p.proname`,
+      [AUDIT_APPEND, AUDIT_CHECKPOINT_APPEND, AUDIT_APPEND_MANY],
     );
     const expected = { definer: true, config: ['search_path=pg_catalog, public, pg_temp'], public_exec: false, app_exec: true };
     expect(rows).toEqual([
       { name: 'audit_append', ...expected },
+      { name: 'audit_append_many', ...expected },
       { name: 'audit_checkpoint_append', ...expected },
     ]);
   });

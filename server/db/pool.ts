@@ -73,6 +73,11 @@ export async function query<Row extends pg.QueryResultRow>(
   }
 }
 
+/** Whether `db` is the pool itself (a query on it commits by itself) rather than a client that may be in a transaction. */
+export function isPool(db: Queryable): db is Pool {
+  return db instanceof pg.Pool;
+}
+
 export async function withClient<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {

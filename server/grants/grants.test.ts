@@ -395,11 +395,11 @@ describe('fail closed', () => {
     try {
       const p = await person();
       await unlock(p.client, p.authenticator);
-      // The grant store answers, but Postgres fails the model.access record (the audit append;
-      // every other query still works) after the upstream has the request.
+      // The grant store answers, but Postgres fails the model.access record (the audit append, one
+      // event or a group-committed batch; every other query still works) after the upstream has the request.
       const realQuery = node.deps.pool.query.bind(node.deps.pool);
       const spy = vi.spyOn(node.deps.pool, 'query').mockImplementation(((config: unknown, ...rest: unknown[]) =>
-        typeof config === 'object' && config !== null && String((config as { text?: unknown }).text).includes('audit_append(')
+        typeof config === 'object' && config !== null && /audit_append(_many)?\(/.test(String((config as { text?: unknown }).text))
           ? new Promise((_, reject) => setTimeout(() => reject(new Error('Connection terminated unexpectedly')), 150))
           : (realQuery as (...a: unknown[]) => unknown)(config, ...rest)) as typeof realQuery);
       let result;

@@ -9,7 +9,7 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: ErrorCode,
     message: string,
-    readonly extra: { issues?: FieldIssue[]; retryAfter?: number } = {},
+    readonly extra: Pick<ErrorBody['error'], 'issues' | 'retryAfter' | 'conversation'> = {},
   ) {
     super(message);
   }

@@ -1,25 +1,19 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { NextFunction, Request, Response } from 'express';
+import type { Request, Response } from 'express';
 import type { Config } from '../config.ts';
 import { exposition, httpDuration, rateLimitHits } from '../metrics.ts';
 
 /** The route pattern a request matched (bounded label values), or what kind of path it was. */
-function routeLabel(req: Request): string {
+export function routeLabel(req: Request): string {
   const route = (req as Request & { route?: { path?: unknown } }).route?.path;
   if (typeof route === 'string') return route;
   return req.path.startsWith('/api/') ? 'unmatched' : 'static';
 }
 
-/** Times every request to the end of its response (a stream's whole life, for SSE). */
-export function measureRequests() {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const started = performance.now();
-    res.once('close', () => {
-      httpDuration.observe({ method: req.method, route: routeLabel(req), status: String(res.statusCode) }, (performance.now() - started) / 1000);
-    });
-    next();
-  };
+/** Times a request to the end of its response (a stream's whole life, for SSE): requestLog calls it as the response closes. */
+export function observeRequest(method: string, route: string, status: number, seconds: number): void {
+  httpDuration.observe({ method, route, status: String(status) }, seconds);
 }
 
 const LIMITER_CODES = new Set(['RATE_LIMITED', 'TOO_MANY_STREAMS', 'SERVER_BUSY']);

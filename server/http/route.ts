@@ -117,6 +117,8 @@ function containsUnstorableText(value: unknown): boolean {
 }
 
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'body' | 'params' | 'query'): T {
+  // No query string on a route that takes none (most requests): what NoQuery would answer, without running it.
+  if (schema === NoQuery && isEmptyObject(value)) return {} as T;
   if (containsUnstorableText(value)) {
     throw badRequest(`The ${where} holds a NUL character (U+0000) or a lone UTF-16 surrogate, which no field accepts.`, [
       { path: where, message: 'no NUL characters or lone surrogates' },
@@ -136,6 +138,12 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'body
     throw badRequest(`Please correct ${described.length === 1 ? 'this' : 'these'}: ${described.slice(0, 5).join('; ')}.`, issues);
   }
   return result.data;
+}
+
+function isEmptyObject(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  for (const _ in value) return false;
+  return Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null;
 }
 
 export function auditContextOf(req: Request, user: UserRow | null): AuditContext {
@@ -167,7 +175,20 @@ export function mountRoutes(router: Router, deps: Deps, routes: readonly RouteSp
       const params = parse(route.params ?? undefined, req.params, 'params');
       const query = parse(route.query ?? NoQuery, req.query, 'query');
       if (route.rateLimit) await consumeRouteLimit(deps, route.rateLimit, user ? `user:${user.id}` : `ip:${req.ip ?? 'unknown'}`);
-      const result = await route.handler({ req, res, deps, body, params, query, user: user as UserRow, audit: auditContextOf(req, user) });
+      let audit: AuditContext | undefined;
+      const result = await route.handler({
+        req,
+        res,
+        deps,
+        body,
+        params,
+        query,
+        user: user as UserRow,
+        // Built when a handler first reads it: most never do (a read records nothing).
+        get audit() {
+          return (audit ??= auditContextOf(req, user));
+        },
+      });
       if (res.headersSent) return;
       if (result.body === undefined) res.status(result.status ?? 204).end();
       else res.status(result.status ?? 200).json(result.body);

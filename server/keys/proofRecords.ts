@@ -9,7 +9,7 @@ import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { cose, decodeCredentialPublicKey } from '@simplewebauthn/server/helpers';
 import type { AssertionRecord, CredentialRecord, GrantRecord } from '../../shared/audit.ts';
 import type { Config } from '../config.ts';
-import type { Grant } from '../grants/grants.ts';
+import { toGrantView, type Grant } from '../grants/grants.ts';
 
 /**
  * A registered credential: its COSE public key as SimpleWebAuthn returned it from the
@@ -79,11 +79,7 @@ export function assertionRecord({
 
 /** The grant an assertion made: what it covers and for how long. */
 export function grantRecord(grant: Grant): GrantRecord {
-  return {
-    id: grant.id,
-    models: grant.models,
-    issuedAt: new Date(grant.issuedAt).toISOString(),
-    expiresAt: new Date(grant.expiresAt).toISOString(),
-    presenceMode: grant.presenceMode,
-  };
+  // The grant as users see it (toGrantView), less the key, which the record names elsewhere.
+  const { id, models, issuedAt, expiresAt, presenceMode } = toGrantView(grant);
+  return { id, models, issuedAt, expiresAt, presenceMode };
 }

@@ -1,7 +1,7 @@
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { AssertionRecord } from '../../shared/audit.ts';
 import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
-import { getKeyByCredentialId, isSynced, recordKeyUse, setKeyStatus, type KeyRow } from '../db/keys.ts';
+import { getKeyByCredentialId, isSynced, recordKeyUse, recordKeyUseIfUnchanged, setKeyStatus, type KeyRow } from '../db/keys.ts';
 import { withTransaction, type PoolClient } from '../db/pool.ts';
 import type { Deps } from '../deps.ts';
 import type { Ceremony } from '../webauthn/challenges.ts';
@@ -43,6 +43,13 @@ export interface AssertionRequest<T> {
  * key status, counter (clone detection), synced passkey policy. Every refusal is audited.
  * A counter that does not increase after a valid signature suspends the key and ends the
  * sessions it signed in (docs/architecture.md invariant 6).
+ *
+ * One Postgres commit, and as few waits as the checks allow (issue #24): the challenge's GETDEL,
+ * the read of the key and the transaction's BEGIN go out together; an accepted assertion then
+ * writes the key's use only if the row is still the one that was judged (owner, status,
+ * counter: `recordKeyUseIfUnchanged`), and its caller's change and events follow in the same
+ * transaction. Anything else (a refusal, a clone, a row changed meanwhile) is decided again
+ * on the row locked FOR UPDATE, exactly as if it had been locked from the start.
  */
 export async function verifyKeyAssertion<T>(
   deps: Pick<Deps, 'pool' | 'config' | 'challenges' | 'sessions' | 'log' | 'bus' | 'grants'>,
@@ -50,49 +57,77 @@ export async function verifyKeyAssertion<T>(
 ): Promise<AssertionResult<T>> {
   const { pool, config, challenges, sessions, bus, grants } = deps;
   const { sessionId, ceremony, expectedUserId, response, context } = request;
-  // Consumed before anything else: whatever happens next, this challenge is spent.
-  const expectedChallenge = await challenges.consume(sessionId, ceremony);
+  const credentialId = Buffer.from(response.rawId || response.id, 'base64url');
+  // Consumed before anything is decided: whatever happens next, this challenge is spent. The
+  // GETDEL goes out first; nothing below looks at the key until it has answered.
+  // The key is read meanwhile, on a connection of its own asked for *before* the transaction's:
+  // the pool hands connections out in turn, so this read never waits behind the transaction
+  // that waits for it.
+  const ready = Promise.all([challenges.consume(sessionId, ceremony), getKeyByCredentialId(pool, credentialId)]);
+  // Awaited in the transaction; this only keeps a failure to open one from leaving it unhandled.
+  ready.catch(() => undefined);
 
+  // The key's id and owner, for the clone path after the commit.
+  let cloned: KeyRow | null = null;
   const outcome = await withTransaction(pool, async (client): Promise<AssertionResult<T>> => {
     const refuse = async (reason: AssertionFailure, key: KeyRow | null): Promise<AssertionResult<T>> => {
       await auditRefusal(client, context, { reason, key, expectedUserId, ceremony });
       return { verified: false, reason };
     };
+    const [expectedChallenge, found] = await ready;
     if (!expectedChallenge) return refuse('challenge_invalid', null);
-    const key = await getKeyByCredentialId(client, Buffer.from(response.rawId || response.id, 'base64url'), true);
-    if (!key) return refuse('key_unknown', null);
+    if (!found) return refuse('key_unknown', null);
 
+    // A key's credential id and public key never change: the signature is checked once, on the row read.
     const signature = await verifyAssertionSignature({
       config,
       response,
       expectedChallenge,
-      key,
+      key: found,
       requireUserVerification: request.requireUserVerification,
     });
-    if (!signature.verified) return refuse(signature.reason, key);
-    // A real signature from a key registered to someone else: the seeds' flaw, refused loudly.
-    if (key.user_id !== expectedUserId) return refuse('key_mismatch', key);
-    if (key.status === 'suspended') return refuse('key_suspended', key);
-    // A first key registered after company sign-in (OIDC_FIRST_KEY=approval) counts only once an admin approved it.
-    if (key.status === 'pending_approval') return refuse('key_pending_approval', key);
-    if (key.status !== 'active') return refuse('key_inactive', key);
+    if (!signature.verified) return refuse(signature.reason, found);
 
-    const stored = Number(key.sign_count);
-    if ((stored > 0 || signature.newCounter > 0) && signature.newCounter <= stored) {
-      await setKeyStatus(client, key.id, 'suspended', `signature counter went from ${stored} to ${signature.newCounter}`);
-      await recordAuditEvent(client, context, {
-        action: 'key.suspended',
-        outcome: 'denied',
-        target: { type: 'security_key', id: key.id },
-        details: { reason: 'clone_detected', ownerId: key.user_id, storedCounter: stored, presentedCounter: signature.newCounter, ceremony },
-      });
-      return { verified: false, reason: 'clone_detected' };
-    }
-    if (!request.allowSynced && isSynced({ device_type: signature.deviceType, backed_up: signature.backedUp })) {
-      return refuse('synced_not_allowed', key);
+    const judge = (key: KeyRow): AssertionFailure | null => {
+      // A real signature from a key registered to someone else: the seeds' flaw, refused loudly.
+      if (key.user_id !== expectedUserId) return 'key_mismatch';
+      if (key.status === 'suspended') return 'key_suspended';
+      // A first key registered after company sign-in (OIDC_FIRST_KEY=approval) counts only once an admin approved it.
+      if (key.status === 'pending_approval') return 'key_pending_approval';
+      if (key.status !== 'active') return 'key_inactive';
+      const stored = Number(key.sign_count);
+      if ((stored > 0 || signature.newCounter > 0) && signature.newCounter <= stored) return 'clone_detected';
+      if (!request.allowSynced && isSynced({ device_type: signature.deviceType, backed_up: signature.backedUp })) return 'synced_not_allowed';
+      return null;
+    };
+
+    // The common case in one statement: the use is written only where owner, status and counter
+    // are still those judged above, which is what the lock would have guaranteed.
+    let key = found;
+    let failure = judge(key);
+    const written = failure === null && (await recordKeyUseIfUnchanged(client, key, { userId: expectedUserId, signCount: signature.newCounter }));
+    if (!written) {
+      // Refused, or the row changed since it was read: judged again on the row locked.
+      const locked = await getKeyByCredentialId(client, credentialId, true);
+      if (!locked) return refuse('key_unknown', null);
+      key = locked;
+      failure = judge(key);
+      if (failure === 'clone_detected') {
+        const stored = Number(key.sign_count);
+        await setKeyStatus(client, key.id, 'suspended', `signature counter went from ${stored} to ${signature.newCounter}`);
+        await recordAuditEvent(client, context, {
+          action: 'key.suspended',
+          outcome: 'denied',
+          target: { type: 'security_key', id: key.id },
+          details: { reason: 'clone_detected', ownerId: key.user_id, storedCounter: stored, presentedCounter: signature.newCounter, ceremony },
+        });
+        cloned = key;
+        return { verified: false, reason: 'clone_detected' };
+      }
+      if (failure) return refuse(failure, key);
+      await recordKeyUse(client, key.id, signature.newCounter);
     }
 
-    await recordKeyUse(client, key.id, signature.newCounter);
     const proof = assertionRecord({
       config,
       response,
@@ -110,7 +145,7 @@ export async function verifyKeyAssertion<T>(
     bus.notify({ userId: expectedUserId }, { type: 'KEY_MISMATCH_ERROR', message: 'This key belongs to another account.' });
   }
   if (!outcome.verified && outcome.reason === 'clone_detected') {
-    const key = await getKeyByCredentialId(pool, Buffer.from(response.rawId || response.id, 'base64url'));
+    const key = cloned as KeyRow | null;
     if (key) {
       const grantsEnded = await grants.endForKey(key.id, 'key_suspended', context);
       const sessionsEnded = await sessions.destroyAllForKey(key.id);

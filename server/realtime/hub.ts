@@ -42,6 +42,8 @@ export interface Hub {
   count(): number;
   /** Sends to this node's matching sockets only (for events every node learns by itself). */
   deliverLocal(target: Envelope['target'], event: ServerEvent): void;
+  /** Whether this node holds any socket `target` matches (so an event for it is worth building). */
+  hasListeners(target: Envelope['target']): boolean;
   close(): void;
 }
 
@@ -122,6 +124,10 @@ export function attachHub(server: Server, deps: Deps, sessionParser: SessionPars
   return {
     count: () => connections.size,
     deliverLocal: deliver,
+    hasListeners: (target) => {
+      for (const connection of connections) if (matches(connection, target)) return true;
+      return false;
+    },
     close() {
       unsubscribe();
       stopHeartbeat();

@@ -105,7 +105,8 @@ export const authRoutes = [
     body: z.strictObject({ response: AuthenticationResponseSchema }),
     async handler({ req, res, body, deps, audit }) {
       const userId = pendingUserId(req, 'needs_key');
-      const user = await getUserById(deps.pool, userId);
+      // The session's own user, as the session check just read it (the row cache, kept current by Postgres).
+      const user = await deps.rows.users.get(userId, (id) => getUserById(deps.pool, id));
       if (!user) throw new HttpError(409, 'WRONG_STEP', 'Sign in with your password first.');
       const actor = { ...audit, actor: { id: user.id, username: user.username } };
       const result = await verifyKeyAssertion(deps, {
@@ -128,8 +129,10 @@ export const authRoutes = [
       // Signed in fully: this browser becomes a known device for this username, with a failure
       // budget of its own at the password step (server/auth/signInThrottle.ts), under a new nonce.
       const device = deviceCookieAfterSignIn({ secrets: deps.config.sessionSecrets, cookie: cookieFromHeader(req.headers.cookie, DEVICE_COOKIE), username: user.username });
-      if (device.previousNonce) await deps.signInThrottle.forgetDevice(user.username, device.previousNonce);
-      await completeSignIn(req, { userId: user.id, keyId: result.key.id });
+      await Promise.all([
+        device.previousNonce ? deps.signInThrottle.forgetDevice(user.username, device.previousNonce) : undefined,
+        completeSignIn(req, { userId: user.id, keyId: result.key.id }),
+      ]);
       res.cookie(DEVICE_COOKIE, device.value, deviceCookieOptions(deps.config.secureCookies));
       const response: StepResponse = { next: 'done', user: toPublicUser(user) };
       return { body: response };

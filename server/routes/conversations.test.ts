@@ -223,6 +223,10 @@ describe('conversations', () => {
       setTimeout(() => void amy.client.request('DELETE', '/api/grants/current', { reason: 'key_removed' }), 60);
     });
     expect(result.events.at(-1)).toEqual({ type: 'cut', reason: 'key_removed' });
+    // The grant has ended, so the restricted conversation is locked (issue #21) until the key is touched again.
+    expect(errorCode(await amy.client.get(`/api/conversations/${conversation.id}`))).toBe('GRANT_REQUIRED');
+    const again = (await amy.client.post<{ options: { challenge: string } }>('/api/verify-key-ownership/options')).body.options;
+    await amy.client.post<GrantResponse>('/api/verify-key-ownership', { response: amy.authenticator.assert(again), presenceMode: 'webhid', device: { vendorId: 1, productId: 2, productName: 'k' } });
     const answer = (await amy.client.get<ConversationResponse>(`/api/conversations/${conversation.id}`)).body.messages[1]!;
     expect(answer.status).toBe('cut_off');
     expect(answer.note).toMatch(/security key was removed/);

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import express from 'express';
 import type { Deps } from '../deps.ts';
 import { hasLeastPrivilege, readDatabasePrivileges } from '../db/privileges.ts';
@@ -10,8 +11,10 @@ import { getOpenChainAlarm } from '../db/auditIntegrity.ts';
  */
 export function healthRoutes({ pool, redis, bus, fidoMetadata }: Pick<Deps, 'pool' | 'redis' | 'bus' | 'fidoMetadata'>): express.Router {
   const router = express.Router();
+  // Under ARGUS_WORKERS > 1, which worker answered (server/cluster.ts): cheap, not secret, and how an operator or a test tells them apart.
+  const alive = cluster.isWorker ? { status: 'ok', worker: cluster.worker!.id } : { status: 'ok' };
   router.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    res.json(alive);
   });
   router.get('/readyz', async (_req, res) => {
     // leastPrivilege false: this node's database role can rewrite the audit tables (sql/000015).

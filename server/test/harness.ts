@@ -96,6 +96,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
+/** The KEK test nodes use unless a test sets its own (`test:` + 32 bytes of base64). */
+export const TEST_DATA_ENCRYPTION_KEYS = `test:${Buffer.alloc(32, 7).toString('base64')}`;
+
 export interface TestNode extends Running {
   /** What the node connects with: the test application role, unless a test gave it another URL. */
   databaseUrl: string;
@@ -140,6 +143,8 @@ export async function startTestNode(
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     // The tests' model servers (FakeOpenAI) listen on 127.0.0.1; `MODEL_HOST_ALLOWLIST: ''` takes this away.
     MODEL_HOST_ALLOWLIST: '127.0.0.1',
+    // Restricted conversations at rest (issue #21): a fixed test KEK, so sibling nodes read each other's.
+    ...(env.DATA_ENCRYPTION_KEY || env.DATA_ENCRYPTION_KEY_FILE ? {} : { DATA_ENCRYPTION_KEYS: TEST_DATA_ENCRYPTION_KEYS }),
     ...env,
   });
   const running = await startArgus(config, createLogger(config.logLevel), { serveClient: false });

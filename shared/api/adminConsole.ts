@@ -122,3 +122,17 @@ export interface OverviewResponse {
   /** Right now. */
   current: { activeUsers: number; liveSessions: number; liveGrants: number; enabledModels: number };
 }
+
+/** GET /api/admin/data-keys: where encryption at rest of restricted conversations stands (issue #21). */
+export interface DataKeysResponse {
+  /** The key-encryption key new data keys are wrapped under (the first of DATA_ENCRYPTION_KEYS). */
+  currentKekId: string;
+  /** Every configured KEK id, the current one first. */
+  configuredKekIds: string[];
+  /** Conversations whose data key is wrapped under each KEK; `configured` false means they cannot be read. */
+  perKek: Array<{ kekId: string; conversations: number; current: boolean; configured: boolean }>;
+  /** Every data key is under the current KEK: the others may be removed from the configuration. */
+  rotationComplete: boolean;
+  /** Restricted conversations still stored in plaintext, waiting for the encryption job. */
+  plaintextRestricted: number;
+}

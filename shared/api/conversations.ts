@@ -4,11 +4,24 @@ export const MESSAGE_MAX_CHARS = 32_000;
 
 export interface ConversationView {
   id: string;
-  title: string;
+  /**
+   * null while `locked`: a restricted conversation's title is stored encrypted and shown only
+   * under a live grant covering its restricted models.
+   */
+  title: string | null;
   /** The model last used in this conversation. */
   model: string;
   createdAt: string;
   updatedAt: string;
+  /**
+   * It has used a restricted model at least once: its title and messages are encrypted at rest
+   * (AES-256-GCM) and readable only under a live grant covering `restrictedModels`.
+   */
+  restricted: boolean;
+  /** The restricted models it has used: what a grant must cover to read it. Empty when not restricted. */
+  restrictedModels: string[];
+  /** Restricted, and this session holds no live grant covering it: no title, no messages. */
+  locked: boolean;
 }
 
 /**

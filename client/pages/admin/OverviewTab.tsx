@@ -3,6 +3,7 @@ import { createUniqueId, For, onCleanup, Show, type Component } from 'solid-js';
 import type { GrantEndReason, OverviewHour, OverviewResponse } from '../../../shared/api.ts';
 import { fetchOverview } from '../../api/adminOverview.ts';
 import { DataBoundary } from '../../components/DataBoundary.tsx';
+import { DataKeysPanel } from './overview/DataKeysPanel.tsx';
 import { HourlyChart } from './overview/HourlyChart.tsx';
 import { REVOKED_BECAUSE } from './overview/revokedBecause.ts';
 import { SetupChecklist } from './SetupChecklist.tsx';
@@ -84,6 +85,7 @@ const OverviewBody: Component = () => {
             <h2 id={reasonsHeadingId}>Why grants were revoked</h2>
             <RevokedByReason counts={o().revokedByReason} />
           </section>
+          <DataKeysPanel />
         </>
       )}
     </Show>

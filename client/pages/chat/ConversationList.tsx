@@ -9,11 +9,16 @@ import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { InlineForm } from '../../components/InlineForm.tsx';
 import { LoadMore } from '../../components/LoadMore.tsx';
 import { createCursorPages } from '../../lib/cursorPages.ts';
+import { createNow, exactTime, relativeTime } from '../../lib/relativeTime.ts';
 import { useRowActions } from '../../lib/rowActions.ts';
+import { LockIcon } from './LockIcon.tsx';
+import { isLockedHere, LOCKED_LABEL, matchesSearch, type GrantModels } from './restricted.ts';
 
 export interface ConversationListProps {
   /** The conversation open now, marked as the current page. */
   currentId: string | undefined;
+  /** What this tab's grant unlocks: a restricted conversation it does not cover is listed locked. */
+  grantModels: GrantModels;
   onNew: () => void;
   onRenamed: (conversation: ConversationView) => void;
   onDeleted: (id: string) => void;
@@ -21,7 +26,10 @@ export interface ConversationListProps {
   onOpened?: () => void;
 }
 
-/** The sidebar: a new chat, the saved conversations (newest activity first), a search by title. */
+/**
+ * The sidebar: a new chat, the saved conversations (newest activity first), a search by title.
+ * A restricted conversation no live grant covers is listed as locked: no title, and no rename.
+ */
 export const ConversationList: Component<ConversationListProps> = (props) => {
   const headingId = createUniqueId();
   const confirmation = createConfirmation();
@@ -48,6 +56,7 @@ export const ConversationList: Component<ConversationListProps> = (props) => {
       <DataBoundary queryKey={listConversations.key}>
         <ConversationItems
           currentId={props.currentId}
+          grantModels={props.grantModels}
           search={search().trim().toLocaleLowerCase()}
           confirm={confirmation.confirm}
           onOpened={() => props.onOpened?.()}
@@ -66,6 +75,7 @@ export const ConversationList: Component<ConversationListProps> = (props) => {
 
 interface ConversationItemsProps {
   currentId: string | undefined;
+  grantModels: GrantModels;
   /** Lower-case words a title must contain; empty shows all. */
   search: string;
   confirm: (request: ConfirmRequest) => Promise<boolean>;
@@ -76,10 +86,12 @@ interface ConversationItemsProps {
 
 const ConversationItems: Component<ConversationItemsProps> = (props) => {
   const list = createCursorPages((after) => listConversations(after), 'id');
+  /** For when a locked conversation was last used: all that tells two locked rows apart. */
+  const now = createNow();
   const conversations = () => list.pages()?.flatMap((page) => page.conversations) ?? [];
-  // Searches the titles loaded so far; "Load more" brings older ones into the search.
-  const shown = () =>
-    props.search === '' ? conversations() : conversations().filter((c) => c.title.toLocaleLowerCase().includes(props.search));
+  // Searches the titles loaded so far; "Load more" brings older ones into the search. A locked
+  // conversation has no title to match.
+  const shown = () => conversations().filter((conversation) => matchesSearch(conversation, props.search, props.grantModels));
 
   return (
     <>
@@ -94,6 +106,8 @@ const ConversationItems: Component<ConversationItemsProps> = (props) => {
             {(conversation) => (
               <ConversationItem
                 conversation={conversation}
+                locked={isLockedHere(conversation, props.grantModels)}
+                now={now()}
                 current={conversation.id === props.currentId}
                 confirm={props.confirm}
                 onOpened={props.onOpened}
@@ -111,6 +125,9 @@ const ConversationItems: Component<ConversationItemsProps> = (props) => {
 
 interface ConversationItemProps {
   conversation: ConversationView;
+  /** Restricted and not readable now: listed without its title, and it cannot be renamed. */
+  locked: boolean;
+  now: number;
   current: boolean;
   confirm: (request: ConfirmRequest) => Promise<boolean>;
   onOpened: () => void;
@@ -118,8 +135,18 @@ interface ConversationItemProps {
   onDeleted: (id: string) => void;
 }
 
-/** One saved conversation: a link that opens it, and a row menu to rename or delete it. */
+/**
+ * One saved conversation: a link that opens it, and a row menu to rename or delete it. A locked
+ * one is a link to its locked view ("Restricted conversation — locked"), and can only be deleted.
+ */
 const ConversationItem: Component<ConversationItemProps> = (props) => {
+  /** What the row is called: its title, or the locked label. */
+  const name = () => (props.locked ? LOCKED_LABEL : (props.conversation.title ?? ''));
+  const usedId = createUniqueId();
+  const used = () => {
+    const updatedAt = props.conversation.updatedAt;
+    return Number.isNaN(Date.parse(updatedAt)) ? undefined : { ago: relativeTime(updatedAt, props.now), exact: exactTime(updatedAt) };
+  };
   const row = useRowActions({
     id: () => props.conversation.id,
     actions: { rename: renameConversation, remove: deleteConversation },
@@ -127,7 +154,7 @@ const ConversationItem: Component<ConversationItemProps> = (props) => {
   });
 
   async function save(title: string) {
-    if (row.busy() || title === '') return;
+    if (row.busy() || title === '' || props.locked) return;
     if (title === props.conversation.title) return row.stopEditing();
     const renamed = await row.act(() => row.run.rename(props.conversation.id, title));
     if (renamed) {
@@ -153,7 +180,8 @@ const ConversationItem: Component<ConversationItemProps> = (props) => {
 
   async function removeConversation() {
     const question = {
-      title: `Delete “${props.conversation.title}”?`,
+      // A restricted title would stay in the question if the grant ended while it is asked.
+      title: props.conversation.restricted || props.locked ? 'Delete this restricted conversation?' : `Delete “${name()}”?`,
       message: 'The conversation and all its messages are deleted. This cannot be undone.',
       confirmLabel: 'Delete',
     };
@@ -161,9 +189,9 @@ const ConversationItem: Component<ConversationItemProps> = (props) => {
   }
 
   return (
-    <li class="conversation-item" classList={{ current: props.current }} aria-busy={row.busy()}>
+    <li class="conversation-item" classList={{ current: props.current, locked: props.locked }} aria-busy={row.busy()}>
       <Show
-        when={row.editing()}
+        when={row.editing() && !props.locked}
         fallback={
           <div class="conversation-row">
             <A
@@ -171,21 +199,53 @@ const ConversationItem: Component<ConversationItemProps> = (props) => {
               end
               id={row.headerId}
               class="conversation-link"
-              title={props.conversation.title}
+              title={props.locked ? `${LOCKED_LABEL} — last used ${used()?.exact ?? 'earlier'}` : name()}
+              aria-describedby={props.locked && used() ? usedId : undefined}
               onClick={() => props.onOpened()}
             >
-              {props.conversation.title}
+              <Show
+                when={props.locked}
+                fallback={
+                  <>
+                    <span class="conversation-title">{name()}</span>
+                    <Show when={props.conversation.restricted}>
+                      <span class="conversation-restricted">
+                        <LockIcon open />
+                        <span class="visually-hidden"> (restricted)</span>
+                      </span>
+                    </Show>
+                  </>
+                }
+              >
+                <LockIcon />
+                <span class="conversation-title">
+                  {LOCKED_LABEL}
+                  {/* Not part of the link's name (every locked row has the same); its description. */}
+                  <Show when={used()}>
+                    {(when) => (
+                      <span class="conversation-used" id={usedId} aria-hidden="true">
+                        {' · '}
+                        <span class="visually-hidden">Last used </span>
+                        {when().ago}
+                      </span>
+                    )}
+                  </Show>
+                </span>
+              </Show>
             </A>
             <div class="conversation-menu" ref={row.actionsRef}>
               <DropdownMenu placement="bottom-end" gutter={4} modal={false}>
-                <DropdownMenu.Trigger class="quiet icon-button row-menu-trigger" aria-label={`Actions for ${props.conversation.title}`}>
+                <DropdownMenu.Trigger class="quiet icon-button row-menu-trigger" aria-label={`Actions for ${name()}`}>
                   <span aria-hidden="true">⋯</span>
                 </DropdownMenu.Trigger>
                 <DropdownMenu.Portal>
                   <DropdownMenu.Content class="row-menu" onCloseAutoFocus={afterMenu}>
-                    <DropdownMenu.Item class="row-menu-item" onSelect={() => (chosen = 'rename')}>
-                      Rename
-                    </DropdownMenu.Item>
+                    {/* A locked conversation's title is not known here: nothing to rename from. */}
+                    <Show when={!props.locked}>
+                      <DropdownMenu.Item class="row-menu-item" onSelect={() => (chosen = 'rename')}>
+                        Rename
+                      </DropdownMenu.Item>
+                    </Show>
                     <DropdownMenu.Item class="row-menu-item danger" onSelect={() => (chosen = 'delete')}>
                       Delete
                     </DropdownMenu.Item>
@@ -199,7 +259,7 @@ const ConversationItem: Component<ConversationItemProps> = (props) => {
         <InlineForm
           label="New title"
           name="title"
-          value={props.conversation.title}
+          value={props.conversation.title ?? ''}
           maxLength={CONVERSATION_TITLE_MAX}
           submitLabel="Save"
           onSubmit={(title) => void save(title)}

@@ -7,8 +7,10 @@ import { Loading } from '../../components/Loading.tsx';
 import { secondsText } from '../../lib/countdown.ts';
 import { unlockThenSend } from '../../lib/unlock.ts';
 import { useModelAccess } from '../../modelAccess.tsx';
-import type { ChatEntry, Conversation } from './conversation.ts';
+import type { ChatEntry, Conversation, LockedConversation } from './conversation.ts';
+import { LockIcon } from './LockIcon.tsx';
 import { Markdown } from './Markdown.tsx';
+import { listText, LOCKED_LABEL, restrictedModelNames } from './restricted.ts';
 
 export interface ConversationPanelProps {
   conversation: Conversation;
@@ -38,7 +40,8 @@ function isNotFound(error: unknown): boolean {
 /**
  * The open conversation: the messages filling the height, what happened to restricted access
  * said inline, and the message box pinned at the bottom. With a locked model picked, sending
- * asks for the key first and then sends: one touch, nothing typed is lost.
+ * asks for the key first and then sends: one touch, nothing typed is lost. A locked restricted
+ * conversation shows its locked view instead of its messages, with the touch that reads it.
  */
 export const ConversationPanel: Component<ConversationPanelProps> = (props) => {
   const access = useModelAccess();
@@ -47,6 +50,8 @@ export const ConversationPanel: Component<ConversationPanelProps> = (props) => {
   const [following, setFollowing] = createSignal(true);
   /** The last question is being edited in the message box: sending replaces it. */
   const [editing, setEditing] = createSignal(false);
+  /** The stored question the edit started from: restricted words that go if the conversation locks. */
+  let editedFrom = '';
   let log!: HTMLDivElement;
   let inner!: HTMLDivElement;
   let form!: HTMLFormElement;
@@ -64,7 +69,10 @@ export const ConversationPanel: Component<ConversationPanelProps> = (props) => {
   const canRetry = () => props.conversation.canRetry() && props.model !== undefined && !access.unlocking();
   const modelName = (id: string | null) =>
     props.models.find((model) => model.id === id)?.displayName ?? id ?? 'Assistant';
-  const sendLabel = () => (props.locked ? 'Touch your key to send' : editing() ? 'Resend' : 'Send');
+  const conversationLocked = () => props.conversation.locked() !== undefined;
+  /** Sending needs a touch first: the model picked is locked, or the conversation is. */
+  const touchFirst = () => props.locked || conversationLocked();
+  const sendLabel = () => (touchFirst() ? 'Touch your key to send' : editing() ? 'Resend' : 'Send');
 
   function scrollToLatest() {
     log.scrollTop = log.scrollHeight;
@@ -100,6 +108,22 @@ export const ConversationPanel: Component<ConversationPanelProps> = (props) => {
       { defer: true },
     ),
   );
+  // Locked while open: the messages went, and so do the stored words an edit had put in the box;
+  // anything the person typed themselves stays.
+  createEffect(
+    on(
+      () => props.conversation.locked(),
+      (locked) => {
+        if (!locked) return;
+        setFollowing(true);
+        if (!editing()) return;
+        setEditing(false);
+        if (draft() === editedFrom) setDraft('');
+        editedFrom = '';
+      },
+      { defer: true },
+    ),
+  );
   // A refused touch is answered by typing on or picking another model.
   createEffect(on([draft, () => props.model?.id], () => access.clearUnlockError(), { defer: true }));
 
@@ -111,8 +135,9 @@ export const ConversationPanel: Component<ConversationPanelProps> = (props) => {
     if (!canSend() || !model) return;
     const replacing = editing();
     const outcome = await unlockThenSend({
-      locked: () => props.locked,
-      unlock: () => access.unlock('send'),
+      locked: touchFirst,
+      // A locked conversation is read again once the touch unlocks it, then the message goes there.
+      unlock: async () => (await access.unlock('send')) && (!conversationLocked() || (await props.conversation.reveal())),
       send: async () => {
         setDraft('');
         setFollowing(true);
@@ -144,6 +169,7 @@ export const ConversationPanel: Component<ConversationPanelProps> = (props) => {
 
   function startEditing(entry: ChatEntry) {
     setEditing(true);
+    editedFrom = entry.text;
     setDraft(entry.text);
     composer.focus();
     composer.setSelectionRange(composer.value.length, composer.value.length);
@@ -194,6 +220,10 @@ export const ConversationPanel: Component<ConversationPanelProps> = (props) => {
         >
           <div ref={inner} class="messages-inner">
             <Switch>
+              {/* Before loading: while a touch reads it again, the locked view (and its focus) stays. */}
+              <Match when={props.conversation.locked()}>
+                {(locked) => <LockedView locked={locked()} models={props.models} conversation={props.conversation} />}
+              </Match>
               <Match when={props.conversation.loading()}>
                 <Loading />
               </Match>
@@ -255,7 +285,8 @@ export const ConversationPanel: Component<ConversationPanelProps> = (props) => {
         <Show when={!isGrantRequired(props.conversation.error()) || !props.locked}>
           <ErrorAlert error={props.conversation.error()} />
         </Show>
-        <Show when={access.unlockError()}>
+        {/* A locked conversation says a refused touch in its locked view, by the button. */}
+        <Show when={conversationLocked() ? undefined : access.unlockError()}>
           {(refusal) => (
             <div class="alert chat-refusal" role="alert">
               <p>
@@ -276,7 +307,7 @@ export const ConversationPanel: Component<ConversationPanelProps> = (props) => {
             </button>
           </div>
         </Show>
-        <form ref={form} class="composer" classList={{ locked: props.locked }} onSubmit={(event) => void submit(event)}>
+        <form ref={form} class="composer" classList={{ locked: touchFirst() }} onSubmit={(event) => void submit(event)}>
           <label class="visually-hidden" for={`${headingId}-message`}>
             Message
           </label>
@@ -301,7 +332,7 @@ export const ConversationPanel: Component<ConversationPanelProps> = (props) => {
                 Stop
               </button>
             </Show>
-            <button type="submit" class="primary send" classList={{ 'send-locked': props.locked }} aria-disabled={!canSend()}>
+            <button type="submit" class="primary send" classList={{ 'send-locked': touchFirst() }} aria-disabled={!canSend()}>
               {sendLabel()}
             </button>
           </div>
@@ -315,6 +346,79 @@ export const ConversationPanel: Component<ConversationPanelProps> = (props) => {
           </p>
         </Show>
       </div>
+    </section>
+  );
+};
+
+interface LockedViewProps {
+  locked: LockedConversation;
+  models: readonly ModelView[];
+  conversation: Conversation;
+}
+
+/**
+ * A restricted conversation without a live grant covering it: what it is (the model it used),
+ * and one touch of the person's own key to read it. No title, no messages: they are not here.
+ */
+const LockedView: Component<LockedViewProps> = (props) => {
+  const access = useModelAccess();
+  const headingId = createUniqueId();
+  const [stillLocked, setStillLocked] = createSignal(false);
+  let button!: HTMLButtonElement;
+  const names = () => restrictedModelNames(props.locked.conversation, props.models);
+  const refusal = () => (access.unlockState().phase === 'refused' ? access.unlockError() : undefined);
+
+  onMount(() => {
+    // Opened locked, the touch is the thing to do; locked while open, the focus moves only if it
+    // went with the messages (it stays in the message box, or the sidebar, where the person is).
+    const focusLost = document.activeElement === null || document.activeElement === document.body;
+    if (!props.locked.ended || focusLost) button.focus();
+  });
+
+  async function read() {
+    if (access.unlocking()) return;
+    setStillLocked(false);
+    if (!(await access.unlock())) return;
+    // The new grant reads it again (see Chat.tsx); this waits for that read. A read that failed says why itself.
+    if (!(await props.conversation.reveal()) && props.conversation.locked() && !props.conversation.loadError()) setStillLocked(true);
+  }
+
+  return (
+    <section class="chat-locked" aria-labelledby={headingId}>
+      <span class="chat-locked-icon">
+        <LockIcon />
+      </span>
+      <h3 id={headingId} class="chat-locked-title">
+        {LOCKED_LABEL}
+      </h3>
+      <p class="muted">
+        <Show when={names().length > 0} fallback="This conversation used a restricted model.">
+          This conversation used {listText(names())}, {names().length > 1 ? 'restricted models' : 'a restricted model'}.
+        </Show>{' '}
+        Its title and messages show only while your own security key has it unlocked.
+      </p>
+      <Show when={props.locked.ended}>
+        <p class="chat-locked-ended">Access ended, so its messages were removed from this page.</p>
+      </Show>
+      <button ref={button} type="button" class="primary chat-locked-read" aria-disabled={access.unlocking()} onClick={() => void read()}>
+        <LockIcon open />
+        Touch your key to read
+      </button>
+      <Show when={refusal()}>
+        {(error) => (
+          <div class="alert chat-refusal" role="alert">
+            <p>
+              <strong>Not unlocked:</strong> {describeError(error())}
+            </p>
+          </div>
+        )}
+      </Show>
+      <ErrorAlert error={props.conversation.loadError()} />
+      <Show when={stillLocked()}>
+        <div class="alert chat-refusal" role="alert">
+          <p>Still locked: your access does not cover the model this conversation used.</p>
+        </div>
+      </Show>
     </section>
   );
 };

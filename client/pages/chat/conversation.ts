@@ -1,7 +1,8 @@
 /**
  * The conversation open on the chat screen: its saved messages, and the answer streaming
  * in. The server keeps every message; this holds what is on screen, so a stream can write
- * into it as it arrives.
+ * into it as it arrives. A restricted conversation's messages are held only while a grant in
+ * this tab covers it: locked, nothing of it stays here but its metadata.
  */
 import { createSignal } from 'solid-js';
 import { createStore, produce } from 'solid-js/store';
@@ -11,8 +12,17 @@ import { fetchConversation, startConversation, streamEdit, streamMessage, stream
 import { ApiError } from '../../api/http.ts';
 import { GRANT_END_TEXT } from '../../lib/grantReasons.ts';
 import { cutNote, entryOf, STREAM_ERROR_TEXT, type ChatEntry } from './entries.ts';
+import { afterAnswerFrom, lockedMetadata } from './restricted.ts';
 
 export type { ChatEntry, EntryState } from './entries.ts';
+
+/** The open conversation shows its locked view: restricted, and no grant here covers it. */
+export interface LockedConversation {
+  /** Its metadata: no title, no messages. */
+  conversation: ConversationView;
+  /** The grant ended while it was open (its messages were just removed), rather than it opened locked. */
+  ended: boolean;
+}
 
 export interface Conversation {
   /** The id in the address, if any: set before the conversation itself has loaded. */
@@ -22,6 +32,8 @@ export interface Conversation {
   loading: () => boolean;
   /** Why the conversation in the address could not be opened. */
   loadError: () => unknown;
+  /** Set while the open conversation is locked: its messages are not here. */
+  locked: () => LockedConversation | undefined;
   entries: readonly ChatEntry[];
   streaming: () => boolean;
   /** Why the last message (or retry) was not answered at all: refused before the stream started. */
@@ -31,6 +43,16 @@ export interface Conversation {
   open: (id: string | undefined) => void;
   /** Loads the open conversation again, after it failed to load. */
   reload: () => void;
+  /**
+   * The grant covering the open (restricted) conversation ended: its messages go from the
+   * page and from memory at once, an answer streaming in stops, and the locked view shows.
+   */
+  lock: () => void;
+  /**
+   * Reads the locked conversation again, once a grant covers it; resolves to true when its
+   * messages show. Asked twice while reading, it answers both from the one read.
+   */
+  reveal: () => Promise<boolean>;
   /** Sends `text` to `model`; resolves to false when it was refused and the text should go back to the composer. */
   send: (model: ModelView, text: string) => Promise<boolean>;
   /** Answers the last message again with `model`, replacing the last answer. */
@@ -51,12 +73,16 @@ export interface Conversation {
 }
 
 export interface ConversationOptions {
+  /** A live grant in this tab covers `conversation` (always true for a standard one). */
+  canRead: (conversation: ConversationView) => boolean;
   /** The server refused a restricted model for want of a grant. */
   onGrantRequired: () => void;
   /** The first message created a conversation: give it its address. */
   onCreated: (conversation: ConversationView) => void;
   /** A conversation from the address loaded. */
   onOpened: (conversation: ConversationView) => void;
+  /** The conversation from the address is locked (opened so, or its grant ended). */
+  onLocked?: (locked: LockedConversation) => void;
   /** A title or the order of the list may have changed. */
   onChanged: () => void;
 }
@@ -68,11 +94,13 @@ export function createConversation(options: ConversationOptions): Conversation {
   const [current, setCurrent] = createSignal<ConversationView>();
   const [loading, setLoading] = createSignal(false);
   const [loadError, setLoadError] = createSignal<unknown>();
+  const [locked, setLocked] = createSignal<LockedConversation>();
   const [entries, setEntries] = createStore<ChatEntry[]>([]);
   const [streaming, setStreaming] = createSignal(false);
   const [error, setError] = createSignal<unknown>();
   let controller: AbortController | undefined;
   let loader: AbortController | undefined;
+  let revealing: Promise<boolean> | undefined;
   let nextLocal = 1;
 
   const localKey = () => `local-${nextLocal++}`;
@@ -110,26 +138,62 @@ export function createConversation(options: ConversationOptions): Conversation {
     });
   }
 
-  function load(conversationId: string) {
+  /** Shows `conversation` locked: no messages, no title, nothing streaming into it. */
+  function showLocked(conversation: ConversationView, ended: boolean) {
+    controller?.abort();
+    const view: LockedConversation = { conversation: lockedMetadata(conversation), ended };
+    setEntries([]);
+    setCurrent(view.conversation);
+    setError(undefined);
+    setLocked(view);
+    options.onLocked?.(view);
+  }
+
+  /** Reads the conversation; resolves to true when its messages show (false: locked, failed, or overtaken). */
+  function load(conversationId: string): Promise<boolean> {
     loader?.abort();
     const mine = new AbortController();
     loader = mine;
     setLoading(true);
     setLoadError(undefined);
-    fetchConversation(conversationId, mine.signal).then(
-      (loaded) => {
-        if (loader !== mine) return;
-        setCurrent(loaded.conversation);
-        setEntries(loaded.messages.map(entryOf));
+    return fetchConversation(conversationId, mine.signal).then(
+      (read) => {
+        if (loader !== mine) return false;
+        loader = undefined;
         setLoading(false);
-        options.onOpened(loaded.conversation);
+        // The grant may have ended while the answer was on its way: the UI locks before the server knows.
+        if (read.locked || !options.canRead(read.conversation)) {
+          showLocked(read.conversation, false);
+          return false;
+        }
+        setLocked(undefined);
+        setCurrent(read.conversation);
+        setEntries(read.messages.map(entryOf));
+        options.onOpened(read.conversation);
+        return true;
       },
       (cause: unknown) => {
-        if (loader !== mine) return;
+        if (loader !== mine) return false;
+        loader = undefined;
         setLoadError(cause);
         setLoading(false);
+        return false;
       },
     );
+  }
+
+  function lock() {
+    const open = current();
+    // A standard conversation needs no grant: it stays as it is.
+    if (!open?.restricted || locked()) return;
+    showLocked(open, true);
+  }
+
+  function reveal(): Promise<boolean> {
+    const conversationId = id();
+    if (!conversationId || !locked()) return Promise.resolve(conversationId !== undefined && !locked());
+    revealing ??= load(conversationId).finally(() => (revealing = undefined));
+    return revealing;
   }
 
   function open(next: string | undefined) {
@@ -139,13 +203,15 @@ export function createConversation(options: ConversationOptions): Conversation {
     controller?.abort();
     loader?.abort();
     loader = undefined;
+    revealing = undefined;
     setId(next);
     setCurrent(undefined);
+    setLocked(undefined);
     setEntries([]);
     setError(undefined);
     setLoadError(undefined);
     setLoading(false);
-    if (next) load(next);
+    if (next) void load(next);
   }
 
   /**
@@ -153,6 +219,7 @@ export function createConversation(options: ConversationOptions): Conversation {
    * puts the screen back as it was and this resolves to false.
    */
   async function run(
+    model: ModelView,
     answerKey: string,
     stream: Stream,
     undo: () => void,
@@ -172,6 +239,13 @@ export function createConversation(options: ConversationOptions): Conversation {
           if (questionKey && userMessageId) update(questionKey, (entry) => (entry.key = userMessageId));
           answerKey = event.assistantMessageId;
           options.onChanged();
+          const open = current();
+          if (open) {
+            const marked = afterAnswerFrom(open, model);
+            if (marked !== open) setCurrent(marked);
+            // Restricted from this answer on, and no grant here covers it any more: nothing of it stays.
+            if (!options.canRead(marked)) lock();
+          }
           return;
         }
         apply(answerKey, event);
@@ -192,7 +266,8 @@ export function createConversation(options: ConversationOptions): Conversation {
         return true;
       }
       if (!started && cause instanceof ApiError && cause.status !== 0) {
-        undo();
+        // Locked meanwhile: what `undo` would put back is restricted, and gone.
+        if (!locked()) undo();
         refused(cause);
         return false;
       }
@@ -216,7 +291,7 @@ export function createConversation(options: ConversationOptions): Conversation {
   }
 
   async function send(model: ModelView, text: string): Promise<boolean> {
-    if (streaming() || loading() || loadError()) return false;
+    if (streaming() || loading() || loadError() || locked()) return false;
     setError(undefined);
     const questionKey = localKey();
     const answerKey = localKey();
@@ -254,6 +329,7 @@ export function createConversation(options: ConversationOptions): Conversation {
     }
     const target = conversationId;
     return run(
+      model,
       answerKey,
       (signal, onEvent) => streamMessage(target, { content: text, model: model.id }, signal, onEvent),
       undo,
@@ -290,6 +366,7 @@ export function createConversation(options: ConversationOptions): Conversation {
     ]);
     const undo = () => setEntries(before);
     return run(
+      model,
       answerKey,
       (signal, onEvent) => streamEdit(conversationId, { content: text, model: model.id }, signal, onEvent),
       undo,
@@ -322,7 +399,7 @@ export function createConversation(options: ConversationOptions): Conversation {
       const key = answerKey;
       undo = () => setEntries((all) => all.filter((entry) => entry.key !== key));
     }
-    await run(answerKey, (signal, onEvent) => streamRetry(conversationId, { model: model.id }, signal, onEvent), undo);
+    await run(model, answerKey, (signal, onEvent) => streamRetry(conversationId, { model: model.id }, signal, onEvent), undo);
   }
 
   return {
@@ -330,6 +407,7 @@ export function createConversation(options: ConversationOptions): Conversation {
     current,
     loading,
     loadError,
+    locked,
     entries,
     streaming,
     error,
@@ -337,15 +415,17 @@ export function createConversation(options: ConversationOptions): Conversation {
     open,
     reload: () => {
       const conversationId = id();
-      if (conversationId) load(conversationId);
+      if (conversationId) void load(conversationId);
     },
+    lock,
+    reveal,
     send,
     retry,
     canRetry,
     lastQuestion,
     edit,
     renamed: (conversation) => {
-      if (conversation.id === id()) setCurrent(conversation);
+      if (conversation.id === id() && !locked()) setCurrent(conversation);
     },
     stop: () => controller?.abort(),
   };

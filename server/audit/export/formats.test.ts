@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { AuditEventView } from '../../../shared/audit.ts';
+import { AUDIT_ACTIONS, type AuditEventView } from '../../../shared/audit.ts';
 import { unknownUsernameDetails } from '../attemptedUsername.ts';
 import { canonicalJson } from '../canonicalJson.ts';
 import { cefExtensionValue, cefHeaderField, CSV_FORMULA, csvField, eventJson, EXPORT_WRITERS } from './formats.ts';
-import { toOcsf } from './ocsf.ts';
+import { ocsfJson, toOcsf } from './ocsf.ts';
 
 const event: AuditEventView = {
   seq: 42,
@@ -165,5 +165,29 @@ describe('OCSF', () => {
 
   it('calls an event with neither user nor client the system', () => {
     expect(toOcsf({ ...event, action: 'grant.expired', actorUsername: null, ip: null }).actor).toEqual({ user: { name: 'system', type_id: 3, type: 'System' } });
+  });
+
+  it('writes each record as the bytes of JSON.stringify(toOcsf(event)), for every action and every shape of event', () => {
+    const shapes: Array<Partial<AuditEventView>> = [
+      {},
+      { actorId: 'u-1', actorUsername: 'bob', targetType: 'user', targetId: 'u-1' },
+      { actorId: 'u-1', actorUsername: null, targetType: 'user', targetId: 'u-2', model: 'restricted-demo' },
+      { actorId: '', actorUsername: '', ip: '', userAgent: '', targetType: null, targetId: '', model: '' },
+      { actorUsername: null, ip: null, userAgent: null, targetType: 'grant', targetId: 'g-1', model: null, outcome: 'denied', severity: 'critical' },
+      { ip: '203.0.113.7', targetType: null, targetId: null, model: 'demo', outcome: 'success', severity: 'low' },
+      { time: 'not a time', details: { username: 'bob' }, targetType: 'user', targetId: 'u-9' },
+      { details: { ...unknownName, reason: 'unknown_user' }, actorUsername: null, targetType: null, targetId: null },
+    ];
+    const actions = [...Object.keys(AUDIT_ACTIONS), 'auth.made_up', 'user.made_up', 'made.up', 'no-family'];
+    for (const action of actions) {
+      for (const shape of shapes) {
+        const sample = { ...event, action, ...shape };
+        expect(ocsfJson(sample), `${action} ${JSON.stringify(shape)}`).toBe(JSON.stringify(toOcsf(sample)));
+      }
+    }
+    // A severity outside the taxonomy: still the same bytes (toOcsf leaves severity_id out).
+    const odd = { ...event, severity: 'extreme' as AuditEventView['severity'] };
+    expect(ocsfJson(odd)).toBe(JSON.stringify(toOcsf(odd)));
+    expect(EXPORT_WRITERS.ocsf.record(event)).toBe(`${JSON.stringify(toOcsf(event))}\n`);
   });
 });

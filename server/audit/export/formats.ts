@@ -1,8 +1,8 @@
 import { EXPORT_FILE_EXTENSIONS, type AuditEventView, type ExportFormat, type Severity } from '../../../shared/audit.ts';
-import { canonicalJson } from '../canonicalJson.ts';
+import { canonicalJson, jsonString } from '../canonicalJson.ts';
 import { actionLabel } from '../../../shared/auditLabels.ts';
 import { attemptedUsernameOf, attemptedUsernameText } from '../attemptedUsername.ts';
-import { toOcsf } from './ocsf.ts';
+import { ocsfJson } from './ocsf.ts';
 
 /** How one export format writes a file: an optional header, then one record per event. */
 export interface ExportFormatWriter {
@@ -15,15 +15,30 @@ export interface ExportFormatWriter {
 /**
  * One event as RFC 8785 JSON, the same bytes as canonicalJson(event) but without sorting
  * its fixed members every time (members written in their canonical order; only `details`
- * goes through the general serialiser). Exports write millions of these.
+ * goes through the general serialiser). Exports write millions of these: the parts are
+ * joined once into a flat string (a template literal of 30 parts builds a tree of partial
+ * strings that the garbage collector then has to walk: about twice the time).
  */
 export function eventJson(e: AuditEventView): string {
-  const s = JSON.stringify;
-  return (
-    `{"action":${s(e.action)},"actorId":${s(e.actorId)},"actorUsername":${s(e.actorUsername)},"details":${canonicalJson(e.details)},` +
-    `"hash":${s(e.hash)},"ip":${s(e.ip)},"model":${s(e.model)},"outcome":${s(e.outcome)},"prevHash":${s(e.prevHash)},"seq":${s(e.seq)},` +
-    `"severity":${s(e.severity)},"targetId":${s(e.targetId)},"targetType":${s(e.targetType)},"time":${s(e.time)},"userAgent":${s(e.userAgent)}}`
-  );
+  const q = jsonString;
+  return [
+    '{"action":', q(e.action),
+    ',"actorId":', q(e.actorId),
+    ',"actorUsername":', q(e.actorUsername),
+    ',"details":', canonicalJson(e.details),
+    ',"hash":', q(e.hash),
+    ',"ip":', q(e.ip),
+    ',"model":', q(e.model),
+    ',"outcome":', q(e.outcome),
+    ',"prevHash":', q(e.prevHash),
+    ',"seq":', JSON.stringify(e.seq),
+    ',"severity":', q(e.severity),
+    ',"targetId":', q(e.targetId),
+    ',"targetType":', q(e.targetType),
+    ',"time":', q(e.time),
+    ',"userAgent":', q(e.userAgent),
+    '}',
+  ].join('');
 }
 
 /** JSON Lines: every hashed member plus prevHash and hash, as RFC 8785 JSON, one per line. */
@@ -31,7 +46,7 @@ const jsonl: ExportFormatWriter = {
   contentType: 'application/jsonl; charset=utf-8',
   extension: EXPORT_FILE_EXTENSIONS.jsonl,
   header: '',
-  record: (event) => `${eventJson(event)}\n`,
+  record: (event) => eventJson(event) + '\n',
 };
 
 // CSV (RFC 4180) ------------------------------------------------------------------------
@@ -181,12 +196,12 @@ const cef: ExportFormatWriter = {
   record: cefRecord,
 };
 
-/** OCSF 1.3 events as JSON Lines. */
+/** OCSF 1.3 events as JSON Lines (ocsfJson: the bytes of JSON.stringify(toOcsf(event)), built faster). */
 const ocsf: ExportFormatWriter = {
   contentType: 'application/jsonl; charset=utf-8',
   extension: EXPORT_FILE_EXTENSIONS.ocsf,
   header: '',
-  record: (event) => `${JSON.stringify(toOcsf(event))}\n`,
+  record: (event) => ocsfJson(event) + '\n',
 };
 
 export const EXPORT_WRITERS: Record<ExportFormat, ExportFormatWriter> = { jsonl, csv, cef, ocsf };

@@ -87,7 +87,10 @@ export async function streamAuditExport({
     let text = '';
     for (const event of batch) {
       text += writer.record(event);
-      if (ExportPresenceTally.concerns(event)) await presence.add(event);
+      if (ExportPresenceTally.concerns(event)) {
+        const proving = presence.add(event);
+        if (proving) await proving;
+      }
     }
     try {
       await emit(text);

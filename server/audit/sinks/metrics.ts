@@ -60,6 +60,8 @@ function sinkGauge(name: string, help: string, value: (view: AuditSinkView) => n
     help,
     labelNames: ['sink'] as const,
     registers: [registry],
+    // Read from Postgres, the same on every worker: under node:cluster the figure is that, not the sum.
+    aggregator: 'max',
     async collect() {
       const views = await statuses();
       this.reset();
