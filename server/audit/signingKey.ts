@@ -1,6 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { persistedOnce } from '../crypto/keyFiles.ts';
 
 /** File names under the data directory (development and test only; gitignored). */
 export const DEV_PRIVATE_KEY_FILE = 'audit-signing-key.pem';
@@ -55,27 +56,12 @@ export function verifySignature(publicKey: KeyObject, payload: string, signature
 }
 
 /**
- * Development and tests: a key generated on first start and kept under the data directory,
- * with its public half beside it for offline verifiers. Several processes may start at
- * once: the file is written aside and hard-linked into place, so exactly one key wins.
+ * Development and tests: a key generated on first start and kept under the data directory
+ * (persistedOnce: one key wins among processes starting at once), with its public half
+ * beside it for offline verifiers.
  */
 export function persistedSigningKeyPem(dataDir: string): string {
-  const file = path.join(dataDir, DEV_PRIVATE_KEY_FILE);
-  if (!existsSync(file)) {
-    mkdirSync(dataDir, { recursive: true, mode: 0o755 });
-    const { privateKey } = generateKeyPairSync('ed25519');
-    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    const aside = `${file}.${process.pid}.${Date.now()}`;
-    writeFileSync(aside, pem, { mode: 0o600, flag: 'wx' });
-    try {
-      linkSync(aside, file);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    } finally {
-      unlinkSync(aside);
-    }
-  }
-  const pem = readFileSync(file, 'utf8');
+  const pem = persistedOnce(dataDir, DEV_PRIVATE_KEY_FILE, () => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
   const publicFile = path.join(dataDir, DEV_PUBLIC_KEY_FILE);
   if (!existsSync(publicFile)) {
     writeFileSync(publicFile, AuditSigner.fromPem(pem).publicKeyPem, { mode: 0o644 });

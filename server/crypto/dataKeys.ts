@@ -1,6 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { parseKeyList, persistedOnce } from './keyFiles.ts';
 
 /**
  * Encryption at rest of restricted conversations (docs/architecture.md invariant 9, threat-model G17).
@@ -33,7 +32,6 @@ const TAG_BYTES = 16;
 const HEADER_BYTES = 1 + IV_BYTES + TAG_BYTES;
 /** AES-256: a 32-byte key, for both the KEKs and the DEKs. */
 export const DATA_KEY_BYTES = 32;
-const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
 
 /** Why a stored ciphertext did not open: never garbage, always this. */
 export type UnreadableReason = 'unknown_kek' | 'bad_format' | 'auth_failed';
@@ -154,47 +152,23 @@ export class DataKeys {
  * 32 bytes (`openssl rand -base64 32`).
  */
 export function parseDataEncryptionKeys(value: string, { single = false } = {}): DataEncryptionKey[] {
-  const entries = value.split(',').map((entry) => entry.trim());
-  if (single && entries.length > 1) throw new Error('holds one key; list several in DATA_ENCRYPTION_KEYS');
-  const keys = entries.map((entry, index) => {
-    const colon = entry.indexOf(':');
-    if (colon < 0 && !single) throw new Error(`entry ${index + 1} is not id:base64`);
-    const id = colon < 0 ? 'default' : entry.slice(0, colon);
-    const encoded = colon < 0 ? entry : entry.slice(colon + 1);
-    if (!KEY_ID.test(id)) throw new Error(`key id "${id.slice(0, 40)}" must be 1–32 letters, digits, - or _`);
-    if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(encoded)) throw new Error(`the key "${id}" is not base64`);
-    const key = Buffer.from(encoded, 'base64');
-    if (key.length !== DATA_KEY_BYTES) throw new Error(`the key "${id}" is ${key.length} bytes; AES-256 needs exactly ${DATA_KEY_BYTES} (openssl rand -base64 32)`);
-    return { id, key };
-  });
-  const ids = keys.map((k) => k.id);
-  const repeated = ids.find((id, index) => ids.indexOf(id) !== index);
-  if (repeated) throw new Error(`key id "${repeated}" is listed twice`);
-  return keys;
+  return parseKeyList(value, {
+    single,
+    several: 'DATA_ENCRYPTION_KEYS',
+    checkBytes: (bytes, id) =>
+      bytes.length === DATA_KEY_BYTES ? null : `the key "${id}" is ${bytes.length} bytes; AES-256 needs exactly ${DATA_KEY_BYTES} (openssl rand -base64 32)`,
+  }).map(({ id, bytes }) => ({ id, key: bytes }));
 }
 
 const DEV_KEY_FILE = 'data-encryption-key';
 
 /**
  * Development and tests without a configured key: one generated on first start and kept under
- * the data directory (mode 0600), so every node started from it reads the others' conversations.
- * Written aside and hard-linked into place, so of several processes starting at once one key wins.
+ * the data directory (persistedOnce), so every node started from it reads the others' conversations.
  */
 export function persistedDataEncryptionKey(dataDir: string): DataEncryptionKey {
-  const file = path.join(dataDir, DEV_KEY_FILE);
-  if (!existsSync(file)) {
-    mkdirSync(dataDir, { recursive: true, mode: 0o755 });
-    const aside = `${file}.${process.pid}.${Date.now()}`;
-    writeFileSync(aside, `local:${randomBytes(DATA_KEY_BYTES).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
-    try {
-      linkSync(aside, file);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    } finally {
-      unlinkSync(aside);
-    }
-  }
-  return parseDataEncryptionKeys(readFileSync(file, 'utf8').trim())[0]!;
+  const kept = persistedOnce(dataDir, DEV_KEY_FILE, () => `local:${randomBytes(DATA_KEY_BYTES).toString('base64')}\n`);
+  return parseDataEncryptionKeys(kept.trim())[0]!;
 }
 
 const dataKeysOfConfig = new WeakMap<object, DataKeys>();

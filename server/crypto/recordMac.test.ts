@@ -81,7 +81,7 @@ describe('GRANT_SIGNING_KEYS / GRANT_SIGNING_KEY', () => {
     const short = randomBytes(16).toString('base64');
     const cases: Array<[Record<string, string>, RegExp]> = [
       [{ GRANT_SIGNING_KEYS: `k1:${short}` }, /GRANT_SIGNING_KEYS: the secret of key "k1" is 16 bytes/],
-      [{ GRANT_SIGNING_KEYS: secret() }, /GRANT_SIGNING_KEYS: entry 1 is not id:secret/],
+      [{ GRANT_SIGNING_KEYS: secret() }, /GRANT_SIGNING_KEYS: entry 1 is not id:base64/],
       [{ GRANT_SIGNING_KEYS: `k1:${secret()},k1:${secret()}` }, /key id "k1" is listed twice/],
       [{ GRANT_SIGNING_KEYS: `bad id:${secret()}` }, /key id "bad id"/],
       [{ GRANT_SIGNING_KEYS: 'k1:not base64!' }, /not base64/],

@@ -1,7 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { canonicalJson } from '../audit/canonicalJson.ts';
+import { parseKeyList, persistedOnce } from './keyFiles.ts';
 
 /**
  * MACs over the records Argus keeps in Redis (grants, audit-outbox records), so that write
@@ -90,47 +89,21 @@ function macTag(type: MacRecordType, keyId: string, secret: Buffer, fields: Reco
  * Throws an Error whose message names what is wrong (never the secret).
  */
 export function parseRecordMacKeys(value: string, { single = false } = {}): RecordMacKey[] {
-  const entries = value.split(',').map((entry) => entry.trim());
-  if (single && entries.length > 1) throw new Error('holds one key; list several in GRANT_SIGNING_KEYS');
-  const keys = entries.map((entry, index) => {
-    const colon = entry.indexOf(':');
-    if (colon < 0 && !single) throw new Error(`entry ${index + 1} is not id:secret`);
-    const id = colon < 0 ? 'default' : entry.slice(0, colon);
-    const encoded = colon < 0 ? entry : entry.slice(colon + 1);
-    if (!KEY_ID.test(id)) throw new Error(`key id "${id.slice(0, 40)}" must be 1–32 letters, digits, - or _`);
-    if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(encoded)) throw new Error(`the secret of key "${id}" is not base64`);
-    // Node's base64 decoder reads the URL-safe alphabet too.
-    const secret = Buffer.from(encoded, 'base64');
-    if (secret.length < MIN_SECRET_BYTES) throw new Error(`the secret of key "${id}" is ${secret.length} bytes; at least ${MIN_SECRET_BYTES} are needed (openssl rand -base64 32)`);
-    return { id, secret };
-  });
-  const ids = keys.map((key) => key.id);
-  const repeated = ids.find((id, index) => ids.indexOf(id) !== index);
-  if (repeated) throw new Error(`key id "${repeated}" is listed twice`);
-  return keys;
+  return parseKeyList(value, {
+    single,
+    several: 'GRANT_SIGNING_KEYS',
+    checkBytes: (bytes, id) =>
+      bytes.length >= MIN_SECRET_BYTES ? null : `the secret of key "${id}" is ${bytes.length} bytes; at least ${MIN_SECRET_BYTES} are needed (openssl rand -base64 32)`,
+  }).map(({ id, bytes }) => ({ id, secret: bytes }));
 }
 
 const DEV_KEY_FILE = 'grant-signing-key';
 
 /**
- * Development and tests: a key generated on first start and kept under the data directory,
- * so every node started from the same directory accepts the others' records. Several
- * processes may start at once: the file is written aside and hard-linked into place, so
- * exactly one key wins.
+ * Development and tests: a key generated on first start and kept under the data directory
+ * (persistedOnce), so every node started from the same directory accepts the others' records.
  */
 export function persistedRecordMacKey(dataDir: string): RecordMacKey {
-  const file = path.join(dataDir, DEV_KEY_FILE);
-  if (!existsSync(file)) {
-    mkdirSync(dataDir, { recursive: true, mode: 0o755 });
-    const aside = `${file}.${process.pid}.${Date.now()}`;
-    writeFileSync(aside, `local:${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
-    try {
-      linkSync(aside, file);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    } finally {
-      unlinkSync(aside);
-    }
-  }
-  return parseRecordMacKeys(readFileSync(file, 'utf8').trim())[0]!;
+  const kept = persistedOnce(dataDir, DEV_KEY_FILE, () => `local:${randomBytes(32).toString('base64url')}\n`);
+  return parseRecordMacKeys(kept.trim())[0]!;
 }
