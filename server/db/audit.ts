@@ -117,6 +117,28 @@ export async function appendAuditEvent(
   return { seq: Number(row.appended_seq), prevHash: row.appended_prev_hash, hash: row.appended_hash };
 }
 
+/**
+ * An event's fields as one array per column, in the column order of audit_event (time … details),
+ * for the statements that write a batch through unnest.
+ */
+function eventColumns(events: readonly UnchainedAuditEvent[]): unknown[][] {
+  const column = <K extends keyof UnchainedAuditEvent>(key: K) => events.map((event) => event[key]);
+  return [
+    column('time'),
+    column('actorId'),
+    column('actorUsername'),
+    column('action'),
+    column('targetType'),
+    column('targetId'),
+    column('outcome'),
+    column('severity'),
+    column('ip'),
+    column('userAgent'),
+    column('model'),
+    events.map((event) => JSON.stringify(event.details)),
+  ];
+}
+
 /** An event ready to append: its fields and its canonical JSON around the seq. */
 export interface AppendableAuditEvent {
   event: UnchainedAuditEvent;
@@ -135,7 +157,6 @@ export async function appendAuditEvents(
   batchId: string,
   events: readonly AppendableAuditEvent[],
 ): Promise<Array<{ seq: number; prevHash: string; hash: string }>> {
-  const column = <K extends keyof UnchainedAuditEvent>(key: K) => events.map(({ event }) => event[key]);
   const { rows } = await query<{ appended_seq: string; appended_prev_hash: string; appended_hash: string }>(
     db,
     'audit_append_many',
@@ -144,18 +165,7 @@ export async function appendAuditEvents(
                               $9::text[], $10::text[], $11::text[], $12::text[], $13::jsonb[], $14::bytea[], $15::bytea[])`,
     [
       batchId,
-      column('time'),
-      column('actorId'),
-      column('actorUsername'),
-      column('action'),
-      column('targetType'),
-      column('targetId'),
-      column('outcome'),
-      column('severity'),
-      column('ip'),
-      column('userAgent'),
-      column('model'),
-      events.map(({ event }) => JSON.stringify(event.details)),
+      ...eventColumns(events.map(({ event }) => event)),
       events.map(({ canonical }) => Buffer.from(canonical.before, 'utf8')),
       events.map(({ canonical }) => Buffer.from(canonical.after, 'utf8')),
     ],
@@ -174,7 +184,6 @@ export async function appendAuditEvents(
  * fails with 42501 insufficient_privilege.
  */
 export async function insertChainedEventsForSeeding(db: Queryable, events: AuditEventView[]): Promise<void> {
-  const column = <K extends keyof AuditEventView>(key: K) => events.map((event) => event[key]);
   await query(
     db,
     'audit_seed_batch',
@@ -182,21 +191,10 @@ export async function insertChainedEventsForSeeding(db: Queryable, events: Audit
      SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                           $9::text[], $10::text[], $11::text[], $12::text[], $13::jsonb[], $14::text[], $15::text[])`,
     [
-      column('seq'),
-      column('time'),
-      column('actorId'),
-      column('actorUsername'),
-      column('action'),
-      column('targetType'),
-      column('targetId'),
-      column('outcome'),
-      column('severity'),
-      column('ip'),
-      column('userAgent'),
-      column('model'),
-      events.map((event) => JSON.stringify(event.details)),
-      column('prevHash'),
-      column('hash'),
+      events.map((event) => event.seq),
+      ...eventColumns(events),
+      events.map((event) => event.prevHash),
+      events.map((event) => event.hash),
     ],
   );
 }

@@ -18,6 +18,18 @@ import { createPool, pgErrorCode, PG_AUDIT_CHECKPOINT_UNKNOWN_EVENT, PG_INSUFFIC
 import { ensureAppLoginRole, readDatabasePrivileges } from './privileges.ts';
 
 const db = useTestDatabase();
+
+/** The input parameters of the function(s) named `name`, one row per overload. */
+async function inputsOf(name: string): Promise<Array<{ inputs: string[] }>> {
+  const { rows } = await query<{ inputs: string[] }>(
+    db.pool,
+    'function_inputs',
+    `SELECT array(SELECT arg FROM unnest(p.proargnames, p.proargmodes::text[]) AS a(arg, mode) WHERE mode = 'i') AS inputs
+       FROM pg_proc p WHERE p.proname = $1::text`,
+    [name],
+  );
+  return rows;
+}
 const log = createLogger('silent');
 
 interface TablePrivileges {
@@ -155,12 +167,7 @@ describe('appending through the SECURITY DEFINER functions', () => {
   });
 
   it('takes no seq, prev_hash or hash from its caller', async () => {
-    const { rows } = await query<{ inputs: string[] }>(
-      db.pool,
-      't',
-      `SELECT array(SELECT name FROM unnest(p.proargnames, p.proargmodes::text[]) AS a(name, mode) WHERE mode = 'i') AS inputs
-         FROM pg_proc p WHERE p.proname = 'audit_append'`,
-    );
+    const rows = await inputsOf('audit_append');
     // The event, and its canonical JSON around the seq (which the function fills in): nothing of the chain.
     expect(rows).toEqual([
       {
@@ -192,12 +199,7 @@ describe('appending through the SECURITY DEFINER functions', () => {
   });
 
   it('audit_append_many (group commit) takes no seq, prev_hash or hash from its caller either', async () => {
-    const { rows } = await query<{ inputs: string[] }>(
-      db.pool,
-      't',
-      `SELECT array(SELECT name FROM unnest(p.proargnames, p.proargmodes::text[]) AS a(name, mode) WHERE mode = 'i') AS inputs
-         FROM pg_proc p WHERE p.proname = 'audit_append_many'`,
-    );
+    const rows = await inputsOf('audit_append_many');
     // A batch id (for a retry after a lost connection), then the same inputs as audit_append, one array each.
     expect(rows).toEqual([
       {
