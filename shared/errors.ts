@@ -70,13 +70,15 @@ export const ERROR_CODES = [
   // Company sign-in (OIDC, issue #20): not configured; the provider cannot be reached; the
   // answer does not belong to a sign-in this browser started (state), or was used already;
   // the provider said no; its tokens did not validate (signature, iss, aud, exp, nonce); no
-  // account is linked and none may be made; the username claim is missing, unusable or taken.
+  // account is linked and none may be made; an admin's leave to link an existing account ran
+  // out (OIDC_LINK_ALLOWANCE_HOURS); the username claim is missing, unusable or taken.
   'OIDC_NOT_CONFIGURED',
   'OIDC_UNAVAILABLE',
   'OIDC_STATE_INVALID',
   'OIDC_PROVIDER_ERROR',
   'OIDC_TOKEN_INVALID',
   'OIDC_NO_ACCOUNT',
+  'OIDC_LINK_EXPIRED',
   'OIDC_USERNAME_INVALID',
   'OIDC_USERNAME_TAKEN',
   // A first key registered after company sign-in that an admin has not approved yet.

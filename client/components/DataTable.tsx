@@ -22,10 +22,10 @@ export interface DataTableProps {
   footer?: JSX.Element;
 }
 
-/** A console table: headings, rows, or a line saying there are none. */
+/** A console table: headings, rows, or a line saying there are none. Narrow screens stack its rows as cards. */
 export const DataTable: Component<DataTableProps> = (props) => (
   <Show when={props.count} fallback={<p class="empty">{props.empty}</p>}>
-    <div class="table-wrap">
+    <div class="table-wrap stacked-cards">
       <table>
         <TableHead columns={props.columns} />
         <tbody>{props.children}</tbody>

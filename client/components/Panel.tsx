@@ -1,4 +1,5 @@
 import { createUniqueId, type Component, type JSX } from 'solid-js';
+import { DataBoundary } from './DataBoundary.tsx';
 
 /**
  * A titled section of a page, named by its heading. The heading can take the focus: when a
@@ -19,3 +20,13 @@ export const Panel: Component<{ title: string; children: (focusHeading: () => vo
     </section>
   );
 };
+
+/**
+ * A Panel whose content loads: under the heading, "Loading…", the failure and "Try again"
+ * (DataBoundary), or the content. `queryKey` names the queries the content reads.
+ */
+export const DataPanel: Component<{ title: string; queryKey: string; children: (focusHeading: () => void) => JSX.Element }> = (props) => (
+  <Panel title={props.title}>
+    {(focusHeading) => <DataBoundary queryKey={props.queryKey}>{props.children(focusHeading)}</DataBoundary>}
+  </Panel>
+);

@@ -58,12 +58,10 @@ export const Account: Component = () => {
           <Panel title="Security keys">
             {(focusHeading) => (
               <>
-                <div class="account-keys">
-                  <DataBoundary queryKey={listMyKeys.key}>
-                    {/* A removed key takes its row and the focus with it: start again at the heading. */}
-                    <KeyTable confirm={confirmation.confirm} onRemoved={focusHeading} />
-                  </DataBoundary>
-                </div>
+                <DataBoundary queryKey={listMyKeys.key}>
+                  {/* A removed key takes its row and the focus with it: start again at the heading. */}
+                  <KeyTable confirm={confirmation.confirm} onRemoved={focusHeading} />
+                </DataBoundary>
                 <AddKeyForm />
               </>
             )}
@@ -71,11 +69,9 @@ export const Account: Component = () => {
 
           <Panel title="Sessions">
             {(focusHeading) => (
-              <div class="account-sessions">
-                <DataBoundary queryKey={listMySessions.key}>
-                  <SessionTable onEnded={focusHeading} />
-                </DataBoundary>
-              </div>
+              <DataBoundary queryKey={listMySessions.key}>
+                <SessionTable onEnded={focusHeading} />
+              </DataBoundary>
             )}
           </Panel>
 

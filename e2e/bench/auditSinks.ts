@@ -10,7 +10,9 @@
  *    p50/p99/max. Target p99 < 1 s.
  * 3. Appends while a sink is down (its collector refuses connections: delivery fails and
  *    backs off) against no sink configured at all: SINK_DOWN_PAIRS (default 4) pairs of
- *    APPEND_SECONDS runs, the median ratio. Target ≥ 0.95×.
+ *    APPEND_SECONDS runs, the median ratio. Target ≥ 0.95×. Both sides run as a node does: with
+ *    the node's one LISTEN connection on `argus_audit` (its live feed, no staff socket), which
+ *    the delivery shares rather than opening its own (server/runtime.ts).
  *
  * Collector and delivery run in this process, as they would share a machine's cores.
  */
@@ -18,6 +20,9 @@ import { createLogger } from '../../server/log.ts';
 import { createPool, query, type Pool } from '../../server/db/pool.ts';
 import { recordAuditEvent } from '../../server/audit/record.ts';
 import { startAuditSinkDelivery, type AuditSinkDelivery } from '../../server/audit/sinks/delivery.ts';
+import { AUDIT_CHANNEL } from '../../server/db/audit.ts';
+import { auditFeed } from '../../server/realtime/auditFeed.ts';
+import { SharedChannel, startPgListener } from '../../server/realtime/pgListener.ts';
 import { sinkDefinition } from '../../server/audit/sinks/sinks.ts';
 import type { AuditSinkConfig } from '../../server/audit/sinks/sinkConfig.ts';
 import { startHttpReceiver } from '../../server/audit/sinks/testing/httpReceiver.ts';
@@ -56,8 +61,19 @@ async function deliveredSeq(pool: Pool, sinkId: string): Promise<number> {
   return Number(rows[0]?.seq ?? 0);
 }
 
-function start(databaseUrl: string, sink: AuditSinkConfig): AuditSinkDelivery {
-  return startAuditSinkDelivery({ databaseUrl, sinks: [sinkDefinition(sink)], log });
+function start(databaseUrl: string, sink: AuditSinkConfig, auditAppended?: SharedChannel): AuditSinkDelivery {
+  return startAuditSinkDelivery({ databaseUrl, sinks: [sinkDefinition(sink)], log, ...(auditAppended && { auditAppended }) });
+}
+
+/** A node's LISTEN connection on `argus_audit` with its live feed (no staff socket: it reads nothing), as runtime.ts starts it. */
+async function startNodeListener(databaseUrl: string, pool: Pool): Promise<{ auditAppended: SharedChannel; stop: () => Promise<void> }> {
+  const auditAppended = new SharedChannel(AUDIT_CHANNEL, log);
+  auditAppended.subscribe(auditFeed({ pool, log, wanted: () => false, onEvent: () => undefined }));
+  let markLive: () => void = () => undefined;
+  const live = new Promise<void>((resolve) => (markLive = resolve));
+  const stop = startPgListener({ databaseUrl, log, channels: { [AUDIT_CHANNEL]: auditAppended.dispatch }, onLive: (now) => now && markLive() });
+  await live;
+  return { auditAppended, stop };
 }
 
 const httpSink = (url: string): AuditSinkConfig => ({ kind: 'http', url, token: TOKEN, authScheme: 'Bearer', envelope: 'ndjson', recordFormat: 'jsonl' });
@@ -199,10 +215,12 @@ async function appendsWhileSinkIsDown(
   for (let pair = 0; pair < DOWN_PAIRS; pair += 1) {
     const perSecond = { none: 0, down: 0 };
     for (const condition of pair % 2 === 0 ? (['none', 'down'] as const) : (['down', 'none'] as const)) {
-      const delivery = condition === 'down' ? start(databaseUrl, httpSink(deadUrl)) : null;
+      const node = await startNodeListener(databaseUrl, pool);
+      const delivery = condition === 'down' ? start(databaseUrl, httpSink(deadUrl), node.auditAppended) : null;
       if (delivery) await sleep(200); // its first attempt has failed: it is backing off
       const { appended, ms } = await appendFor(seconds);
       await delivery?.stop();
+      await node.stop();
       perSecond[condition] = (appended / ms) * 1000;
     }
     ratios.push(perSecond.down / perSecond.none);

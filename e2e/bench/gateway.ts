@@ -25,8 +25,9 @@
  * Env: LEVELS (1,10,100), SAMPLES (streams per cell, 100), WARMUP (streams through each path before
  * measuring, 1000), TOKENS (256), TOKEN_DELAY_MS (1),
  * MODES (steady,burst; also paired), FLOOR=0 (skip the bare proxy), TIER=restricted (the model is restricted and
- * the session unlocks it first, so each stream also passes the grant check), PROF=1 (CPU profile
- * of the Argus node into /tmp/prof), PIN=1 (after the tables above, the same again with Argus
+ * the session unlocks it first, so each stream also passes the grant check), PROF=<dir> (CPU profiles
+ * of the Argus node into <dir>/argus and of the bare proxy into <dir>/bare-proxy; PROF=1 means
+ * /tmp/prof-gateway), PIN=1 (after the tables above, the same again with Argus
  * and the bare proxy pinned to core 1 and the model server and load generator to core 0 with
  * `taskset`: the stand-in for a gateway on a host of its own. Redis is shared with the rest of
  * the machine and is left where the scheduler puts it).
@@ -205,14 +206,17 @@ function pin(pid: number, core: number): void {
 
 const upstream = benchChild('./upstreamNode.ts', [], { TOKENS: String(TOKENS), TOKEN_DELAY_MS: String(TOKEN_DELAY_MS) });
 const upstreamUrl = (await upstream.ask()).ready as string;
-const bareProxy = FLOOR ? benchChild('./bareProxy.ts', [], { UPSTREAM: upstreamUrl }) : null;
+// Each profiled process writes into a folder of its own, so the two are never confused with each other (or with another bench's).
+const PROF = process.env.PROF === '1' ? '/tmp/prof-gateway' : process.env.PROF;
+const profiled = (name: string) => (PROF ? ['--cpu-prof', `--cpu-prof-dir=${PROF}/${name}`] : []);
+const bareProxy = FLOOR ? benchChild('./bareProxy.ts', profiled('bare-proxy'), { UPSTREAM: upstreamUrl }) : null;
 const bareProxyUrl = bareProxy ? ((await bareProxy.ask()).ready as string) : '';
 
 const database = await benchDatabase();
 // The bench's upstream listens on 127.0.0.1, inside Argus's network: allowed by address.
 const env = database.nodeEnv({ ARGUS_ORIGIN: ORIGIN, CHAT_REQUESTS_PER_MINUTE: '100000', CHAT_MAX_CONCURRENT_STREAMS: '1000', MODEL_HOST_ALLOWLIST: '127.0.0.1' });
 const config = loadConfig(env);
-const argus = benchChild('./argusNode.ts', process.env.PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [], env);
+const argus = benchChild('./argusNode.ts', profiled('argus'), env);
 const url = (await argus.ask()).ready as string;
 const pool = createPool(config.databaseUrl!, createLogger('silent'), 1);
 

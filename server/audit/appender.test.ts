@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { AuditEventView } from '../../shared/audit.ts';
-import { appendAuditEvents, getAuditChainHead } from '../db/audit.ts';
+import { appendAuditEvents, AUDIT_CHANNEL, getAuditChainHead } from '../db/audit.ts';
 import { pgErrorCode, query, type PoolClient } from '../db/pool.ts';
 import { useTestDatabase } from '../test/testDatabase.ts';
 import { canonicalJsonAround } from './canonicalJson.ts';
@@ -70,6 +70,27 @@ describe('group commit of standalone audit events', () => {
     );
     expect(rows[0]!.transactions).toBeLessThan(300);
     expect(await verifyAuditChain(db.pool)).toMatchObject({ intact: true, headSeq: head + 300 });
+  });
+
+  it('announces each committed batch with one argus_audit notification naming its seq range, in order', async () => {
+    const listener = await db.pool.connect();
+    const payloads: string[] = [];
+    listener.on('notification', ({ channel, payload }) => channel === AUDIT_CHANNEL && payloads.push(payload ?? ''));
+    await listener.query(`LISTEN ${AUDIT_CHANNEL}`);
+    try {
+      const lock = await holdChainLock();
+      const first = deny(4_000);
+      await appendWaitingForLock();
+      // Queued behind the batch in flight: they go as the next batch, announced once.
+      const rest = Array.from({ length: 9 }, (_, i) => deny(4_001 + i));
+      await lock.release();
+      const seqs = (await Promise.all([first, ...rest])).map((event) => event.seq);
+      await vi.waitFor(() => expect(payloads).toHaveLength(2));
+      expect(payloads).toEqual([`${seqs[0]}-${seqs[0]}`, `${seqs[1]}-${seqs[9]}`]);
+    } finally {
+      await listener.query(`UNLISTEN ${AUDIT_CHANNEL}`);
+      listener.release();
+    }
   });
 
   it('resolves a caller only once its event is committed: nothing while the batch waits, and then readable from another connection', async () => {

@@ -3,9 +3,9 @@
  * (denials, model accesses, sign-outs: recordAuditEvent given the pool) are appended by one
  * appender per node (per pool). While one batch is being appended the next events wait in a
  * queue; when it has committed, the whole queue (up to MAX_BATCH) goes in one call of
- * audit_append_many (sql/000024): one round trip, one chain lock, one commit — one WAL flush
- * for many events instead of one each, which is what bounds appends with
- * synchronous_commit on.
+ * audit_append_many (sql/000024, lightened by 000025): one round trip, one chain lock, one
+ * commit — one WAL flush for many events instead of one each, which is what bounds appends with
+ * synchronous_commit on — and one `argus_audit` notification naming the batch's seq range.
  *
  * - Order: events are appended in the order append() was called; one batch at a time.
  * - Nothing is acknowledged before it is committed: a caller's promise resolves only with the

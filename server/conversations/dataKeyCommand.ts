@@ -5,7 +5,8 @@ import { MissingKekError, dataKeyState, encryptRestrictedConversations, rewrapDa
 
 /**
  * `npm run argus -- encrypt-conversations | rotate-data-key`: runs the job with progress, then
- * prints where encryption at rest stands. Exit code 0 when it is done, 1 otherwise.
+ * prints where encryption at rest stands. Exit code 0 when it is done (encrypt-conversations:
+ * nothing left in plaintext and the constraint validated), 1 otherwise.
  */
 export async function dataKeyCommand(
   deps: { pool: Pool; config: Config; log: Logger },
@@ -33,6 +34,11 @@ export async function dataKeyCommand(
   out.log(`Current key-encryption key: ${state.currentKekId}`);
   for (const row of state.perKek) out.log(`  ${row.kekId}: ${row.conversations} conversation${row.conversations === 1 ? '' : 's'}${row.configured ? '' : ' (not configured!)'}`);
   out.log(`Restricted conversations still in plaintext: ${state.plaintextRestricted}`);
+  out.log(
+    state.encryptionConstraintValidated
+      ? 'Database check conversation_restricted_is_encrypted: validated (PostgreSQL refuses any restricted conversation in plaintext).'
+      : 'Database check conversation_restricted_is_encrypted: not validated yet (it is, once no restricted conversation is left in plaintext).',
+  );
   if (command === 'rotate-data-key') {
     out.log(
       state.rotationComplete
@@ -41,5 +47,5 @@ export async function dataKeyCommand(
     );
     return state.rotationComplete ? 0 : 1;
   }
-  return state.plaintextRestricted === 0 ? 0 : 1;
+  return state.plaintextRestricted === 0 && state.encryptionConstraintValidated ? 0 : 1;
 }

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConversationResponse, ConversationView, DataKeysResponse, GrantResponse } from '../../shared/api.ts';
 import type { ChatStreamEvent } from '../../shared/events.ts';
-import { query } from '../db/pool.ts';
+import { PG_INSUFFICIENT_PRIVILEGE, pgErrorCode, query } from '../db/pool.ts';
 import { TEST_DATA_ENCRYPTION_KEYS, enrollUser, errorCode, startSiblingNode, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
+import { dataKeyCommand } from './dataKeyCommand.ts';
 import { ENCRYPT_LOCK_KEY, MissingKekError, dataKeyState, encryptRestrictedConversations, rewrapDataKeys } from './dataKeyJobs.ts';
 
 let node: TestNode;
@@ -67,6 +68,17 @@ async function seedLegacyConversations(count: number): Promise<{ restricted: str
   return { restricted, standard };
 }
 
+/** Whether PostgreSQL has validated conversation_restricted_is_encrypted, read as the owner from the catalog. */
+async function constraintValidated(): Promise<boolean> {
+  const { rows } = await query<{ validated: boolean }>(
+    node.ownerPool(),
+    't',
+    `SELECT convalidated AS validated FROM pg_constraint WHERE conrelid = 'conversation'::regclass AND conname = 'conversation_restricted_is_encrypted'`,
+  );
+  expect(rows).toHaveLength(1);
+  return rows[0]!.validated;
+}
+
 async function plaintextLeft(): Promise<number> {
   const { rows } = await query<{ n: string }>(node.ownerPool(), 't', `SELECT (SELECT count(*) FROM conversation WHERE title LIKE '%LGCY%') + (SELECT count(*) FROM message WHERE content LIKE '%LGCY%') AS n`);
   return Number(rows[0]!.n);
@@ -75,6 +87,7 @@ async function plaintextLeft(): Promise<number> {
 describe('encrypting existing restricted conversations', () => {
   it('encrypts what the migration marked, in resumable batches, once, one process at a time', async () => {
     const { restricted, standard } = await seedLegacyConversations(5);
+    expect(await constraintValidated()).toBe(false);
     const marked = await query<{ id: string; restricted_models: string[] }>(node.ownerPool(), 't', 'SELECT id, restricted_models FROM conversation WHERE id = ANY($1)', [[...restricted, standard]]);
     expect(Object.fromEntries(marked.rows.map((r) => [r.id, r.restricted_models]))).toEqual({ ...Object.fromEntries(restricted.map((id) => [id, ['demo-restricted']])), [standard]: [] });
     expect((await dataKeyState(node.deps)).plaintextRestricted).toBe(5);
@@ -108,15 +121,18 @@ describe('encrypting existing restricted conversations', () => {
     await expect(interrupted).rejects.toThrow('interrupted');
     expect((await dataKeyState(node.deps)).plaintextRestricted).toBe(2);
     expect(await plaintextLeft()).toBe(2 * 3 + 3);
+    expect(await constraintValidated()).toBe(false);
 
-    // Run again: it resumes and finishes; the standard conversation stays as it was.
+    // Run again: it resumes and finishes, then has PostgreSQL validate the constraint over every
+    // row; the standard conversation stays as it was.
     const progress: number[] = [];
-    expect(await encryptRestrictedConversations(node.deps, { batchSize: 1, onBatch: (done) => progress.push(done) })).toEqual({ ran: true, done: 2 });
+    expect(await encryptRestrictedConversations(node.deps, { batchSize: 1, onBatch: (done) => progress.push(done) })).toEqual({ ran: true, done: 2, constraintValidated: true });
     expect(progress).toEqual([1, 2]);
     expect(await plaintextLeft()).toBe(3); // the standard one's title and two messages
-    expect((await dataKeyState(node.deps)).plaintextRestricted).toBe(0);
-    // And once more: nothing to do.
-    expect(await encryptRestrictedConversations(node.deps)).toEqual({ ran: true, done: 0 });
+    expect(await dataKeyState(node.deps)).toMatchObject({ plaintextRestricted: 0, encryptionConstraintValidated: true });
+    expect(await constraintValidated()).toBe(true);
+    // And once more: nothing to do, the constraint valid already.
+    expect(await encryptRestrictedConversations(node.deps)).toEqual({ ran: true, done: 0, constraintValidated: true });
 
     for (const [i, id] of restricted.entries()) {
       const read = (await amy.client.get<ConversationResponse>(`/api/conversations/${id}`)).body;
@@ -124,8 +140,69 @@ describe('encrypting existing restricted conversations', () => {
       expect(read.messages.map((m) => m.content)).toEqual([`legacy question ${i} LGCY`, `legacy answer ${i} LGCY`]);
     }
     expect((await amy.client.get<ConversationResponse>(`/api/conversations/${standard}`)).body.conversation.restricted).toBe(false);
-    // The constraint holds for every row now: it can be validated.
-    await query(node.ownerPool(), 't', 'ALTER TABLE conversation VALIDATE CONSTRAINT conversation_restricted_is_encrypted');
+    // Validated, the table refuses a restricted conversation in plaintext, even from the owner.
+    const refused = await query(node.ownerPool(), 't', `UPDATE conversation SET restricted_models = '{demo-restricted}' WHERE id = $1`, [standard]).then(
+      () => null,
+      (error: unknown) => error as Error,
+    );
+    expect(refused?.message).toMatch(/conversation_restricted_is_encrypted/);
+  });
+
+  it('leaves the constraint NOT VALID while a restricted conversation is still in plaintext, and validates it on the run that encrypts the last one', async () => {
+    const { restricted } = await seedLegacyConversations(1);
+    // Another transaction holds the row: the job skips it (SKIP LOCKED), so it finds nothing to
+    // do, yet a plaintext row is left; it must neither validate nor fail.
+    const holder = await node.ownerPool().connect();
+    const lines: string[] = [];
+    const out = { log: (line: string) => lines.push(line), error: (line: string) => lines.push(line) };
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT id FROM conversation WHERE id = $1 FOR UPDATE', [restricted[0]]);
+      expect(await encryptRestrictedConversations(node.deps)).toEqual({ ran: true, done: 0, constraintValidated: false });
+      expect(await constraintValidated()).toBe(false);
+      // The CLI says so, and exits 1.
+      expect(await dataKeyCommand(node.deps, 'encrypt-conversations', out)).toBe(1);
+      expect(lines).toContain('Restricted conversations still in plaintext: 1');
+      expect(lines.some((line) => line.includes('not validated yet'))).toBe(true);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    lines.length = 0;
+    expect(await dataKeyCommand(node.deps, 'encrypt-conversations', out)).toBe(0);
+    expect(lines).toContain('1 conversation encrypted.');
+    expect(lines.some((line) => line.includes('conversation_restricted_is_encrypted: validated'))).toBe(true);
+    expect(await constraintValidated()).toBe(true);
+  });
+
+  it('is validated by a node at start-up, in the background, once nothing is left in plaintext', async () => {
+    await seedLegacyConversations(2);
+    expect(await constraintValidated()).toBe(false);
+    const sibling = await startSiblingNode(node, { SIGNIN_RATE_PER_MINUTE: '1000' });
+    // Closing a node waits for its start-up encryption job.
+    await sibling.destroy();
+    expect(await dataKeyState(node.deps)).toMatchObject({ plaintextRestricted: 0, encryptionConstraintValidated: true });
+    expect(await constraintValidated()).toBe(true);
+  });
+
+  it('validates through conversation_encryption_validate() because the server role may not: it owns no table', async () => {
+    // What the job would have to do without sql/000026.
+    const direct = await query(node.deps.pool, 't', 'ALTER TABLE conversation VALIDATE CONSTRAINT conversation_restricted_is_encrypted').then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(pgErrorCode(direct)).toBe(PG_INSUFFICIENT_PRIVILEGE);
+    expect((direct as Error).message).toBe('must be owner of table conversation');
+    // The function runs as the owner, with a pinned search_path, for argus_app only.
+    const { rows } = await query<{ definer: boolean; config: string[] | null; public_exec: boolean; app_exec: boolean }>(
+      node.deps.pool,
+      't',
+      `SELECT p.prosecdef AS definer, p.proconfig AS config,
+              has_function_privilege('public', p.oid, 'EXECUTE') AS public_exec,
+              has_function_privilege('argus_app', p.oid, 'EXECUTE') AS app_exec
+         FROM pg_proc p WHERE p.oid = 'conversation_encryption_validate()'::regprocedure`,
+    );
+    expect(rows).toEqual([{ definer: true, config: ['search_path=pg_catalog, public, pg_temp'], public_exec: false, app_exec: true }]);
   });
 });
 
@@ -162,7 +239,7 @@ describe('rotating the key-encryption key', () => {
       expect(result).toMatchObject({ ran: true });
       expect(done.at(-1)).toBe(before.perKek.find((k) => k.kekId === 'test')!.conversations);
       const after = (await admin.client.get<DataKeysResponse>('/api/admin/data-keys')).body;
-      expect(after).toMatchObject({ currentKekId: 'k2', rotationComplete: true, plaintextRestricted: 0 });
+      expect(after).toMatchObject({ currentKekId: 'k2', rotationComplete: true, plaintextRestricted: 0, encryptionConstraintValidated: true });
       expect(after.perKek.map((k) => k.kekId)).toEqual(['k2']);
       expect(await rewrapDataKeys(rotating.deps)).toEqual({ ran: true, done: 0 });
     } finally {

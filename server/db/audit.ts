@@ -1,8 +1,22 @@
 import { AUDIT_COUNT_LIMIT, type AuditCheckpoint, type AuditCount, type AuditEventView, type AuditSearch, type Outcome, type ResolvedAuditEvent, type Severity } from '../../shared/audit.ts';
 import { pgErrorCode, query, withTransaction, type Pool, type Queryable } from './pool.ts';
 
-/** The NOTIFY channel that announces each committed audit event's seq (named again in sql/000011's audit_append). */
+/**
+ * The NOTIFY channel that announces committed audit events (named again in sql/000011's
+ * audit_append and sql/000025's audit_append_many): each payload is the seq range one
+ * transaction appended, `seq` for one event or `first-last` for a group-committed batch.
+ * Notifications arrive in commit order, which (the chain lock being held to commit) is seq order.
+ */
 export const AUDIT_CHANNEL = 'argus_audit';
+
+/** The seq range an `argus_audit` payload announces; null for a payload that is not one. */
+export function parseAuditNotification(payload: string): { firstSeq: number; lastSeq: number } | null {
+  const match = /^([1-9][0-9]{0,15})(?:-([1-9][0-9]{0,15}))?$/.exec(payload);
+  if (!match) return null;
+  const firstSeq = Number(match[1]);
+  const lastSeq = match[2] === undefined ? firstSeq : Number(match[2]);
+  return lastSeq >= firstSeq ? { firstSeq, lastSeq } : null;
+}
 
 export interface AuditRow {
   seq: string;
@@ -146,7 +160,8 @@ export interface AppendableAuditEvent {
 }
 
 /**
- * Appends a batch of standalone events in one round trip and one commit (sql/000024), in
+ * Appends a batch of standalone events in one round trip and one commit (sql/000024, made
+ * lighter by 000025: one notification for the whole batch), in
  * order, each hashed on the one before it exactly as audit_append would. `batchId` names the
  * batch: called again with the same id (its first call's connection failed), the function
  * returns what the first call appended instead of appending twice. Outside any transaction
@@ -238,7 +253,7 @@ const RESOLVED_COLUMNS = `e.*, ${TARGET_NAME}`;
 
 const toResolvedView = (row: AuditRow & { target_name: string | null }): ResolvedAuditEvent => ({ ...toView(row), targetName: row.target_name });
 
-/** One event with its target's name (the API's view; the live feed reads it too). */
+/** One event with its target's name (the API's view). */
 export async function getAuditEvent(db: Queryable, seq: number): Promise<ResolvedAuditEvent | null> {
   const { rows } = await query<AuditRow & { target_name: string | null }>(
     db,
@@ -247,6 +262,25 @@ export async function getAuditEvent(db: Queryable, seq: number): Promise<Resolve
     [seq],
   );
   return rows[0] ? toResolvedView(rows[0]) : null;
+}
+
+/**
+ * Events after `afterSeq` up to `throughSeq`, in chain order, at most `limit`, with their
+ * targets' names (the live feed reads the ranges its notifications announce).
+ */
+export async function listResolvedAuditEventsAfter(
+  db: Queryable,
+  { afterSeq, throughSeq, limit }: { afterSeq: number; throughSeq: number; limit: number },
+): Promise<ResolvedAuditEvent[]> {
+  const { rows } = await query<AuditRow & { target_name: string | null }>(
+    db,
+    'audit_resolved_range',
+    `SELECT ${RESOLVED_COLUMNS}
+     FROM (SELECT ${COLUMNS} FROM audit_event WHERE seq > $1::bigint AND seq <= $2::bigint ORDER BY seq LIMIT $3::int) e
+     ORDER BY e.seq`,
+    [afterSeq, throughSeq, limit],
+  );
+  return rows.map(toResolvedView);
 }
 
 /** A search as SQL: only the predicates a filter uses, so each can use its index. */

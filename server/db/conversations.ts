@@ -222,11 +222,43 @@ export async function setWrappedDataKey(db: Queryable, id: string, wrapped: { wr
   await query(db, 'conversation_rewrap', 'UPDATE conversation SET wrapped_dek = $2::bytea, kek_id = $3::text WHERE id = $1::uuid', [id, wrapped.wrapped, wrapped.kekId]);
 }
 
-/** What the admins see of encryption at rest: data keys per KEK, and restricted conversations still in plaintext. */
-export async function dataKeyCounts(db: Queryable): Promise<{ perKek: Array<{ kekId: string; conversations: number }>; plaintextRestricted: number }> {
-  const [perKek, plaintext] = await Promise.all([
+/**
+ * What the admins see of encryption at rest: data keys per KEK, restricted conversations still
+ * in plaintext, and whether PostgreSQL has checked every row against
+ * conversation_restricted_is_encrypted (sql/000023, NOT VALID until the job validates it).
+ */
+export async function dataKeyCounts(
+  db: Queryable,
+): Promise<{ perKek: Array<{ kekId: string; conversations: number }>; plaintextRestricted: number; encryptionConstraintValidated: boolean }> {
+  const [perKek, plaintext, constraint] = await Promise.all([
     query<{ kek_id: string; n: string }>(db, 'conversation_per_kek', 'SELECT kek_id, count(*) AS n FROM conversation WHERE kek_id IS NOT NULL GROUP BY kek_id ORDER BY kek_id'),
-    query<{ n: string }>(db, 'conversation_plaintext_count', 'SELECT count(*) AS n FROM conversation WHERE cardinality(restricted_models) > 0 AND wrapped_dek IS NULL'),
+    countPlaintextRestricted(db),
+    query<{ validated: boolean }>(
+      db,
+      'conversation_encryption_constraint',
+      `SELECT convalidated AS validated FROM pg_catalog.pg_constraint
+        WHERE conrelid = 'public.conversation'::regclass AND conname = 'conversation_restricted_is_encrypted'`,
+    ),
   ]);
-  return { perKek: perKek.rows.map((row) => ({ kekId: row.kek_id, conversations: Number(row.n) })), plaintextRestricted: Number(plaintext.rows[0]!.n) };
+  return {
+    perKek: perKek.rows.map((row) => ({ kekId: row.kek_id, conversations: Number(row.n) })),
+    plaintextRestricted: plaintext,
+    encryptionConstraintValidated: constraint.rows[0]?.validated === true,
+  };
+}
+
+export async function countPlaintextRestricted(db: Queryable): Promise<number> {
+  const { rows } = await query<{ n: string }>(db, 'conversation_plaintext_count', 'SELECT count(*) AS n FROM conversation WHERE cardinality(restricted_models) > 0 AND wrapped_dek IS NULL');
+  return Number(rows[0]!.n);
+}
+
+/**
+ * Has PostgreSQL check every row against conversation_restricted_is_encrypted and record that
+ * the table holds it, through conversation_encryption_validate() (sql/000026: the server's role
+ * does not own the table). True when this call validated it, false when it was valid already;
+ * a restricted conversation still in plaintext fails it with PG_CHECK_VIOLATION.
+ */
+export async function validateEncryptionConstraint(db: Queryable): Promise<boolean> {
+  const { rows } = await query<{ validated: boolean }>(db, 'conversation_encryption_validate', 'SELECT conversation_encryption_validate() AS validated');
+  return rows[0]!.validated;
 }

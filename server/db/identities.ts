@@ -1,7 +1,7 @@
 /**
  * Company identities (sql/000020): `user_identity` links a provider's (issuer, subject) to an
  * account; `oidc_link_allowance` is an admin's leave for the next company sign-in under an
- * account's username to link to it.
+ * account's username to link to it, usable for OIDC_LINK_ALLOWANCE_HOURS after `allowed_at`.
  */
 import { query, type Queryable } from './pool.ts';
 
@@ -49,22 +49,43 @@ export async function countIdentitiesOfUser(db: Queryable, userId: string): Prom
   return rows[0]?.n ?? 0;
 }
 
-/** Allows the next company sign-in under this user's username to link to it (an admin's act). */
-export async function allowLink(db: Queryable, userId: string, allowedBy: string | null): Promise<void> {
-  await query(
+/**
+ * Allows the next company sign-in under this user's username to link to it (an admin's act),
+ * for `hours` from now; allowing again starts the time afresh. Answers when it expires.
+ */
+export async function allowLink(db: Queryable, userId: string, allowedBy: string | null, hours: number): Promise<{ expiresAt: Date }> {
+  const { rows } = await query<{ expires_at: Date }>(
     db,
     'link_allowance_upsert',
     `INSERT INTO oidc_link_allowance (user_id, allowed_by) VALUES ($1::uuid, $2::uuid)
-     ON CONFLICT (user_id) DO UPDATE SET allowed_by = EXCLUDED.allowed_by, allowed_at = now()`,
-    [userId, allowedBy],
+     ON CONFLICT (user_id) DO UPDATE SET allowed_by = EXCLUDED.allowed_by, allowed_at = now()
+     RETURNING allowed_at + make_interval(hours => $3::int) AS expires_at`,
+    [userId, allowedBy, hours],
   );
+  return { expiresAt: rows[0]!.expires_at };
 }
 
+/** `expired`: there is one, older than the hours it is good for; it stays (an admin allows again, or removes it). */
+export type LinkAllowanceTaken = 'taken' | 'expired' | 'none';
+
 /**
- * Uses up the allowance of a user, under the caller's transaction: true when there was one.
- * DELETE … RETURNING, so two sign-ins racing for it cannot both take it.
+ * Uses up the allowance of a user if it is younger than `hours`, under the caller's
+ * transaction. DELETE … RETURNING, so two sign-ins racing for it cannot both take it.
  */
-export async function takeLinkAllowance(db: Queryable, userId: string): Promise<boolean> {
-  const { rowCount } = await query(db, 'link_allowance_take', 'DELETE FROM oidc_link_allowance WHERE user_id = $1::uuid', [userId]);
-  return (rowCount ?? 0) > 0;
+export async function takeLinkAllowance(db: Queryable, userId: string, hours: number): Promise<LinkAllowanceTaken> {
+  const { rows } = await query<{ taken: boolean; present: boolean }>(
+    db,
+    'link_allowance_take',
+    // The outer SELECT sees the table as it was before the DELETE: `present` counts a taken one too.
+    `WITH taken AS (
+       DELETE FROM oidc_link_allowance
+        WHERE user_id = $1::uuid AND allowed_at > now() - make_interval(hours => $2::int)
+       RETURNING 1
+     )
+     SELECT EXISTS (SELECT 1 FROM taken) AS taken,
+            EXISTS (SELECT 1 FROM oidc_link_allowance WHERE user_id = $1::uuid) AS present`,
+    [userId, hours],
+  );
+  const row = rows[0]!;
+  return row.taken ? 'taken' : row.present ? 'expired' : 'none';
 }

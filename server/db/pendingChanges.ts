@@ -3,13 +3,15 @@
  * server/pendingChanges/). A row is "other rows" in the lock order (docs/locking.md): a
  * transaction locks it after any user rows, and before a model row.
  */
-import type { PendingChangeKind, PendingChangeStatus } from '../../shared/api.ts';
+import type { PendingChangeKind, PendingChangeSource, PendingChangeStatus } from '../../shared/api.ts';
 import { query, type Queryable } from './pool.ts';
 
 export interface PendingChangeRow {
   id: string;
   kind: PendingChangeKind;
   status: PendingChangeStatus;
+  /** Who asked (sql/000027): an admin, or the company sign-in of the target user (requested_by). */
+  source: PendingChangeSource;
   requested_by: string;
   requested_by_username: string;
   requested_at: Date;
@@ -26,11 +28,13 @@ export interface PendingChangeRow {
   overdue: boolean;
 }
 
-const COLUMNS = `id, kind, status, requested_by, requested_by_username, requested_at, expires_at, target_user_id, target_model_id,
+const COLUMNS = `id, kind, status, source, requested_by, requested_by_username, requested_at, expires_at, target_user_id, target_model_id,
   change, target_snapshot, token_hash, decided_by, decided_by_username, decided_at, (status = 'pending' AND expires_at <= now()) AS overdue`;
 
 export interface NewPendingChange {
   kind: PendingChangeKind;
+  /** 'admin' unless said. */
+  source?: PendingChangeSource;
   requestedBy: { id: string; username: string };
   hours: number;
   targetUserId: string | null;
@@ -45,8 +49,8 @@ export async function insertPendingChange(db: Queryable, change: NewPendingChang
   const { rows } = await query<PendingChangeRow>(
     db,
     'pending_change_insert',
-    `INSERT INTO pending_admin_change (kind, requested_by, requested_by_username, expires_at, target_user_id, target_model_id, change, target_snapshot, token_hash)
-     VALUES ($1::text, $2::uuid, $3::text, now() + make_interval(hours => $4::int), $5::uuid, $6::text, $7::jsonb, $8::jsonb, $9::bytea)
+    `INSERT INTO pending_admin_change (kind, requested_by, requested_by_username, expires_at, target_user_id, target_model_id, change, target_snapshot, token_hash, source)
+     VALUES ($1::text, $2::uuid, $3::text, now() + make_interval(hours => $4::int), $5::uuid, $6::text, $7::jsonb, $8::jsonb, $9::bytea, $10::text)
      RETURNING ${COLUMNS}`,
     [
       change.kind,
@@ -58,6 +62,7 @@ export async function insertPendingChange(db: Queryable, change: NewPendingChang
       JSON.stringify(change.change),
       JSON.stringify(change.targetSnapshot),
       change.tokenHash,
+      change.source ?? 'admin',
     ],
   );
   return rows[0]!;
@@ -70,6 +75,22 @@ export async function getPendingChange(db: Queryable, id: string, lock = false):
     lock ? 'pending_change_lock' : 'pending_change_by_id',
     `SELECT ${COLUMNS} FROM pending_admin_change WHERE id = $1::uuid${lock ? ' FOR UPDATE' : ''}`,
     [id],
+  );
+  return rows[0] ?? null;
+}
+
+/**
+ * The last promotion to admin that `userId`'s company sign-in asked for (source company_groups),
+ * with whether it was rejected within the last `days` days; null if it never asked.
+ */
+export async function getLastGroupPromotion(db: Queryable, userId: string, days: number): Promise<(PendingChangeRow & { rejected_recently: boolean }) | null> {
+  const { rows } = await query<PendingChangeRow & { rejected_recently: boolean }>(
+    db,
+    'pending_change_last_group_promotion',
+    `SELECT ${COLUMNS}, (status = 'rejected' AND decided_at > now() - make_interval(days => $2::int)) AS rejected_recently
+     FROM pending_admin_change WHERE target_user_id = $1::uuid AND source = 'company_groups'
+     ORDER BY requested_at DESC LIMIT 1`,
+    [userId, days],
   );
   return rows[0] ?? null;
 }

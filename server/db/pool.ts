@@ -15,6 +15,8 @@ export type Queryable = pg.Pool | pg.PoolClient;
 export const PG_UNIQUE_VIOLATION = '23505';
 /** A row is still referenced by a foreign key without ON DELETE CASCADE / SET NULL. */
 export const PG_FOREIGN_KEY_VIOLATION = '23503';
+/** 23514 check_violation: a row breaks a CHECK constraint (or a trigger raising it, sql/000023). */
+export const PG_CHECK_VIOLATION = '23514';
 /** Raised by our append-only trigger on audit_event. */
 export const PG_RAISE_EXCEPTION = 'P0001';
 /** 40001 serialization_failure and 40P01 deadlock_detected: the transaction may simply run again. */

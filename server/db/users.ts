@@ -111,6 +111,8 @@ export interface UserFilter {
   /** Exactly this user (links from the audit log carry ids). */
   id?: string | undefined;
   limit: number;
+  /** An allowance to link older than this is shown as none (OIDC_LINK_ALLOWANCE_HOURS); null: any counts. */
+  linkAllowanceHours?: number | null | undefined;
 }
 
 /** A user as the admin list reads them: the row, how far their enrollment got, keys, last sign-in. */
@@ -151,7 +153,8 @@ export async function listUsers(db: Queryable, filter: UserFilter): Promise<Admi
                  ELSE 'link_sent'
             END AS enrollment,
             CASE WHEN EXISTS (SELECT 1 FROM user_identity i WHERE i.user_id = u.id) THEN 'linked'
-                 WHEN EXISTS (SELECT 1 FROM oidc_link_allowance a WHERE a.user_id = u.id) THEN 'allowed'
+                 WHEN EXISTS (SELECT 1 FROM oidc_link_allowance a
+                               WHERE a.user_id = u.id AND ($7::int IS NULL OR a.allowed_at > now() - make_interval(hours => $7::int))) THEN 'allowed'
                  ELSE 'none'
             END AS company_sign_in
      FROM (
@@ -171,7 +174,15 @@ export async function listUsers(db: Queryable, filter: UserFilter): Promise<Admi
        ORDER BY e.seq DESC LIMIT 1
      ) signin ON true
      ORDER BY lower(u.username)`,
-    [filter.q ? escapeLike(filter.q.toLowerCase()) : null, filter.role ?? null, filter.status ?? null, filter.afterUsername ?? null, filter.limit, filter.id ?? null],
+    [
+      filter.q ? escapeLike(filter.q.toLowerCase()) : null,
+      filter.role ?? null,
+      filter.status ?? null,
+      filter.afterUsername ?? null,
+      filter.limit,
+      filter.id ?? null,
+      filter.linkAllowanceHours ?? null,
+    ],
   );
   return rows;
 }

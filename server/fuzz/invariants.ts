@@ -20,6 +20,10 @@ const CHECKSUMS = ['app_user', 'enrollment', 'security_key', 'model', 'conversat
 export type DataSnapshot = Record<string, string>;
 
 export async function snapshotData(node: TestNode): Promise<DataSnapshot> {
+  // Records queued in the audit outbox (a challenge's, a grant end's) count once appended: drained
+  // first, so an accepted request's record cannot land during a later rejected one's check, and a
+  // rejected request that queued one is caught.
+  await node.deps.auditOutbox.drain();
   const { rows } = await query<DataSnapshot>(
     node.deps.pool,
     'fuzz_snapshot',

@@ -284,10 +284,12 @@ export class GrantService {
   async sweep(now = Date.now()): Promise<{ expired: number; warned: number }> {
     let expired = 0;
     let warned = 0;
-    for (const id of await this.redis.zrangebyscore('grant-deadlines', '-inf', now, 'LIMIT', 0, 200)) {
+    // Both sets read in one round trip: most passes find nothing in either.
+    const [due, warnings] = await this.dueGrantIds(now);
+    for (const id of due) {
       if ((await this.redis.zrem('grant-deadlines', id)) === 1 && (await this.end(id, 'expired', null))) expired += 1;
     }
-    for (const id of await this.redis.zrangebyscore('grant-warnings', '-inf', now, 'LIMIT', 0, 200)) {
+    for (const id of warnings) {
       if ((await this.redis.zrem('grant-warnings', id)) !== 1) continue;
       const json = await this.redis.get(`grant:${id}`);
       if (!json) continue;
@@ -301,6 +303,18 @@ export class GrantService {
       warned += 1;
     }
     return { expired, warned };
+  }
+
+  /** Ids of grants whose time is up, and of grants due a warning, at most 200 of each. */
+  private async dueGrantIds(now: number): Promise<[string[], string[]]> {
+    const results = await this.redis
+      .pipeline()
+      .zrangebyscore('grant-deadlines', '-inf', now, 'LIMIT', 0, 200)
+      .zrangebyscore('grant-warnings', '-inf', now, 'LIMIT', 0, 200)
+      .exec();
+    const failed = results?.find(([error]) => error);
+    if (!results || failed) throw failed?.[0] ?? new Error('grant sweeper read failed');
+    return [results[0]![1] as string[], results[1]![1] as string[]];
   }
 
   /** Runs the sweeper every `intervalMs` until stopped. Errors (Redis away) are logged, not thrown. */

@@ -1,4 +1,6 @@
 import { getEventListeners } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelRow } from '../db/models.ts';
 import { freePort } from '../test/env.ts';
@@ -101,6 +103,39 @@ describe('OpenAI-compatible streaming provider', () => {
     expect(pieces.join('')).toBe(Array.from({ length: 20 }, (_, i) => `tok${i} `).join(''));
   });
 
+  it('reads an answer whose writes cut lines anywhere, even inside a UTF-8 character, over a real connection', async () => {
+    const stream = [
+      'data: {"choices":[{"index":0,"delta":{"content":"café "},"finish_reason":null}]}\r\n\r\n',
+      'data: {"choices":[{"index":0,"delta":{"content":"😀 \\"ok\\""},"finish_reason":"length"}]}\n\n',
+      'data: {"choices":[],"usage":{"prompt_tokens":2,"completion_tokens":3}}\n\ndata: [DONE]\n\n',
+    ].join('');
+    const bytes = Buffer.from(stream);
+    // Inside é (2 bytes) and 😀 (4 bytes), between a CR and its LF, inside "data:" and "[DONE]".
+    const cuts = [bytes.indexOf('é') + 1, bytes.indexOf('😀') + 1, bytes.indexOf('😀') + 3, bytes.indexOf('\r\n') + 1, bytes.indexOf('data', 10) + 2, bytes.indexOf('[DONE]') + 3];
+    const server = createServer(async (req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.socket!.setNoDelay(true);
+      let from = 0;
+      for (const cut of [...cuts.sort((a, b) => a - b), bytes.length]) {
+        res.write(bytes.subarray(from, cut));
+        from = cut;
+        await new Promise((resolve) => setTimeout(resolve, 15)); // each write its own read
+      }
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { pieces, answer } = ask({}, { ...model(), base_url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1` });
+      expect(await answer).toEqual({ finishReason: 'length', usage: { promptTokens: 2, completionTokens: 3 } });
+      expect(pieces.join('')).toBe('café 😀 "ok"');
+      expect(pieces.length).toBeGreaterThan(1); // it did arrive in pieces
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('turns an upstream 500 into MODEL_ERROR without passing on its body', async () => {
     fake.mode = 'error500';
     const error = await failure(collect());
@@ -117,6 +152,14 @@ describe('OpenAI-compatible streaming provider', () => {
     fake.mode = 'hang-mid-stream';
     expect((await failure(collect({ timeoutMs: 300 }))).code).toBe('MODEL_TIMEOUT');
   });
+
+  it('counts the timeout from the last read: an answer longer than the timeout, never silent that long, completes', () =>
+    withLongAnswer(async () => {
+      fake.tokens = 60; // 60 tokens 10 ms apart: about 600 ms, twice the timeout
+      const { pieces, completion } = await collect({ timeoutMs: 300 });
+      expect(completion.finishReason).toBe('stop');
+      expect(pieces.join('')).toContain('tok59');
+    }));
 
   /** The answer's failure, and the text handed over before it. */
   async function failedAnswer() {

@@ -2,16 +2,9 @@ import { request as httpRequest, type IncomingMessage, type RequestOptions } fro
 import { request as httpsRequest } from 'node:https';
 import { urlToHttpOptions } from 'node:url';
 import type { ModelRow } from '../db/models.ts';
-import { ProviderError, type Completion, type CompletionRequest, type Usage } from './completion.ts';
+import { ProviderError, type Completion, type CompletionRequest } from './completion.ts';
 import { ModelHostForbiddenError } from './modelHosts.ts';
-
-interface ChunkJSON {
-  choices?: Array<{ delta?: { content?: unknown }; finish_reason?: unknown }>;
-  usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } | null;
-}
-
-/** Longest SSE line taken from a model server: a chunk holds a few tokens, so 1 MiB is far above any real one, and memory stays bounded. */
-const MAX_LINE_CHARS = 1024 * 1024;
+import { OpenAIStreamReader, type ReadOutcome } from './openaiStreamReader.ts';
 
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET']);
 
@@ -69,22 +62,31 @@ export function streamOpenAI(model: ModelRow, { messages, maxTokens, signal, tim
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream', 'content-length': String(Buffer.byteLength(body)) };
     if (apiKey) headers.authorization = `Bearer ${apiKey}`;
     let response: IncomingMessage | null = null;
-    let finishReason: Completion['finishReason'] | null = null;
-    let usage: Usage | null = null;
+    /** Reads the answer once it comes (status 200). */
+    let reader: OpenAIStreamReader | null = null;
     let settled = false;
 
     // An abort or a timeout ends the answer at once, whatever the socket does next, and destroys
     // the request: its connection closes, which is how the model server learns of it.
     const request = endpoint.send({ ...endpoint.options, agent: hosts.agentFor(endpoint.protocol), method: 'POST', headers }, onResponse);
     const onAbort = () => {
-      settle({ finishReason: 'stop', usage });
+      settle({ finishReason: 'stop', usage: reader?.usage ?? null });
       request.destroy();
     };
     signal.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(() => {
+    // The timeout counts from the last read. A read only notes its time (moving a timer on every
+    // token costs more); when the timer fires early for that reason it is set again for the rest.
+    let lastRead = Date.now();
+    const onSilence = () => {
+      const silentMs = Date.now() - lastRead;
+      if (silentMs < timeoutMs) {
+        timer = setTimeout(onSilence, timeoutMs - silentMs);
+        return;
+      }
       settle(new ProviderError('MODEL_TIMEOUT', `The model server did not answer within ${Math.round(timeoutMs / 1000)} s.`));
       request.destroy();
-    }, timeoutMs);
+    };
+    let timer = setTimeout(onSilence, timeoutMs);
 
     /** Every way out goes through here once: no timer left running, no listener left on the caller's signal. */
     const settle = (outcome: Completion | Error) => {
@@ -124,65 +126,31 @@ export function streamOpenAI(model: ModelRow, { messages, maxTokens, signal, tim
         settle(new ProviderError('MODEL_ERROR', `The model server answered with an error (HTTP ${answer.statusCode}).`));
         return;
       }
+      // UTF-8 decoded across reads: a character split between two reads arrives whole in the second.
       answer.setEncoding('utf8');
-      let buffer = '';
+      const answerReader = new OpenAIStreamReader(onText);
+      reader = answerReader;
       answer.on('data', (read: string) => {
         if (settled) return;
+        lastRead = Date.now(); // the timeout counts from the last read
+        let outcome: ReadOutcome;
         try {
-          take(read);
+          outcome = answerReader.take(read);
         } catch (error) {
           // The caller's onText threw: that is a failure of ours, not the model server's.
           settle(error as Error);
           answer.destroy();
+          return;
         }
+        if (outcome === 'reading') return;
+        // After [DONE] the rest of the body drains, so the connection goes back to the pool.
+        if (outcome === 'done') return settle({ finishReason: answerReader.finishReason ?? 'stop', usage: answerReader.usage });
+        const tooLong = outcome === 'line_too_long' ? ' (a line longer than 1 MiB)' : '';
+        settle(new ProviderError('MODEL_BAD_RESPONSE', `The model server sent a response Argus could not read${tooLong}.`));
+        answer.destroy();
       });
-      const take = (read: string) => {
-        timer.refresh(); // the timeout counts from the last read
-        buffer += read;
-        // Everything that arrived in one read goes on as one piece: fewer events, same text.
-        let arrived = '';
-        let newline: number;
-        while ((newline = buffer.indexOf('\n')) >= 0) {
-          const line = buffer.slice(0, newline); // a CR before the LF goes with trim() below
-          buffer = buffer.slice(newline + 1);
-          if (!line.startsWith('data:')) continue; // comments, event names, blank separators
-          const data = line.slice(5).trim();
-          if (data === '[DONE]') {
-            if (arrived) onText(arrived);
-            // The rest of the body drains, so the connection goes back to the pool.
-            settle({ finishReason: finishReason ?? 'stop', usage });
-            return;
-          }
-          let chunk: ChunkJSON | null = null;
-          try {
-            const parsed: unknown = JSON.parse(data);
-            if (typeof parsed === 'object' && parsed !== null) chunk = parsed as ChunkJSON;
-          } catch {
-            // reported below, as any chunk that is not a JSON object is
-          }
-          if (!chunk) {
-            if (arrived) onText(arrived); // keep what came before the bad chunk
-            settle(new ProviderError('MODEL_BAD_RESPONSE', 'The model server sent a response Argus could not read.'));
-            answer.destroy();
-            return;
-          }
-          const choice = chunk.choices?.[0];
-          const content = choice?.delta?.content;
-          if (typeof content === 'string') arrived += content;
-          if (choice?.finish_reason === 'length') finishReason = 'length';
-          else if (typeof choice?.finish_reason === 'string') finishReason = 'stop';
-          if (chunk.usage && typeof chunk.usage.prompt_tokens === 'number' && typeof chunk.usage.completion_tokens === 'number') {
-            usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
-          }
-        }
-        if (arrived) onText(arrived);
-        if (buffer.length > MAX_LINE_CHARS) {
-          settle(new ProviderError('MODEL_BAD_RESPONSE', 'The model server sent a response Argus could not read (a line longer than 1 MiB).'));
-          answer.destroy();
-        }
-      };
       answer.on('end', () => {
-        if (finishReason) settle({ finishReason, usage });
+        if (answerReader.finishReason) settle({ finishReason: answerReader.finishReason, usage: answerReader.usage });
         else settle(new ProviderError('MODEL_ERROR', 'The model server closed the connection in the middle of the answer.'));
       });
       answer.on('error', broken);

@@ -69,7 +69,14 @@ describe('OIDC configuration', () => {
       provisioning: 'existing',
       firstKey: 'approval',
       postLogoutRedirect: null,
+      linkAllowanceHours: 72,
     });
+  });
+
+  it('bounds how long an admin\'s allowance to link stays usable: 1 hour to 14 days', () => {
+    expect(loadConfig({ ...base, ...oidc, OIDC_LINK_ALLOWANCE_HOURS: '1' }).oidc?.linkAllowanceHours).toBe(1);
+    expect(loadConfig({ ...base, ...oidc, OIDC_LINK_ALLOWANCE_HOURS: '336' }).oidc?.linkAllowanceHours).toBe(336);
+    for (const hours of ['0', '337', '1.5', 'forever']) fails({ ...oidc, OIDC_LINK_ALLOWANCE_HOURS: hours }, /OIDC_LINK_ALLOWANCE_HOURS/);
   });
 
   it('refuses what would be unsafe or cannot work', () => {

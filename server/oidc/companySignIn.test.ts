@@ -260,11 +260,17 @@ describe('company sign-in with just-in-time accounts (OIDC_PROVISIONING=jit, OID
     // bob is in argus-admins, dana in argus-auditors.
     const bob = await firstSignIn('sub-bob', 'bob');
     expect((await userRow(node, 'bob'))!.role).toBe('admin');
-    expect(await lastAudit(node, 'user.admin_created')).toMatchObject({ details: { username: 'bob', source: 'company_sign_in' } });
+    // No admin could approve bob's promotion (the first admin): it went through at once, saying why.
+    expect(await lastAudit(node, 'user.admin_created')).toMatchObject({ details: { username: 'bob', source: 'company_sign_in', twoPersonRule: 'not_applicable_single_admin' } });
     await firstSignIn('sub-dana', 'dana');
     expect((await userRow(node, 'dana'))!.role).toBe('auditor');
-    // carol is the other admin, so bob is not the last one.
+    // carol is the other admin, so bob is not the last one: bob approves her promotion (threat model G20).
     await firstSignIn('sub-carol', 'carol');
+    expect((await userRow(node, 'carol'))!.role).toBe('user');
+    const carolsPromotion = (await lastAudit(node, 'pending_change.requested'))!.details.pendingChangeId as string;
+    await stepUpWith(bob, keys.get('bob')!);
+    expect((await bob.post(`/api/admin/pending-changes/${carolsPromotion}/approve`)).status).toBe(200);
+    expect((await userRow(node, 'carol'))!.role).toBe('admin');
 
     // bob holds a grant; then the provider takes him out of the admins.
     expect((await unlock(bob, keys.get('bob')!)).status).toBe(200);
@@ -373,6 +379,39 @@ describe('company sign-in for existing accounts only (OIDC_PROVISIONING=existing
     expect((await client.get('/api/models')).status).toBe(401);
     expect(landingError((await companySignIn(node, provider, 'sub-dave')).landing)).toBe('OIDC_NO_ACCOUNT');
     expect(await lastAudit(node, 'user.identity_unlinked')).toMatchObject({ details: { username: 'dave', identities: 1 } });
+  });
+
+  it('refuses an allowance older than OIDC_LINK_ALLOWANCE_HOURS with OIDC_LINK_EXPIRED, links nothing, and shows it as none; allowing again starts afresh', async () => {
+    const gina = await enrollUser(node, { username: 'gina' });
+    provider.users.set('sub-gina', { preferred_username: 'gina' });
+    const allowed = Date.now();
+    expect((await admin.client.post(`/api/admin/users/${gina.userId}/company-sign-in`)).status).toBe(204);
+    // The admin is told (in the audit log) until when: the default is 72 hours.
+    const expiresAt = Date.parse((await lastAudit(node, 'user.company_signin_allowed'))!.details.expiresAt as string);
+    expect(Math.abs(expiresAt - (allowed + 72 * 3_600_000))).toBeLessThan(60_000);
+    const companyOf = async () => (await admin.client.get<UserListResponse>('/api/admin/users?q=gina')).body.users[0]!.signIn.company;
+    expect(await companyOf()).toBe('allowed');
+
+    // A minute past its 72 hours: refused with its own code, audited, nothing linked, and the list no longer says allowed.
+    await query(node.ownerPool(), 't', "UPDATE oidc_link_allowance SET allowed_at = now() - interval '72 hours 1 minute' WHERE user_id = $1", [gina.userId]);
+    const expired = await companySignIn(node, provider, 'sub-gina');
+    expect(landingError(expired.landing)).toBe('OIDC_LINK_EXPIRED');
+    expect(await stepOf(expired.client)).toEqual({ step: 'none' });
+    expect(await lastAudit(node, 'auth.oidc_failed')).toMatchObject({ outcome: 'denied', details: { reason: 'link_allowance_expired', subject: 'sub-gina', username: 'gina' } });
+    const { rows } = await query(node.deps.pool, 't', 'SELECT 1 FROM user_identity WHERE user_id = $1', [gina.userId]);
+    expect(rows).toEqual([]);
+    expect(await companyOf()).toBe('none');
+    // Refused again on the next try: an expired allowance is not used up by being refused.
+    expect(landingError((await companySignIn(node, provider, 'sub-gina')).landing)).toBe('OIDC_LINK_EXPIRED');
+
+    // Allowed again: a fresh 72 hours; a minute inside them, it links.
+    expect((await admin.client.post(`/api/admin/users/${gina.userId}/company-sign-in`)).status).toBe(204);
+    expect(await companyOf()).toBe('allowed');
+    await query(node.ownerPool(), 't', "UPDATE oidc_link_allowance SET allowed_at = now() - interval '71 hours 59 minutes' WHERE user_id = $1", [gina.userId]);
+    const linked = await companySignIn(node, provider, 'sub-gina');
+    expect(landingError(linked.landing)).toBeNull();
+    expect(await lastAudit(node, 'user.identity_linked')).toMatchObject({ details: { username: 'gina', subject: 'sub-gina', via: 'admin_allowance' } });
+    expect(await companyOf()).toBe('linked');
   });
 
   it('keeps a first key registered after company sign-in inactive until an admin approves it with step-up', async () => {

@@ -34,7 +34,16 @@ export interface OidcConfig {
   firstKey: 'self' | 'approval';
   /** Where the provider sends the browser after RP-initiated logout; null: signing out of Argus stays local. */
   postLogoutRedirect: string | null;
+  /** How long an admin's allowance to link an existing account stays usable (oidc_link_allowance), in hours. */
+  linkAllowanceHours: number;
 }
+
+/**
+ * An unused allowance is a standing offer: whoever the provider names with that username, even
+ * months later (a reassigned email, a renamed account), would take the account. Three days
+ * cover a weekend between the admin's click and the user's first sign-in.
+ */
+export const DEFAULT_LINK_ALLOWANCE_HOURS = 72;
 
 /** Exactly the redirect URI path Argus serves (server/routes/oidc.ts). */
 export const OIDC_CALLBACK_PATH = '/api/auth/oidc/callback';
@@ -62,6 +71,13 @@ export const OIDC_ENV = {
   OIDC_PROVISIONING: z.enum(['existing', 'jit']).default('existing'),
   OIDC_FIRST_KEY: z.enum(['self', 'approval']).default('approval'),
   OIDC_POST_LOGOUT_REDIRECT: z.url({ protocol: /^https?$/ }).optional(),
+  // 1 hour to 14 days, as ENROLLMENT_TTL_HOURS.
+  OIDC_LINK_ALLOWANCE_HOURS: z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(24 * 14))
+    .default(DEFAULT_LINK_ALLOWANCE_HOURS),
 };
 
 const oidcEnvSchema = z.object(OIDC_ENV);
@@ -118,5 +134,6 @@ export function oidcFromEnv(e: OidcEnv, origin: string, invalid: (message: strin
     provisioning: e.OIDC_PROVISIONING,
     firstKey: e.OIDC_FIRST_KEY,
     postLogoutRedirect: e.OIDC_POST_LOGOUT_REDIRECT ?? null,
+    linkAllowanceHours: e.OIDC_LINK_ALLOWANCE_HOURS,
   };
 }

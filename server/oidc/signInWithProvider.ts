@@ -6,8 +6,12 @@
  *
  * Linking, in one rule: an identity links to an account only (a) when the account is new,
  * created by this very sign-in (OIDC_PROVISIONING=jit), or (b) when an admin allowed it on
- * that account beforehand (oidc_link_allowance), and the sign-in's username claim names it.
- * An existing account is never linked by its username alone.
+ * that account beforehand (oidc_link_allowance, usable for OIDC_LINK_ALLOWANCE_HOURS), and
+ * the sign-in's username claim names it. An existing account is never linked by its username alone.
+ *
+ * Roles, in one rule: the groups' role is taken up at every sign-in, except a promotion to
+ * admin, which waits for an admin's approval as an admin's promotion would, while an admin
+ * could approve (threat model G20, server/pendingChanges/requestChange.ts gateGroupPromotion).
  */
 import type { Role } from '../../shared/api.ts';
 import { recordAuditEvent, type AuditContext, type AuditInput } from '../audit/record.ts';
@@ -16,6 +20,8 @@ import { getKeysForUser } from '../db/keys.ts';
 import { PG_UNIQUE_VIOLATION, pgErrorCode, withTransaction } from '../db/pool.ts';
 import { getUserById, getUserByUsername, insertUser, lockUser, type UserRow } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
+import { gateGroupPromotion, groupPromotionHeld } from '../pendingChanges/requestChange.ts';
+import type { TwoPersonRuleNote } from '../pendingChanges/twoPersonRule.ts';
 import { applyUserChange, endAccessAfterUserChange } from '../users/changeUser.ts';
 import { displayNameFromClaims, groupsFromClaims, roleFromGroups, usernameFromClaims } from './claims.ts';
 import type { OidcConfig } from './oidcConfig.ts';
@@ -23,6 +29,8 @@ import type { IdTokenClaims } from './relyingParty.ts';
 
 export type ProviderSignInRefusal =
   | 'no_account'
+  /** An admin allowed linking this account, longer ago than OIDC_LINK_ALLOWANCE_HOURS. */
+  | 'link_allowance_expired'
   | 'username_missing'
   | 'username_invalid'
   | 'username_taken'
@@ -37,7 +45,14 @@ export type ProviderSignInOutcome =
   | { result: 'first_key'; user: UserRow }
   | { result: 'refused'; reason: ProviderSignInRefusal };
 
-type SignInDeps = Pick<Deps, 'pool' | 'sessions' | 'grants' | 'log'>;
+type SignInDeps = Pick<Deps, 'pool' | 'config' | 'sessions' | 'grants' | 'log'>;
+
+/**
+ * What became of a promotion to admin the groups asked for, in the sign-in's audit event:
+ * `requested` (a pending change was written now), `already_waiting`, `rejected_before` (the
+ * same groups were rejected lately, so it was not asked again).
+ */
+type GroupPromotion = 'requested' | 'already_waiting' | 'rejected_before';
 
 /** Thrown inside a linking transaction to roll it back with a refusal. */
 class Refused extends Error {
@@ -73,7 +88,8 @@ export async function signInWithProvider(
   const actor: AuditContext = { ...context, actor: { id: user.id, username: user.username } };
   if (user.status !== 'active') return refuse('account_disabled', user);
 
-  user = await applyGroupRole(deps, { config, claims, user, context: actor });
+  const groupRole = await applyGroupRole(deps, { config, claims, user, context: actor });
+  user = groupRole.user;
   await touchIdentity(deps.pool, identity.issuer, identity.subject);
 
   // The same rule as the password step: an active key signs in; none at all may register a first one.
@@ -88,7 +104,7 @@ export async function signInWithProvider(
     action: 'auth.oidc_verified',
     outcome: 'success',
     target: { type: 'user', id: user.id },
-    details: { ...identity, next },
+    details: { ...identity, next, ...(groupRole.promotion ? { groupPromotion: groupRole.promotion } : {}) },
   });
   return next === 'first_key' ? { result: 'first_key', user } : { result: 'needs_key', user };
 }
@@ -98,9 +114,10 @@ export async function signInWithProvider(
  * created now (jit). Throws Refused when there is none and may be none.
  */
 async function findOrLinkAccount(
-  { pool }: SignInDeps,
+  deps: SignInDeps,
   { config, claims, context, identity }: { config: OidcConfig; claims: IdTokenClaims; context: AuditContext; identity: { issuer: string; subject: string } },
 ): Promise<UserRow> {
+  const { pool } = deps;
   const linked = await getIdentity(pool, identity.issuer, identity.subject);
   if (linked) {
     const user = await getUserById(pool, linked.user_id);
@@ -110,6 +127,9 @@ async function findOrLinkAccount(
   if (!claimed.ok) throw new Refused(claimed.reason);
   const existing = await getUserByUsername(pool, claimed.username);
   const desiredRole = roleFromGroups(groupsFromClaims(claims, config.groupsClaim), config);
+  // A new account the groups make an admin starts as a user while an admin could approve the
+  // promotion; applyGroupRole then asks for it. Only the first admin is created an admin at once.
+  const adminNow = !existing && desiredRole === 'admin' ? await groupPromotionHeld(deps, null) : null;
   try {
     return await withTransaction(pool, async (client) => {
       let user: UserRow;
@@ -117,21 +137,22 @@ async function findOrLinkAccount(
       if (existing) {
         // Under the user's row lock, and used up: two sign-ins cannot both take one allowance.
         const locked = await lockUser(client, existing.id);
-        if (!locked || !(await takeLinkAllowance(client, existing.id))) {
-          throw new Refused(config.provisioning === 'jit' ? 'username_taken' : 'no_account');
-        }
+        const allowance = locked ? await takeLinkAllowance(client, existing.id, config.linkAllowanceHours) : 'none';
+        // Past its hours, an allowance is a standing offer to whoever the provider names so: refused.
+        if (allowance === 'expired') throw new Refused('link_allowance_expired');
+        if (!locked || allowance !== 'taken') throw new Refused(config.provisioning === 'jit' ? 'username_taken' : 'no_account');
         user = locked;
         await insertIdentity(client, { userId: user.id, ...identity });
       } else {
         if (config.provisioning !== 'jit') throw new Refused('no_account');
-        const role: Role = desiredRole ?? 'user';
+        const role: Role = desiredRole === 'admin' && adminNow?.hold !== false ? 'user' : (desiredRole ?? 'user');
         user = await insertUser(client, { username: claimed.username, displayName: displayNameFromClaims(claims, claimed.username), role });
         await insertIdentity(client, { userId: user.id, ...identity });
         events.push({
           action: role === 'admin' ? 'user.admin_created' : 'user.created',
           outcome: 'success',
           target: { type: 'user', id: user.id },
-          details: { username: user.username, role, source: 'company_sign_in' },
+          details: { username: user.username, role, source: 'company_sign_in', ...(role === 'admin' && adminNow?.hold === false ? adminNow.note : {}) },
         });
       }
       events.push({
@@ -154,18 +175,27 @@ async function findOrLinkAccount(
 
 /**
  * Re-applies the role the groups give, as an admin's role change would be: audited, and the
- * user's grants and sessions end (the new role is taken up by the sign-in under way). The last
- * active admin is never demoted this way: the role stays, and the refusal is audited.
+ * user's grants and sessions end (the new role is taken up by the sign-in under way). A
+ * promotion to admin is held under the two-person rule: the sign-in goes on with the user's
+ * current role. Taking a role away needs no second person, but the last active admin is never
+ * demoted this way: the role stays, and the refusal is audited.
  */
 async function applyGroupRole(
   deps: SignInDeps,
   { config, claims, user, context }: { config: OidcConfig; claims: IdTokenClaims; user: UserRow; context: AuditContext },
-): Promise<UserRow> {
+): Promise<{ user: UserRow; promotion?: GroupPromotion }> {
   const groups = groupsFromClaims(claims, config.groupsClaim);
   const role = roleFromGroups(groups, config);
-  if (role === null || role === user.role) return user;
+  if (role === null || role === user.role) return { user };
+  let note: TwoPersonRuleNote | undefined;
+  if (role === 'admin') {
+    const gate = await gateGroupPromotion(deps, { user, groups, context });
+    if (gate.held === true) return { user, promotion: 'requested' };
+    if (gate.held !== false) return { user, promotion: gate.held };
+    note = gate.note;
+  }
   const applied = await withTransaction(deps.pool, async (client) => {
-    const change = await applyUserChange(client, { userId: user.id, role });
+    const change = await applyUserChange(client, { userId: user.id, role, twoPersonRule: note });
     if (!change.changed) {
       if (change.reason === 'last_admin') {
         await recordAuditEvent(client, context, {
@@ -182,8 +212,8 @@ async function applyGroupRole(
     }
     return change;
   });
-  if (!applied.changed) return user;
+  if (!applied.changed) return { user };
   // After the commit: grants first, then every session of the user, on every node.
   await endAccessAfterUserChange(deps, { userId: user.id, applied, context });
-  return applied.user;
+  return { user: applied.user };
 }

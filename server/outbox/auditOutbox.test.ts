@@ -111,6 +111,21 @@ describe('the audit outbox', () => {
     expect(await redis.llen('audit-outbox-dead')).toBe(1);
     expect(await outbox.pending()).toBe(0);
   });
+
+  it('appends a burst of records in one transaction, in the order they were queued', async () => {
+    const outbox = outboxOn(pool);
+    const before = (await grantEvents()).length;
+    const ids = Array.from({ length: 60 }, (_, i) => `g-burst-${i}`);
+    for (const id of ids) await outbox.queue(redis.multi(), context, revoked(id)).exec();
+    const begins = vi.spyOn(pool, 'connect');
+    expect(await outbox.drain()).toBe(60);
+    // One connection taken for the whole burst: one BEGIN … COMMIT, not sixty.
+    expect(begins).toHaveBeenCalledTimes(1);
+    begins.mockRestore();
+    expect((await grantEvents()).slice(before).map((e) => e.target_id)).toEqual(ids);
+    expect(await outbox.pending()).toBe(0);
+    expect(await verifyAuditChain(pool)).toMatchObject({ intact: true });
+  });
 }); 
 
 describe('outbox records Redis alone cannot mint (threat-model G4)', () => {

@@ -36,6 +36,8 @@ const LOCK = 'audit-outbox-lock';
 const LOCK_TTL_MS = 30_000;
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 const APPLIED_IDS_KEPT_DAYS = 30;
+/** Records appended in one transaction at most. */
+const DRAIN_BATCH = 200;
 
 /**
  * The durable outbox for audit records of changes made in Redis (docs/architecture.md invariant 8
@@ -116,6 +118,11 @@ export class AuditOutbox {
     return () => clearInterval(timer);
   }
 
+  /**
+   * Appends queued records oldest first, up to DRAIN_BATCH in one transaction (one commit for
+   * a burst of records, not one each), and removes each by value once committed: a record
+   * another node also took (a lock that ran out) is removed once and appended once.
+   */
   private async pass(): Promise<number> {
     const token = await this.acquireLock();
     // Another node is draining: it takes every record, ours included, until the outbox is empty.
@@ -123,13 +130,57 @@ export class AuditOutbox {
     let appended = 0;
     try {
       for (;;) {
-        const raw = await this.redis.lindex(OUTBOX, 0);
-        if (raw === null) return appended;
-        if (await this.append(raw)) appended += 1;
-        await this.redis.lrem(OUTBOX, 1, raw);
+        const raws = await this.redis.lrange(OUTBOX, 0, DRAIN_BATCH - 1);
+        if (raws.length === 0) return appended;
+        // The records before the first forged one go together; a forged one raises its alarm alone, in its place.
+        const run: Array<{ raw: string; record: QueuedAuditRecord }> = [];
+        for (const raw of raws) {
+          const opened = this.open(raw);
+          if ('forged' in opened) {
+            if (run.length === 0) {
+              await this.refuseForged(raw, opened.forged);
+              await this.redis.lrem(OUTBOX, 1, raw);
+            }
+            break;
+          }
+          run.push({ raw, record: opened.record });
+        }
+        if (run.length === 0) continue;
+        appended += await this.appendRun(run);
+        const removal = this.redis.multi();
+        for (const { raw } of run) removal.lrem(OUTBOX, 1, raw);
+        await removal.exec();
       }
     } finally {
       await this.redis.eval(RELEASE_LOCK, 1, LOCK, token).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Appends a run of verified records in one transaction; how many were new. One that Postgres
+   * refuses for good (a bug, not an outage) sends the run back one record at a time, so only
+   * that one is set aside.
+   */
+  private async appendRun(run: ReadonlyArray<{ raw: string; record: QueuedAuditRecord }>): Promise<number> {
+    try {
+      return await withTransaction(this.pool, async (client) => {
+        let appended = 0;
+        for (const { record } of run) {
+          if (!(await markOutboxRecordApplied(client, record.id))) continue;
+          await recordAuditEvent(client, record.context, appendedInput(record));
+          appended += 1;
+        }
+        return appended;
+      });
+    } catch (error) {
+      if (isDependencyDown(error) || isTransient(error)) throw error;
+      if (run.length === 1) {
+        await this.deadLetter(run[0]!.raw, (error as Error).message);
+        return 0;
+      }
+      let appended = 0;
+      for (const one of run) appended += await this.appendRun([one]);
+      return appended;
     }
   }
 
@@ -142,34 +193,6 @@ export class AuditOutbox {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     return null;
-  }
-
-  /**
-   * Appends one record; false if it was appended before, or is forged. Throws (record kept)
-   * while Postgres is away.
-   */
-  private async append(raw: string): Promise<boolean> {
-    const opened = this.open(raw);
-    if ('forged' in opened) {
-      await this.refuseForged(raw, opened.forged);
-      return false;
-    }
-    const { record } = opened;
-    try {
-      return await withTransaction(this.pool, async (client) => {
-        if (!(await markOutboxRecordApplied(client, record.id))) return false;
-        await recordAuditEvent(client, record.context, {
-          ...record.input,
-          details: { ...record.input.details, occurredAt: record.occurredAt },
-        });
-        return true;
-      });
-    } catch (error) {
-      if (isDependencyDown(error) || isTransient(error)) throw error;
-      // Refused for good (a bug, not an outage): set aside rather than block every later record.
-      await this.deadLetter(raw, (error as Error).message);
-      return false;
-    }
   }
 
   /** A record a node made (its MAC verifies under a listed key), or why not. */
@@ -221,4 +244,9 @@ export class AuditOutbox {
  */
 function isTransient(error: unknown): boolean {
   return /^(40|53|55|57)/.test(pgErrorCode(error) ?? '');
+}
+
+/** What a queued record appends: its input, with when it happened (the chain's time is when it was appended). */
+function appendedInput(record: QueuedAuditRecord): AuditInput {
+  return { ...record.input, details: { ...record.input.details, occurredAt: record.occurredAt } };
 }

@@ -110,7 +110,9 @@ export async function approvePendingChange(
       if (await expireIfOverdue(client, row)) return { decided: false, reason: 'expired' };
       if (row.status !== 'pending') return refuseApproval(client, context, row, { reason: 'closed', status: row.status });
       if (row.requested_by === approver.id) return refuseApproval(client, context, row, { reason: 'own_change' });
-      if (!locked.activeAdmins.includes(row.requested_by)) {
+      // A promotion asked by the user's own company sign-in has no admin behind it to check:
+      // the provider asked, and this approver is the one admin the rule needs (threat model G20).
+      if (row.source === 'admin' && !locked.activeAdmins.includes(row.requested_by)) {
         return refuseApproval(client, context, row, { reason: 'stale', why: 'its requester is no longer an active admin' });
       }
       const note: TwoPersonRuleNote = { twoPersonRule: 'approved', pendingChangeId: row.id, requestedBy: row.requested_by_username };
@@ -131,7 +133,9 @@ export async function approvePendingChange(
           // Locked above and made no one less an admin: neither refusal can happen, but a refusal must never commit half a change.
           if (!done.changed) throw new ApprovalRefused({ reason: 'stale', why: done.reason });
           after = { kind: 'user', userId: target.id, applied: done };
-          return finish(client, context, decided, [approved, ...done.auditEvents, applied]);
+          const source = row.source === 'company_groups' ? { source: row.source } : {};
+          const roleEvents = done.auditEvents.map((event) => ({ ...event, details: { ...event.details, ...source } }));
+          return finish(client, context, decided, [approved, ...roleEvents, applied]);
         }
         case 'enrollment_link': {
           const target = locked.user;

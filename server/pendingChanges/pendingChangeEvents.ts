@@ -29,6 +29,8 @@ export function pendingChangeEvent(
       ...about.name,
       change: row.change,
       requestedBy: row.requested_by_username,
+      // Asked by the user's company sign-in, not by an admin (threat model G20).
+      ...(row.source === 'company_groups' ? { source: row.source } : {}),
       expiresAt: row.expires_at.toISOString(),
       ...details,
     },

@@ -6,6 +6,7 @@ export function toPendingChangeView(row: PendingChangeRow): PendingChangeView {
   const base = {
     id: row.id,
     status: row.status,
+    source: row.source,
     requestedBy: { id: row.requested_by, username: row.requested_by_username },
     requestedAt: row.requested_at.toISOString(),
     expiresAt: row.expires_at.toISOString(),
@@ -19,7 +20,13 @@ export function toPendingChangeView(row: PendingChangeRow): PendingChangeView {
       const target = { type: 'user' as const, id: row.target_user_id!, username: String(snapshot.username), role: snapshot.role as Role };
       return row.kind === 'enrollment_link'
         ? { ...base, kind: row.kind, target }
-        : { ...base, kind: row.kind, target, change: row.change as { role: 'admin'; status?: UserStatus } };
+        : {
+            ...base,
+            kind: row.kind,
+            target,
+            change: row.change as { role: 'admin'; status?: UserStatus },
+            ...(Array.isArray(snapshot.groups) ? { groups: snapshot.groups.map(String) } : {}),
+          };
     }
     case 'model_endpoint':
       return {

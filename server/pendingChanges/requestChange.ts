@@ -1,17 +1,17 @@
-import { PENDING_CHANGE_HOURS, type PendingChangeKind, type Role, type UserStatus } from '../../shared/api.ts';
+import { PENDING_CHANGE_HOURS, type PendingChangeKind, type PendingChangeSource, type Role, type UserStatus } from '../../shared/api.ts';
 import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
 import { countActiveKeysForUser } from '../db/keys.ts';
 import { getModel, type ModelRow } from '../db/models.ts';
-import { insertPendingChange, type PendingChangeRow } from '../db/pendingChanges.ts';
+import { getLastGroupPromotion, insertPendingChange, type PendingChangeRow } from '../db/pendingChanges.ts';
 import { PG_UNIQUE_VIOLATION, pgErrorCode, withTransaction } from '../db/pool.ts';
-import { getUserById, lockUser } from '../db/users.ts';
+import { getUserById, lockUser, type UserRow } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
 import { baseUrlRefusal, planModelChange, type ChangeModelResult } from '../models/manageModels.ts';
 import type { ModelChange } from '../models/modelSettings.ts';
 import { modelSettingsOf } from '../models/modelViews.ts';
 import { newEnrollmentToken } from '../users/enrollmentLink.ts';
 import { pendingChangeEvent } from './pendingChangeEvents.ts';
-import { twoPersonVerdict, type TwoPersonRuleNote } from './twoPersonRule.ts';
+import { twoPersonVerdict, type TwoPersonRuleNote, type TwoPersonVerdict } from './twoPersonRule.ts';
 
 /*
  * The gates in front of the changes the two-person rule covers. Each route asks its gate first:
@@ -38,6 +38,7 @@ async function holdChange(
   deps: GateDeps,
   {
     kind,
+    source = 'admin',
     requester,
     targetUserId = null,
     targetModelId = null,
@@ -48,6 +49,7 @@ async function holdChange(
     context,
   }: {
     kind: PendingChangeKind;
+    source?: PendingChangeSource;
     requester: Requester;
     targetUserId?: string | null;
     targetModelId?: string | null;
@@ -64,6 +66,7 @@ async function holdChange(
       if (targetUserId && !(await lockUser(client, targetUserId))) return 'target_gone' as const;
       const row = await insertPendingChange(client, {
         kind,
+        source,
         requestedBy: requester,
         hours: PENDING_CHANGE_HOURS,
         targetUserId,
@@ -107,6 +110,59 @@ export async function gatePromotion(
     targetUserId: target.id,
     change: { role: 'admin', ...(change.status ? { status: change.status } : {}) },
     targetSnapshot: { username: target.username, role: target.role, status: target.status },
+    context,
+  });
+  return asGate(held, {});
+}
+
+/**
+ * How long a rejected group promotion keeps the same groups from asking again. Without it, each
+ * sign-in would put the request an admin has just rejected back in the Approvals tab; with it
+ * forever, an admin who rejected by mistake could not get it back. New groups ask at once.
+ */
+export const GROUP_PROMOTION_REJECTION_DAYS = 7;
+
+/** The groups as a pending change keeps and compares them: each once, sorted, at most 50. */
+function groupsKept(groups: readonly string[]): string[] {
+  return [...new Set(groups)].sort().slice(0, 50);
+}
+
+/**
+ * Company sign-in whose groups make `user` an admin (OIDC_ADMIN_GROUPS, threat model G20):
+ * held as an admin's promotion is, while an admin could approve. The provider is the first
+ * person and any admin who could approve the second (the user is no admin, so cannot approve
+ * it): only with no such admin — the first admin of a new installation — or TWO_PERSON_RULE=off
+ * does it go through at once, with `note`. It is asked once, by the user (`source:
+ * company_groups`), and not asked again while one waits (`already_waiting`), nor, after a
+ * rejection, for the same groups within GROUP_PROMOTION_REJECTION_DAYS (`rejected_before`).
+ */
+/** No user yet (a new account of company sign-in): every admin who could approve counts. */
+const NO_USER = '00000000-0000-0000-0000-000000000000';
+
+/** Whether the rule holds a promotion to admin that the groups of `userId` (null: an account not yet created) ask for. */
+export function groupPromotionHeld(deps: GateDeps, userId: string | null): Promise<TwoPersonVerdict> {
+  return twoPersonVerdict(deps.pool, deps.config, userId ?? NO_USER);
+}
+
+export async function gateGroupPromotion(
+  deps: GateDeps,
+  { user, groups, context }: { user: UserRow; groups: readonly string[]; context: AuditContext },
+): Promise<Gate | { held: 'rejected_before' }> {
+  const verdict = await groupPromotionHeld(deps, user.id);
+  if (!verdict.hold) return { held: false, note: verdict.note };
+  const kept = groupsKept(groups);
+  const last = await getLastGroupPromotion(deps.pool, user.id, GROUP_PROMOTION_REJECTION_DAYS);
+  if (last?.status === 'pending' && !last.overdue) return { held: 'already_waiting' };
+  const sameGroups = JSON.stringify(last?.target_snapshot.groups) === JSON.stringify(kept);
+  if (last?.rejected_recently && sameGroups) return { held: 'rejected_before' };
+  const held = await holdChange(deps, {
+    kind: 'promote_admin',
+    source: 'company_groups',
+    requester: { id: user.id, username: user.username },
+    targetUserId: user.id,
+    change: { role: 'admin' },
+    targetSnapshot: { username: user.username, role: user.role, status: user.status, groups: kept },
+    details: { groups: kept },
     context,
   });
   return asGate(held, {});

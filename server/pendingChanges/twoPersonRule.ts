@@ -4,7 +4,8 @@ import type { Queryable } from '../db/pool.ts';
 
 /*
  * The two-person rule (threat model G9, issue #22). A recovery enrollment link for a user who
- * has active keys or is an admin, promoting a user to admin, and changing a model's base URL or
+ * has active keys or is an admin, promoting a user to admin (by an admin, or by the groups of their
+ * company sign-in: requestChange.ts gateGroupPromotion), and changing a model's base URL or
  * API-key variable are each one step from taking over an account or reading every prompt. While
  * another admin could approve, such a change waits as a pending change until a second admin
  * approves it (server/pendingChanges/decideChange.ts); otherwise it goes through at once and its

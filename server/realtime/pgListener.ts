@@ -77,3 +77,35 @@ export function startPgListener({ databaseUrl, log, channels, onLive, retryMs = 
     await old?.end().catch(() => undefined);
   };
 }
+
+/**
+ * One channel of the node's listener, heard by several parts of the node (the live audit feed
+ * and the sink delivery both follow `argus_audit`), so the node needs one LISTEN connection, not
+ * one per part. Pass `dispatch` as the channel's handler to startPgListener.
+ */
+export class SharedChannel {
+  private readonly handlers = new Set<(payload: string) => void>();
+
+  constructor(
+    readonly name: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Hears each payload until the returned function is called. */
+  subscribe(handler: (payload: string) => void): () => void {
+    const own = (payload: string) => handler(payload);
+    this.handlers.add(own);
+    return () => void this.handlers.delete(own);
+  }
+
+  /** Hands a payload to every subscriber; one that throws does not keep it from the others. */
+  readonly dispatch = (payload: string): void => {
+    for (const handler of this.handlers) {
+      try {
+        handler(payload);
+      } catch (error) {
+        this.log.error({ err: error, channel: this.name }, 'notification handler failed');
+      }
+    }
+  };
+}

@@ -60,7 +60,14 @@ export const adminRoutes = [
     async handler({ query, deps }) {
       // A search that is a user id (a link from the audit log) finds that user.
       const byId = query.q !== undefined && UUID.test(query.q);
-      const rows = await listUsers(deps.pool, { ...query, q: byId ? undefined : query.q, id: byId ? query.q : undefined, afterUsername: query.after, limit: query.limit + 1 });
+      const rows = await listUsers(deps.pool, {
+        ...query,
+        q: byId ? undefined : query.q,
+        id: byId ? query.q : undefined,
+        afterUsername: query.after,
+        limit: query.limit + 1,
+        linkAllowanceHours: deps.config.oidc?.linkAllowanceHours ?? null,
+      });
       const { page, nextCursor } = pageOf(rows, query.limit, (last) => usernameCursor.encode(last.username));
       return { body: { users: page.map(toAdminUserView), nextCursor } };
     },

@@ -67,6 +67,7 @@ const CALLBACK_CODES = {
 
 const REFUSAL_CODES = {
   no_account: 'OIDC_NO_ACCOUNT',
+  link_allowance_expired: 'OIDC_LINK_EXPIRED',
   username_missing: 'OIDC_USERNAME_INVALID',
   username_invalid: 'OIDC_USERNAME_INVALID',
   username_taken: 'OIDC_USERNAME_TAKEN',
@@ -258,20 +259,20 @@ export const oidcRoutes = [
     method: 'post',
     path: '/api/admin/users/:id/company-sign-in',
     access: ADMIN,
-    summary: "Allow the next company sign-in under this user's username to link to the account (used up by that sign-in).",
+    summary: "Allow the next company sign-in under this user's username to link to the account (used up by that sign-in; expires after OIDC_LINK_ALLOWANCE_HOURS).",
     stepUp: true,
     params: UserIdParams,
     async handler({ params, user: admin, deps, audit }) {
-      relyingPartyOf(deps);
+      const { config } = relyingPartyOf(deps);
       const allowed = await withTransaction(deps.pool, async (client) => {
         const target = await lockUser(client, params.id);
         if (!target) return null;
-        await allowLink(client, target.id, admin.id);
+        const { expiresAt } = await allowLink(client, target.id, admin.id, config.linkAllowanceHours);
         await recordAuditEvent(client, audit, {
           action: 'user.company_signin_allowed',
           outcome: 'success',
           target: { type: 'user', id: target.id },
-          details: { username: target.username, alreadyLinked: (await countIdentitiesOfUser(client, target.id)) > 0 },
+          details: { username: target.username, alreadyLinked: (await countIdentitiesOfUser(client, target.id)) > 0, expiresAt: expiresAt.toISOString() },
         });
         return target;
       });

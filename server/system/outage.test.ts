@@ -153,6 +153,9 @@ describe('Postgres restarted during activity', () => {
     const grantId = await unlock(rosa.client, rosa.authenticator);
     const rosaSocket = await TestSocket.open(node.url, { cookie: rosa.client.cookie, origin: rosa.client.origin });
     await expect.poll(() => node.deps.rows.users.isLive).toBe(true);
+    // What the unlock queued (its key challenge's record) is in the chain before Postgres goes.
+    await node.deps.auditOutbox.drain();
+    expect(await node.deps.auditOutbox.pending()).toBe(0);
 
     await postgres.stop();
     const signin = await node.client().post('/api/auth/signin', { username: 'rosa', password: 'the owl and the pussycat' });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 
 /** Which ceremony a challenge is for; a challenge issued for one is useless for another. */
 export type Ceremony = 'register' | 'signin' | 'step-up' | 'ownership';
@@ -20,10 +20,18 @@ export class ChallengeStore {
     return `challenge:${ceremony}:${sessionId}`;
   }
 
-  /** Makes a new challenge for this session and ceremony, replacing any earlier one. */
-  async issue(sessionId: string, ceremony: Ceremony): Promise<string> {
+  /**
+   * Makes a new challenge for this session and ceremony, replacing any earlier one.
+   * `withRecord` adds to the MULTI that stores it (its audit record, for the outbox): the
+   * challenge and its record are stored together or not at all.
+   */
+  async issue(sessionId: string, ceremony: Ceremony, withRecord?: (multi: ChainableCommander) => void): Promise<string> {
     const challenge = randomBytes(32).toString('base64url');
-    await this.redis.set(this.key(sessionId, ceremony), challenge, 'EX', this.ttlSeconds);
+    const multi = this.redis.multi().set(this.key(sessionId, ceremony), challenge, 'EX', this.ttlSeconds);
+    withRecord?.(multi);
+    const results = await multi.exec();
+    const failed = results?.find(([error]) => error);
+    if (!results || failed) throw failed?.[0] ?? new Error('the challenge was not stored');
     return challenge;
   }
 

@@ -135,4 +135,10 @@ export interface DataKeysResponse {
   rotationComplete: boolean;
   /** Restricted conversations still stored in plaintext, waiting for the encryption job. */
   plaintextRestricted: number;
+  /**
+   * PostgreSQL has checked every row against conversation_restricted_is_encrypted (the
+   * encryption job validates it once none is left in plaintext): the database itself refuses
+   * any restricted conversation in plaintext, old ones included.
+   */
+  encryptionConstraintValidated: boolean;
 }

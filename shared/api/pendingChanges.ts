@@ -5,7 +5,8 @@ import type { Role, UserStatus } from './roles.ts';
 /**
  * The changes a second admin must approve while two or more admins can approve:
  * - enrollment_link: a recovery enrollment link for a user who has active keys or is an admin;
- * - promote_admin: a user given the admin role (an admin created by another admin included);
+ * - promote_admin: a user given the admin role (an admin created by another admin included), by an
+ *   admin or by the groups of their own company sign-in (source company_groups);
  * - model_endpoint: a model's base URL or API-key variable changed.
  */
 export const PENDING_CHANGE_KINDS = ['enrollment_link', 'promote_admin', 'model_endpoint'] as const;
@@ -13,6 +14,13 @@ export type PendingChangeKind = (typeof PENDING_CHANGE_KINDS)[number];
 
 export const PENDING_CHANGE_STATUSES = ['pending', 'applied', 'rejected', 'cancelled', 'expired'] as const;
 export type PendingChangeStatus = (typeof PENDING_CHANGE_STATUSES)[number];
+
+/**
+ * Who asked for a pending change: an admin, or (promote_admin only) the company sign-in of its
+ * target, whose groups at the provider name an admin group (OIDC_ADMIN_GROUPS, threat model G20).
+ */
+export const PENDING_CHANGE_SOURCES = ['admin', 'company_groups'] as const;
+export type PendingChangeSource = (typeof PENDING_CHANGE_SOURCES)[number];
 
 /** How long a pending change may be approved, from the moment it is asked (issue #22: 24 h). */
 export const PENDING_CHANGE_HOURS = 24;
@@ -23,6 +31,8 @@ export type ModelChangeRequest = Partial<ModelSettings> & { enabled?: boolean };
 interface PendingChangeBase {
   id: string;
   status: PendingChangeStatus;
+  /** company_groups: `requestedBy` is the target, whose company sign-in asked. */
+  source: PendingChangeSource;
   requestedBy: { id: string; username: string };
   requestedAt: string;
   /** Until when a second admin may approve it. */
@@ -40,6 +50,8 @@ export type PendingChangeView = PendingChangeBase &
         kind: 'promote_admin';
         target: { type: 'user'; id: string; username: string; role: Role };
         change: { role: 'admin'; status?: UserStatus };
+        /** source company_groups: the groups the provider named at that sign-in. */
+        groups?: string[];
       }
     | {
         kind: 'model_endpoint';

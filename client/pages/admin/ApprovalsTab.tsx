@@ -2,8 +2,6 @@ import type { RouteDefinition } from '@solidjs/router';
 import type { Component } from 'solid-js';
 import { listPendingChanges } from '../../api/pendingChanges.ts';
 import { ConfirmDialog, createConfirmation } from '../../components/ConfirmDialog.tsx';
-import { DataBoundary } from '../../components/DataBoundary.tsx';
-import { Panel } from '../../components/Panel.tsx';
 import { PendingChangesPanel } from './approvals/PendingChangesPanel.tsx';
 
 export const route = {
@@ -18,14 +16,7 @@ export const ApprovalsTab: Component = () => {
   const confirmation = createConfirmation();
   return (
     <>
-      <Panel title="Pending approvals">
-        {(focusHeading) => (
-          <DataBoundary queryKey={listPendingChanges.key}>
-            {/* A decided change's row goes, and the focus with it: start again at the heading. */}
-            <PendingChangesPanel confirm={confirmation.confirm} onGone={focusHeading} />
-          </DataBoundary>
-        )}
-      </Panel>
+      <PendingChangesPanel confirm={confirmation.confirm} />
       <ConfirmDialog request={confirmation.request()} onClose={confirmation.answer} />
     </>
   );

@@ -1,11 +1,11 @@
-import { revalidate, type RouteDefinition } from '@solidjs/router';
-import { createUniqueId, onCleanup, type Component } from 'solid-js';
+import type { RouteDefinition } from '@solidjs/router';
+import { onCleanup, type Component } from 'solid-js';
 import { listAdminGrants, listAdminSessions, listRecentSecurityEvents } from '../../api/adminLive.ts';
 import { listPendingChanges } from '../../api/pendingChanges.ts';
 import { ConfirmDialog, createConfirmation } from '../../components/ConfirmDialog.tsx';
-import { DataBoundary } from '../../components/DataBoundary.tsx';
-import { Panel } from '../../components/Panel.tsx';
+import { DataPanel } from '../../components/Panel.tsx';
 import { useEvents } from '../../events.tsx';
+import { throttledRevalidate } from '../../lib/throttledRevalidate.ts';
 import { PendingChangesPanel } from './approvals/PendingChangesPanel.tsx';
 import { GrantsPanel } from './live/GrantsPanel.tsx';
 import { SecurityFeed } from './live/SecurityFeed.tsx';
@@ -26,23 +26,10 @@ const GRANT_ACTIONS = new Set(['grant.issued', 'grant.renewed', 'grant.revoked',
 /** Last-seen times move without audit events: refresh the sessions now and then. */
 const SESSIONS_REFRESH_MS = 30_000;
 
-/** Refreshes a query at most once a second, however many events ask for it. */
-function throttledRevalidate(key: string): () => void {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  onCleanup(() => clearTimeout(timer));
-  return () => {
-    timer ??= setTimeout(() => {
-      timer = undefined;
-      void revalidate(key);
-    }, 1_000);
-  };
-}
-
 /** Admin console: who is signed in, who holds restricted access, and security events as they happen. */
 export const LiveTab: Component = () => {
   const events = useEvents();
   const confirmation = createConfirmation();
-  const feedHeadingId = createUniqueId();
   const refreshSessions = throttledRevalidate(listAdminSessions.key);
   const refreshGrants = throttledRevalidate(listAdminGrants.key);
 
@@ -64,35 +51,18 @@ export const LiveTab: Component = () => {
 
   return (
     <>
-      <section class="panel" aria-labelledby={feedHeadingId}>
-        <h2 id={feedHeadingId}>Security events</h2>
-        <DataBoundary queryKey={listRecentSecurityEvents.key}>
-          <SecurityFeed />
-        </DataBoundary>
-      </section>
+      <DataPanel title="Security events" queryKey={listRecentSecurityEvents.key}>
+        {() => <SecurityFeed />}
+      </DataPanel>
       {/* The two-person rule: what waits for a second admin, as it happens. */}
-      <Panel title="Pending approvals">
-        {(focusHeading) => (
-          <DataBoundary queryKey={listPendingChanges.key}>
-            <PendingChangesPanel confirm={confirmation.confirm} onGone={focusHeading} />
-          </DataBoundary>
-        )}
-      </Panel>
-      <Panel title="Restricted access">
-        {(focusHeading) => (
-          <DataBoundary queryKey={listAdminGrants.key}>
-            {/* A revoked grant's row goes, and the focus with it: start again at the heading. */}
-            <GrantsPanel confirm={confirmation.confirm} onGone={focusHeading} />
-          </DataBoundary>
-        )}
-      </Panel>
-      <Panel title="Sessions">
-        {(focusHeading) => (
-          <DataBoundary queryKey={listAdminSessions.key}>
-            <SessionsPanel confirm={confirmation.confirm} onGone={focusHeading} />
-          </DataBoundary>
-        )}
-      </Panel>
+      <PendingChangesPanel confirm={confirmation.confirm} />
+      <DataPanel title="Restricted access" queryKey={listAdminGrants.key}>
+        {/* A revoked grant's row goes, and the focus with it: start again at the heading. */}
+        {(focusHeading) => <GrantsPanel confirm={confirmation.confirm} onGone={focusHeading} />}
+      </DataPanel>
+      <DataPanel title="Sessions" queryKey={listAdminSessions.key}>
+        {(focusHeading) => <SessionsPanel confirm={confirmation.confirm} onGone={focusHeading} />}
+      </DataPanel>
       <ConfirmDialog request={confirmation.request()} onClose={confirmation.answer} />
     </>
   );

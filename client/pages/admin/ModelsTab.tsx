@@ -14,7 +14,7 @@ const ModelTable: Component<{ confirm: (request: ConfirmRequest) => Promise<bool
   const list = createAsync(() => listAdminModels());
   return (
     <Show when={list()?.models.length} fallback={<p class="empty">No models yet</p>}>
-      <div class="table-wrap">
+      <div class="table-wrap stacked-cards">
         <table>
           <thead>
             <tr>

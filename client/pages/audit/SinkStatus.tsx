@@ -79,7 +79,7 @@ export const SinkStatus: Component = () => {
   const timer = setInterval(() => void revalidate(listAuditSinks.key), REFRESH_MS);
   onCleanup(() => clearInterval(timer));
   return (
-    <section class="panel audit-sinks" aria-labelledby={headingId}>
+    <section class="panel" aria-labelledby={headingId}>
       <h2 id={headingId}>SIEM streaming</h2>
       <p class="muted">Every event and signed checkpoint, delivered as it happens to the receivers the operator configured. Lag counts events not yet delivered.</p>
       <DataBoundary queryKey={listAuditSinks.key}>

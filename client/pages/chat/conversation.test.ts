@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ConversationView, MessageView, ModelView } from '../../../shared/api.ts';
+import type { ConversationView, MessageView } from '../../../shared/api.ts';
+import { conversationView, modelView, standardConversation } from './chatTestKit.ts';
 import { createConversation, type ConversationOptions, type LockedConversation } from './conversation.ts';
 
 // The router's query() and action() need a browser; the conversation only needs the requests underneath.
@@ -12,17 +13,8 @@ vi.mock('@solidjs/router', () => ({
 const SECRET_QUESTION = 'What are the launch codes?';
 const SECRET_ANSWER = 'The launch codes are 0000.';
 
-const view = (change: Partial<ConversationView> = {}): ConversationView => ({
-  id: 'c1',
-  title: 'Launch codes',
-  model: 'demo-restricted',
-  createdAt: '2026-12-06T10:00:00Z',
-  updatedAt: '2026-12-06T10:05:00Z',
-  restricted: true,
-  restrictedModels: ['demo-restricted'],
-  locked: false,
-  ...change,
-});
+/** The restricted conversation under test: its title is as secret as its messages. */
+const view = (change: Partial<ConversationView> = {}) => conversationView({ title: 'Launch codes', ...change });
 
 const message = (id: string, role: MessageView['role'], content: string): MessageView => ({
   id,
@@ -34,16 +26,7 @@ const message = (id: string, role: MessageView['role'], content: string): Messag
   createdAt: '2026-12-06T10:05:00Z',
 });
 
-const restrictedModel: ModelView = {
-  id: 'demo-restricted',
-  displayName: 'Demo Restricted',
-  description: '',
-  tier: 'restricted',
-  demo: true,
-  unlocked: true,
-  requiresUserVerification: false,
-  grantSeconds: 300,
-};
+const restrictedModel = modelView('demo-restricted', 'restricted', { displayName: 'Demo Restricted', unlocked: true });
 
 const readable = () =>
   Response.json({ conversation: view(), messages: [message('m1', 'user', SECRET_QUESTION), message('m2', 'assistant', SECRET_ANSWER)] });
@@ -173,7 +156,7 @@ describe('the grant ending while a restricted conversation is open', () => {
   });
 
   it('leaves a standard conversation as it is', async () => {
-    const standard = view({ title: 'Lunch', model: 'demo-standard', restricted: false, restrictedModels: [] });
+    const standard = standardConversation({ title: 'Lunch' });
     vi.stubGlobal('fetch', vi.fn(async () => Response.json({ conversation: standard, messages: [message('m1', 'user', 'Lunch?')] })));
     const { conversation } = setUp();
     conversation.open('c1');
@@ -230,7 +213,7 @@ describe('the grant ending while a restricted conversation is open', () => {
   });
 
   it('locks as soon as a restricted answer starts in a conversation no grant here covers', async () => {
-    const standard = view({ title: 'Plans', model: 'demo-standard', restricted: false, restrictedModels: [] });
+    const standard = standardConversation({ title: 'Plans' });
     let stream!: ReadableStreamDefaultController<Uint8Array>;
     vi.stubGlobal(
       'fetch',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ConversationView, ModelView } from '../../../shared/api.ts';
+import { conversationView as conversation, modelView as model, standardConversation } from './chatTestKit.ts';
 import {
   afterAnswerFrom,
   grantCovers,
@@ -12,30 +12,7 @@ import {
   shownTitle,
 } from './restricted.ts';
 
-const conversation = (change: Partial<ConversationView> = {}): ConversationView => ({
-  id: 'c1',
-  title: 'Quarterly numbers',
-  model: 'demo-restricted',
-  createdAt: '2026-12-06T10:00:00Z',
-  updatedAt: '2026-12-06T10:05:00Z',
-  restricted: true,
-  restrictedModels: ['demo-restricted'],
-  locked: false,
-  ...change,
-});
-
-const standard = conversation({ title: 'Lunch ideas', model: 'demo-standard', restricted: false, restrictedModels: [] });
-
-const model = (id: string, tier: ModelView['tier'], displayName = id): ModelView => ({
-  id,
-  displayName,
-  description: '',
-  tier,
-  demo: true,
-  unlocked: tier === 'standard',
-  requiresUserVerification: false,
-  grantSeconds: 300,
-});
+const standard = standardConversation();
 
 describe('grantCovers', () => {
   it('needs a grant unlocking every restricted model the conversation used', () => {
@@ -116,7 +93,7 @@ describe('afterAnswerFrom', () => {
 
 describe('restrictedModelNames and listText', () => {
   it('names the restricted models by their display names, or their ids when unknown', () => {
-    const models = [model('demo-restricted', 'restricted', 'Demo Restricted')];
+    const models = [model('demo-restricted', 'restricted', { displayName: 'Demo Restricted' })];
     expect(restrictedModelNames(conversation({ restrictedModels: ['demo-restricted', 'gone'] }), models)).toEqual([
       'Demo Restricted',
       'gone',

@@ -15,6 +15,8 @@ const MESSAGES: Partial<Record<ErrorCode, string>> = {
   OIDC_USERNAME_INVALID: 'Your company account gives no username Argus can use. Ask an administrator.',
   OIDC_USERNAME_TAKEN:
     'An Argus account with your username exists but is not linked to your company account. Ask an administrator to link it.',
+  OIDC_LINK_EXPIRED:
+    "Your administrator's permission to link your company account has expired. Ask them to allow it again.",
   OIDC_NOT_CONFIGURED: 'Company sign-in is not set up on this server.',
   ACCOUNT_DISABLED: 'This account is disabled. Contact an administrator.',
   NO_ACTIVE_KEY: 'Your account has no active security key. Ask an administrator for a new enrollment link.',

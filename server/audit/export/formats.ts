@@ -2,7 +2,7 @@ import { EXPORT_FILE_EXTENSIONS, type AuditEventView, type ExportFormat, type Se
 import { canonicalJson, jsonString } from '../canonicalJson.ts';
 import { actionLabel } from '../../../shared/auditLabels.ts';
 import { attemptedUsernameOf, attemptedUsernameText } from '../attemptedUsername.ts';
-import { ocsfJson } from './ocsf.ts';
+import { ocsfLine } from './ocsf.ts';
 
 /** How one export format writes a file: an optional header, then one record per event. */
 export interface ExportFormatWriter {
@@ -196,12 +196,12 @@ const cef: ExportFormatWriter = {
   record: cefRecord,
 };
 
-/** OCSF 1.3 events as JSON Lines (ocsfJson: the bytes of JSON.stringify(toOcsf(event)), built faster). */
+/** OCSF 1.3 events as JSON Lines (ocsfLine: the bytes of JSON.stringify(toOcsf(event)) and a line end, built faster). */
 const ocsf: ExportFormatWriter = {
   contentType: 'application/jsonl; charset=utf-8',
   extension: EXPORT_FILE_EXTENSIONS.ocsf,
   header: '',
-  record: (event) => ocsfJson(event) + '\n',
+  record: ocsfLine,
 };
 
 export const EXPORT_WRITERS: Record<ExportFormat, ExportFormatWriter> = { jsonl, csv, cef, ocsf };

@@ -6,7 +6,7 @@ import { jsonString } from '../canonicalJson.ts';
  * Argus audit events as OCSF 1.3 events. Each action maps to the closest class:
  * - sign-in, sign-out, step-up, WebAuthn challenges and assertions → Authentication (3002);
  * - users, enrollment, security keys and key registration → Account Change (3001);
- * - model access, grants and everything else → API Activity (6003).
+ * - model access, conversation reads, grants and everything else → API Activity (6003).
  * Every record carries the base event's required attributes (activity_id, category_uid,
  * class_uid, type_uid, severity_id, time, metadata) and its class's required ones
  * (3002/3001: user; 6003: actor, api, src_endpoint). `unmapped.argus` keeps what has no
@@ -70,6 +70,10 @@ const ACTIVITIES: Record<string, [OcsfClass, number]> = {
   'model.enabled': ['apiActivity', 3],
   'model.disabled': ['apiActivity', 3],
   'model.tested': ['apiActivity', 2],
+  // A restricted conversation opened, or refused: a read of a stored resource through the API,
+  // like model.access (the refusal is the same activity with status Failure, as grant.denied is).
+  'conversation.read': ['apiActivity', 2],
+  'conversation.read_denied': ['apiActivity', 2],
 };
 
 /** Actions without their own entry fall to their family's class with activity Other. */
@@ -194,24 +198,63 @@ export function toOcsf(e: AuditEventView): OcsfEvent {
 }
 
 // The same record as JSON text, built directly ------------------------------------------------
+//
+// Exports and sinks write millions of records, and what costs is every piece of text joined and
+// every string scanned for escapes (each piece is a string the collector meets again): so the
+// parts an action fixes are joined once per action, the quotes around a value sit in the
+// constants on either side of it, and what a run of events repeats (the actor, the minute of
+// the time) is remembered.
 
-/** The members of a record fixed by its action: written once per action, not once per event. */
+/** What JSON.stringify escapes in a string: quote, backslash, control characters and (lone) surrogates (as jsonString tests). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** `JSON.stringify(text)` without its quotes: the text itself when nothing in it needs escaping. */
+function jsonInner(text: string): string {
+  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text).slice(1, -1) : text;
+}
+
+/** OCSF severity_id for ours, or 0 for a severity outside the taxonomy (a row written by hand). */
+function severityIdOf(severity: string): number {
+  switch (severity) {
+    case 'info':
+      return 1;
+    case 'low':
+      return 2;
+    case 'medium':
+      return 3;
+    case 'high':
+      return 4;
+    case 'critical':
+      return 5;
+    default:
+      return 0;
+  }
+}
+
+const OUTCOME_TEXTS = ['success', 'failure', 'denied'] as const;
+
+/** The outcome's index in OUTCOME_TEXTS, or -1 for one outside the taxonomy. */
+function outcomeIndexOf(outcome: string): number {
+  if (outcome === 'success') return 0;
+  if (outcome === 'failure') return 1;
+  return outcome === 'denied' ? 2 : -1;
+}
+
+/** The members of a record fixed by its action: joined once per action, not once per event. */
 interface OcsfActionText {
-  /** From `{"activity_id"` up to `"severity_id":`. */
-  head: string;
-  /** The action as a JSON string. */
-  action: string;
   klass: OcsfClass;
-  /** For Authentication: `,"is_mfa":true|false` or empty. */
-  mfa: string;
-  /** `,"message":` up to the metadata's `"uid":"`. */
-  message: string;
-  /** `,"event_code":` up to the actor user's value. */
+  /** Per severity_id (index 1 to 5): from `{"activity_id"` up to the value of `"time":`. */
+  head: string[];
+  /** Per outcome (OUTCOME_TEXTS): from `,"status_id":` up to the value of the metadata's `"uid":"`. */
+  status: string[];
+  /** From the closing quote of `original_time` up to the actor user's value. */
   eventCode: string;
-  /** `,"action":` up to the target type's value. */
-  unmappedAction: string;
-  /** For API Activity: the `api` member. */
-  api: string;
+  /** From `,"action":` up to the value of `"target_type":`, with its opening quote if a string (index 1), not if null (0). */
+  unmappedAction: string[];
+  /** After the hash's value (from its closing quote): the end of `unmapped`, then `,"user":` (Authentication, Account Change) or the `api` member. */
+  afterHash: string;
+  /** For Authentication: `,"is_mfa":true|false` or nothing, and the record's closing brace; then a line end (index 1) or not (0). */
+  close: string[];
 }
 
 const METADATA = `,"metadata":{"version":${JSON.stringify(OCSF_VERSION)},"product":{"name":"Argus","vendor_name":"Argus","version":"0.1.0"},"uid":"`;
@@ -227,14 +270,16 @@ function actionTextOf(action: string): OcsfActionText {
     const mfa = isMfa(action);
     const quoted = JSON.stringify(action);
     text = {
-      head: `${head},"severity_id":`,
-      action: quoted,
       klass,
-      mfa: mfa === undefined ? '' : `,"is_mfa":${mfa}`,
-      message: `,"message":${quoted}${METADATA}`,
-      eventCode: `,"event_code":${quoted}},"actor":{"user":`,
-      unmappedAction: `,"action":${quoted},"target_type":`,
-      api: `,"api":{"operation":${quoted},"service":{"name":"argus"}}`,
+      head: [0, 1, 2, 3, 4, 5].map((severityId) => `${head},"severity_id":${severityId},"time":`),
+      status: OUTCOME_TEXTS.map(
+        (outcome) =>
+          `,"status_id":${outcome === 'success' ? 1 : 2},"status":"${outcome === 'success' ? 'Success' : 'Failure'}","status_detail":"${outcome}","message":${quoted}${METADATA}`,
+      ),
+      eventCode: `","event_code":${quoted}},"actor":{"user":`,
+      unmappedAction: [`,"action":${quoted},"target_type":`, `,"action":${quoted},"target_type":"`],
+      afterHash: klass === 'apiActivity' ? `"}},"api":{"operation":${quoted},"service":{"name":"argus"}}` : '"}},"user":',
+      close: ['', '\n'].map((end) => (mfa === undefined ? `}${end}` : `,"is_mfa":${mfa}}${end}`)),
     };
     // Actions come from the taxonomy, so this stays small; a log full of made-up ones only skips the cache.
     if (actionTexts.size < 1_000) actionTexts.set(action, text);
@@ -242,131 +287,224 @@ function actionTextOf(action: string): OcsfActionText {
   return text;
 }
 
-
-/** status_id, status and status_detail for each outcome. */
-const STATUS_TEXT: Record<string, string> = Object.fromEntries(
-  ['success', 'failure', 'denied'].map((outcome) => [
-    outcome,
-    `,"status_id":${outcome === 'success' ? 1 : 2},"status":"${outcome === 'success' ? 'Success' : 'Failure'}","status_detail":"${outcome}"`,
-  ]),
-);
-
-const json = JSON.stringify;
-
 /** An OcsfUser as JSON.stringify writes it (undefined members left out, in the order uid, name, type_id, type). */
 function userJson(user: OcsfUser): string {
   let out = '{';
   if (user.uid !== undefined) out += `"uid":${jsonString(user.uid)},`;
   if (user.name !== undefined) out += `"name":${jsonString(user.name)},`;
   out += `"type_id":${user.type_id}`;
-  if (user.type !== undefined) out += `,"type":${json(user.type)}`;
+  if (user.type !== undefined) out += `,"type":${JSON.stringify(user.type)}`;
   return `${out}}`;
 }
 
 /**
- * The actor's JSON, remembered per actor id: an export holds the same few actors again and again.
- * Only for actors with an id (the JSON then depends on the id and the username alone).
+ * The actor's JSON, remembered: an export holds the same few actors again and again. Keyed by
+ * the username (short, so quick to look up), and only used for the same id and username.
  */
-const actorJsonCache = new Map<string, { username: string | null; text: string }>();
+const actorJsonCache = new Map<string, { id: string; username: string | null; text: string }>();
 
-function actorUserJson(e: AuditEventView, actorUser: OcsfUser): string {
-  if (!e.actorId) return userJson(actorUser);
-  const cached = actorJsonCache.get(e.actorId);
-  if (cached && cached.username === e.actorUsername) return cached.text;
-  const text = userJson(actorUser);
+function actorUserJson(e: AuditEventView): string {
+  const { actorId, actorUsername } = e;
+  // Without an id the JSON depends on more than the id and the username (the IP): not remembered.
+  if (!actorId) return userJson(actorUserOf(e));
+  const key = actorUsername ?? actorId;
+  const cached = actorJsonCache.get(key);
+  if (cached && cached.id === actorId && cached.username === actorUsername) return cached.text;
+  const text = userJson(actorUserOf(e));
   if (actorJsonCache.size >= 10_000) actorJsonCache.clear();
-  actorJsonCache.set(e.actorId, { username: e.actorUsername, text });
+  actorJsonCache.set(key, { id: actorId, username: actorUsername, text });
   return text;
 }
 
+/**
+ * jsonInner for texts that come again and again in a row: an event's prevHash is the hash of
+ * the event before it, and a client's user agent stays the same from one event to the next.
+ * Checking that a text is the one before is quicker than scanning it for escapes.
+ */
+class RepeatedText {
+  private text = '';
+  private inner = '';
+
+  innerOf(text: string): string {
+    if (text !== this.text) {
+      this.text = text;
+      this.inner = jsonInner(text);
+    }
+    return this.inner;
+  }
+}
+
+/** The hash of the event before (its prevHash is that hash), and the user agent. */
+const previousHash = new RepeatedText();
+const previousUserAgent = new RepeatedText();
+
 const DIGIT_0 = 48;
 const isDigit = (code: number) => code >= DIGIT_0 && code <= DIGIT_0 + 9;
-/** Where `YYYY-MM-DDTHH:MM:SS.mmmZ` has its digits (the form Postgres and toISOString write). */
-const ISO_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
+/** Where `YYYY-MM-DDTHH:MM` has its digits. */
+const MINUTE_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15];
+/** The last minute seen, as text (`YYYY-MM-DDTHH:MM`) and as ms since the epoch. */
 let minuteText = '';
 let minuteMs = 0;
+/** Its seconds since the epoch as text, by the second of the minute (filled as they come). */
+let secondTexts: string[] = [];
+/** '000' to '999': a time's milliseconds as written after its seconds since the epoch. */
+const MILLIS_TEXT = Array.from({ length: 1000 }, (_, millis) => String(millis).padStart(3, '0'));
 
-/**
- * Date.parse(time), with the date and the minute parsed once for all the events of one minute:
- * only for the exact form `YYYY-MM-DDTHH:MM:SS.mmmZ` (which needs no JSON escaping either);
- * null for any other text, which the caller hands to Date.parse.
- */
-function isoMillis(time: string): number | null {
-  if (time.length !== 24 || time.charCodeAt(23) !== 90 /* Z */ || time.charCodeAt(19) !== 46 /* . */ || time.charCodeAt(16) !== 58 /* : */) return null;
-  for (const at of ISO_DIGITS) if (!isDigit(time.charCodeAt(at))) return null;
-  if (!time.startsWith(minuteText) || minuteText === '') {
-    const minute = Date.parse(`${time.slice(0, 16)}:00.000Z`);
-    if (!Number.isFinite(minute)) return null;
-    minuteText = time.slice(0, 16);
-    minuteMs = minute;
-  }
-  const seconds = (time.charCodeAt(17) - DIGIT_0) * 10 + (time.charCodeAt(18) - DIGIT_0);
-  const millis = (time.charCodeAt(20) - DIGIT_0) * 100 + (time.charCodeAt(21) - DIGIT_0) * 10 + (time.charCodeAt(22) - DIGIT_0);
-  // Seconds 60 and over: Date.parse refuses them, and so does this.
-  return seconds < 60 ? minuteMs + seconds * 1000 + millis : null;
+/** Remembers `time`'s minute, if its first 16 characters are one Date.parse reads as such. */
+function learnMinute(time: string): boolean {
+  if (time.charCodeAt(4) !== 45 /* - */ || time.charCodeAt(7) !== 45 || time.charCodeAt(10) !== 84 /* T */ || time.charCodeAt(13) !== 58 /* : */) return false;
+  for (const at of MINUTE_DIGITS) if (!isDigit(time.charCodeAt(at))) return false;
+  // Hour 24 is midnight to Date.parse only as 24:00:00.000: leave it (and every odd case) to Date.parse.
+  if ((time.charCodeAt(11) - DIGIT_0) * 10 + (time.charCodeAt(12) - DIGIT_0) > 23) return false;
+  const minute = Date.parse(`${time.slice(0, 16)}:00.000Z`);
+  if (!Number.isFinite(minute)) return false;
+  minuteText = time.slice(0, 16);
+  minuteMs = minute;
+  secondTexts = [];
+  return true;
 }
 
 /**
- * `JSON.stringify(toOcsf(e))`, byte for byte (formats.test.ts compares them over every action),
- * without building the nested objects: the parts fixed by the action are written once, the rest
- * joined into one flat string. Exports and sinks write millions of these.
+ * String(Date.parse(time)), with the date and the minute parsed once for all the events of one
+ * minute: only for the exact form `YYYY-MM-DDTHH:MM:SS.mmmZ` (which needs no JSON escaping
+ * either); null for any other text, which the caller hands to Date.parse. Written as the
+ * seconds since the epoch (remembered per second) and three digits of milliseconds: a 13-digit
+ * number is no small integer, and turning one into text costs more than the rest of the time
+ * members together.
+ */
+function isoMillisText(time: string): string | null {
+  if (time.length !== 24 || time.charCodeAt(23) !== 90 /* Z */ || time.charCodeAt(19) !== 46 /* . */ || time.charCodeAt(16) !== 58 /* : */) return null;
+  const s1 = time.charCodeAt(17) - DIGIT_0;
+  const s2 = time.charCodeAt(18) - DIGIT_0;
+  const m1 = time.charCodeAt(20) - DIGIT_0;
+  const m2 = time.charCodeAt(21) - DIGIT_0;
+  const m3 = time.charCodeAt(22) - DIGIT_0;
+  // Unsigned: a character below '0' wraps round to a large number.
+  if ((s1 >>> 0) > 5 || (s2 >>> 0) > 9 || (m1 >>> 0) > 9 || (m2 >>> 0) > 9 || (m3 >>> 0) > 9) return null;
+  if (!(minuteText !== '' && time.startsWith(minuteText)) && !learnMinute(time)) return null;
+  // Seconds 60 and over are refused above (s1 <= 5), as Date.parse refuses them.
+  const second = s1 * 10 + s2;
+  const millis = m1 * 100 + m2 * 10 + m3;
+  // Before 1970-01-01T00:01 there are no whole seconds in front to write the milliseconds after.
+  if (minuteMs < 60_000) return String(minuteMs + second * 1000 + millis);
+  const secondText = (secondTexts[second] ??= String(minuteMs / 1000 + second));
+  return secondText + MILLIS_TEXT[millis]!;
+}
+
+const ORIGINAL_TIME = '","log_name":"audit_event","original_time":"';
+const SRC_NO_IP = '},"src_endpoint":{"name":"unknown"}';
+const SRC_EMPTY_IP = '},"src_endpoint":{"ip":"","name":"unknown"}';
+const SRC_IP = '},"src_endpoint":{"ip":"';
+const SRC_IP_END = '"}';
+const USER_AGENT = '"},"http_request":{"user_agent":"';
+const UNMAPPED = ',"unmapped":{"argus":{"seq":';
+const UNMAPPED_AFTER_USER_AGENT = `"}${UNMAPPED}`;
+/**
+ * `,"name":` between two members whose values may be null or a string, with the closing quote
+ * of the value before and the opening quote of the value after where those are strings:
+ * index 2 × (the one before is a string) + (the one after is).
+ */
+function joints(name: string): string[] {
+  return ['', '"'].flatMap((close) => ['', '"'].map((open) => `${close},"${name}":${open}`));
+}
+const TARGET_ID = joints('target_id');
+const MODEL = joints('model');
+/** After the model: `,"details":` (details are never a string). */
+const DETAILS = [',"details":', '","details":'];
+const HASHES = '","hash":"';
+/** A nullable member's value between the quotes its joints supply: null, or the text escaped. */
+const valueText = (text: string | null): string => (text === null ? 'null' : jsonInner(text));
+/** The end of a record (index 0), and of a line of JSON Lines (1). */
+const END = ['}', '}\n'];
+/** After the uid of Account Change's user when it is the target. */
+const SUBJECT_END = ['","type_id":1}}', '","type_id":1}}\n'];
+/** After the uid and name of a User. */
+const USER_END = '","type_id":1,"type":"User"}';
+const RESOURCE_END = ['"}]}', '"}]}\n'];
+const RESOURCE_MODEL = ',"resources":[{"type":"model","uid":"';
+
+/**
+ * `JSON.stringify(toOcsf(e))`, byte for byte (ocsf.test.ts and formats.test.ts hold them to it
+ * over every action and every shape of event), without building the nested objects.
  */
 export function ocsfJson(e: AuditEventView): string {
+  return ocsfText(e, 0);
+}
+
+/** ocsfJson(e) and a line end: one line of the OCSF export. */
+export function ocsfLine(e: AuditEventView): string {
+  return ocsfText(e, 1);
+}
+
+/** The record, then a line end if `line` is 1 (written with the closing brace: one piece fewer to join). */
+function ocsfText(e: AuditEventView, line: 0 | 1): string {
+  const severityId = severityIdOf(e.severity);
+  const outcome = outcomeIndexOf(e.outcome);
   // Outside the taxonomy (a row written by hand): the general path writes what toOcsf does.
-  const status = STATUS_TEXT[e.outcome];
-  if (SEVERITY_ID[e.severity] === undefined || status === undefined || !Number.isSafeInteger(e.seq)) return JSON.stringify(toOcsf(e));
+  if (severityId === 0 || outcome < 0 || !Number.isSafeInteger(e.seq) || typeof e.details !== 'object' || typeof e.prevHash !== 'string' || typeof e.hash !== 'string') {
+    return JSON.stringify(toOcsf(e)) + (line ? '\n' : '');
+  }
   const action = actionTextOf(e.action);
-  const actorUser = actorUserOf(e);
-  const millis = isoMillis(e.time);
-  let timeText: string;
-  let timeJson: string;
-  if (millis === null) {
-    const time = Date.parse(e.time);
-    timeText = Number.isFinite(time) ? String(time) : 'null';
-    timeJson = json(e.time);
-  } else {
-    timeText = String(millis);
-    // Digits and -T:.Z only: nothing to escape.
-    timeJson = `"${e.time}"`;
-  }
   const seq = String(e.seq);
-  let out =
-    action.head +
-    SEVERITY_ID[e.severity] +
-    ',"time":' +
-    timeText +
-    status +
-    action.message +
-    seq +
-    '","log_name":"audit_event","original_time":' +
-    timeJson +
-    action.eventCode +
-    actorUserJson(e, actorUser) +
-    // { ip: e.ip ?? undefined, name: e.ip ? undefined : 'unknown' }
-    (e.ip === null ? '},"src_endpoint":{"name":"unknown"}' : `},"src_endpoint":{"ip":${jsonString(e.ip)}${e.ip ? '}' : ',"name":"unknown"}'}`) +
-    (e.userAgent ? `,"http_request":{"user_agent":${jsonString(e.userAgent)}}` : '') +
-    ',"unmapped":{"argus":{"seq":' +
-    seq +
-    action.unmappedAction +
-    jsonString(e.targetType) +
-    ',"target_id":' +
-    jsonString(e.targetId) +
-    ',"model":' +
-    jsonString(e.model) +
-    ',"details":' +
-    json(e.details) +
-    ',"prev_hash":' +
-    jsonString(e.prevHash) +
-    ',"hash":' +
-    jsonString(e.hash) +
-    '}}';
-  if (action.klass === 'authentication') {
-    out += ',"user":' + userJson(authenticationUserOf(e, actorUser)) + action.mfa;
-  } else if (action.klass === 'accountChange') {
-    out += ',"user":' + (e.targetType === 'user' && e.targetId ? `{"uid":${jsonString(e.targetId)},"type_id":1}` : userJson(actorUser));
-  } else {
-    out += action.api;
-    if (e.targetId || e.model) out += `,"resources":[{"type":${json(e.model ? 'model' : (e.targetType ?? 'resource'))},"uid":${json(e.model ?? e.targetId)}}]`;
+  let millis = isoMillisText(e.time);
+  // The usual form is digits and -T:.Z only: nothing to escape.
+  let timeText = e.time;
+  if (millis === null) {
+    const parsed = Date.parse(e.time);
+    millis = Number.isFinite(parsed) ? String(parsed) : 'null';
+    timeText = jsonInner(e.time);
   }
-  return out + '}';
+  const { ip, userAgent } = e;
+  let out =
+    action.head[severityId]! +
+    millis +
+    action.status[outcome]! +
+    seq +
+    ORIGINAL_TIME +
+    timeText +
+    action.eventCode +
+    actorUserJson(e);
+  // { ip: e.ip ?? undefined, name: e.ip ? undefined : 'unknown' }, then the user agent if there is one.
+  if (ip === null || ip === '') out += ip === null ? SRC_NO_IP : SRC_EMPTY_IP;
+  else out += SRC_IP + jsonInner(ip) + (userAgent ? '' : SRC_IP_END);
+  if (userAgent) out += (ip ? USER_AGENT : `,"http_request":{"user_agent":"`) + previousUserAgent.innerOf(userAgent) + UNMAPPED_AFTER_USER_AGENT;
+  else out += UNMAPPED;
+  const { targetType, targetId, model } = e;
+  const typeIsText = targetType === null ? 0 : 1;
+  const idIsText = targetId === null ? 0 : 1;
+  const modelIsText = model === null ? 0 : 1;
+  out +=
+    seq +
+    action.unmappedAction[typeIsText]! +
+    valueText(targetType) +
+    TARGET_ID[2 * typeIsText + idIsText]! +
+    valueText(targetId) +
+    MODEL[2 * idIsText + modelIsText]! +
+    valueText(model) +
+    DETAILS[modelIsText]! +
+    JSON.stringify(e.details) +
+    ',"prev_hash":"' +
+    previousHash.innerOf(e.prevHash) +
+    HASHES +
+    previousHash.innerOf(e.hash) +
+    action.afterHash;
+  switch (action.klass) {
+    case 'authentication': {
+      // authenticationUserOf's usual case written directly: the target user, named by the attempt or as the actor.
+      if (targetType === 'user' && targetId) {
+        const attempted = attemptedUsernameOf(e);
+        const name = attempted?.known ? attempted.username : e.actorId === targetId ? e.actorUsername : null;
+        return out + '{"uid":"' + jsonInner(targetId) + (name === null ? USER_END : '","name":"' + jsonInner(name) + USER_END) + action.close[line]!;
+      }
+      return out + userJson(authenticationUserOf(e, actorUserOf(e))) + action.close[line]!;
+    }
+    case 'accountChange':
+      return out + (targetType === 'user' && targetId ? '{"uid":"' + jsonInner(targetId) + SUBJECT_END[line]! : actorUserJson(e) + END[line]!);
+    default: {
+      if (model) return out + RESOURCE_MODEL + jsonInner(model) + RESOURCE_END[line]!;
+      // { type: e.model ? 'model' : …, uid: e.model ?? e.targetId }: an empty model is the uid.
+      if (targetId) return out + `,"resources":[{"type":${jsonString(targetType ?? 'resource')},"uid":${jsonString(model ?? targetId)}}]` + END[line]!;
+      return out + END[line]!;
+    }
+  }
 }

@@ -2,10 +2,13 @@ import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { EXPORT_FORMATS, type AuditEventView } from '../../../shared/audit.ts';
+import { searchAuditEventsAscending } from '../../db/audit.ts';
 import type { Pool, Queryable } from '../../db/pool.ts';
 import { useTestDatabase } from '../../test/testDatabase.ts';
 import { seedChain } from '../testing/seedChain.ts';
-import { EXPORT_BATCH, ExportAborted, streamAuditExport } from './streamExport.ts';
+import { EXPORT_WRITERS } from './formats.ts';
+import { BatchBytes, EXPORT_BATCH, ExportAborted, streamAuditExport } from './streamExport.ts';
 
 const EVENTS = 2 * EXPORT_BATCH + 1_234;
 
@@ -86,5 +89,41 @@ describe('streamAuditExport', () => {
     expect(seqs.map((e) => e.seq)).toEqual([...seqs.map((e) => e.seq)].sort((a, b) => a - b));
     expect(summary.eventCount).toBe(seqs.length);
     expect(seqs.length).toBeGreaterThan(0);
+  });
+});
+
+describe('streamed bytes', () => {
+  it('are the header and every record in chain order, in UTF-8, for every format', async () => {
+    const events: AuditEventView[] = [];
+    for (let batch = await searchAuditEventsAscending(testDb.pool, {}, 0, EXPORT_BATCH); batch.length > 0; batch = await searchAuditEventsAscending(testDb.pool, {}, batch.at(-1)!.seq, EXPORT_BATCH)) {
+      events.push(...batch);
+    }
+    for (const format of EXPORT_FORMATS) {
+      const sink = stalledSink();
+      sink.release();
+      const summary = await streamAuditExport({ db: testDb.pool, sink: sink.sink, format, where: {} });
+      const writer = EXPORT_WRITERS[format];
+      const expected = Buffer.from(writer.header + events.map((event) => writer.record(event)).join(''), 'utf8');
+      expect(Buffer.concat(sink.received).equals(expected), format).toBe(true);
+      expect(summary.fileSha256).toBe(createHash('sha256').update(expected).digest('hex'));
+    }
+  });
+
+  it('encode text of every width across encoding steps and growth as one UTF-8 encoding of the whole would', () => {
+    const records = [
+      'ascii\n',
+      'é ü ß\n',
+      '名前 \u2028\n',
+      '\ud83d\ude00 emoji\n',
+      'lone \ud800 surrogate\n',
+      `${'x'.repeat(70_000)}\n`,
+      ...Array.from({ length: 5_000 }, (_, i) => `${i} zoë 😀 ${'y'.repeat(i % 50)}\n`),
+    ];
+    // Far too small to start with: it grows, keeping what it has encoded.
+    const bytes = new BatchBytes(16);
+    for (const record of records) bytes.add(record);
+    expect(bytes.finish().equals(Buffer.from(records.join(''), 'utf8'))).toBe(true);
+    const empty = new BatchBytes(16);
+    expect(empty.finish()).toHaveLength(0);
   });
 });

@@ -9,6 +9,48 @@ import { EXPORT_WRITERS } from './formats.ts';
 /** Rows read per query: large enough to amortise the round trip, small enough to keep memory flat. */
 export const EXPORT_BATCH = 5_000;
 
+/**
+ * A batch's records, turned into UTF-8 every ENCODE_EVERY UTF-16 units, into one buffer sized
+ * from the batch before. A batch's text held as one string until the end outlives
+ * young-generation collections, piece by piece, and each one copies it; encoded early, it dies
+ * young. OCSF, whose records are the largest, took a third less CPU per event for it.
+ */
+const ENCODE_EVERY = 64 * 1024;
+
+export class BatchBytes {
+  private bytes: Buffer;
+  private length = 0;
+  private text = '';
+
+  constructor(expectedBytes: number) {
+    this.bytes = Buffer.allocUnsafe(expectedBytes);
+  }
+
+  add(record: string): void {
+    this.text += record;
+    if (this.text.length >= ENCODE_EVERY) this.encode();
+  }
+
+  /** The batch's bytes (a view of the buffer: a new BatchBytes for the next batch). */
+  finish(): Buffer {
+    this.encode();
+    return this.bytes.subarray(0, this.length);
+  }
+
+  private encode(): void {
+    if (this.text === '') return;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit (a surrogate pair: 4 bytes for 2).
+    const needed = this.length + 3 * this.text.length;
+    if (needed > this.bytes.length) {
+      const larger = Buffer.allocUnsafe(Math.max(needed, 2 * this.bytes.length));
+      this.bytes.copy(larger, 0, 0, this.length);
+      this.bytes = larger;
+    }
+    this.length += this.bytes.write(this.text, this.length, 'utf8');
+    this.text = '';
+  }
+}
+
 export class ExportAborted extends Error {
   override name = 'ExportAborted';
 }
@@ -60,9 +102,8 @@ export async function streamAuditExport({
   const writer = EXPORT_WRITERS[format];
   const sha256 = createHash('sha256');
   let fileBytes = 0;
-  const emit = async (text: string) => {
-    if (!text) return;
-    const chunk = Buffer.from(text, 'utf8');
+  const emit = async (chunk: Buffer) => {
+    if (chunk.length === 0) return;
     sha256.update(chunk);
     fileBytes += chunk.length;
     await write(sink, chunk);
@@ -73,7 +114,8 @@ export async function streamAuditExport({
   let eventCount = 0;
   // How many grants the file holds and how many Argus proved (the manifest's `presence`).
   const presence = new ExportPresenceTally(db);
-  await emit(writer.header);
+  let lastBatchBytes = 0;
+  await emit(Buffer.from(writer.header, 'utf8'));
   // Keyset on seq from just before the range; one batch is read ahead while the last one
   // is formatted and written, so the database and this process work at the same time.
   const fetchAfter = (afterSeq: number) => searchAuditEventsAscending(db, where, afterSeq, EXPORT_BATCH);
@@ -84,16 +126,19 @@ export async function streamAuditExport({
     if (batch.length === 0) break;
     last = batch[batch.length - 1]!;
     if (batch.length === EXPORT_BATCH) pending = fetchAfter(last.seq);
-    let text = '';
+    // Room for a batch like the last one, and for the text not yet encoded.
+    const bytes = new BatchBytes(lastBatchBytes + 4 * ENCODE_EVERY);
     for (const event of batch) {
-      text += writer.record(event);
+      bytes.add(writer.record(event));
       if (ExportPresenceTally.concerns(event)) {
         const proving = presence.add(event);
         if (proving) await proving;
       }
     }
+    const chunk = bytes.finish();
+    lastBatchBytes = chunk.length;
     try {
-      await emit(text);
+      await emit(chunk);
     } catch (error) {
       // Nobody will read ahead any more; settle the read so it cannot reject unobserved.
       pending?.catch(() => undefined);

@@ -2,17 +2,18 @@ import { generateKeyPairSync } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { getAuditChainHead, insertCheckpoint, listAuditEventsAscending, listCheckpointsAscending } from '../../db/audit.ts';
+import { AUDIT_CHANNEL, getAuditChainHead, insertCheckpoint, listAuditEventsAscending, listCheckpointsAscending } from '../../db/audit.ts';
 import { query } from '../../db/pool.ts';
 import { createLogger } from '../../log.ts';
 import { registry } from '../../metrics.ts';
+import { SharedChannel } from '../../realtime/pgListener.ts';
 import { useTestDatabase } from '../../test/testDatabase.ts';
 import { signCheckpoint } from '../checkpoint.ts';
 import { eventJson } from '../export/formats.ts';
 import { recordAuditEvent } from '../record.ts';
 import { AuditSigner } from '../signingKey.ts';
 import { tamper } from '../testing/auditTestKit.ts';
-import { startAuditSinkDelivery, type AuditSinkDelivery, type DeliveryTuning } from './delivery.ts';
+import { SINK_PROBE_RECORDS, startAuditSinkDelivery, type AuditSinkDelivery, type DeliveryTuning } from './delivery.ts';
 import { checkpointLine } from './records.ts';
 import type { HttpSinkConfig } from './sinkConfig.ts';
 import { sinkDefinition, startAuditSinks } from './sinks.ts';
@@ -161,6 +162,49 @@ describe('streaming the audit log to an HTTP sink', () => {
     await append(1);
     await waitFor('the notified event', () => acceptedEventSeqs(collector), (seqs) => seqs.length === 2, 2_000);
     expect(performance.now() - appendedAt).toBeLessThan(1_000);
+  });
+
+  it("on a node, is woken through the node's argus_audit channel and opens no LISTEN connection of its own", async () => {
+    const collector = await receiver();
+    const channel = new SharedChannel(AUDIT_CHANNEL, silent);
+    const delivery = startAuditSinkDelivery({
+      databaseUrl: db.database.url,
+      sinks: [sinkDefinition(httpSink(collector.url))],
+      log: silent,
+      tuning: { ...FAST, pollMs: 60_000 },
+      auditAppended: channel,
+    });
+    running.push(delivery);
+    await append(1);
+    await waitFor('the first event', () => acceptedEventSeqs(collector), (seqs) => seqs.length === 1);
+    const { rows } = await query<{ listening: number }>(
+      db.pool,
+      'test_sink_listeners',
+      "SELECT count(*)::int AS listening FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+    );
+    expect(rows[0]!.listening).toBe(0);
+
+    const event = await recordAuditEvent(db.pool, CONTEXT, { action: 'model.access', outcome: 'success', model: 'demo' });
+    // Nobody listens on this database: without the channel's word, the next look is a minute away.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(acceptedEventSeqs(collector)).toHaveLength(1);
+    const announcedAt = performance.now();
+    channel.dispatch(`${event.seq}`);
+    await waitFor('the announced event', () => acceptedEventSeqs(collector), (seqs) => seqs.length === 2, 2_000);
+    expect(performance.now() - announcedAt).toBeLessThan(1_000);
+  });
+
+  it('tries a sink whose last attempt failed with a small batch, and sends full batches again once it takes one', async () => {
+    await append(300);
+    const collector = await receiver();
+    collector.answerWith((request) => (request.index <= 1 ? { status: 503, body: 'down' } : { status: 200 }));
+    deliver(collector.url, { ...FAST, maxBatchRecords: 200 });
+    await waitFor('every event', () => acceptedEventSeqs(collector), (seqs) => seqs.length >= 300);
+    const sizes = collector.requests.map((request) => seqsOf(request).length);
+    // Full, refused; a probe, refused; a probe, taken; then full batches.
+    expect(sizes.slice(0, 4)).toEqual([200, SINK_PROBE_RECORDS, SINK_PROBE_RECORDS, 200]);
+    expectNoGapsAndRepeatsOnlyAfterFailures(collector.requests);
+    expect(acceptedEventSeqs(collector)).toEqual(range(1, 300));
   });
 
   it('repeats a refused or dropped batch, never skips one, and moves the cursor only past what arrived', async () => {

@@ -14,7 +14,8 @@
  *
  * A failed batch is tried again after an exponential backoff with full jitter, stored in the
  * cursor so that every node holds back. Between batches a node waits for the `argus_audit`
- * notification of a new event, or polls (checkpoints are not notified), so lag stays low.
+ * notification of new events (one per committed append or batch), or polls (checkpoints are not
+ * notified), so lag stays low.
  */
 import type { AuditCheckpoint, AuditEventView } from '../../../shared/audit.ts';
 import { AUDIT_CHANNEL, listCheckpointsAscending, searchAuditEventsAscending } from '../../db/audit.ts';
@@ -76,6 +77,12 @@ export const DEFAULT_DELIVERY_TUNING: DeliveryTuning = {
 
 /** Fewest events a batch reads even when records are large. */
 const MIN_BATCH_RECORDS = 50;
+/**
+ * Events a batch reads at most while the sink's last attempt failed. A sink that is down is then
+ * tried with a small batch, not thousands of events read and formatted on the node's event loop
+ * for each retry (which took ~100 ms of CPU from the appends a down sink must never slow).
+ */
+export const SINK_PROBE_RECORDS = 50;
 /** Shortest backoff: full jitter can draw ~0, which would retry in a hot loop. */
 const MIN_BACKOFF_MS = 50;
 /** A transaction holding a sink's cursor ends after about this long, so the cursor's progress shows (status, lag). */
@@ -280,14 +287,17 @@ class SinkDeliveryLoop {
         if (cursor.waitMs > 0) return { kind: 'backing-off', waitMs: cursor.waitMs };
         const started = performance.now();
         const delivered = { events: 0, checkpoints: 0, batches: 0 };
-        let reading: Promise<ReadBatch> | null = this.readBatch(client, cursor);
+        // After a failure the sink is likely still away: try it with a small batch, and read no
+        // further ahead until it has taken one (the next transaction reads full batches again).
+        const probing = cursor.consecutiveFailures > 0;
+        let reading: Promise<ReadBatch> | null = this.readBatch(client, cursor, probing ? Math.min(SINK_PROBE_RECORDS, this.recordsPerBatch) : this.recordsPerBatch);
         while (reading) {
           const batch: ReadBatch = await reading;
           reading = null;
           if (batch.records.length === 0) break;
-          const readNext = batch.more && !this.stopped && delivered.batches + 1 < this.tuning.maxBatchesPerTransaction && performance.now() - started < MAX_TRANSACTION_MS;
+          const readNext = !probing && batch.more && !this.stopped && delivered.batches + 1 < this.tuning.maxBatchesPerTransaction && performance.now() - started < MAX_TRANSACTION_MS;
           // The client is idle while the batch crosses the network: read the next one meanwhile.
-          const next = readNext ? this.readBatch(client, { ...cursor, ...batch.next }) : null;
+          const next = readNext ? this.readBatch(client, { ...cursor, ...batch.next }, this.recordsPerBatch) : null;
           // Handled where it is awaited; this only keeps a failure on the way there from counting as unhandled.
           next?.catch(() => undefined);
           const sending = performance.now();
@@ -321,9 +331,8 @@ class SinkDeliveryLoop {
   }
 
   /** The next batch after the cursor, in chain order, formatted, cut at about maxBatchBytes. */
-  private async readBatch(client: PoolClient, cursor: LockedSinkCursor): Promise<ReadBatch> {
+  private async readBatch(client: PoolClient, cursor: LockedSinkCursor, limit: number): Promise<ReadBatch> {
     const { checkpointsOnly, recordFormat } = this.sink;
-    const limit = this.recordsPerBatch;
     const events = checkpointsOnly ? [] : await searchAuditEventsAscending(client, {}, cursor.deliveredSeq, limit);
     const checkpoints = await listCheckpointsAscending(client, cursor.deliveredCheckpointId, this.tuning.maxBatchCheckpoints);
     const placed = orderBatch({ events, checkpoints, deliveredSeq: cursor.deliveredSeq, checkpointsOnly });
@@ -390,20 +399,29 @@ export interface AuditSinkDelivery {
   stop(): Promise<void>;
 }
 
+/** Where delivery hears of committed appends: a node's `argus_audit` channel (realtime/pgListener.ts SharedChannel). */
+export interface AuditAppendedChannel {
+  subscribe(handler: (payload: string) => void): () => void;
+}
+
 /**
- * Starts delivering every sink on this node: its own pool (one connection per sink and one
- * for the rest), and a LISTEN on `argus_audit` for new events.
+ * Starts delivering every sink on this node, on a small pool of its own (one connection per sink
+ * and one for the rest). New events wake it through `auditAppended`, the node's channel on its one
+ * LISTEN connection (runtime.ts); started alone (tests, benchmarks), it listens on `argus_audit`
+ * itself. A notification only wakes it: what to send comes from the sink's cursor.
  */
 export function startAuditSinkDelivery({
   databaseUrl,
   sinks,
   log,
   tuning = {},
+  auditAppended,
 }: {
   databaseUrl: string;
   sinks: readonly SinkDefinition[];
   log: Logger;
   tuning?: Partial<DeliveryTuning>;
+  auditAppended?: AuditAppendedChannel;
 }): AuditSinkDelivery {
   const settings = { ...DEFAULT_DELIVERY_TUNING, ...tuning };
   const pool = createPool(databaseUrl, log, sinks.length + 1);
@@ -411,12 +429,13 @@ export function startAuditSinkDelivery({
   const wake = () => {
     for (const loop of loops) loop.wake();
   };
-  const stopListener = startPgListener({ databaseUrl, log, channels: { [AUDIT_CHANNEL]: wake } });
+  const unsubscribe = auditAppended?.subscribe(wake);
+  const stopHearing = unsubscribe ? async () => unsubscribe() : startPgListener({ databaseUrl, log, channels: { [AUDIT_CHANNEL]: wake } });
   for (const loop of loops) loop.start();
   return {
     wake,
     async stop() {
-      await stopListener();
+      await stopHearing();
       await Promise.all(loops.map((loop) => loop.stop()));
       await pool.end();
     },

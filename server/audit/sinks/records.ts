@@ -1,12 +1,12 @@
 /**
  * Audit events and signed checkpoints as sink records, written by the same writers as the
- * exports (eventJson, toOcsf, the CEF writer), so a record streamed to a SIEM and the same
+ * exports (eventJson, ocsfJson, the CEF writer), so a record streamed to a SIEM and the same
  * event in an export are the same text.
  */
 import type { AuditCheckpoint, AuditEventView } from '../../../shared/audit.ts';
 import { canonicalJson } from '../canonicalJson.ts';
 import { EXPORT_WRITERS, eventJson } from '../export/formats.ts';
-import { toOcsf } from '../export/ocsf.ts';
+import { ocsfJson } from '../export/ocsf.ts';
 import type { SinkFormat, SinkRecord } from './types.ts';
 
 /** The `type` of a checkpoint line, the same string its signature covers (checkpointPayload). */
@@ -38,7 +38,7 @@ export function eventRecord(event: AuditEventView, format: SinkFormat): SinkReco
       body = eventJson(event);
       break;
     case 'ocsf':
-      body = JSON.stringify(toOcsf(event));
+      body = ocsfJson(event);
       break;
     case 'cef':
       body = withoutLineEnd(EXPORT_WRITERS.cef.record(event));

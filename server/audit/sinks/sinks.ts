@@ -2,7 +2,7 @@
 import type { Pool } from '../../db/pool.ts';
 import type { Logger } from '../../log.ts';
 import { createCheckpointFileTransport } from './checkpointFile.ts';
-import { startAuditSinkDelivery, type DeliveryTuning, type SinkDefinition } from './delivery.ts';
+import { startAuditSinkDelivery, type AuditAppendedChannel, type DeliveryTuning, type SinkDefinition } from './delivery.ts';
 import { createHttpTransport } from './http.ts';
 import { setAuditSinkStatusSource } from './metrics.ts';
 import type { AuditSinkConfig } from './sinkConfig.ts';
@@ -52,6 +52,7 @@ export function startAuditSinks({
   pool,
   log,
   tuning,
+  auditAppended,
 }: {
   sinks: readonly AuditSinkConfig[];
   databaseUrl: string;
@@ -59,9 +60,11 @@ export function startAuditSinks({
   pool: Pool;
   log: Logger;
   tuning?: Partial<DeliveryTuning>;
+  /** The node's `argus_audit` channel (startAuditSinkDelivery); without it delivery listens on its own. */
+  auditAppended?: AuditAppendedChannel;
 }): () => Promise<void> {
   if (sinks.length === 0) return async () => {};
-  const delivery = startAuditSinkDelivery({ databaseUrl, sinks: sinks.map(sinkDefinition), log, ...(tuning && { tuning }) });
+  const delivery = startAuditSinkDelivery({ databaseUrl, sinks: sinks.map(sinkDefinition), log, ...(tuning && { tuning }), ...(auditAppended && { auditAppended }) });
   setAuditSinkStatusSource(() => readAuditSinkStatuses(pool, sinks));
   log.info({ sinks: sinks.map(sinkIdOf) }, 'audit streaming to SIEM sinks');
   return async () => {

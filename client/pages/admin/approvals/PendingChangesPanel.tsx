@@ -1,13 +1,15 @@
-import { createAsync, revalidate } from '@solidjs/router';
+import { createAsync } from '@solidjs/router';
 import { For, onCleanup, Show, type Accessor, type Component } from 'solid-js';
 import type { PendingChangeView } from '../../../../shared/api.ts';
 import { approvePendingChange, cancelPendingChange, listPendingChanges, rejectPendingChange } from '../../../api/pendingChanges.ts';
 import type { ConfirmRequest } from '../../../components/ConfirmDialog.tsx';
 import { DataTable } from '../../../components/DataTable.tsx';
+import { DataPanel } from '../../../components/Panel.tsx';
 import { RowButton } from '../../../components/RowButton.tsx';
 import { useEvents } from '../../../events.tsx';
 import { createNow, exactTime } from '../../../lib/relativeTime.ts';
 import { useRowActions } from '../../../lib/rowActions.ts';
+import { throttledRevalidate } from '../../../lib/throttledRevalidate.ts';
 import { useSession } from '../../../session.tsx';
 import { StepUpRowAlert } from '../../account/StepUpPrompt.tsx';
 import { RelativeTime } from '../RelativeTime.tsx';
@@ -101,30 +103,18 @@ const PendingChangeRow: Component<{ change: PendingChangeView; mine: boolean; no
   );
 };
 
-/** Refreshes the list at most once a second, however many events ask for it. */
-function throttledRefresh(): () => void {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  onCleanup(() => clearTimeout(timer));
-  return () => {
-    timer ??= setTimeout(() => {
-      timer = undefined;
-      void revalidate(listPendingChanges.key);
-    }, 1_000);
-  };
-}
-
 /**
  * Changes waiting for a second admin (the two-person rule): what, who asked, when, and how long
  * is left. Another admin's change can be approved (with a touch of the key) or rejected; one's
  * own waits, and can be cancelled. The list follows the live feed: any step of any pending
  * change, on any node, refreshes it.
  */
-export const PendingChangesPanel: Component<{ confirm: Confirm; onGone: () => void }> = (props) => {
+const PendingChangeTable: Component<{ confirm: Confirm; onGone: () => void }> = (props) => {
   const list = createAsync(() => listPendingChanges());
   const session = useSession();
   const events = useEvents();
   const now = createNow(30_000);
-  const refresh = throttledRefresh();
+  const refresh = throttledRevalidate(listPendingChanges.key);
   onCleanup(events.subscribe('SECURITY_EVENT', ({ event }) => event.action.startsWith('pending_change.') && refresh()));
   onCleanup(events.onConnect(refresh));
 
@@ -141,3 +131,11 @@ export const PendingChangesPanel: Component<{ confirm: Confirm; onGone: () => vo
     </DataTable>
   );
 };
+
+/** The "Pending approvals" panel, on the Approvals tab and the Live tab alike. */
+export const PendingChangesPanel: Component<{ confirm: Confirm }> = (props) => (
+  <DataPanel title="Pending approvals" queryKey={listPendingChanges.key}>
+    {/* A decided change's row goes, and the focus with it: start again at the heading. */}
+    {(focusHeading) => <PendingChangeTable confirm={props.confirm} onGone={focusHeading} />}
+  </DataPanel>
+);

@@ -40,7 +40,12 @@ export function changeDetails(change: PendingChangeView): string[] {
           : 'They have a security key: whoever opens the link takes over the account.',
       ];
     case 'promote_admin':
-      return [`Role now: ${ROLE_LABELS[change.target.role]}${change.change.status ? `; status ${change.change.status}` : ''}.`];
+      return [
+        `Role now: ${ROLE_LABELS[change.target.role]}${change.change.status ? `; status ${change.change.status}` : ''}.`,
+        ...(change.source === 'company_groups'
+          ? [`Asked by their company sign-in: their groups at the provider (${(change.groups ?? []).join(', ') || 'none'}) include an admin group.`]
+          : []),
+      ];
     case 'model_endpoint':
       return (Object.keys(change.change) as Array<keyof typeof change.change>).map(
         (field) => `${SETTING_LABELS[field]}: ${shown(change.before[field])} → ${shown(change.change[field])}`,

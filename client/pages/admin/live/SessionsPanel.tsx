@@ -3,13 +3,15 @@ import { createUniqueId, For, Show, type Component } from 'solid-js';
 import type { AdminSessionView } from '../../../../shared/api.ts';
 import { endAdminSession, listAdminSessions } from '../../../api/adminLive.ts';
 import type { ConfirmRequest } from '../../../components/ConfirmDialog.tsx';
+import { DataTable } from '../../../components/DataTable.tsx';
 import { settled } from '../../../lib/settled.ts';
 import { describeUserAgent } from '../../../lib/userAgent.ts';
 import { StepUpRowAlert } from '../../account/StepUpPrompt.tsx';
 import { RelativeTimeCell } from '../RelativeTime.tsx';
 import { CurrentSessionFlag, SessionOriginCells } from '../../account/SessionCells.tsx';
 
-const SESSION_COLUMNS = 7;
+/** The headings, in the order SessionRow renders its cells. */
+const SESSION_HEADINGS = ['User', 'IP address', 'Browser', 'Signed in', 'Last seen', 'How', 'Actions'] as const;
 
 const METHOD_TEXT: Record<AdminSessionView['method'], string> = {
   password_and_key: 'Password + security key',
@@ -66,7 +68,7 @@ const SessionRow: Component<{ session: AdminSessionView; confirm: Confirm; onGon
           </Show>
         </td>
       </tr>
-      <StepUpRowAlert columns={SESSION_COLUMNS} busy={Boolean(ending.pending)} error={ending.error} />
+      <StepUpRowAlert columns={SESSION_HEADINGS.length} busy={Boolean(ending.pending)} error={ending.error} />
     </>
   );
 };
@@ -75,30 +77,20 @@ const SessionRow: Component<{ session: AdminSessionView; confirm: Confirm; onGon
 export const SessionsPanel: Component<{ confirm: Confirm; onGone: () => void }> = (props) => {
   const list = createAsync(() => listAdminSessions());
   return (
-    <Show when={list()?.sessions.length} fallback={<p class="empty">Nobody is signed in</p>}>
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">User</th>
-              <th scope="col">IP address</th>
-              <th scope="col">Browser</th>
-              <th scope="col">Signed in</th>
-              <th scope="col">Last seen</th>
-              <th scope="col">How</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            <For each={list()?.sessions}>{(session) => <SessionRow session={session} confirm={props.confirm} onGone={props.onGone} />}</For>
-          </tbody>
-        </table>
-      </div>
-      <Show when={(list()?.total ?? 0) > (list()?.sessions.length ?? 0)}>
-        <p class="muted">
-          Showing the {list()?.sessions.length} most recently seen of {list()?.total} sessions.
-        </p>
-      </Show>
-    </Show>
+    <DataTable
+      columns={SESSION_HEADINGS}
+      count={list()?.sessions.length}
+      empty="Nobody is signed in"
+      footer={
+        <Show when={(list()?.total ?? 0) > (list()?.sessions.length ?? 0)}>
+          <p class="muted">
+            Showing the {list()?.sessions.length} most recently seen of {list()?.total} sessions.
+          </p>
+        </Show>
+      }
+    >
+      <For each={list()?.sessions}>{(session) => <SessionRow session={session} confirm={props.confirm} onGone={props.onGone} />}</For>
+    </DataTable>
   );
 };
+

@@ -25,6 +25,23 @@ const DataKeysBody: Component<{ state: DataKeysResponse }> = (props) => {
           <dd>{props.state.plaintextRestricted}</dd>
         </div>
         <div>
+          <dt>Database check</dt>
+          <dd>
+            <Show
+              when={props.state.encryptionConstraintValidated}
+              fallback={
+                <span class="badge badge-severity-medium" title="conversation_restricted_is_encrypted is validated once no restricted conversation is left in plaintext">
+                  Pending
+                </span>
+              }
+            >
+              <span class="badge badge-status-active" title="PostgreSQL has checked every row: it refuses any restricted conversation in plaintext">
+                Validated
+              </span>
+            </Show>
+          </dd>
+        </div>
+        <div>
           <dt>Rotation</dt>
           <dd>
             <Show when={props.state.rotationComplete} fallback={<span class="badge badge-severity-medium">In progress</span>}>
