@@ -141,13 +141,17 @@ test.describe('with the keyboard alone', () => {
       const picker = page.locator('.chat-header').getByRole('button', { name: /Model/ });
       await tabTo(page, picker);
       await page.keyboard.press('Enter');
-      await expect(page.getByRole('listbox')).toBeVisible();
+      // The arrows move through an open list once an option of it holds the focus (one takes it
+      // as the list opens): pressed before, they would reach the trigger instead.
+      const listFocused = () => expect(page.getByRole('listbox').getByRole('option').and(page.locator(':focus'))).toHaveCount(1);
+      await listFocused();
       await page.keyboard.press('ArrowDown');
       await page.keyboard.press('Enter');
       await expect(picker).toContainText('Demo Restricted');
       await expect(picker).toBeFocused();
       await expect(page.getByText(/is restricted\./)).toBeVisible();
       await page.keyboard.press('Enter');
+      await listFocused();
       await page.keyboard.press('ArrowUp');
       await page.keyboard.press('Enter');
       await expect(picker).toContainText('Demo Standard');
