@@ -261,6 +261,9 @@ test('where the browser has a file picker, an export streams into the file the u
     page.on('download', (download) => downloads.push(download.suggestedFilename()));
     await audit.exportForm.getByLabel('Format').selectOption('jsonl');
     await audit.exportForm.getByRole('button', { name: 'Export' }).click();
+    // "Saved" only once the file is closed: the browser puts a picked file's bytes in place on
+    // close, so before that (the progress already says 5 events) it may read empty.
+    await expect(audit.exportStatus).toContainText('Saved');
     await expect(audit.exportStatus).toContainText('5 events');
     const picked = await pickedFile(page);
     expect(picked.name).toBe(`argus-audit-all-to-${new Date().toISOString().slice(0, 10)}.jsonl`);
