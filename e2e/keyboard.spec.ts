@@ -1,4 +1,4 @@
-import type { Locator, Page } from '@playwright/test';
+import type { Locator, Page, WebSocketRoute } from '@playwright/test';
 import { test, expect, type TestAccount } from './fixtures.ts';
 import { expireStepUp, watchStepUp } from './stepUp.ts';
 import { signInWith } from './pages/SignInPage.ts';
@@ -126,6 +126,38 @@ test.describe('with the keyboard alone', () => {
       expect(await page.evaluate(() => document.querySelector('main')!.contains(document.activeElement))).toBe(true);
       await expect(page).toHaveURL(/\/account$/);
     });
+  });
+
+  test('chat: the open model list keeps the focus when the list is read again behind it', async ({ page, argus, key }) => {
+    // The event socket's (re)connect reads the model list again: it must not pull the
+    // focus out of a list that is open (seen in CI as arrows that reached nothing).
+    const sockets: WebSocketRoute[] = [];
+    await page.routeWebSocket(/\/ws$/, (socket) => {
+      socket.connectToServer();
+      sockets.push(socket);
+    });
+    const account = await argus.account('user');
+    await signInByKeyboard(page, key, account);
+    await openSection(page, 'Chat');
+    await expect.poll(() => sockets.length).toBeGreaterThan(0);
+    const picker = page.locator('.chat-header').getByRole('button', { name: /Model/ });
+    await tabTo(page, picker);
+    await page.keyboard.press('Enter');
+    const focusedOption = page.getByRole('listbox').getByRole('option').and(page.locator(':focus'));
+    await expect(focusedOption).toHaveText(/Demo Standard/);
+
+    const readAgain = page.waitForResponse((response) => new URL(response.url()).pathname === '/api/models');
+    const reconnected = sockets.length + 1;
+    await sockets.at(-1)!.close();
+    await readAgain;
+    await expect.poll(() => sockets.length).toBe(reconnected);
+    // A beat for the new list to render: the focus is still on the option it was on.
+    await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 100))));
+    await expect(focusedOption).toHaveText(/Demo Standard/);
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await expect(picker).toContainText('Demo Restricted');
+    await expect(picker).toBeFocused();
   });
 
   test('chat: pick a model from the picker, send, stop, retry, rename and delete from the row menu', async ({ page, argus, key }) => {

@@ -1,5 +1,5 @@
 import { Select } from '@kobalte/core/select';
-import { Show, type Component } from 'solid-js';
+import { createMemo, Show, type Component } from 'solid-js';
 import type { ModelTier, ModelView } from '../../../shared/api.ts';
 import { useModelAccess } from '../../modelAccess.tsx';
 
@@ -25,10 +25,16 @@ const GROUPS: ReadonlyArray<Omit<ModelGroup, 'models'>> = [
  * whether it is locked, and a "demo" tag for the offline demo models.
  */
 export const ModelPicker: Component<ModelPickerProps> = (props) => {
-  const groups = (): ModelGroup[] =>
-    GROUPS.map((group) => ({ ...group, models: props.models.filter((model) => model.tier === group.tier) })).filter(
-      (group) => group.models.length > 0,
-    );
+  // The list is read again now and then (a reconnect, say): the same models keep the same
+  // options, so an open list keeps its focus and the arrows keep working.
+  const groups = createMemo(
+    (): ModelGroup[] =>
+      GROUPS.map((group) => ({ ...group, models: props.models.filter((model) => model.tier === group.tier) })).filter(
+        (group) => group.models.length > 0,
+      ),
+    [],
+    { equals: sameGroups },
+  );
   const selected = () => props.models.find((model) => model.id === props.selectedId) ?? null;
 
   return (
@@ -77,6 +83,26 @@ export const ModelPicker: Component<ModelPickerProps> = (props) => {
     </Show>
   );
 };
+
+/** The same groups of the same models, field for field (what the options show comes from them). */
+function sameGroups(before: readonly ModelGroup[], after: readonly ModelGroup[]): boolean {
+  return (
+    before.length === after.length &&
+    before.every((group, index) => {
+      const other = after[index]!;
+      return (
+        group.tier === other.tier &&
+        group.models.length === other.models.length &&
+        group.models.every((model, at) => sameModel(model, other.models[at]!))
+      );
+    })
+  );
+}
+
+function sameModel(before: ModelView, after: ModelView): boolean {
+  const keys = Object.keys(before) as Array<keyof ModelView>;
+  return keys.length === Object.keys(after).length && keys.every((key) => before[key] === after[key]);
+}
 
 /** Tier, lock state and "demo", as small tags; `compact` (the trigger) shows only what matters. */
 const ModelTags: Component<{ model: ModelView; compact?: boolean }> = (props) => {
