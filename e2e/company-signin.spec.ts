@@ -7,6 +7,7 @@ import { ADMIN_DATABASE_URL, TEST_REDIS_URL, clearRedisPrefix, databaseUrl, free
 import { startTestProvider, type TestProvider } from '../server/test/oidcProvider.ts';
 import { expectAccessible } from './a11y.ts';
 import { expect, test } from './fixtures.ts';
+import { AdminApprovalsTab } from './pages/AdminApprovalsTab.ts';
 import { SignInPage } from './pages/SignInPage.ts';
 import { shotPath } from './screenshots.ts';
 
@@ -58,7 +59,8 @@ test.beforeAll(async () => {
 });
 test.afterAll(async () => cleanup?.());
 
-test('company sign-in goes through the provider, then always the security key', async ({ page, key, consoleErrors }) => {
+test('company sign-in goes through the provider, then always the security key', async ({ page, key, browser, consoleErrors }) => {
+  test.setTimeout(60_000);
   // The provider's development login page asks for a web font and a favicon: never fetched here.
   await page.route(/^https:\/\/fonts\.(googleapis|gstatic)\.com\//, (route) => route.abort());
   consoleErrors.allow(/Failed to load resource[\s\S]*@ https:\/\/fonts\.googleapis\.com\//, "the test provider's login page asks for a web font (blocked)");
@@ -113,6 +115,47 @@ test('company sign-in goes through the provider, then always the security key', 
       await expect(page.getByText('Company account').first()).toBeVisible();
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
       await page.screenshot({ path: shotPath(`admin-users-${width}.png`), fullPage: true });
+    }
+  });
+
+  await test.step('a second sign-in in the admin group waits for her approval, said to be asked by their company sign-in; without the group, it is withdrawn', async () => {
+    // Olivia is an admin with a key now: the two-person rule holds Paul's promotion (threat model G20).
+    provider.users.set('sub-paul', { preferred_username: 'paul', name: 'Paul Park', groups: ['argus-admins'] });
+    const pauls = await browser.newContext();
+    await pauls.route(/^https:\/\/fonts\.(googleapis|gstatic)\.com\//, (route) => route.abort());
+    const paul = await pauls.newPage();
+    const signInAsPaul = async ({ providerAsks }: { providerAsks: boolean }) => {
+      await paul.goto(`${origin}/signin`);
+      await paul.getByRole('link', { name: 'Sign in with Acme SSO' }).click();
+      // The provider asks once; then it remembers him.
+      if (providerAsks) {
+        await paul.locator('input[name="login"]').fill('sub-paul');
+        await paul.locator('input[name="password"]').fill('anything');
+        await paul.locator('button[type="submit"]').click();
+      }
+      await expect(paul.getByRole('heading', { name: 'Register your security key' })).toBeVisible();
+    };
+    try {
+      await signInAsPaul({ providerAsks: true });
+      const approvals = new AdminApprovalsTab(page);
+      const row = approvals.changeRow('Make @paul an admin');
+      await page.goto(`${origin}/admin/approvals`);
+      await expect(row).toContainText('Asked by their company sign-in: their groups at the provider (argus-admins) include an admin group.');
+      await expect(row.getByRole('button', { name: 'Approve' })).toBeVisible();
+      for (const width of [390, 1280]) {
+        await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
+        await expect(row.getByRole('button', { name: 'Approve' })).toBeVisible();
+        expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
+        await page.screenshot({ path: shotPath(`approvals-company-sign-in-${width}.png`), fullPage: true });
+      }
+
+      provider.users.set('sub-paul', { preferred_username: 'paul', name: 'Paul Park', groups: ['staff'] });
+      await signInAsPaul({ providerAsks: false });
+      // The list follows the live feed: the withdrawal takes the row away without a reload.
+      await expect(row).toHaveCount(0);
+      await expect(approvals.list).toContainText('Nothing waits for approval');
+    } finally {
+      await pauls.close();
     }
   });
 });

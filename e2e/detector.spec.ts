@@ -9,6 +9,7 @@ import { query } from '../server/db/pool.ts';
 import { test, expect } from './fixtures.ts';
 import { ChatPage } from './pages/ChatPage.ts';
 import { signInWith } from './pages/SignInPage.ts';
+import { shotPath } from './screenshots.ts';
 import { expireStepUp, watchStepUp } from './stepUp.ts';
 
 /**
@@ -60,6 +61,28 @@ test('a paired detector shows online, switches presence to detector mode, and un
       const row = page.getByRole('row', { name: /e2e laptop/ });
       await expect(row).toContainText('Online');
       await expect(row).toContainText('E2E-SERIAL-1');
+    });
+
+    await test.step('the detectors table stacks into cards on a phone and keeps one line a row on a laptop, at 390 and 1280 px', async () => {
+      const wide = page.viewportSize()!;
+      const row = page.getByRole('region', { name: 'Detectors' }).getByRole('row', { name: /e2e laptop/ });
+      for (const width of [390, 1280]) {
+        await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
+        const name = (await row.getByRole('rowheader').boundingBox())!;
+        const status = (await row.getByRole('cell').first().boundingBox())!;
+        if (width === 390) {
+          // A card: the name on top, each value on a line of its own below it, as wide as the card, named.
+          expect(status.y, 'Status under the name').toBeGreaterThanOrEqual(name.y + name.height - 1);
+          expect(status.width, 'Status as wide as the name').toBeGreaterThanOrEqual(name.width - 1);
+          await expect(row.getByRole('cell').first()).toHaveAttribute('data-label', 'Status');
+        } else {
+          expect(status.x, 'Status beside the name').toBeGreaterThanOrEqual(name.x + name.width - 1);
+        }
+        expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth), `sideways scroll at ${width} px`).toBeLessThanOrEqual(0);
+        await page.getByRole('region', { name: 'Detectors' }).scrollIntoViewIfNeeded();
+        await page.screenshot({ path: shotPath(`account-detectors-${width}.png`), fullPage: true });
+      }
+      await page.setViewportSize(wide);
     });
 
     await test.step('the presence panel says the detector is online and what it sees', async () => {

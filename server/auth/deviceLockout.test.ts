@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createEnrollee, errorCode, enrollUser, lastAudit, startTestNode, type TestNode, type TestResponse } from '../test/harness.ts';
 import type { SoftAuthenticator } from '../test/softAuthenticator.ts';
-import { DEVICE_COOKIE } from './deviceCookie.ts';
+import { DEVICE_COOKIE, deviceNonceFor } from './deviceCookie.ts';
 
 /*
  * Issue #20, threat model G10: nobody from outside can lock a user out. Failures from browsers
@@ -71,7 +71,6 @@ async function inParallel<T>(tasks: Array<() => Promise<T>>, limit: number): Pro
   return results;
 }
 
-/** The same cookie with the last character of its signature changed. */
 /** The cookie with one character of its signature changed: the first, whose six bits all count. */
 function tampered(cookie: string): string {
   const at = cookie.lastIndexOf('.') + 1;
@@ -91,6 +90,21 @@ describe('device cookies', () => {
     expect(set).toMatch(/SameSite=Strict/);
     expect(set).toMatch(/Path=\/api\/auth/);
     expect(Number(set!.match(/Max-Age=(\d+)/)![1])).toBeGreaterThan(90 * 24 * 3600);
+  });
+
+  it('are set by the end of an enrollment too: the browser that chose the password and registered the key is known', async () => {
+    const { token } = await createEnrollee(node, { username: 'enid' });
+    const client = node.client();
+    const password = await client.post(`/api/enrollment/${token}/password`, { password: 'a heron in the reeds at dusk' });
+    expect(password.headers.getSetCookie().filter((header) => header.startsWith(`${DEVICE_COOKIE}=`))).toEqual([]);
+    const { options } = (await client.post<{ options: { challenge: string } }>(`/api/enrollment/${token}/key/options`)).body;
+    const done = await client.post(`/api/enrollment/${token}/key`, { response: node.authenticator().register(options) });
+    expect(done.status).toBe(200);
+    const set = done.headers.getSetCookie().find((header) => header.startsWith(`${DEVICE_COOKIE}=`));
+    expect(set).toMatch(/Path=\/api\/auth/);
+    const value = set!.split(';')[0]!.slice(DEVICE_COOKIE.length + 1);
+    expect(deviceNonceFor({ secrets: node.deps.config.sessionSecrets, cookie: value, username: 'enid' })).not.toBeNull();
+    expect(deviceNonceFor({ secrets: node.deps.config.sessionSecrets, cookie: value, username: 'owner' })).toBeNull();
   });
 });
 

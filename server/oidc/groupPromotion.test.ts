@@ -3,10 +3,12 @@
  * against a real provider: while an admin could approve, the groups' promotion waits as a
  * pending change (source company_groups) and the sign-in goes on with the current role; a
  * second admin approves or rejects it; a rejection is not asked again for the same groups for
- * GROUP_PROMOTION_REJECTION_DAYS; losing the admin group still demotes at once.
+ * GROUP_PROMOTION_REJECTION_DAYS; losing the admin group still demotes at once, and withdraws a
+ * promotion still waiting.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PendingChangeListResponse, PendingChangeResponse } from '../../shared/api.ts';
+import type { ErrorBody } from '../../shared/errors.ts';
 import { query } from '../db/pool.ts';
 import { GROUP_PROMOTION_REJECTION_DAYS } from '../pendingChanges/requestChange.ts';
 import { companySignIn, landingError, registerKeyAfterCompanySignIn, touchKey } from '../test/companySignIn.ts';
@@ -23,6 +25,7 @@ beforeAll(async () => {
     users: {
       'sub-hank': { preferred_username: 'hank', groups: ['argus-admins'] },
       'sub-ivy': { preferred_username: 'ivy', groups: ['staff'] },
+      'sub-jo': { preferred_username: 'jo', groups: ['argus-admins'] },
     },
   });
   node = await startTestNode(
@@ -171,5 +174,43 @@ describe('a promotion to admin from the provider’s groups (threat model G20)',
     expect((await groupPromotions('ivy')).map((row) => row.status)).toEqual(['rejected', 'rejected', 'pending']);
     expect(await lastAudit(node, 'pending_change.requested')).toMatchObject({ details: { username: 'ivy', groups: ['argus-admins', 'platform'] } });
     expect(await roleOf('ivy')).toBe('user');
+  });
+
+  it('withdraws a waiting promotion when a later sign-in’s groups no longer name an admin group: audited, and no admin can approve it then', async () => {
+    const first = await companySignIn(node, provider, 'sub-jo');
+    const key = node.authenticator();
+    expect((await registerKeyAfterCompanySignIn(first.client, key)).body).toMatchObject({ next: 'done', user: { username: 'jo', role: 'user' } });
+    const [asked] = await groupPromotions('jo');
+    expect(asked).toMatchObject({ status: 'pending' });
+
+    // The provider takes jo out of the admin group before any admin decided.
+    provider.users.set('sub-jo', { preferred_username: 'jo', groups: ['staff'] });
+    const again = await companySignIn(node, provider, 'sub-jo');
+    expect((await touchKey(again.client, key)).body).toMatchObject({ next: 'done', user: { username: 'jo', role: 'user' } });
+    expect(await groupPromotions('jo')).toEqual([{ id: asked!.id, status: 'cancelled' }]);
+    expect(await lastAudit(node, 'pending_change.cancelled')).toMatchObject({
+      actorUsername: 'jo',
+      targetType: 'user',
+      details: { pendingChangeId: asked!.id, kind: 'promote_admin', username: 'jo', requestedBy: 'jo', source: 'company_groups', reason: 'groups_changed', groups: ['staff'] },
+    });
+    expect(await lastAudit(node, 'auth.oidc_verified')).toMatchObject({ details: { subject: 'sub-jo', groupPromotion: 'withdrawn' } });
+    const listed = await gatekeeper.client.get<PendingChangeListResponse>('/api/admin/pending-changes');
+    expect(listed.body.pendingChanges.map((change) => change.id)).not.toContain(asked!.id);
+
+    // An approver who still had it on screen is refused with the usual answer; jo stays a user.
+    const approved = await decide(asked!.id, 'approve');
+    expect(approved.status).toBe(409);
+    expect((approved.body as unknown as ErrorBody).error).toMatchObject({ code: 'PENDING_CHANGE_CLOSED', message: 'This change was already cancelled.' });
+    expect(await roleOf('jo')).toBe('user');
+
+    // Withdrawn once: the next sign-in without the group has nothing to withdraw.
+    await companySignIn(node, provider, 'sub-jo');
+    expect((await lastAudit(node, 'auth.oidc_verified'))!.details.groupPromotion).toBeUndefined();
+
+    // Back in the admin group: a withdrawal is no rejection, so it is asked again at once.
+    provider.users.set('sub-jo', { preferred_username: 'jo', groups: ['argus-admins'] });
+    await companySignIn(node, provider, 'sub-jo');
+    expect((await groupPromotions('jo')).map((row) => row.status)).toEqual(['cancelled', 'pending']);
+    expect(await lastAudit(node, 'auth.oidc_verified')).toMatchObject({ details: { subject: 'sub-jo', groupPromotion: 'requested' } });
   });
 });

@@ -11,7 +11,8 @@
  *
  * Roles, in one rule: the groups' role is taken up at every sign-in, except a promotion to
  * admin, which waits for an admin's approval as an admin's promotion would, while an admin
- * could approve (threat model G20, server/pendingChanges/requestChange.ts gateGroupPromotion).
+ * could approve (threat model G20, server/pendingChanges/requestChange.ts gateGroupPromotion);
+ * a sign-in whose groups no longer name an admin group withdraws one still waiting.
  */
 import type { Role } from '../../shared/api.ts';
 import { recordAuditEvent, type AuditContext, type AuditInput } from '../audit/record.ts';
@@ -20,6 +21,7 @@ import { getKeysForUser } from '../db/keys.ts';
 import { PG_UNIQUE_VIOLATION, pgErrorCode, withTransaction } from '../db/pool.ts';
 import { getUserById, getUserByUsername, insertUser, lockUser, type UserRow } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
+import { withdrawGroupPromotion } from '../pendingChanges/decideChange.ts';
 import { gateGroupPromotion, groupPromotionHeld } from '../pendingChanges/requestChange.ts';
 import type { TwoPersonRuleNote } from '../pendingChanges/twoPersonRule.ts';
 import { applyUserChange, endAccessAfterUserChange } from '../users/changeUser.ts';
@@ -50,9 +52,10 @@ type SignInDeps = Pick<Deps, 'pool' | 'config' | 'sessions' | 'grants' | 'log'>;
 /**
  * What became of a promotion to admin the groups asked for, in the sign-in's audit event:
  * `requested` (a pending change was written now), `already_waiting`, `rejected_before` (the
- * same groups were rejected lately, so it was not asked again).
+ * same groups were rejected lately, so it was not asked again), `withdrawn` (one waited, and
+ * these groups no longer name an admin group).
  */
-type GroupPromotion = 'requested' | 'already_waiting' | 'rejected_before';
+type GroupPromotion = 'requested' | 'already_waiting' | 'rejected_before' | 'withdrawn';
 
 /** Thrown inside a linking transaction to roll it back with a refusal. */
 class Refused extends Error {
@@ -177,8 +180,9 @@ async function findOrLinkAccount(
  * Re-applies the role the groups give, as an admin's role change would be: audited, and the
  * user's grants and sessions end (the new role is taken up by the sign-in under way). A
  * promotion to admin is held under the two-person rule: the sign-in goes on with the user's
- * current role. Taking a role away needs no second person, but the last active admin is never
- * demoted this way: the role stays, and the refusal is audited.
+ * current role, and withdrawn by a later sign-in whose groups no longer ask for it. Taking a
+ * role away needs no second person, but the last active admin is never demoted this way: the
+ * role stays, and the refusal is audited.
  */
 async function applyGroupRole(
   deps: SignInDeps,
@@ -186,7 +190,9 @@ async function applyGroupRole(
 ): Promise<{ user: UserRow; promotion?: GroupPromotion }> {
   const groups = groupsFromClaims(claims, config.groupsClaim);
   const role = roleFromGroups(groups, config);
-  if (role === null || role === user.role) return { user };
+  // Before any role change: a promotion left waiting could otherwise still be approved.
+  const withdrawn = role !== 'admin' && (await withdrawGroupPromotion(deps, { user, groups, context }));
+  if (role === null || role === user.role) return withdrawn ? { user, promotion: 'withdrawn' } : { user };
   let note: TwoPersonRuleNote | undefined;
   if (role === 'admin') {
     const gate = await gateGroupPromotion(deps, { user, groups, context });
@@ -212,8 +218,9 @@ async function applyGroupRole(
     }
     return change;
   });
-  if (!applied.changed) return { user };
+  const promotion = withdrawn ? ({ promotion: 'withdrawn' } as const) : {};
+  if (!applied.changed) return { user, ...promotion };
   // After the commit: grants first, then every session of the user, on every node.
   await endAccessAfterUserChange(deps, { userId: user.id, applied, context });
-  return { user: applied.user };
+  return { user: applied.user, ...promotion };
 }

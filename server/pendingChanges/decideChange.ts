@@ -1,9 +1,9 @@
 import type { Role, UserStatus } from '../../shared/api.ts';
 import { recordAuditEvent, SYSTEM_CONTEXT, type AuditContext, type AuditInput } from '../audit/record.ts';
 import { getModelForUpdate, type ModelRow } from '../db/models.ts';
-import { closePendingChange, expireOverduePendingChanges, getPendingChange, type PendingChangeRow } from '../db/pendingChanges.ts';
+import { closePendingChange, expireOverduePendingChanges, getLastGroupPromotion, getPendingChange, type PendingChangeRow } from '../db/pendingChanges.ts';
 import { withTransaction, type PoolClient } from '../db/pool.ts';
-import { lockUserWithActiveAdmins } from '../db/users.ts';
+import { lockUserWithActiveAdmins, type UserRow } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
 import type { HostRefusal } from '../models/modelHosts.ts';
 import { applyModelChange, baseUrlRefusal, endGrantsLostTo, planModelChange } from '../models/manageModels.ts';
@@ -12,11 +12,13 @@ import { modelSettingsOf } from '../models/modelViews.ts';
 import { applyUserChange, endAccessAfterUserChange, type AppliedUserChange } from '../users/changeUser.ts';
 import { writeEnrollment } from '../users/enrollmentLink.ts';
 import { pendingChangeEvent } from './pendingChangeEvents.ts';
+import { GROUP_PROMOTION_REJECTION_DAYS, groupsKept } from './requestChange.ts';
 import type { TwoPersonRuleNote } from './twoPersonRule.ts';
 
 /*
  * Deciding a pending change: a second admin approves it (the route asks for a fresh step-up)
- * or rejects it, its requester cancels it, or it expires. Approval applies it exactly as the
+ * or rejects it, its requester cancels it (a group promotion: the user's next company sign-in
+ * without the admin group), or it expires. Approval applies it exactly as the
  * direct change would have been: the same checks run again, the same rows are written with the
  * same audit events (which say `twoPersonRule: 'approved'`), and the same grants and sessions
  * end after the commit. One transaction, in the lock order of docs/locking.md: user rows in id
@@ -206,6 +208,31 @@ export async function closeUnapproved(
     const decided = await closePendingChange(client, row.id, { status: decision, decidedBy: by });
     await recordAuditEvent(client, context, pendingChangeEvent(decided, decision === 'rejected' ? 'pending_change.rejected' : 'pending_change.cancelled'));
     return { decided: true, pendingChange: decided };
+  });
+}
+
+/**
+ * A company sign-in whose groups no longer make `user` an admin withdraws the promotion an
+ * earlier sign-in's groups asked for (threat model G20): the provider that asked has taken it
+ * back, so no admin may approve it now. It is cancelled in the user's name (its requester),
+ * audited as `pending_change.cancelled` with `reason: 'groups_changed'` and the groups now
+ * named. Answers whether one was withdrawn. A withdrawal is no rejection: the admin group back
+ * asks again at once.
+ */
+export async function withdrawGroupPromotion(
+  deps: Pick<Deps, 'pool'>,
+  { user, groups, context }: { user: Pick<UserRow, 'id' | 'username'>; groups: readonly string[]; context: AuditContext },
+): Promise<boolean> {
+  const last = await getLastGroupPromotion(deps.pool, user.id, GROUP_PROMOTION_REJECTION_DAYS);
+  if (last?.status !== 'pending') return false;
+  return withTransaction(deps.pool, async (client) => {
+    // Locked and read again: an approval racing this sign-in decides it first, or finds it cancelled.
+    const row = await getPendingChange(client, last.id, true);
+    if (!row || row.status !== 'pending') return false;
+    if (await expireIfOverdue(client, row)) return false;
+    const decided = await closePendingChange(client, row.id, { status: 'cancelled', decidedBy: { id: user.id, username: user.username } });
+    await recordAuditEvent(client, context, pendingChangeEvent(decided, 'pending_change.cancelled', { details: { reason: 'groups_changed', groups: groupsKept(groups) } }));
+    return true;
   });
 }
 

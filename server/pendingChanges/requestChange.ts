@@ -123,7 +123,7 @@ export async function gatePromotion(
 export const GROUP_PROMOTION_REJECTION_DAYS = 7;
 
 /** The groups as a pending change keeps and compares them: each once, sorted, at most 50. */
-function groupsKept(groups: readonly string[]): string[] {
+export function groupsKept(groups: readonly string[]): string[] {
   return [...new Set(groups)].sort().slice(0, 50);
 }
 
@@ -135,6 +135,7 @@ function groupsKept(groups: readonly string[]): string[] {
  * does it go through at once, with `note`. It is asked once, by the user (`source:
  * company_groups`), and not asked again while one waits (`already_waiting`), nor, after a
  * rejection, for the same groups within GROUP_PROMOTION_REJECTION_DAYS (`rejected_before`).
+ * A later sign-in whose groups no longer ask withdraws it (decideChange.ts withdrawGroupPromotion).
  */
 /** No user yet (a new account of company sign-in): every admin who could approve counts. */
 const NO_USER = '00000000-0000-0000-0000-000000000000';

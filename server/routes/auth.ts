@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { SessionResponse, SignInMethodsResponse, SignOutResponse, StepResponse, WebAuthnOptionsResponse } from '../../shared/api.ts';
 import { recordAuditEvent } from '../audit/record.ts';
-import { cookieFromHeader, DEVICE_COOKIE, deviceCookieAfterSignIn, deviceCookieOptions } from '../auth/deviceCookie.ts';
-import { beginPendingStage, completeSignIn, destroySession, pendingUserId, sessionExpiresAt } from '../auth/sessionUser.ts';
+import { cookieFromHeader, DEVICE_COOKIE } from '../auth/deviceCookie.ts';
+import { beginPendingStage, destroySession, pendingUserId, sessionExpiresAt } from '../auth/sessionUser.ts';
 import { signInWithPassword } from '../auth/signIn.ts';
 import { getActiveKeysForUser, isSynced } from '../db/keys.ts';
 import { getUserById, toPublicUser } from '../db/users.ts';
@@ -12,6 +12,7 @@ import { assertionError } from '../keys/errors.ts';
 import { verifyKeyAssertion } from '../keys/verifyKeyAssertion.ts';
 import { issueAssertionOptions } from '../keys/issueOptions.ts';
 import { AuthenticationResponseSchema } from '../webauthn/schemas.ts';
+import { completeSignInOnKnownDevice } from './knownDevice.ts';
 
 export const SESSION_COOKIE = 'argus.sid';
 
@@ -126,14 +127,8 @@ export const authRoutes = [
           }),
       });
       if (!result.verified) throw assertionError(result.reason);
-      // Signed in fully: this browser becomes a known device for this username, with a failure
-      // budget of its own at the password step (server/auth/signInThrottle.ts), under a new nonce.
-      const device = deviceCookieAfterSignIn({ secrets: deps.config.sessionSecrets, cookie: cookieFromHeader(req.headers.cookie, DEVICE_COOKIE), username: user.username });
-      await Promise.all([
-        device.previousNonce ? deps.signInThrottle.forgetDevice(user.username, device.previousNonce) : undefined,
-        completeSignIn(req, { userId: user.id, keyId: result.key.id }),
-      ]);
-      res.cookie(DEVICE_COOKIE, device.value, deviceCookieOptions(deps.config.secureCookies));
+      // Signed in fully: this browser becomes a known device for this username.
+      await completeSignInOnKnownDevice({ req, res, deps }, { username: user.username, userId: user.id, keyId: result.key.id });
       const response: StepResponse = { next: 'done', user: toPublicUser(user) };
       return { body: response };
     },

@@ -3,12 +3,13 @@ import { z } from 'zod';
 import type { EnrollmentInfo, StepResponse, WebAuthnOptionsResponse } from '../../shared/api.ts';
 import { PASSWORD_MAX_LENGTH } from '../../shared/api.ts';
 import type { AuditContext } from '../audit/record.ts';
-import { beginPendingStage, completeSignIn, pendingUserId } from '../auth/sessionUser.ts';
+import { beginPendingStage, pendingUserId } from '../auth/sessionUser.ts';
 import type { EnrollmentRow } from '../db/enrollments.ts';
 import { getKeysForUser } from '../db/keys.ts';
 import { toPublicUser, type UserRow } from '../db/users.ts';
 import type { Deps } from '../deps.ts';
 import { HttpError, rateLimited } from '../http/errors.ts';
+import { completeSignInOnKnownDevice } from './knownDevice.ts';
 import { defineRoute, responds } from '../http/route.ts';
 import { registrationError } from '../keys/errors.ts';
 import { issueRegistrationOptions } from '../keys/issueOptions.ts';
@@ -143,7 +144,7 @@ export const enrollmentRoutes = [
     response: responds<StepResponse>(),
     params: TokenParams,
     body: KeyRegistrationBody,
-    async handler({ req, params, body, deps, audit }) {
+    async handler({ req, res, params, body, deps, audit }) {
       const { enrollment, user } = await openEnrollment(deps, params.token);
       requireEnrollingSession(req, enrollment);
       const result = await completeEnrollment(deps, {
@@ -157,7 +158,8 @@ export const enrollmentRoutes = [
         context: actorOf(audit, user),
       });
       if (!result.completed) throw result.reason === 'link_invalid' ? invalidLink() : registrationError(result.reason);
-      await completeSignIn(req, { userId: user.id, keyId: result.key.id, method: 'enrollment' });
+      // Password and key, here: this browser is a known device for them, as after a sign-in.
+      await completeSignInOnKnownDevice({ req, res, deps }, { username: user.username, userId: user.id, keyId: result.key.id, method: 'enrollment' });
       const response: StepResponse = { next: 'done', user: toPublicUser(user) };
       return { body: response };
     },

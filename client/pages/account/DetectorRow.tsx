@@ -2,7 +2,6 @@ import type { Action } from '@solidjs/router';
 import { For, Show, type Component } from 'solid-js';
 import type { DetectorView } from '../../../shared/detector.ts';
 import type { ConfirmRequest } from '../../components/ConfirmDialog.tsx';
-import { TableHead } from '../../components/DataTable.tsx';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { TimeCell } from '../../components/TimeCell.tsx';
 import { useRowActions } from '../../lib/rowActions.ts';
@@ -38,12 +37,12 @@ export const DetectorRow: Component<DetectorRowProps> = (props) => {
       <tr aria-busy={row.busy()}>
         <th scope="row">{props.detector.name}</th>
         <Show when={props.showOwner}>
-          <td>@{props.detector.ownerUsername}</td>
+          <td data-label="Owner">@{props.detector.ownerUsername}</td>
         </Show>
-        <td>
+        <td data-label="Status">
           <span class={`badge badge-detector-${props.detector.online ? 'online' : 'offline'}`}>{props.detector.online ? 'Online' : 'Offline'}</span>
         </td>
-        <td>
+        <td data-label="Keys seen">
           <Show when={props.detector.keys.length > 0} fallback={<span class="muted">None</span>}>
             <ul class="plain">
               <For each={props.detector.keys}>
@@ -57,8 +56,8 @@ export const DetectorRow: Component<DetectorRowProps> = (props) => {
             </ul>
           </Show>
         </td>
-        <TimeCell value={props.detector.lastSeenAt} />
-        <TimeCell value={props.detector.createdAt} />
+        <TimeCell value={props.detector.lastSeenAt} label="Last seen" />
+        <TimeCell value={props.detector.createdAt} label="Paired" />
         <td>
           <div class="row-actions">
             <button type="button" class="danger" onClick={revokeDetector} aria-label={`Revoke ${props.detector.name}`}>
@@ -82,6 +81,3 @@ export const DetectorRow: Component<DetectorRowProps> = (props) => {
 export function detectorHeadings(showOwner: boolean): string[] {
   return ['Name', ...(showOwner ? ['Owner'] : []), 'Status', 'Keys seen', 'Last seen', 'Paired', 'Actions'];
 }
-
-/** The table head that goes with DetectorRow. */
-export const DetectorTableHead: Component<{ showOwner: boolean }> = (props) => <TableHead columns={detectorHeadings(props.showOwner)} />;

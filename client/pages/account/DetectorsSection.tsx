@@ -4,26 +4,21 @@ import type { PairingCodeResponse } from '../../../shared/detector.ts';
 import { createPairingCode, listMyDetectors, revokeMyDetector } from '../../api/detectors.ts';
 import type { ConfirmRequest } from '../../components/ConfirmDialog.tsx';
 import { DataBoundary } from '../../components/DataBoundary.tsx';
+import { DataTable } from '../../components/DataTable.tsx';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { Time } from '../../components/Time.tsx';
 import { isStoppedByUser } from '../../lib/securityKey.ts';
-import { DetectorRow, DetectorTableHead } from './DetectorRow.tsx';
+import { DetectorRow, detectorHeadings } from './DetectorRow.tsx';
 
+/** The person's detectors: a table, stacked as cards on narrow screens like every console table. */
 const DetectorList: Component<{ confirm: (request: ConfirmRequest) => Promise<boolean>; onRevoked: () => void }> = (props) => {
   const list = createAsync(() => listMyDetectors());
   return (
-    <Show when={list()?.detectors.length} fallback={<p class="empty">No detectors paired</p>}>
-      <div class="table-wrap">
-        <table>
-          <DetectorTableHead showOwner={false} />
-          <tbody>
-            <For each={list()?.detectors}>
-              {(detector) => <DetectorRow detector={detector} showOwner={false} revoke={revokeMyDetector} confirm={props.confirm} onRevoked={props.onRevoked} />}
-            </For>
-          </tbody>
-        </table>
-      </div>
-    </Show>
+    <DataTable columns={detectorHeadings(false)} count={list()?.detectors.length} empty="No detectors paired">
+      <For each={list()?.detectors}>
+        {(detector) => <DetectorRow detector={detector} showOwner={false} revoke={revokeMyDetector} confirm={props.confirm} onRevoked={props.onRevoked} />}
+      </For>
+    </DataTable>
   );
 };
 
@@ -100,7 +95,7 @@ export const DetectorsSection: Component<{ confirm: (request: ConfirmRequest) =>
         when={pairing()}
         fallback={
           // aria-disabled, not disabled: a disabled button would drop the keyboard focus to <body>.
-          <button type="button" onClick={pairDetector} aria-disabled={pending()}>
+          <button type="button" class="detector-pair" onClick={pairDetector} aria-disabled={pending()}>
             {pending() ? 'Making a code…' : 'Pair a detector'}
           </button>
         }

@@ -123,7 +123,7 @@ const PendingChangeTable: Component<{ confirm: Confirm; onGone: () => void }> = 
       columns={PENDING_HEADINGS}
       count={list()?.pendingChanges.length}
       empty="Nothing waits for approval"
-      footer={<p class="muted">A second admin must approve these within 24 hours of the request; the admin who asked cannot.</p>}
+      footer={<p class="muted note">A second admin must approve these within 24 hours of the request; the admin who asked cannot.</p>}
     >
       <For each={list()?.pendingChanges}>
         {(change) => <PendingChangeRow change={change} mine={change.requestedBy.id === session.user()?.id} now={now} confirm={props.confirm} onGone={props.onGone} />}
