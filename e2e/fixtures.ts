@@ -164,7 +164,8 @@ export const test = base.extend<{ argus: ArgusFixture; key: VirtualAuthenticator
           headers: { origin: url, 'content-type': 'application/json', cookie },
           body: JSON.stringify(body),
         });
-        cookie = response.headers.get('set-cookie')?.split(';')[0] ?? cookie;
+        // The session cookie only: the enrollment's end sets the known-device cookie too.
+        cookie = response.headers.getSetCookie().find((header) => header.startsWith('argus.sid='))?.split(';')[0] ?? cookie;
         expect(response.status, await response.clone().text()).toBe(200);
         return response.json() as Promise<{ options: { challenge: string } }>;
       };

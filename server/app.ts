@@ -3,7 +3,7 @@ import session from 'express-session';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sessionUser } from './auth/sessionUser.ts';
+import { cookieRefreshMs, refreshCookieWhenDue, sessionUser } from './auth/sessionUser.ts';
 import { SESSION_COOKIE } from './routes/auth.ts';
 import type { Deps } from './deps.ts';
 import { requireSameOriginJson } from './http/csrf.ts';
@@ -93,6 +93,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): express.Express
   const jsonBody = express.json({ limit: config.bodyLimitBytes, strict: true, type: 'application/json', verify: refuseDeepJson });
   // A request without a body (most GETs) has nothing to parse: body-parser would only say so.
   api.use((req, res, next) => (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined ? next() : jsonBody(req, res, next)));
+  const rolling = config.sessionSecrets.length > 1;
   const sessionParser = session({
       name: SESSION_COOKIE,
       // The first signs; all verify (express-session tries each), so secrets can be rotated without signing everyone out.
@@ -100,8 +101,11 @@ export function createApp(deps: Deps, options: AppOptions = {}): express.Express
       store: deps.sessions,
       resave: false,
       saveUninitialized: false,
-      // Requests push the idle timeout forward (the store does so at most every 5 s per node); the absolute lifetime is enforced by sessionUser.
-      rolling: true,
+      // Requests push the idle timeout forward in Redis (the store does so at most every 5 s per node), and
+      // the cookie's copy of it once it is cookieRefreshMs old (refreshCookieWhenDue below), not with
+      // every response; the absolute lifetime is enforced by sessionUser. While secrets are being
+      // rotated (more than one listed), every answer re-signs the cookie with the first, as `rolling` does.
+      rolling,
       unset: 'destroy',
       cookie: {
         httpOnly: true,
@@ -115,9 +119,11 @@ export function createApp(deps: Deps, options: AppOptions = {}): express.Express
   app.set('session parser', sessionParser);
   // A session that could not be loaded (Redis away) is not "unset": without this, express-session
   // (unset: 'destroy') would delete it as the error answer ends, signing its user out over a blip.
+  const refreshMs = cookieRefreshMs(config.session.idleMinutes);
   api.use((req, res, next) =>
     sessionParser(req, res, (error?: unknown) => {
       if (error) req.sessionID = undefined as unknown as string;
+      else if (!rolling) refreshCookieWhenDue(req, refreshMs);
       next(error);
     }),
   );

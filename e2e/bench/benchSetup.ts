@@ -63,7 +63,9 @@ export interface BenchUser {
 async function postJson<T>(baseUrl: string, config: Config, cookie: string, path: string, body: unknown = {}): Promise<{ body: T; cookie: string | null }> {
   const response = await fetch(baseUrl + path, { method: 'POST', headers: { origin: config.origin, 'content-type': 'application/json', cookie }, body: JSON.stringify(body) });
   if (response.status !== 200) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-  return { body: (await response.json()) as T, cookie: response.headers.get('set-cookie')?.split(';')[0] ?? null };
+  // The session cookie only: a sign-in's answer may set others (the known-device cookie) too.
+  const session = response.headers.getSetCookie().find((header) => header.startsWith('argus.sid='));
+  return { body: (await response.json()) as T, cookie: session?.split(';')[0] ?? null };
 }
 
 /** Creates a user and completes enrollment over HTTP (password, then a software key). */

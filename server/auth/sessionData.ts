@@ -36,6 +36,8 @@ declare module 'express-session' {
      * provider's session id (`sid`), so that its back-channel logout can name this session.
      */
     oidc: { sid: string | null };
+    /** ms since epoch when a request last renewed the cookie (refreshCookieWhenDue in sessionUser.ts). */
+    cookieRefreshedAt: number;
   }
 }
 

@@ -54,3 +54,32 @@ describe('RedisSessionStore.touch', () => {
     multi.mockRestore();
   });
 });
+
+describe('RedisSessionStore.set', () => {
+  const load = (store: RedisSessionStore, sid: string) =>
+    new Promise<session.Session & session.SessionData>((resolve, reject) =>
+      store.load(sid, (err, loaded) => (err || !loaded ? reject(new Error(`session ${sid} not loaded`)) : resolve(loaded as session.Session & session.SessionData))),
+    );
+
+  it('never brings back a session that was ended while a request held it', async () => {
+    const store = new RedisSessionStore(redis, 60_000, 60_000);
+    await call((cb) => store.set('held', data(60_000), cb));
+    const loaded = await load(store, 'held');
+    // Signed out (or its key suspended) on another request while this one ran; this one then saves.
+    await call((cb) => store.destroy('held', cb));
+    loaded.stepUpAt = Date.now();
+    await call((cb) => store.set('held', loaded, cb));
+    expect(await redis.exists('sess:held')).toBe(0);
+    expect(await redis.zscore('live-sessions', 'held')).toBeNull();
+  });
+
+  it('saves a loaded session that still exists, and creates new ones as before', async () => {
+    const store = new RedisSessionStore(redis, 60_000, 60_000);
+    await call((cb) => store.set('kept', data(60_000), cb));
+    const loaded = await load(store, 'kept');
+    loaded.stepUpAt = 1234;
+    await call((cb) => store.set('kept', loaded, cb));
+    expect((JSON.parse((await redis.get('sess:kept'))!) as { stepUpAt: number }).stepUpAt).toBe(1234);
+    expect(await redis.pttl('sess:kept')).toBeGreaterThan(50_000);
+  });
+});

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import session from 'express-session';
+import type { Request } from 'express';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { SessionReadCache } from './sessionReadCache.ts';
 
@@ -99,8 +100,16 @@ export class RedisSessionStore extends session.Store {
     );
   }
 
+  /** express-session builds a request's session from what get() found here: such a session is marked as one that existed. */
+  override createSession(req: Request, data: session.SessionData): session.Session & session.SessionData {
+    const created = super.createSession(req, data);
+    Object.defineProperty(created, LOADED, { value: true });
+    return created;
+  }
+
   override set(sid: string, data: session.SessionData, callback?: (err?: unknown) => void): void {
     this.forget(sid);
+    if ((data as { [LOADED]?: boolean })[LOADED]) return this.update(sid, data, callback);
     const multi = this.redis.multi().set(sessionKey(sid), JSON.stringify(data), 'PX', this.ttlFor(data));
     if (data.userId) {
       multi.sadd(userKey(data.userId), sid).pexpire(userKey(data.userId), this.indexTtlMs);
@@ -110,6 +119,23 @@ export class RedisSessionStore extends session.Store {
     }
     // Only signed-in sessions are listed: pending ones (password done, key not yet) are not sessions of anyone yet.
     if (data.stage === 'full') multi.zadd(LIVE_SESSIONS, Date.now(), sid);
+    multi.exec().then(
+      () => {
+        this.forget(sid);
+        callback?.();
+      },
+      (err: unknown) => callback?.(err),
+    );
+  }
+
+  /**
+   * Saves a session that a request loaded (a step-up, a cookie refresh): only if it still exists
+   * (SET XX), so one ended while the request ran (sign-out, key suspended, user disabled) is never
+   * brought back by its save. Its indexes were written when it was created, and need nothing more.
+   */
+  private update(sid: string, data: session.SessionData, callback?: (err?: unknown) => void): void {
+    const multi = this.redis.multi().set(sessionKey(sid), JSON.stringify(data), 'PX', this.ttlFor(data), 'XX');
+    if (data.stage === 'full') multi.zadd(LIVE_SESSIONS, 'XX', Date.now(), sid);
     multi.exec().then(
       () => {
         this.forget(sid);
@@ -250,6 +276,9 @@ export function sessionHandle(sid: string): string {
 }
 
 const LIVE_SESSIONS = 'live-sessions';
+
+/** Marks a session object built from a stored one (not serialised: a symbol key). */
+const LOADED = Symbol('argus.sessionLoaded');
 
 function parseSession(json: string): session.SessionData | null {
   try {

@@ -90,6 +90,35 @@ export function pendingUserId(req: Request, stage: 'needs_key' | 'enrolling'): s
 }
 
 /**
+ * How long a session cookie may go without being sent again: the browser's copy of the idle
+ * timeout (its Expires) is renewed when a request finds it older than this, not on every
+ * response (express-session's `rolling`, which signs and sends the cookie each time). Redis's
+ * TTL, which is what ends an idle session, is still pushed forward by every request; the browser
+ * may drop its cookie up to this much before it. A tenth of the idle timeout, at most a minute.
+ */
+export function cookieRefreshMs(idleMinutes: number): number {
+  return Math.min(60_000, idleMinutes * 6_000);
+}
+
+/**
+ * Renews the cookie of a stored session whose copy in the browser was issued `refreshMs` ago or
+ * more (a stored session's cookie was last sent when it was last saved: express-session sends it
+ * with every change). Setting `cookieRefreshedAt` is that change: the session is saved, and the
+ * cookie sent, as this request ends. It is pushed forward now, so what the handler reads
+ * (sessionExpiresAt) is what the browser will hold.
+ */
+export function refreshCookieWhenDue(req: Request, refreshMs: number): void {
+  // No session at all while the store is not connected (express-session then passes the request on without one).
+  if (!req.session) return;
+  const { expires, originalMaxAge } = req.session.cookie;
+  if (!expires || typeof originalMaxAge !== 'number') return;
+  const now = Date.now();
+  if (now - (expires.getTime() - originalMaxAge) < refreshMs) return;
+  req.session.cookieRefreshedAt = now;
+  req.session.touch();
+}
+
+/**
  * Resolves the session's user on every request, from Postgres or from the node's row cache
  * (which every change to the row clears through Postgres's NOTIFY), so a disabled user or a
  * changed role takes effect at once on every node.

@@ -170,14 +170,30 @@ describe('sign-in', () => {
     expect(await node.deps.redis.exists(key)).toBe(0);
   });
 
-  it('keeps the idle timeout in the cookie and in Redis', async () => {
+  it('keeps the idle timeout in Redis on every request, and renews the cookie once it is a minute old', async () => {
     const client = await signIn(node, bob());
-    const response = await client.get('/api/session');
-    expect(response.headers.get('set-cookie')).toMatch(/Expires=/);
     const sid = decodeURIComponent(client.sessionId!).slice(2).split('.')[0]!;
-    const ttl = await node.deps.redis.pttl(`sess:${sid}`);
+    const key = `sess:${sid}`;
+    // Just issued (at sign-in): not signed and sent again with every response.
+    const fresh = await client.get('/api/session');
+    expect(fresh.headers.get('set-cookie')).toBeNull();
+    expect(await node.deps.redis.pttl(key)).toBeGreaterThan(29 * 60_000);
+
+    // Issued 61 s ago: this answer renews it, and says so in expiresAt.
+    const data = JSON.parse((await node.deps.redis.get(key))!) as { cookie: { expires: string } };
+    data.cookie.expires = new Date(Date.parse(data.cookie.expires) - 61_000).toISOString();
+    await node.deps.redis.set(key, JSON.stringify(data), 'PX', 60_000);
+    const renewed = await client.get<SessionResponse>('/api/session');
+    const expires = Date.parse(/Expires=([^;]+)/.exec(renewed.headers.get('set-cookie') ?? '')?.[1] ?? '');
+    expect(expires).toBeGreaterThan(Date.now() + 29 * 60_000);
+    expect(expires).toBeLessThanOrEqual(Date.now() + 30 * 60_000);
+    expect(Date.parse(renewed.body.signedIn ? renewed.body.expiresAt : '')).toBeGreaterThan(Date.now() + 29 * 60_000);
+    const ttl = await node.deps.redis.pttl(key);
     expect(ttl).toBeGreaterThan(29 * 60_000);
     expect(ttl).toBeLessThanOrEqual(30 * 60_000);
+    const stored = JSON.parse((await node.deps.redis.get(key))!) as { cookie: { expires: string } };
+    expect(Date.parse(stored.cookie.expires)).toBeGreaterThan(Date.now() + 29 * 60_000);
+    expect((await client.get('/api/session')).headers.get('set-cookie')).toBeNull();
   });
 
   it('rehashes a password made with weaker parameters on sign-in', async () => {

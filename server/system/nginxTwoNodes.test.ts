@@ -57,7 +57,8 @@ class ProxyClient extends TestClient {
           let text = '';
           res.on('data', (chunk: Buffer) => (text += String(chunk)));
           res.on('end', () => {
-            const setCookie = res.headers['set-cookie']?.[0];
+            // The session cookie only: a sign-in's answer may set the known-device cookie too.
+            const setCookie = res.headers['set-cookie']?.find((header) => header.startsWith('argus.sid='));
             if (setCookie) this.cookie = /Expires=Thu, 01 Jan 1970/i.test(setCookie) ? null : setCookie.split(';')[0]!;
             const responseHeaders = new Headers();
             for (const [name, value] of Object.entries(res.headers)) if (typeof value === 'string') responseHeaders.set(name, value);
