@@ -5,6 +5,7 @@ import { appendAuditEvents, AUDIT_CHANNEL, getAuditChainHead } from '../db/audit
 import { pgErrorCode, query, type PoolClient } from '../db/pool.ts';
 import { useTestDatabase } from '../test/testDatabase.ts';
 import { canonicalJsonAround } from './canonicalJson.ts';
+import { timeOrderedBatchId } from './appender.ts';
 import { recordAuditEvent, type AuditContext } from './record.ts';
 import { verifyAuditChain } from './verify.ts';
 
@@ -169,6 +170,36 @@ describe('group commit of standalone audit events', () => {
     expect(events.map((event) => event.details.n)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(await eventsWithMarker(marker)).toEqual(Array.from({ length: 7 }, (_, i) => head + 1 + i));
     expect(await verifyAuditChain(db.pool)).toMatchObject({ intact: true, headSeq: head + 7 });
+  });
+});
+
+describe('batch ids: time-ordered, so receipts land at the right edge of their index', () => {
+  it('are UUIDv7: the time in the first 48 bits, version 7, RFC 9562 variant, accepted by Postgres', async () => {
+    const id = timeOrderedBatchId(0x0123456789ab);
+    expect(id).toMatch(/^01234567-89ab-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(timeOrderedBatchId(0)).toMatch(/^00000000-0000-7/);
+    expect(new Set(Array.from({ length: 100 }, () => timeOrderedBatchId(1)))).toHaveProperty('size', 100);
+    const { rows } = await query<{ id: string }>(db.pool, 't', 'SELECT $1::uuid::text AS id', [id]);
+    expect(rows[0]!.id).toBe(id);
+  });
+
+  it('sort in Postgres in the order the appender sent its batches', async () => {
+    const before = new Date(Date.now() - 1).toISOString();
+    for (let n = 0; n < 4; n += 1) {
+      await Promise.all([deny(n), deny(n)]);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    // Receipts are the owner's (sql/000024): the server's role cannot read them.
+    const { rows } = await query<{ batch_id: string }>(
+      db.ownerPool,
+      't',
+      'SELECT batch_id::text FROM audit_append_receipt WHERE appended_at >= $1::timestamptz ORDER BY first_seq',
+      [before],
+    );
+    expect(rows.length).toBeGreaterThanOrEqual(4);
+    const ids = rows.map((row) => row.batch_id);
+    const { rows: sorted } = await query<{ batch_id: string }>(db.ownerPool, 't', 'SELECT unnest($1::uuid[])::text AS batch_id ORDER BY 1', [ids]);
+    expect(sorted.map((row) => row.batch_id)).toEqual(ids);
   });
 });
 

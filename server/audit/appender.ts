@@ -59,6 +59,20 @@ function refusedByPostgres(error: unknown): boolean {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * A batch id that sorts by time: a UUIDv7 (RFC 9562 §5.7), 48 bits of Unix milliseconds first.
+ * Each batch's receipt goes into the index on batch_id (sql/000024); a random (v4) id lands on a
+ * random leaf of it, which after each checkpoint costs a full-page image in the WAL its commit
+ * must flush (up to 8 KiB: as much as the 8 events of a batch). A time-ordered id lands on the
+ * index's right edge, on the page the batch before it touched.
+ */
+export function timeOrderedBatchId(now = Date.now()): string {
+  // randomUUID draws from a cached pool: its random bits (and variant) after the version digit.
+  const random = randomUUID();
+  const time = now.toString(16).padStart(12, '0');
+  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${random.slice(15)}`;
+}
+
 export class AuditAppender {
   private readonly queue: Waiting[] = [];
   private flushing = false;
@@ -110,7 +124,7 @@ export class AuditAppender {
 
   /** Appends one batch, sending it again (same id) while the connection leaves its commit unknown. */
   private async appendBatch(batch: readonly Waiting[]): Promise<ChainedFields[]> {
-    const batchId = randomUUID();
+    const batchId = timeOrderedBatchId();
     const events = batch.map((one) => one.appendable);
     for (let attempt = 1; ; attempt += 1) {
       try {

@@ -1,5 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { canonicalJsonAround } from '../audit/canonicalJson.ts';
+import { seedChain } from '../audit/testing/seedChain.ts';
+import { verifyAuditChain } from '../audit/verify.ts';
 import { useTestDatabase } from '../test/testDatabase.ts';
+import { appendAuditEvents } from './audit.ts';
 import { pgErrorCode, PG_CHECK_VIOLATION, query, withTransaction } from './pool.ts';
 
 const db = useTestDatabase();
@@ -43,5 +48,70 @@ describe('what audit_event accepts as a hash (sql/000025)', () => {
   ])('refuses %s (23514 check_violation), in hash and in prev_hash', async (_, bad) => {
     expect(await refusal(bad, GOOD)).toBe(PG_CHECK_VIOLATION);
     expect(await refusal(GOOD, bad)).toBe(PG_CHECK_VIOLATION);
+  });
+});
+
+describe('the partial indexes of audit_event (sql/000028)', () => {
+  const PARTIAL = ['audit_event_target', 'audit_event_outcome', 'audit_event_severity'] as const;
+
+  async function indexBytes(): Promise<Record<string, number>> {
+    const { rows } = await query<{ name: string; bytes: string }>(
+      db.ownerPool,
+      't',
+      `SELECT c.relname AS name, pg_relation_size(c.oid)::text AS bytes FROM pg_class c
+        WHERE c.relname = ANY($1::text[])`,
+      [[...PARTIAL, 'audit_event_action']],
+    );
+    return Object.fromEntries(rows.map((row) => [row.name, Number(row.bytes)]));
+  }
+
+  it('take no entry for an event without a target, succeeding, of severity info (the common case)', async () => {
+    const before = await indexBytes();
+    for (let batch = 0; batch < 2; batch += 1) {
+      const events = Array.from({ length: 500 }, (_, n) => {
+        const event = {
+          time: new Date().toISOString(),
+          actorId: null,
+          actorUsername: 'writer',
+          action: 'model.access',
+          targetType: null,
+          targetId: null,
+          outcome: 'success' as const,
+          severity: 'info' as const,
+          ip: null,
+          userAgent: null,
+          model: 'demo',
+          details: { n },
+        };
+        return { event, canonical: canonicalJsonAround({ ...event, seq: 0 }, 'seq') };
+      });
+      await appendAuditEvents(db.pool, randomUUID(), events);
+    }
+    const after = await indexBytes();
+    // 1,000 entries of (text, bigint) fill several 8 KiB pages of a full index.
+    expect(after.audit_event_action! - before.audit_event_action!).toBeGreaterThanOrEqual(16_384);
+    for (const name of PARTIAL) expect({ name, grew: after[name]! - before[name]! }).toEqual({ name, grew: 0 });
+    expect((await verifyAuditChain(db.pool)).intact).toBe(true);
+  });
+
+  it('still serve the searches for a target, a rare outcome and a rare severity (newest first, as the audit search asks)', async () => {
+    // seedChain: every event targets one of 1,000 users; 1 in 6 failed, 1 in 6 is high severity.
+    await seedChain(db.ownerPool, 12_000);
+    await query(db.ownerPool, 't', 'ANALYZE audit_event');
+    const indexOf = async (where: string, value: string) => {
+      const { rows } = await query<{ 'QUERY PLAN': Array<{ Plan: unknown }> }>(
+        db.ownerPool,
+        't',
+        `EXPLAIN (FORMAT JSON) SELECT seq FROM audit_event WHERE ${where} = $1::text ORDER BY seq DESC LIMIT $2::int`,
+        [value, 51],
+      );
+      return [...JSON.stringify(rows[0]!['QUERY PLAN']).matchAll(/"Index Name":"([a-z_]+)"/g)].map((match) => match[1]);
+    };
+    expect(await indexOf('target_id', '00000000-0000-4000-8000-000000000123')).toEqual(['audit_event_target']);
+    expect(await indexOf('outcome', 'denied')).toEqual(['audit_event_outcome']);
+    expect(await indexOf('severity', 'critical')).toEqual(['audit_event_severity']);
+    // The common values are found newest first along the primary key, a page within its first rows.
+    expect(await indexOf('outcome', 'success')).toEqual(['audit_event_pkey']);
+    expect(await indexOf('severity', 'info')).toEqual(['audit_event_pkey']);
   });
 });
