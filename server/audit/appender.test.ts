@@ -4,8 +4,8 @@ import type { AuditEventView } from '../../shared/audit.ts';
 import { appendAuditEvents, AUDIT_CHANNEL, getAuditChainHead } from '../db/audit.ts';
 import { pgErrorCode, query, type PoolClient } from '../db/pool.ts';
 import { useTestDatabase } from '../test/testDatabase.ts';
-import { canonicalJsonAround } from './canonicalJson.ts';
 import { timeOrderedBatchId } from './appender.ts';
+import { appendableEvent } from './testing/auditTestKit.ts';
 import { recordAuditEvent, type AuditContext } from './record.ts';
 import { verifyAuditChain } from './verify.ts';
 
@@ -185,9 +185,12 @@ describe('batch ids: time-ordered, so receipts land at the right edge of their i
 
   it('sort in Postgres in the order the appender sent its batches', async () => {
     const before = new Date(Date.now() - 1).toISOString();
-    for (let n = 0; n < 4; n += 1) {
-      await Promise.all([deny(n), deny(n)]);
-      await new Promise((resolve) => setTimeout(resolve, 2));
+    // The clock stands still: batches sent within one millisecond must still sort in order.
+    const stopped = vi.spyOn(Date, 'now').mockReturnValue(Date.now());
+    try {
+      for (let n = 0; n < 4; n += 1) await Promise.all([deny(n), deny(n)]);
+    } finally {
+      stopped.mockRestore();
     }
     // Receipts are the owner's (sql/000024): the server's role cannot read them.
     const { rows } = await query<{ batch_id: string }>(
@@ -206,23 +209,7 @@ describe('batch ids: time-ordered, so receipts land at the right edge of their i
 describe('audit_append_many, called again with the same batch id (its first call committed but the answer was lost)', () => {
   it('returns what the first call appended and appends nothing twice', async () => {
     const marker = randomUUID();
-    const events = [0, 1, 2].map((n) => {
-      const event = {
-        time: new Date().toISOString(),
-        actorId: null,
-        actorUsername: null,
-        action: 'auth.signout',
-        targetType: null,
-        targetId: null,
-        outcome: 'success' as const,
-        severity: 'info' as const,
-        ip: null,
-        userAgent: null,
-        model: null,
-        details: { marker, n },
-      };
-      return { event, canonical: canonicalJsonAround({ ...event, seq: 0 }, 'seq') };
-    });
+    const events = [0, 1, 2].map((n) => appendableEvent({ action: 'auth.signout', details: { marker, n } }));
     const batchId = randomUUID();
     const first = await appendAuditEvents(db.pool, batchId, events);
     const again = await appendAuditEvents(db.pool, batchId, events);

@@ -76,6 +76,8 @@ export function timeOrderedBatchId(now = Date.now()): string {
 export class AuditAppender {
   private readonly queue: Waiting[] = [];
   private flushing = false;
+  /** The millisecond in the last batch id: each next one is later, so ids sort as batches were sent. */
+  private lastBatchMs = 0;
 
   constructor(
     private readonly pool: Pool,
@@ -124,7 +126,9 @@ export class AuditAppender {
 
   /** Appends one batch, sending it again (same id) while the connection leaves its commit unknown. */
   private async appendBatch(batch: readonly Waiting[]): Promise<ChainedFields[]> {
-    const batchId = timeOrderedBatchId();
+    // Two batches within one millisecond: the second takes the next one (random bits do not sort).
+    this.lastBatchMs = Math.max(Date.now(), this.lastBatchMs + 1);
+    const batchId = timeOrderedBatchId(this.lastBatchMs);
     const events = batch.map((one) => one.appendable);
     for (let attempt = 1; ; attempt += 1) {
       try {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { canonicalJsonAround } from '../audit/canonicalJson.ts';
+import { appendableEvent } from '../audit/testing/auditTestKit.ts';
 import { seedChain } from '../audit/testing/seedChain.ts';
 import { verifyAuditChain } from '../audit/verify.ts';
 import { useTestDatabase } from '../test/testDatabase.ts';
@@ -68,23 +68,7 @@ describe('the partial indexes of audit_event (sql/000028)', () => {
   it('take no entry for an event without a target, succeeding, of severity info (the common case)', async () => {
     const before = await indexBytes();
     for (let batch = 0; batch < 2; batch += 1) {
-      const events = Array.from({ length: 500 }, (_, n) => {
-        const event = {
-          time: new Date().toISOString(),
-          actorId: null,
-          actorUsername: 'writer',
-          action: 'model.access',
-          targetType: null,
-          targetId: null,
-          outcome: 'success' as const,
-          severity: 'info' as const,
-          ip: null,
-          userAgent: null,
-          model: 'demo',
-          details: { n },
-        };
-        return { event, canonical: canonicalJsonAround({ ...event, seq: 0 }, 'seq') };
-      });
+      const events = Array.from({ length: 500 }, (_, n) => appendableEvent({ action: 'model.access', actorUsername: 'writer', model: 'demo', details: { n } }));
       await appendAuditEvents(db.pool, randomUUID(), events);
     }
     const after = await indexBytes();

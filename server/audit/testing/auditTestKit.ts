@@ -7,6 +7,7 @@ import type { AuditEventView, AuditSearch, ExportFormat, ExportManifest } from '
 import { getAuditChainHead, getLatestCheckpoint, listAuditEventsAscending } from '../../db/audit.ts';
 import { withClient, type Pool } from '../../db/pool.ts';
 import type { TestClient } from '../../test/harness.ts';
+import { canonicalJsonAround } from '../canonicalJson.ts';
 import { eventHash, GENESIS_HASH } from '../chain.ts';
 import { streamAuditExport } from '../export/streamExport.ts';
 import { signManifest } from '../manifest.ts';
@@ -129,4 +130,26 @@ export async function exportWholeChain(
   const manifestPath = path.join(exportDir, 'manifest.json');
   writeFileSync(manifestPath, JSON.stringify(manifest));
   return { exportPath, manifestPath };
+}
+
+/**
+ * A standalone event (no target, a success of severity info: the common case) as
+ * `appendAuditEvents` takes it, with its canonical JSON around the seq Postgres assigns.
+ */
+export function appendableEvent({ action, actorUsername = null, model = null, details }: { action: string; actorUsername?: string | null; model?: string | null; details: Record<string, unknown> }) {
+  const event = {
+    time: new Date().toISOString(),
+    actorId: null,
+    actorUsername,
+    action,
+    targetType: null,
+    targetId: null,
+    outcome: 'success' as const,
+    severity: 'info' as const,
+    ip: null,
+    userAgent: null,
+    model,
+    details,
+  };
+  return { event, canonical: canonicalJsonAround({ ...event, seq: 0 }, 'seq') };
 }
