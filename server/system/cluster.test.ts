@@ -63,7 +63,8 @@ class ArgusProcess {
       }
     });
     child.stderr!.on('data', (chunk: Buffer) => (this.stderr += String(chunk)));
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    // 'close', not 'exit': the last log lines may still be in the pipe when the process exits.
+    this.exited = new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
   }
 
   static async start(env: Record<string, string>): Promise<ArgusProcess> {
