@@ -26,6 +26,7 @@ beforeAll(async () => {
       'sub-hank': { preferred_username: 'hank', groups: ['argus-admins'] },
       'sub-ivy': { preferred_username: 'ivy', groups: ['staff'] },
       'sub-jo': { preferred_username: 'jo', groups: ['argus-admins'] },
+      'sub-kim': { preferred_username: 'kim', groups: ['argus-admins'] },
     },
   });
   node = await startTestNode(
@@ -212,5 +213,42 @@ describe('a promotion to admin from the provider’s groups (threat model G20)',
     await companySignIn(node, provider, 'sub-jo');
     expect((await groupPromotions('jo')).map((row) => row.status)).toEqual(['cancelled', 'pending']);
     expect(await lastAudit(node, 'auth.oidc_verified')).toMatchObject({ details: { subject: 'sub-jo', groupPromotion: 'requested' } });
+  });
+
+  it('leaves no admin when the approval lands while a sign-in without the admin group is under way', async () => {
+    const first = await companySignIn(node, provider, 'sub-kim');
+    const key = node.authenticator();
+    expect((await registerKeyAfterCompanySignIn(first.client, key)).body).toMatchObject({ next: 'done', user: { username: 'kim', role: 'user' } });
+    const [asked] = await groupPromotions('kim');
+    expect(asked).toMatchObject({ status: 'pending' });
+
+    // The provider takes kim out of the admin group; kim signs in again, and an admin approves
+    // the promotion after that sign-in read kim's account, just before it looks for a promotion to withdraw.
+    provider.users.set('sub-kim', { preferred_username: 'kim', groups: ['staff'] });
+    const pool = node.deps.pool as unknown as { query: (config: unknown, ...rest: unknown[]) => unknown };
+    const original = pool.query;
+    let approved: Awaited<ReturnType<typeof decide>> | undefined;
+    pool.query = function (this: unknown, config: unknown, ...rest: unknown[]) {
+      const text = typeof config === 'object' && config !== null ? String((config as { text?: unknown }).text ?? '') : '';
+      if (approved === undefined && text.includes("source = 'company_groups'") && text.includes('ORDER BY requested_at DESC LIMIT 1')) {
+        pool.query = original;
+        return decide(asked!.id, 'approve').then((answer) => {
+          approved = answer;
+          return original.call(this, config, ...rest);
+        });
+      }
+      return original.call(this, config, ...rest);
+    };
+    let again: Awaited<ReturnType<typeof companySignIn>>;
+    try {
+      again = await companySignIn(node, provider, 'sub-kim');
+    } finally {
+      pool.query = original;
+    }
+    expect(approved?.status).toBe(200);
+    // The sign-in's groups win: the role it found was stale, and kim is demoted at once, audited.
+    expect(await roleOf('kim')).toBe('user');
+    expect(await lastAudit(node, 'user.role_changed')).toMatchObject({ actorUsername: 'kim', details: { username: 'kim', before: 'admin', after: 'user', source: 'company_groups' } });
+    expect((await touchKey(again.client, key)).body).toMatchObject({ next: 'done', user: { username: 'kim', role: 'user' } });
   });
 });

@@ -192,7 +192,11 @@ async function applyGroupRole(
   const role = roleFromGroups(groups, config);
   // Before any role change: a promotion left waiting could otherwise still be approved.
   const withdrawn = role !== 'admin' && (await withdrawGroupPromotion(deps, { user, groups, context }));
-  if (role === null || role === user.role) return withdrawn ? { user, promotion: 'withdrawn' } : { user };
+  if (role === null) return withdrawn ? { user, promotion: 'withdrawn' } : { user };
+  // Read again once nothing can be approved any more: an approval that landed after this
+  // sign-in first read the account (so the withdrawal found it decided) made it an admin.
+  if (role !== 'admin') user = (await getUserById(deps.pool, user.id)) ?? user;
+  if (role === user.role) return withdrawn ? { user, promotion: 'withdrawn' } : { user };
   let note: TwoPersonRuleNote | undefined;
   if (role === 'admin') {
     const gate = await gateGroupPromotion(deps, { user, groups, context });
