@@ -64,6 +64,19 @@ async function decide(id: string, decision: 'approve' | 'reject') {
 
 const keys = new Map<string, SoftAuthenticator>();
 
+/**
+ * `username`'s first company sign-in (groups naming the admin group) and first key: they are a
+ * user, with the promotion waiting. Answers their key and that pending change.
+ */
+async function firstSignInAskingPromotion(username: string): Promise<{ key: SoftAuthenticator; asked: { id: string; status: string } }> {
+  const first = await companySignIn(node, provider, `sub-${username}`);
+  const key = node.authenticator();
+  expect((await registerKeyAfterCompanySignIn(first.client, key)).body).toMatchObject({ next: 'done', user: { username, role: 'user' } });
+  const [asked] = await groupPromotions(username);
+  expect(asked).toMatchObject({ status: 'pending' });
+  return { key, asked: asked! };
+}
+
 describe('a promotion to admin from the provider’s groups (threat model G20)', () => {
   it('makes a new account a user, and asks for the promotion once: audited, listed, not doubled by the next sign-in', async () => {
     const { client, landing } = await companySignIn(node, provider, 'sub-hank');
@@ -178,28 +191,24 @@ describe('a promotion to admin from the provider’s groups (threat model G20)',
   });
 
   it('withdraws a waiting promotion when a later sign-in’s groups no longer name an admin group: audited, and no admin can approve it then', async () => {
-    const first = await companySignIn(node, provider, 'sub-jo');
-    const key = node.authenticator();
-    expect((await registerKeyAfterCompanySignIn(first.client, key)).body).toMatchObject({ next: 'done', user: { username: 'jo', role: 'user' } });
-    const [asked] = await groupPromotions('jo');
-    expect(asked).toMatchObject({ status: 'pending' });
+    const { key, asked } = await firstSignInAskingPromotion('jo');
 
     // The provider takes jo out of the admin group before any admin decided.
     provider.users.set('sub-jo', { preferred_username: 'jo', groups: ['staff'] });
     const again = await companySignIn(node, provider, 'sub-jo');
     expect((await touchKey(again.client, key)).body).toMatchObject({ next: 'done', user: { username: 'jo', role: 'user' } });
-    expect(await groupPromotions('jo')).toEqual([{ id: asked!.id, status: 'cancelled' }]);
+    expect(await groupPromotions('jo')).toEqual([{ id: asked.id, status: 'cancelled' }]);
     expect(await lastAudit(node, 'pending_change.cancelled')).toMatchObject({
       actorUsername: 'jo',
       targetType: 'user',
-      details: { pendingChangeId: asked!.id, kind: 'promote_admin', username: 'jo', requestedBy: 'jo', source: 'company_groups', reason: 'groups_changed', groups: ['staff'] },
+      details: { pendingChangeId: asked.id, kind: 'promote_admin', username: 'jo', requestedBy: 'jo', source: 'company_groups', reason: 'groups_changed', groups: ['staff'] },
     });
     expect(await lastAudit(node, 'auth.oidc_verified')).toMatchObject({ details: { subject: 'sub-jo', groupPromotion: 'withdrawn' } });
     const listed = await gatekeeper.client.get<PendingChangeListResponse>('/api/admin/pending-changes');
-    expect(listed.body.pendingChanges.map((change) => change.id)).not.toContain(asked!.id);
+    expect(listed.body.pendingChanges.map((change) => change.id)).not.toContain(asked.id);
 
     // An approver who still had it on screen is refused with the usual answer; jo stays a user.
-    const approved = await decide(asked!.id, 'approve');
+    const approved = await decide(asked.id, 'approve');
     expect(approved.status).toBe(409);
     expect((approved.body as unknown as ErrorBody).error).toMatchObject({ code: 'PENDING_CHANGE_CLOSED', message: 'This change was already cancelled.' });
     expect(await roleOf('jo')).toBe('user');
@@ -216,11 +225,7 @@ describe('a promotion to admin from the provider’s groups (threat model G20)',
   });
 
   it('leaves no admin when the approval lands while a sign-in without the admin group is under way', async () => {
-    const first = await companySignIn(node, provider, 'sub-kim');
-    const key = node.authenticator();
-    expect((await registerKeyAfterCompanySignIn(first.client, key)).body).toMatchObject({ next: 'done', user: { username: 'kim', role: 'user' } });
-    const [asked] = await groupPromotions('kim');
-    expect(asked).toMatchObject({ status: 'pending' });
+    const { key, asked } = await firstSignInAskingPromotion('kim');
 
     // The provider takes kim out of the admin group; kim signs in again, and an admin approves
     // the promotion after that sign-in read kim's account, just before it looks for a promotion to withdraw.
@@ -232,7 +237,7 @@ describe('a promotion to admin from the provider’s groups (threat model G20)',
       const text = typeof config === 'object' && config !== null ? String((config as { text?: unknown }).text ?? '') : '';
       if (approved === undefined && text.includes("source = 'company_groups'") && text.includes('ORDER BY requested_at DESC LIMIT 1')) {
         pool.query = original;
-        return decide(asked!.id, 'approve').then((answer) => {
+        return decide(asked.id, 'approve').then((answer) => {
           approved = answer;
           return original.call(this, config, ...rest);
         });
