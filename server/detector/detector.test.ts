@@ -14,7 +14,7 @@ import { DetectorClient, detectorUrl, type DetectorState, type DetectorTimings }
 import { fakeSecurityKey, FakeHidSource } from '../../client/detector/hidSource.ts';
 import { pair, PairingError } from '../../client/detector/pair.ts';
 import { query } from '../db/pool.ts';
-import { enrollUser, errorCode, expireStepUp, lastAudit, startTestNode, stepUpWith, type TestClient, type TestNode } from '../test/harness.ts';
+import { enrollUser, errorCode, expireStepUp, insertKeyRow, lastAudit, startTestNode, stepUpWith, type TestClient, type TestNode } from '../test/harness.ts';
 import { freePort } from '../test/env.ts';
 import type { SoftAuthenticator } from '../test/softAuthenticator.ts';
 import { TestSocket } from '../test/wsClient.ts';
@@ -108,6 +108,17 @@ function closeOf(socket: WebSocket): Promise<{ code: number; reason: string }> {
 
 function serialOf(keyId: string) {
   return query<{ hid_serial: string | null }>(node.deps.pool, 't', 'SELECT hid_serial FROM security_key WHERE id = $1', [keyId]).then((r) => r.rows[0]?.hid_serial);
+}
+
+/** The foreign-key events a detector raised, oldest first. */
+async function mismatchesSeenBy(detectorId: string) {
+  const { rows } = await query<{ severity: string; details: Record<string, unknown> }>(
+    node.deps.pool,
+    't',
+    "SELECT severity, details FROM audit_event WHERE action = 'detector.key_mismatch' AND target_id = $1 ORDER BY seq",
+    [detectorId],
+  );
+  return rows;
 }
 
 describe('pairing', () => {
@@ -390,20 +401,95 @@ describe('presence reports', () => {
     const otherSocket = await socketFor(other);
     const otherGrant = (await unlock(other.client, other.authenticator, 'assertion')).body.grant!;
     const socket = await socketFor(owner);
-    const source = new FakeHidSource();
+    // The owner's own key is known: their unlock bound it, so a key bound to someone else is not theirs.
+    const source = new FakeHidSource([fakeSecurityKey('SN-MINE')]);
     await online(await paired(owner), source);
+    await expect.poll(async () => (await owner.client.get<DetectorListResponse>('/api/detectors')).body.detectors[0]?.keys.length).toBe(1);
+    expect((await unlock(owner.client, owner.authenticator)).status).toBe(200);
+    expect(await serialOf(owner.keyId)).toBe('SN-MINE');
 
-    source.plug(fakeSecurityKey('SN-THEIRS'));
+    source.plug(fakeSecurityKey('SN-THEIRS', { productId: 0x0120 }));
     expect((await socket.next('KEY_MISMATCH_ERROR')).message).toMatch(/registered to another account/);
     const audit = await lastAudit(node, 'detector.key_mismatch');
-    expect(audit).toMatchObject({ severity: 'high', outcome: 'denied', details: { ownerId: owner.userId, keyOwnerIds: [other.userId], serialNumber: 'SN-THEIRS' } });
+    expect(audit).toMatchObject({
+      severity: 'high',
+      outcome: 'denied',
+      details: { ownerId: owner.userId, keyOwnerIds: [other.userId], serialNumber: 'SN-THEIRS', confirmed: true, ownerUnboundKeyIds: [] },
+    });
     // The other user hears nothing, and a detach by this detector cannot end their grant.
-    source.unplug({ vendorId: 0x1050, productId: 0x0407, serialNumber: 'SN-THEIRS' });
+    source.unplug({ vendorId: 0x1050, productId: 0x0120, serialNumber: 'SN-THEIRS' });
     await new Promise((r) => setTimeout(r, 200));
     expect((await currentGrant(other.client))?.id).toBe(otherGrant.id);
     expect(otherSocket.events.filter((e) => e.type === 'KEY_MISMATCH_ERROR' || e.type === 'GRANT_REVOKED')).toEqual([]);
     socket.close();
     otherSocket.close();
+  });
+
+  it("raises no alarm in a user's sessions for their own key whose serial another user's lying detector bound first (G11)", async () => {
+    const attacker = await person();
+    const victim = await person();
+    // The attacker read the serial off the victim's key; their detector reports it as the one key it sees.
+    await online(await paired(attacker), new FakeHidSource([fakeSecurityKey('SN-VICTIM')]));
+    await expect.poll(async () => (await attacker.client.get<DetectorListResponse>('/api/detectors')).body.detectors[0]?.keys.length).toBe(1);
+    expect((await unlock(attacker.client, attacker.authenticator)).status).toBe(200);
+    expect(await serialOf(attacker.keyId)).toBe('SN-VICTIM');
+
+    // The victim plugs in their own key, whose serial no detector of theirs has learned yet.
+    const socket = await socketFor(victim);
+    const credentials = await paired(victim);
+    const source = new FakeHidSource();
+    await online(credentials, source);
+    source.plug(fakeSecurityKey('SN-VICTIM'));
+    await expect.poll(async () => (await mismatchesSeenBy(credentials.detectorId)).length).toBe(1);
+    expect(await mismatchesSeenBy(credentials.detectorId)).toEqual([
+      { severity: 'low', details: expect.objectContaining({ ownerId: victim.userId, keyOwnerIds: [attacker.userId], confirmed: false, ownerUnboundKeyIds: [victim.keyId] }) },
+    ]);
+
+    // Their first unlock binds it to them; from then on it is simply their key.
+    await expect.poll(async () => (await victim.client.get<DetectorListResponse>('/api/detectors')).body.detectors[0]?.keys.length).toBe(1);
+    expect((await unlock(victim.client, victim.authenticator)).status).toBe(200);
+    expect(await serialOf(victim.keyId)).toBe('SN-VICTIM');
+    source.unplug({ vendorId: 0x1050, productId: 0x0407, serialNumber: 'SN-VICTIM' });
+    expect((await socket.next('GRANT_REVOKED')).reason).toBe('key_removed');
+    source.plug(fakeSecurityKey('SN-VICTIM'));
+    await expect.poll(async () => (await victim.client.get<DetectorListResponse>('/api/detectors')).body.detectors[0]?.keys.length).toBe(1);
+    expect(await mismatchesSeenBy(credentials.detectorId)).toHaveLength(1);
+    expect(socket.events.filter((e) => e.type === 'KEY_MISMATCH_ERROR')).toEqual([]);
+    socket.close();
+  });
+
+  it("only records another user's key (low) while one of the owner's hardware keys has no serial bound; a synced passkey does not count", async () => {
+    const owner = await person();
+    const other = await person();
+    await query(node.deps.pool, 't', "UPDATE security_key SET hid_serial = 'SN-FOREIGN' WHERE id = $1", [other.keyId]);
+    await query(node.deps.pool, 't', "UPDATE security_key SET hid_serial = 'SN-OWNER' WHERE id = $1", [owner.keyId]);
+    const spare = await insertKeyRow(node, owner.userId);
+    const socket = await socketFor(owner);
+    const credentials = await paired(owner);
+    const source = new FakeHidSource();
+    await online(credentials, source);
+    const foreign = fakeSecurityKey('SN-FOREIGN');
+
+    // The spare key has never been seen by a detector: the key plugged in might be it.
+    source.plug(foreign);
+    await expect.poll(async () => (await mismatchesSeenBy(credentials.detectorId)).length).toBe(1);
+    expect((await mismatchesSeenBy(credentials.detectorId))[0]).toEqual({
+      severity: 'low',
+      details: expect.objectContaining({ keyOwnerIds: [other.userId], confirmed: false, ownerUnboundKeyIds: [spare] }),
+    });
+    expect(socket.events.filter((e) => e.type === 'KEY_MISMATCH_ERROR')).toEqual([]);
+
+    // A synced passkey is no HID key and is never bound: with only that left, the alarm stands.
+    await query(node.deps.pool, 't', "UPDATE security_key SET device_type = 'multiDevice', backed_up = true WHERE id = $1", [spare]);
+    source.unplug(foreign);
+    await expect.poll(async () => (await owner.client.get<DetectorListResponse>('/api/detectors')).body.detectors[0]?.keys.length).toBe(0);
+    source.plug(foreign);
+    expect((await socket.next('KEY_MISMATCH_ERROR')).message).toMatch(/registered to another account/);
+    expect((await mismatchesSeenBy(credentials.detectorId))[1]).toEqual({
+      severity: 'high',
+      details: expect.objectContaining({ keyOwnerIds: [other.userId], confirmed: true, ownerUnboundKeyIds: [] }),
+    });
+    socket.close();
   });
 });
 
