@@ -23,6 +23,8 @@ export default async function globalSetup() {
   // A SIEM sink the audit page can show: signed checkpoints appended to a local file.
   const sinkDir = mkdtempSync(path.join(tmpdir(), 'argus-e2e-sink-'));
   const redisPrefix = `argus-e2e:${randomBytes(6).toString('hex')}:`;
+  // The record key (grants, sessions): given here so that a spec can seal a session it edits (e2e/stepUp.ts).
+  const recordKeys = `e2e:${randomBytes(32).toString('base64url')}`;
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: String(port),
@@ -33,6 +35,7 @@ export default async function globalSetup() {
     REDIS_URL: TEST_REDIS_URL,
     REDIS_KEY_PREFIX: redisPrefix,
     SESSION_SECRET: randomBytes(32).toString('base64url'),
+    GRANT_SIGNING_KEYS: recordKeys,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     // Every browser test signs in from the same address; the throttles have their own tests.
     SIGNIN_RATE_PER_MINUTE: '1000',
@@ -47,6 +50,7 @@ export default async function globalSetup() {
   process.env.ARGUS_E2E_DATABASE_URL = config.databaseUrl!;
   // Tests that must make a step-up stale reach the node's sessions under this prefix.
   process.env.ARGUS_E2E_REDIS_PREFIX = redisPrefix;
+  process.env.ARGUS_E2E_GRANT_SIGNING_KEYS = recordKeys;
 
   return async () => {
     await running.close();

@@ -1,5 +1,7 @@
 import type { Page } from '@playwright/test';
 import { Redis } from 'ioredis';
+import { openSession, sealSession } from '../server/auth/sessionStore.ts';
+import { parseRecordMacKeys, RecordMac } from '../server/crypto/recordMac.ts';
 import { TEST_REDIS_URL } from '../server/test/env.ts';
 
 export const STEP_UP_PROMPT = 'Touch a key you already registered to confirm.';
@@ -10,11 +12,14 @@ export async function expireStepUp(page: Page): Promise<void> {
   if (!cookie) throw new Error('no session cookie');
   const sid = decodeURIComponent(cookie.value).slice(2).split('.')[0]!;
   const redis = new Redis(TEST_REDIS_URL, { keyPrefix: process.env.ARGUS_E2E_REDIS_PREFIX! });
+  // Sessions are sealed with the node's record key (e2e/global-setup.ts gives it): sealed again here, as the node would.
+  const mac = new RecordMac(parseRecordMacKeys(process.env.ARGUS_E2E_GRANT_SIGNING_KEYS!));
   try {
     const key = `sess:${sid}`;
-    const data = JSON.parse((await redis.get(key))!) as { stepUpAt: number };
-    data.stepUpAt -= 60 * 60_000;
-    await redis.set(key, JSON.stringify(data), 'KEEPTTL');
+    const opened = openSession(mac, sid, (await redis.get(key))!);
+    if (!('data' in opened)) throw new Error(`the session is stored without a valid MAC (${opened.forged})`);
+    opened.data.stepUpAt -= 60 * 60_000;
+    await redis.set(key, sealSession(mac, sid, opened.data), 'KEEPTTL');
   } finally {
     redis.disconnect();
   }

@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, type ClientContext, type RedisOptions, type Result } from 'ioredis';
 import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
 
@@ -44,4 +44,21 @@ export async function connectRedis(url: string, keyPrefix: string, log: Logger, 
   });
   await redis.connect();
   return redis;
+}
+
+const COMPARE_AND_DELETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+
+/**
+ * Adds `compareAndDelete(key, expected)` to a client: deletes the key only while it still holds
+ * `expected` (1 if it did), so a refused record is removed without removing a genuine one
+ * written since. Defining it again is harmless.
+ */
+export function defineCompareAndDelete(redis: Redis): void {
+  redis.defineCommand('compareAndDelete', { numberOfKeys: 1, lua: COMPARE_AND_DELETE });
+}
+
+declare module 'ioredis' {
+  interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
+    compareAndDelete(key: string, expected: string): Result<number, Context>;
+  }
 }

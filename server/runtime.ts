@@ -95,7 +95,7 @@ export async function buildDeps(config: Config, log: Logger, urls: { databaseUrl
     throw error;
   });
   const idleMs = config.session.idleMinutes * 60_000;
-  // Grant and outbox records carry a MAC under the nodes' key: Redis alone cannot mint them (threat-model G4).
+  // Grant, outbox and session records carry a MAC under the nodes' key: Redis alone cannot mint them (threat-model G4).
   const integrity = { mac: new RecordMac(config.grants.signingKeys), forgedRecords: new ForgedRecordAlarm(pool, log) };
   const auditOutbox = new AuditOutbox(redis, pool, log, integrity);
   const grants = new GrantService(redis, auditOutbox, bus, log, config.grants.warnSeconds, integrity);
@@ -108,7 +108,7 @@ export async function buildDeps(config: Config, log: Logger, urls: { databaseUrl
           throw error;
         })
       : null;
-  const sessions = new RedisSessionStore(redis, idleMs, config.session.maxHours * 3_600_000, undefined, sessionReads);
+  const sessions = new RedisSessionStore(redis, { ...integrity, log }, idleMs, config.session.maxHours * 3_600_000, undefined, sessionReads);
   // A session that ends, however it ends, takes its grant and its sockets with it.
   // The grant's GRANT_REVOKED goes out before SESSION_ENDED, which closes the session's sockets.
   sessions.onDestroyed = (sid) => {

@@ -35,6 +35,7 @@ export const AUDIT_ACTIONS = {
   'grant.expired': 'info',
   'grant.denied': 'medium',
   'grant.forged_record': 'critical',
+  'session.forged_record': 'critical',
   'device_info_mismatch': 'medium',
   'model.access': 'low',
   'model.stream_cut': 'medium',

@@ -36,6 +36,7 @@ export const AUDIT_ACTION_LABELS = {
   'grant.expired': 'Restricted access expired',
   'grant.denied': 'Restricted access refused',
   'grant.forged_record': 'Forged grant record refused',
+  'session.forged_record': 'Forged session record refused',
   'device_info_mismatch': 'Key hardware did not match its registration',
   'model.access': 'Restricted model used',
   'model.stream_cut': 'Restricted answer cut off',

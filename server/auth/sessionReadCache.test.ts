@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../log.ts';
+import { testSessionIntegrity } from '../test/sessionIntegrity.ts';
 import { ThrowawayRedis } from '../test/throwawayRedis.ts';
 import { SessionReadCache } from './sessionReadCache.ts';
 import { RedisSessionStore } from './sessionStore.ts';
@@ -11,6 +12,8 @@ import { RedisSessionStore } from './sessionStore.ts';
 let server: ThrowawayRedis;
 const prefix = 'argus:';
 const opened: Array<{ close(): Promise<void> }> = [];
+// Every node here shares one record key, as a deployment's nodes do.
+const integrity = testSessionIntegrity();
 
 beforeAll(async () => {
   server = await ThrowawayRedis.start();
@@ -27,7 +30,7 @@ async function node({ ttlMs = 10_000, cacheUrl = server.url, armed = true, heart
   const redis = new Redis(server.url, { keyPrefix: prefix, maxRetriesPerRequest: 1, retryStrategy: (n) => Math.min(n * 50, 500) });
   redis.on('error', () => undefined);
   const cache = await SessionReadCache.connect({ url: cacheUrl, keyPrefix: prefix, sentinel: null, log: createLogger('silent'), fallback: redis, ttlMs, heartbeatMs });
-  const store = new RedisSessionStore(redis, 60_000, 60_000, 5_000, cache);
+  const store = new RedisSessionStore(redis, integrity, 60_000, 60_000, 5_000, cache);
   const handle = {
     redis,
     cache,

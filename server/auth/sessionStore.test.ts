@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type session from 'express-session';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { RedisSessionStore } from './sessionStore.ts';
+import { openSession, RedisSessionStore } from './sessionStore.ts';
 import { TEST_REDIS_URL, clearRedisPrefix } from '../test/env.ts';
+import { testSessionIntegrity } from '../test/sessionIntegrity.ts';
 
 const prefix = `argus-test:${randomBytes(6).toString('hex')}:`;
 let redis: Redis;
+const integrity = testSessionIntegrity();
 
 beforeAll(() => {
   redis = new Redis(TEST_REDIS_URL, { keyPrefix: prefix });
@@ -22,7 +24,7 @@ const call = (fn: (callback: (err?: unknown) => void) => void) =>
 
 describe('RedisSessionStore.touch', () => {
   it('refreshes a session at most once per interval on one node, then again after it', async () => {
-    const store = new RedisSessionStore(redis, 60_000, 60_000, 200);
+    const store = new RedisSessionStore(redis, integrity, 60_000, 60_000, 200);
     await call((cb) => store.set('s1', data(1_000), cb));
     const multi = vi.spyOn(redis, 'multi');
     await call((cb) => store.touch('s1', data(60_000), cb));
@@ -39,7 +41,7 @@ describe('RedisSessionStore.touch', () => {
   });
 
   it('throttles each session on its own, and forgets a destroyed one', async () => {
-    const store = new RedisSessionStore(redis, 60_000, 60_000, 60_000);
+    const store = new RedisSessionStore(redis, integrity, 60_000, 60_000, 60_000);
     await call((cb) => store.set('a', data(1_000), cb));
     await call((cb) => store.set('b', data(1_000), cb));
     const multi = vi.spyOn(redis, 'multi');
@@ -62,7 +64,7 @@ describe('RedisSessionStore.set', () => {
     );
 
   it('never brings back a session that was ended while a request held it', async () => {
-    const store = new RedisSessionStore(redis, 60_000, 60_000);
+    const store = new RedisSessionStore(redis, integrity, 60_000, 60_000);
     await call((cb) => store.set('held', data(60_000), cb));
     const loaded = await load(store, 'held');
     // Signed out (or its key suspended) on another request while this one ran; this one then saves.
@@ -74,12 +76,12 @@ describe('RedisSessionStore.set', () => {
   });
 
   it('saves a loaded session that still exists, and creates new ones as before', async () => {
-    const store = new RedisSessionStore(redis, 60_000, 60_000);
+    const store = new RedisSessionStore(redis, integrity, 60_000, 60_000);
     await call((cb) => store.set('kept', data(60_000), cb));
     const loaded = await load(store, 'kept');
     loaded.stepUpAt = 1234;
     await call((cb) => store.set('kept', loaded, cb));
-    expect((JSON.parse((await redis.get('sess:kept'))!) as { stepUpAt: number }).stepUpAt).toBe(1234);
+    expect(openSession(integrity.mac, 'kept', (await redis.get('sess:kept'))!)).toMatchObject({ data: { stepUpAt: 1234 } });
     expect(await redis.pttl('sess:kept')).toBeGreaterThan(50_000);
   });
 });

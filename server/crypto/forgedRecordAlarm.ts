@@ -3,7 +3,7 @@ import { recordAuditEvent, SYSTEM_CONTEXT } from '../audit/record.ts';
 import type { Pool } from '../db/pool.ts';
 import type { Logger } from '../log.ts';
 
-export type ForgedRecordAction = 'grant.forged_record' | 'audit.outbox_forged_record';
+export type ForgedRecordAction = 'grant.forged_record' | 'session.forged_record' | 'audit.outbox_forged_record';
 
 /**
  * Why a record was not one a node made: no MAC, a MAC that does not verify (or under a key no

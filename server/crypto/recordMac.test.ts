@@ -56,6 +56,21 @@ describe('record MACs', () => {
     expect(signer.verify('grant', fields, signer.sign('audit-outbox', fields))).toEqual({ valid: false, reason: 'bad_mac' });
   });
 
+  it('bind a text record to its exact bytes and its place: another place, one byte more, or the cut between place and text moved breaks it', () => {
+    const mac = new RecordMac([newKey, oldKey]);
+    const sealed = mac.signText('session', 'sid-1', '{"userId":"u-1"}');
+    expect(sealed).toMatch(/^new\./);
+    expect(mac.verifyText('session', 'sid-1', '{"userId":"u-1"}', sealed)).toEqual({ valid: true });
+    expect(new RecordMac([oldKey, newKey]).verifyText('session', 'sid-1', '{"userId":"u-1"}', sealed)).toEqual({ valid: true });
+    expect(mac.verifyText('session', 'sid-2', '{"userId":"u-1"}', sealed)).toEqual({ valid: false, reason: 'bad_mac' });
+    expect(mac.verifyText('session', 'sid-1', '{"userId":"u-2"}', sealed)).toEqual({ valid: false, reason: 'bad_mac' });
+    expect(mac.verifyText('session', 'sid-1', '{"userId":"u-1"} ', sealed)).toEqual({ valid: false, reason: 'bad_mac' });
+    const cut = mac.signText('session', 'a', 'b\nc');
+    expect(mac.verifyText('session', 'a\nb', 'c', cut)).toEqual({ valid: false, reason: 'bad_mac' });
+    expect(new RecordMac([oldKey]).verifyText('session', 'sid-1', '{"userId":"u-1"}', sealed)).toEqual({ valid: false, reason: 'unknown_key' });
+    expect(mac.verifyText('session', 'sid-1', '{"userId":"u-1"}', undefined)).toEqual({ valid: false, reason: 'missing_mac' });
+  });
+
   it('refuse keys too short, badly named or listed twice', () => {
     expect(() => new RecordMac([])).toThrow(/at least one key/);
     expect(() => new RecordMac([{ id: 'k', secret: randomBytes(16) }])).toThrow(/16 bytes/);

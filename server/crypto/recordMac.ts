@@ -13,6 +13,12 @@ import { parseKeyList, persistedOnce } from './keyFiles.ts';
  * id binds the MAC to the key that made it, and the canonical JSON covers every field the
  * record has: a field added, removed, retyped or changed breaks it. Stored as
  * `<key id>.<base64url tag>`.
+ *
+ * Records kept as text (sessions: express-session's JSON, stored as it is) are MAC'd over their
+ * exact bytes and the place they belong to (the session id), in a domain of their own:
+ *   "argus.record-mac.text.v1" LF <record type> LF <key id> LF <place's length> ":" <place> LF <text>
+ * (the length, so no place and text can be cut differently to the same bytes), and a session
+ * record copied under another session id, or edited by one byte, fails.
  */
 
 /** One key: its id (stored beside each MAC it makes) and its secret. */
@@ -23,12 +29,15 @@ export interface RecordMacKey {
 
 /** Each kind of record has a domain of its own. */
 export type MacRecordType = 'grant' | 'audit-outbox';
+/** Records MAC'd as text, bound to their place. */
+export type TextRecordType = 'session';
 
 /** Why a MAC was refused. */
 export type MacFailure = 'missing_mac' | 'malformed_mac' | 'unknown_key' | 'bad_mac';
 export type MacVerification = { valid: true } | { valid: false; reason: MacFailure };
 
 const DOMAIN = 'argus.record-mac.v1';
+const TEXT_DOMAIN = 'argus.record-mac.text.v1';
 const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
 /** HMAC-SHA-256 keys shorter than the hash give less than its strength (RFC 2104 §3). */
 export const MIN_SECRET_BYTES = 32;
@@ -60,19 +69,35 @@ export class RecordMac {
 
   /** Whether `mac` (as stored, untrusted) is the MAC of `fields` as a record of `type` under a listed key. */
   verify(type: MacRecordType, fields: Record<string, unknown>, mac: unknown): MacVerification {
+    // canonicalJson refuses what JSON cannot hold; a record that parsed from JSON never has it.
+    return this.check(mac, (keyId, secret) => macTag(type, keyId, secret, fields));
+  }
+
+  /** The MAC of `text`, exactly as it is stored, as a record of `type` kept at `place`, under the signing key. */
+  signText(type: TextRecordType, place: string, text: string): string {
+    const tag = textMacTag(type, this.signingKeyId, this.keys.get(this.signingKeyId)!, place, text);
+    return `${this.signingKeyId}.${tag.toString('base64url')}`;
+  }
+
+  /** Whether `mac` (as stored, untrusted) is the MAC of `text` as a record of `type` kept at `place`, under a listed key. */
+  verifyText(type: TextRecordType, place: string, text: string, mac: unknown): MacVerification {
+    return this.check(mac, (keyId, secret) => textMacTag(type, keyId, secret, place, text));
+  }
+
+  private check(mac: unknown, expectedTag: (keyId: string, secret: Buffer) => Buffer): MacVerification {
     if (typeof mac !== 'string' || mac === '') return { valid: false, reason: 'missing_mac' };
     const dot = mac.indexOf('.');
     if (dot <= 0) return { valid: false, reason: 'malformed_mac' };
-    const secret = this.keys.get(mac.slice(0, dot));
+    const keyId = mac.slice(0, dot);
+    const secret = this.keys.get(keyId);
     if (!secret) return { valid: false, reason: 'unknown_key' };
     const given = Buffer.from(mac.slice(dot + 1), 'base64url');
     // timingSafeEqual needs equal lengths; a tag's length is public anyway.
     if (given.length !== TAG_BYTES) return { valid: false, reason: 'malformed_mac' };
     let expected: Buffer;
     try {
-      expected = macTag(type, mac.slice(0, dot), secret, fields);
+      expected = expectedTag(keyId, secret);
     } catch {
-      // canonicalJson refuses what JSON cannot hold; a record that parsed from JSON never has it.
       return { valid: false, reason: 'bad_mac' };
     }
     return timingSafeEqual(expected, given) ? { valid: true } : { valid: false, reason: 'bad_mac' };
@@ -81,6 +106,10 @@ export class RecordMac {
 
 function macTag(type: MacRecordType, keyId: string, secret: Buffer, fields: Record<string, unknown>): Buffer {
   return createHmac('sha256', secret).update(`${DOMAIN}\n${type}\n${keyId}\n`).update(canonicalJson(fields)).digest();
+}
+
+function textMacTag(type: TextRecordType, keyId: string, secret: Buffer, place: string, text: string): Buffer {
+  return createHmac('sha256', secret).update(`${TEXT_DOMAIN}\n${type}\n${keyId}\n${place.length}:${place}\n`).update(text, 'utf8').digest();
 }
 
 /**

@@ -5,7 +5,19 @@ import type { ChatStreamEvent } from '../../shared/events.ts';
 import { RecordMac } from '../crypto/recordMac.ts';
 import { searchAuditEvents } from '../db/audit.ts';
 import { query } from '../db/pool.ts';
-import { enrollUser, errorCode, lastAudit, signIn, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
+import {
+  editStoredSession,
+  enrollUser,
+  errorCode,
+  lastAudit,
+  restrictedStreamStatus,
+  sessionIdOf,
+  signIn,
+  startRotatingNodes,
+  startTestNode,
+  type TestClient,
+  type TestNode,
+} from '../test/harness.ts';
 import type { SoftAuthenticator, Tamper } from '../test/softAuthenticator.ts';
 import { TestSocket } from '../test/wsClient.ts';
 import { FakeOpenAI } from '../test/fakeOpenAI.ts';
@@ -28,10 +40,6 @@ async function unlock(client: TestClient, authenticator: SoftAuthenticator, extr
   const options = await client.post<{ options: { challenge: string } }>('/api/verify-key-ownership/options');
   expect(options.status).toBe(200);
   return client.post<GrantResponse>('/api/verify-key-ownership', { response: authenticator.assert(options.body.options, tamper), presenceMode: 'assertion', ...extra });
-}
-
-function sessionIdOf(client: TestClient): string {
-  return decodeURIComponent(client.sessionId!).slice(2).split('.')[0]!;
 }
 
 async function countAudit(action: string): Promise<number> {
@@ -309,20 +317,6 @@ describe('renewing during a restricted answer', () => {
 });
 
 describe('a grant never outlives its key (threat-model G2, G3)', () => {
-  /** Only the answer's status: the stream, if any, is dropped at once. */
-  async function chatStatus(client: TestClient): Promise<{ status: number; code?: string }> {
-    const response = await fetch(`${client.baseUrl}/api/chat/stream`, {
-      method: 'POST',
-      headers: { origin: client.origin, 'content-type': 'application/json', cookie: client.cookie! },
-      body: JSON.stringify({ model: 'demo-restricted', messages: [{ role: 'user', content: 'hello' }] }),
-    });
-    if (response.status === 200) {
-      await response.body!.cancel();
-      return { status: 200 };
-    }
-    return { status: response.status, code: ((await response.json()) as { error: { code: string } }).error.code };
-  }
-
   const changes: Array<[string, string, (keyId: string, otherUserId: string) => Promise<unknown>]> = [
     ['deactivated', 'key_deactivated', (keyId) => query(node.deps.pool, 't', "UPDATE security_key SET status = 'deactivated' WHERE id = $1", [keyId])],
     ['suspended', 'key_suspended', (keyId) => query(node.deps.pool, 't', "UPDATE security_key SET status = 'suspended' WHERE id = $1", [keyId])],
@@ -336,11 +330,11 @@ describe('a grant never outlives its key (threat-model G2, G3)', () => {
       const socket = await socketFor(p.client);
       const grantId = (await unlock(p.client, p.authenticator)).body.grant!.id;
       // Served once, so this node holds the key's row in its cache: the change must evict it.
-      expect((await chatStatus(p.client)).status, change).toBe(200);
+      expect((await restrictedStreamStatus(p.client)).status, change).toBe(200);
       // The change commits; the Redis step that would end the key's grants is lost (or ran
       // before this grant was written).
       await apply(p.keyId, other.userId);
-      await expect.poll(() => chatStatus(p.client), { timeout: 2_000, interval: 10, message: change }).toEqual({ status: 403, code: 'GRANT_REQUIRED' });
+      await expect.poll(() => restrictedStreamStatus(p.client), { timeout: 2_000, interval: 10, message: change }).toEqual({ status: 403, code: 'GRANT_REQUIRED' });
       expect(await node.deps.redis.exists(`grant:${grantId}`), change).toBe(0);
       expect((await socket.next('GRANT_REVOKED')).reason, change).toBe(reason);
       expect(await lastAudit(node, 'grant.denied'), change).toMatchObject({ details: { reason: 'key_not_active' } });
@@ -566,14 +560,8 @@ describe('grant records Redis alone cannot mint (threat-model G4)', () => {
 });
 
 describe('rotating the grant signing key (GRANT_SIGNING_KEYS)', () => {
-  const secret = () => randomBytes(32).toString('base64');
-
   it('accepts a grant MACed with a retired key while it is still listed, and refuses it once the key is gone', async () => {
-    const [oldSecret, newSecret] = [secret(), secret()];
-    const before = await startTestNode({ GRANT_SIGNING_KEYS: `old:${oldSecret}` });
-    const shared = { databaseUrl: before.databaseUrl, redisPrefix: before.redisPrefix };
-    const rotating = await startTestNode({ GRANT_SIGNING_KEYS: `new:${newSecret},old:${oldSecret}` }, shared);
-    const after = await startTestNode({ GRANT_SIGNING_KEYS: `new:${newSecret}` }, shared);
+    const { before, rotating, after, destroy } = await startRotatingNodes();
     try {
       const p = await enrollUser(before, { username: 'rotator', password: 'seven slow turtles' });
       const sid = sessionIdOf(p.client);
@@ -581,6 +569,8 @@ describe('rotating the grant signing key (GRANT_SIGNING_KEYS)', () => {
       expect(JSON.parse((await before.deps.redis.get(`sgrant:${sid}`))!)).toMatchObject({ mac: expect.stringMatching(/^old\./) });
       // Still listed: accepted.
       expect((await chat(p.client.sameSessionOn(rotating), 'demo-restricted')).status).toBe(200);
+      // The session record itself was saved since on a rotating node, so it is sealed with the new key (the grant was not).
+      await editStoredSession(rotating, sid, () => undefined);
       // No longer listed: refused, deleted, raised.
       expect((await chat(p.client.sameSessionOn(after), 'demo-restricted')).status).toBe(403);
       expect(await after.deps.redis.exists(`sgrant:${sid}`)).toBe(0);
@@ -592,9 +582,7 @@ describe('rotating the grant signing key (GRANT_SIGNING_KEYS)', () => {
       expect(JSON.parse((await rotating.deps.redis.get(`sgrant:${sid}`))!)).toMatchObject({ mac: expect.stringMatching(/^new\./) });
       expect((await chat(p.client.sameSessionOn(after), 'demo-restricted')).status).toBe(200);
     } finally {
-      await after.destroy();
-      await rotating.destroy();
-      await before.destroy();
+      await destroy();
     }
   });
 });

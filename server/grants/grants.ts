@@ -1,4 +1,4 @@
-import type { ClientContext, Redis, Result } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { GrantEndReason, GrantView, HidDeviceInfo, PresenceMode } from '../../shared/api.ts';
 import { SYSTEM_CONTEXT, type AuditContext, type AuditInput } from '../audit/record.ts';
 import { recordFingerprint, type ForgedRecordAlarm, type ForgeryReason } from '../crypto/forgedRecordAlarm.ts';
@@ -7,6 +7,7 @@ import type { Logger } from '../log.ts';
 import type { AuditOutbox } from '../outbox/auditOutbox.ts';
 import type { EventBus } from '../realtime/bus.ts';
 import { grantsEnded, grantsIssued } from '../metrics.ts';
+import { defineCompareAndDelete } from '../redis.ts';
 
 /** A model-access grant as stored in Redis. Server-side only: it names the session. */
 export interface Grant {
@@ -58,8 +59,6 @@ const GRACE_MS = 60_000;
 const INDEX_TTL_MS = 3_600_000 + GRACE_MS;
 
 /** Deletes KEYS[1] only if it still holds ARGV[1], so a newer grant is never removed by mistake. */
-const COMPARE_AND_DELETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
-
 /**
  * Presence-bound grants (docs/architecture.md invariants 1–4). In Redis:
  *   sgrant:<sessionId>  → grant record, TTL = its lifetime: the one key read per restricted request;
@@ -91,7 +90,7 @@ export class GrantService {
     readonly warnSeconds: number,
     private readonly integrity: GrantIntegrity,
   ) {
-    redis.defineCommand('compareAndDelete', { numberOfKeys: 1, lua: COMPARE_AND_DELETE });
+    defineCompareAndDelete(redis);
   }
 
   /**
@@ -371,8 +370,3 @@ function grantEndRecord(grant: Grant, reason: GrantEndReason): AuditInput {
   };
 }
 
-declare module 'ioredis' {
-  interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
-    compareAndDelete(key: string, expected: string): Result<number, Context>;
-  }
-}

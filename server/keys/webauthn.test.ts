@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionResponse } from '../../shared/api.ts';
 import { query } from '../db/pool.ts';
-import { enrollUser, errorCode, lastAudit, signIn, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
+import { editStoredSession, enrollUser, errorCode, lastAudit, signIn, startTestNode, type TestClient, type TestNode } from '../test/harness.ts';
 import type { SoftAuthenticator, Tamper } from '../test/softAuthenticator.ts';
 
 /**
@@ -146,9 +146,9 @@ describe('sign-in assertion guards', () => {
     expect(errorCode(await fresh.post('/api/auth/key/options'))).toBe('WRONG_STEP');
     const { client } = await pendingSignIn();
     const sid = decodeURIComponent(client.sessionId!).slice(2).split('.')[0]!;
-    const data = JSON.parse((await node.deps.redis.get(`sess:${sid}`))!) as { stageStartedAt: number };
-    data.stageStartedAt -= 6 * 60_000;
-    await node.deps.redis.set(`sess:${sid}`, JSON.stringify(data), 'PX', 60_000);
+    await editStoredSession(node, sid, (data) => {
+      data.stageStartedAt -= 6 * 60_000;
+    });
     expect(errorCode(await client.post('/api/auth/key/options'))).toBe('WRONG_STEP');
   });
 });

@@ -6,11 +6,13 @@ import { API_ROUTES } from '../app.ts';
 import { query } from '../db/pool.ts';
 import {
   createEnrollee,
+  editStoredSession,
   enrollUser,
   errorCode,
   expireStepUp,
   insertKeyRow,
   lastAudit,
+  sessionIdOf,
   signIn,
   startSiblingNode,
   startTestNode,
@@ -88,11 +90,14 @@ describe('step-up on every admin change', () => {
       expect(left).toBeGreaterThan(0);
       expect(left).toBeLessThanOrEqual(60_000);
       // Move the session's last assertion back by just over the one minute configured.
-      const key = `sess:${decodeURIComponent(boss.client.sessionId!).slice(2).split('.')[0]}`;
-      const data = JSON.parse((await quick.deps.redis.get(key))!) as { stepUpAt: number };
-      await quick.deps.redis.set(key, JSON.stringify({ ...data, stepUpAt: Date.now() - 61_000 }), 'KEEPTTL');
+      const sid = sessionIdOf(boss.client);
+      await editStoredSession(quick, sid, (data) => {
+        data.stepUpAt = Date.now() - 61_000;
+      });
       expect(errorCode(await boss.client.post('/api/admin/users', { username: 'late', role: 'user' }))).toBe('STEP_UP_REQUIRED');
-      await quick.deps.redis.set(key, JSON.stringify({ ...data, stepUpAt: Date.now() - 50_000 }), 'KEEPTTL');
+      await editStoredSession(quick, sid, (data) => {
+        data.stepUpAt = Date.now() - 50_000;
+      });
       expect((await boss.client.post('/api/admin/users', { username: 'late', role: 'user' })).status).toBe(201);
     } finally {
       await quick.destroy();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SessionResponse, StepResponse } from '../../shared/api.ts';
 import type { AuditListResponse } from '../../shared/audit.ts';
 import { query } from '../db/pool.ts';
-import { createEnrollee, enrollUser, errorCode, signIn, startTestNode, tokenOf, type TestNode } from '../test/harness.ts';
+import { createEnrollee, editStoredSession, enrollUser, errorCode, signIn, startTestNode, storedSession, tokenOf, type TestNode } from '../test/harness.ts';
 import type { SoftAuthenticator } from '../test/softAuthenticator.ts';
 
 let node: TestNode;
@@ -163,9 +163,14 @@ describe('sign-in', () => {
     const client = await signIn(node, bob());
     const sid = decodeURIComponent(client.sessionId!).slice(2).split('.')[0]!;
     const key = `sess:${sid}`;
-    const data = JSON.parse((await node.deps.redis.get(key))!) as { signedInAt: number };
-    data.signedInAt -= 13 * 3_600_000;
-    await node.deps.redis.set(key, JSON.stringify(data), 'PX', 60_000);
+    await editStoredSession(
+      node,
+      sid,
+      (data) => {
+        data.signedInAt -= 13 * 3_600_000;
+      },
+      { ttlMs: 60_000 },
+    );
     expect((await client.get<SessionResponse>('/api/session')).body).toEqual({ signedIn: false });
     expect(await node.deps.redis.exists(key)).toBe(0);
   });
@@ -180,9 +185,16 @@ describe('sign-in', () => {
     expect(await node.deps.redis.pttl(key)).toBeGreaterThan(29 * 60_000);
 
     // Issued 61 s ago: this answer renews it, and says so in expiresAt.
-    const data = JSON.parse((await node.deps.redis.get(key))!) as { cookie: { expires: string } };
-    data.cookie.expires = new Date(Date.parse(data.cookie.expires) - 61_000).toISOString();
-    await node.deps.redis.set(key, JSON.stringify(data), 'PX', 60_000);
+    await editStoredSession(
+      node,
+      sid,
+      (data) => {
+        // Stored as JSON: the cookie's expiry is a date string there.
+        const cookie = data.cookie as unknown as { expires: string };
+        cookie.expires = new Date(Date.parse(cookie.expires) - 61_000).toISOString();
+      },
+      { ttlMs: 60_000 },
+    );
     const renewed = await client.get<SessionResponse>('/api/session');
     const expires = Date.parse(/Expires=([^;]+)/.exec(renewed.headers.get('set-cookie') ?? '')?.[1] ?? '');
     expect(expires).toBeGreaterThan(Date.now() + 29 * 60_000);
@@ -191,8 +203,8 @@ describe('sign-in', () => {
     const ttl = await node.deps.redis.pttl(key);
     expect(ttl).toBeGreaterThan(29 * 60_000);
     expect(ttl).toBeLessThanOrEqual(30 * 60_000);
-    const stored = JSON.parse((await node.deps.redis.get(key))!) as { cookie: { expires: string } };
-    expect(Date.parse(stored.cookie.expires)).toBeGreaterThan(Date.now() + 29 * 60_000);
+    const stored = (await storedSession(node, sid))!.cookie as unknown as { expires: string };
+    expect(Date.parse(stored.expires)).toBeGreaterThan(Date.now() + 29 * 60_000);
     expect((await client.get('/api/session')).headers.get('set-cookie')).toBeNull();
   });
 

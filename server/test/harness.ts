@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import type session from 'express-session';
 import { inject } from 'vitest';
 import type { AuditEventView } from '../../shared/audit.ts';
 import type { ErrorBody } from '../../shared/errors.ts';
+import { openSession, sealSession } from '../auth/sessionStore.ts';
 import { loadConfig, type Env } from '../config.ts';
+import { RecordMac } from '../crypto/recordMac.ts';
 import { searchAuditEvents } from '../db/audit.ts';
 import { createAdminClient, createPool, query, type Pool } from '../db/pool.ts';
 import { ensureAppLoginRole } from '../db/privileges.ts';
@@ -332,18 +335,76 @@ export function sessionIdOf(client: TestClient): string {
   return decodeURIComponent(client.sessionId!).slice(2).split('.')[0]!;
 }
 
+/** A session as the node stored it in Redis (its MAC checked), or null if there is none. */
+export async function storedSession(node: TestNode, sid: string): Promise<session.SessionData | null> {
+  const raw = await node.deps.redis.get(`sess:${sid}`);
+  if (raw === null) return null;
+  const opened = openSession(new RecordMac(node.deps.config.grants.signingKeys), sid, raw);
+  if (!('data' in opened)) throw new Error(`session ${sid} is stored without a valid MAC (${opened.forged})`);
+  return opened.data;
+}
+
+/**
+ * Changes a session in Redis as time would have (an older step-up, an older sign-in), sealed
+ * again with the node's record key as a node would write it. Keeps its TTL unless `ttlMs` is given.
+ */
+export async function editStoredSession(node: TestNode, sid: string, edit: (data: session.SessionData) => void, { ttlMs }: { ttlMs?: number } = {}): Promise<void> {
+  const data = await storedSession(node, sid);
+  if (!data) throw new Error(`no session ${sid}`);
+  edit(data);
+  const sealed = sealSession(new RecordMac(node.deps.config.grants.signingKeys), sid, data);
+  if (ttlMs === undefined) await node.deps.redis.set(`sess:${sid}`, sealed, 'KEEPTTL');
+  else await node.deps.redis.set(`sess:${sid}`, sealed, 'PX', ttlMs);
+}
+
 /** Makes a session's step-up stale, as if its last assertion were an hour old. */
 export async function expireStepUp(node: TestNode, client: TestClient): Promise<void> {
-  const key = `sess:${sessionIdOf(client)}`;
-  const data = JSON.parse((await node.deps.redis.get(key))!) as { stepUpAt: number };
-  data.stepUpAt -= 60 * 60_000;
-  await node.deps.redis.set(key, JSON.stringify(data), 'KEEPTTL');
+  await editStoredSession(node, sessionIdOf(client), (data) => {
+    data.stepUpAt -= 60 * 60_000;
+  });
 }
 
 /** The newest audit event with this action, as the audit API shows it; undefined when there is none. */
 export async function lastAudit(node: TestNode, action: string): Promise<AuditEventView | undefined> {
   const [event] = await searchAuditEvents(node.deps.pool, { action }, { limit: 1 });
   return event;
+}
+
+/** A restricted stream's answer (model `demo-restricted`): only its status, and its error code when refused; a stream is dropped at once. */
+export async function restrictedStreamStatus(client: TestClient): Promise<{ status: number; code?: string }> {
+  const response = await fetch(`${client.baseUrl}/api/chat/stream`, {
+    method: 'POST',
+    headers: { origin: client.origin, 'content-type': 'application/json', cookie: client.cookie! },
+    body: JSON.stringify({ model: 'demo-restricted', messages: [{ role: 'user', content: 'hello' }] }),
+  });
+  if (response.status === 200) {
+    await response.body!.cancel();
+    return { status: 200 };
+  }
+  return { status: response.status, code: ((await response.json()) as { error: { code: string } }).error.code };
+}
+
+/**
+ * Three nodes on one database and Redis, as during a rotation of GRANT_SIGNING_KEYS: `before`
+ * holds only the old key, `rotating` signs with the new and still accepts the old, `after`
+ * holds only the new.
+ */
+export async function startRotatingNodes(): Promise<{ before: TestNode; rotating: TestNode; after: TestNode; destroy: () => Promise<void> }> {
+  const [oldSecret, newSecret] = [randomBytes(32).toString('base64'), randomBytes(32).toString('base64')];
+  const before = await startTestNode({ GRANT_SIGNING_KEYS: `old:${oldSecret}` });
+  const shared = { databaseUrl: before.databaseUrl, redisPrefix: before.redisPrefix };
+  const rotating = await startTestNode({ GRANT_SIGNING_KEYS: `new:${newSecret},old:${oldSecret}` }, shared);
+  const after = await startTestNode({ GRANT_SIGNING_KEYS: `new:${newSecret}` }, shared);
+  return {
+    before,
+    rotating,
+    after,
+    destroy: async () => {
+      await after.destroy();
+      await rotating.destroy();
+      await before.destroy();
+    },
+  };
 }
 
 /** A fresh step-up: options, a touch of `authenticator`, and the verified assertion. */
