@@ -1,4 +1,5 @@
 import { query, type Queryable } from './pool.ts';
+import type { KeyRow } from './keys.ts';
 
 export interface DetectorRow {
   id: string;
@@ -143,6 +144,17 @@ export async function getCredentialsBySerial(db: Queryable, serial: string): Pro
     'keys_by_serial',
     'SELECT id, user_id, nickname, hid_serial FROM security_key WHERE hid_serial = $1::text',
     [serial],
+  );
+  return rows;
+}
+
+/** A user's credentials (any status) whose serial no detector has bound yet, with what tells a synced passkey (isSynced). */
+export async function getUnboundCredentials(db: Queryable, userId: string): Promise<Array<Pick<KeyRow, 'id' | 'device_type' | 'backed_up'>>> {
+  const { rows } = await query<Pick<KeyRow, 'id' | 'device_type' | 'backed_up'>>(
+    db,
+    'keys_unbound_for_user',
+    'SELECT id, device_type, backed_up FROM security_key WHERE user_id = $1::uuid AND hid_serial IS NULL ORDER BY created_at, id',
+    [userId],
   );
   return rows;
 }

@@ -1,7 +1,7 @@
 import type { DetectedKey } from '../../shared/detector.ts';
 import { recordAuditEvent, type AuditContext } from '../audit/record.ts';
-import { getCredentialSerial, getCredentialsBySerial, type DetectorRow } from '../db/detectors.ts';
-import { getKeysForUser, isSynced } from '../db/keys.ts';
+import { getCredentialsBySerial, getUnboundCredentials, type DetectorRow } from '../db/detectors.ts';
+import { isSynced } from '../db/keys.ts';
 import type { Deps } from '../deps.ts';
 
 export const FOREIGN_KEY_MESSAGE = 'A security key registered to another account was plugged into your computer.';
@@ -70,7 +70,5 @@ export async function applyDetectorReport(
  * HID devices and never unlock (invariant 7), so are never bound: they are left out.
  */
 async function unboundHardwareKeys(pool: Deps['pool'], userId: string): Promise<string[]> {
-  const keys = (await getKeysForUser(pool, userId)).filter((key) => !isSynced(key));
-  const serials = await Promise.all(keys.map((key) => getCredentialSerial(pool, key.id)));
-  return keys.filter((_, index) => serials[index] === null).map((key) => key.id);
+  return (await getUnboundCredentials(pool, userId)).filter((key) => !isSynced(key)).map((key) => key.id);
 }
