@@ -17,6 +17,12 @@ beforeAll(async () => {
 afterAll(() => node.destroy());
 
 const session = async (client: ReturnType<TestNode['client']>) => (await client.get<SessionResponse>('/api/session')).body;
+/**
+ * What the node answers once it has seen a record written behind its back: its session read cache
+ * drops its copy when Redis's invalidation arrives, a moment after the write (until then it
+ * serves the genuine record it read before).
+ */
+const settledSession = (client: ReturnType<TestNode['client']>) => expect.poll(() => session(client), { timeout: 3_000, interval: 20 });
 const key = (sid: string) => `sess:${sid}`;
 
 let counter = 0;
@@ -33,7 +39,7 @@ describe('session records in Redis (G4)', () => {
     const mine = (await storedSession(node, userSid))!;
     // What a Redis writer could do before: point their own session at the admin, plain JSON.
     await node.deps.redis.set(key(userSid), JSON.stringify({ ...mine, userId: admin.userId }), 'KEEPTTL');
-    expect(await session(user.client)).toEqual({ signedIn: false });
+    await settledSession(user.client).toEqual({ signedIn: false });
     expect((await user.client.get('/api/admin/users')).status).toBe(401);
     await expect.poll(() => node.deps.redis.exists(key(userSid))).toBe(0);
     await expect.poll(() => lastAudit(node, 'session.forged_record')).toMatchObject({
@@ -60,13 +66,13 @@ describe('session records in Redis (G4)', () => {
     for (const edit of [{ userId: admin.userId }, { stepUpAt: Date.now() + 3_600_000 }]) {
       const before = (await lastAudit(node, 'session.forged_record'))?.seq;
       await node.deps.redis.set(key(userSid), `${raw.slice(0, space)} ${JSON.stringify({ ...data, ...edit })}`, 'PX', 60_000);
-      expect(await session(user.client)).toEqual({ signedIn: false });
+      await settledSession(user.client).toEqual({ signedIn: false });
       await expect.poll(async () => (await lastAudit(node, 'session.forged_record'))?.seq).not.toBe(before);
       expect(await lastAudit(node, 'session.forged_record')).toMatchObject({ details: { reason: 'bad_mac' } });
       await expect.poll(() => node.deps.redis.exists(`sgrant:${userSid}`)).toBe(0);
       // Put the genuine record back for the next edit.
       await node.deps.redis.set(key(userSid), raw, 'PX', 60_000);
-      expect(await session(user.client)).toMatchObject({ signedIn: true });
+      await settledSession(user.client).toMatchObject({ signedIn: true });
     }
   });
 
@@ -76,7 +82,7 @@ describe('session records in Redis (G4)', () => {
     await node.deps.redis.set(key(userSid), (await node.deps.redis.get(key(adminSid)))!, 'KEEPTTL');
     expect((await node.deps.sessions.sessionsForUser(admin.userId)).map((s) => s.sid)).not.toContain(userSid);
     expect((await node.deps.sessions.listLive(10_000)).sessions.map((s) => s.sid)).not.toContain(userSid);
-    expect(await session(user.client)).toEqual({ signedIn: false });
+    await settledSession(user.client).toEqual({ signedIn: false });
     await expect.poll(() => lastAudit(node, 'session.forged_record')).toMatchObject({ details: { reason: 'bad_mac', claimed: { userId: admin.userId } } });
     expect(await session(admin.client)).toMatchObject({ signedIn: true });
   });
@@ -87,7 +93,7 @@ describe('session records in Redis (G4)', () => {
     const outsider = new RecordMac([{ id: 'local', secret: randomBytes(32) }]);
     await node.deps.redis.set(key(userSid), sealSession(outsider, userSid, { ...mine, userId: admin.userId }), 'KEEPTTL');
     const before = (await lastAudit(node, 'session.forged_record'))?.seq;
-    expect(await session(user.client)).toEqual({ signedIn: false });
+    await settledSession(user.client).toEqual({ signedIn: false });
     await expect.poll(async () => (await lastAudit(node, 'session.forged_record'))?.seq).not.toBe(before);
     expect(await lastAudit(node, 'session.forged_record')).toMatchObject({ details: { reason: 'bad_mac' } });
   });
