@@ -1,8 +1,8 @@
 import type { Page } from '@playwright/test';
 import { Redis } from 'ioredis';
-import { openSession, sealSession } from '../server/auth/sessionStore.ts';
 import { parseRecordMacKeys, RecordMac } from '../server/crypto/recordMac.ts';
 import { TEST_REDIS_URL } from '../server/test/env.ts';
+import { resealedSession } from '../server/test/sessionIntegrity.ts';
 
 export const STEP_UP_PROMPT = 'Touch a key you already registered to confirm.';
 
@@ -16,10 +16,10 @@ export async function expireStepUp(page: Page): Promise<void> {
   const mac = new RecordMac(parseRecordMacKeys(process.env.ARGUS_E2E_GRANT_SIGNING_KEYS!));
   try {
     const key = `sess:${sid}`;
-    const opened = openSession(mac, sid, (await redis.get(key))!);
-    if (!('data' in opened)) throw new Error(`the session is stored without a valid MAC (${opened.forged})`);
-    opened.data.stepUpAt -= 60 * 60_000;
-    await redis.set(key, sealSession(mac, sid, opened.data), 'KEEPTTL');
+    const sealed = resealedSession(mac, sid, (await redis.get(key))!, (data) => {
+      data.stepUpAt -= 60 * 60_000;
+    });
+    await redis.set(key, sealed, 'KEEPTTL');
   } finally {
     redis.disconnect();
   }

@@ -3,7 +3,7 @@ import type session from 'express-session';
 import { inject } from 'vitest';
 import type { AuditEventView } from '../../shared/audit.ts';
 import type { ErrorBody } from '../../shared/errors.ts';
-import { openSession, sealSession } from '../auth/sessionStore.ts';
+import { openSession } from '../auth/sessionStore.ts';
 import { loadConfig, type Env } from '../config.ts';
 import { RecordMac } from '../crypto/recordMac.ts';
 import { searchAuditEvents } from '../db/audit.ts';
@@ -11,6 +11,7 @@ import { createAdminClient, createPool, query, type Pool } from '../db/pool.ts';
 import { ensureAppLoginRole } from '../db/privileges.ts';
 import { createLogger } from '../log.ts';
 import { startArgus, type Running } from '../runtime.ts';
+import { resealedSession } from './sessionIntegrity.ts';
 import { SoftAuthenticator } from './softAuthenticator.ts';
 import { ADMIN_DATABASE_URL, TEST_REDIS_URL, clearRedisPrefix, databaseUrl } from './env.ts';
 
@@ -349,10 +350,9 @@ export async function storedSession(node: TestNode, sid: string): Promise<sessio
  * again with the node's record key as a node would write it. Keeps its TTL unless `ttlMs` is given.
  */
 export async function editStoredSession(node: TestNode, sid: string, edit: (data: session.SessionData) => void, { ttlMs }: { ttlMs?: number } = {}): Promise<void> {
-  const data = await storedSession(node, sid);
-  if (!data) throw new Error(`no session ${sid}`);
-  edit(data);
-  const sealed = sealSession(new RecordMac(node.deps.config.grants.signingKeys), sid, data);
+  const raw = await node.deps.redis.get(`sess:${sid}`);
+  if (raw === null) throw new Error(`no session ${sid}`);
+  const sealed = resealedSession(new RecordMac(node.deps.config.grants.signingKeys), sid, raw, edit);
   if (ttlMs === undefined) await node.deps.redis.set(`sess:${sid}`, sealed, 'KEEPTTL');
   else await node.deps.redis.set(`sess:${sid}`, sealed, 'PX', ttlMs);
 }

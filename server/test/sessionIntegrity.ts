@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { SessionIntegrity } from '../auth/sessionStore.ts';
+import type session from 'express-session';
+import { openSession, sealSession, type SessionIntegrity } from '../auth/sessionStore.ts';
 import type { ForgedRecord } from '../crypto/forgedRecordAlarm.ts';
 import { RecordMac } from '../crypto/recordMac.ts';
 import { createLogger } from '../log.ts';
@@ -22,4 +23,16 @@ export function testSessionIntegrity(): SessionIntegrity & { raised: ForgedRecor
     log: createLogger('silent'),
     raised,
   };
+}
+
+/**
+ * A stored session record (`raw`, as Redis holds it) opened with `mac`, changed by `edit`, and
+ * sealed again as a node would write it: how a test ages a session (an older step-up, sign-in or
+ * cookie). Throws if the record is not one `mac` sealed for this session id.
+ */
+export function resealedSession(mac: RecordMac, sid: string, raw: string, edit: (data: session.SessionData) => void): string {
+  const opened = openSession(mac, sid, raw);
+  if (!('data' in opened)) throw new Error(`session ${sid} is stored without a valid MAC (${opened.forged})`);
+  edit(opened.data);
+  return sealSession(mac, sid, opened.data);
 }
