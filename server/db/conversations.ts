@@ -152,6 +152,12 @@ export async function getMessages(db: Queryable, conversationId: string): Promis
   return rows;
 }
 
+/** A message's status now, or null once it is gone (a retry's answer waits on the one it replaces). */
+export async function getMessageStatus(db: Queryable, id: string): Promise<MessageStatus | null> {
+  const { rows } = await query<{ status: MessageStatus }>(db, 'message_status', 'SELECT status FROM message WHERE id = $1::uuid', [id]);
+  return rows[0]?.status ?? null;
+}
+
 export async function insertMessage(
   db: Queryable,
   m: { id: string; conversationId: string; role: 'user' | 'assistant'; stored: StoredContent; modelId: string | null; status: MessageStatus },

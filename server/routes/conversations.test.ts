@@ -130,6 +130,58 @@ describe('conversations', () => {
     expect((await stream(amy.client, `/api/conversations/${empty.id}/edit`, { content: 'hi', model: 'demo-standard' })).error).toBe('CONFLICT');
   });
 
+  it('a retry or an edit right after Stop waits for the stopped answer to be stored, then answers', async () => {
+    const conversation = await newConversation(amy.client);
+    await stream(amy.client, `/api/conversations/${conversation.id}/messages`, { content: 'a long story', model: 'demo-standard' });
+    const answerOf = async () => (await amy.client.get<ConversationResponse>(`/api/conversations/${conversation.id}`)).body.messages.at(-1)!;
+    const stillStreaming = async () => {
+      const answer = await answerOf();
+      // As the stopped stream leaves it until its cut-off answer is written.
+      await query(node.deps.pool, 't', `UPDATE message SET status = 'streaming' WHERE id = $1::uuid`, [answer.id]);
+      return answer;
+    };
+    const storedLater = (answerId: string) =>
+      setTimeout(() => void query(node.deps.pool, 't', `UPDATE message SET status = 'cut_off' WHERE id = $1::uuid`, [answerId]), 300);
+
+    const stopped = await stillStreaming();
+    storedLater(stopped.id);
+    const retry = await stream(amy.client, `/api/conversations/${conversation.id}/retry`, {});
+    expect(retry.error).toBeUndefined();
+    expect(retry.events.at(-1)).toEqual({ type: 'done', finishReason: 'stop' });
+    expect((await answerOf()).id).not.toBe(stopped.id);
+
+    const stoppedAgain = await stillStreaming();
+    storedLater(stoppedAgain.id);
+    const edit = await stream(amy.client, `/api/conversations/${conversation.id}/edit`, { content: 'a short story', model: 'demo-standard' });
+    expect(edit.error).toBeUndefined();
+    expect(edit.events.at(-1)).toEqual({ type: 'done', finishReason: 'stop' });
+    const after = (await amy.client.get<ConversationResponse>(`/api/conversations/${conversation.id}`)).body.messages;
+    expect(after.map((m) => [m.role, m.status])).toEqual([
+      ['user', 'complete'],
+      ['assistant', 'complete'],
+    ]);
+    expect(after[0]!.content).toBe('a short story');
+  });
+
+  it('refuses a retry or an edit while the last answer is still being written elsewhere, and changes nothing', async () => {
+    const conversation = await newConversation(amy.client);
+    await stream(amy.client, `/api/conversations/${conversation.id}/messages`, { content: 'a long story', model: 'demo-standard' });
+    const path = `/api/conversations/${conversation.id}`;
+    const answer = (await amy.client.get<ConversationResponse>(path)).body.messages.at(-1)!;
+    await query(node.deps.pool, 't', `UPDATE message SET status = 'streaming' WHERE id = $1::uuid`, [answer.id]);
+    const before = (await amy.client.get<ConversationResponse>(path)).body.messages;
+
+    const started = Date.now();
+    const [retry, edit] = await Promise.all([
+      stream(amy.client, `${path}/retry`, {}),
+      stream(amy.client, `${path}/edit`, { content: 'a short story', model: 'demo-standard' }),
+    ]);
+    expect([retry.status, retry.error, edit.status, edit.error]).toEqual([409, 'CONFLICT', 409, 'CONFLICT']);
+    // Refused only once the wait for the answer to be stored is over.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
+    expect((await amy.client.get<ConversationResponse>(path)).body.messages).toEqual(before);
+  });
+
   it("answers with the stream's headers at once, before a slow model's first token", async () => {
     fake.tokens = 2;
     fake.tokenDelayMs = 1_500;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import type { ChatMessage, ConversationListResponse, ConversationResponse, ConversationView, ConversationViewResponse } from '../../shared/api.ts';
@@ -22,6 +23,7 @@ import {
   deleteMessage,
   finishMessage,
   getConversation,
+  getMessageStatus,
   getMessages,
   insertConversation,
   insertEncryptedConversation,
@@ -214,15 +216,41 @@ function lastExchange<M extends MessageRow>(messages: M[], noQuestion: string): 
 
 /**
  * A conversation to answer in, opened: a restricted one only under cover (its history is
- * decrypted to be sent), whichever model answers now.
+ * decrypted to be sent), whichever model answers now. `replacing` (a retry, an edit): the
+ * last answer, if it is still streaming, is waited for first (see settledConversation).
  */
-async function conversationToAnswer(deps: Deps, { req, user, id, context }: { req: Request; user: UserRow; id: string; context: AuditContext }) {
+async function conversationToAnswer(
+  deps: Deps,
+  { req, user, id, context, replacing = false }: { req: Request; user: UserRow; id: string; context: AuditContext; replacing?: boolean },
+) {
   let conversation = await ownConversation(deps, user.id, id);
   if (isRestricted(conversation)) {
     await requireCover(deps, { req, user, conversation, context });
     conversation = await encryptedBeforeChange(deps, user.id, conversation);
   }
-  return { conversation, ...(await openConversation(deps, conversation)) };
+  const opened = await openConversation(deps, conversation);
+  return { conversation, ...(replacing ? await settledConversation(deps, conversation, opened) : opened) };
+}
+
+/** How long a retry or an edit waits for the answer it replaces to be stored. */
+const SETTLE_WAIT_MS = 2_000;
+
+/**
+ * The conversation read again once its last answer has stopped streaming. Stop, then Retry
+ * at once: the retry can arrive before the stopped stream has stored its answer, cut off (the
+ * server sees the client leave, ends the upstream request, then writes). Waits at most
+ * SETTLE_WAIT_MS, then gives back what it has: an answer still streaming then is another
+ * tab's, and lastExchange refuses it.
+ */
+async function settledConversation(deps: Deps, conversation: ConversationRow, opened: Awaited<ReturnType<typeof openConversation>>) {
+  const last = opened.messages.at(-1);
+  if (last?.role !== 'assistant' || last.status !== 'streaming') return opened;
+  const deadline = Date.now() + SETTLE_WAIT_MS;
+  for (let pause = 10; Date.now() < deadline; pause = Math.min(pause * 2, 200)) {
+    await sleep(Math.min(pause, Math.max(0, deadline - Date.now())));
+    if ((await getMessageStatus(deps.pool, last.id)) !== 'streaming') return openConversation(deps, conversation);
+  }
+  return opened;
 }
 
 /**
@@ -388,7 +416,7 @@ export const conversationRoutes = [
     params: IdParams,
     body: z.strictObject({ model: ModelId.optional() }),
     async handler({ req, res, user, params, body, deps, audit }) {
-      const { conversation, key, messages } = await conversationToAnswer(deps, { req, user, id: params.id, context: audit });
+      const { conversation, key, messages } = await conversationToAnswer(deps, { req, user, id: params.id, context: audit, replacing: true });
       const model = await enabledModel(deps, body.model ?? conversation.model_id);
       const { replaced, kept } = lastExchange(messages, 'There is no question to answer again.');
       await answerInConversation(deps, {
@@ -411,7 +439,7 @@ export const conversationRoutes = [
     params: IdParams,
     body: z.strictObject({ content: MessageContent, model: ModelId }),
     async handler({ req, res, user, params, body, deps, audit }) {
-      const { conversation, key, messages } = await conversationToAnswer(deps, { req, user, id: params.id, context: audit });
+      const { conversation, key, messages } = await conversationToAnswer(deps, { req, user, id: params.id, context: audit, replacing: true });
       const model = await enabledModel(deps, body.model);
       const { replaced, kept, question } = lastExchange(messages, 'There is no question to edit.');
       // The same stream (and grant check) as a retry: nothing changes before the guards have passed.
