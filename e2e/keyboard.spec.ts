@@ -174,8 +174,13 @@ test.describe('with the keyboard alone', () => {
       await tabTo(page, picker);
       await page.keyboard.press('Enter');
       // The arrows move through an open list once an option of it holds the focus (one takes it
-      // as the list opens): pressed before, they would reach the trigger instead.
-      const listFocused = () => expect(page.getByRole('listbox').getByRole('option').and(page.locator(':focus'))).toHaveCount(1);
+      // as the list opens): pressed before, they would reach the trigger instead. Then a beat
+      // for the list to settle, as a person's next key comes: Kobalte focuses the list and its
+      // option one after the other as it opens.
+      const listFocused = async () => {
+        await expect(page.getByRole('listbox').getByRole('option').and(page.locator(':focus'))).toHaveCount(1);
+        await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 50))));
+      };
       await listFocused();
       await page.keyboard.press('ArrowDown');
       await page.keyboard.press('Enter');
@@ -187,6 +192,14 @@ test.describe('with the keyboard alone', () => {
       await page.keyboard.press('ArrowUp');
       await page.keyboard.press('Enter');
       await expect(picker).toContainText('Demo Standard');
+      // Opening, Kobalte can focus the list after its option (ModelPicker.tsx): the option takes the focus back.
+      await expect(picker).toBeFocused();
+      await page.keyboard.press('Enter');
+      await listFocused();
+      await page.getByRole('listbox').focus();
+      await expect(page.getByRole('option', { name: /Demo Standard/ })).toBeFocused();
+      await page.keyboard.press('Escape');
+      await expect(picker).toBeFocused();
     });
 
     await test.step('Enter sends; Stop cuts the answer and the focus goes back to the message box', async () => {
@@ -207,6 +220,8 @@ test.describe('with the keyboard alone', () => {
       await expectFocusKept(page);
       await expect(page.getByRole('button', { name: 'Stop' })).toHaveCount(0, { timeout: 20_000 });
       await expect(log.locator('.message.assistant')).toHaveCount(1);
+      // Answered again, not refused (a refusal puts the stopped answer back).
+      await expect(log).not.toContainText('Cut off — stopped by you');
       await expectFocusKept(page);
     });
 

@@ -76,13 +76,26 @@ export const ModelPicker: Component<ModelPickerProps> = (props) => {
         </Select.Trigger>
         <Select.Portal>
           <Select.Content class="model-menu">
-            <Select.Listbox class="model-listbox" />
+            <Select.Listbox class="model-listbox" onFocus={focusHighlightedOption} />
           </Select.Content>
         </Select.Portal>
       </Select>
     </Show>
   );
 };
+
+/**
+ * Opening, Kobalte's Select focuses the list itself and then its highlighted option, but
+ * the two can come in the other order (the option's focus runs first when the page is still
+ * settling): the list keeps the focus, and Enter does nothing. The option takes it back.
+ */
+function focusHighlightedOption(event: FocusEvent & { currentTarget: HTMLElement }) {
+  const list = event.currentTarget;
+  queueMicrotask(() => {
+    if (document.activeElement !== list) return;
+    list.querySelector<HTMLElement>('[role="option"][data-highlighted]')?.focus({ preventScroll: true });
+  });
+}
 
 /** The same groups of the same models, field for field (what the options show comes from them). */
 function sameGroups(before: readonly ModelGroup[], after: readonly ModelGroup[]): boolean {
